@@ -1,0 +1,53 @@
+/**
+ * ioredis connections that fail fast. ioredis's defaults queue commands while
+ * offline and retry each for tens of seconds; a cache or a limiter in the
+ * request path must instead fail within its budget and let the caller fall back.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface FailFastOptions {
+  /** Per-command timeout (ms). */
+  commandTimeout?: number;
+  /** Connect timeout (ms). */
+  connectTimeout?: number;
+  /** Extra ioredis options (keyPrefix is never applied: callers prefix keys themselves). */
+  redisOptions?: RedisOptions;
+  /** Name shown in CLIENT LIST. */
+  connectionName?: string;
+}
+
+/**
+ * The fail-fast settings: no offline queue (commands on a down connection
+ * reject at once), no per-request retries (no resend after a reconnect, so a
+ * counter is never incremented twice), a command timeout, and a capped
+ * exponential reconnect that goes on forever in the background.
+ */
+export function failFastOptions(opts: FailFastOptions = {}): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableReadyCheck: true,
+    commandTimeout: opts.commandTimeout ?? 50,
+    connectTimeout: opts.connectTimeout ?? 1000,
+    lazyConnect: false,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    connectionName: opts.connectionName,
+    ...opts.redisOptions,
+    keyPrefix: undefined,
+  };
+}
+
+/** A fail-fast connection from a URL. An `error` listener is always attached: an unhandled one would crash the app. */
+export function connectRedis(url: string, opts: FailFastOptions = {}, onError?: (err: Error) => void): Redis {
+  const client = new Redis(url, failFastOptions(opts));
+  client.on('error', (err: Error) => onError?.(err));
+  return client;
+}
+
+/** A second connection with the same settings as an existing client (for pub/sub subscribers). */
+export function duplicateRedis(client: Redis, opts: FailFastOptions = {}, onError?: (err: Error) => void): Redis {
+  const dup = client.duplicate(failFastOptions({ ...opts, redisOptions: { ...opts.redisOptions } }));
+  dup.on('error', (err: Error) => onError?.(err));
+  return dup;
+}

@@ -1,0 +1,32 @@
+/**
+ * The agent's HTTP surface, on the same port as the WebSocket. Every request
+ * carries `Authorization: Bearer <token>`; see docs/protocol.md.
+ */
+export const HTTP_PATHS = {
+  stream: '/v1/stream',
+  snapshot: '/v1/snapshot',
+  endpoints: '/v1/endpoints',
+  system: '/v1/system',
+  alerts: '/v1/alerts',
+  thresholds: '/v1/thresholds',
+  reset: '/v1/reset',
+  cache: '/v1/cache',
+  cacheKeys: '/v1/cache/keys',
+  cacheInvalidate: '/v1/cache/invalidate',
+  rateLimits: '/v1/ratelimits',
+  metrics: '/metrics',
+} as const;
+
+export const ENDPOINT_SORTS = ['slowest', 'most-requested'] as const;
+export type EndpointSort = (typeof ENDPOINT_SORTS)[number];
+
+/** Environment variables the agent reads. */
+export const ENV = {
+  port: 'ROUTELENS_PORT',
+  host: 'ROUTELENS_HOST',
+  token: 'ROUTELENS_TOKEN',
+  discoveryDir: 'ROUTELENS_DISCOVERY_DIR',
+  disabled: 'ROUTELENS_DISABLED',
+  name: 'ROUTELENS_NAME',
+  redisUrl: 'REDIS_URL',
+} as const;

@@ -1,0 +1,65 @@
+// Builds every bundle with esbuild, then the agent's type declarations with tsc.
+// esbuild does not type-check: `npm run typecheck` (tsc --noEmit) does, and `npm test` runs it.
+//   node scripts/build.mjs [--production] [--watch]
+import { build, context } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const define = { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) };
+
+/** The agent is a library: its dependencies stay external, so users dedupe them (and pass their own ioredis client). */
+const agentExternal = [...Object.keys(pkg.dependencies ?? {}), 'express'];
+
+const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: 'warning', define, minify: production };
+
+const configs = [
+  // ---- agent (npm package: routelens/agent, routelens/register)
+  { ...common, entryPoints: { 'agent/index': 'agent/index.ts', 'agent/register': 'agent/register.ts', 'protocol/index': 'protocol/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: agentExternal },
+  // ES-module entry of the preload (`node --import routelens/register`): installs the loader hooks.
+  ...(existsSync(join(root, 'agent/register-esm.ts'))
+    ? [{ ...common, entryPoints: { 'agent/register': 'agent/register-esm.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', format: 'esm', target: 'node20', external: [...agentExternal, './register.js'] }]
+    : []),
+  // ---- extension (runs in the VS Code extension host; everything but vscode bundled)
+  ...(existsSync(join(root, 'extension/extension.ts'))
+    ? [{ ...common, entryPoints: { 'extension/extension': 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'bufferutil', 'utf-8-validate'] }]
+    : []),
+  // ---- webview (browser, DOM only)
+  ...(existsSync(join(root, 'webview/main.ts'))
+    ? [{ ...common, entryPoints: { 'webview/main': 'webview/main.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' }]
+    : []),
+  // ---- extension-host test suite (loaded by the test runner inside a real VS Code)
+  ...(existsSync(join(root, 'test/vscode/index.ts'))
+    ? [{ ...common, entryPoints: { 'test/vscode/index': 'test/vscode/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha', 'bufferutil', 'utf-8-validate'] }]
+    : []),
+];
+
+if (watch) {
+  for (const c of configs) await (await context(c)).watch();
+  console.log('watching…');
+} else {
+  await Promise.all(configs.map((c) => build(c)));
+  writeEsmWrapper('agent/index');
+  if (!existsSync(join(root, 'agent/register-esm.ts'))) writeEsmWrapper('agent/register');
+  if (existsSync(join(root, 'webview/style.css'))) {
+    mkdirSync(join(root, 'dist/webview'), { recursive: true });
+    copyFileSync(join(root, 'webview/style.css'), join(root, 'dist/webview/style.css'));
+  }
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
+
+/** ESM entry that re-exports the CommonJS bundle's named exports (one module instance for both). */
+function writeEsmWrapper(name) {
+  const require = createRequire(import.meta.url);
+  const cjs = require(join(root, 'dist', `${name}.js`));
+  const names = Object.keys(cjs).filter((k) => k !== 'default' && k !== '__esModule');
+  const base = name.split('/').pop();
+  const body = [`import cjs from './${base}.js';`, ...names.map((n) => `export const ${n} = cjs.${n};`), 'export default cjs;', ''].join('\n');
+  writeFileSync(join(root, 'dist', `${name}.mjs`), body);
+}

@@ -1,0 +1,39 @@
+// The one test command (`npm test`): build, type-check, then every layer in turn:
+// unit, integration (real Express 4/5, real Redis), end to end (real VS Code via
+// code-server, real Chromium). Prints one closing line: "tests: N passed, N failed".
+//   node scripts/test.mjs [unit|integration|e2e ...]
+import { spawnSync } from 'node:child_process';
+
+const all = ['unit', 'integration', 'e2e'];
+const layers = process.argv.slice(2).length ? process.argv.slice(2) : all;
+let passed = 0;
+let failed = 0;
+let broken = false;
+
+const run = (label, cmd, args) => {
+  console.log(`\n=== ${label}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  process.stdout.write(r.stdout ?? '');
+  const p = /(\d+) passing/.exec(r.stdout ?? '');
+  const f = /(\d+) failing/.exec(r.stdout ?? '');
+  passed += p ? Number(p[1]) : 0;
+  failed += f ? Number(f[1]) : 0;
+  if (r.status !== 0) {
+    if (!f) {
+      failed += 1; // a step that broke without a mocha count still fails the run
+      broken = true;
+    }
+    console.log(`=== ${label} exited with ${r.status ?? r.signal}`);
+  }
+  return r.status === 0;
+};
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+if (run('build', npm, ['run', '--silent', 'build']) && run('typecheck', npm, ['run', '--silent', 'typecheck'])) {
+  for (const layer of layers) {
+    if (!all.includes(layer)) throw new Error(`unknown test layer ${layer}`);
+    run(layer, npm, ['run', '--silent', `test:${layer}`]);
+  }
+}
+console.log(`\ntests: ${passed} passed, ${failed} failed${broken ? ' (a step failed without a test count: see above)' : ''}`);
+process.exit(failed > 0 ? 1 : 0);
