@@ -1,0 +1,398 @@
+/**
+ * The agent: composes metrics, alerts, the Express integration, the cache,
+ * rate limits and the local server into one object. Features are decided
+ * here, once; a disabled agent's middleware is a plain `next()`.
+ */
+import { EventEmitter } from 'node:events';
+import type { RequestHandler } from 'express';
+import {
+  type Alert,
+  type CommandName,
+  type CommandResults,
+  type Delta,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Snapshot,
+  assertNever,
+} from '../protocol';
+import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
+import { type Cache, createCache } from './cache';
+import { type ResponseCacheOptions, createResponseCache } from './cache/response';
+import { RouteLensError } from './errors';
+import { findExpressModules, instrumentExpress } from './express/instrument';
+import { createMiddleware } from './express/middleware';
+import type { AgentHost, Alerts, CommandSource, Metrics } from './internal';
+import { Diagnostics } from './log';
+import { createMetrics } from './metrics';
+import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
+import { type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
+import { type LocalServer, startServer } from './server';
+
+declare const __ROUTELENS_VERSION__: string;
+export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
+
+const passThrough: RequestHandler = (_req, _res, next) => next();
+
+export interface AgentEvents {
+  alert: [Alert];
+  listening: [{ port: number; url: string }];
+}
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly options: ResolvedOptions;
+  readonly diag: Diagnostics;
+  /** The app's two-tier cache (works even when measuring is disabled). Undefined with `cache: false`. */
+  readonly cache: Cache | undefined;
+  private readonly metrics: Metrics | undefined;
+  private readonly alerts: Alerts;
+  private readonly rateLimits: RateLimits;
+  private readonly startedAt = Date.now();
+  private readonly handler: RequestHandler;
+  private readonly instrumented = new Set<unknown>();
+  private routeTables: Array<{ match(method: string, path: string): string | undefined }> = [];
+  private server: LocalServer | undefined;
+  private serverStart: Promise<LocalServer | undefined> | undefined;
+  private evaluateTimer: NodeJS.Timeout | undefined;
+  private thresholdsChanged = false;
+  private closed = false;
+
+  constructor(options: AgentOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.diag = new Diagnostics(o.logger);
+    const thresholds = { ...DEFAULT_THRESHOLDS, ...thresholdsFromEnv(process.env), ...o.thresholds };
+    this.alerts = createAlerts({ thresholds });
+    this.alerts.onFire((alert) => this.emitSafely('alert', alert));
+
+    if (o.cache !== false) {
+      const cacheOptions = { ...o.cache } as Parameters<typeof createCache>[0] & { redis?: unknown };
+      if (cacheOptions.redis === undefined && o.redis !== undefined) cacheOptions.redis = o.redis;
+      this.cache = createCache(cacheOptions, { diag: this.diag });
+    }
+    this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
+
+    if (o.enabled) {
+      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag });
+      this.handler = createMiddleware(this.metrics, { diag: this.diag });
+      for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
+      this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
+      this.evaluateTimer.unref();
+      if (o.server) this.serverStart = this.listen();
+    } else {
+      this.handler = passThrough;
+    }
+  }
+
+  /** Express middleware that measures every request. Mount it first: `app.use(agent.middleware())`. */
+  middleware(): RequestHandler {
+    return this.handler;
+  }
+
+  /**
+   * Instruments an Express module so routes are known (with their source locations) as they are
+   * registered. The agent finds the app's `express` by itself; call this when it cannot.
+   */
+  instrument(expressModule: unknown): void {
+    if (!this.metrics || this.instrumented.has(expressModule)) return;
+    this.instrumented.add(expressModule);
+    try {
+      const table = instrumentExpress(expressModule, this.metrics);
+      if (table) this.routeTables.push(table);
+    } catch (err) {
+      this.diag.failure('instrument', err);
+    }
+  }
+
+  /** Times `fn` (sync or async) as a custom timing called `name`. Returns what fn returns; errors pass through unchanged. */
+  time<T>(name: string, fn: () => T): T {
+    const metrics = this.metrics;
+    if (!metrics) return fn();
+    const start = performance.now();
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.recordSafely(name, performance.now() - start, true);
+      throw err;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (v) => {
+          this.recordSafely(name, performance.now() - start, false);
+          return v;
+        },
+        (err: unknown) => {
+          this.recordSafely(name, performance.now() - start, true);
+          throw err;
+        },
+      ) as T;
+    }
+    this.recordSafely(name, performance.now() - start, false);
+    return result;
+  }
+
+  /** Records a custom timing measured elsewhere (ms). */
+  record(name: string, ms: number, options: { error?: boolean } = {}): void {
+    this.recordSafely(name, ms, options.error === true);
+  }
+
+  /** Response cache middleware for GET/HEAD routes (see docs/cache.md). */
+  cacheResponses(options: ResponseCacheOptions): RequestHandler {
+    if (!this.cache) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', 'cacheResponses needs the cache: do not pass `cache: false`');
+    return createResponseCache(this.cache, options);
+  }
+
+  /** Rate-limiting middleware (see docs/ratelimit.md). */
+  rateLimit(options: RateLimitOptions = {} as RateLimitOptions): RequestHandler {
+    return this.rateLimits.create(options);
+  }
+
+  /** The full current state, as streamed to the editor. */
+  snapshot(): Snapshot {
+    const m = this.metrics;
+    const cache = this.cache?.stats();
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      agent: this.info(),
+      time: Date.now(),
+      endpoints: m ? m.endpoints() : [],
+      system: m ? m.system() : emptySystem(),
+      alerts: this.alerts.active(),
+      alertHistory: this.alerts.history(),
+      thresholds: this.alerts.thresholds(),
+      health: this.alerts.health(),
+      slowRequests: m ? m.slowRequests() : [],
+      ...(cache ? { cache } : {}),
+      rateLimits: this.rateLimits.list(),
+      droppedEndpoints: m ? m.droppedEndpoints() : 0,
+    };
+  }
+
+  /** Resolves once the local server listens (undefined when disabled or it could not start). */
+  async ready(): Promise<{ port: number; url: string; token: string } | undefined> {
+    const s = await this.serverStart;
+    return s ? { port: s.port, url: s.url, token: s.token } : undefined;
+  }
+
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Stops timers, the server, Redis connections; removes the discovery file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.evaluateTimer);
+    const server = await this.serverStart?.catch(() => undefined);
+    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
+    this.metrics?.close();
+    this.removeAllListeners();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private info() {
+    return {
+      name: this.options.name,
+      pid: process.pid,
+      version: VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      cwd: process.cwd(),
+      startedAt: this.startedAt,
+      features: [this.cache ? 'cache' : '', this.options.redis ? 'redis' : '', 'rateLimit'].filter(Boolean),
+    };
+  }
+
+  private matchRoute(method: string, path: string): string | undefined {
+    for (const table of this.routeTables) {
+      const route = table.match(method, path);
+      if (route !== undefined) return route;
+    }
+    return undefined;
+  }
+
+  private recordSafely(name: string, ms: number, error: boolean): void {
+    try {
+      this.metrics?.recordCustom(String(name), ms, error);
+    } catch (err) {
+      this.diag.failure('record', err);
+    }
+  }
+
+  private emitSafely<K extends keyof AgentEvents>(event: K, ...args: AgentEvents[K]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      this.diag.failure(`listener:${event}`, err);
+    }
+  }
+
+  private evaluate(): void {
+    if (!this.metrics) return;
+    try {
+      this.alerts.evaluate({ endpoints: this.metrics.endpoints(), system: this.metrics.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list() });
+    } catch (err) {
+      this.diag.failure('evaluate', err);
+    }
+  }
+
+  private async listen(): Promise<LocalServer | undefined> {
+    const o = this.options;
+    try {
+      this.server = await startServer(this.host(), {
+        port: o.port,
+        host: o.host,
+        allowNonLoopback: o.allowNonLoopback,
+        token: o.token,
+        batchMs: o.batchMs,
+        heartbeatMs: o.heartbeatMs,
+        discoveryDir: o.discoveryDir,
+        name: o.name,
+        version: VERSION,
+        diag: this.diag,
+      });
+      if (this.closed) {
+        await this.server.close();
+        return undefined;
+      }
+      this.emitSafely('listening', { port: this.server.port, url: this.server.url });
+      return this.server;
+    } catch (err) {
+      this.diag.failure('server', err);
+      return undefined;
+    }
+  }
+
+  private host(): AgentHost {
+    return {
+      info: () => this.info(),
+      snapshot: () => this.snapshot(),
+      takeDelta: () => this.takeDelta(),
+      execute: (command, args, source) => this.execute(command, args, source),
+    };
+  }
+
+  private takeDelta(): Delta | undefined {
+    const m = this.metrics;
+    if (!m) return undefined;
+    const delta: Delta = { time: Date.now(), system: m.system() };
+    const endpoints = m.takeChangedEndpoints();
+    if (endpoints.length) delta.endpoints = endpoints;
+    const slow = m.takeNewSlowRequests();
+    if (slow.length) delta.slowRequests = slow;
+    if (this.alerts.takeChanged()) {
+      delta.alerts = this.alerts.active();
+      delta.alertHistory = this.alerts.history();
+      delta.health = this.alerts.health();
+    }
+    if (this.thresholdsChanged) {
+      this.thresholdsChanged = false;
+      delta.thresholds = this.alerts.thresholds();
+    }
+    if (this.cache) {
+      const { events, dropped } = this.cache.takeEvents();
+      if (events.length) delta.cacheEvents = events;
+      if (dropped) delta.droppedCacheEvents = dropped;
+      if (this.cache.takeChanged()) delta.cache = this.cache.stats();
+    }
+    if (this.rateLimits.takeChanged()) delta.rateLimits = this.rateLimits.list();
+    delta.droppedEndpoints = m.droppedEndpoints();
+    return delta;
+  }
+
+  private requireCache(): Cache {
+    if (!this.cache) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
+    return this.cache;
+  }
+
+  /** Runs one validated command (args already parsed by the protocol module). */
+  async execute(command: CommandName, args: unknown, source: CommandSource = 'app'): Promise<unknown> {
+    try {
+      return await this.run(command, args as never, source);
+    } catch (err) {
+      throw toProtocolError(err);
+    }
+  }
+
+  private async run<C extends CommandName>(command: C, a: never, source: CommandSource): Promise<CommandResults[C]> {
+    type R = CommandResults[C];
+    const args = a as Record<string, never>;
+    switch (command) {
+      case 'snapshot':
+        return this.snapshot() as R;
+      case 'reset': {
+        const endpoint = args.endpoint as string | undefined;
+        const reset = this.metrics?.reset(endpoint) ?? 0;
+        if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+        return { reset } as R;
+      }
+      case 'thresholds.get':
+        return this.alerts.thresholds() as R;
+      case 'thresholds.set': {
+        const next = this.alerts.setThresholds(args.thresholds);
+        this.metrics?.setSlowThresholds(next.slowMs);
+        this.thresholdsChanged = true;
+        return next as R;
+      }
+      case 'alerts.list':
+        return { active: this.alerts.active(), history: this.alerts.history() } as R;
+      case 'alerts.resolve':
+        return this.alerts.resolve(args.id) as R;
+      case 'cache.stats':
+        return this.requireCache().stats() as R;
+      case 'cache.keys':
+        return (await this.requireCache().keys(args)) as R;
+      case 'cache.inspect':
+        return (await this.requireCache().inspect(args.key)) as R;
+      case 'cache.invalidate': {
+        const { dryRun, key, pattern, tag } = args as { dryRun?: boolean; key?: string; pattern?: string; tag?: string };
+        const target = key !== undefined ? { key } : pattern !== undefined ? { pattern } : { tag: tag as string };
+        return (await this.requireCache().invalidate(target, { dryRun, source: source === 'app' ? 'app' : 'editor' })) as R;
+      }
+      case 'cache.clearNamespace':
+        return (await this.requireCache().clearNamespace(args.namespace, { dryRun: args.dryRun })) as R;
+      case 'cache.warm':
+        return (await this.requireCache().warm(args.name)) as R;
+      case 'rateLimit.list':
+        return this.rateLimits.list() as R;
+      case 'rateLimit.resetKey':
+        return (await this.rateLimits.resetKey(args.limiter, args.key)) as R;
+      case 'rateLimit.setMax':
+        return this.rateLimits.setMax(args.limiter, args.max) as R;
+      default:
+        return assertNever(command, 'command');
+    }
+  }
+}
+
+/** Maps the agent's own coded errors onto protocol error codes. */
+function toProtocolError(err: unknown): unknown {
+  if (err instanceof ProtocolError) return err;
+  if (err instanceof RouteLensError) {
+    if (err.code === 'ROUTELENS_ERR_PATTERN_REJECTED') return new ProtocolError('ERR_PATTERN_REJECTED', err.message);
+    if (err.code === 'ROUTELENS_ERR_NOT_FOUND') return new ProtocolError('ERR_NOT_FOUND', err.message);
+    if (err.code === 'ROUTELENS_ERR_INVALID_OPTION') return new ProtocolError('ERR_BAD_ARGS', err.message);
+  }
+  return err;
+}
+
+function emptySystem(): Snapshot['system'] {
+  const m = process.memoryUsage();
+  return {
+    pid: process.pid,
+    nodeVersion: process.version,
+    uptime: process.uptime(),
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    heapLimit: 0,
+    external: m.external,
+    cpuPercent: 0,
+    eventLoop: { delayP50: 0, delayP99: 0, delayMax: 0, utilization: 0 },
+    gc: { count: 0, pauseTotal: 0, pauseMax: 0 },
+    requestsPerSecond: 0,
+    errorRate: 0,
+    time: Date.now(),
+  };
+}
