@@ -222,7 +222,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private emitSafely<K extends keyof AgentEvents>(event: K, ...args: AgentEvents[K]): void {
     try {
-      this.emit(event, ...args);
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     } catch (err) {
       this.diag.failure(`listener:${event}`, err);
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ERROR_CODES, parseClientMessage, parseWebviewMessage } from '../../protocol';
 
 describe('protocol parseClientMessage', () => {
@@ -46,7 +47,7 @@ describe('protocol parseWebviewMessage', () => {
 
 describe('protocol ERROR_CODES', () => {
   it('documents every code in docs/protocol.md', () => {
-    const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const doc = readFileSync(join(__dirname, '../../docs/protocol.md'), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.ok(doc.includes(code), `${code} missing from docs/protocol.md`);
   });
 });
