@@ -4,7 +4,7 @@
 //   node scripts/test.mjs [unit|integration|e2e ...]
 import { spawnSync } from 'node:child_process';
 
-const all = ['unit', 'integration', 'e2e'];
+const all = ['unit', 'integration', 'webview', 'vscode', 'e2e'];
 const layers = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let passed = 0;
 let failed = 0;

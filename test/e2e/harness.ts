@@ -1,0 +1,163 @@
+/**
+ * End-to-end harness: the packaged .vsix installed into a real VS Code
+ * (code-server), the demo server with the agent, and headless Chromium driving
+ * the workbench like a person. Screenshots go to test-results/e2e/.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { freePort } from '../support/redis';
+
+export const root = join(__dirname, '../..');
+export const artifacts = join(root, 'test-results/e2e');
+const codeServerBin = join(root, '.vscode-test/code-server/node_modules/.bin/code-server');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface Demo {
+  appPort: number;
+  agentPort: number;
+  token: string;
+  /** GET or POST against the demo app. */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
+  /** A GET against the agent's HTTP API, parsed. */
+  api<T>(path: string, method?: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Starts examples/demo/server.mjs (no synthetic traffic: the tests send their own) with its cwd in `workspace`. */
+export async function startDemo(workspace: string, discoveryDir: string): Promise<Demo> {
+  const child = spawn(process.execPath, [join(root, 'examples/demo/server.mjs'), '--port', '0', '--no-traffic'], {
+    cwd: workspace,
+    env: { ...process.env, ROUTELENS_DISCOVERY_DIR: discoveryDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const appPort = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += String(d);
+      const m = /Demo app listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
+  });
+  const file = await waitFor(() => readdirSync(discoveryDir).find((f) => f === `agent-${child.pid}.json`), 10_000, 'discovery file');
+  const rec = JSON.parse(readFileSync(join(discoveryDir, file), 'utf8')) as { port: number; token: string };
+  const send = (port: number, method: string, path: string, body: unknown, headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  return {
+    appPort,
+    agentPort: rec.port,
+    token: rec.token,
+    request: (method, path, body) => send(appPort, method, path, body, {}),
+    api: async <T>(path: string, method = 'GET', body?: unknown) => {
+      const r = await send(rec.port, method, path, body, { authorization: `Bearer ${rec.token}` });
+      if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
+      return JSON.parse(r.body) as T;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Packages the extension (dist/routelens.vsix) and installs it into a fresh extensions dir. */
+export function installVsix(extensionsDir: string): string {
+  const vsix = join(root, 'dist/routelens.vsix');
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync(vsix)) throw new Error('npm run package did not produce dist/routelens.vsix');
+  execFileSync(codeServerBin, ['--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return vsix;
+}
+
+export interface Workbench {
+  page: Page;
+  browser: Browser;
+  url: string;
+  shot(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts code-server on a free loopback port with `folder` open, and Chromium on it. */
+export async function openWorkbench(folder: string, extensionsDir: string, env: NodeJS.ProcessEnv): Promise<Workbench> {
+  if (!existsSync(codeServerBin)) throw new Error('code-server is not installed: run scripts/install-code-server.sh (.ci/run does)');
+  const port = await freePort();
+  const userData = mkdtempSync(join(tmpdir(), 'routelens-e2e-user-'));
+  const server: ChildProcess = spawn(
+    codeServerBin,
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensionsDir],
+    { env: { ...process.env, ...env }, stdio: 'ignore' },
+  );
+  await waitFor(() => httpOk(port), 60_000, 'code-server');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
+  await page.goto(url);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  mkdirSync(artifacts, { recursive: true });
+  return {
+    page,
+    browser,
+    url,
+    shot: async (name) => {
+      const file = join(artifacts, `${name}.png`);
+      await page.screenshot({ path: file });
+      return file;
+    },
+    stop: async () => {
+      await browser.close().catch(() => {});
+      server.kill('SIGTERM');
+      rmSync(userData, { recursive: true, force: true });
+    },
+  };
+}
+
+function httpOk(port: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? true : undefined);
+      })
+      .on('error', () => resolve(undefined));
+  });
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

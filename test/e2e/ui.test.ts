@@ -1,0 +1,140 @@
+/**
+ * A person's session, end to end: the packaged extension installed into a real
+ * VS Code (code-server), the demo server with the agent, headless Chromium
+ * clicking through the workbench. Effects are checked on the agent itself.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import type { CacheKeyInfo, EndpointStats } from '../../protocol';
+import { type Demo, type Workbench, installVsix, openWorkbench, root, startDemo, waitFor } from './harness';
+
+const workspace = join(root, 'examples/demo');
+
+describe('RouteLens in a real VS Code, driven like a person', function () {
+  this.timeout(180_000);
+  let discovery: string;
+  let extensions: string;
+  let demo: Demo;
+  let wb: Workbench;
+
+  before(async function () {
+    this.timeout(300_000);
+    discovery = mkdtempSync(join(tmpdir(), 'routelens-e2e-disc-'));
+    extensions = mkdtempSync(join(tmpdir(), 'routelens-e2e-ext-'));
+    installVsix(extensions);
+    demo = await startDemo(workspace, discovery);
+    for (let i = 0; i < 12; i++) assert.equal((await demo.request('GET', `/users/${i % 4}`)).status, 200);
+    wb = await openWorkbench(workspace, extensions, { ROUTELENS_DISCOVERY_DIR: discovery });
+  });
+
+  after(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.shot('failure').catch(() => {});
+    await wb?.stop();
+    await demo?.stop();
+    rmSync(discovery, { recursive: true, force: true });
+    rmSync(extensions, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await wb?.shot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => {});
+  });
+
+  it('connects to the demo agent by itself and says so in the status bar', async () => {
+    const item = await waitFor(async () => {
+      const texts = await wb.page.locator('.statusbar-item').allInnerTexts();
+      return texts.find((t) => t.includes('routelens-demo'));
+    }, 60_000, 'the RouteLens status bar item');
+    assert.match(item, /routelens-demo/);
+    await wb.shot('01-connected');
+  });
+
+  it('shows live timings in a code lens above the route handler, and clicking it opens the endpoint in the dashboard', async () => {
+    const page = wb.page;
+    await openFile(page, 'app.mjs');
+    const lens = await waitFor(async () => {
+      const texts = await page.locator('.codelens-decoration a').allInnerTexts();
+      return texts.find((t) => t.startsWith('GET /users/:id'));
+    }, 60_000, 'the GET /users/:id code lens');
+    // 12 requests were sent before VS Code opened: the lens shows them.
+    assert.match(lens, /GET \/users\/:id · p95 [\d.]+ (ms|s) · p99 [\d.]+ (ms|s) · 12 req · 0(\.0)?% err/);
+    await wb.shot('02-code-lens');
+
+    await page.locator('.codelens-decoration a', { hasText: 'GET /users/:id' }).first().click();
+    const frame = await waitFor(() => dashboardFrame(page, 'GET /users/:id'), 60_000, 'the dashboard showing GET /users/:id');
+    assert.ok(await frame.getByText('GET /users/:id').first().isVisible());
+    await wb.shot('03-dashboard-endpoint');
+  });
+
+  it('runs "RouteLens: Reset Metrics" from the command palette and the agent really resets', async () => {
+    const before = await demo.api<EndpointStats[]>('/v1/endpoints?sort=most-requested&limit=100');
+    assert.ok(before.find((e) => e.id === 'GET /users/:id')!.count >= 12);
+
+    await runCommand(wb.page, 'RouteLens: Reset Metrics');
+    await pickItem(wb.page, /all endpoints/i);
+    await waitFor(async () => {
+      const after = await demo.api<EndpointStats[]>('/v1/endpoints?sort=most-requested&limit=100');
+      return after.find((e) => e.id === 'GET /users/:id')?.count === 0;
+    }, 20_000, 'the agent to report 0 requests for GET /users/:id');
+    await waitFor(() => notificationText(wb.page, /reset/i), 20_000, 'a notification saying what was reset');
+    await wb.shot('04-reset-metrics');
+  });
+
+  it('runs "RouteLens: Invalidate Cache Key…", picks a live key, and the key is really gone', async () => {
+    assert.equal((await demo.request('GET', '/users/7')).status, 200);
+    const keys = await demo.api<{ keys: CacheKeyInfo[] }>('/v1/cache/keys?pattern=users:7');
+    assert.deepEqual(keys.keys.map((k) => k.key), ['users:7']);
+
+    await runCommand(wb.page, 'RouteLens: Invalidate Cache Key');
+    await wb.page.keyboard.type('users:7');
+    await pickItem(wb.page, /^users:7\b/);
+    await waitFor(async () => (await demo.api<{ keys: CacheKeyInfo[] }>('/v1/cache/keys?pattern=users:7')).keys.length === 0, 20_000, 'users:7 to be removed');
+    await waitFor(() => notificationText(wb.page, /removed 1 key/i), 20_000, 'a notification saying one key was removed');
+    await wb.shot('05-invalidate-key');
+  });
+});
+
+async function openFile(page: Page, name: string): Promise<void> {
+  const item = page.locator('.explorer-item', { hasText: name }).first();
+  await item.waitFor({ timeout: 60_000 });
+  await item.dblclick();
+  await page.locator('.tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } });
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+}
+
+async function pickItem(page: Page, label: RegExp): Promise<void> {
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: label }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
+
+async function notificationText(page: Page, pattern: RegExp): Promise<string | undefined> {
+  const texts = await page.locator('.notification-list-item-message').allInnerTexts();
+  return texts.find((t) => pattern.test(t));
+}
+
+/** The webview's inner frame whose document shows `text`. */
+async function dashboardFrame(page: Page, text: string): Promise<Frame | undefined> {
+  for (const frame of page.frames()) {
+    try {
+      if (await frame.getByText(text, { exact: false }).first().isVisible({ timeout: 200 })) {
+        if (frame !== page.mainFrame()) return frame;
+      }
+    } catch {
+      /* detached or cross-origin frame still loading */
+    }
+  }
+  return undefined;
+}
