@@ -1,0 +1,530 @@
+/**
+ * A small but real RouteLens agent for the extension's tests: node:http + ws on
+ * 127.0.0.1, token auth in the upgrade handler, a discovery file written like
+ * the agent's (protocol/discovery.ts, DiscoveryRecord, mode 0600), a snapshot on
+ * connect, deltas, and the commands the extension sends, implemented by
+ * mutating its own state so tests can check the effect here.
+ *
+ * Not the agent: no Express instrumentation; figures are set with hit().
+ *
+ *   const agent = await FakeAgent.start({ dir, cwd, file });
+ *   agent.hit('GET /users/:id', 42);   // records a request, broadcasts a delta
+ *   await agent.restart();             // new port and token, discovery rewritten
+ *   await agent.stop();
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingMessage, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  type Alert,
+  type CacheKeyInfo,
+  type CacheStats,
+  type CommandName,
+  type Delta,
+  type DiscoveryRecord,
+  type EndpointStats,
+  HTTP_PATHS,
+  type LatencySummary,
+  MAX_CLIENT_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Snapshot,
+  type SourceLocation,
+  type Thresholds,
+  discoveryFileName,
+  parseClientMessage,
+  toErrorInfo,
+} from '../../protocol';
+
+export interface FakeRoute {
+  method: string;
+  route: string;
+  location?: SourceLocation;
+  handlerLocation?: SourceLocation;
+}
+
+export interface FakeAgentOptions {
+  /** Discovery directory (ROUTELENS_DISCOVERY_DIR). */
+  dir: string;
+  name?: string;
+  cwd?: string;
+  /** pid written to the discovery file (must be a live process); default process.pid. */
+  pid?: number;
+  routes?: FakeRoute[];
+  /** Cache entries: key → namespace and tags. */
+  cache?: Array<{ key: string; namespace?: string; tags?: string[] }>;
+  /** Delta batch period. */
+  batchMs?: number;
+}
+
+interface CacheEntry {
+  key: string;
+  namespace: string;
+  tags: string[];
+}
+
+interface Samples {
+  durations: number[];
+  errors: number;
+  statuses: Record<string, number>;
+  lastSeen: number;
+}
+
+const DEFAULT_THRESHOLDS: Thresholds = {
+  p95Ms: 500,
+  errorRate: 0.05,
+  heapPercent: 0.9,
+  eventLoopDelayMs: 200,
+  cacheHitRate: 0.5,
+  rateLimitedShare: 0.2,
+  anomalyFactor: 3,
+  slowMs: { info: 500, warning: 1000, critical: 3000 },
+};
+
+export class FakeAgent {
+  readonly name: string;
+  readonly cwd: string;
+  readonly pid: number;
+  readonly dir: string;
+  port = 0;
+  token = '';
+  startedAt = 0;
+  /** Every command received, in order (after validation). */
+  readonly commands: Array<{ command: CommandName; args: unknown }> = [];
+  /** How many times a client connected with a valid token. */
+  connections = 0;
+  /** Handshakes refused (bad token, browser Origin). */
+  refused = 0;
+  /** When true the agent stops answering anything, pings included (a half-open peer). */
+  silent = false;
+
+  readonly routes = new Map<string, FakeRoute>();
+  readonly samples = new Map<string, Samples>();
+  readonly cache = new Map<string, CacheEntry>();
+  alerts: Alert[] = [];
+  history: Alert[] = [];
+  thresholds: Thresholds = structuredClone(DEFAULT_THRESHOLDS);
+
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly sockets = new Set<WebSocket>();
+  private seq = 0;
+  private changed = new Set<string>();
+  private alertsChanged = false;
+  private cacheChanged = false;
+  private batch: NodeJS.Timeout | undefined;
+  private readonly batchMs: number;
+
+  private constructor(options: FakeAgentOptions) {
+    this.dir = options.dir;
+    this.name = options.name ?? 'fake-app';
+    this.cwd = options.cwd ?? process.cwd();
+    this.pid = options.pid ?? process.pid;
+    this.batchMs = options.batchMs ?? 50;
+    for (const r of options.routes ?? []) this.routes.set(`${r.method} ${r.route}`, r);
+    for (const c of options.cache ?? []) this.cache.set(c.key, { key: c.key, namespace: c.namespace ?? 'default', tags: c.tags ?? [] });
+  }
+
+  static async start(options: FakeAgentOptions): Promise<FakeAgent> {
+    const agent = new FakeAgent(options);
+    await agent.listen();
+    return agent;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}${HTTP_PATHS.stream}`;
+  }
+
+  get discoveryFile(): string {
+    return join(this.dir, discoveryFileName(this.pid));
+  }
+
+  get record(): DiscoveryRecord {
+    return {
+      pid: this.pid,
+      port: this.port,
+      host: '127.0.0.1',
+      token: this.token,
+      cwd: this.cwd,
+      name: this.name,
+      version: '0.0.0-fake',
+      protocolVersion: PROTOCOL_VERSION,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** Open client sockets right now. */
+  clientCount(): number {
+    return this.sockets.size;
+  }
+
+  private async listen(): Promise<void> {
+    this.token = randomBytes(24).toString('base64url');
+    this.startedAt = Date.now();
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false, autoPong: false });
+    const server = createServer((req, res) => {
+      res.writeHead(404).end();
+    });
+    server.on('upgrade', (req, socket, head) => this.upgrade(wss, req, socket, head));
+    server.on('clientError', (_err, socket) => socket.destroy());
+    wss.on('connection', (ws) => this.onConnection(ws));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.wss = wss;
+    this.port = (server.address() as AddressInfo).port;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(this.discoveryFile, JSON.stringify(this.record), { mode: 0o600 });
+    this.batch = setInterval(() => this.flush(), this.batchMs);
+    this.batch.unref();
+  }
+
+  private upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const refuse = (status: number, text: string) => {
+      this.refused++;
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (req.headers.origin !== undefined) return refuse(403, 'Forbidden');
+    if (new URL(req.url ?? '/', 'http://x').pathname !== HTTP_PATHS.stream) return refuse(404, 'Not Found');
+    const auth = req.headers.authorization ?? '';
+    const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7) : '');
+    const expected = Buffer.from(this.token);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    this.connections++;
+    this.sockets.add(ws);
+    ws.on('error', () => undefined);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('ping', (data) => {
+      if (!this.silent) ws.pong(data);
+    });
+    ws.on('message', (data) => {
+      if (this.silent) return;
+      void this.onMessage(ws, data.toString());
+    });
+    this.send(ws, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot() });
+  }
+
+  private async onMessage(ws: WebSocket, raw: string): Promise<void> {
+    const parsed = parseClientMessage(raw);
+    if (!parsed.ok) {
+      this.send(ws, { type: 'reply', id: parsed.id, ok: false, error: parsed.error });
+      return;
+    }
+    const { message, args } = parsed;
+    this.commands.push({ command: message.command, args });
+    try {
+      const result = await this.execute(message.command, args as Record<string, unknown>);
+      this.send(ws, { type: 'reply', id: message.id, ok: true, result });
+    } catch (err) {
+      this.send(ws, { type: 'reply', id: message.id, ok: false, error: toErrorInfo(err) });
+    }
+  }
+
+  private send(ws: WebSocket, msg: unknown): void {
+    if (this.silent || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify(msg));
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** Records one request on an endpoint (created when unknown) and schedules a delta. */
+  hit(endpointId: string, durationMs: number, status = 200): void {
+    if (!this.routes.has(endpointId)) {
+      const [method, ...rest] = endpointId.split(' ');
+      this.routes.set(endpointId, { method, route: rest.join(' ') });
+    }
+    const s = this.samples.get(endpointId) ?? { durations: [], errors: 0, statuses: {}, lastSeen: 0 };
+    s.durations.push(durationMs);
+    if (status >= 500) s.errors++;
+    const cls = `${Math.floor(status / 100)}xx`;
+    s.statuses[cls] = (s.statuses[cls] ?? 0) + 1;
+    s.lastSeen = Date.now();
+    this.samples.set(endpointId, s);
+    this.changed.add(endpointId);
+  }
+
+  endpointStats(id: string): EndpointStats {
+    const r = this.routes.get(id);
+    if (!r) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${id}`);
+    const s = this.samples.get(id);
+    const summary = summarize(s);
+    return {
+      id,
+      method: r.method,
+      route: r.route,
+      kind: 'route',
+      ...summary,
+      statusCodes: { ...(s?.statuses ?? {}) },
+      windows: { '1m': summary, '5m': summary, all: summary },
+      rate: summary.count / 60,
+      location: r.location,
+      handlerLocation: r.handlerLocation,
+      lastSeen: s?.lastSeen ?? 0,
+    };
+  }
+
+  /** Fires an alert on an endpoint (or any target). */
+  fireAlert(target: string, severity: 'warning' | 'critical' = 'warning', message = `p95 over threshold on ${target}`): Alert {
+    const r = this.routes.get(target);
+    const alert: Alert = {
+      id: `route-p95:${target}:${Date.now()}:${Math.random().toString(36).slice(2, 6)}`,
+      rule: 'route-p95',
+      target,
+      severity,
+      state: 'firing',
+      message,
+      value: 900,
+      threshold: this.thresholds.p95Ms,
+      firedAt: Date.now(),
+      location: r?.handlerLocation ?? r?.location,
+    };
+    this.alerts.push(alert);
+    this.alertsChanged = true;
+    return alert;
+  }
+
+  resolveAlert(id: string, by: 'auto' | 'manual' = 'auto'): Alert {
+    const a = this.alerts.find((x) => x.id === id);
+    if (!a) throw new ProtocolError('ERR_NOT_FOUND', `no firing alert ${id}`);
+    this.alerts = this.alerts.filter((x) => x !== a);
+    const resolved: Alert = { ...a, state: 'resolved', resolvedAt: Date.now(), resolvedBy: by };
+    this.history.unshift(resolved);
+    this.alertsChanged = true;
+    return resolved;
+  }
+
+  snapshot(): Snapshot {
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      agent: { name: this.name, pid: this.pid, version: '0.0.0-fake', protocolVersion: PROTOCOL_VERSION, cwd: this.cwd, startedAt: this.startedAt, features: ['cache'] },
+      time: Date.now(),
+      endpoints: [...this.routes.keys()].map((id) => this.endpointStats(id)),
+      system: this.system(),
+      alerts: [...this.alerts],
+      alertHistory: [...this.history],
+      thresholds: structuredClone(this.thresholds),
+      health: this.health(),
+      slowRequests: [],
+      cache: this.cacheStats(),
+      rateLimits: [],
+      droppedEndpoints: 0,
+    };
+  }
+
+  private system(): Snapshot['system'] {
+    const m = process.memoryUsage();
+    const count = [...this.samples.values()].reduce((n, s) => n + s.durations.length, 0);
+    return {
+      pid: this.pid,
+      nodeVersion: process.version,
+      uptime: (Date.now() - this.startedAt) / 1000,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      heapLimit: 4 * 1024 ** 3,
+      external: m.external,
+      cpuPercent: 1,
+      eventLoop: { delayP50: 1, delayP99: 2, delayMax: 3, utilization: 0.01 },
+      gc: { count: 0, pauseTotal: 0, pauseMax: 0 },
+      requestsPerSecond: count / 60,
+      errorRate: 0,
+      time: Date.now(),
+    };
+  }
+
+  private health(): Snapshot['health'] {
+    if (this.alerts.some((a) => a.severity === 'critical')) return { score: 30, status: 'unhealthy', reasons: this.alerts.map((a) => a.message) };
+    if (this.alerts.length) return { score: 70, status: 'degraded', reasons: this.alerts.map((a) => a.message) };
+    return { score: 100, status: 'healthy', reasons: [] };
+  }
+
+  private cacheStats(): CacheStats {
+    const byNs = new Map<string, number>();
+    for (const e of this.cache.values()) byNs.set(e.namespace, (byNs.get(e.namespace) ?? 0) + 1);
+    const zero = { hits: 0, misses: 0, hitRate: 0 };
+    return {
+      enabled: true,
+      redis: 'none',
+      l1: { ...zero, entries: this.cache.size, bytes: this.cache.size * 10, maxEntries: 1000, maxBytes: 1e6 },
+      l2: { ...zero, errors: 0 },
+      overall: zero,
+      sets: 0,
+      deletes: 0,
+      evictions: 0,
+      expirations: 0,
+      invalidations: 0,
+      loads: { count: 0, errors: 0, avg: 0, max: 0 },
+      window: zero,
+      namespaces: [...byNs].map(([namespace, entries]) => ({ namespace, entries, ...zero })),
+      routes: [],
+      hotKeys: [],
+      warmers: [],
+    };
+  }
+
+  /** Sends pending changes as one delta to every client (runs on the batch timer). */
+  flush(): void {
+    if (!this.changed.size && !this.alertsChanged && !this.cacheChanged) return;
+    const delta: Delta = { time: Date.now() };
+    if (this.changed.size) delta.endpoints = [...this.changed].filter((id) => this.routes.has(id)).map((id) => this.endpointStats(id));
+    delta.system = this.system();
+    if (this.alertsChanged) {
+      delta.alerts = [...this.alerts];
+      delta.alertHistory = [...this.history];
+      delta.health = this.health();
+    }
+    if (this.cacheChanged) delta.cache = this.cacheStats();
+    this.changed.clear();
+    this.alertsChanged = this.cacheChanged = false;
+    this.seq++;
+    for (const ws of this.sockets) this.send(ws, { type: 'delta', seq: this.seq, delta });
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private async execute(command: CommandName, args: Record<string, unknown>): Promise<unknown> {
+    switch (command) {
+      case 'snapshot':
+        return this.snapshot();
+      case 'reset': {
+        const endpoint = args.endpoint as string | undefined;
+        if (endpoint !== undefined) {
+          if (!this.routes.has(endpoint)) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+          this.samples.delete(endpoint);
+          this.changed.add(endpoint);
+          return { reset: 1 };
+        }
+        const n = this.routes.size;
+        for (const id of this.routes.keys()) this.changed.add(id);
+        this.samples.clear();
+        return { reset: n };
+      }
+      case 'thresholds.get':
+        return this.thresholds;
+      case 'thresholds.set': {
+        const patch = args.thresholds as Partial<Thresholds>;
+        this.thresholds = { ...this.thresholds, ...patch, slowMs: { ...this.thresholds.slowMs, ...(patch.slowMs ?? {}) } };
+        this.alertsChanged = true;
+        return this.thresholds;
+      }
+      case 'alerts.list':
+        return { active: this.alerts, history: this.history };
+      case 'alerts.resolve':
+        return this.resolveAlert(args.id as string, 'manual');
+      case 'cache.stats':
+        return this.cacheStats();
+      case 'cache.keys': {
+        const re = args.pattern ? globToRegExp(args.pattern as string) : undefined;
+        const limit = (args.limit as number | undefined) ?? 100;
+        const keys: CacheKeyInfo[] = [...this.cache.values()]
+          .filter((e) => !re || re.test(e.key))
+          .slice(0, limit)
+          .map((e) => ({ key: e.key, namespace: e.namespace, tier: 'l1', size: 10, tags: e.tags }));
+        return { keys, cursor: null };
+      }
+      case 'cache.inspect': {
+        const e = this.cache.get(args.key as string);
+        if (!e) throw new ProtocolError('ERR_NOT_FOUND', 'no such key');
+        return { key: e.key, value: '"value"', truncated: false, size: 7, tier: 'l1', tags: e.tags };
+      }
+      case 'cache.invalidate': {
+        const dryRun = args.dryRun === true;
+        let matches: string[];
+        if (args.key !== undefined) matches = this.cache.has(args.key as string) ? [args.key as string] : [];
+        else if (args.pattern !== undefined) {
+          const re = globToRegExp(args.pattern as string);
+          matches = [...this.cache.keys()].filter((k) => re.test(k));
+        } else matches = [...this.cache.values()].filter((e) => e.tags.includes(args.tag as string)).map((e) => e.key);
+        if (!dryRun) for (const k of matches) this.cache.delete(k);
+        if (!dryRun && matches.length) this.cacheChanged = true;
+        return { removed: matches.length, dryRun };
+      }
+      case 'cache.clearNamespace': {
+        const dryRun = args.dryRun === true;
+        const matches = [...this.cache.values()].filter((e) => e.namespace === args.namespace).map((e) => e.key);
+        if (!dryRun) for (const k of matches) this.cache.delete(k);
+        if (!dryRun && matches.length) this.cacheChanged = true;
+        return { removed: matches.length, dryRun };
+      }
+      case 'cache.warm':
+      case 'rateLimit.resetKey':
+      case 'rateLimit.setMax':
+      case 'rateLimit.list':
+        throw new ProtocolError('ERR_UNAVAILABLE', `${command} is not implemented by the fake agent`);
+      default: {
+        const never: never = command;
+        throw new ProtocolError('ERR_UNKNOWN_COMMAND', String(never));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Closes every socket abruptly (like a crash), without touching the discovery file. */
+  dropClients(): void {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  private async close(): Promise<void> {
+    if (this.batch) clearInterval(this.batch);
+    this.batch = undefined;
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets.clear();
+    this.wss?.close();
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  /** Restarts like a process restart: new port, new token, discovery file rewritten; state kept. */
+  async restart(): Promise<void> {
+    await this.close();
+    rmSync(this.discoveryFile, { force: true });
+    this.silent = false;
+    await this.listen();
+  }
+
+  /** Stops and removes the discovery file. */
+  async stop(): Promise<void> {
+    await this.close();
+    rmSync(this.discoveryFile, { force: true });
+  }
+}
+
+function summarize(s: Samples | undefined): LatencySummary {
+  const d = [...(s?.durations ?? [])].sort((a, b) => a - b);
+  const q = (p: number) => (d.length ? d[Math.min(d.length - 1, Math.ceil(p * d.length) - 1)] : 0);
+  const sum = d.reduce((a, b) => a + b, 0);
+  return {
+    count: d.length,
+    errors: s?.errors ?? 0,
+    aborted: 0,
+    min: d[0] ?? 0,
+    avg: d.length ? sum / d.length : 0,
+    max: d[d.length - 1] ?? 0,
+    p50: q(0.5),
+    p95: q(0.95),
+    p99: q(0.99),
+  };
+}
+
+/** `*` any run, `?` one character; everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  const src = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${src}$`);
+}
