@@ -1,0 +1,175 @@
+/**
+ * Section 2: the agent cache's hit paths against the raw libraries under
+ * them, in this process: L1 hit vs lru-cache `get` on the same keys, L2 hit
+ * vs an ioredis GET on the same Redis with a value of the same size.
+ * Batches of each case alternate; the figure is the median ns/op over rounds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
+import { connectRedis } from '../agent/redis';
+import { type AgentModule, type BenchAgent, type BenchCache, startAgent } from './lib/adapter';
+import { median } from './lib/stats';
+
+export interface CacheSettings {
+  rounds: number;
+  /** Operations per in-memory batch. */
+  memoryBatch: number;
+  /** Operations per Redis batch (each one is a loopback round trip). */
+  redisBatch: number;
+  redisUrl: string;
+  log: (line: string) => void;
+}
+
+export interface CaseResult {
+  name: string;
+  nsPerOp: number;
+  rounds: number[];
+}
+
+export interface CacheResults {
+  keys: number;
+  valueBytes: number;
+  cases: Record<string, CaseResult>;
+  notes: string[];
+}
+
+const KEYS = 1000;
+const keyOf = (i: number) => `user:${i}`;
+const valueOf = (i: number) => ({ id: i, name: `user ${i}`, roles: ['reader', 'writer'], bio: 'x'.repeat(120) });
+
+type Batch = (n: number) => Promise<void> | void;
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/** Reads `n` keys round-robin from a cache whose get may be sync or async. */
+function readsOf(cache: BenchCache, key: (i: number) => string, expectHit: () => void): Batch {
+  let i = 0;
+  return async (n) => {
+    for (let k = 0; k < n; k++) {
+      let v = cache.get(key(i++ % KEYS));
+      if (isThenable(v)) v = await v;
+      if (v === undefined) expectHit();
+    }
+  };
+}
+
+async function timeBatch(fn: Batch, n: number): Promise<number> {
+  const t0 = performance.now();
+  await fn(n);
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+/** Warm-up, then `rounds` rounds in which every case runs one batch, in rotating order. */
+async function interleave(cases: Array<{ name: string; fn: Batch; n: number }>, rounds: number): Promise<Record<string, CaseResult>> {
+  for (const c of cases) {
+    await timeBatch(c.fn, c.n);
+    await timeBatch(c.fn, c.n);
+  }
+  const out: Record<string, CaseResult> = {};
+  for (const c of cases) out[c.name] = { name: c.name, nsPerOp: 0, rounds: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < cases.length; j++) {
+      const c = cases[(j + r) % cases.length]!;
+      out[c.name]!.rounds.push(await timeBatch(c.fn, c.n));
+    }
+  }
+  for (const c of Object.values(out)) c.nsPerOp = median(c.rounds);
+  return out;
+}
+
+export async function runCacheBench(s: CacheSettings, agentMod: AgentModule | undefined): Promise<CacheResults> {
+  const notes: string[] = [];
+  const valueBytes = JSON.stringify(valueOf(0)).length;
+
+  // ---- raw baselines
+  const lru = new LRUCache<string, object>({ max: 10_000 });
+  for (let i = 0; i < KEYS; i++) lru.set(keyOf(i), valueOf(i));
+  const redis = connectRedis(s.redisUrl, { commandTimeout: 2000 });
+  await new Promise<void>((resolve, reject) => {
+    redis.once('ready', resolve);
+    redis.once('error', reject);
+  });
+  const rawPrefix = 'bench:raw:';
+  for (let i = 0; i < KEYS; i++) await redis.set(rawPrefix + keyOf(i), JSON.stringify(valueOf(i)));
+
+  let missing = 0;
+  const miss = () => {
+    missing++;
+  };
+  const rawLruSync: Batch = (() => {
+    let i = 0;
+    return (n: number) => {
+      for (let k = 0; k < n; k++) if (lru.get(keyOf(i++ % KEYS)) === undefined) miss();
+    };
+  })();
+  const rawLruAwait: Batch = (() => {
+    let i = 0;
+    return async (n: number) => {
+      for (let k = 0; k < n; k++) if ((await lru.get(keyOf(i++ % KEYS))) === undefined) miss();
+    };
+  })();
+  const rawRedisGet: Batch = (() => {
+    let i = 0;
+    return async (n: number) => {
+      for (let k = 0; k < n; k++) {
+        const raw = await redis.get(rawPrefix + keyOf(i++ % KEYS));
+        if (raw === null) miss();
+        else JSON.parse(raw); // the agent hands back a value, so the baseline decodes too
+      }
+    };
+  })();
+
+  const memCases: Array<{ name: string; fn: Batch; n: number }> = [
+    { name: 'lru.get', fn: rawLruSync, n: s.memoryBatch },
+    { name: 'await lru.get', fn: rawLruAwait, n: s.memoryBatch },
+  ];
+  const redisCases: Array<{ name: string; fn: Batch; n: number }> = [{ name: 'ioredis GET + JSON.parse', fn: rawRedisGet, n: s.redisBatch }];
+
+  // ---- the agent's cache
+  let agent: BenchAgent | undefined;
+  let l2Agent: BenchAgent | undefined;
+  const dirs: string[] = [];
+  try {
+    if (agentMod) {
+      const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
+      dirs.push(dir);
+      agent = startAgent(agentMod, { name: 'bench-cache', discoveryDir: dir, redis: s.redisUrl });
+      for (let i = 0; i < KEYS; i++) await agent.cache.set(keyOf(i), valueOf(i));
+      memCases.push({ name: 'agent L1 hit', fn: readsOf(agent.cache, keyOf, miss), n: s.memoryBatch });
+      const l2 = l2Reader(agentMod, s, dirs, notes);
+      if (l2) {
+        l2Agent = l2.agent;
+        redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2.agent.cache, keyOf, miss), n: s.redisBatch });
+      }
+    } else notes.push('agent not available: only the raw baselines were measured');
+
+    s.log(`  in-memory cases: ${memCases.map((c) => c.name).join(', ')}`);
+    const mem = await interleave(memCases, s.rounds);
+    s.log(`  Redis cases: ${redisCases.map((c) => c.name).join(', ')}`);
+    const red = await interleave(redisCases, s.rounds);
+    if (missing > 0) notes.push(`${missing} reads missed (expected all hits): the figures are suspect`);
+    return { keys: KEYS, valueBytes, cases: { ...mem, ...red }, notes };
+  } finally {
+    await l2Agent?.close();
+    await agent?.close();
+    await redis.flushall().catch(() => undefined);
+    redis.disconnect();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A cache whose reads go to Redis every time: the agent with its L1 turned
+ * off, reading the keys the first agent wrote. Undefined (with a note) when
+ * the agent offers no way to do that.
+ */
+function l2Reader(agentMod: AgentModule, s: CacheSettings, dirs: string[], notes: string[]): { agent: BenchAgent } | undefined {
+  void agentMod;
+  void s;
+  void dirs;
+  notes.push('agent L2 hit not measured yet (needs a way to bypass L1)');
+  return undefined;
+}

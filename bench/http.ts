@@ -1,0 +1,245 @@
+/**
+ * Sections 1 and 3: an Express server in a child process per variant and
+ * round, driven by the parent's load generator over loopback. Variants
+ * alternate within each round; figures are medians over rounds.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { type LoadResult, type PlannedRequest, buildRequest, runLoad } from './lib/client';
+import { median, percentiles, relDiff } from './lib/stats';
+import { type StreamClient, connectStream } from './lib/stream';
+import type { ChildMessage, ParentMessage, Variant } from './server';
+
+export interface HttpSettings {
+  rounds: number;
+  warmupMs: number;
+  fixedMs: number;
+  peakMs: number;
+  connections: number;
+  /** Requests per second for the fixed-rate phase. */
+  rate: number;
+  redisUrl?: string;
+  /** Extra node flags for the children (e.g. --cpu-prof). */
+  childFlags: string[];
+  log: (line: string) => void;
+}
+
+const SERVER = join(__dirname, 'server.ts');
+const USERS = 'users';
+
+/** 80% `/users/:id` over 5,000 distinct ids; the rest: /health, a mounted router (list and item), a 404. */
+export function mixedPlan(port: number): PlannedRequest[] {
+  const plan: PlannedRequest[] = [];
+  const others = ['/health', '/api/orders', '/api/orders/ORDER', '/missing/ORDER'];
+  for (let i = 0; i < 5000; i++) {
+    const id = (i * 7919) % 5000; // a permutation: every id once, not in order
+    plan.push(buildRequest('GET', `/users/${id + 1}`, port, USERS));
+    if (i % 4 === 3) plan.push(buildRequest('GET', others[(i >> 2) % others.length]!.replace('ORDER', String(i)), port, 'other'));
+  }
+  return plan;
+}
+
+class Child {
+  private waiters: Array<{ type: ChildMessage['type']; resolve: (m: ChildMessage) => void }> = [];
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly ready: Extract<ChildMessage, { type: 'ready' }>,
+  ) {
+    proc.on('message', (m: ChildMessage) => {
+      const i = this.waiters.findIndex((w) => w.type === m.type);
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
+    });
+  }
+
+  static async spawn(variant: Variant, settings: HttpSettings): Promise<Child> {
+    const proc = spawn(process.execPath, [...settings.childFlags, '--import', 'tsx', SERVER, variant], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '' },
+    });
+    const first = await new Promise<ChildMessage>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${variant} server did not start within 30 s`)), 30_000);
+      proc.once('message', (m: ChildMessage) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`${variant} server exited with ${code} before it was ready`));
+      });
+    });
+    if (first.type === 'error') {
+      proc.kill();
+      throw new Error(`${variant} server failed: ${first.message}`);
+    }
+    if (first.type !== 'ready') throw new Error(`unexpected first message ${first.type}`);
+    return new Child(proc, first);
+  }
+
+  ask<T extends ChildMessage['type']>(msg: ParentMessage, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${type} answer from the server`)), 10_000);
+      this.waiters.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m as Extract<ChildMessage, { type: T }>);
+        },
+      });
+      this.proc.send(msg);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.send({ type: 'close' } satisfies ParentMessage);
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** One variant in one round. */
+export interface RoundResult {
+  variant: Variant;
+  round: number;
+  /** Server CPU (user + system) per completed request at the fixed rate, microseconds. */
+  cpuUsPerRequest: number;
+  fixed: { responses: number; rateAchieved: number; queued: number; errors: number; statuses: Record<string, number> };
+  /** Unthrottled: completed requests per second. */
+  peakRps: number;
+  /** Client-side latency of `/users/:id` at the fixed rate. */
+  clientUsers: Percentiles & { count: number };
+  /** The agent's own figures for `GET /users/:id` (agent variant only). */
+  agentUsers?: Percentiles & { count: number };
+  stream?: StreamClient['counts'];
+  notes: string[];
+}
+
+async function measureOne(variant: Variant, round: number, s: HttpSettings, withStream: boolean): Promise<RoundResult> {
+  const child = await Child.spawn(variant, s);
+  const notes: string[] = [];
+  let stream: StreamClient | undefined;
+  try {
+    const port = child.ready.port;
+    const plan = mixedPlan(port);
+    if (withStream) {
+      if (!child.ready.agent) notes.push('agent address not found (no discovery record): no stream client');
+      else stream = await connectStream(child.ready.agent.port, child.ready.agent.token);
+    }
+    await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.warmupMs });
+    if (stream) {
+      const r = await stream.command('reset');
+      if (!r.ok) notes.push(`reset after warm-up failed (${r.error}): agent figures include warm-up`);
+    }
+    const cpu0 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+    const fixed = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.fixedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.fixedMs) / 1000) });
+    const cpu1 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+    let agentUsers: RoundResult['agentUsers'];
+    if (variant === 'agent') {
+      const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
+      agentUsers = snap.users;
+      if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
+    }
+    const peak = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.peakMs });
+    const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
+    return {
+      variant,
+      round,
+      cpuUsPerRequest: cpuUs / Math.max(1, fixed.responses),
+      fixed: summary(fixed),
+      peakRps: peak.responses / (peak.elapsedMs / 1000),
+      clientUsers: percentiles(fixed.latencies[USERS] ?? []),
+      agentUsers,
+      stream: stream ? { ...stream.counts } : undefined,
+      notes,
+    };
+  } finally {
+    stream?.close();
+    await child.close();
+  }
+}
+
+function summary(r: LoadResult): RoundResult['fixed'] {
+  return { responses: r.responses, rateAchieved: r.responses / (r.elapsedMs / 1000), queued: r.queued, errors: r.errors, statuses: r.statuses };
+}
+
+/** A quick unthrottled run against bare Express, to pick a fixed rate well below saturation. */
+export async function calibrate(s: HttpSettings, durationMs: number): Promise<number> {
+  const child = await Child.spawn('bare', s);
+  try {
+    const plan = mixedPlan(child.ready.port);
+    await runLoad({ port: child.ready.port, requests: plan, connections: s.connections, durationMs: Math.min(1000, durationMs) });
+    const r = await runLoad({ port: child.ready.port, requests: plan, connections: s.connections, durationMs });
+    return r.responses / (r.elapsedMs / 1000);
+  } finally {
+    await child.close();
+  }
+}
+
+export interface Comparison {
+  baseline: Variant;
+  variant: Variant;
+  /** Median over rounds of the per-round ratio variant/baseline (paired within a round). */
+  cpuRatio: number;
+  peakRatio: number;
+  cpuUsPerRequest: { baseline: number; variant: number };
+  peakRps: { baseline: number; variant: number };
+}
+
+/** Runs the variants in alternation for s.rounds rounds. */
+export async function runAlternating(variants: Variant[], s: HttpSettings, streamFor: Variant[] = []): Promise<RoundResult[]> {
+  const results: RoundResult[] = [];
+  for (let round = 1; round <= s.rounds; round++) {
+    for (const v of variants) {
+      const r = await measureOne(v, round, s, streamFor.includes(v));
+      s.log(
+        `  round ${round} ${v.padEnd(10)} cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req at ${r.fixed.rateAchieved.toFixed(0)} req/s` +
+          ` · peak ${r.peakRps.toFixed(0)} req/s · client p50 ${r.clientUsers.p50.toFixed(3)} ms` +
+          (r.agentUsers ? ` · agent p50 ${r.agentUsers.p50.toFixed(3)} ms` : '') +
+          (r.notes.length ? ` · ${r.notes.join('; ')}` : ''),
+      );
+      results.push(r);
+    }
+  }
+  return results;
+}
+
+export function compare(results: RoundResult[], baseline: Variant, variant: Variant): Comparison {
+  const rounds = [...new Set(results.map((r) => r.round))];
+  const pick = (v: Variant, round: number) => results.find((r) => r.variant === v && r.round === round);
+  const cpuRatios: number[] = [];
+  const peakRatios: number[] = [];
+  for (const round of rounds) {
+    const b = pick(baseline, round);
+    const x = pick(variant, round);
+    if (!b || !x) continue;
+    cpuRatios.push(x.cpuUsPerRequest / b.cpuUsPerRequest);
+    peakRatios.push(x.peakRps / b.peakRps);
+  }
+  const of = (v: Variant) => results.filter((r) => r.variant === v);
+  return {
+    baseline,
+    variant,
+    cpuRatio: median(cpuRatios),
+    peakRatio: median(peakRatios),
+    cpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.cpuUsPerRequest)), variant: median(of(variant).map((r) => r.cpuUsPerRequest)) },
+    peakRps: { baseline: median(of(baseline).map((r) => r.peakRps)), variant: median(of(variant).map((r) => r.peakRps)) },
+  };
+}
+
+/** Agent vs client percentiles for /users/:id: medians over rounds, and their relative difference. */
+export function percentileAgreement(results: RoundResult[]): Array<{ name: 'p50' | 'p95' | 'p99'; agent: number; client: number; diff: number }> {
+  const withAgent = results.filter((r) => r.agentUsers);
+  return (['p50', 'p95', 'p99'] as const).map((name) => {
+    const agent = median(withAgent.map((r) => r.agentUsers![name]));
+    const client = median(withAgent.map((r) => r.clientUsers[name]));
+    return { name, agent, client, diff: relDiff(agent, client) };
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * The one place the benchmarks touch the agent's public API. If a name in
+ * agent/index.ts changes, fix it here and nowhere else.
+ *
+ * The agent is loaded with a computed require so the bench still type-checks
+ * and runs (measuring bare Express, raw lru-cache and raw ioredis) while the
+ * agent is absent or broken. ROUTELENS_BENCH_AGENT=dist loads the built
+ * package (dist/agent/index.js, `npm run build` first) instead of the
+ * TypeScript source through tsx.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { RequestHandler } from 'express';
+import type { EndpointStats, Snapshot } from '../../protocol';
+
+/** The slice of the agent's cache the cache bench uses. */
+export interface BenchCache {
+  get(key: string): unknown;
+  set(key: string, value: unknown, opts?: unknown): unknown;
+}
+
+/** The slice of the public API the benches use (see agent/index.ts). */
+export interface BenchAgent {
+  middleware(): RequestHandler;
+  rateLimit(opts: Record<string, unknown>): RequestHandler;
+  cache: BenchCache;
+  snapshot(): Snapshot;
+  close(): Promise<void>;
+}
+
+export interface AgentModule {
+  createAgent(opts: Record<string, unknown>): BenchAgent;
+}
+
+const ROOT = resolve(__dirname, '..', '..');
+
+export function agentSource(): string {
+  return process.env.ROUTELENS_BENCH_AGENT === 'dist' ? join(ROOT, 'dist', 'agent', 'index.js') : join(ROOT, 'agent', 'index.ts');
+}
+
+let loaded: { mod?: AgentModule; error?: string } | undefined;
+
+/** The agent module, or the reason it could not be loaded. */
+export function loadAgent(): { mod?: AgentModule; error?: string } {
+  if (loaded) return loaded;
+  const file = agentSource();
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(file) as Partial<AgentModule>;
+    loaded = typeof mod.createAgent === 'function' ? { mod: mod as AgentModule } : { error: `${file} has no createAgent export` };
+  } catch (err) {
+    loaded = { error: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return loaded;
+}
+
+export interface StartOptions {
+  name: string;
+  /** Private discovery dir so the bench can read the port and token; never the user's. */
+  discoveryDir: string;
+  redis?: string;
+}
+
+/** An agent with everything on that createAgent enables by default (metrics, alerts, local server). */
+export function startAgent(mod: AgentModule, opts: StartOptions): BenchAgent {
+  return mod.createAgent({ port: 0, name: opts.name, discoveryDir: opts.discoveryDir, ...(opts.redis ? { redis: opts.redis } : {}) });
+}
+
+/** Where the agent's local server listens, from its discovery record (protocol/discovery.ts). */
+export async function agentAddress(discoveryDir: string, pid = process.pid, timeoutMs = 5000): Promise<{ port: number; token: string } | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  const file = join(discoveryDir, `agent-${pid}.json`);
+  for (;;) {
+    try {
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as { port?: number; token?: string };
+      if (rec.port && rec.token) return { port: rec.port, token: rec.token };
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function memoryLimiter(agent: BenchAgent): RequestHandler {
+  return agent.rateLimit({ name: 'bench-memory', windowMs: 60_000, max: 1_000_000_000 });
+}
+
+export function redisLimiter(agent: BenchAgent): RequestHandler {
+  return agent.rateLimit({ name: 'bench-redis', windowMs: 60_000, max: 1_000_000_000, store: 'redis' });
+}
+
+/** The agent's own figures for one endpoint id (`GET /users/:id`). */
+export function endpointFigures(snapshot: Snapshot, id: string): EndpointStats | undefined {
+  return snapshot.endpoints.find((e) => e.id === id);
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench` (scripts/bench.mjs runs this file through tsx).
+ *
+ *   node --import tsx bench/run.ts [--quick] [--rounds N] [--rate N] [--only 1,2,3] [--profile] [--out FILE]
+ *
+ * Prints one table per section with ratios measured side by side in this one
+ * run, the targets and PASS/FAIL words (informational: exits 0 unless the
+ * bench itself crashed), and writes bench/results/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { startRedis, type TestRedis } from '../test/support/redis';
+import { type CacheResults, runCacheBench } from './cache';
+import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating } from './http';
+import { agentSource, loadAgent } from './lib/adapter';
+import { fmt, pct, table, verdict } from './lib/stats';
+
+/** Targets (informational). See docs/performance.md for why each is what it is. */
+export const TARGETS = {
+  agentOverhead: 0.03,
+  percentileDiff: 0.05,
+  l1HitVsLru: 3,
+  l2HitVsGet: 1.1,
+  limiterMemoryOverhead: 0.05,
+  limiterRedisOverhead: 0.25,
+} as const;
+
+interface Args {
+  quick: boolean;
+  rounds?: number;
+  rate?: number;
+  only: Set<number>;
+  profile: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: new Set([1, 2, 3]), profile: false, out: join(__dirname, 'results', 'latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} needs a positive number`);
+      return v;
+    };
+    if (k === '--quick') a.quick = true;
+    else if (k === '--rounds') a.rounds = Math.floor(num());
+    else if (k === '--rate') a.rate = Math.floor(num());
+    else if (k === '--only') a.only = new Set(String(argv[++i]).split(',').map(Number));
+    else if (k === '--profile') a.profile = true;
+    else if (k === '--out') a.out = String(argv[++i]);
+    else throw new Error(`unknown option ${k} (see bench/run.ts)`);
+  }
+  return a;
+}
+
+const log = (line: string) => process.stdout.write(line + '\n');
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const { mod: agentMod, error: agentError } = loadAgent();
+  log(`RouteLens bench${args.quick ? ' (quick)' : ''}: node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(`agent: ${agentMod ? relative(process.cwd(), agentSource()) : `not available (${agentError})`}`);
+
+  const profileDir = join(__dirname, 'results', 'profiles');
+  if (args.profile) mkdirSync(profileDir, { recursive: true });
+  const http: HttpSettings = {
+    rounds: args.rounds ?? (args.quick ? 1 : 4),
+    warmupMs: args.quick ? 1000 : 2000,
+    fixedMs: args.quick ? 2000 : 6000,
+    peakMs: args.quick ? 2000 : 5000,
+    connections: 8,
+    rate: 0,
+    childFlags: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    log,
+  };
+
+  const redis: TestRedis | undefined = args.only.has(2) || args.only.has(3) ? await startRedis() : undefined;
+  const json: Record<string, unknown> = {
+    time: new Date(started).toISOString(),
+    quick: args.quick,
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavgAtStart: os.loadavg() },
+    agent: agentMod ? agentSource() : null,
+    agentError: agentError ?? null,
+    targets: TARGETS,
+  };
+  try {
+    if (args.only.has(1) || args.only.has(3)) {
+      if (args.rate) http.rate = args.rate;
+      else {
+        const peak = await calibrate(http, args.quick ? 1500 : 3000);
+        http.rate = Math.max(100, Math.min(3000, Math.round((peak * 0.4) / 100) * 100));
+        log(`calibration: bare Express peaks at ${peak.toFixed(0)} req/s → fixed rate ${http.rate} req/s (40%, capped at 3000)`);
+      }
+      json.settings = { ...http, log: undefined, redisUrl: undefined };
+    }
+
+    if (args.only.has(1)) {
+      log(`\n== 1. Agent overhead, mixed Express 5 workload (${http.rounds} rounds, fixed ${http.rate} req/s for ${http.fixedMs / 1000} s, peak ${http.peakMs / 1000} s, ${http.connections} connections)`);
+      const variants = agentMod ? (['bare', 'agent'] as const) : (['bare'] as const);
+      const results = await runAlternating([...variants], http, ['agent']);
+      json.agentOverhead = reportOverhead(results, !!agentMod);
+    }
+
+    if (args.only.has(2)) {
+      log('\n== 2. Cache hit cost vs the raw libraries (in-process, interleaved batches)');
+      const cache = await runCacheBench(
+        {
+          rounds: args.rounds ? args.rounds * 3 : args.quick ? 5 : 15,
+          memoryBatch: args.quick ? 50_000 : 200_000,
+          redisBatch: args.quick ? 500 : 2000,
+          redisUrl: redis!.url,
+          log,
+        },
+        agentMod,
+      );
+      json.cache = reportCache(cache);
+    }
+
+    if (args.only.has(3)) {
+      log(`\n== 3. Rate limiter cost per request (${http.rounds} rounds, fixed ${http.rate} req/s)`);
+      if (!agentMod) {
+        log('  skipped: the agent is not available');
+        json.rateLimit = { skipped: 'agent not available' };
+      } else {
+        const results = await runAlternating(['agent-idle', 'rl-memory', 'rl-redis'], { ...http, redisUrl: redis!.url });
+        json.rateLimit = reportLimiter(results);
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+  json.durationSeconds = (Date.now() - started) / 1000;
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
+  log(`\nwrote ${relative(process.cwd(), args.out)} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function reportOverhead(results: RoundResult[], hasAgent: boolean): unknown {
+  if (!hasAgent) {
+    const bare = results.filter((r) => r.variant === 'bare');
+    log('\n' + table(['bare Express (agent not available)', 'round', 'CPU µs/req', 'peak req/s'], bare.map((r) => ['', String(r.round), fmt(r.cpuUsPerRequest, 1), fmt(r.peakRps, 0)])));
+    return { rounds: results };
+  }
+  const c = compare(results, 'bare', 'agent');
+  const cpuOver = c.cpuRatio - 1;
+  const tputOver = 1 - c.peakRatio;
+  log(
+    '\n' +
+      table(
+        ['measure', 'bare', 'agent', 'agent/bare', 'overhead', 'target', 'verdict'],
+        [
+          ['server CPU per request (µs)', fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), pct(cpuOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(cpuOver <= TARGETS.agentOverhead)],
+          ['peak throughput (req/s)', fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), pct(tputOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(tputOver <= TARGETS.agentOverhead)],
+        ],
+      ),
+  );
+  const agree = percentileAgreement(results);
+  log(
+    '\n' +
+      table(
+        ['GET /users/:id at fixed rate', 'agent (ms)', 'client (ms)', 'agent vs client', 'target', 'verdict'],
+        agree.map((a) => [a.name, fmt(a.agent, 3), fmt(a.client, 3), pct(a.diff), `within ±${pct(TARGETS.percentileDiff, 0).slice(1)}`, Number.isFinite(a.diff) ? verdict(Math.abs(a.diff) <= TARGETS.percentileDiff) : 'n/a']),
+      ),
+  );
+  const streams = results.filter((r) => r.stream).map((r) => r.stream!);
+  if (streams.length) log(`  stream client: ${streams.map((s) => `${s.delta} deltas / ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')} per round`);
+  return { comparison: c, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
+}
+
+function reportCache(r: CacheResults): unknown {
+  const ns = (name: string) => r.cases[name]?.nsPerOp ?? Number.NaN;
+  const rows: string[][] = [];
+  const line = (label: string, agentCase: string, rawCase: string, target: number) => {
+    const ratio = ns(agentCase) / ns(rawCase);
+    rows.push([label, fmt(ns(agentCase), 0), fmt(ns(rawCase), 0), fmt(ratio, 2) + '×', `≤ ${target}×`, Number.isFinite(ratio) ? verdict(ratio <= target) : 'n/a']);
+    return ratio;
+  };
+  const l1 = line('L1 hit vs lru.get', 'agent L1 hit', 'lru.get', TARGETS.l1HitVsLru);
+  const l1a = ns('agent L1 hit') / ns('await lru.get');
+  const l2 = line('L2 hit vs ioredis GET', 'agent L2 hit', 'ioredis GET + JSON.parse', TARGETS.l2HitVsGet);
+  log('\n' + table(['operation', 'agent ns/op', 'raw ns/op', 'ratio', 'target', 'verdict'], rows));
+  log(`  reference: await lru.get ${fmt(ns('await lru.get'), 0)} ns/op (agent L1 hit is ${fmt(l1a, 2)}× that); ${r.keys} keys, ${r.valueBytes}-byte JSON values`);
+  for (const n of r.notes) log(`  note: ${n}`);
+  return { l1Ratio: l1, l1VsAwaitedRatio: l1a, l2Ratio: l2, ...r };
+}
+
+function reportLimiter(results: RoundResult[]): unknown {
+  const rows: string[][] = [];
+  const out: Record<string, unknown> = {};
+  for (const [v, target] of [
+    ['rl-memory', TARGETS.limiterMemoryOverhead],
+    ['rl-redis', TARGETS.limiterRedisOverhead],
+  ] as const) {
+    const c = compare(results, 'agent-idle', v);
+    const label = v === 'rl-memory' ? 'memory store' : 'Redis store';
+    rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.cpuRatio - 1 <= target)]);
+    rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, verdict(1 - c.peakRatio <= target)]);
+    out[v] = { comparison: c, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio };
+  }
+  log('\n' + table(['measure', 'no limiter', 'limiter', 'ratio', 'overhead', 'target', 'verdict'], rows));
+  log('  baseline: the same app with the agent created but no middleware mounted; the limiter never blocks (max 1e9).');
+  return { ...out, rounds: results };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

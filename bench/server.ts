@@ -1,0 +1,126 @@
+/**
+ * The server under test, run in a child process (one per variant and round)
+ * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`.
+ *
+ * Talks to the parent over IPC only (no admin route, so bare and agent apps
+ * have the same route table):
+ *   parent → { type: 'cpu' | 'snapshot' | 'close' }
+ *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'snapshot', users } · { type: 'error', message }
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertNever } from '../protocol/messages';
+import { type BenchAgent, agentAddress, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
+
+export const VARIANTS = ['bare', 'agent', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export type ChildMessage =
+  | { type: 'ready'; port: number; agent?: { port: number; token: string } }
+  | { type: 'cpu'; cpu: NodeJS.CpuUsage }
+  | { type: 'snapshot'; users?: { count: number; p50: number; p95: number; p99: number }; endpoints: number }
+  | { type: 'error'; message: string };
+
+export type ParentMessage = { type: 'cpu' } | { type: 'snapshot' } | { type: 'close' };
+
+export const USERS_ENDPOINT = 'GET /users/:id';
+
+function send(msg: ChildMessage): void {
+  process.send?.(msg);
+}
+
+async function main(): Promise<void> {
+  const variant = process.argv[2] as Variant;
+  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}`);
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
+
+  // The agent (when used) is loaded before Express, as `routelens/register` would be.
+  let agent: BenchAgent | undefined;
+  if (variant !== 'bare') {
+    const { mod, error } = loadAgent();
+    if (!mod) throw new Error(error);
+    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, redis: variant === 'rl-redis' ? redisUrl : undefined });
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express') as typeof import('express');
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  if (variant === 'agent') app.use(agent!.middleware());
+  if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
+  if (variant === 'rl-redis') app.use(redisLimiter(agent!));
+
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id, name: `user ${req.params.id}`, roles: ['reader'] });
+  });
+  const api = express.Router();
+  api.get('/orders', (_req, res) => {
+    res.json([{ id: 1 }, { id: 2 }]);
+  });
+  api.get('/orders/:orderId', (req, res) => {
+    res.json({ id: req.params.orderId, total: 42 });
+  });
+  app.use('/api', api);
+  // Anything else falls through to Express's 404.
+
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = (server.address() as AddressInfo).port;
+  const agentAddr = agent ? await agentAddress(discoveryDir) : undefined;
+
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    if (agent) await agent.close();
+    rmSync(discoveryDir, { recursive: true, force: true });
+    process.disconnect?.();
+  };
+
+  process.on('message', (msg: ParentMessage) => {
+    switch (msg.type) {
+      case 'cpu':
+        send({ type: 'cpu', cpu: process.cpuUsage() });
+        break;
+      case 'snapshot': {
+        if (!agent) {
+          send({ type: 'snapshot', endpoints: 0 });
+          break;
+        }
+        const snap = agent.snapshot();
+        const e = endpointFigures(snap, USERS_ENDPOINT);
+        send({ type: 'snapshot', endpoints: snap.endpoints.length, users: e && { count: e.count, p50: e.p50, p95: e.p95, p99: e.p99 } });
+        break;
+      }
+      case 'close':
+        close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            send({ type: 'error', message: String(err) });
+            process.exit(1);
+          },
+        );
+        break;
+      default:
+        assertNever(msg, 'parent message');
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', port, agent: agentAddr });
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+});
