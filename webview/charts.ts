@@ -1,0 +1,170 @@
+/**
+ * chart.js wrappers. Colours come from CSS variables (which follow the VS Code theme) and are
+ * read again whenever the body's theme class changes. No animation; updates use mode 'none'.
+ */
+// chart.js ships ESM types; under the tree's Node16 CommonJS settings tsc flags the import (TS1479)
+// although the types resolve. esbuild bundles the ESM build; this only quiets the diagnostic.
+// prettier-ignore
+// @ts-expect-error TS1479: ESM package imported from a file tsc treats as CommonJS
+import { BarController, BarElement, CategoryScale, Chart, type ChartDataset, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Tooltip);
+
+export interface Palette {
+  fg: string;
+  grid: string;
+  series: string[];
+}
+
+/** Reads the chart colours from CSS variables now (see style.css `--rl-*`). */
+export function readPalette(): Palette {
+  const cs = getComputedStyle(document.body);
+  const v = (name: string, fallback: string) => cs.getPropertyValue(name).trim() || fallback;
+  return {
+    fg: v('--rl-chart-fg', '#cccccc'),
+    grid: v('--rl-chart-grid', 'rgba(128,128,128,0.25)'),
+    series: [1, 2, 3, 4, 5, 6].map((i) => v(`--rl-series-${i}`, ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7', '#4ec9b0'][i - 1]!)),
+  };
+}
+
+const live = new Set<BaseChart>();
+let observer: MutationObserver | undefined;
+
+/** Re-colours every chart when the theme class on <body> changes. */
+function watchTheme(): void {
+  if (observer) return;
+  observer = new MutationObserver(() => {
+    const p = readPalette();
+    cached = { at: performance.now(), p };
+    for (const c of live) c.applyPalette(p);
+  });
+  observer.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}
+
+abstract class BaseChart {
+  protected chart: Chart;
+  protected readonly canvas: HTMLCanvasElement;
+  readonly el: HTMLElement;
+
+  constructor(label: string, type: 'line' | 'bar', yFormat: (v: number) => string, xLinear: boolean) {
+    watchTheme();
+    this.el = document.createElement('div');
+    this.el.className = 'chart-box';
+    this.canvas = document.createElement('canvas');
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', label);
+    this.el.append(this.canvas);
+    const p = readPalette();
+    this.chart = new Chart(this.canvas, {
+      type,
+      data: { labels: [], datasets: [] },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: xLinear ? false : undefined,
+        normalized: true,
+        interaction: { mode: 'nearest', intersect: false },
+        plugins: { legend: { labels: { color: p.fg, boxWidth: 12 } }, tooltip: { enabled: true } },
+        scales: {
+          x: xLinear
+            ? { type: 'linear', ticks: { color: p.fg, maxTicksLimit: 6, callback: (v) => `${Math.round(-Number(v))}s ago` }, grid: { color: p.grid } }
+            : { type: 'category', ticks: { color: p.fg }, grid: { color: p.grid } },
+          y: { beginAtZero: true, ticks: { color: p.fg, maxTicksLimit: 5, callback: (v) => yFormat(Number(v)) }, grid: { color: p.grid } },
+        },
+      },
+    });
+    live.add(this);
+    this.applyPalette(p);
+  }
+
+  applyPalette(p: Palette): void {
+    const o = this.chart.options;
+    const scales = o.scales as Record<string, { ticks?: { color?: string }; grid?: { color?: string } }>;
+    for (const s of Object.values(scales)) {
+      if (s.ticks) s.ticks.color = p.fg;
+      if (s.grid) s.grid.color = p.grid;
+    }
+    if (o.plugins?.legend?.labels) o.plugins.legend.labels.color = p.fg;
+    this.chart.data.datasets.forEach((ds, i) => {
+      const colour = p.series[i % p.series.length]!;
+      ds.borderColor = colour;
+      ds.backgroundColor = colour;
+    });
+    // Observable by tests and handy when debugging a theme.
+    this.canvas.dataset.palette = [p.fg, ...this.chart.data.datasets.map((d) => String(d.borderColor))].join(' | ');
+    this.chart.update('none');
+  }
+
+  destroy(): void {
+    live.delete(this);
+    this.chart.destroy();
+  }
+}
+
+export interface LineSeries {
+  label: string;
+  points: Array<{ x: number; y: number | null }>;
+}
+
+/** A line chart over time; x is seconds relative to the newest point (negative = past). */
+export class TimeChart extends BaseChart {
+  constructor(label: string, yFormat: (v: number) => string = (v) => String(v)) {
+    super(label, 'line', yFormat, true);
+  }
+
+  set(series: LineSeries[]): void {
+    const p = readPaletteCached();
+    const ds = this.chart.data.datasets as ChartDataset<'line'>[];
+    const labelsChanged = ds.length !== series.length || series.some((s, i) => ds[i]!.label !== s.label);
+    if (labelsChanged) {
+      this.chart.data.datasets = series.map((s, i) => ({
+        label: s.label,
+        data: s.points as Array<{ x: number; y: number }>,
+        borderColor: p.series[i % p.series.length],
+        backgroundColor: p.series[i % p.series.length],
+        borderWidth: 1.5,
+        pointRadius: 0,
+        spanGaps: false,
+      }));
+      this.applyPalette(p);
+      return;
+    }
+    series.forEach((s, i) => (ds[i]!.data = s.points as Array<{ x: number; y: number }>));
+    this.chart.update('none');
+  }
+}
+
+/** A bar chart with category labels (the latency histogram). */
+export class BarChart extends BaseChart {
+  constructor(label: string, yFormat: (v: number) => string = (v) => String(v)) {
+    super(label, 'bar', yFormat, false);
+  }
+
+  set(labels: string[], label: string, values: number[]): void {
+    const p = readPaletteCached();
+    this.chart.data.labels = labels;
+    const ds = this.chart.data.datasets[0];
+    if (!ds) {
+      this.chart.data.datasets = [{ label, data: values, borderColor: p.series[0], backgroundColor: p.series[0] }];
+      this.applyPalette(p);
+      return;
+    }
+    ds.label = label;
+    ds.data = values;
+    this.chart.update('none');
+  }
+}
+
+/** getComputedStyle is not free: within one frame, reuse the palette. */
+let cached: { at: number; p: Palette } | undefined;
+function readPaletteCached(): Palette {
+  const now = performance.now();
+  if (!cached || now - cached.at > 500) cached = { at: now, p: readPalette() };
+  return cached.p;
+}
+
+/** Turns timestamped points into chart points relative to `now` (seconds). */
+export function relative<T extends { t: number }>(points: T[], now: number, pick: (p: T) => number | null): Array<{ x: number; y: number | null }> {
+  return points.map((p) => ({ x: (p.t - now) / 1000, y: pick(p) }));
+}

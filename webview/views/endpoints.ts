@@ -1,0 +1,336 @@
+import type { EndpointStats, LatencySummary, WindowName } from '../../protocol/types';
+import { WINDOWS } from '../../protocol/types';
+import { BarChart, TimeChart, relative } from '../charts';
+import { button, empty, fill, fmtMs, fmtNum, fmtPct, fmtTime, h, kv, setText, table } from '../dom';
+import type { SortKey } from '../state';
+import type { Ctx, View } from './view';
+import { Revs } from './view';
+
+/** Must match `.endpoint-table tbody tr` height in style.css. */
+export const ROW_HEIGHT = 26;
+const OVERSCAN = 8;
+
+interface Column {
+  key: SortKey | 'method' | 'rate';
+  label: string;
+  sortable: boolean;
+  value: (e: EndpointStats, w: LatencySummary) => string;
+  cls?: string;
+}
+
+const COLUMNS: Column[] = [
+  { key: 'method', label: 'Method', sortable: false, value: (e) => e.method, cls: 'method' },
+  { key: 'route', label: 'Route', sortable: true, value: (e) => e.route, cls: 'route' },
+  { key: 'count', label: 'Count', sortable: true, value: (_e, w) => fmtNum(w.count), cls: 'num' },
+  { key: 'errors', label: 'Errors', sortable: true, value: (_e, w) => fmtNum(w.errors), cls: 'num' },
+  { key: 'avg', label: 'Avg', sortable: true, value: (_e, w) => fmtMs(w.avg), cls: 'num' },
+  { key: 'p50', label: 'p50', sortable: true, value: (_e, w) => fmtMs(w.p50), cls: 'num' },
+  { key: 'p95', label: 'p95', sortable: true, value: (_e, w) => fmtMs(w.p95), cls: 'num' },
+  { key: 'p99', label: 'p99', sortable: true, value: (_e, w) => fmtMs(w.p99), cls: 'num' },
+  { key: 'max', label: 'Max', sortable: true, value: (_e, w) => fmtMs(w.max), cls: 'num' },
+  { key: 'rate', label: 'Req/s', sortable: false, value: (e) => fmtNum(e.rate), cls: 'num' },
+];
+
+interface Row {
+  tr: HTMLTableRowElement;
+  cells: HTMLElement[];
+  id: string | null;
+}
+
+/** Top-10 list whose items are reused (text updated in place). */
+class TopList {
+  readonly el = h('ol', { class: 'top-list' });
+  private items: Array<{ li: HTMLLIElement; btn: HTMLButtonElement; value: HTMLElement; id: string | null }> = [];
+
+  constructor(private readonly open: (id: string) => void) {
+    for (let i = 0; i < 10; i++) {
+      const item = { li: h('li'), btn: h('button', { class: 'link' }), value: h('span', { class: 'value' }), id: null as string | null };
+      item.btn.addEventListener('click', () => item.id !== null && this.open(item.id));
+      item.li.append(item.btn, item.value);
+      this.items.push(item);
+      this.el.append(item.li);
+    }
+  }
+
+  set(rows: Array<{ id: string; value: string }>): void {
+    this.items.forEach((item, i) => {
+      const row = rows[i];
+      item.li.hidden = !row;
+      item.id = row?.id ?? null;
+      if (row) {
+        setText(item.btn, row.id);
+        setText(item.value, row.value);
+      }
+    });
+  }
+}
+
+/** Endpoint lists, the sortable/filterable table (virtualised) and the endpoint detail. */
+export class EndpointsView implements View {
+  readonly el = h('div', { class: 'view endpoints' });
+  private readonly revs = new Revs();
+  private readonly filter = h('input', { attrs: { type: 'search', placeholder: 'Filter routes', 'aria-label': 'Filter endpoints' } });
+  private readonly windowButtons = new Map<WindowName, HTMLButtonElement>();
+  private readonly summary = h('span', { class: 'muted summary' });
+  private readonly slowest: TopList;
+  private readonly busiest: TopList;
+  private readonly detail = h('section', { class: 'card detail', attrs: { 'aria-label': 'Endpoint detail' } });
+  private readonly scroller = h('div', { class: 'table-scroll', attrs: { tabindex: 0, 'aria-label': 'Endpoints table' } });
+  private readonly tbody = h('tbody');
+  private readonly topSpacer = h('tr', { class: 'spacer', attrs: { 'aria-hidden': 'true' } });
+  private readonly bottomSpacer = h('tr', { class: 'spacer', attrs: { 'aria-hidden': 'true' } });
+  private readonly headers = new Map<string, HTMLTableCellElement>();
+  private readonly rows: Row[] = [];
+  private list: EndpointStats[] = [];
+  private scrolled = true;
+
+  // detail parts, created when an endpoint is opened
+  private histogram: BarChart | undefined;
+  private timelineP95: TimeChart | undefined;
+  private timelineCount: TimeChart | undefined;
+  private detailId: string | null = null;
+  private detailBody = h('div');
+
+  constructor(private readonly ctx: Ctx) {
+    this.slowest = new TopList((id) => ctx.openEndpoint(id));
+    this.busiest = new TopList((id) => ctx.openEndpoint(id));
+    this.filter.value = ctx.store.ui.filter;
+    this.filter.addEventListener('input', () => ctx.store.setUi({ filter: this.filter.value.slice(0, 200) }));
+
+    const windows = h('div', { class: 'segmented', attrs: { role: 'group', 'aria-label': 'Live window' } });
+    for (const w of WINDOWS) {
+      const b = button(w === 'all' ? 'All' : w, () => ctx.store.setUi({ window: w }));
+      b.dataset.window = w;
+      this.windowButtons.set(w, b);
+      windows.append(b);
+    }
+
+    const headRow = h('tr');
+    for (const col of COLUMNS) {
+      const th = h('th', { class: col.cls ?? '', attrs: { scope: 'col' } });
+      if (col.sortable) {
+        const b = button(col.label, () => this.sortBy(col.key as SortKey), 'sort');
+        b.dataset.sort = col.key;
+        th.append(b);
+        th.setAttribute('aria-sort', 'none');
+      } else th.textContent = col.label;
+      this.headers.set(col.key, th);
+      headRow.append(th);
+    }
+    const t = h('table', { class: 'data endpoint-table' }, h('thead', {}, headRow), this.tbody);
+    const spacerCell = () => h('td', { attrs: { colspan: COLUMNS.length } });
+    this.topSpacer.append(spacerCell());
+    this.bottomSpacer.append(spacerCell());
+    this.tbody.append(this.topSpacer, this.bottomSpacer);
+    this.tbody.addEventListener('click', (ev) => {
+      const tr = (ev.target as Element).closest('tr');
+      const row = this.rows.find((r) => r.tr === tr);
+      if (row?.id) ctx.openEndpoint(row.id);
+    });
+    this.scroller.append(t);
+    this.scroller.addEventListener('scroll', () => {
+      this.scrolled = true;
+      ctx.invalidate();
+    });
+
+    this.detail.hidden = true;
+    this.el.append(
+      h('div', { class: 'toolbar' }, this.filter, windows, this.summary),
+      this.detail,
+      h(
+        'div',
+        { class: 'two-col' },
+        h('section', { class: 'card' }, h('h2', { text: 'Slowest (p95)' }), this.slowest.el),
+        h('section', { class: 'card' }, h('h2', { text: 'Most requested' }), this.busiest.el),
+      ),
+      h('section', { class: 'card' }, h('h2', { text: 'All endpoints' }), this.scroller),
+    );
+  }
+
+  private sortBy(key: SortKey): void {
+    const cur = this.ctx.store.ui.sort;
+    const dir = cur.key === key ? (cur.dir === 'asc' ? 'desc' : 'asc') : key === 'route' ? 'asc' : 'desc';
+    this.ctx.store.setUi({ sort: { key, dir } });
+  }
+
+  render(): void {
+    const s = this.ctx.store;
+    const ui = s.ui;
+    const dataChanged = this.revs.changed({ endpoints: s.rev.endpoints, ui: s.rev.ui });
+    if (dataChanged) {
+      if (this.filter.value !== ui.filter && document.activeElement !== this.filter) this.filter.value = ui.filter;
+      for (const [w, b] of this.windowButtons) b.setAttribute('aria-pressed', String(w === ui.window));
+      for (const [key, th] of this.headers) {
+        if (!th.hasAttribute('aria-sort')) continue;
+        th.setAttribute('aria-sort', ui.sort.key === key ? (ui.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none');
+      }
+      this.list = this.sorted();
+      setText(this.summary, `${this.list.length} of ${s.endpoints.size} endpoints${s.droppedEndpoints ? `, ${s.droppedEndpoints} folded into (overflow)` : ''}`);
+      this.renderTops();
+    }
+    if (dataChanged || this.scrolled) this.renderRows();
+    this.scrolled = false;
+    this.renderDetail();
+    s.changedEndpoints.clear();
+  }
+
+  private sorted(): EndpointStats[] {
+    const s = this.ctx.store;
+    const { key, dir } = s.ui.sort;
+    const needle = s.ui.filter.trim().toLowerCase();
+    const w = s.ui.window;
+    const out: EndpointStats[] = [];
+    for (const e of s.endpoints.values()) if (!needle || e.id.toLowerCase().includes(needle)) out.push(e);
+    const sign = dir === 'asc' ? 1 : -1;
+    if (key === 'route') out.sort((a, b) => sign * (a.route < b.route ? -1 : a.route > b.route ? 1 : a.method < b.method ? -1 : 1));
+    else out.sort((a, b) => sign * ((a.windows?.[w] ?? a)[key] - (b.windows?.[w] ?? b)[key]) || (a.id < b.id ? -1 : 1));
+    return out;
+  }
+
+  private renderTops(): void {
+    const s = this.ctx.store;
+    const w = s.ui.window;
+    const all = [...s.endpoints.values()].filter((e) => (e.windows?.[w] ?? e).count > 0);
+    const pick = (key: 'p95' | 'count', fmt: (n: number) => string) =>
+      all
+        .sort((a, b) => (b.windows?.[w] ?? b)[key] - (a.windows?.[w] ?? a)[key])
+        .slice(0, 10)
+        .map((e) => ({ id: e.id, value: fmt((e.windows?.[w] ?? e)[key]) }));
+    this.slowest.set(pick('p95', fmtMs));
+    this.busiest.set(pick('count', (n) => `${fmtNum(n)} req`));
+  }
+
+  /** Renders only the rows in view (plus a few), reusing row elements; unchanged cells are not written. */
+  private renderRows(): void {
+    const total = this.list.length;
+    const viewport = this.scroller.clientHeight || 400;
+    const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const count = Math.min(total - first, Math.ceil(viewport / ROW_HEIGHT) + OVERSCAN * 2);
+    while (this.rows.length < count) {
+      const tr = h('tr');
+      const cells = COLUMNS.map((c) => {
+        const td = h('td', { class: c.cls ?? '' });
+        if (c.key === 'route') {
+          const b = h('button', { class: 'link' });
+          td.append(b);
+          tr.append(td);
+          return b;
+        }
+        tr.append(td);
+        return td;
+      });
+      this.tbody.insertBefore(tr, this.bottomSpacer);
+      this.rows.push({ tr, cells, id: null });
+    }
+    const w = this.ctx.store.ui.window;
+    const selected = this.ctx.store.ui.selectedEndpoint;
+    this.rows.forEach((row, i) => {
+      const e = i < count ? this.list[first + i] : undefined;
+      if (!e) {
+        if (!row.tr.hidden) row.tr.hidden = true;
+        row.id = null;
+        return;
+      }
+      if (row.tr.hidden) row.tr.hidden = false;
+      row.id = e.id;
+      const win = e.windows?.[w] ?? e;
+      COLUMNS.forEach((c, j) => setText(row.cells[j]!, c.value(e, win)));
+      row.tr.classList.toggle('selected', e.id === selected);
+      row.tr.classList.toggle('has-errors', win.errors > 0);
+    });
+    this.topSpacer.style.height = `${first * ROW_HEIGHT}px`;
+    this.bottomSpacer.style.height = `${Math.max(0, total - first - Math.max(count, 0)) * ROW_HEIGHT}px`;
+    this.topSpacer.hidden = first === 0;
+    this.bottomSpacer.hidden = total - first - count <= 0;
+  }
+
+  private renderDetail(): void {
+    const s = this.ctx.store;
+    const id = s.ui.selectedEndpoint;
+    if (id === null) {
+      if (!this.detail.hidden) {
+        this.detail.hidden = true;
+        this.destroyCharts();
+        this.detailId = null;
+      }
+      return;
+    }
+    const opened = this.detailId !== id;
+    if (!opened && !s.changedEndpoints.has(id) && !this.revs.changed({ slowForDetail: s.rev.slow })) return;
+    this.detail.hidden = false;
+    const e = s.endpoints.get(id);
+    if (opened) {
+      this.detailId = id;
+      this.destroyCharts();
+      this.histogram = new BarChart('Latency distribution (5-minute window)', (v) => fmtNum(v));
+      this.timelineP95 = new TimeChart('p95 over time for this endpoint', (v) => fmtMs(v));
+      this.timelineCount = new TimeChart('Requests in the last minute, over time', (v) => fmtNum(v));
+      const goto = button('Go to handler', () => this.ctx.api.postMessage({ type: 'openHandler', endpointId: id }), 'primary');
+      goto.dataset.action = 'open-handler';
+      const close = button('Close', () => s.setUi({ selectedEndpoint: null }));
+      close.dataset.action = 'close-detail';
+      this.detailBody = h('div', { class: 'detail-body' });
+      fill(
+        this.detail,
+        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, close),
+        this.detailBody,
+        h(
+          'div',
+          { class: 'charts' },
+          h('div', {}, h('h3', { text: 'Latency distribution' }), this.histogram.el),
+          h('div', {}, h('h3', { text: 'p95 over time' }), this.timelineP95.el),
+          h('div', {}, h('h3', { text: 'Requests (1m) over time' }), this.timelineCount.el),
+        ),
+      );
+      requestAnimationFrame(() => this.detail.scrollIntoView?.({ block: 'nearest' }));
+    }
+    if (!e) {
+      fill(this.detailBody, empty('This endpoint has no data (yet).'));
+      return;
+    }
+    const win = s.summary(e);
+    const loc = (l: typeof e.location) => (l ? `${l.file}:${l.line}:${l.column}` : 'unknown');
+    const codes = Object.entries(e.statusCodes).map(([k, v]) => h('span', { class: `code c${k[0]}`, text: `${k}: ${fmtNum(v)}` }));
+    const slow = s.slow.filter((r) => `${r.method} ${r.route}` === id).slice(0, 10);
+    fill(
+      this.detailBody,
+      kv([
+        ['Kind', e.kind],
+        ['Registered at', loc(e.location)],
+        ['Handler', loc(e.handlerLocation ?? e.location)],
+        [`Requests (${s.ui.window})`, `${fmtNum(win.count)} · errors ${fmtNum(win.errors)} (${fmtPct(win.count ? win.errors / win.count : 0)}) · aborted ${fmtNum(win.aborted)}`],
+        [`Latency (${s.ui.window})`, `avg ${fmtMs(win.avg)} · p50 ${fmtMs(win.p50)} · p95 ${fmtMs(win.p95)} · p99 ${fmtMs(win.p99)} · max ${fmtMs(win.max)}`],
+        ['Rate', `${fmtNum(e.rate)} req/s`],
+        ['Last request', fmtTime(e.lastSeen)],
+      ]),
+      h('h3', { text: 'Status codes' }),
+      codes.length ? h('div', { class: 'codes' }, ...codes) : empty('No responses yet.'),
+      h('h3', { text: 'Recent slow requests' }),
+      slow.length
+        ? table(
+            ['Time', 'Path', 'Status', 'Duration'],
+            slow.map((r) => [fmtTime(r.time), r.path, String(r.status), fmtMs(r.duration)]),
+          )
+        : empty('No slow requests for this route.'),
+    );
+    const hist = e.histogram;
+    if (hist && hist.bounds.length) {
+      this.histogram!.set(
+        hist.bounds.map((b, i) => (Number.isFinite(b) ? `≤ ${fmtMs(b)}` : `> ${fmtMs(hist.bounds[i - 1] ?? 0)}`)),
+        'requests',
+        hist.counts,
+      );
+    } else this.histogram!.set([], 'requests', []);
+    const points = s.endpointSeries.get(id)?.toArray() ?? [];
+    const now = points.length ? points[points.length - 1]!.t : 0;
+    this.timelineP95!.set([{ label: 'p95 (1m)', points: relative(points, now, (p) => p.p95) }]);
+    this.timelineCount!.set([{ label: 'requests (1m)', points: relative(points, now, (p) => p.count) }]);
+  }
+
+  private destroyCharts(): void {
+    this.histogram?.destroy();
+    this.timelineP95?.destroy();
+    this.timelineCount?.destroy();
+    this.histogram = this.timelineP95 = this.timelineCount = undefined;
+  }
+}
