@@ -137,12 +137,14 @@ export async function runCacheBench(s: CacheSettings, agentMod: AgentModule | un
       const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
       dirs.push(dir);
       agent = startAgent(agentMod, { name: 'bench-cache', discoveryDir: dir, redis: s.redisUrl });
-      for (let i = 0; i < KEYS; i++) await agent.cache.set(keyOf(i), valueOf(i));
-      memCases.push({ name: 'agent L1 hit', fn: readsOf(agent.cache, keyOf, miss), n: s.memoryBatch });
+      const cache = agent.cache;
+      if (!cache) throw new Error('agent.cache is undefined');
+      for (let i = 0; i < KEYS; i++) await cache.set(keyOf(i), valueOf(i));
+      memCases.push({ name: 'agent L1 hit', fn: readsOf(cache, keyOf, miss), n: s.memoryBatch });
       const l2 = l2Reader(agentMod, s, dirs, notes);
       if (l2) {
         l2Agent = l2.agent;
-        redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2.agent.cache, keyOf, miss), n: s.redisBatch });
+        redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2.agent.cache!, keyOf, miss), n: s.redisBatch });
       }
     } else notes.push('agent not available: only the raw baselines were measured');
 

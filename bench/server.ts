@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertNever } from '../protocol/messages';
-import { type BenchAgent, agentAddress, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
+import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
 
 export const VARIANTS = ['bare', 'agent', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -37,16 +37,14 @@ async function main(): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
 
-  // The agent (when used) is loaded before Express, as `routelens/register` would be.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express') as typeof import('express');
   let agent: BenchAgent | undefined;
   if (variant !== 'bare') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
-    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, redis: variant === 'rl-redis' ? redisUrl : undefined });
+    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined });
   }
-
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const express = require('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -77,7 +75,7 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 60_000;
   const port = (server.address() as AddressInfo).port;
-  const agentAddr = agent ? await agentAddress(discoveryDir) : undefined;
+  const agentAddr = agent ? await agentServer(agent, discoveryDir) : undefined;
 
   const close = async () => {
     server.closeAllConnections();

@@ -23,8 +23,10 @@ export interface BenchCache {
 export interface BenchAgent {
   middleware(): RequestHandler;
   rateLimit(opts: Record<string, unknown>): RequestHandler;
-  cache: BenchCache;
+  cache: BenchCache | undefined;
   snapshot(): Snapshot;
+  /** Resolves once the local server listens. */
+  ready?(): Promise<{ port: number; token: string } | undefined>;
   close(): Promise<void>;
 }
 
@@ -59,11 +61,28 @@ export interface StartOptions {
   /** Private discovery dir so the bench can read the port and token; never the user's. */
   discoveryDir: string;
   redis?: string;
+  /** The app's express module, so routes are instrumented whatever the load order. */
+  express?: unknown;
 }
 
 /** An agent with everything on that createAgent enables by default (metrics, alerts, local server). */
 export function startAgent(mod: AgentModule, opts: StartOptions): BenchAgent {
-  return mod.createAgent({ port: 0, name: opts.name, discoveryDir: opts.discoveryDir, ...(opts.redis ? { redis: opts.redis } : {}) });
+  return mod.createAgent({
+    port: 0,
+    name: opts.name,
+    discoveryDir: opts.discoveryDir,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+    ...(opts.express ? { express: opts.express } : {}),
+  });
+}
+
+/** The agent's local server: from agent.ready(), else from its discovery record. */
+export async function agentServer(agent: BenchAgent, discoveryDir: string): Promise<{ port: number; token: string } | undefined> {
+  if (typeof agent.ready === 'function') {
+    const r = await agent.ready();
+    if (r) return { port: r.port, token: r.token };
+  }
+  return agentAddress(discoveryDir);
 }
 
 /** Where the agent's local server listens, from its discovery record (protocol/discovery.ts). */

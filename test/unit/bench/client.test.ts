@@ -1,0 +1,97 @@
+/** The bench's load generator (bench/lib/client.ts) against real HTTP servers on loopback. */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { buildRequest, runLoad } from '../../../bench/lib/client';
+import { median, percentiles, relDiff, table } from '../../../bench/lib/stats';
+
+async function serve(handler: http.RequestListener): Promise<{ port: number; close: () => Promise<void>; seen: string[] }> {
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('bench load generator: runLoad', () => {
+  it('unthrottled: cycles through the plan over keep-alive connections and parses content-length and chunked answers', async () => {
+    const srv = await serve((req, res) => {
+      if (req.url === '/chunked') {
+        res.write('a');
+        res.end('b');
+      } else if (req.url === '/missing') {
+        res.statusCode = 404;
+        res.end('no');
+      } else res.end(JSON.stringify({ url: req.url }));
+    });
+    try {
+      const plan = [buildRequest('GET', '/users/1', srv.port, 'users'), buildRequest('GET', '/chunked', srv.port, 'other'), buildRequest('GET', '/missing', srv.port, 'other')];
+      const r = await runLoad({ port: srv.port, requests: plan, connections: 2, durationMs: 5000, maxRequests: 300 });
+      assert.equal(r.sent, 300);
+      assert.equal(r.responses, 300);
+      assert.equal(r.errors, 0);
+      assert.equal(r.statuses['200'], 200);
+      assert.equal(r.statuses['404'], 100);
+      assert.equal(r.latencies.users!.length, 100);
+      assert.equal(r.latencies.other!.length, 200);
+      assert.ok(r.latencies.users!.every((l) => l > 0));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('paced: holds the requested rate (open loop), not a burst per second', async () => {
+    const arrivals: number[] = [];
+    const srv = await serve((_req, res) => {
+      arrivals.push(performance.now());
+      res.end('ok');
+    });
+    try {
+      const t0 = performance.now();
+      const r = await runLoad({ port: srv.port, requests: [buildRequest('GET', '/x', srv.port, 'x')], connections: 4, durationMs: 1000, rate: 200 });
+      // 200 req/s for 1 s, generous bounds for a shared machine.
+      assert.ok(r.responses >= 150 && r.responses <= 205, `got ${r.responses} responses`);
+      // A per-second burst would send all 200 at once; paced, the first quarter second holds about 50.
+      const early = arrivals.filter((t) => t - t0 < 250).length;
+      assert.ok(early <= 120, `${early} requests in the first 250 ms`);
+      assert.equal(r.errors, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('counts requests the server drops as errors and still finishes', async () => {
+    const srv = await serve((req) => req.socket.destroy());
+    try {
+      const r = await runLoad({ port: srv.port, requests: [buildRequest('GET', '/x', srv.port, 'x')], connections: 2, durationMs: 2000 });
+      assert.equal(r.responses, 0);
+      assert.ok(r.errors >= 1);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('bench stats', () => {
+  it('median, percentiles, relDiff and table', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+    const p = percentiles(Array.from({ length: 101 }, (_, i) => i));
+    assert.deepEqual([p.p50, p.p95, p.p99, p.count], [50, 95, 99, 101]);
+    assert.equal(relDiff(105, 100), 0.05);
+    assert.ok(Number.isNaN(relDiff(1, 0)));
+    assert.equal(table(['a', 'b'], [['x', '10']]).split('\n')[2], 'x  10');
+  });
+});
