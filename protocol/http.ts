@@ -13,8 +13,12 @@ export const HTTP_PATHS = {
   cache: '/v1/cache',
   cacheKeys: '/v1/cache/keys',
   cacheInvalidate: '/v1/cache/invalidate',
+  /** POST `{namespace, dryRun?}` → cache.clearNamespace. */
+  cacheClear: '/v1/cache/clear',
   rateLimits: '/v1/ratelimits',
   metrics: '/metrics',
+  /** POST `{command, args}`: any command, as on the WebSocket. */
+  command: '/v1/command',
 } as const;
 
 export const ENDPOINT_SORTS = ['slowest', 'most-requested'] as const;

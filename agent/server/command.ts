@@ -1,0 +1,41 @@
+/**
+ * Runs one validated command against the host with a time limit. Used by both
+ * the WebSocket and the HTTP API so both answer the same way.
+ */
+import { type CommandName, type ErrorInfo, ProtocolError, toErrorInfo } from '../../protocol';
+import type { AgentHost, CommandSource } from '../internal';
+
+export type CommandOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };
+
+const MAX_ERROR_MESSAGE = 500;
+
+export function errorInfo(err: unknown): ErrorInfo {
+  const info = toErrorInfo(err);
+  return info.message.length > MAX_ERROR_MESSAGE ? { code: info.code, message: info.message.slice(0, MAX_ERROR_MESSAGE) } : info;
+}
+
+/** Never rejects; settles exactly once (result, error or ERR_TIMEOUT). */
+export function runCommand(host: AgentHost, command: CommandName, args: unknown, source: CommandSource, timeoutMs: number): Promise<CommandOutcome> {
+  return new Promise<CommandOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: CommandOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish({ ok: false, error: new ProtocolError('ERR_TIMEOUT', `${command} did not finish within ${timeoutMs} ms`).toJSON() }), timeoutMs);
+    timer.unref();
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(host.execute(command, args, source));
+    } catch (err) {
+      finish({ ok: false, error: errorInfo(err) });
+      return;
+    }
+    pending.then(
+      (result) => finish({ ok: true, result }),
+      (err: unknown) => finish({ ok: false, error: errorInfo(err) }),
+    );
+  });
+}

@@ -1,0 +1,264 @@
+/**
+ * The WebSocket stream at /v1/stream: a snapshot on connect, batched deltas
+ * (one takeDelta and one serialisation per tick for every client), commands
+ * with exactly one reply each, heartbeats, and slow-consumer handling
+ * (reliability bar items 7–13, 27).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type ErrorInfo, parseClientMessage } from '../../protocol';
+import type { AgentHost } from '../internal';
+import type { Diagnostics } from '../log';
+import { runCommand } from './command';
+import { safeStringify } from './json';
+
+export interface StreamOptions {
+  batchMs: number;
+  heartbeatMs: number;
+  maxPayload: number;
+  maxBufferedBytes: number;
+  commandTimeoutMs: number;
+  maxClients: number;
+  /** Commands one client may have running at once. */
+  maxPendingCommands: number;
+}
+
+export interface StreamStats {
+  clients: number;
+  staleClients: number;
+  /** Deltas not sent to a client because its buffer was over the limit. */
+  droppedDeltas: number;
+  /** Snapshots sent to clients that caught up after falling behind. */
+  resyncs: number;
+  /** Largest bufferedAmount seen on any client at a tick. */
+  maxBufferedAmount: number;
+  /** Clients terminated for missing a pong. */
+  heartbeatTerminations: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  alive: boolean;
+  stale: boolean;
+  pending: number;
+  /** Seq of the last message this client got, so seq only increases per client. */
+  lastSeq: number;
+}
+
+const CLOSE_GOING_AWAY = 1001;
+
+export class Stream {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  private batchTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Delta sequence number: a snapshot carries the seq of the last delta it includes. */
+  private seq = 0;
+  private closed = false;
+  private readonly stats: StreamStats = { clients: 0, staleClients: 0, droppedDeltas: 0, resyncs: 0, maxBufferedAmount: 0, heartbeatTerminations: 0 };
+
+  constructor(
+    private readonly host: AgentHost,
+    private readonly opts: StreamOptions,
+    private readonly diag: Diagnostics,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: opts.maxPayload,
+      clientTracking: false,
+      // Fragment flooding (item 9): far below ws's own 16 Ki default.
+      maxFragments: 256,
+      maxBufferedChunks: 4096,
+      maxPendingAutoPongs: 8,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
+    this.wss.on('error', (err) => this.diag.failure('server.wss', err));
+    this.batchTimer = setInterval(() => this.tick(), opts.batchMs);
+    this.batchTimer.unref();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), opts.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  clientCount(): number {
+    return this.clients.size;
+  }
+
+  getStats(): StreamStats {
+    let stale = 0;
+    for (const c of this.clients) if (c.stale) stale++;
+    return { ...this.stats, clients: this.clients.size, staleClients: stale };
+  }
+
+  /** True when another client may join. */
+  hasRoom(): boolean {
+    return !this.closed && this.clients.size < this.opts.maxClients;
+  }
+
+  /** Called after the request passed every check. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.join(ws));
+  }
+
+  private join(ws: WebSocket): void {
+    const client: Client = { ws, alive: true, stale: false, pending: 0, lastSeq: -1 };
+    ws.on('error', () => {
+      // Protocol errors (oversize frame, bad UTF-8, fragment flood): ws closes the
+      // socket with the right code; this listener keeps them from reaching the process.
+    });
+    if (this.closed) {
+      ws.close(CLOSE_GOING_AWAY, 'server closing');
+      return;
+    }
+    this.clients.add(client);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.on('close', () => {
+      this.clients.delete(client);
+    });
+    this.sendSnapshot(client, undefined);
+  }
+
+  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.reply(client, null, { code: 'ERR_BAD_MESSAGE', message: 'binary frames are not part of the protocol' });
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.reply(client, parsed.id, parsed.error);
+      return;
+    }
+    const { id, command } = parsed.message;
+    if (client.pending >= this.opts.maxPendingCommands) {
+      this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: `too many commands in flight (max ${this.opts.maxPendingCommands})` });
+      return;
+    }
+    client.pending++;
+    void runCommand(this.host, command, parsed.args, 'editor', this.opts.commandTimeoutMs).then((outcome) => {
+      client.pending--;
+      if (outcome.ok) this.send(client, safeStringify({ type: 'reply', id, ok: true, result: outcome.result }));
+      else this.reply(client, id, outcome.error);
+    });
+  }
+
+  private reply(client: Client, id: string | number | null, error: ErrorInfo): void {
+    this.send(client, safeStringify({ type: 'reply', id, ok: false, error }));
+  }
+
+  private send(client: Client, text: string): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    client.ws.send(text, (err) => {
+      if (err) this.diag.failure('server.send', err);
+    });
+  }
+
+  private snapshotText(): string | undefined {
+    try {
+      return safeStringify({ type: 'snapshot', seq: this.seq, snapshot: this.host.snapshot() });
+    } catch (err) {
+      this.diag.failure('server.snapshot', err);
+      return undefined;
+    }
+  }
+
+  /** Sends a snapshot, serialised once per tick when several clients need one. */
+  private sendSnapshot(client: Client, cached: { text?: string } | undefined): void {
+    const text = cached ? (cached.text ??= this.snapshotText()) : this.snapshotText();
+    if (text === undefined) return;
+    client.lastSeq = this.seq;
+    this.send(client, text);
+  }
+
+  /** One batch tick: one takeDelta, one serialisation, the same string to every client. */
+  tick(): void {
+    if (this.closed) return;
+    let delta;
+    try {
+      delta = this.host.takeDelta();
+    } catch (err) {
+      this.diag.failure('server.delta', err);
+      return;
+    }
+    let deltaText: string | undefined;
+    if (delta !== undefined) {
+      this.seq++;
+      deltaText = safeStringify({ type: 'delta', seq: this.seq, delta });
+    }
+    const snapshot: { text?: string } = {};
+    for (const client of this.clients) {
+      const ws = client.ws;
+      if (ws.readyState !== ws.OPEN) continue;
+      const buffered = ws.bufferedAmount;
+      if (buffered > this.stats.maxBufferedAmount) this.stats.maxBufferedAmount = buffered;
+      if (buffered > this.opts.maxBufferedBytes) {
+        // Slow consumer (item 12): drop its deltas and count them; resync later.
+        if (deltaText !== undefined) {
+          this.stats.droppedDeltas++;
+          client.stale = true;
+        }
+        continue;
+      }
+      if (client.stale) {
+        client.stale = false;
+        this.stats.resyncs++;
+        this.sendSnapshot(client, snapshot);
+        continue;
+      }
+      if (deltaText !== undefined && client.lastSeq < this.seq) {
+        client.lastSeq = this.seq;
+        this.send(client, deltaText);
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        // No pong since the previous ping (item 13).
+        this.stats.heartbeatTerminations++;
+        this.clients.delete(client);
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.ws.ping();
+      } catch (err) {
+        this.diag.failure('server.ping', err);
+      }
+    }
+  }
+
+  /** Stops timers and closes every client with 1001; resolves when all are gone (terminated after a grace period). */
+  async close(graceMs = 500): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.batchTimer);
+    clearInterval(this.heartbeatTimer);
+    this.batchTimer = undefined;
+    this.heartbeatTimer = undefined;
+    const sockets = [...this.clients].map((c) => c.ws);
+    this.clients.clear();
+    await Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === ws.CLOSED) return resolve();
+            const timer = setTimeout(() => ws.terminate(), graceMs);
+            timer.unref();
+            ws.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            ws.close(CLOSE_GOING_AWAY, 'server closing');
+          }),
+      ),
+    );
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.wss.removeAllListeners();
+  }
+}
