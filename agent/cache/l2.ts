@@ -1,0 +1,218 @@
+/**
+ * The Redis tier: one command connection and one subscriber connection, every
+ * call bounded, a circuit breaker, and one state machine for the connection
+ * events. Nothing here throws or rejects: a failed call returns FAIL, counts an
+ * error and feeds the breaker; callers treat FAIL as a miss or a skipped write.
+ */
+import type { Redis } from 'ioredis';
+import type { RedisState } from '../../protocol';
+import type { Clock } from '../internal';
+import { connectRedis, duplicateRedis } from '../redis';
+
+export const FAIL: unique symbol = Symbol('routelens.cache.l2.fail');
+export type Fail = typeof FAIL;
+
+export interface L2Options {
+  redis: string | Redis;
+  timeout: number;
+  channel: string;
+  breakerThreshold: number;
+  breakerCooldown: number;
+  clock: Clock;
+  onState(state: RedisState): void;
+  onError(message: string): void;
+  /** A message from the invalidation channel (already filtered to our channel). */
+  onMessage(text: string): void;
+  /** The subscriber (re)subscribed: messages may have been lost since, flush L1. */
+  onSubscribed(): void;
+}
+
+/**
+ * SET a data key and add it to its tag sets. A tag set lives as long as its
+ * longest-lived member: a new set gets the entry's TTL, an existing one is only
+ * ever extended, and an entry without TTL makes the set persistent.
+ */
+const SET_WITH_TAGS = `
+local px = tonumber(ARGV[2])
+if px > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', px) else redis.call('SET', KEYS[1], ARGV[1]) end
+for i = 2, #KEYS do
+  local added = redis.call('SADD', KEYS[i], KEYS[1])
+  if px == 0 then
+    redis.call('PERSIST', KEYS[i])
+  else
+    local t = redis.call('PTTL', KEYS[i])
+    if (added == 1 and redis.call('SCARD', KEYS[i]) == 1) or (t >= 0 and t < px) then redis.call('PEXPIRE', KEYS[i], px) end
+  end
+end
+return 1`;
+
+export class L2 {
+  readonly client: Redis;
+  private readonly sub: Redis;
+  private readonly ownsClient: boolean;
+  private readonly raceTimer: boolean;
+  private clientState: RedisState = 'connecting';
+  private reported: RedisState = 'connecting';
+  private failures = 0;
+  private openUntil = 0;
+  private probing = false;
+  private closed = false;
+  errors = 0;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(private readonly o: L2Options) {
+    const onError = (err: Error) => this.connectionError(err);
+    if (typeof o.redis === 'string') {
+      this.client = connectRedis(o.redis, { commandTimeout: o.timeout, connectionName: 'routelens-cache' }, onError);
+      this.ownsClient = true;
+      this.raceTimer = false;
+    } else {
+      this.client = o.redis;
+      this.ownsClient = false;
+      // A client we did not configure may have no (or a long) command timeout.
+      this.raceTimer = true;
+      this.listen(this.client, 'error', onError);
+      if (this.client.status === 'ready') this.clientState = 'ready';
+    }
+    this.listen(this.client, 'ready', () => this.setClientState('ready'));
+    this.listen(this.client, 'close', () => this.setClientState('down'));
+    this.listen(this.client, 'end', () => this.setClientState('down'));
+
+    this.sub = duplicateRedis(this.client, { commandTimeout: Math.max(o.timeout, 1000), connectionName: 'routelens-cache-sub' }, () => {});
+    this.sub.on('ready', () => this.subscribe());
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === o.channel) o.onMessage(message);
+    });
+    this.report();
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private listen(client: Redis, event: string, fn: (...args: any[]) => void): void {
+    client.on(event, fn);
+    this.detach.push(() => client.off(event, fn));
+  }
+
+  private subscribe(): void {
+    if (this.closed) return;
+    this.sub.subscribe(this.o.channel).then(
+      () => this.o.onSubscribed(),
+      () => {
+        /* the next 'ready' tries again */
+      },
+    );
+  }
+
+  private connectionError(err: Error): void {
+    if (this.clientState !== 'ready') this.setClientState('down');
+    void err;
+  }
+
+  private setClientState(s: RedisState): void {
+    if (this.closed) return;
+    // While reconnecting ioredis goes close → reconnecting → connect → close…: stay 'down' until ready.
+    this.clientState = s;
+    this.report();
+  }
+
+  /** Effective state: an open breaker counts as down even while the socket is up (a frozen Redis). */
+  state(): RedisState {
+    if (this.closed) return 'none';
+    if (this.clientState === 'ready' && this.openUntil > 0) return 'down';
+    return this.clientState;
+  }
+
+  private report(): void {
+    const s = this.state();
+    if (s === this.reported) return;
+    this.reported = s;
+    this.o.onState(s);
+  }
+
+  /** True when a call may go to Redis now (ready, breaker closed or due for one probe). */
+  available(): boolean {
+    if (this.closed || this.client.status !== 'ready') return false;
+    if (this.openUntil === 0) return true;
+    if (this.probing || this.o.clock() < this.openUntil) return false;
+    return true;
+  }
+
+  /** Runs one bounded call. FAIL when unavailable (not counted) or failed (counted, feeds the breaker). */
+  async run<T>(fn: (c: Redis) => Promise<T>): Promise<T | Fail> {
+    if (!this.available()) return FAIL;
+    const probe = this.openUntil > 0;
+    if (probe) this.probing = true;
+    try {
+      const result = this.raceTimer ? await this.race(fn(this.client)) : await fn(this.client);
+      this.succeeded();
+      return result;
+    } catch (err) {
+      this.failed(err);
+      return FAIL;
+    } finally {
+      if (probe) this.probing = false;
+    }
+  }
+
+  private race<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Command timed out')), this.o.timeout);
+      timer.unref();
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    if (this.openUntil !== 0) {
+      this.openUntil = 0;
+      this.report();
+    }
+  }
+
+  private failed(err: unknown): void {
+    this.errors++;
+    this.failures++;
+    this.o.onError(err instanceof Error ? err.message : String(err));
+    if (this.openUntil > 0 || this.failures >= this.o.breakerThreshold) {
+      this.openUntil = this.o.clock() + this.o.breakerCooldown;
+      this.report();
+    }
+  }
+
+  get(key: string): Promise<Buffer | null | Fail> {
+    return this.run((c) => c.getBuffer(key));
+  }
+
+  set(key: string, value: Buffer, px: number, tagKeys: string[]): Promise<unknown> {
+    if (tagKeys.length === 0) return this.run((c) => (px > 0 ? c.set(key, value, 'PX', px) : c.set(key, value)));
+    return this.run((c) => c.eval(SET_WITH_TAGS, 1 + tagKeys.length, key, ...tagKeys, value, String(px)));
+  }
+
+  unlink(keys: string[]): Promise<number | Fail> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return this.run((c) => c.unlink(...keys));
+  }
+
+  publish(message: string): Promise<unknown> {
+    return this.run((c) => c.publish(this.o.channel, message));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of this.detach) d();
+    this.detach.length = 0;
+    this.sub.removeAllListeners('ready');
+    this.sub.removeAllListeners('message');
+    this.sub.disconnect();
+    if (this.ownsClient) {
+      try {
+        if (this.client.status === 'ready') await this.client.quit();
+        else this.client.disconnect();
+      } catch {
+        this.client.disconnect();
+      }
+    }
+  }
+}
