@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import { connectRedis } from '../agent/redis';
-import { type AgentModule, type BenchAgent, type BenchCache, startAgent } from './lib/adapter';
+import { type AgentModule, type BenchAgent, type BenchCache, CACHE_OPTIONS, startAgent } from './lib/adapter';
 import { median } from './lib/stats';
 
 export interface CacheSettings {
@@ -136,22 +136,21 @@ export async function runCacheBench(s: CacheSettings, agentMod: AgentModule | un
     if (agentMod) {
       const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
       dirs.push(dir);
-      agent = startAgent(agentMod, { name: 'bench-cache', discoveryDir: dir, redis: s.redisUrl });
+      agent = startAgent(agentMod, { name: 'bench-cache', discoveryDir: dir, redis: s.redisUrl }, { server: false, cache: CACHE_OPTIONS.l1 });
       const cache = agent.cache;
       if (!cache) throw new Error('agent.cache is undefined');
       for (let i = 0; i < KEYS; i++) await cache.set(keyOf(i), valueOf(i));
       memCases.push({ name: 'agent L1 hit', fn: readsOf(cache, keyOf, miss), n: s.memoryBatch });
-      const l2 = l2Reader(agentMod, s, dirs, notes);
-      if (l2) {
-        l2Agent = l2.agent;
-        redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2.agent.cache!, keyOf, miss), n: s.redisBatch });
-      }
+      l2Agent = await l2Reader(agentMod, s, dirs);
+      redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2Agent.cache!, l2Key, miss), n: s.redisBatch });
     } else notes.push('agent not available: only the raw baselines were measured');
 
     s.log(`  in-memory cases: ${memCases.map((c) => c.name).join(', ')}`);
     const mem = await interleave(memCases, s.rounds);
     s.log(`  Redis cases: ${redisCases.map((c) => c.name).join(', ')}`);
     const red = await interleave(redisCases, s.rounds);
+    const tiers = l2Agent?.cache?.stats?.();
+    if (tiers) notes.push(`L2 case tier check: ${tiers.l2.hits} L2 hits, ${tiers.l1.hits} L1 hits (expected all L2)`);
     if (missing > 0) notes.push(`${missing} reads missed (expected all hits): the figures are suspect`);
     return { keys: KEYS, valueBytes, cases: { ...mem, ...red }, notes };
   } finally {
@@ -164,14 +163,17 @@ export async function runCacheBench(s: CacheSettings, agentMod: AgentModule | un
 }
 
 /**
- * A cache whose reads go to Redis every time: the agent with its L1 turned
- * off, reading the keys the first agent wrote. Undefined (with a note) when
- * the agent offers no way to do that.
+ * A cache whose reads go to Redis every time: an agent whose L1 holds one
+ * entry, reading (round robin) the keys it wrote through to Redis.
  */
-function l2Reader(agentMod: AgentModule, s: CacheSettings, dirs: string[], notes: string[]): { agent: BenchAgent } | undefined {
-  void agentMod;
-  void s;
-  void dirs;
-  notes.push('agent L2 hit not measured yet (needs a way to bypass L1)');
-  return undefined;
+async function l2Reader(agentMod: AgentModule, s: CacheSettings, dirs: string[]): Promise<BenchAgent> {
+  const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
+  dirs.push(dir);
+  const agent = startAgent(agentMod, { name: 'bench-cache-l2', discoveryDir: dir, redis: s.redisUrl }, { server: false, cache: CACHE_OPTIONS.l2Only });
+  const cache = agent.cache;
+  if (!cache) throw new Error('agent.cache is undefined');
+  for (let i = 0; i < KEYS; i++) await cache.set(l2Key(i), valueOf(i));
+  return agent;
 }
+
+const l2Key = (i: number) => `l2user:${i}`;

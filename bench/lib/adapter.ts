@@ -17,7 +17,20 @@ import type { EndpointStats, Snapshot } from '../../protocol';
 export interface BenchCache {
   get(key: string): unknown;
   set(key: string, value: unknown, opts?: unknown): unknown;
+  /** Used to check that the L2 case really hit L2. */
+  stats?(): { l1: { hits: number }; l2: { hits: number } };
 }
+
+/**
+ * Cache options for the cache bench. `l1`: a long L1 lifetime so every read
+ * in the run is an L1 hit. `l2Only`: an L1 of one entry, so reads that cycle
+ * through many keys miss L1 and hit Redis each time (the L2 hit path,
+ * including the copy into L1).
+ */
+export const CACHE_OPTIONS = {
+  l1: { l1Ttl: 3_600_000 },
+  l2Only: { maxEntries: 1 },
+} as const;
 
 /** The slice of the public API the benches use (see agent/index.ts). */
 export interface BenchAgent {
@@ -66,8 +79,9 @@ export interface StartOptions {
 }
 
 /** An agent with everything on that createAgent enables by default (metrics, alerts, local server). */
-export function startAgent(mod: AgentModule, opts: StartOptions): BenchAgent {
+export function startAgent(mod: AgentModule, opts: StartOptions, extra: Record<string, unknown> = {}): BenchAgent {
   return mod.createAgent({
+    ...extra,
     port: 0,
     name: opts.name,
     discoveryDir: opts.discoveryDir,
