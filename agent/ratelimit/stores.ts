@@ -1,0 +1,303 @@
+/**
+ * express-rate-limit `Store`s: one over the bounded in-memory counter, one over
+ * rate-limiter-flexible's RateLimiterRedis (atomic Lua, insurance limiter).
+ *
+ * What we add to RateLimiterRedis: millisecond windows (it floors windows to
+ * whole seconds and counts non-atomically below one second), the sliding-window
+ * and token-bucket algorithms, one Lua command per algorithm (its
+ * `customIncrTtlLuaScript` defines every script under one command name, so two
+ * limiters with different scripts on one client would overwrite each other),
+ * and store errors counted at the source (its insurance path swallows them).
+ */
+import { createHash } from 'node:crypto';
+import type { Store, IncrementResponse } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { type Algorithm, MemoryCounter } from './algorithms';
+
+/** Keys longer than this are stored as a hash (memory and Redis stay bounded per key). */
+export const MAX_STORED_KEY = 200;
+
+export function storageKey(key: string): string {
+  return key.length <= MAX_STORED_KEY ? key : `#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+// ---------------------------------------------------------------- Lua
+
+/** ARGV[1] = windowMs, ARGV[2] = max. Returns {hits, ms} as described in algorithms.ts. */
+const FIXED_LUA = `
+local c = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {c, ttl}
+`;
+
+const NOW_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+const SLIDING_LUA = `
+local w = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+${NOW_LUA}
+local idx = math.floor(now / w)
+local v = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local cw = tonumber(v[1])
+local cur = tonumber(v[2]) or 0
+local prev = tonumber(v[3]) or 0
+if cw ~= idx then
+  if cw == idx - 1 then prev = cur else prev = 0 end
+  cur = 0
+end
+local elapsed = now - idx * w
+local eff = prev * (w - elapsed) / w + cur
+if eff + 1 <= max + 1e-9 then
+  cur = cur + 1
+  redis.call('HSET', KEYS[1], 'w', idx, 'c', cur, 'p', prev)
+  redis.call('PEXPIRE', KEYS[1], 2 * w)
+  return {max - math.floor(max - eff - 1 + 1e-9), w - elapsed}
+end
+if cw ~= idx then
+  redis.call('HSET', KEYS[1], 'w', idx, 'c', cur, 'p', prev)
+  redis.call('PEXPIRE', KEYS[1], 2 * w)
+end
+local wait
+if max < 1 then
+  wait = w - elapsed
+else
+  wait = -1
+  if cur + 1 <= max and prev > 0 then
+    local need = math.ceil(w * (1 - (max - cur - 1) / prev)) - elapsed
+    if need <= w - elapsed then wait = math.max(1, need) end
+  end
+  if wait < 0 then
+    local nxt = 0
+    if cur > 0 then nxt = math.max(0, math.ceil(w * (1 - (max - 1) / cur))) end
+    wait = w - elapsed + nxt
+  end
+end
+return {max + 1, wait}
+`;
+
+const TOKEN_LUA = `
+local w = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+if max <= 0 then return {1, w} end
+${NOW_LUA}
+local rate = max / w
+local v = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = tonumber(v[1])
+local ts = tonumber(v[2])
+if tokens == nil or ts == nil then
+  tokens = max
+  ts = now
+end
+if now > ts then tokens = tokens + (now - ts) * rate end
+if tokens > max then tokens = max end
+local hits
+local ms
+if tokens >= 1 - 1e-9 then
+  tokens = math.max(0, tokens - 1)
+  hits = max - math.floor(tokens + 1e-9)
+  ms = math.ceil((max - tokens) / rate)
+else
+  hits = max + 1
+  ms = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((max - tokens) / rate)))
+return {hits, ms}
+`;
+
+const COMMANDS: Record<Algorithm, { name: string; lua: string }> = {
+  'fixed-window': { name: 'routelensRlFixed', lua: FIXED_LUA },
+  'sliding-window': { name: 'routelensRlSliding', lua: SLIDING_LUA },
+  'token-bucket': { name: 'routelensRlToken', lua: TOKEN_LUA },
+};
+
+type CountCommand = (key: string, windowMs: number, max: number) => Promise<[number, number]>;
+
+/**
+ * Defines the three counting commands on a client. ioredis sends EVALSHA and,
+ * on NOSCRIPT (a restarted or flushed Redis), the full script again: the
+ * refused EVALSHA did not run, so nothing is counted twice.
+ */
+export function defineCountCommands(client: Redis): void {
+  for (const { name, lua } of Object.values(COMMANDS)) {
+    if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+}
+
+// ---------------------------------------------------------------- rate-limiter-flexible adapters
+
+/** The bounded memory counter as a rate-limiter-flexible limiter, so it can be RateLimiterRedis's insuranceLimiter. */
+export class InsuranceLimiter extends RateLimiterCompatibleAbstract {
+  override readonly keyPrefix = '';
+  // Set by RateLimiterInsuredAbstract; we never block or delay.
+  override blockDuration = 0;
+  override execEvenly = false;
+
+  constructor(readonly counter: MemoryCounter) {
+    super();
+  }
+
+  override consume(key: string | number): Promise<RateLimiterRes> {
+    const c = this.counter;
+    const hits = c.hit(String(key));
+    const res = new RateLimiterRes(Math.max(c.max - hits, 0), c.ms, hits, false);
+    return hits > c.max ? Promise.reject(res) : Promise.resolve(res);
+  }
+
+  override delete(key: string | number): Promise<boolean> {
+    return Promise.resolve(this.counter.delete(String(key)));
+  }
+
+  override penalty(): Promise<RateLimiterRes> {
+    return unsupported();
+  }
+  override reward(): Promise<RateLimiterRes> {
+    return unsupported();
+  }
+  override get(): Promise<RateLimiterRes | null> {
+    return unsupported();
+  }
+  override set(): Promise<RateLimiterRes> {
+    return unsupported();
+  }
+  override block(): Promise<RateLimiterRes> {
+    return unsupported();
+  }
+}
+
+function unsupported(): Promise<never> {
+  return Promise.reject(new Error('not supported by the RouteLens insurance limiter'));
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** RateLimiterRedis counting with our per-algorithm Lua commands in milliseconds. */
+export class CountingRedisLimiter extends RateLimiterRedis {
+  private readonly countCommand: CountCommand;
+
+  constructor(
+    private readonly redis: Redis,
+    algorithm: Algorithm,
+    private readonly windowMs: number,
+    max: number,
+    insurance: InsuranceLimiter | undefined,
+    /** Called once per failed Redis call (not ready, refused, timed out). */
+    private readonly onStoreError: (err: Error) => void,
+  ) {
+    super({ storeClient: redis, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
+    const command = (redis as unknown as Record<string, CountCommand>)[COMMANDS[algorithm].name];
+    if (typeof command !== 'function') throw new Error('defineCountCommands() was not called on this client');
+    this.countCommand = command.bind(redis);
+  }
+
+  /** Replaces RateLimiterRedis's upsert; called by its consume(). Resolves to [hits, ms]. */
+  _upsert(rlKey: string): Promise<[number, number]> {
+    if (this.redis.status !== 'ready') {
+      const err = new StoreUnavailableError(`Redis is not ready (${this.redis.status})`);
+      this.onStoreError(err);
+      return Promise.reject(err);
+    }
+    return this.countCommand(rlKey, this.windowMs, this.points).catch((err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.onStoreError(e);
+      throw e;
+    });
+  }
+}
+
+// ---------------------------------------------------------------- express-rate-limit stores
+
+export interface CountingStore extends Store {
+  /** Removes one client's count; resolves to whether something was there. */
+  reset(key: string): Promise<boolean>;
+  setMax(max: number): void;
+}
+
+/** express-rate-limit store over the bounded in-memory counter. */
+export class MemoryRateStore implements CountingStore {
+  readonly localKeys = true;
+  constructor(
+    readonly prefix: string,
+    readonly counter: MemoryCounter,
+  ) {}
+
+  increment(key: string): IncrementResponse {
+    const c = this.counter;
+    const totalHits = c.hit(storageKey(key));
+    return { totalHits, resetTime: new Date(Date.now() + c.ms) };
+  }
+
+  decrement(): void {
+    /* skipFailedRequests / skipSuccessfulRequests are not offered */
+  }
+
+  resetKey(key: string): void {
+    this.counter.delete(storageKey(key));
+  }
+
+  reset(key: string): Promise<boolean> {
+    return Promise.resolve(this.counter.delete(storageKey(key)));
+  }
+
+  setMax(max: number): void {
+    this.counter.max = max;
+  }
+}
+
+/** express-rate-limit store over CountingRedisLimiter (with or without an insurance limiter). */
+export class RedisRateStore implements CountingStore {
+  readonly localKeys = false;
+  private readonly settle = (res: RateLimiterRes): IncrementResponse => ({ totalHits: res.consumedPoints, resetTime: new Date(Date.now() + res.msBeforeNext) });
+  private readonly settleRejected = (err: unknown): IncrementResponse => {
+    if (err instanceof RateLimiterRes) return this.settle(err);
+    // fail-open: express-rate-limit's passOnStoreError lets the request through.
+    throw err;
+  };
+
+  constructor(
+    readonly prefix: string,
+    private readonly redis: Redis,
+    readonly limiter: CountingRedisLimiter,
+    private readonly insurance: InsuranceLimiter | undefined,
+  ) {}
+
+  increment(key: string): Promise<IncrementResponse> {
+    return this.limiter.consume(this.prefix + storageKey(key)).then(this.settle, this.settleRejected);
+  }
+
+  decrement(): void {
+    /* not offered */
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await this.reset(key);
+  }
+
+  async reset(key: string): Promise<boolean> {
+    const k = this.prefix + storageKey(key);
+    const inMemory = this.insurance?.counter.delete(k) ?? false;
+    try {
+      return (await this.redis.del(k)) > 0 || inMemory;
+    } catch (err) {
+      throw new StoreUnavailableError(`Redis did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  setMax(max: number): void {
+    this.limiter.points = max;
+    if (this.insurance) this.insurance.counter.max = max;
+  }
+}
