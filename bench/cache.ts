@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import { connectRedis } from '../agent/redis';
-import { type AgentModule, type BenchAgent, type BenchCache, CACHE_OPTIONS, startAgent } from './lib/adapter';
+import { type AgentModule, type BenchCache, CACHE_OPTIONS, benchCache, cacheRedisReady } from './lib/adapter';
 import { median } from './lib/stats';
 
 export interface CacheSettings {
@@ -38,6 +38,7 @@ export interface CacheResults {
 
 const KEYS = 1000;
 const keyOf = (i: number) => `user:${i}`;
+const l2Key = (i: number) => `l2user:${i}`;
 const valueOf = (i: number) => ({ id: i, name: `user ${i}`, roles: ['reader', 'writer'], bio: 'x'.repeat(120) });
 
 type Batch = (n: number) => Promise<void> | void;
@@ -129,51 +130,41 @@ export async function runCacheBench(s: CacheSettings, agentMod: AgentModule | un
   const redisCases: Array<{ name: string; fn: Batch; n: number }> = [{ name: 'ioredis GET + JSON.parse', fn: rawRedisGet, n: s.redisBatch }];
 
   // ---- the agent's cache
-  let agent: BenchAgent | undefined;
-  let l2Agent: BenchAgent | undefined;
+  const closers: Array<() => Promise<void>> = [];
   const dirs: string[] = [];
+  let l2Cache: BenchCache | undefined;
   try {
-    if (agentMod) {
+    const made = async (options: Record<string, unknown>, key: (i: number) => string) => {
       const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
       dirs.push(dir);
-      agent = startAgent(agentMod, { name: 'bench-cache', discoveryDir: dir, redis: s.redisUrl }, { server: false, cache: CACHE_OPTIONS.l1 });
-      const cache = agent.cache;
-      if (!cache) throw new Error('agent.cache is undefined');
-      for (let i = 0; i < KEYS; i++) await cache.set(keyOf(i), valueOf(i));
-      memCases.push({ name: 'agent L1 hit', fn: readsOf(cache, keyOf, miss), n: s.memoryBatch });
-      l2Agent = await l2Reader(agentMod, s, dirs);
-      redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2Agent.cache!, l2Key, miss), n: s.redisBatch });
-    } else notes.push('agent not available: only the raw baselines were measured');
+      const c = benchCache(agentMod, s.redisUrl, options, dir);
+      if (!c) return undefined;
+      closers.push(c.close);
+      if (!(await cacheRedisReady(c.cache))) notes.push('the cache did not report Redis ready within 5 s');
+      for (let i = 0; i < KEYS; i++) await c.cache.set(key(i), valueOf(i));
+      return c;
+    };
+    const l1 = await made(CACHE_OPTIONS.l1, keyOf);
+    if (l1) {
+      notes.push(`agent cache made with ${l1.via}`);
+      memCases.push({ name: 'agent L1 hit', fn: readsOf(l1.cache, keyOf, miss), n: s.memoryBatch });
+      const l2 = await made(CACHE_OPTIONS.l2Only, l2Key);
+      l2Cache = l2!.cache;
+      redisCases.push({ name: 'agent L2 hit', fn: readsOf(l2Cache, l2Key, miss), n: s.redisBatch });
+    } else notes.push('agent cache not available: only the raw baselines were measured');
 
     s.log(`  in-memory cases: ${memCases.map((c) => c.name).join(', ')}`);
     const mem = await interleave(memCases, s.rounds);
     s.log(`  Redis cases: ${redisCases.map((c) => c.name).join(', ')}`);
     const red = await interleave(redisCases, s.rounds);
-    const tiers = l2Agent?.cache?.stats?.();
+    const tiers = l2Cache?.stats?.();
     if (tiers) notes.push(`L2 case tier check: ${tiers.l2.hits} L2 hits, ${tiers.l1.hits} L1 hits (expected all L2)`);
     if (missing > 0) notes.push(`${missing} reads missed (expected all hits): the figures are suspect`);
     return { keys: KEYS, valueBytes, cases: { ...mem, ...red }, notes };
   } finally {
-    await l2Agent?.close();
-    await agent?.close();
+    for (const close of closers) await close();
     await redis.flushall().catch(() => undefined);
     redis.disconnect();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
-
-/**
- * A cache whose reads go to Redis every time: an agent whose L1 holds one
- * entry, reading (round robin) the keys it wrote through to Redis.
- */
-async function l2Reader(agentMod: AgentModule, s: CacheSettings, dirs: string[]): Promise<BenchAgent> {
-  const dir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
-  dirs.push(dir);
-  const agent = startAgent(agentMod, { name: 'bench-cache-l2', discoveryDir: dir, redis: s.redisUrl }, { server: false, cache: CACHE_OPTIONS.l2Only });
-  const cache = agent.cache;
-  if (!cache) throw new Error('agent.cache is undefined');
-  for (let i = 0; i < KEYS; i++) await cache.set(l2Key(i), valueOf(i));
-  return agent;
-}
-
-const l2Key = (i: number) => `l2user:${i}`;

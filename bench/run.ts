@@ -20,7 +20,8 @@ import { fmt, pct, table, verdict } from './lib/stats';
 export const TARGETS = {
   agentOverhead: 0.03,
   percentileDiff: 0.05,
-  l1HitVsLru: 3,
+  /** Against `await lru.get`: the floor for any promise-returning get. */
+  l1HitVsAwaitedLru: 2,
   l2HitVsGet: 1.1,
   limiterMemoryOverhead: 0.05,
   limiterRedisOverhead: 0.25,
@@ -178,11 +179,12 @@ function reportCache(r: CacheResults): unknown {
     rows.push([label, fmt(ns(agentCase), 0), fmt(ns(rawCase), 0), fmt(ratio, 2) + '×', `≤ ${target}×`, Number.isFinite(ratio) ? verdict(ratio <= target) : 'n/a']);
     return ratio;
   };
-  const l1 = line('L1 hit vs lru.get', 'agent L1 hit', 'lru.get', TARGETS.l1HitVsLru);
-  const l1a = ns('agent L1 hit') / ns('await lru.get');
+  const l1 = ns('agent L1 hit') / ns('lru.get');
+  rows.push(['L1 hit vs lru.get (sync)', fmt(ns('agent L1 hit'), 0), fmt(ns('lru.get'), 0), fmt(l1, 2) + '×', '(info)', '']);
+  const l1a = line('L1 hit vs await lru.get', 'agent L1 hit', 'await lru.get', TARGETS.l1HitVsAwaitedLru);
   const l2 = line('L2 hit vs ioredis GET', 'agent L2 hit', 'ioredis GET + JSON.parse', TARGETS.l2HitVsGet);
   log('\n' + table(['operation', 'agent ns/op', 'raw ns/op', 'ratio', 'target', 'verdict'], rows));
-  log(`  reference: await lru.get ${fmt(ns('await lru.get'), 0)} ns/op (agent L1 hit is ${fmt(l1a, 2)}× that); ${r.keys} keys, ${r.valueBytes}-byte JSON values`);
+  log(`  ${r.keys} keys, ${r.valueBytes}-byte JSON values; the agent's get returns a promise, so its floor is \`await lru.get\`; the L2 baseline decodes the JSON too`);
   for (const n of r.notes) log(`  note: ${n}`);
   return { l1Ratio: l1, l1VsAwaitedRatio: l1a, l2Ratio: l2, ...r };
 }

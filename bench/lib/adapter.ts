@@ -18,7 +18,8 @@ export interface BenchCache {
   get(key: string): unknown;
   set(key: string, value: unknown, opts?: unknown): unknown;
   /** Used to check that the L2 case really hit L2. */
-  stats?(): { l1: { hits: number }; l2: { hits: number } };
+  stats?(): { redis: string; l1: { hits: number }; l2: { hits: number } };
+  close?(): Promise<void>;
 }
 
 /**
@@ -67,6 +68,36 @@ export function loadAgent(): { mod?: AgentModule; error?: string } {
     loaded = { error: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
   }
   return loaded;
+}
+
+/**
+ * A cache made the way createAgent makes agent.cache. Uses the agent when it
+ * loads; until then (the agent is built in parts) agent/cache's createCache.
+ */
+export function benchCache(mod: AgentModule | undefined, redis: string, options: Record<string, unknown>, discoveryDir: string): { cache: BenchCache; close(): Promise<void>; via: string } | undefined {
+  if (mod) {
+    const agent = startAgent(mod, { name: 'bench-cache', discoveryDir, redis }, { server: false, cache: options });
+    if (!agent.cache) throw new Error('agent.cache is undefined');
+    return { cache: agent.cache, close: () => agent.close(), via: 'createAgent().cache' };
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createCache } = require(join(ROOT, 'agent', 'cache', 'index.ts')) as { createCache(o: Record<string, unknown>): BenchCache & { close(): Promise<void> } };
+    const cache = createCache({ ...options, redis });
+    return { cache, close: () => cache.close(), via: 'createCache() (agent/cache; createAgent not loadable yet)' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the cache reports Redis ready (its L2 writes and reads go through). */
+export async function cacheRedisReady(cache: BenchCache, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!cache.stats || cache.stats().redis === 'ready') return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 export interface StartOptions {
