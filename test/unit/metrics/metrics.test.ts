@@ -1,0 +1,492 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { HISTOGRAM_BOUNDS, MAX_CUSTOM_NAME, type MetricsCore, OVERFLOW_ID, createMetrics } from '../../../agent/metrics';
+import type { RequestSample } from '../../../agent/internal';
+import { Diagnostics, silentLogger } from '../../../agent/log';
+
+const T0 = 1_800_000_000_000; // a multiple of 60 s, so slot boundaries are predictable
+
+/** A seeded PRNG (mulberry32), so distributions are reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function setup(opts: { maxEndpoints?: number; slowRingSize?: number } = {}) {
+  let now = T0;
+  const diag = new Diagnostics(silentLogger);
+  const m = createMetrics({ clock: () => now, diag, systemIntervalMs: 0, ...opts });
+  return {
+    m,
+    diag,
+    advance(ms: number) {
+      now += ms;
+    },
+    get now() {
+      return now;
+    },
+  };
+}
+
+function sample(over: Partial<RequestSample> = {}): RequestSample {
+  return { method: 'GET', route: '/a', status: 200, duration: 10, aborted: false, threw: false, url: '/a', requestId: 'r1', start: T0, ...over };
+}
+
+function exactQuantile(sorted: number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))]!;
+}
+
+describe('metrics', () => {
+  let ctx: ReturnType<typeof setup>;
+  let m: MetricsCore;
+  beforeEach(() => {
+    ctx = setup();
+    m = ctx.m;
+  });
+  afterEach(() => m.close());
+
+  describe('percentiles (DDSketch)', () => {
+    it('p50/p95/p99 are within 1% of the exact percentiles on a log-normal distribution, lifetime and windows', () => {
+      const rand = rng(42);
+      const values: number[] = [];
+      for (let i = 0; i < 50_000; i++) {
+        // log-normal around 40 ms with a long tail (Box–Muller)
+        const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+        const v = Math.exp(Math.log(40) + 0.9 * z);
+        values.push(v);
+        m.record(sample({ duration: v }));
+        if (i % 5000 === 4999) ctx.advance(1000); // spread over several 10 s slots, all inside 1m
+      }
+      const sorted = [...values].sort((a, b) => a - b);
+      const e = m.endpoint('GET /a')!;
+      for (const summary of [e, e.windows['1m'], e.windows['5m'], e.windows.all]) {
+        assert.equal(summary.count, 50_000);
+        for (const [q, got] of [
+          [0.5, summary.p50],
+          [0.95, summary.p95],
+          [0.99, summary.p99],
+        ] as const) {
+          const want = exactQuantile(sorted, q);
+          assert.ok(Math.abs(got - want) / want <= 0.01, `p${q * 100}: ${got} vs exact ${want}`);
+        }
+      }
+      assert.equal(e.min, Math.round(sorted[0]! * 1000) / 1000);
+      assert.equal(e.max, Math.round(sorted.at(-1)! * 1000) / 1000);
+      const avg = values.reduce((a, b) => a + b, 0) / values.length;
+      assert.ok(Math.abs(e.avg - avg) < 0.01);
+    });
+
+    it('fills every EndpointStats field, and `windows.all` equals the top-level figures', () => {
+      m.registerRoute({ method: 'GET', route: '/a', location: { file: '/app.js', line: 3, column: 5 }, handlerLocation: { file: '/h.js', line: 9, column: 1 } });
+      m.record(sample({ duration: 3, status: 200 }));
+      m.record(sample({ duration: 30, status: 404 }));
+      m.record(sample({ duration: 300, status: 503 }));
+      m.record(sample({ duration: 40, status: 200, threw: true }));
+      m.record(sample({ duration: 50, status: 0, aborted: true }));
+      const e = m.endpoint('GET /a')!;
+      assert.equal(e.id, 'GET /a');
+      assert.equal(e.method, 'GET');
+      assert.equal(e.route, '/a');
+      assert.equal(e.kind, 'route');
+      assert.equal(e.count, 5);
+      assert.equal(e.errors, 2, '503 and the thrown request');
+      assert.equal(e.aborted, 1, 'aborted is counted apart, not as an error');
+      assert.deepEqual(e.statusCodes, { '2xx': 2, '4xx': 1, '5xx': 1 });
+      assert.deepEqual(e.location, { file: '/app.js', line: 3, column: 5 });
+      assert.deepEqual(e.handlerLocation, { file: '/h.js', line: 9, column: 1 });
+      assert.equal(e.lastSeen, ctx.now);
+      assert.equal(e.min, 3);
+      assert.equal(e.max, 300);
+      const { id, method, route, kind, statusCodes, windows, rate, location, handlerLocation, lastSeen, histogram, ...top } = e;
+      void [id, method, route, kind, statusCodes, rate, location, handlerLocation, lastSeen];
+      assert.deepEqual(windows.all, top);
+      assert.deepEqual(windows['1m'], top);
+      assert.deepEqual(windows['5m'], top);
+      assert.equal(histogram!.bounds.length, histogram!.counts.length);
+      assert.equal(histogram!.bounds.length, HISTOGRAM_BOUNDS.length);
+      assert.equal(histogram!.counts.reduce((a, b) => a + b, 0), 5);
+      // 3 ms falls in (2, 5], 300 ms in (250, 500]
+      assert.equal(histogram!.counts[HISTOGRAM_BOUNDS.indexOf(5)], 1);
+      assert.equal(histogram!.counts[HISTOGRAM_BOUNDS.indexOf(500)], 1);
+      assert.ok(JSON.stringify(e).length < 4000, 'serialises, compactly');
+    });
+  });
+
+  describe('windows', () => {
+    it('slide out with the clock: 1m empties after ~70 s, 5m after ~6 min, lifetime stays', () => {
+      m.record(sample({ duration: 100 }));
+      ctx.advance(30_000);
+      m.record(sample({ duration: 200 }));
+      let e = m.endpoint('GET /a')!;
+      assert.equal(e.windows['1m'].count, 2);
+      assert.equal(e.rate, Math.round((2 / 30) * 1000) / 1000, 'rate over the time since start while younger than a minute');
+
+      ctx.advance(45_000); // 75 s after the first sample, 45 s after the second
+      e = m.endpoint('GET /a')!;
+      assert.equal(e.windows['1m'].count, 1);
+      assert.equal(e.windows['1m'].p50, 200);
+      assert.equal(e.windows['5m'].count, 2);
+
+      ctx.advance(60_000);
+      e = m.endpoint('GET /a')!;
+      assert.deepEqual(e.windows['1m'], { count: 0, errors: 0, aborted: 0, min: 0, avg: 0, max: 0, p50: 0, p95: 0, p99: 0 });
+      assert.equal(e.rate, 0);
+      assert.equal(e.windows['5m'].count, 2);
+
+      ctx.advance(6 * 60_000);
+      e = m.endpoint('GET /a')!;
+      assert.equal(e.windows['5m'].count, 0);
+      assert.equal(e.histogram!.counts.reduce((a, b) => a + b, 0), 0);
+      assert.equal(e.count, 2, 'lifetime keeps everything');
+      assert.equal(e.max, 200);
+      assert.ok(Math.abs(e.p50 - 100) <= 1, 'lower nearest rank, within 1%');
+    });
+
+    it('reuses slots: a ring slot from an earlier lap does not leak into the window', () => {
+      m.record(sample({ duration: 999 }));
+      ctx.advance(70_000); // exactly 7 fine slots later: the same ring index
+      m.record(sample({ duration: 1 }));
+      const e = m.endpoint('GET /a')!;
+      assert.equal(e.windows['1m'].count, 1);
+      assert.equal(e.windows['1m'].max, 1);
+    });
+
+    it('rate is requests per second over the last minute', () => {
+      ctx.advance(120_000); // the process is older than a minute
+      for (let s = 0; s < 60; s++) {
+        for (let k = 0; k < 5; k++) m.record(sample());
+        ctx.advance(1000);
+      }
+      const e = m.endpoint('GET /a')!;
+      assert.ok(e.rate > 4 && e.rate <= 5.01, `rate ${e.rate}`);
+      const sys = m.system();
+      assert.ok(sys.requestsPerSecond > 4 && sys.requestsPerSecond <= 5.01, `rps ${sys.requestsPerSecond}`);
+    });
+
+    it('takeChangedEndpoints returns only endpoints changed since the previous call, and re-sends them when a window slides', () => {
+      m.registerRoute({ method: 'GET', route: '/a' });
+      m.registerRoute({ method: 'GET', route: '/b' });
+      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id).sort(), ['GET /a', 'GET /b'], 'new registrations are sent once');
+      assert.deepEqual(m.takeChangedEndpoints(), []);
+      m.record(sample());
+      m.record(sample());
+      const changed = m.takeChangedEndpoints();
+      assert.deepEqual(changed.map((e) => e.id), ['GET /a']);
+      assert.equal(changed[0]!.count, 2);
+      assert.deepEqual(m.takeChangedEndpoints(), []);
+      ctx.advance(10_000);
+      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /a'], 'its window moved');
+      assert.deepEqual(m.takeChangedEndpoints(), []);
+      ctx.advance(7 * 60_000);
+      assert.equal(m.takeChangedEndpoints()[0]!.windows['5m'].count, 0, 'sent once more when its data left the 5m window');
+      ctx.advance(10_000);
+      assert.deepEqual(m.takeChangedEndpoints(), [], 'then no longer');
+    });
+  });
+
+  describe('keys and cardinality', () => {
+    it('maps unknown methods to _OTHER and keeps Node-known ones', () => {
+      m.record(sample({ method: 'FOO' }));
+      m.record(sample({ method: 'get' }));
+      m.record(sample({ method: '' }));
+      m.record(sample({ method: undefined as unknown as string }));
+      m.record(sample({ method: 'PROPFIND' }));
+      m.record(sample({ method: 'PATCH' }));
+      const ids = m.endpoints().map((e) => e.id).sort();
+      assert.deepEqual(ids, ['PATCH /a', 'PROPFIND /a', '_OTHER /a']);
+      assert.equal(m.endpoint('_OTHER /a')!.count, 4);
+    });
+
+    it('puts samples without a route into one unmatched bucket per method', () => {
+      for (let i = 0; i < 100; i++) m.record(sample({ route: undefined, url: `/nope/${i}` }));
+      m.record(sample({ method: 'POST', route: undefined }));
+      const e = m.endpoint('GET (unmatched)')!;
+      assert.equal(e.kind, 'unmatched');
+      assert.equal(e.route, '(unmatched)');
+      assert.equal(e.count, 100);
+      assert.equal(m.endpoint('POST (unmatched)')!.count, 1);
+      assert.equal(m.endpoints().length, 2);
+    });
+
+    it('registerRoute: count 0, the first location wins, ALL routes keep method ALL and receive their requests', () => {
+      m.registerRoute({ method: 'GET', route: '/u/:id', location: { file: '/a.js', line: 1, column: 1 } });
+      m.registerRoute({ method: 'GET', route: '/u/:id', location: { file: '/b.js', line: 2, column: 2 } });
+      m.registerRoute({ method: 'ALL', route: '/any' });
+      let e = m.endpoint('GET /u/:id')!;
+      assert.equal(e.count, 0);
+      assert.equal(e.lastSeen, 0);
+      assert.deepEqual(e.location, { file: '/a.js', line: 1, column: 1 });
+      m.record(sample({ method: 'POST', route: '/any' }));
+      m.record(sample({ method: 'GET', route: '/any' }));
+      e = m.endpoint('ALL /any')!;
+      assert.equal(e.method, 'ALL');
+      assert.equal(e.count, 2);
+      assert.equal(m.endpoints().length, 2);
+    });
+
+    it('caps endpoints under 100k random /users/<uuid> requests, random 404s and random templates; memory levels off', function () {
+      this.timeout(60_000);
+      const c = setup({ maxEndpoints: 200 });
+      const mm = c.m;
+      try {
+        v8.setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc') as () => void;
+        mm.registerRoute({ method: 'GET', route: '/users/:id' });
+        let folded = 0;
+        const batch = (n: number) => {
+          for (let i = 0; i < n; i++) {
+            const id = randomUUID();
+            const r = i % 4;
+            if (r === 0) mm.record(sample({ route: '/users/:id', url: `/users/${id}` }));
+            else if (r === 1) mm.record(sample({ route: undefined, url: `/${id}/${'x'.repeat(i % 300)}` }));
+            else if (r === 2) mm.record(sample({ method: `X${id}`, route: undefined, url: `/${id}` }));
+            else mm.record(sample({ route: `/buggy/${id}`, url: `/buggy/${id}`, duration: (i % 2000) + 1 }));
+            if (i % 10_000 === 0) c.advance(10_000);
+          }
+        };
+        batch(100_000);
+        const eps = mm.endpoints();
+        assert.ok(eps.length <= 201, `${eps.length} endpoints`);
+        assert.equal(mm.endpoint('GET /users/:id')!.count, 25_000, 'keyed by the route template');
+        assert.equal(mm.endpoint('GET (unmatched)')!.count, 25_000, 'random 404s in one bucket');
+        assert.equal(mm.endpoint('_OTHER (unmatched)')!.count, 25_000, 'unknown methods as _OTHER');
+        const overflow = mm.endpoint(OVERFLOW_ID)!;
+        assert.equal(overflow.kind, 'overflow');
+        folded = 25_000 - (200 - 3); // the buggy templates beyond the cap
+        assert.equal(overflow.count, folded);
+        assert.equal(mm.droppedEndpoints(), folded, 'droppedEndpoints counts folded samples');
+
+        gc();
+        const before = process.memoryUsage().heapUsed;
+        batch(200_000);
+        mm.endpoints();
+        gc();
+        const growth = process.memoryUsage().heapUsed - before;
+        assert.ok(growth < 8 * 1024 * 1024, `heap grew ${(growth / 1048576).toFixed(1)} MiB over 200k more samples`);
+        assert.ok(mm.endpoints().length <= 201);
+      } finally {
+        mm.close();
+      }
+    });
+
+    it('registered routes count toward the cap; registrations beyond it are refused with one warning', () => {
+      const warnings: string[] = [];
+      const diag = new Diagnostics({ warn: (w) => warnings.push(w), error() {} });
+      const mm = createMetrics({ maxEndpoints: 3, diag, systemIntervalMs: 0 });
+      try {
+        for (let i = 0; i < 5; i++) mm.registerRoute({ method: 'GET', route: `/r${i}` });
+        assert.deepEqual(mm.endpoints().map((e) => e.id), ['GET /r0', 'GET /r1', 'GET /r2']);
+        assert.equal(warnings.length, 1);
+        mm.record(sample({ route: '/r4' }));
+        assert.equal(mm.endpoint(OVERFLOW_ID)!.count, 1);
+        assert.equal(mm.droppedEndpoints(), 1);
+      } finally {
+        mm.close();
+      }
+    });
+  });
+
+  describe('reset', () => {
+    it('reset() zeroes everything, keeps registrations with their locations, removes the rest', () => {
+      m.registerRoute({ method: 'GET', route: '/a', location: { file: '/a.js', line: 1, column: 1 } });
+      m.record(sample());
+      m.record(sample({ route: '/seen-only' }));
+      m.record(sample({ route: undefined }));
+      m.recordCustom('job', 5, false);
+      m.record(sample({ duration: 2000 }));
+      m.takeChangedEndpoints();
+      assert.equal(m.reset(), 4);
+      const eps = m.endpoints();
+      assert.deepEqual(eps.map((e) => e.id), ['GET /a']);
+      assert.equal(eps[0]!.count, 0);
+      assert.equal(eps[0]!.windows['1m'].count, 0);
+      assert.equal(eps[0]!.windows['5m'].count, 0);
+      assert.deepEqual(eps[0]!.statusCodes, {});
+      assert.deepEqual(eps[0]!.location, { file: '/a.js', line: 1, column: 1 });
+      assert.deepEqual(m.slowRequests(), []);
+      assert.equal(m.system().requestsPerSecond, 0);
+      assert.deepEqual(m.takeRemovedEndpoints().sort(), ['CUSTOM job', 'GET (unmatched)', 'GET /seen-only']);
+      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /a']);
+    });
+
+    it('reset(id) resets one endpoint and answers 1, or 0 for an unknown id', () => {
+      m.registerRoute({ method: 'GET', route: '/a' });
+      m.record(sample());
+      m.record(sample({ route: '/b' }));
+      assert.equal(m.reset('GET /a'), 1);
+      assert.equal(m.endpoint('GET /a')!.count, 0);
+      assert.equal(m.endpoint('GET /b')!.count, 1);
+      assert.equal(m.reset('GET /b'), 1);
+      assert.equal(m.endpoint('GET /b'), undefined);
+      assert.deepEqual(m.takeRemovedEndpoints(), ['GET /b']);
+      assert.equal(m.reset('GET /nope'), 0);
+      m.record(sample({ route: '/b' }));
+      assert.equal(m.endpoint('GET /b')!.count, 1, 'comes back with new requests');
+    });
+
+    it('samples queued before a reset do not reappear after it', () => {
+      m.registerRoute({ method: 'GET', route: '/a' });
+      for (let i = 0; i < 10; i++) m.record(sample());
+      m.reset('GET /a');
+      assert.equal(m.endpoint('GET /a')!.count, 0);
+    });
+  });
+
+  describe('slow requests', () => {
+    it('keeps a bounded ring, newest first, with severities from the thresholds', () => {
+      const c = setup({ slowRingSize: 5 });
+      try {
+        c.m.record(sample({ duration: 999 }));
+        assert.deepEqual(c.m.slowRequests(), [], 'under slowMs.info');
+        for (let i = 0; i < 20; i++) c.m.record(sample({ duration: 1000 + i, requestId: `r${i}` }));
+        const slow = c.m.slowRequests();
+        assert.deepEqual(slow.map((s) => s.requestId), ['r19', 'r18', 'r17', 'r16', 'r15']);
+        c.m.record(sample({ duration: 5000, requestId: 'w' }));
+        c.m.record(sample({ duration: 10_000, requestId: 'c' }));
+        const fresh = c.m.takeNewSlowRequests();
+        assert.deepEqual(fresh.map((s) => [s.requestId, s.severity]), [
+          ['c', 'critical'],
+          ['w', 'warning'],
+          ['r19', 'info'],
+          ['r18', 'info'],
+          ['r17', 'info'],
+        ]);
+        assert.deepEqual(c.m.takeNewSlowRequests(), []);
+        c.m.record(sample({ duration: 1500, requestId: 'n' }));
+        assert.deepEqual(c.m.takeNewSlowRequests().map((s) => s.requestId), ['n']);
+        c.m.setSlowThresholds({ info: 100, warning: 200, critical: 300 });
+        c.m.record(sample({ duration: 250, requestId: 'lower' }));
+        assert.equal(c.m.takeNewSlowRequests()[0]!.severity, 'warning');
+      } finally {
+        c.m.close();
+      }
+    });
+
+    it('redacts query values and truncates a 64 KiB URL to 512 characters', () => {
+      m.record(sample({ duration: 2000, url: '/s?q=secret&page=2&flag&token=abc', route: '/s', requestId: 'x'.repeat(10_000) }));
+      const huge = '/p/' + 'a'.repeat(64 * 1024);
+      m.record(sample({ duration: 2000, url: huge }));
+      const hugeQuery = '/q?' + Array.from({ length: 5000 }, (_, i) => `k${i}=v${'s'.repeat(20)}`).join('&');
+      m.record(sample({ duration: 2000, url: hugeQuery }));
+      const [q, p, s] = m.slowRequests();
+      assert.equal(s!.path, '/s?q=*&page=*&flag&token=*');
+      assert.equal(s!.route, '/s');
+      assert.equal(s!.method, 'GET');
+      assert.ok(s!.requestId.length <= 128);
+      assert.equal(p!.path.length, 512);
+      assert.ok(p!.path.endsWith('…'));
+      assert.ok(q!.path.length <= 512);
+      assert.ok(q!.path.startsWith('/q?k0=*&k1=*&'));
+      assert.ok(!q!.path.includes('sss'), 'no value leaks');
+    });
+  });
+
+  describe('custom timings', () => {
+    it('recordCustom makes a CUSTOM endpoint, counts errors, truncates long names, and counts toward the cap', () => {
+      m.recordCustom('db.query', 12, false);
+      m.recordCustom('db.query', 30, true);
+      const e = m.endpoint('CUSTOM db.query')!;
+      assert.equal(e.kind, 'custom');
+      assert.equal(e.method, 'CUSTOM');
+      assert.equal(e.route, 'db.query');
+      assert.equal(e.count, 2);
+      assert.equal(e.errors, 1);
+      assert.equal(e.max, 30);
+      m.recordCustom('n'.repeat(1024 * 1024), 1, false);
+      m.recordCustom('n'.repeat(1024 * 1024), 1, false);
+      const long = m.endpoints().find((x) => x.route.startsWith('nnn'))!;
+      assert.equal(long.route.length, MAX_CUSTOM_NAME);
+      assert.equal(long.count, 2);
+      assert.equal(m.system().requestsPerSecond, 0, 'custom timings are not HTTP requests');
+
+      const c = setup({ maxEndpoints: 2 });
+      try {
+        for (let i = 0; i < 5; i++) c.m.recordCustom(`t${i}`, 1, false);
+        assert.equal(c.m.endpoints().length, 3);
+        assert.equal(c.m.droppedEndpoints(), 3);
+      } finally {
+        c.m.close();
+      }
+    });
+  });
+
+  describe('record() hot path', () => {
+    it('never throws on garbage input and counts the failure', () => {
+      const bad: unknown[] = [
+        null,
+        undefined,
+        42,
+        'GET /',
+        { method: 'GET', route: '/g', duration: NaN, status: 'x', url: null, requestId: {} },
+        { method: 'GET', route: '/g', duration: -5, status: -1 },
+        { method: 'GET', route: '/g', duration: Infinity, status: 1e9, url: 'x'.repeat(1 << 20) },
+        { method: 'GET', route: '/g', duration: 1e300, status: 200, url: '/?' + '&'.repeat(100_000) },
+        { method: 'GET', route: '/g', duration: 5e-324 },
+        { method: 'GET', route: 'r'.repeat(1 << 20), duration: 1 },
+        { method: { toString: () => 'GET' }, route: Symbol('x'), duration: 1 },
+      ];
+      for (const b of bad) assert.doesNotThrow(() => m.record(b as RequestSample));
+      assert.doesNotThrow(() => m.recordCustom(null as unknown as string, NaN, 'yes' as unknown as boolean));
+      assert.doesNotThrow(() => m.registerRoute(null as unknown as never));
+      const g = m.endpoint('GET /g')!;
+      assert.equal(g.count, 5);
+      assert.equal(g.max, 86_400_000, 'durations clamped to one day');
+      assert.equal(g.min, 0, 'NaN and negative durations count as 0');
+      assert.ok(m.endpoints().every((e) => e.route.length <= 1024));
+      assert.ok(JSON.stringify(m.endpoints()).length < 200_000, 'serialisable and bounded');
+      assert.equal(ctx.diag.failures.get('metrics.record'), 2, 'null and undefined samples are counted as failures');
+    });
+
+    it('keeps counts exact across 100k samples with no read in between (the queue drains when full)', () => {
+      for (let i = 0; i < 100_001; i++) m.record(sample({ duration: i % 100 }));
+      assert.equal(m.endpoint('GET /a')!.count, 100_001);
+    });
+
+    it('does nothing after close()', () => {
+      m.close();
+      m.record(sample());
+      m.recordCustom('x', 1, false);
+      assert.deepEqual(m.endpoints(), []);
+    });
+  });
+
+  describe('system()', () => {
+    it('reports sane process figures', () => {
+      m.sampleSystem();
+      for (let i = 0; i < 30; i++) m.record(sample({ status: i < 3 ? 500 : 200 }));
+      const s = m.system();
+      assert.equal(s.pid, process.pid);
+      assert.equal(s.nodeVersion, process.version);
+      assert.ok(s.uptime > 0);
+      assert.ok(s.rss > 0 && s.heapUsed > 0 && s.heapTotal >= s.heapUsed && s.external >= 0);
+      assert.ok(s.heapLimit >= s.heapTotal);
+      assert.ok(s.cpuPercent >= 0 && Number.isFinite(s.cpuPercent));
+      for (const v of Object.values(s.eventLoop)) assert.ok(v >= 0 && Number.isFinite(v));
+      assert.ok(s.eventLoop.utilization <= 1);
+      assert.ok(s.gc.count >= 0 && s.gc.pauseTotal >= 0 && s.gc.pauseMax <= s.gc.pauseTotal);
+      assert.equal(s.errorRate, 0.1);
+      assert.ok(s.requestsPerSecond > 0);
+      assert.equal(s.time, ctx.now);
+    });
+
+    it('samples on a timer that close() stops', async () => {
+      const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 20 });
+      const busy = Date.now() + 60;
+      while (Date.now() < busy) Math.sqrt(Math.random()); // keep the loop and the CPU busy a little
+      await new Promise((r) => setTimeout(r, 150));
+      const s = mm.system();
+      assert.ok(s.cpuPercent >= 0);
+      assert.ok(s.eventLoop.delayMax >= 0);
+      mm.close();
+      mm.close(); // idempotent
+    });
+  });
+});
