@@ -34,13 +34,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `extraArgs` are appended to the redis-server command line (e.g. `['--rename-command', 'KEYS', '']`). */
+export async function startRedis(options: { extraArgs?: string[] } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'routelens-redis-'));
   let child: ChildProcess | undefined;
 
   const spawnServer = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(options.extraArgs ?? [])], {
       stdio: 'ignore',
     });
     child.on('error', () => {});
