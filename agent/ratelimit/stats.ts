@@ -94,9 +94,12 @@ export class LimiterStats {
   private route(id: string): RouteCounts {
     let r = this.routes.get(id);
     if (r === undefined) {
-      if (this.routes.size >= MAX_ROUTES) return this.route(OVERFLOW_ROUTE);
-      r = { allowed: 0, limited: 0 };
-      this.routes.set(id, r);
+      const key = this.routes.size >= MAX_ROUTES ? OVERFLOW_ROUTE : id;
+      r = this.routes.get(key);
+      if (r === undefined) {
+        r = { allowed: 0, limited: 0 };
+        this.routes.set(key, r);
+      }
     }
     return r;
   }
