@@ -1,0 +1,248 @@
+/**
+ * Source locations of routes: where each route is registered (the user's stack frame at the
+ * app.get / router.route call) and where its handler function is defined (V8's
+ * `[[FunctionLocation]]`, read through an in-process `node:inspector` session, off the
+ * request path). Both are source-mapped back to TypeScript when the app runs compiled code.
+ * Nothing here throws: a location that cannot be found is `undefined`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SourceMapConsumer } from 'source-map-js';
+import type { SourceLocation } from '../../protocol';
+
+const MAX_PATH = 1024;
+const MAX_SOURCE_MAPS = 256;
+const MAX_MAP_BYTES = 16 * 1024 * 1024;
+
+/** Directory holding RouteLens's own files (`<root>/agent/` in source, `<root>/dist/agent/` built). */
+const ownDir = ((): string => {
+  const marker = `${sep}agent${sep}`;
+  const i = __filename.lastIndexOf(marker);
+  return i < 0 ? dirname(__filename) + sep : __filename.slice(0, i + marker.length);
+})();
+
+const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?\s*$/;
+
+/** True for frames that are not the user's: node internals, node_modules, RouteLens itself. */
+export function isInternalFrame(file: string): boolean {
+  return (
+    file.startsWith('node:') ||
+    file.startsWith('internal/') ||
+    file.includes(`${sep}node_modules${sep}`) ||
+    file.includes('/node_modules/') ||
+    file.startsWith(ownDir) ||
+    !(isAbsolute(file) || file.startsWith('file:'))
+  );
+}
+
+/**
+ * The first user frame of the current stack: absolute file, 1-based line and column,
+ * source-mapped when needed. Call it from inside the patched registration function.
+ */
+export function captureSite(): SourceLocation | undefined {
+  let stack: string | undefined;
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 50;
+    stack = new Error().stack;
+  } catch {
+    return undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return typeof stack === 'string' ? userFrame(stack) : undefined;
+}
+
+/** The first user frame of a stack string (exported for tests). */
+export function userFrame(stack: string): SourceLocation | undefined {
+  try {
+    const lines = stack.split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const m = FRAME.exec(lines[i]!);
+      if (!m) continue;
+      let file = m[1]!;
+      if (file.startsWith('file:')) file = toPath(file) ?? '';
+      if (!file || isInternalFrame(file)) continue;
+      return mapLocation({ file, line: Number(m[2]), column: Number(m[3]) });
+    }
+  } catch {
+    /* a location is optional */
+  }
+  return undefined;
+}
+
+function toPath(url: string): string | undefined {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return undefined;
+  }
+}
+
+function clean(loc: SourceLocation): SourceLocation {
+  const file = loc.file.length > MAX_PATH ? loc.file.slice(0, MAX_PATH - 1) + '…' : loc.file;
+  return { file, line: Math.max(1, Math.trunc(loc.line) || 1), column: Math.max(1, Math.trunc(loc.column) || 1) };
+}
+
+// ---------------------------------------------------------------- source maps
+
+const maps = new Map<string, { consumer: SourceMapConsumer; base: string } | null>();
+
+/**
+ * Maps a generated location (1-based line and column) back through the file's
+ * `//# sourceMappingURL` when it has one; a location already pointing at the source
+ * (tsx, --enable-source-maps) has no such comment and is kept as is.
+ */
+export function mapLocation(loc: SourceLocation, sourceMapURL?: string): SourceLocation {
+  try {
+    const map = sourceMapFor(loc.file, sourceMapURL);
+    if (map) {
+      const pos = map.consumer.originalPositionFor({ line: loc.line, column: Math.max(0, loc.column - 1) });
+      if (pos.source && pos.line) {
+        const file = pos.source.startsWith('file:') ? (toPath(pos.source) ?? pos.source) : resolve(map.base, pos.source);
+        return clean({ file, line: pos.line, column: (pos.column ?? 0) + 1 });
+      }
+    }
+  } catch {
+    /* keep the generated location */
+  }
+  return clean(loc);
+}
+
+function sourceMapFor(file: string, knownURL: string | undefined): { consumer: SourceMapConsumer; base: string } | null {
+  const key = knownURL === undefined ? file : `${file}\0${knownURL.length > 200 ? knownURL.slice(0, 200) + knownURL.length : knownURL}`;
+  const cached = maps.get(key);
+  if (cached !== undefined) return cached;
+  let result: { consumer: SourceMapConsumer; base: string } | null = null;
+  try {
+    let url = knownURL;
+    if (url === undefined) {
+      const text = readFileSync(file, 'utf8');
+      const m = /\/\/[#@] ?sourceMappingURL=([^\s'"]+)\s*$/.exec(text.slice(-MAX_MAP_BYTES));
+      url = m?.[1];
+    }
+    if (url) {
+      let raw: string;
+      let base = dirname(file);
+      if (url.startsWith('data:')) {
+        const comma = url.indexOf(',');
+        const meta = url.slice(0, comma);
+        const data = url.slice(comma + 1);
+        raw = meta.endsWith(';base64') ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
+      } else {
+        const mapFile = url.startsWith('file:') ? (toPath(url) ?? url) : resolve(dirname(file), url);
+        raw = readFileSync(mapFile, 'utf8');
+        base = dirname(mapFile);
+      }
+      if (raw.length <= MAX_MAP_BYTES) {
+        const parsed = JSON.parse(raw) as { sourceRoot?: string };
+        result = { consumer: new SourceMapConsumer(parsed as never), base };
+      }
+    }
+  } catch {
+    result = null;
+  }
+  if (maps.size >= MAX_SOURCE_MAPS) maps.clear();
+  maps.set(key, result);
+  return result;
+}
+
+// ---------------------------------------------------------------- handler locations
+
+type Fn = (...args: never[]) => unknown;
+
+interface InspectorSession {
+  connect(): void;
+  disconnect(): void;
+  post(method: string, params: object, cb: (err: Error | null, result: never) => void): void;
+  on(event: string, listener: (msg: { params: never }) => void): void;
+}
+
+/** True once the inspector proved unusable; handler locations are then skipped for good. */
+let inspectorBroken = false;
+const FN_KEY = Symbol.for('routelens.locate.fn');
+
+/**
+ * Where each function is defined, through one in-process inspector session (synchronous:
+ * in-process sessions answer before `post` returns). Slow-ish (debugger enable), so call it in
+ * batches off the request path. Undefined entries when unknown or the inspector is unusable.
+ */
+export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | undefined> {
+  const out: Array<SourceLocation | undefined> = fns.map(() => undefined);
+  if (inspectorBroken || fns.length === 0) return out;
+  let session: InspectorSession | undefined;
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const inspector = require('node:inspector') as { Session: new () => InspectorSession };
+    session = new inspector.Session();
+    session.connect();
+    const s = session;
+    const scripts = new Map<string, { url: string; sourceMapURL?: string }>();
+    s.on('Debugger.scriptParsed', (msg) => {
+      const p = msg.params as { scriptId: string; url: string; sourceMapURL?: string };
+      scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL || undefined });
+    });
+    const post = <T>(method: string, params: object = {}): T => {
+      let result: T | undefined;
+      let error: Error | null = null;
+      let answered = false;
+      s.post(method, params, (err, res) => {
+        answered = true;
+        error = err;
+        result = res as T;
+      });
+      if (!answered) throw new Error(`inspector ${method} did not answer synchronously`);
+      if (error) throw error;
+      return result as T;
+    };
+    post('Debugger.enable');
+    try {
+      fns.forEach((fn, i) => {
+        try {
+          g[FN_KEY] = fn;
+          const { result } = post<{ result: { objectId?: string } }>('Runtime.evaluate', {
+            expression: 'globalThis[Symbol.for("routelens.locate.fn")]',
+            objectGroup: 'routelens',
+          });
+          if (!result.objectId) return;
+          const props = post<{ internalProperties?: Array<{ name: string; value?: { value?: { scriptId: string; lineNumber: number; columnNumber: number } } }> }>(
+            'Runtime.getProperties',
+            { objectId: result.objectId, ownProperties: true },
+          );
+          const loc = props.internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
+          const script = loc && scripts.get(loc.scriptId);
+          if (!loc || !script?.url) return;
+          const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
+          if (!file || isInternalFrame(file)) return;
+          out[i] = mapLocation({ file, line: loc.lineNumber + 1, column: loc.columnNumber + 1 }, script.sourceMapURL ?? undefined);
+        } catch {
+          /* this one stays unknown */
+        }
+      });
+    } finally {
+      delete g[FN_KEY];
+      try {
+        post('Runtime.releaseObjectGroup', { objectGroup: 'routelens' });
+        post('Debugger.disable');
+      } catch {
+        /* disconnect below releases everything */
+      }
+    }
+  } catch {
+    inspectorBroken = true;
+  } finally {
+    try {
+      session?.disconnect();
+    } catch {
+      /* already gone */
+    }
+  }
+  return out;
+}
+
+/** True when two locations are on the same line of the same file. */
+export function sameLine(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
+  return a !== undefined && b !== undefined && a.file === b.file && a.line === b.line;
+}

@@ -1,0 +1,118 @@
+/**
+ * The measuring middleware: one RequestSample per request, from the middleware's first sight
+ * of the request to the response's `finish` (or `close`, then marked aborted when the response
+ * did not finish). It enters the request context for the rest of the chain, never sets headers,
+ * never throws into the app, and calls `next()` exactly once: if anything of its own fails it
+ * counts the failure and calls `next()` as if it were absent.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { type RequestContext, requestContext } from '../context';
+import type { RequestRecorder, RequestSample } from '../internal';
+import type { Diagnostics } from '../log';
+import { MOUNT, type MarkedRequest, ROUTE, THREW } from './request';
+
+export interface MiddlewareOptions {
+  diag: Diagnostics;
+  /** Epoch ms (sample.start). Default Date.now. */
+  clock?: () => number;
+  /** Monotonic ms for durations. Default performance.now. */
+  now?: () => number;
+}
+
+/** Longest `url` kept in a sample (the rest is cut; reliability bar 23). */
+export const MAX_URL = 2048;
+const MAX_REQUEST_ID = 128;
+const SANE_ID = /^[\w.:@+=/-]+$/;
+
+const STATE = Symbol.for('routelens.res.state');
+
+interface Pending {
+  req: IncomingMessage & MarkedRequest & { originalUrl?: string; route?: { path?: unknown } };
+  ctx: RequestContext;
+  start: number;
+  startEpoch: number;
+}
+
+type Res = ServerResponse & { [STATE]?: Pending };
+
+export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOptions): RequestHandler {
+  const { diag } = opts;
+  const clock = opts.clock ?? Date.now;
+  const now = opts.now ?? (() => performance.now());
+  const idPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
+  let counter = 0;
+
+  function complete(res: Res, viaClose: boolean): void {
+    try {
+      const p = res[STATE];
+      if (p === undefined) return;
+      res[STATE] = undefined;
+      if (viaClose) res.removeListener('finish', onFinish);
+      else res.removeListener('close', onClose);
+      const aborted = viaClose && !res.writableFinished;
+      const status = res.headersSent ? res.statusCode : 0;
+      const req = p.req;
+      const sample: RequestSample = {
+        method: p.ctx.method,
+        route: req[ROUTE] ?? fallbackRoute(req),
+        status,
+        duration: Math.max(0, now() - p.start),
+        aborted,
+        threw: req[THREW] === true || status >= 500,
+        url: urlOf(req),
+        requestId: p.ctx.requestId,
+        start: p.startEpoch,
+      };
+      recorder.record(sample);
+    } catch (err) {
+      diag.failure('express.record', err);
+    }
+  }
+  function onFinish(this: Res): void {
+    complete(this, false);
+  }
+  function onClose(this: Res): void {
+    complete(this, true);
+  }
+
+  return function routelens(req: Request, res: Response, next: NextFunction): void {
+    let ctx: RequestContext | undefined;
+    try {
+      const r = res as unknown as Res;
+      if (r[STATE] === undefined) {
+        const start = now();
+        const incoming = req.headers['x-request-id'];
+        const requestId =
+          typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID && SANE_ID.test(incoming)
+            ? incoming
+            : idPrefix + (++counter).toString(36);
+        const c: RequestContext = { method: typeof req.method === 'string' ? req.method : 'GET', route: undefined, requestId };
+        r[STATE] = { req: req as unknown as Pending['req'], ctx: c, start, startEpoch: clock() };
+        r.once('finish', onFinish);
+        r.once('close', onClose);
+        ctx = c;
+      }
+    } catch (err) {
+      diag.failure('express.middleware', err);
+      ctx = undefined;
+    }
+    if (ctx === undefined) next();
+    else requestContext.run(ctx, next);
+  };
+}
+
+/** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */
+function fallbackRoute(req: Pending['req']): string | undefined {
+  const path = req.route?.path;
+  if (typeof path !== 'string') return undefined;
+  const mount = req[MOUNT];
+  if (mount !== undefined) return (mount + (path === '/' ? '' : path)) || '/';
+  const base = (req as { baseUrl?: unknown }).baseUrl;
+  return typeof base === 'string' && base !== '' ? `…${path === '/' ? '' : path}` : path.slice(0, 512);
+}
+
+function urlOf(req: Pending['req']): string {
+  const url = req.originalUrl ?? req.url ?? '';
+  return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
+}

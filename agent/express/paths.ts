@@ -1,0 +1,141 @@
+/**
+ * Route paths as Express accepts them (string, RegExp, nested arrays of both) turned into
+ * readable templates and joinable, matchable pieces. Pure: no Express, no state.
+ *
+ * A path argument becomes a `PathPart`: one `Alt` per alternative (an array path has several).
+ * `text` is the readable form used in templates: mount prefixes lose their trailing slash and
+ * `/` becomes `''`, so `join('/api', '/users/:id')` is plain concatenation.
+ */
+
+/** Longest template we keep; longer ones are cut (reliability bar 23). */
+export const MAX_TEMPLATE = 512;
+const MAX_ALTS = 32;
+
+export interface Alt {
+  /** Readable template piece: `/users/:id`, `''` for the root, `/^\/x$/i` for a RegExp. */
+  readonly text: string;
+  /** Regular-expression source matching this piece (anchors stripped), for matchRoute. */
+  readonly source: string;
+}
+
+export type PathPart = readonly Alt[];
+
+/** The part for a path argument; `mount` trims trailing slashes (use() prefixes). */
+export function toPart(path: unknown, mount: boolean): PathPart {
+  const out: Alt[] = [];
+  collect(path, mount, out);
+  return out.length ? out : [{ text: '', source: '' }];
+}
+
+function collect(path: unknown, mount: boolean, out: Alt[]): void {
+  if (out.length >= MAX_ALTS) return;
+  if (Array.isArray(path)) {
+    for (const p of path) collect(p, mount, out);
+  } else if (path instanceof RegExp) {
+    const src = path.source.replace(/^\^/, '').replace(/\\\/\?\$$|\/\?\$$|\$$/, '');
+    out.push({ text: truncate(String(path)), source: `(?:${src})` });
+  } else {
+    let text = typeof path === 'string' ? path : String(path);
+    if (mount) text = text.replace(/\/+$/, '');
+    else if (text === '/') text = '';
+    if (text !== '' && text[0] !== '/') text = '/' + text;
+    text = truncate(text);
+    out.push({ text, source: stringSource(text) });
+  }
+}
+
+/** Every combination of prefix × part, joined (bounded). */
+export function joinParts(prefix: PathPart, part: PathPart): Alt[] {
+  const out: Alt[] = [];
+  for (const a of prefix) {
+    for (const b of part) {
+      if (out.length >= MAX_ALTS) return out;
+      out.push({ text: truncate(a.text + b.text), source: a.source + b.source });
+    }
+  }
+  return out;
+}
+
+/** The template as reported: the root is `/`. */
+export function templateOf(text: string): string {
+  return text === '' ? '/' : text;
+}
+
+export function truncate(s: string): string {
+  return s.length > MAX_TEMPLATE ? s.slice(0, MAX_TEMPLATE - 1) + '…' : s;
+}
+
+/** An anchored, case-insensitive matcher for a full joined source (trailing slash allowed). */
+export function compileMatcher(source: string): RegExp | undefined {
+  try {
+    return new RegExp(`^${source}\\/?$`, 'i');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Regex source for a string path in Express 4 (path-to-regexp 0.1) or Express 5 (v8) syntax:
+ * `:name`, `:name?`, `:name(\d+)`, `*`, `*name`, `{optional}`. Best effort: it only serves to
+ * attribute a request that never reached the router (rate-limited) to a template.
+ */
+export function stringSource(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === ':') {
+      let j = i + 1;
+      if (text[j] === '"') {
+        j = text.indexOf('"', j + 1);
+        j = j < 0 ? text.length : j + 1;
+      } else {
+        while (j < text.length && /[\w$]/.test(text[j]!)) j++;
+      }
+      let group = '[^/]+?';
+      if (text[j] === '(') {
+        const end = closingParen(text, j);
+        group = text.slice(j + 1, end);
+        j = end + 1;
+      }
+      const mod = text[j];
+      if (mod === '?' || mod === '*' || mod === '+') {
+        j++;
+        const slash = out.endsWith('\\/');
+        if (slash) out = out.slice(0, -2);
+        const lead = slash ? '\\/' : '';
+        out += mod === '?' ? `(?:${lead}(?:${group}))?` : mod === '*' ? `(?:${lead}.*)?` : `${lead}.+`;
+      } else {
+        out += `(?:${group})`;
+      }
+      i = j - 1;
+    } else if (c === '*') {
+      let j = i + 1;
+      while (j < text.length && /[\w$]/.test(text[j]!)) j++;
+      out += '.*';
+      i = j - 1;
+    } else if (c === '{') {
+      out += '(?:';
+    } else if (c === '}') {
+      out += ')?';
+    } else if (c === '\\' && i + 1 < text.length) {
+      out += escape(text[++i]!);
+    } else {
+      out += escape(c);
+    }
+  }
+  return out;
+}
+
+function closingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return i;
+  }
+  return text.length - 1;
+}
+
+function escape(c: string): string {
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? '\\' + c : c;
+}
