@@ -41,6 +41,10 @@ export function mixedPlan(port: number): PlannedRequest[] {
 
 class Child {
   private waiters: Array<{ type: ChildMessage['type']; resolve: (m: ChildMessage) => void }> = [];
+  get pid(): number {
+    return this.proc.pid ?? 0;
+  }
+
   private constructor(
     private readonly proc: ChildProcess,
     readonly ready: Extract<ChildMessage, { type: 'ready' }>,
@@ -119,6 +123,8 @@ export interface RoundResult {
   /** The agent's own figures for `GET /users/:id` (agent variant only). */
   agentUsers?: Percentiles & { count: number };
   stream?: StreamClient['counts'];
+  /** The server child's pid (names its .cpuprofile under --profile). */
+  pid: number;
   notes: string[];
 }
 
@@ -158,6 +164,7 @@ async function measureOne(variant: Variant, round: number, s: HttpSettings, with
       clientUsers: percentiles(fixed.latencies[USERS] ?? []),
       agentUsers,
       stream: stream ? { ...stream.counts } : undefined,
+      pid: child.pid,
       notes,
     };
   } finally {

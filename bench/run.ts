@@ -7,13 +7,14 @@
  * run, the targets and PASS/FAIL words (informational: exits 0 unless the
  * bench itself crashed), and writes bench/results/latest.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
 import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating } from './http';
 import { agentSource, loadAgent } from './lib/adapter';
+import { summarise } from './profile';
 import { fmt, pct, table, verdict } from './lib/stats';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */
@@ -66,7 +67,10 @@ async function main(): Promise<void> {
   log(`agent: ${agentMod ? relative(process.cwd(), agentSource()) : `not available (${agentError})`}`);
 
   const profileDir = join(__dirname, 'results', 'profiles');
-  if (args.profile) mkdirSync(profileDir, { recursive: true });
+  if (args.profile) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
   const http: HttpSettings = {
     rounds: args.rounds ?? (args.quick ? 1 : 4),
     warmupMs: args.quick ? 1000 : 2000,
@@ -133,6 +137,7 @@ async function main(): Promise<void> {
   } finally {
     await redis?.stop();
   }
+  if (args.profile) json.profiles = reportProfiles(profileDir, json);
   json.durationSeconds = (Date.now() - started) / 1000;
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
@@ -205,6 +210,28 @@ function reportLimiter(results: RoundResult[]): unknown {
   log('\n' + table(['measure', 'no limiter', 'limiter', 'ratio', 'overhead', 'target', 'verdict'], rows));
   log('  baseline: the same app with the agent created but no middleware mounted; the limiter never blocks (max 1e9).');
   return { ...out, rounds: results };
+}
+
+/** With --profile: where each measured variant's server spent its CPU (self time, first round). */
+function reportProfiles(dir: string, json: Record<string, unknown>): unknown {
+  const rounds = [
+    ...(((json.agentOverhead as { rounds?: RoundResult[] } | undefined)?.rounds) ?? []),
+    ...(((json.rateLimit as { rounds?: RoundResult[] } | undefined)?.rounds) ?? []),
+  ].filter((r) => r.round === 1);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const out: Record<string, unknown> = {};
+  log('\n== Profiles (server children, round 1, self time)');
+  for (const r of rounds) {
+    const file = files.find((f) => f.includes(`.${r.pid}.0.`)) ?? files.find((f) => f.includes(`.${r.pid}.`));
+    if (!file) continue;
+    const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    const areas = Object.entries(s.byArea).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    log(`\n${r.variant} (${join(relative(process.cwd(), dir), file)}): ${areas.map(([a, ms]) => `${a} ${pct(ms / s.totalMs).slice(1)}`).join(', ')}`);
+    const agentFns = s.functions.filter((f) => f.where.startsWith('agent/') || f.where.startsWith('dist/agent/')).slice(0, 12);
+    for (const f of agentFns) log(`  ${pct(f.share, 2).slice(1).padStart(7)}  ${f.name}  ${f.where}`);
+    out[`${r.variant}`] = { file, byArea: s.byArea, agentFunctions: agentFns };
+  }
+  return out;
 }
 
 main().catch((err: unknown) => {
