@@ -1,0 +1,67 @@
+/** Shared helpers for the rate-limit integration tests: real servers on 127.0.0.1:0, real HTTP. */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Diagnostics } from '../../../agent/log';
+
+export interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function serve(app: { listen(port: number, host: string, cb: () => void): Server }): Promise<Served> {
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+export interface Hit {
+  status: number;
+  headers: Headers;
+  body: string;
+  ms: number;
+}
+
+export async function hit(url: string, headers: Record<string, string> = {}): Promise<Hit> {
+  const t0 = performance.now();
+  const res = await fetch(url, { headers });
+  const body = await res.text();
+  return { status: res.status, headers: res.headers, body, ms: performance.now() - t0 };
+}
+
+export async function hits(url: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await hit(url, headers)).status);
+  return out;
+}
+
+export function recordingDiag(): { diag: Diagnostics; warnings: string[]; errors: string[] } {
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const diag = new Diagnostics({ warn: (m) => warnings.push(m), error: (m) => errors.push(m) });
+  return { diag, warnings, errors };
+}
+
+export function fakeClock(start = 1_700_000_000_000): { now: number; clock: () => number } {
+  const c = { now: start, clock: () => c.now };
+  return c;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
