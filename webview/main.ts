@@ -54,7 +54,9 @@ function start(): void {
   const agentLabel = h('span', { class: 'agent-label muted' });
   const tablist = h('div', { class: 'tabs', attrs: { role: 'tablist', 'aria-label': 'Dashboard sections' } });
   const waiting = h('div', { class: 'empty waiting' }, h('p', { text: 'Waiting for an agent…' }), h('p', { class: 'muted', text: 'Start your app with RouteLens (node --import routelens/register app.js); it will show up here.' }));
-  const main = h('main');
+  // The extension's page has <div id="app" role="main">; outside it, mount on <body>.
+  const mountPoint = document.getElementById('app');
+  const main = h(mountPoint ? 'div' : 'main', { class: 'panels' });
   const views = new Map<DashboardTab, View>([
     ['overview', new OverviewView(ctx)],
     ['endpoints', new EndpointsView(ctx)],
@@ -84,7 +86,7 @@ function start(): void {
     store.setUi({ tab: TABS[next]! });
     tabButtons.get(TABS[next]!)!.focus();
   });
-  document.body.append(
+  (mountPoint ?? document.body).append(
     h('header', { class: 'top' }, h('h1', { text: 'RouteLens' }), agentLabel, agentPicker, statusEl),
     tablist,
     waiting,
