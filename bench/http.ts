@@ -153,6 +153,16 @@ async function measureOne(variant: Variant, round: number, s: HttpSettings, with
       agentUsers = snap.users;
       if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
     }
+    if (variant === 'rl-memory' || variant === 'rl-redis') {
+      const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
+      const rl = snap.rateLimits[0];
+      if (!rl) notes.push('no limiter in the snapshot');
+      else {
+        if (rl.store !== (variant === 'rl-redis' ? 'redis' : 'memory')) notes.push(`limiter store is ${rl.store}`);
+        if (rl.storeErrors > 0) notes.push(`${rl.storeErrors} store errors (insurance path taken)`);
+        if (rl.limited > 0) notes.push(`${rl.limited} requests limited`);
+      }
+    }
     const peak = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.peakMs });
     const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
     return {

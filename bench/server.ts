@@ -20,7 +20,12 @@ export type Variant = (typeof VARIANTS)[number];
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
   | { type: 'cpu'; cpu: NodeJS.CpuUsage }
-  | { type: 'snapshot'; users?: { count: number; p50: number; p95: number; p99: number }; endpoints: number }
+  | {
+      type: 'snapshot';
+      users?: { count: number; p50: number; p95: number; p99: number };
+      endpoints: number;
+      rateLimits: Array<{ name: string; store: string; allowed: number; limited: number; storeErrors: number }>;
+    }
   | { type: 'error'; message: string };
 
 export type ParentMessage = { type: 'cpu' } | { type: 'snapshot' } | { type: 'close' };
@@ -92,12 +97,17 @@ async function main(): Promise<void> {
         break;
       case 'snapshot': {
         if (!agent) {
-          send({ type: 'snapshot', endpoints: 0 });
+          send({ type: 'snapshot', endpoints: 0, rateLimits: [] });
           break;
         }
         const snap = agent.snapshot();
         const e = endpointFigures(snap, USERS_ENDPOINT);
-        send({ type: 'snapshot', endpoints: snap.endpoints.length, users: e && { count: e.count, p50: e.p50, p95: e.p95, p99: e.p99 } });
+        send({
+          type: 'snapshot',
+          endpoints: snap.endpoints.length,
+          users: e && { count: e.count, p50: e.p50, p95: e.p95, p99: e.p99 },
+          rateLimits: snap.rateLimits.map((r) => ({ name: r.name, store: r.store, allowed: r.allowed, limited: r.limited, storeErrors: r.storeErrors })),
+        });
         break;
       }
       case 'close':

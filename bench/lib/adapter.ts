@@ -147,7 +147,7 @@ export async function agentAddress(discoveryDir: string, pid = process.pid, time
 }
 
 export function memoryLimiter(agent: BenchAgent): RequestHandler {
-  return agent.rateLimit({ name: 'bench-memory', windowMs: 60_000, max: 1_000_000_000 });
+  return agent.rateLimit({ name: 'bench-memory', windowMs: 60_000, max: 1_000_000_000, store: 'memory' });
 }
 
 export function redisLimiter(agent: BenchAgent): RequestHandler {
