@@ -320,7 +320,6 @@ class TwoTierCache implements Cache {
         channel: o.channel,
         breakerThreshold: o.breakerThreshold,
         breakerCooldown: o.breakerCooldown,
-        clock,
         onState: (s) => this.onRedisState(s),
         onError: (m) => this.onL2Error(m),
         onMessage: (text) => this.onPeerMessage(text),

@@ -6,7 +6,6 @@
  */
 import type { Redis } from 'ioredis';
 import type { RedisState } from '../../protocol';
-import type { Clock } from '../internal';
 import { connectRedis, duplicateRedis } from '../redis';
 
 export const FAIL: unique symbol = Symbol('routelens.cache.l2.fail');
@@ -17,8 +16,8 @@ export interface L2Options {
   timeout: number;
   channel: string;
   breakerThreshold: number;
+  /** Wall-clock cool-down (the breaker measures real time, not the cache's injectable clock). */
   breakerCooldown: number;
-  clock: Clock;
   onState(state: RedisState): void;
   onError(message: string): void;
   /** A message from the invalidation channel (already filtered to our channel). */
@@ -56,6 +55,7 @@ export class L2 {
   private failures = 0;
   private openUntil = 0;
   private probing = false;
+  private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   errors = 0;
   private readonly detach: Array<() => void> = [];
@@ -74,7 +74,12 @@ export class L2 {
       this.listen(this.client, 'error', onError);
       if (this.client.status === 'ready') this.clientState = 'ready';
     }
-    this.listen(this.client, 'ready', () => this.setClientState('ready'));
+    this.listen(this.client, 'ready', () => {
+      // A fresh connection: forget failures seen on the old one.
+      this.failures = 0;
+      this.openUntil = 0;
+      this.setClientState('ready');
+    });
     this.listen(this.client, 'close', () => this.setClientState('down'));
     this.listen(this.client, 'end', () => this.setClientState('down'));
 
@@ -132,7 +137,7 @@ export class L2 {
   available(): boolean {
     if (this.closed || this.client.status !== 'ready') return false;
     if (this.openUntil === 0) return true;
-    if (this.probing || this.o.clock() < this.openUntil) return false;
+    if (this.probing || Date.now() < this.openUntil) return false;
     return true;
   }
 
@@ -175,9 +180,20 @@ export class L2 {
     this.failures++;
     this.o.onError(err instanceof Error ? err.message : String(err));
     if (this.openUntil > 0 || this.failures >= this.o.breakerThreshold) {
-      this.openUntil = this.o.clock() + this.o.breakerCooldown;
+      this.openUntil = Date.now() + this.o.breakerCooldown;
       this.report();
+      this.scheduleProbe();
     }
+  }
+
+  /** One PING after the cool-down, so recovery is seen even when no request reaches L2 (one timer at most). */
+  private scheduleProbe(): void {
+    if (this.probeTimer !== undefined || this.closed) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.openUntil > 0) void this.run((c) => c.ping());
+    }, this.o.breakerCooldown + 1);
+    this.probeTimer.unref();
   }
 
   get(key: string): Promise<Buffer | null | Fail> {
@@ -201,6 +217,8 @@ export class L2 {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
     for (const d of this.detach) d();
     this.detach.length = 0;
     this.sub.removeAllListeners('ready');

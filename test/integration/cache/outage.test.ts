@@ -1,0 +1,208 @@
+/**
+ * Redis killed, restarted, frozen and flapping under a loop of real HTTP
+ * requests (reliability bar 16, 17, 19): zero failed requests, every request
+ * bounded, one connection event per outage, no unhandled errors, no listener
+ * growth, recovery afterwards.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { createCache, createResponseCache, type Cache } from '../../../agent/cache';
+import { startRedis, type TestRedis } from '../../support/redis';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const BUDGET_MS = 750; // generous: two cores shared by many test runs
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+interface LoopResult {
+  count: number;
+  failures: string[];
+  slowest: number;
+  hits: number;
+}
+
+describe('cache under Redis outages (real Redis, real Express)', function () {
+  this.timeout(60_000);
+  let redis: TestRedis;
+  let cache: Cache;
+  let client: Redis;
+  let peer: Cache;
+  let server: Server;
+  let base: string;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  let loads = 0;
+  let runs = 0;
+
+  before(async () => {
+    process.on('uncaughtException', onUnhandled);
+    process.on('unhandledRejection', onUnhandled);
+    redis = await startRedis();
+    cache = createCache({ redis: redis.url, ttl: 2000, grace: 5000, l1Ttl: 1000, breaker: { threshold: 3, cooldown: 300 } });
+    client = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 100 });
+    client.on('error', () => {});
+    peer = createCache({ redis: client, ttl: 2000 });
+    const app = express();
+    app.get('/items/:id', createResponseCache(cache, { ttl: 2000 }), (req, res) => {
+      res.json({ id: req.params.id, at: Date.now() });
+    });
+    app.post('/items/:id', createResponseCache(cache, { ttl: 2000 }), (_req, res) => {
+      res.status(204).end();
+    });
+    app.get('/computed/:id', async (req, res, next) => {
+      try {
+        const v = await cache.getOrSet(`computed:${req.params.id}`, async () => {
+          loads++;
+          return { id: req.params.id, loadedAt: Date.now() };
+        });
+        const p = await peer.getOrSet(`peer:${req.params.id}`, () => ({ ok: true }));
+        res.json({ v, p });
+      } catch (err) {
+        next(err);
+      }
+    });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await until(() => cache.stats().redis === 'ready' && peer.stats().redis === 'ready');
+  });
+
+  after(async () => {
+    process.off('uncaughtException', onUnhandled);
+    process.off('unhandledRejection', onUnhandled);
+    await new Promise((r) => server.close(r));
+    await cache.close();
+    await peer.close();
+    client.disconnect();
+    await redis.stop();
+  });
+
+  /** Runs `total` requests, `concurrency` at a time, over a few ids, while `during` happens. */
+  async function loop(total: number, during: () => Promise<void>, concurrency = 4): Promise<LoopResult> {
+    const result: LoopResult = { count: 0, failures: [], slowest: 0, hits: 0 };
+    const run = ++runs;
+    let next = 0;
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        // Fresh ids per run, so every run reaches L2 (not only L1) from its start.
+        const id = `${run}-${i % 7}`;
+        const path = i % 3 === 0 ? `/items/${id}` : i % 3 === 1 ? `/computed/${id}` : `/items/${id}?x=1`;
+        const start = performance.now();
+        try {
+          const res = await fetch(base + path, { signal: AbortSignal.timeout(5000) });
+          const body = await res.text();
+          if (res.status !== 200) result.failures.push(`${path} → ${res.status} ${body.slice(0, 100)}`);
+          if (res.headers.get('x-cache') === 'HIT') result.hits++;
+        } catch (err) {
+          result.failures.push(`${path} → ${String(err)}`);
+        }
+        const ms = performance.now() - start;
+        if (ms > result.slowest) result.slowest = ms;
+        result.count++;
+        await sleep(5);
+      }
+    };
+    await Promise.all([...Array.from({ length: concurrency }, worker), during()]);
+    return result;
+  }
+
+  function downEvents(batch: ReturnType<Cache['takeEvents']>): number {
+    return batch.events.filter((e) => e.kind === 'connection' && e.state === 'down').length;
+  }
+
+  it('serves with X-Cache MISS then HIT while Redis is up, and a write invalidates the path', async () => {
+    const a = await fetch(`${base}/items/abc`);
+    assert.equal(a.headers.get('x-cache'), 'MISS');
+    const bodyA = await a.text();
+    const b = await fetch(`${base}/items/abc`);
+    assert.equal(b.headers.get('x-cache'), 'HIT');
+    assert.equal(await b.text(), bodyA);
+    const w = await fetch(`${base}/items/abc`, { method: 'POST' });
+    assert.equal(w.status, 204);
+    await until(async () => (await fetch(`${base}/items/abc`)).headers.get('x-cache') === 'MISS');
+  });
+
+  it('Redis killed and restarted mid-loop: zero failed requests, each bounded, one down event, recovery', async () => {
+    cache.takeEvents();
+    const errorsBefore = cache.stats().l2.errors;
+    const r = await loop(300, async () => {
+      await sleep(300);
+      await redis.kill();
+      await sleep(800);
+      await redis.restart();
+    });
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.count, 300);
+    assert.ok(r.slowest < BUDGET_MS, `slowest request ${r.slowest.toFixed(0)} ms`);
+    await until(() => cache.stats().redis === 'ready');
+    const batch = cache.takeEvents();
+    assert.equal(downEvents(batch), 1, 'one connection-down event for one outage');
+    assert.ok(cache.stats().l2.errors - errorsBefore < 50, 'a dead Redis is skipped, not hammered');
+    // L2 is used again after recovery.
+    await cache.set('after:1', 1);
+    const raw = new Redis(redis.url);
+    assert.equal(await raw.exists('routelens:d:after:1'), 1);
+    raw.disconnect();
+  });
+
+  it('Redis frozen (SIGSTOP): commands time out, requests still succeed in budget, then thaw recovers', async () => {
+    await until(() => cache.stats().redis === 'ready');
+    cache.takeEvents();
+    const errorsBefore = cache.stats().l2.errors;
+    redis.freeze();
+    let thawed = false;
+    try {
+      const r = await loop(150, async () => {
+        await sleep(1500);
+      });
+      assert.deepEqual(r.failures, []);
+      assert.ok(r.slowest < BUDGET_MS, `slowest request ${r.slowest.toFixed(0)} ms`);
+      const s = cache.stats();
+      assert.ok(s.l2.errors > errorsBefore, 'timeouts were counted');
+      assert.equal(s.redis, 'down', 'the breaker reports Redis down while frozen');
+      assert.equal(downEvents(cache.takeEvents()), 1);
+      redis.thaw();
+      thawed = true;
+      // Requests drive the breaker's probe; recovery within a few seconds.
+      await until(async () => {
+        await fetch(`${base}/computed/1`);
+        return cache.stats().redis === 'ready';
+      });
+    } finally {
+      if (!thawed) redis.thaw();
+    }
+  });
+
+  it('flapping Redis (kill/restart 3×): no unhandled errors, listener counts stable, served throughout', async () => {
+    await until(() => cache.stats().redis === 'ready' && peer.stats().redis === 'ready').catch((err) => {
+      console.log(cache.stats().redis, peer.stats().redis, client.status, peer.takeEvents().events.slice(-5));
+      throw err;
+    });
+    const events = ['ready', 'close', 'end', 'error', 'connect', 'reconnecting'];
+    const listenersBefore = events.map((e) => client.listenerCount(e));
+    const r = await loop(300, async () => {
+      for (let i = 0; i < 3; i++) {
+        await sleep(150);
+        await redis.kill();
+        await sleep(250);
+        await redis.restart();
+        await until(() => cache.stats().redis === 'ready');
+      }
+    });
+    assert.deepEqual(r.failures, []);
+    assert.ok(r.slowest < BUDGET_MS, `slowest request ${r.slowest.toFixed(0)} ms`);
+    await until(() => peer.stats().redis === 'ready');
+    assert.deepEqual(events.map((e) => client.listenerCount(e)), listenersBefore);
+    assert.deepEqual(unhandled, []);
+  });
+});
