@@ -105,6 +105,10 @@ async function handle(ctx: ApiContext, req: IncomingMessage, res: ServerResponse
     sendError(res, refusal.status, { code: refusal.code, message: refusal.message }, { Connection: 'close' });
     return;
   }
+  if (req.method === 'OPTIONS') {
+    sendError(res, 403, { code: 'ERR_FORBIDDEN', message: 'cross-origin requests are not supported' }, { Connection: 'close' });
+    return;
+  }
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     await route(ctx, req, res, url);
@@ -124,7 +128,6 @@ type Method = 'GET' | 'POST' | 'PUT';
 function allow(req: IncomingMessage, ...methods: Method[]): Method {
   const m = req.method as Method;
   if (methods.includes(m)) return m;
-  if (req.method === 'OPTIONS') throw httpError(403, 'ERR_FORBIDDEN', 'cross-origin requests are not supported', { Allow: methods.join(', ') });
   throw httpError(405, 'ERR_BAD_MESSAGE', `method ${String(req.method).slice(0, 16)} not allowed`, { Allow: methods.join(', ') });
 }
 

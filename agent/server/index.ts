@@ -155,7 +155,8 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
   const address = bindAddress(opts);
 
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
-  server.maxHeadersCount = 64;
+  // No count limit: dropped headers could hide an Origin; size is capped by maxHeaderSize instead.
+  server.maxHeadersCount = 0;
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

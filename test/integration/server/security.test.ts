@@ -84,6 +84,13 @@ describe('server security', () => {
     }
   });
 
+  it('item 3: an Origin hidden behind many other headers is still refused', async () => {
+    const { server, auth } = await start();
+    const filler = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`X-F${i}`, '1']));
+    const r = await http(server.port, 'GET', '/v1/snapshot', { ...auth, ...filler, Origin: 'https://evil.example' });
+    assert.equal(r.status, 403);
+  });
+
   describe('item 4: token', () => {
     it('refuses a missing, wrong or wrong-length token with 401 and never joins the client', async () => {
       const { server, token } = await start();
@@ -153,6 +160,7 @@ describe('server security', () => {
       const pre = await http(server.port, 'OPTIONS', '/v1/reset', { ...auth, 'Access-Control-Request-Method': 'POST' });
       assert.ok(pre.status === 403 || pre.status === 405);
       assert.equal(pre.headers['access-control-allow-origin'], undefined);
+      assert.equal((await http(server.port, 'OPTIONS', '/v1/unknown', auth)).status, 403);
       const preOrigin = await http(server.port, 'OPTIONS', '/v1/reset', { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' });
       assert.equal(preOrigin.status, 403);
       assert.equal(preOrigin.headers['access-control-allow-origin'], undefined);
