@@ -219,6 +219,29 @@ describe('ratelimit Redis store (real redis-server)', function () {
     });
   }
 
+  it('flapping Redis: no 500, one connection kept (no leak), counts exact once it settles', async () => {
+    const name = 'flap';
+    const prefix = `routelens:rl:${name}:`;
+    const { url, rl } = await instance({ name, max: 1000 });
+    await redisReady(url, prefix);
+    const bg = load(url, 4);
+    for (let i = 0; i < 3; i++) {
+      await sleep(150);
+      await redis.kill();
+      await sleep(150);
+      await redis.restart();
+      await redisReady(url, prefix);
+    }
+    const answers = await bg.stop();
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
+    assert.ok(Math.max(...answers.map((a) => a.ms)) < ANSWER_BOUND_MS);
+    assert.ok(rl.list()[0].storeErrors > 0);
+    await hits(url, 4, { 'x-k': 'settled' });
+    assert.equal(await admin.get(prefix + 'settled'), '4');
+    const clients = (await admin.client('LIST')) as string;
+    assert.equal(clients.split('\n').filter((l) => l.includes('name=routelens-ratelimit')).length, 1, 'one limiter connection');
+  });
+
   it('Redis down from the start: the insurance limiter counts, errors are counted and reported once', async () => {
     const port = await freePort();
     const { url, rl, warnings } = await instance({ name: 'never-up', max: 2 }, { redis: `redis://127.0.0.1:${port}` });
