@@ -1,0 +1,22 @@
+/** What activate() returns: a small API for scripts and the extension-host tests. */
+import type { AgentSummary, HostToWebview } from '../protocol';
+import type { AgentManager } from './core/manager';
+
+export interface RouteLensApi {
+  /** Agents, their connection states, and the selected one. */
+  state(): { agents: AgentSummary[]; selected: string | null; status: string };
+  /** The manager (starts discovery if it had not started). */
+  manager(): AgentManager;
+  /** Rescans the discovery directory now. */
+  rescan(): Promise<void>;
+  dashboard: {
+    isOpen(): boolean;
+    isReady(): boolean;
+    /** Last messages posted to the webview (bounded). */
+    posted(): readonly HostToWebview[];
+    /** Feeds a message as if the webview sent it. */
+    receive(message: unknown): Promise<void>;
+  };
+  /** Notifications raised for alerts so far. */
+  notifications(): number;
+}

@@ -1,0 +1,39 @@
+import * as vscode from 'vscode';
+import type { Thresholds } from '../../protocol';
+import { thresholdsPatch } from '../../protocol';
+import { report, requireAgent, type Services } from '../services';
+import { CommandId } from './ids';
+
+type Scalar = Exclude<keyof Thresholds, 'slowMs'>;
+const NAMES: Array<{ name: Scalar; label: string; unit: string }> = [
+  { name: 'p95Ms', label: 'Route p95 latency', unit: 'ms' },
+  { name: 'errorRate', label: 'Error rate', unit: 'fraction 0..1' },
+  { name: 'heapPercent', label: 'Heap used', unit: 'fraction 0..1' },
+  { name: 'eventLoopDelayMs', label: 'Event-loop delay p99', unit: 'ms' },
+  { name: 'cacheHitRate', label: 'Cache hit rate (minimum)', unit: 'fraction 0..1' },
+  { name: 'rateLimitedShare', label: 'Rate-limited share', unit: 'fraction 0..1' },
+  { name: 'anomalyFactor', label: 'Latency anomaly factor', unit: '× baseline' },
+];
+
+/** Args: `{ name, value }` (name: a Thresholds field). Returns the agent's thresholds after the change. */
+export function register(s: Services): vscode.Disposable {
+  return vscode.commands.registerCommand(CommandId.SetAlertThreshold, (args?: { name?: string; value?: number }) =>
+    report(s, 'set alert threshold', async () => {
+      const conn = requireAgent(s);
+      const current = conn.client.store.snapshot?.thresholds;
+      let name = args?.name as Scalar | undefined;
+      if (!name) name = (await vscode.window.showQuickPick(NAMES.map((n) => ({ label: n.label, description: `${current?.[n.name] ?? '?'} ${n.unit}`, name: n.name })), { title: 'RouteLens: Set Alert Threshold' }))?.name;
+      if (!name) return undefined;
+      const field = name;
+      const check = (v: number) => thresholdsPatch.safeParse({ [field]: v });
+      let value = args?.value;
+      if (value === undefined) {
+        const text = await vscode.window.showInputBox({ title: `New ${field}`, value: String(current?.[field] ?? ''), validateInput: (v) => (check(Number(v)).success ? undefined : 'out of range') });
+        if (text === undefined) return undefined;
+        value = Number(text);
+      }
+      if (!check(value).success) throw new Error(`${field} = ${value} is out of range`);
+      return conn.client.request('thresholds.set', { thresholds: { [field]: value } });
+    }, () => 'threshold updated'),
+  );
+}
