@@ -68,6 +68,8 @@ export interface LocalServer {
 }
 
 const MAX_SUBPROTOCOL_CHARS = 256;
+/** Commands one WebSocket client may have running at once; bounds the replies it can queue. */
+export const MAX_PENDING_COMMANDS = 8;
 
 function resolve(opts: ServerOptions) {
   if (typeof opts.token !== 'string' || opts.token.length < 16) throw invalidOption('token', 'a string of at least 16 characters', '(hidden)');
@@ -197,7 +199,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     maxBufferedBytes: o.maxBufferedBytes,
     commandTimeoutMs: o.commandTimeoutMs,
     maxClients: o.maxClients,
-    maxPendingCommands: 32,
+    maxPendingCommands: MAX_PENDING_COMMANDS,
   }, diag);
 
   server.on('request', createRequestHandler({ host, diag, commandTimeoutMs: o.commandTimeoutMs, check }));

@@ -44,6 +44,8 @@ interface Client {
   pending: number;
   /** Seq of the last message this client got, so seq only increases per client. */
   lastSeq: number;
+  /** Reading paused because replies filled its send buffer (resumed at a tick once drained). */
+  paused: boolean;
 }
 
 const CLOSE_GOING_AWAY = 1001;
@@ -101,7 +103,7 @@ export class Stream {
   }
 
   private join(ws: WebSocket): void {
-    const client: Client = { ws, alive: true, stale: false, pending: 0, lastSeq: -1 };
+    const client: Client = { ws, alive: true, stale: false, pending: 0, lastSeq: -1, paused: false };
     ws.on('error', () => {
       // Protocol errors (oversize frame, bad UTF-8, fragment flood): ws closes the
       // socket with the right code; this listener keeps them from reaching the process.
@@ -133,6 +135,11 @@ export class Stream {
       return;
     }
     const { id, command } = parsed.message;
+    if (client.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      // The client is not reading: answer small, run nothing heavy (item 12).
+      this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: 'client is not reading its replies; retry later' });
+      return;
+    }
     if (client.pending >= this.opts.maxPendingCommands) {
       this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: `too many commands in flight (max ${this.opts.maxPendingCommands})` });
       return;
@@ -150,10 +157,19 @@ export class Stream {
   }
 
   private send(client: Client, text: string): void {
-    if (client.ws.readyState !== client.ws.OPEN) return;
-    client.ws.send(text, (err) => {
+    const ws = client.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(text, (err) => {
       if (err) this.diag.failure('server.send', err);
     });
+    const buffered = ws.bufferedAmount;
+    if (buffered > this.stats.maxBufferedAmount) this.stats.maxBufferedAmount = buffered;
+    if (buffered > this.opts.maxBufferedBytes && !client.paused) {
+      // Replies cannot be dropped (one per id), so stop reading commands from a
+      // client that does not read its replies: memory stays bounded.
+      client.paused = true;
+      ws.pause();
+    }
   }
 
   private snapshotText(): string | undefined {
@@ -194,6 +210,10 @@ export class Stream {
       if (ws.readyState !== ws.OPEN) continue;
       const buffered = ws.bufferedAmount;
       if (buffered > this.stats.maxBufferedAmount) this.stats.maxBufferedAmount = buffered;
+      if (client.paused && buffered <= this.opts.maxBufferedBytes) {
+        client.paused = false;
+        ws.resume();
+      }
       if (buffered > this.opts.maxBufferedBytes) {
         // Slow consumer (item 12): drop its deltas and count them; resync later.
         if (deltaText !== undefined) {

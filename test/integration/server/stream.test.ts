@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { ProtocolError, type AgentMessage, type Delta } from '../../../protocol';
+import { MAX_PENDING_COMMANDS } from '../../../agent/server';
 import { endpoint } from '../../support/fake-host';
 import { Client, closeAll, http, isType, raw, sleep, start, until } from './helpers';
 
@@ -256,6 +257,31 @@ describe('server stream', () => {
     const slowSeqs = slow.messages.map((m) => ('seq' in m ? m.seq : -1));
     assert.ok(slowSeqs.every((s, i) => i === 0 || s > slowSeqs[i - 1]!), 'seq still increases for the slow client');
     assert.ok(resync.seq >= fastSeqs[fastSeqs.length - 1]!);
+  });
+
+  it('item 12: a client that sends commands but does not read the replies is paused, its buffer bounded; it resumes once drained', async function () {
+    this.timeout(40_000);
+    const limit = 128 * 1024;
+    const { server, auth, host } = await start({ batchMs: 20, maxBufferedBytes: limit, heartbeatMs: 60_000 });
+    host.endpoints = Array.from({ length: 200 }, (_, i) => endpoint('GET', `/big/${i}/${'q'.repeat(1000)}`, i, i));
+    const c = new Client(server.wsUrl, auth);
+    await c.next(isSnapshot);
+    c.ws.pause();
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 400; i++) c.send({ type: 'command', id: i, command: 'snapshot' });
+    await sleep(1500);
+    const executed = host.calls.length;
+    assert.ok(executed < 400, `reading stopped (${executed} of 400 commands run)`);
+    const replySize = JSON.stringify(host.snapshot()).length;
+    // Bounded by the limit plus the replies already in flight (MAX_PENDING_COMMANDS), not by the 400 commands sent.
+    assert.ok(server.stats().maxBufferedAmount < limit + (MAX_PENDING_COMMANDS + 1) * replySize, `buffer bounded: ${server.stats().maxBufferedAmount}`);
+    assert.ok(process.memoryUsage().heapUsed - heapBefore < 100 * 1024 * 1024);
+    c.ws.resume();
+    const replies = () => c.messages.filter((m) => m.type === 'reply') as Array<{ id: unknown }>;
+    await until(() => replies().length >= 400, 30_000);
+    await sleep(200);
+    assert.equal(replies().length, 400, 'exactly one reply per id');
+    assert.equal(new Set(replies().map((r) => r.id)).size, 400);
   });
 
   it('item 13: a peer that stops answering pings is terminated within two intervals; a live one stays', async () => {
