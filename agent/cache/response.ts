@@ -84,18 +84,28 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
     return k;
   };
 
-  const handleRead = (req: Request, res: Response, next: NextFunction): void => {
-    if (!share && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)) return next();
+  /** Key and tags of a cacheable read, or undefined to pass it through. May throw (a user key function): the caller passes through. */
+  const prepareRead = (req: Request): { key: string; tags: string[] } | undefined => {
+    if (!share && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)) return undefined;
     const key = keyFor(req);
-    const path = pathOf(req);
-    const tags = [pathTag(path), ...(typeof tagsOpt === 'function' ? tagsOpt(req) : (tagsOpt ?? []))];
+    const extra = typeof tagsOpt === 'function' ? tagsOpt(req) : (tagsOpt ?? []);
+    return { key, tags: [pathTag(pathOf(req)), ...extra] };
+  };
+
+  const handleRead = (req: Request, res: Response, next: NextFunction, key: string, tags: string[]): void => {
     let done = false;
     const once = (): void => {
       if (done) return;
       done = true;
       next();
     };
-    cache.get<StoredResponse>(key).then(
+    let lookup: Promise<StoredResponse | undefined>;
+    try {
+      lookup = cache.get<StoredResponse>(key);
+    } catch {
+      return once();
+    }
+    lookup.then(
       (stored) => {
         if (done) return;
         if (stored !== undefined && !res.headersSent && serve(req, res, stored)) {
@@ -111,7 +121,9 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
         once();
       },
       () => once(),
-    );
+    ).catch(() => {
+      /* next() threw inside the callback: nothing of ours left to undo */
+    });
   };
 
   const store = (key: string, tags: string[], status: number, headers: OutgoingHttpHeaders, body: Buffer): void => {
@@ -143,19 +155,17 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
   };
 
   return function routelensResponseCache(req: Request, res: Response, next: NextFunction): void {
-    let handedOver = false;
+    let read: { key: string; tags: string[] } | undefined;
     try {
       const method = req.method;
-      if (method === 'GET' || method === 'HEAD') {
-        handedOver = true;
-        handleRead(req, res, next);
-        return;
-      }
-      if (invalidateOnWrite && WRITES.has(method)) handleWrite(req, res);
+      if (method === 'GET' || method === 'HEAD') read = prepareRead(req);
+      else if (invalidateOnWrite && WRITES.has(method)) handleWrite(req, res);
     } catch {
-      if (handedOver) return;
+      read = undefined;
     }
-    if (!handedOver) next();
+    // handleRead never throws and calls next() at most once; everything else passes straight on.
+    if (read === undefined) next();
+    else handleRead(req, res, next, read.key, read.tags);
   };
 }
 
