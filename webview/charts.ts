@@ -68,7 +68,7 @@ abstract class BaseChart {
         plugins: { legend: { labels: { color: p.fg, boxWidth: 12 } }, tooltip: { enabled: true } },
         scales: {
           x: xLinear
-            ? { type: 'linear', ticks: { color: p.fg, maxTicksLimit: 6, callback: (v) => `${Math.round(-Number(v))}s ago` }, grid: { color: p.grid } }
+            ? { type: 'linear', min: -60, max: 0, ticks: { color: p.fg, maxTicksLimit: 7, callback: (v) => ago(-Number(v)) }, grid: { color: p.grid } }
             : { type: 'category', ticks: { color: p.fg }, grid: { color: p.grid } },
           y: { beginAtZero: true, ticks: { color: p.fg, maxTicksLimit: 5, callback: (v) => yFormat(Number(v)) }, grid: { color: p.grid } },
         },
@@ -115,6 +115,11 @@ export class TimeChart extends BaseChart {
 
   set(series: LineSeries[]): void {
     const p = readPaletteCached();
+    // Show at least the last minute, more as history accumulates (up to the ring's 10 minutes).
+    let oldest = 0;
+    for (const s of series) if (s.points.length && s.points[0]!.x < oldest) oldest = s.points[0]!.x;
+    const x = this.chart.options.scales!.x!;
+    x.min = -Math.max(60, Math.ceil(-oldest / 30) * 30);
     const ds = this.chart.data.datasets as ChartDataset<'line'>[];
     const labelsChanged = ds.length !== series.length || series.some((s, i) => ds[i]!.label !== s.label);
     if (labelsChanged) {
@@ -124,7 +129,8 @@ export class TimeChart extends BaseChart {
         borderColor: p.series[i % p.series.length],
         backgroundColor: p.series[i % p.series.length],
         borderWidth: 1.5,
-        pointRadius: 0,
+        // Lines alone are invisible while a series has one point.
+        pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < 3 ? 2 : 0),
         spanGaps: false,
       }));
       this.applyPalette(p);
@@ -162,6 +168,13 @@ function readPaletteCached(): Palette {
   const now = performance.now();
   if (!cached || now - cached.at > 500) cached = { at: now, p: readPalette() };
   return cached.p;
+}
+
+/** Axis label for `seconds` before the newest point. */
+function ago(seconds: number): string {
+  if (seconds <= 0.5) return 'now';
+  const s = Math.round(seconds);
+  return s < 60 ? `${s}s ago` : s % 60 === 0 ? `${s / 60}m ago` : `${Math.floor(s / 60)}m${s % 60}s ago`;
 }
 
 /** Turns timestamped points into chart points relative to `now` (seconds). */

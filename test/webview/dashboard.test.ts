@@ -413,4 +413,68 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.equal(sev[0], 'sev-row-warning', 'newest first (r4), coloured by severity');
     await d.page.screenshot({ path: join(SHOTS, 'rate-limits-slow.png'), fullPage: true });
   });
+
+  it('a delta that changes one visible endpoint touches only that row', async () => {
+    const eps = endpoints(2000);
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(eps) });
+    await d.tab('endpoints');
+    const [firstId] = await d.rowIds();
+    const target = eps.find((e) => e.id === firstId)!;
+    await d.page.evaluate(() => {
+      const w = window as unknown as { __touched: Set<Element> };
+      w.__touched = new Set();
+      new MutationObserver((records) => {
+        for (const r of records) {
+          const el = r.target instanceof Element ? r.target : r.target.parentElement;
+          const tr = el?.closest('tr');
+          if (tr) w.__touched.add(tr);
+        }
+      }).observe(document.querySelector('.endpoint-table tbody')!, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    // Same p95 (order unchanged), new count.
+    const changed = { ...target, windows: { ...target.windows, '1m': { ...target.windows['1m'], count: target.windows['1m'].count + 1000 } } };
+    await d.send({ type: 'delta', agentId: 'a', delta: { time: T0 + 1000, endpoints: [changed] } });
+    await d.settle();
+    const touched = await d.page.evaluate(() => [...(window as unknown as { __touched: Set<HTMLTableRowElement> }).__touched].map((tr) => tr.children[1]?.textContent));
+    assert.deepEqual(touched, [target.route]);
+    assert.equal(await d.page.textContent('.endpoint-table tbody tr:not(.spacer) >> nth=0 >> td:nth-child(3)'), String(changed.windows['1m'].count));
+  });
+
+  it('key browser: pages with the cursor, inspects a value, invalidates one key; endpoint reset', async () => {
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(endpoints(3)) });
+    await d.tab('cache');
+    await d.page.fill('input[aria-label="Key pattern"]', 'users:*');
+    await d.page.press('input[aria-label="Key pattern"]', 'Enter');
+    const first = await d.waitForCommand('cache.keys');
+    assert.deepEqual(first.args, { pattern: 'users:*', limit: 100 });
+    const key = (n: number) => ({ key: `users:${n}`, namespace: 'users', tier: 'both' as const, ttl: 60_000, size: 512 });
+    await d.send({ type: 'reply', id: first.id, ok: true, result: { keys: [key(1), key(2)], cursor: 'c2' } });
+    await d.page.click('button:has-text("More")');
+    const more = await d.page.waitForFunction(
+      (id) => (window as unknown as { __posted: Array<{ type: string; id?: number; command?: string }> }).__posted.find((m) => m.command === 'cache.keys' && m.id !== id),
+      first.id,
+    );
+    const second = (await more.jsonValue()) as unknown as { id: number; args: unknown };
+    assert.deepEqual(second.args, { pattern: 'users:*', cursor: 'c2', limit: 100 });
+    await d.send({ type: 'reply', id: second.id, ok: true, result: { keys: [key(3)], cursor: null } });
+    await d.page.waitForSelector('.key-results tbody tr >> nth=2');
+    assert.equal(await d.page.isVisible('button:has-text("More")'), false, 'no more pages');
+    await d.page.click('.key-results tbody tr >> nth=0 >> button:has-text("Inspect")');
+    const ins = await d.waitForCommand('cache.inspect');
+    assert.deepEqual(ins.args, { key: 'users:1' });
+    await d.send({ type: 'reply', id: ins.id, ok: true, result: { key: 'users:1', value: '{"name":"<b>Ada</b>"}', truncated: false, size: 21, tier: 'both' } });
+    await d.page.waitForSelector('pre.value');
+    assert.equal(await d.page.textContent('pre.value'), '{"name":"<b>Ada</b>"}');
+    await d.page.click('.key-results tbody tr >> nth=1 >> button:has-text("Invalidate")');
+    const inv = await d.waitForCommand('cache.invalidate');
+    assert.deepEqual(inv.args, { key: 'users:2' });
+    await d.send({ type: 'reply', id: inv.id, ok: true, result: { removed: 1, dryRun: false } });
+    await d.page.waitForSelector('.status:has-text("Removed 1 key")');
+    assert.equal(await d.page.locator('.key-results tbody tr').count(), 2, 'the invalidated key leaves the list');
+
+    await d.send({ type: 'focusEndpoint', endpointId: 'GET /api/items2/:id' });
+    await d.settle();
+    await d.page.click('button[data-action="reset-endpoint"]');
+    assert.deepEqual((await d.waitForCommand('reset')).args, { endpoint: 'GET /api/items2/:id' });
+  });
 });

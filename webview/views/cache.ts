@@ -1,6 +1,6 @@
 import type { CacheKeyInfo } from '../../protocol/types';
 import { TimeChart, relative } from '../charts';
-import { button, empty, fill, fmtBytes, fmtMs, fmtNum, fmtPct, fmtTime, h, section, table, tile } from '../dom';
+import { button, clean, empty, fill, fmtBytes, fmtMs, fmtNum, fmtPct, fmtTime, h, section, table, tile } from '../dom';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -23,6 +23,7 @@ export class CacheView implements View {
   // key browser
   private readonly keyPattern = h('input', { attrs: { type: 'search', placeholder: 'Pattern, e.g. user:*', 'aria-label': 'Key pattern' } });
   private readonly keyResults = h('div', { class: 'key-results' });
+  private readonly inspected = h('div', { class: 'inspected' });
   private readonly moreKeys = button('More', () => void this.loadKeys(false));
   private keys: CacheKeyInfo[] = [];
   private cursor: string | null = null;
@@ -64,7 +65,7 @@ export class CacheView implements View {
         section('Hit rate per namespace', this.nsChart.el),
       ),
       h('div', { class: 'two-col' }, section('Hottest keys', this.hotKeys), section('Namespaces', this.namespaces)),
-      section('Key browser', search, this.keyResults, this.moreKeys),
+      section('Key browser', search, this.keyResults, this.moreKeys, this.inspected),
       section(
         'Invalidate',
         h('h3', { text: 'By pattern (preview first)' }),
@@ -181,12 +182,13 @@ export class CacheView implements View {
     fill(
       this.keyResults,
       table(
-        ['Key', 'Tier', 'TTL', 'Size', ''],
+        ['Key', 'Tier', 'TTL', 'Size', '', ''],
         this.keys.map((k) => [
           k.key,
           k.tier,
           k.ttl === undefined ? 'never' : fmtMs(k.ttl),
           fmtBytes(k.size),
+          button('Inspect', () => void this.inspect(k.key)),
           button('Invalidate', (ev) => {
             (ev.currentTarget as HTMLButtonElement).disabled = true;
             void this.ctx.commands.send('cache.invalidate', { key: k.key }, (r) => `Removed ${r.removed} key${r.removed === 1 ? '' : 's'}`).then((res) => {
@@ -198,6 +200,19 @@ export class CacheView implements View {
           }),
         ]),
       ),
+    );
+  }
+
+  private async inspect(key: string): Promise<void> {
+    const r = await this.ctx.commands.send('cache.inspect', { key }, (res) => `${res.key}: ${fmtBytes(res.size)}${res.truncated ? ' (value truncated)' : ''}`);
+    if (!r.ok) return;
+    const v = r.result;
+    fill(
+      this.inspected,
+      h('h3', { text: `Value of ${v.key}` }),
+      h('p', { class: 'muted', text: `${v.tier} · ${fmtBytes(v.size)} · TTL ${v.ttl === undefined ? 'never' : fmtMs(v.ttl)}${v.tags?.length ? ` · tags ${v.tags.join(', ')}` : ''}${v.truncated ? ' · truncated' : ''}` }),
+      valueBlock(v.value),
+      button('Close', () => fill(this.inspected)),
     );
   }
 
@@ -246,3 +261,10 @@ export class CacheView implements View {
 
 
 
+
+/** A cache value as text (cleaned like everything else, with a larger length limit). */
+function valueBlock(value: string): HTMLElement {
+  const pre = h('pre', { class: 'value' });
+  pre.textContent = clean(value, 64 * 1024);
+  return pre;
+}

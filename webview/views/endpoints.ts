@@ -238,10 +238,8 @@ export class EndpointsView implements View {
       row.tr.classList.toggle('selected', e.id === selected);
       row.tr.classList.toggle('has-errors', win.errors > 0);
     });
-    this.topSpacer.style.height = `${first * ROW_HEIGHT}px`;
-    this.bottomSpacer.style.height = `${Math.max(0, total - first - Math.max(count, 0)) * ROW_HEIGHT}px`;
-    this.topSpacer.hidden = first === 0;
-    this.bottomSpacer.hidden = total - first - count <= 0;
+    setHeight(this.topSpacer, first * ROW_HEIGHT);
+    setHeight(this.bottomSpacer, Math.max(0, total - first - Math.max(count, 0)) * ROW_HEIGHT);
   }
 
   private renderDetail(): void {
@@ -267,12 +265,14 @@ export class EndpointsView implements View {
       this.timelineCount = new TimeChart('Requests in the last minute, over time', (v) => fmtNum(v));
       const goto = button('Go to handler', () => this.ctx.api.postMessage({ type: 'openHandler', endpointId: id }), 'primary');
       goto.dataset.action = 'open-handler';
+      const reset = button('Reset stats', () => void this.ctx.commands.send('reset', { endpoint: id }, (r) => `Reset ${r.reset} endpoint${r.reset === 1 ? '' : 's'}`));
+      reset.dataset.action = 'reset-endpoint';
       const close = button('Close', () => s.setUi({ selectedEndpoint: null }));
       close.dataset.action = 'close-detail';
       this.detailBody = h('div', { class: 'detail-body' });
       fill(
         this.detail,
-        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, close),
+        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, reset, close),
         this.detailBody,
         h(
           'div',
@@ -333,4 +333,12 @@ export class EndpointsView implements View {
     this.timelineCount?.destroy();
     this.histogram = this.timelineP95 = this.timelineCount = undefined;
   }
+}
+
+/** Sizes a spacer row (CSSOM, allowed by the CSP) only when its height changes. */
+function setHeight(row: HTMLTableRowElement, px: number): void {
+  if (row.dataset.h === String(px)) return;
+  row.dataset.h = String(px);
+  row.style.height = `${px}px`;
+  row.hidden = px === 0;
 }
