@@ -1,0 +1,71 @@
+/**
+ * Zero-code preload (CommonJS): `node --require routelens/register app.js`, or
+ * `NODE_OPTIONS="--require routelens/register"`. When any module first requires `express`,
+ * the process's one agent is created, the module is instrumented and every app gets the
+ * measuring middleware at its front (before the app's first own middleware or route).
+ * `ROUTELENS_DISABLED=1` (or `true`) turns the preload into a no-op.
+ *
+ * ES-module apps: `node --import routelens/register app.mjs` (agent/register-esm.ts) loads this
+ * file and adds an import hook, since Express imported from ESM bypasses `require`.
+ */
+import { join } from 'node:path';
+import type { RequestHandler } from 'express';
+import { Hook } from 'require-in-the-middle';
+import { injectMiddleware, isExpress } from './express/instrument';
+
+/** What the preload needs of the agent (`createAgent()` from agent/index.ts). */
+export interface PreloadAgent {
+  middleware(): RequestHandler;
+  instrument(expressModule: unknown): void;
+}
+
+/** False when ROUTELENS_DISABLED is set: nothing is hooked. */
+export const enabled = !(process.env.ROUTELENS_DISABLED === '1' || process.env.ROUTELENS_DISABLED === 'true');
+
+const EXPRESS_NAMES = ['express', 'express4'];
+let agent: PreloadAgent | null | undefined;
+const hooked = new WeakSet<object>();
+
+/**
+ * THE coupling to the rest of the agent, kept in one place: creates the agent on first need.
+ * Loaded by path at run time (not bundled), so the preload and `require('routelens/agent')`
+ * share one copy of the agent's modules.
+ */
+function createPreloadAgent(): PreloadAgent {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const index = require(join(__dirname, 'index')) as { createAgent(options?: object): PreloadAgent };
+  return index.createAgent();
+}
+
+/** The agent the preload created (undefined until Express is first loaded, or when disabled or failed). */
+export function preloadAgent(): PreloadAgent | undefined {
+  if (agent === undefined && enabled) {
+    try {
+      agent = createPreloadAgent();
+    } catch {
+      agent = null; // the app runs on unmeasured; the agent never logs unless asked
+    }
+  }
+  return agent ?? undefined;
+}
+
+/** Instruments one loaded Express module and injects the middleware into its apps (idempotent). */
+export function hookExpress(expressModule: unknown): void {
+  try {
+    if (!enabled || !isExpress(expressModule) || hooked.has(expressModule as object)) return;
+    hooked.add(expressModule as object);
+    const a = preloadAgent();
+    if (!a) return;
+    a.instrument(expressModule);
+    injectMiddleware(expressModule, () => a.middleware());
+  } catch {
+    /* the app comes first */
+  }
+}
+
+if (enabled) {
+  new Hook(EXPRESS_NAMES, { internals: false }, (exports) => {
+    hookExpress(exports);
+    return exports;
+  });
+}
