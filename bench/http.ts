@@ -19,8 +19,8 @@ export interface HttpSettings {
   /** Requests per second for the fixed-rate phase. */
   rate: number;
   redisUrl?: string;
-  /** Extra node flags for the children (e.g. --cpu-prof). */
-  childFlags: string[];
+  /** Where children write a CPU profile of their paced phase (--profile). */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
@@ -56,9 +56,9 @@ class Child {
   }
 
   static async spawn(variant: Variant, settings: HttpSettings): Promise<Child> {
-    const proc = spawn(process.execPath, [...settings.childFlags, '--import', 'tsx', SERVER, variant], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', SERVER, variant], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '' },
+      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '' },
     });
     const first = await new Promise<ChildMessage>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${variant} server did not start within 30 s`)), 30_000);
@@ -77,6 +77,10 @@ class Child {
     }
     if (first.type !== 'ready') throw new Error(`unexpected first message ${first.type}`);
     return new Child(proc, first);
+  }
+
+  send(msg: ParentMessage): void {
+    this.proc.send(msg);
   }
 
   ask<T extends ChildMessage['type']>(msg: ParentMessage, type: T): Promise<Extract<ChildMessage, { type: T }>> {
@@ -120,6 +124,8 @@ export interface RoundResult {
   peakRps: number;
   /** Client-side latency of `/users/:id` at the fixed rate. */
   clientUsers: Percentiles & { count: number };
+  /** Server-side timing of the same requests, every variant: http 'request' → 'finish', and first middleware → 'finish'. */
+  edgeUsers?: { http: Percentiles & { count: number }; app: Percentiles & { count: number } };
   /** The agent's own figures for `GET /users/:id` (agent variant only). */
   agentUsers?: Percentiles & { count: number };
   stream?: StreamClient['counts'];
@@ -144,17 +150,18 @@ async function measureOne(variant: Variant, round: number, s: HttpSettings, with
       const r = await stream.command('reset');
       if (!r.ok) notes.push(`reset after warm-up failed (${r.error}): agent figures include warm-up`);
     }
+    child.send({ type: 'mark' });
     const cpu0 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
     const fixed = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.fixedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.fixedMs) / 1000) });
     const cpu1 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+    const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
+    const edgeUsers = snap.edge;
     let agentUsers: RoundResult['agentUsers'];
     if (variant === 'agent') {
-      const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
       agentUsers = snap.users;
       if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
     }
     if (variant === 'rl-memory' || variant === 'rl-redis') {
-      const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
       const rl = snap.rateLimits[0];
       if (!rl) notes.push('no limiter in the snapshot');
       else {
@@ -173,6 +180,7 @@ async function measureOne(variant: Variant, round: number, s: HttpSettings, with
       peakRps: peak.responses / (peak.elapsedMs / 1000),
       clientUsers: percentiles(fixed.latencies[USERS] ?? []),
       agentUsers,
+      edgeUsers,
       stream: stream ? { ...stream.counts } : undefined,
       pid: child.pid,
       notes,
@@ -251,12 +259,16 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
   };
 }
 
-/** Agent vs client percentiles for /users/:id: medians over rounds, and their relative difference. */
-export function percentileAgreement(results: RoundResult[]): Array<{ name: 'p50' | 'p95' | 'p99'; agent: number; client: number; diff: number }> {
+/** Agent vs client (and vs the server-side references) percentiles for /users/:id: medians over rounds, and relative differences. */
+export function percentileAgreement(
+  results: RoundResult[],
+): Array<{ name: 'p50' | 'p95' | 'p99'; agent: number; client: number; diff: number; http: number; httpDiff: number; app: number; appDiff: number }> {
   const withAgent = results.filter((r) => r.agentUsers);
   return (['p50', 'p95', 'p99'] as const).map((name) => {
     const agent = median(withAgent.map((r) => r.agentUsers![name]));
     const client = median(withAgent.map((r) => r.clientUsers[name]));
-    return { name, agent, client, diff: relDiff(agent, client) };
+    const http = median(withAgent.map((r) => r.edgeUsers?.http[name] ?? Number.NaN));
+    const app = median(withAgent.map((r) => r.edgeUsers?.app[name] ?? Number.NaN));
+    return { name, agent, client, diff: relDiff(agent, client), http, httpDiff: relDiff(agent, http), app, appDiff: relDiff(agent, app) };
   });
 }

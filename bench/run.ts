@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     peakMs: args.quick ? 2000 : 5000,
     connections: 8,
     rate: 0,
-    childFlags: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    profileDir: args.profile ? profileDir : undefined,
     log,
   };
 
@@ -167,13 +167,25 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean): unknown {
   log(
     '\n' +
       table(
-        ['GET /users/:id at fixed rate', 'agent (ms)', 'client (ms)', 'agent vs client', 'target', 'verdict'],
-        agree.map((a) => [a.name, fmt(a.agent, 3), fmt(a.client, 3), pct(a.diff), `within ±${pct(TARGETS.percentileDiff, 0).slice(1)}`, Number.isFinite(a.diff) ? verdict(Math.abs(a.diff) <= TARGETS.percentileDiff) : 'n/a']),
+        ['GET /users/:id, paced', 'agent (ms)', 'client (ms)', 'vs client', 'verdict', 'http edge (ms)', 'vs http edge', 'verdict', 'app edge (ms)', 'vs app edge', 'verdict'],
+        agree.map((a) => [
+          a.name,
+          fmt(a.agent, 3),
+          ...cmp(a.client, a.diff),
+          ...cmp(a.http, a.httpDiff),
+          ...cmp(a.app, a.appDiff),
+        ]),
       ),
   );
+  log(`  target: agent within ±${pct(TARGETS.percentileDiff, 0).slice(1)} of each reference. client = the load generator (write → last byte: adds the loopback and both`);
+  log(`  event loops); http edge = server 'request' → 'finish'; app edge = a first Express middleware → 'finish' (the agent's own span).`);
   const streams = results.filter((r) => r.stream).map((r) => r.stream!);
   if (streams.length) log(`  stream client: ${streams.map((s) => `${s.delta} deltas / ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')} per round`);
   return { comparison: c, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
+}
+
+function cmp(reference: number, diff: number): string[] {
+  return [fmt(reference, 3), pct(diff), Number.isFinite(diff) ? verdict(Math.abs(diff) <= TARGETS.percentileDiff) : 'n/a'];
 }
 
 function reportCache(r: CacheResults): unknown {
@@ -212,7 +224,7 @@ function reportLimiter(results: RoundResult[]): unknown {
   return { ...out, rounds: results };
 }
 
-/** With --profile: where each measured variant's server spent its CPU (self time, first round). */
+/** With --profile: where each variant's server spent its CPU in the paced phase (self time, first round). */
 function reportProfiles(dir: string, json: Record<string, unknown>): unknown {
   const rounds = [
     ...(((json.agentOverhead as { rounds?: RoundResult[] } | undefined)?.rounds) ?? []),
@@ -220,9 +232,9 @@ function reportProfiles(dir: string, json: Record<string, unknown>): unknown {
   ].filter((r) => r.round === 1);
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   const out: Record<string, unknown> = {};
-  log('\n== Profiles (server children, round 1, self time)');
+  log('\n== Profiles (server children, paced phase of round 1, self time)');
   for (const r of rounds) {
-    const file = files.find((f) => f.includes(`.${r.pid}.0.`)) ?? files.find((f) => f.includes(`.${r.pid}.`));
+    const file = files.find((f) => f === `${r.variant}-${r.pid}.cpuprofile`);
     if (!file) continue;
     const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')));
     const areas = Object.entries(s.byArea).sort((a, b) => b[1] - a[1]).slice(0, 8);

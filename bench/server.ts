@@ -4,15 +4,27 @@
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
- *   parent → { type: 'cpu' | 'snapshot' | 'close' }
- *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'snapshot', users } · { type: 'error', message }
+ *   parent → { type: 'mark' | 'cpu' | 'snapshot' | 'close' }
+ *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
+ *
+ * Every variant also times `/users/` requests in two places, with the same
+ * cheap code in every variant so it cancels out of the ratios: at the HTTP
+ * server ('request' event → response 'finish') and from a first Express
+ * middleware (mounted before the agent's) to 'finish', the span the agent
+ * itself measures. They are references for the agent's percentiles that,
+ * unlike the client's, leave out the loopback and the client's own
+ * scheduling delays. `mark` clears them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { assertNever } from '../protocol/messages';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
+import { percentiles } from './lib/stats';
 
 export const VARIANTS = ['bare', 'agent', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -23,12 +35,16 @@ export type ChildMessage =
   | {
       type: 'snapshot';
       users?: { count: number; p50: number; p95: number; p99: number };
+      /** The server-side references for the same requests since the last mark. */
+      edge: { http: Pcts; app: Pcts };
       endpoints: number;
       rateLimits: Array<{ name: string; store: string; allowed: number; limited: number; storeErrors: number }>;
     }
   | { type: 'error'; message: string };
 
-export type ParentMessage = { type: 'cpu' } | { type: 'snapshot' } | { type: 'close' };
+type Pcts = { count: number; p50: number; p95: number; p99: number };
+
+export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'snapshot' } | { type: 'close' };
 
 export const USERS_ENDPOINT = 'GET /users/:id';
 
@@ -53,6 +69,14 @@ async function main(): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  let appEdge: number[] = [];
+  app.use((req, res, next) => {
+    if (req.url.startsWith('/users/')) {
+      const t0 = performance.now();
+      res.once('finish', () => appEdge.push(performance.now() - t0));
+    }
+    next();
+  });
   if (variant === 'agent') app.use(agent!.middleware());
   if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
   if (variant === 'rl-redis') app.use(redisLimiter(agent!));
@@ -73,7 +97,15 @@ async function main(): Promise<void> {
   app.use('/api', api);
   // Anything else falls through to Express's 404.
 
-  const server = app.listen(0, '127.0.0.1');
+  let edge: number[] = [];
+  const server = http.createServer((req, res) => {
+    if (req.url !== undefined && req.url.startsWith('/users/')) {
+      const t0 = performance.now();
+      res.once('finish', () => edge.push(performance.now() - t0));
+    }
+    app(req, res);
+  });
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -90,14 +122,23 @@ async function main(): Promise<void> {
     process.disconnect?.();
   };
 
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profiler = profileDir ? phaseProfiler(join(profileDir, `${variant}-${process.pid}.cpuprofile`)) : undefined;
+
   process.on('message', (msg: ParentMessage) => {
     switch (msg.type) {
+      case 'mark':
+        edge = [];
+        appEdge = [];
+        profiler?.start();
+        break;
       case 'cpu':
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
       case 'snapshot': {
+        profiler?.stop();
         if (!agent) {
-          send({ type: 'snapshot', endpoints: 0, rateLimits: [] });
+          send({ type: 'snapshot', endpoints: 0, rateLimits: [], edge: { http: percentiles(edge), app: percentiles(appEdge) } });
           break;
         }
         const snap = agent.snapshot();
@@ -105,6 +146,7 @@ async function main(): Promise<void> {
         send({
           type: 'snapshot',
           endpoints: snap.endpoints.length,
+          edge: { http: percentiles(edge), app: percentiles(appEdge) },
           users: e && { count: e.count, p50: e.p50, p95: e.p95, p99: e.p99 },
           rateLimits: snap.rateLimits.map((r) => ({ name: r.name, store: r.store, allowed: r.allowed, limited: r.limited, storeErrors: r.storeErrors })),
         });
@@ -125,6 +167,27 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', port, agent: agentAddr });
+}
+
+/** Profiles one phase (mark → snapshot: the paced phase) with the inspector, so start-up is left out. */
+function phaseProfiler(file: string): { start(): void; stop(): void } {
+  const session = new inspector.Session();
+  session.connect();
+  let running = false;
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      session.post('Profiler.enable', () => session.post('Profiler.start'));
+    },
+    stop() {
+      if (!running) return;
+      running = false;
+      session.post('Profiler.stop', (err, res) => {
+        if (!err) writeFileSync(file, JSON.stringify(res.profile));
+      });
+    },
+  };
 }
 
 main().catch((err: unknown) => {
