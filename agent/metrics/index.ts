@@ -41,6 +41,8 @@ export interface MetricsCore extends Metrics {
   takeRemovedEndpoints(): string[];
   /** Takes a process sample now (the timer does it every `systemIntervalMs`). */
   sampleSystem(): void;
+  /** Samples recorded but not aggregated yet (the drain timer, the next read or a full queue aggregates them). */
+  queued(): number;
 }
 
 export const DEFAULT_SLOW_MS: Thresholds['slowMs'] = { info: 1000, warning: 5000, critical: 10000 };
@@ -76,6 +78,24 @@ const F_ERROR = 2;
 
 type Sketch = LogCollapsingLowestDenseDDSketch;
 const newSketch = (): Sketch => new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: RELATIVE_ACCURACY, binLimit: BIN_LIMIT });
+/** Every sketch shares this mapping (same accuracy), so a sample's bin key is computed once for all its sketches. */
+const MAPPING = newSketch().mapping;
+/** Key meaning "counts as zero" (below the mapping's smallest value). */
+const ZERO_KEY = -Infinity;
+
+function keyOf(d: number): number {
+  return d > MAPPING.minPossible ? MAPPING.key(d) : ZERO_KEY;
+}
+
+/** `sketch.accept(d)` with the key already known (what accept does, without a logarithm per sketch). */
+function acceptKey(s: Sketch, d: number, key: number): void {
+  if (key === ZERO_KEY) s.zeroCount++;
+  else s.store.add(key);
+  s.count++;
+  s.sum += d;
+  if (d < s.min) s.min = d;
+  if (d > s.max) s.max = d;
+}
 
 /** Running figures: an endpoint's lifetime, one window slot, or a window being merged. */
 class Acc {
@@ -86,15 +106,17 @@ class Acc {
   min = Infinity;
   max = -Infinity;
   sketch: Sketch | null = null;
+  /** The sketch belongs to a slot this accumulator merged (read-only here). */
+  private borrowed = false;
 
-  add(d: number, flags: number): void {
+  add(d: number, key: number, flags: number): void {
     this.count++;
     if (flags & F_ABORTED) this.aborted++;
     else if (flags & F_ERROR) this.errors++;
     this.sum += d;
     if (d < this.min) this.min = d;
     if (d > this.max) this.max = d;
-    (this.sketch ??= newSketch()).accept(d);
+    acceptKey((this.sketch ??= newSketch()), d, key);
   }
 
   merge(o: Acc): void {
@@ -105,7 +127,20 @@ class Acc {
     this.sum += o.sum;
     if (o.min < this.min) this.min = o.min;
     if (o.max > this.max) this.max = o.max;
-    if (o.sketch) (this.sketch ??= newSketch()).merge(o.sketch);
+    if (!o.sketch) return;
+    if (!this.sketch) {
+      // Copy on write: a window with one busy slot reads that slot's sketch without copying it.
+      this.sketch = o.sketch;
+      this.borrowed = true;
+      return;
+    }
+    if (this.borrowed) {
+      const own = newSketch();
+      own.merge(this.sketch);
+      this.sketch = own;
+      this.borrowed = false;
+    }
+    this.sketch.merge(o.sketch);
   }
 
   clear(): void {
@@ -158,6 +193,7 @@ class Endpoint {
   lastCoarse = -Infinity;
   dirty = false;
   removed = false;
+  figures: Figures | undefined;
 
   constructor(
     readonly id: string,
@@ -177,7 +213,17 @@ class Endpoint {
     this.fine.fill(undefined);
     this.coarse.fill(undefined);
     this.lastCoarse = -Infinity;
+    this.figures = undefined;
   }
+}
+
+interface Figures {
+  fe: number;
+  ce: number;
+  all: LatencySummary;
+  w1: LatencySummary;
+  w5: LatencySummary;
+  counts: number[];
 }
 
 interface MethodTable {
@@ -382,14 +428,16 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
   }
 
   function apply(ep: Endpoint, d: number, status: number, flags: number, t: number): void {
-    ep.life.add(d, flags);
+    ep.figures = undefined;
+    const key = keyOf(d);
+    ep.life.add(d, key, flags);
     if (status >= 100 && status < 600) ep.codes[((status / 100) | 0) - 1]!++;
     if (t > ep.lastSeen) ep.lastSeen = t;
     const fe = Math.floor(t / FINE_MS);
-    slot(ep.fine, fe, false).add(d, flags);
+    slot(ep.fine, fe, false).add(d, key, flags);
     const ce = Math.floor(t / COARSE_MS);
     const cs = slot(ep.coarse, ce, true);
-    cs.add(d, flags);
+    cs.add(d, key, flags);
     cs.hist![bucket(d)]!++;
     if (ce > ep.lastCoarse) ep.lastCoarse = ce;
     if (ep === overflow) dropped++;
@@ -433,12 +481,27 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     return acc;
   }
 
-  function stats(ep: Endpoint, now: number): EndpointStats {
-    const all = ep.life.summary();
+  /** The costly part of an endpoint's stats, cached until a sample arrives or a slot boundary passes. */
+  function figures(ep: Endpoint, now: number): Figures {
     const fe = Math.floor(now / FINE_MS);
-    const w1 = windowAcc(ep.fine, fe).summary();
+    const ce = Math.floor(now / COARSE_MS);
+    const cached = ep.figures;
+    if (cached && cached.fe === fe && cached.ce === ce) return cached;
     const counts: number[] = new Array(HISTOGRAM_BOUNDS.length).fill(0);
-    const w5 = windowAcc(ep.coarse, Math.floor(now / COARSE_MS), counts).summary();
+    const f: Figures = {
+      fe,
+      ce,
+      all: ep.life.summary(),
+      w1: windowAcc(ep.fine, fe).summary(),
+      w5: windowAcc(ep.coarse, ce, counts).summary(),
+      counts,
+    };
+    ep.figures = f;
+    return f;
+  }
+
+  function stats(ep: Endpoint, now: number): EndpointStats {
+    const { fe, all, w1, w5, counts } = figures(ep, now);
     const windowStart = Math.max(ep.since, (fe - FINE_SLOTS + 1) * FINE_MS);
     const span = Math.max(1, (now - windowStart) / 1000);
     const statusCodes: EndpointStats['statusCodes'] = {};
@@ -450,10 +513,10 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       kind: ep.kind,
       ...all,
       statusCodes,
-      windows: { '1m': w1, '5m': w5, all: { ...all } },
+      windows: { '1m': { ...w1 }, '5m': { ...w5 }, all: { ...all } },
       rate: round(w1.count / span),
       lastSeen: ep.lastSeen,
-      histogram: { bounds: HISTOGRAM_BOUNDS.slice(), counts },
+      histogram: { bounds: HISTOGRAM_BOUNDS.slice(), counts: counts.slice() },
     };
     if (ep.location) out.location = ep.location;
     if (ep.handlerLocation) out.handlerLocation = ep.handlerLocation;
@@ -565,6 +628,10 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
 
     sampleSystem(): void {
       system.sample();
+    },
+
+    queued(): number {
+      return qLen;
     },
 
     slowRequests(): SlowRequest[] {

@@ -445,6 +445,22 @@ describe('metrics', () => {
       assert.equal(ctx.diag.failures.get('metrics.record'), 2, 'null and undefined samples are counted as failures');
     });
 
+    it('aggregates off the request path: record() only queues; a short unref()ed timer drains', async () => {
+      const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 0 });
+      try {
+        for (let i = 0; i < 10; i++) mm.record(sample());
+        assert.equal(mm.queued(), 10, 'nothing aggregated yet');
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(mm.queued(), 0, 'drained by the timer');
+        for (let i = 0; i < 5000; i++) mm.record(sample());
+        assert.ok(mm.queued() < 4096, 'the queue is bounded: a full queue drains synchronously');
+        assert.equal(mm.endpoint('GET /a')!.count, 5010);
+        assert.equal(mm.queued(), 0, 'reads drain first');
+      } finally {
+        mm.close();
+      }
+    });
+
     it('keeps counts exact across 100k samples with no read in between (the queue drains when full)', () => {
       for (let i = 0; i < 100_001; i++) m.record(sample({ duration: i % 100 }));
       assert.equal(m.endpoint('GET /a')!.count, 100_001);
