@@ -419,26 +419,28 @@ class TwoTierCache implements Cache {
    */
   private async lookup(key: string, now: number, count: boolean): Promise<Found | undefined> {
     let stale: Found | undefined;
+    /** An L1 copy past its backstop: L2 is asked first, but the copy is served when L2 cannot answer. */
+    let backstop: Entry | undefined;
     const e = this.lru.peek(key);
     if (e !== undefined) {
       const state = this.classify(e, now);
       if (state === 'fresh') return { entry: e, tier: 'l1', stale: false };
       if (state === 'stale') stale = { entry: e, tier: 'l1', stale: true };
+      else if (state === 'backstop') backstop = e;
       else this.dropL1(key, e, state, now);
     }
-    if (this.l2 !== undefined && this.l2.available()) {
-      const raw = await this.l2.get(this.dataPrefix + key);
-      if (raw !== FAIL && raw !== null) {
-        const entry = await this.decode(key, raw, now);
-        if (entry !== undefined) {
-          const state = this.classify(entry, now);
-          if (state === 'fresh' || (state === 'stale' && (stale === undefined || entry.createdAt > stale.entry.createdAt))) {
-            if (count || state === 'fresh') this.insertL1(key, entry);
-            if (state === 'fresh') return { entry, tier: 'l2', stale: false };
-            stale = { entry, tier: 'l2', stale: true };
-          }
-        }
-      }
+    if (this.l2 === undefined || !this.l2.available()) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
+    const raw = await this.l2.get(this.dataPrefix + key);
+    if (raw === FAIL) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
+    if (backstop !== undefined && this.lru.peek(key) === backstop) this.lru.delete(key);
+    if (raw === null) return stale;
+    const entry = await this.decode(key, raw, now);
+    if (entry === undefined) return stale;
+    const state = this.classify(entry, now);
+    if (state === 'fresh' || (state === 'stale' && (stale === undefined || entry.createdAt > stale.entry.createdAt))) {
+      if (count || state === 'fresh') this.insertL1(key, entry);
+      if (state === 'fresh') return { entry, tier: 'l2', stale: false };
+      stale = { entry, tier: 'l2', stale: true };
     }
     return stale;
   }

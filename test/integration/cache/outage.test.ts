@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { createCache, createResponseCache, type Cache } from '../../../agent/cache';
-import { startRedis, type TestRedis } from '../../support/redis';
+import { freePort, startRedis, type TestRedis } from '../../support/redis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BUDGET_MS = 750; // generous: two cores shared by many test runs
@@ -204,5 +204,51 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
     await until(() => peer.stats().redis === 'ready');
     assert.deepEqual(events.map((e) => client.listenerCount(e)), listenersBefore);
     assert.deepEqual(unhandled, []);
+  });
+
+  it('L1 copies past their l1Ttl backstop are still served while Redis is down', async () => {
+    await until(() => cache.stats().redis === 'ready');
+    const c = createCache({ redis: redis.url, l1Ttl: 100, prefix: 'backstop:' });
+    try {
+      await until(() => c.stats().redis === 'ready');
+      await c.set('b:1', 'kept');
+      await redis.kill();
+      await until(() => c.stats().redis === 'down');
+      await sleep(200);
+      const t = performance.now();
+      assert.equal(await c.get('b:1'), 'kept');
+      assert.equal(await c.getOrSet('b:1', () => 'reloaded'), 'kept');
+      assert.ok(performance.now() - t < BUDGET_MS);
+    } finally {
+      await redis.restart();
+      await c.close();
+    }
+    await until(() => cache.stats().redis === 'ready');
+  });
+
+  it('Redis down at start: a complete in-memory cache, bounded calls, one down event, no unhandled errors', async () => {
+    const port = await freePort();
+    const c = createCache({ redis: `redis://127.0.0.1:${port}` });
+    try {
+      await until(() => c.stats().redis === 'down');
+      const t = performance.now();
+      for (let i = 0; i < 2000; i++) {
+        await c.set(`d:${i % 100}`, i);
+        await c.getOrSet(`g:${i % 100}`, () => i);
+        await c.get(`d:${i % 100}`);
+      }
+      assert.ok(performance.now() - t < 5000, 'no per-call Redis wait');
+      assert.equal(await c.get('d:99'), 1999);
+      assert.deepEqual(await c.invalidate({ pattern: 'd:*' }), { removed: 100, dryRun: false, partial: true });
+      const s = c.stats();
+      assert.equal(s.redis, 'down');
+      assert.equal(s.l2.errors, 0, 'a down connection is skipped, not counted per call');
+      await sleep(500);
+      const downs = c.takeEvents().events.filter((e) => e.kind === 'connection' && e.state === 'down');
+      assert.equal(downs.length, 1);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      await c.close();
+    }
   });
 });
