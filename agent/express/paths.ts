@@ -23,19 +23,19 @@ export type PathPart = readonly Alt[];
 /** The part for a path argument; `mount` trims trailing slashes (use() prefixes). */
 export function toPart(path: unknown, mount: boolean): PathPart {
   const out: Alt[] = [];
-  collect(path, mount, out);
+  collect(path, mount, out, 0);
   return out.length ? out : [{ text: '', source: '' }];
 }
 
-function collect(path: unknown, mount: boolean, out: Alt[]): void {
-  if (out.length >= MAX_ALTS) return;
+function collect(path: unknown, mount: boolean, out: Alt[], depth: number): void {
+  if (out.length >= MAX_ALTS || depth > 8) return;
   if (Array.isArray(path)) {
-    for (const p of path) collect(p, mount, out);
+    for (const p of path) collect(p, mount, out, depth + 1);
   } else if (path instanceof RegExp) {
     const src = path.source.replace(/^\^/, '').replace(/\\\/\?\$$|\/\?\$$|\$$/, '');
     out.push({ text: truncate(String(path)), source: `(?:${src})` });
   } else {
-    let text = typeof path === 'string' ? path : String(path);
+    let text = typeof path === 'string' ? path : safeString(path);
     if (mount) text = text.replace(/\/+$/, '');
     else if (text === '/') text = '';
     if (text !== '' && text[0] !== '/') text = '/' + text;
@@ -59,6 +59,14 @@ export function joinParts(prefix: PathPart, part: PathPart): Alt[] {
 /** The template as reported: the root is `/`. */
 export function templateOf(text: string): string {
   return text === '' ? '/' : text;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '?';
+  }
 }
 
 export function truncate(s: string): string {
