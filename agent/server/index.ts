@@ -159,6 +159,8 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
   // No count limit: dropped headers could hide an Origin; size is capped by maxHeaderSize instead.
   server.maxHeadersCount = 0;
+  // Bounded sockets: the editor needs a handful; a flood of idle connections is refused by the kernel backlog.
+  server.maxConnections = 128;
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

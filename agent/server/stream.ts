@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type ErrorInfo, parseClientMessage } from '../../protocol';
+import { type CommandName, type ErrorInfo, assertNever, parseClientMessage } from '../../protocol';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { runCommand } from './command';
@@ -116,7 +116,14 @@ export class Stream {
     ws.on('pong', () => {
       client.alive = true;
     });
-    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(client, data, isBinary);
+      } catch (err) {
+        this.diag.failure('server.message', err);
+        this.reply(client, null, { code: 'ERR_INTERNAL', message: 'internal error' });
+      }
+    });
     ws.on('close', () => {
       this.clients.delete(client);
     });
@@ -128,13 +135,24 @@ export class Stream {
       this.reply(client, null, { code: 'ERR_BAD_MESSAGE', message: 'binary frames are not part of the protocol' });
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+    // binaryType is the default 'nodebuffer': one Buffer per message.
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : (data as Buffer).toString('utf8');
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
       this.reply(client, parsed.id, parsed.error);
       return;
     }
-    const { id, command } = parsed.message;
+    const message = parsed.message;
+    switch (message.type) {
+      case 'command':
+        this.runClientCommand(client, message.id, message.command, parsed.args);
+        return;
+      default:
+        assertNever(message.type, 'client message type');
+    }
+  }
+
+  private runClientCommand(client: Client, id: string | number, command: CommandName, args: unknown): void {
     if (client.ws.bufferedAmount > this.opts.maxBufferedBytes) {
       // The client is not reading: answer small, run nothing heavy (item 12).
       this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: 'client is not reading its replies; retry later' });
@@ -145,7 +163,7 @@ export class Stream {
       return;
     }
     client.pending++;
-    void runCommand(this.host, command, parsed.args, 'editor', this.opts.commandTimeoutMs).then((outcome) => {
+    void runCommand(this.host, command, args, 'editor', this.opts.commandTimeoutMs).then((outcome) => {
       client.pending--;
       if (outcome.ok) this.send(client, safeStringify({ type: 'reply', id, ok: true, result: outcome.result }));
       else this.reply(client, id, outcome.error);
