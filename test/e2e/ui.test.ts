@@ -69,13 +69,13 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
   });
 
   it('runs "RouteLens: Reset Metrics" from the command palette and the agent really resets', async () => {
-    const before = await demo.api<EndpointStats[]>('/v1/endpoints?sort=most-requested&limit=100');
+    const before = (await demo.api<{ endpoints: EndpointStats[] }>('/v1/endpoints?sort=most-requested&limit=100')).endpoints;
     assert.ok(before.find((e) => e.id === 'GET /users/:id')!.count >= 12);
 
     await runCommand(wb.page, 'RouteLens: Reset Metrics');
     await pickItem(wb.page, /all endpoints/i);
     await waitFor(async () => {
-      const after = await demo.api<EndpointStats[]>('/v1/endpoints?sort=most-requested&limit=100');
+      const after = (await demo.api<{ endpoints: EndpointStats[] }>('/v1/endpoints?sort=most-requested&limit=100')).endpoints;
       return after.find((e) => e.id === 'GET /users/:id')?.count === 0;
     }, 20_000, 'the agent to report 0 requests for GET /users/:id');
     await waitFor(() => notificationText(wb.page, /reset/i), 20_000, 'a notification saying what was reset');

@@ -88,9 +88,9 @@ describe('package routelens as installed by a user', function () {
       const rec = JSON.parse(readFileSync(join(discovery, file), 'utf8')) as { port: number; token: string; pid: number };
       assert.equal(rec.pid, child.pid);
       const endpoints = await waitFor(async () => {
-        const body = JSON.parse(await get(rec.port, '/v1/endpoints?sort=most-requested', { authorization: `Bearer ${rec.token}` })) as Array<{ id: string; count: number }>;
-        const e = body.find((x) => x.id === 'GET /users/:id');
-        return e && e.count === 3 ? body : undefined;
+        const body = JSON.parse(await get(rec.port, '/v1/endpoints?sort=most-requested', { authorization: `Bearer ${rec.token}` })) as { endpoints: Array<{ id: string; count: number }> };
+        const e = body.endpoints.find((x) => x.id === 'GET /users/:id');
+        return e && e.count === 3 ? body.endpoints : undefined;
       });
       assert.ok(endpoints.some((e) => e.id === 'GET /users/:id'));
     } finally {
