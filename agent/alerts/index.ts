@@ -184,14 +184,14 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
     const liveIds = new Set<string>();
 
     for (const ep of inputs.endpoints) {
-      if (ep.kind === 'overflow') continue;
       const w = ep.windows['1m'];
-      const location = ep.handlerLocation ?? ep.location;
-      const name = short(ep.id);
       if (ep.kind !== 'custom') {
         procCount += w.count;
         procErrors += w.errors;
       }
+      if (ep.kind === 'overflow') continue; // counted process-wide, never a target of its own
+      const location = ep.handlerLocation ?? ep.location;
+      const name = short(ep.id);
       if (w.count >= minLatencySamples) {
         out.push({
           rule: 'route-p95',

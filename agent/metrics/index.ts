@@ -586,7 +586,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     recordCustom,
 
     endpoints(): EndpointStats[] {
-      drain();
+      safeDrain();
       const now = clock();
       const out: EndpointStats[] = [];
       for (const ep of byId.values()) out.push(stats(ep, now));
@@ -594,13 +594,13 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     },
 
     endpoint(id: string): EndpointStats | undefined {
-      drain();
+      safeDrain();
       const ep = byId.get(id);
       return ep ? stats(ep, clock()) : undefined;
     },
 
     takeChangedEndpoints(): EndpointStats[] {
-      drain();
+      safeDrain();
       const now = clock();
       slide(now);
       const list = changed;
@@ -620,7 +620,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     },
 
     system(): SystemStats {
-      drain();
+      safeDrain();
       const now = clock();
       const g = globalWindow(now);
       return system.stats(now, g.requestsPerSecond, g.errorRate);
@@ -645,13 +645,13 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     },
 
     droppedEndpoints(): number {
-      drain();
+      safeDrain();
       return dropped;
     },
 
     reset(endpointId?: string): number {
       try {
-        drain();
+        safeDrain();
         const now = clock();
         if (endpointId === undefined) {
           const n = byId.size;

@@ -189,10 +189,10 @@ describe('alerts', () => {
       assert.notEqual(alerts.history()[0]!.id, alerts.history()[1]!.id, 'ids are unique');
     });
 
-    it('ignores the overflow bucket', () => {
+    it('never targets the overflow bucket, but counts it in the process-wide error rate', () => {
       const { alerts, tick } = setup();
       tick(inputs({ endpoints: [endpoint('_OTHER (overflow)', { p95: 9000, count: 1000, errors: 1000 }, { kind: 'overflow' })] }), 3);
-      assert.deepEqual(alerts.active(), []);
+      assert.deepEqual(alerts.active().map((a) => [a.rule, a.target]), [['error-rate', 'process']]);
     });
 
     it('keeps a bounded history, newest first', () => {
