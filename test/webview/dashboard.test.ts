@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { endpoint, endpoints, snapshot, T0 } from './fixtures';
 import { Dashboard, ROOT, type Server, buildBundle, launch, serve } from './harness';
 
@@ -35,12 +36,15 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     // Every test also checks: no CSP violation, no dialog, no script error, nothing loaded from elsewhere.
     const violations = await d.violations();
     const foreign = d.requests.filter((u) => !u.startsWith(server.origin));
+    // Everything the page posted passes the host's own validator (allow-list and argument schemas).
+    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
     await d.page.close();
     if (this.currentTest?.state === 'failed') return;
     assert.deepEqual(violations, [], 'CSP violations');
     assert.deepEqual(d.dialogs, [], 'dialogs fired');
     assert.deepEqual(d.pageErrors, [], 'page errors');
     assert.deepEqual(foreign, [], 'requests outside the harness origin');
+    assert.deepEqual(refused, [], 'messages the host would refuse');
   });
 
   it('posts ready once on load and shows the waiting state before any snapshot', async () => {
