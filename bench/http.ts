@@ -157,7 +157,7 @@ async function measureOne(variant: Variant, round: number, s: HttpSettings, with
     const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
     const edgeUsers = snap.edge;
     let agentUsers: RoundResult['agentUsers'];
-    if (variant === 'agent') {
+    if (variant === 'agent' || variant === 'agent-metrics') {
       agentUsers = snap.users;
       if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
     }
@@ -214,6 +214,9 @@ export interface Comparison {
   /** Median over rounds of the per-round ratio variant/baseline (paired within a round). */
   cpuRatio: number;
   peakRatio: number;
+  /** Lowest and highest per-round ratios: the spread shows how noisy the machine was. */
+  cpuRange: [number, number];
+  peakRange: [number, number];
   cpuUsPerRequest: { baseline: number; variant: number };
   peakRps: { baseline: number; variant: number };
 }
@@ -254,6 +257,8 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
     variant,
     cpuRatio: median(cpuRatios),
     peakRatio: median(peakRatios),
+    cpuRange: [Math.min(...cpuRatios), Math.max(...cpuRatios)],
+    peakRange: [Math.min(...peakRatios), Math.max(...peakRatios)],
     cpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.cpuUsPerRequest)), variant: median(of(variant).map((r) => r.cpuUsPerRequest)) },
     peakRps: { baseline: median(of(baseline).map((r) => r.peakRps)), variant: median(of(variant).map((r) => r.peakRps)) },
   };
@@ -263,7 +268,7 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
 export function percentileAgreement(
   results: RoundResult[],
 ): Array<{ name: 'p50' | 'p95' | 'p99'; agent: number; client: number; diff: number; http: number; httpDiff: number; app: number; appDiff: number }> {
-  const withAgent = results.filter((r) => r.agentUsers);
+  const withAgent = results.filter((r) => r.agentUsers && r.variant === 'agent');
   return (['p50', 'p95', 'p99'] as const).map((name) => {
     const agent = median(withAgent.map((r) => r.agentUsers![name]));
     const client = median(withAgent.map((r) => r.clientUsers[name]));

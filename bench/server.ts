@@ -26,7 +26,12 @@ import { assertNever } from '../protocol/messages';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
 import { percentiles } from './lib/stats';
 
-export const VARIANTS = ['bare', 'agent', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
+/**
+ * bare: Express alone · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
+ * agent-metrics: the middleware with `server: false` (no stream) · agent-idle: createAgent(), no middleware ·
+ * rl-memory / rl-redis: agent-idle plus one app-wide limiter on that store.
+ */
+export const VARIANTS = ['bare', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export type ChildMessage =
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
   if (variant !== 'bare') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
-    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined });
+    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined }, variant === 'agent-metrics' ? { server: false } : {});
   }
   const app = express();
   app.disable('x-powered-by');
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     }
     next();
   });
-  if (variant === 'agent') app.use(agent!.middleware());
+  if (variant === 'agent' || variant === 'agent-metrics') app.use(agent!.middleware());
   if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
   if (variant === 'rl-redis') app.use(redisLimiter(agent!));
 
