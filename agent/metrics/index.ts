@@ -245,7 +245,9 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
   let overflow: Endpoint | undefined;
   let dropped = 0;
   let changed: Endpoint[] = [];
-  let removedIds: string[] = [];
+  /** Bounded: when nobody takes them, a client resyncs from a snapshot anyway. */
+  let removedIds = new Set<string>();
+  const maxRemovedIds = 2 * maxEndpoints + 1;
   /** Endpoints with data still inside a window: re-sent when a slot boundary passes. */
   const live = new Set<Endpoint>();
   let lastTakeEpoch = Math.floor(startedAt / FINE_MS);
@@ -322,13 +324,15 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       }
       endpointCount--;
     }
-    removedIds.push(ep.id);
+    if (removedIds.size < maxRemovedIds) removedIds.add(ep.id);
   }
 
   function markChanged(ep: Endpoint): void {
     if (ep.dirty) return;
     ep.dirty = true;
     changed.push(ep);
+    // Removed endpoints linger in the list until the next take; if nobody takes, keep it bounded.
+    if (changed.length > 2 * (byId.size + 1)) changed = changed.filter((e) => !e.removed);
   }
 
   function routeKey(route: string): string {
@@ -531,7 +535,12 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     const ce = Math.floor(now / COARSE_MS);
     for (const ep of live) {
       markChanged(ep);
-      if (ep.lastCoarse <= ce - COARSE_SLOTS) live.delete(ep);
+      if (ep.lastCoarse <= ce - COARSE_SLOTS) {
+        // Its data left every window: free the slots (the figures already read as empty).
+        live.delete(ep);
+        ep.fine.fill(undefined);
+        ep.coarse.fill(undefined);
+      }
     }
   }
 
@@ -614,9 +623,9 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     },
 
     takeRemovedEndpoints(): string[] {
-      const ids = removedIds.filter((id) => !byId.has(id));
-      removedIds = [];
-      return [...new Set(ids)];
+      const ids = [...removedIds].filter((id) => !byId.has(id));
+      removedIds = new Set();
+      return ids;
     },
 
     system(): SystemStats {
