@@ -316,6 +316,9 @@ export class AgentClient {
     ws.on('pong', () => {
       if (this.ws === ws) this.alive = true;
     });
+    ws.on('ping', () => {
+      if (this.ws === ws) this.alive = true; // the agent's heartbeat (ws answers it)
+    });
     ws.on('unexpected-response', (_req, res) => {
       this.o.log(`agent refused the connection: HTTP ${res.statusCode}`);
       res.resume();

@@ -15,7 +15,7 @@ export function reportJson(snapshot: Snapshot, meta: ReportMeta): string {
 
 /** A file name safe on every OS: `routelens-<app>-<time>`. */
 export function reportBaseName(snapshot: Snapshot, when: Date): string {
-  const app = snapshot.agent.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 60) || 'app';
+  const app = snapshot.agent.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+/, '').slice(0, 60) || 'app';
   return `routelens-${app}-${when.toISOString().replace(/[:.]/g, '-')}`;
 }
 

@@ -29,6 +29,7 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   private readonly fire = throttle(() => this.changed.fire(), 1000);
   private readonly disposables: vscode.Disposable[] = [];
   private editSub: vscode.Disposable | undefined;
+  private lastLocations = '';
 
   constructor(
     private readonly manager: AgentManager,
@@ -43,7 +44,11 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
 
   private onManager(kind: string): void {
     if (kind === 'snapshot') {
-      this.tracker.reset(); // restart or resync: the agent's lines are current again
+      // A restart with moved registrations: the agent's lines are current again.
+      // (A resync with the same lines keeps the edits tracked since.)
+      const sig = this.locationSignature();
+      if (sig !== this.lastLocations) this.tracker.reset();
+      this.lastLocations = sig;
       this.anchorsDirty = true;
       this.changed.fire();
     } else if (kind === 'agents' || kind === 'selected') {
@@ -54,6 +59,16 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       this.anchorsDirty = true; // deltas may add endpoints
       this.fire();
     }
+  }
+
+  private locationSignature(): string {
+    const parts: string[] = [];
+    for (const conn of this.manager.all) {
+      for (const e of conn.client.store.snapshot?.endpoints ?? []) {
+        if (e.location) parts.push(`${conn.id}|${e.id}|${e.location.file}:${e.location.line}|${e.handlerLocation?.file ?? ''}:${e.handlerLocation?.line ?? ''}`);
+      }
+    }
+    return parts.sort().join('\n');
   }
 
   /** Subscribe to document edits only while there is something to track. */

@@ -94,18 +94,33 @@ describe('RouteLens extension in a real VS Code', function () {
     assert.match(title, /^GET \/users\/:id · p95 80 ms · p99 80 ms · 4 req · 0% err$/);
   });
 
-  it('keeps lenses on the right lines while the file is edited, and re-syncs on a new snapshot', async () => {
+  it('keeps lenses on the right lines while the file is edited, and re-syncs on a new snapshot (server restart)', async () => {
+    const lensLines = async () => (await lenses()).map((l) => l.range.start.line).sort((a, b) => a - b);
+    const shiftAgentLines = async (by: number) => {
+      for (const r of agent.routes.values()) {
+        if (r.location) r.location = { ...r.location, line: r.location.line + by };
+        if (r.handlerLocation) r.handlerLocation = { ...r.handlerLocation, line: r.handlerLocation.line + by };
+      }
+      await agent.restart();
+    };
     const edit = new vscode.WorkspaceEdit();
     edit.insert(serverJs, new vscode.Position(0, 0), '// one\n// two\n');
     assert.ok(await vscode.workspace.applyEdit(edit));
-    await waitFor(async () => (await lenses()).some((l) => l.range.start.line === 6), 'lens moved by two lines');
-    const lines = (await lenses()).map((l) => l.range.start.line).sort((a, b) => a - b);
-    assert.deepEqual(lines, [6, 10, 12, 16]);
-    // Undo the edit so later tests see the original file.
+    await waitFor(async () => (await lensLines()).join() === '6,10,12,16', 'lenses moved by two lines');
+    // The app restarts with the edited file: the agent now reports the new lines; no double shift.
+    await shiftAgentLines(2);
+    await waitFor(() => api.manager().selected?.client.endpoint?.url === agent.url && connected(), 'reconnected');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await lensLines()).join(), '6,10,12,16');
+    // Undo the edit and restart with the original lines, so later tests see the original file.
     const undo = new vscode.WorkspaceEdit();
     undo.delete(serverJs, new vscode.Range(0, 0, 2, 0));
     assert.ok(await vscode.workspace.applyEdit(undo));
-    await waitFor(async () => (await lenses()).some((l) => l.range.start.line === 4), 'lens back');
+    await waitFor(async () => (await lensLines()).join() === '4,8,10,14', 'lenses follow the deletion');
+    await shiftAgentLines(-2);
+    await waitFor(() => api.manager().selected?.client.endpoint?.url === agent.url && connected(), 'reconnected');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await lensLines()).join(), '4,8,10,14');
   });
 
   it('routelens.invalidateCacheKey removes the key on the agent', async () => {

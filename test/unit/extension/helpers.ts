@@ -1,3 +1,4 @@
+import type { EndpointStats } from '../../../protocol';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,3 +18,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export function endpoint(over: Partial<EndpointStats> = {}): EndpointStats {
+  const s = { count: 1234, errors: 5, aborted: 0, min: 1, avg: 20, max: 120, p50: 18, p95: 42, p99: 80 };
+  return { id: 'GET /users/:id', method: 'GET', route: '/users/:id', kind: 'route', ...s, statusCodes: {}, windows: { '1m': s, '5m': s, all: s }, rate: 2, lastSeen: 0, ...over };
+}
+

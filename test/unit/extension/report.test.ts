@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import type { Snapshot } from '../../../protocol';
+import { reportBaseName, reportJson, reportMarkdown } from '../../../extension/core/report';
+import { endpoint } from './helpers';
+
+function snapshot(): Snapshot {
+  return {
+    protocolVersion: 1,
+    agent: { name: 'shop/../api', pid: 42, version: '1.0.0', protocolVersion: 1, cwd: '/app', startedAt: 0, features: [] },
+    time: 0,
+    endpoints: [endpoint(), endpoint({ id: 'POST /x|<script>', method: 'POST', route: '/x|<script>', count: 0, errors: 0 })],
+    system: { pid: 42, nodeVersion: 'v20', uptime: 10, rss: 1e8, heapUsed: 5e7, heapTotal: 6e7, heapLimit: 2e9, external: 0, cpuPercent: 3, eventLoop: { delayP50: 1, delayP99: 4, delayMax: 9, utilization: 0.1 }, gc: { count: 0, pauseTotal: 0, pauseMax: 0 }, requestsPerSecond: 17, errorRate: 0.01, time: 0 },
+    alerts: [{ id: 'a', rule: 'route-p95', target: 'GET /users/:id', severity: 'warning', state: 'firing', message: 'slow | `code` <b>', value: 1, threshold: 1, firedAt: 0 }],
+    alertHistory: [],
+    thresholds: {} as never,
+    health: { score: 70, status: 'degraded', reasons: ['slow'] },
+    slowRequests: [{ requestId: 'r', method: 'GET', route: '/users/:id', path: '/users/1', status: 200, duration: 900, time: 0, severity: 'warning' }],
+    rateLimits: [],
+    droppedEndpoints: 0,
+  };
+}
+
+describe('extension report export', () => {
+  it('JSON round-trips the snapshot with metadata', () => {
+    const parsed = JSON.parse(reportJson(snapshot(), { generatedAt: 'now', extensionVersion: '0.1.0' }));
+    assert.equal(parsed.routelensReport, 1);
+    assert.equal(parsed.snapshot.endpoints.length, 2);
+  });
+
+  it('Markdown has the sections and escapes untrusted text (no raw HTML, no broken tables)', () => {
+    const md = reportMarkdown(snapshot(), { generatedAt: 'now', extensionVersion: '0.1.0' });
+    assert.match(md, /^# RouteLens report: shop\/\\\.\\\.\/api/m);
+    assert.match(md, /\| GET \/users\/:id \| 1\.2k \| 2\/s \| 18 ms \| 42 ms \| 80 ms \| 120 ms \| 0\.4% \|/);
+    assert.ok(!md.includes('<script>') && !md.includes('<b>'));
+    const row = md.split('\n').find((l) => l.startsWith('| POST'));
+    assert.equal(row?.replace(/\\\|/g, '').split('|').length, 10, 'an escaped | does not add a column');
+    assert.match(md, /POST \/x\\\|\\<script\\>/);
+    assert.match(md, /## Slowest recent requests/);
+  });
+
+  it('file names are safe', () => {
+    assert.equal(reportBaseName(snapshot(), new Date(0)), 'routelens-shop-.-api-1970-01-01T00-00-00-000Z');
+  });
+});
