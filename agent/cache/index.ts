@@ -681,6 +681,11 @@ class TwoTierCache implements Cache {
     const by = namespace === '' ? 'clear' : 'namespace';
     const pattern = namespace === '' ? '*' : `${escapeGlob(namespace)}:*`;
     const result = await this.removePattern(pattern, dryRun, { by, target: namespace === '' ? '*' : namespace });
+    // Clearing everything also drops the tag sets and the local tag stamps (nothing is left to tag).
+    if (namespace === '' && !dryRun) {
+      this.tagStamps.clear();
+      if (this.l2 !== undefined) await this.scan(`${escapeGlob(this.tagPrefix)}*`, false);
+    }
     if (!dryRun) this.invalidated(by, namespace === '' ? '*' : namespace, options.source ?? 'app', result.removed);
     return result;
   }

@@ -125,7 +125,10 @@ describe('cache tiers (real Redis, KEYS disabled)', function () {
     assert.equal(await raw.get('weXird:d:users:1'), 'foreign-glob-lookalike');
     assert.equal(await raw.get('foreign:users:1'), 'foreign');
     assert.equal(await raw.get('users:1'), 'bare');
-    assert.deepEqual(await c.clearNamespace(''), { removed: 0, dryRun: false });
+    await c.set('users:2', 2, { tags: ['t1'] });
+    assert.equal(await raw.exists('we*ird:t:t1'), 1);
+    assert.deepEqual(await c.clearNamespace(''), { removed: 1, dryRun: false });
+    assert.equal(await raw.exists('we*ird:t:t1'), 0, 'clearing everything drops the tag sets too');
     assert.equal(await raw.get('weXird:d:users:1'), 'foreign-glob-lookalike');
   });
 
