@@ -248,7 +248,8 @@ describe('metrics', () => {
             if (r === 0) mm.record(sample({ route: '/users/:id', url: `/users/${id}` }));
             else if (r === 1) mm.record(sample({ route: undefined, url: `/${id}/${'x'.repeat(i % 300)}` }));
             else if (r === 2) mm.record(sample({ method: `X${id}`, route: undefined, url: `/${id}` }));
-            else mm.record(sample({ route: `/buggy/${id}`, url: `/buggy/${id}`, duration: (i % 2000) + 1 }));
+            else mm.record(sample({ route: `/buggy/${id}`, url: `/buggy/${id}?token=${id}`, duration: (i % 2000) + 1 }));
+            if (i % 10 === 0) mm.recordCustom(`job-${id}`, i % 50, false);
             if (i % 10_000 === 0) c.advance(10_000);
           }
         };
@@ -260,9 +261,13 @@ describe('metrics', () => {
         assert.equal(mm.endpoint('_OTHER (unmatched)')!.count, 25_000, 'unknown methods as _OTHER');
         const overflow = mm.endpoint(OVERFLOW_ID)!;
         assert.equal(overflow.kind, 'overflow');
-        folded = 25_000 - (200 - 3); // the buggy templates beyond the cap
+        const total = 100_000 + 10_000;
+        folded = total - eps.filter((e) => e.kind !== 'overflow').reduce((n, e) => n + e.count, 0);
+        assert.ok(folded > 25_000, 'buggy templates and custom names beyond the cap were folded');
         assert.equal(overflow.count, folded);
         assert.equal(mm.droppedEndpoints(), folded, 'droppedEndpoints counts folded samples');
+        assert.equal(mm.slowRequests().length, 100, 'the slow ring is bounded');
+        assert.ok(mm.slowRequests().every((r) => !r.path.includes('token=') || r.path.endsWith('token=*')));
 
         gc();
         const before = process.memoryUsage().heapUsed;
