@@ -290,7 +290,10 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     return overflow;
   }
 
+  let capWarned = false;
   function capWarning(): void {
+    if (capWarned) return; // folded samples are on the request path: not even a message string
+    capWarned = true;
     diag.warnOnce('metrics.endpointCap', `more than ${maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
   }
 
