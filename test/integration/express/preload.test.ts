@@ -99,6 +99,16 @@ describe('express preload (routelens/register)', function () {
     }
   }
 
+  it('NODE_OPTIONS="--require register.js" works the same (express5)', async () => {
+    const { port, child } = await start([], 'preload-app.cjs', { RL_EXPRESS: 'express', NODE_OPTIONS: `--require ${join(dir, 'agent/register.js')}` });
+    try {
+      const endpoints = await exercise(port);
+      assert.equal(endpoints?.find((e) => e.id === 'GET /users/:id')?.count, 2, JSON.stringify(endpoints));
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   for (const [title, rawArgs, app] of cases) {
     it(`ROUTELENS_DISABLED=1 leaves the app untouched (${title})`, async () => {
       const args = rawArgs.map((a) => a.replace('REG', join(dir, 'agent')));
