@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createCache, type Cache } from '../../../agent/cache';
 import { requestContext } from '../../../agent/context';
 import { RouteLensError } from '../../../agent/errors';
+
+setFlagsFromString('--expose-gc');
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -300,6 +304,26 @@ describe('createCache (L1 only)', () => {
     const batch = cache.takeEvents();
     assert.equal(batch.events.length, 100);
     assert.ok(batch.dropped > 200_000);
+  });
+
+  it('heap levels off under a soak of random keys (reliability bar 24)', async function () {
+    this.timeout(60_000);
+    const gc = runInNewContext('gc') as () => void;
+    cache = createCache({ maxEntries: 2000 });
+    const soak = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const key = `soak${i % 300}:${Math.random().toString(36).slice(2)}`;
+        await cache.getOrSet(key, () => ({ i, pad: 'x'.repeat(100) }), { tags: [`t${i % 50}`] });
+        if (i % 1000 === 0) await cache.invalidate({ tag: `t${i % 50}` });
+      }
+      cache.takeEvents();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const first = await soak(30_000);
+    const second = await soak(90_000);
+    assert.ok(second - first < 15 * 1024 * 1024, `heap grew ${((second - first) / 1048576).toFixed(1)} MiB`);
+    assert.equal(cache.stats().l1.entries <= 2000, true);
   });
 
   it('close(): calls reject with ROUTELENS_ERR_CLOSED', async () => {

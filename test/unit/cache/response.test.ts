@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCache, createResponseCache, type Cache } from '../../../agent/cache';
 import { RouteLensError } from '../../../agent/errors';
@@ -153,6 +153,23 @@ for (const [name, express] of Object.entries(frameworks)) {
       const boom = await fetch(`${base}/boom`);
       assert.equal(boom.status, 500);
       assert.equal(await boom.text(), 'handled: app error');
+    });
+
+    it('a 64 KiB URL is cached under a bounded, hashed key (reliability bar 23)', async () => {
+      cache = createCache();
+      const app = express();
+      let n = 0;
+      app.get('/long', createResponseCache(cache, { ttl: 10_000 }), (_req: unknown, res: any) => res.send(`n=${++n}`)); // eslint-disable-line @typescript-eslint/no-explicit-any
+      server = createServer({ maxHeaderSize: 256 * 1024 }, app).listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/long?q=${'x'.repeat(64 * 1024)}`;
+      assert.equal(await (await fetch(url)).text(), 'n=1');
+      const hit = await fetch(url);
+      assert.equal(hit.headers.get('x-cache'), 'HIT');
+      assert.equal(await hit.text(), 'n=1');
+      const { keys } = await cache.keys({ pattern: 'http:*' });
+      assert.equal(keys.length, 1);
+      assert.ok(keys[0].key.length < 200, `key length ${keys[0].key.length}`);
     });
 
     it('validates its options', () => {
