@@ -159,6 +159,8 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
     await until(() => cache.stats().redis === 'ready');
     cache.takeEvents();
     const errorsBefore = cache.stats().l2.errors;
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
     redis.freeze();
     let thawed = false;
     try {
@@ -178,6 +180,9 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
         await fetch(`${base}/computed/1`);
         return cache.stats().redis === 'ready';
       });
+      await sleep(300);
+      // 150 requests under timeouts: a leak of one timer per command would show as hundreds.
+      assert.ok(timers() - timersBefore < 20, `timers before ${timersBefore}, after ${timers()}`);
     } finally {
       if (!thawed) redis.thaw();
     }
