@@ -348,7 +348,17 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     if (typeof route !== 'string') return t.unmatched ?? create(method, UNMATCHED_ROUTE, 'unmatched');
     const key = routeKey(route);
     const ep = t.routes.get(key) ?? tables.get('ALL')?.routes.get(key);
-    return ep ?? create(method, key, 'route');
+    if (ep) return ep;
+    const created = create(method, key, 'route');
+    if (method === 'HEAD' && created !== overflow) {
+      // Express answers HEAD with the GET route: point the HEAD endpoint at the same code.
+      const get = tables.get('GET')?.routes.get(key);
+      if (get?.registered) {
+        created.location = get.location;
+        created.handlerLocation = get.handlerLocation;
+      }
+    }
+    return created;
   }
 
   function resolveCustom(name: string): Endpoint {

@@ -226,6 +226,14 @@ describe('metrics', () => {
       assert.deepEqual(e.location, { file: '/a.js', line: 1, column: 1 });
       m.record(sample({ method: 'POST', route: '/any' }));
       m.record(sample({ method: 'GET', route: '/any' }));
+      m.record(sample({ method: 'HEAD', route: '/u/:id' }));
+      const head = m.endpoint('HEAD /u/:id')!;
+      assert.equal(head.count, 1, 'HEAD is measured apart from GET');
+      assert.deepEqual(head.location, { file: '/a.js', line: 1, column: 1 }, 'but points at the GET route Express ran');
+      m.reset();
+      assert.equal(m.endpoint('HEAD /u/:id'), undefined);
+      m.record(sample({ method: 'POST', route: '/any' }));
+      m.record(sample({ method: 'GET', route: '/any' }));
       e = m.endpoint('ALL /any')!;
       assert.equal(e.method, 'ALL');
       assert.equal(e.count, 2);
