@@ -1,27 +1,17 @@
 /** Shared helpers for the rate-limit integration tests: real servers on 127.0.0.1:0, real HTTP. */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { Diagnostics } from '../../../agent/log';
+import { listen } from '../express/support';
 
 export interface Served {
   url: string;
   close(): Promise<void>;
 }
 
-export function serve(app: { listen(port: number, host: string, cb: () => void): Server }): Promise<Served> {
-  return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
+/** A real server on 127.0.0.1:0 (the Express tests' listen()), addressed by URL. */
+export async function serve(app: unknown): Promise<Served> {
+  const running = await listen(app as Express);
+  return { url: `http://127.0.0.1:${running.port}`, close: running.close };
 }
 
 export interface Hit {
