@@ -379,6 +379,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.deepEqual(cmd.args, { thresholds: { p95Ms: 750, errorRate: 0.025, heapPercent: 0.85, eventLoopDelayMs: 100, cacheHitRate: 0.5, rateLimitedShare: 0.2 } });
     await d.send({ type: 'reply', id: cmd.id, ok: false, error: { code: 'ERR_BAD_ARGS', message: 'p95Ms: too large' } });
     await d.page.waitForSelector('text=Refused by the agent: p95Ms: too large');
+    await d.page.screenshot({ path: join(SHOTS, 'alerts.png'), fullPage: true });
     // Resolve an active alert.
     await d.page.click('.alerts-table button:has-text("Resolve")');
     const res = await d.waitForCommand('alerts.resolve');
@@ -407,6 +408,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
 
     await d.send({ type: 'snapshot', agentId: 'x', snapshot: snapshot(endpoints(2)) });
     await d.tab('rateLimits');
+    await d.page.screenshot({ path: join(SHOTS, 'rate-limits.png'), fullPage: true });
     await d.page.fill('input[aria-label="New max for api"]', '250');
     await d.page.click('button:has-text("Set max")');
     assert.deepEqual((await d.waitForCommand('rateLimit.setMax')).args, { limiter: 'api', max: 250 });
@@ -415,7 +417,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.tab('slow');
     const sev = await d.page.$$eval('.slow-table tbody tr', (rs) => rs.map((r) => r.className));
     assert.equal(sev[0], 'sev-row-warning', 'newest first (r4), coloured by severity');
-    await d.page.screenshot({ path: join(SHOTS, 'rate-limits-slow.png'), fullPage: true });
+    await d.page.screenshot({ path: join(SHOTS, 'slow.png'), fullPage: true });
   });
 
   it('a delta that changes one visible endpoint touches only that row', async () => {
@@ -480,5 +482,24 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.settle();
     await d.page.click('button[data-action="reset-endpoint"]');
     assert.deepEqual((await d.waitForCommand('reset')).args, { endpoint: 'GET /api/items2/:id' });
+  });
+
+  it('editors keep focus and typed text while data streams in', async () => {
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(endpoints(3)) });
+    await d.tab('rateLimits');
+    await d.page.fill('input[aria-label="New max for api"]', '77');
+    for (let t = 1; t <= 4; t++) {
+      const l = snapshot([]).rateLimits[0]!;
+      await d.send({ type: 'delta', agentId: 'a', delta: { time: T0 + t * 250, rateLimits: [{ ...l, allowed: l.allowed + t }] } });
+      await d.settle();
+    }
+    assert.equal(await d.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'New max for api');
+    assert.equal(await d.page.inputValue('input[aria-label="New max for api"]'), '77');
+    assert.match((await d.page.textContent('.rate-limits')) ?? '', /5,?004|5\.0k/);
+    await d.tab('alerts');
+    await d.page.fill('#th-p95Ms', '900');
+    await d.send({ type: 'delta', agentId: 'a', delta: { time: T0 + 2000, thresholds: { ...snapshot([]).thresholds, p95Ms: 321 } } });
+    await d.settle();
+    assert.equal(await d.page.inputValue('#th-p95Ms'), '900', 'a thresholds update does not overwrite what the user is typing');
   });
 });

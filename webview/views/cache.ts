@@ -34,6 +34,8 @@ export class CacheView implements View {
   private readonly invConfirm = h('div', { class: 'confirm' });
   private readonly nsSelect = h('select', { attrs: { 'aria-label': 'Namespace to clear' } });
   private readonly nsConfirm = h('div', { class: 'confirm' });
+  private nsNames = '';
+  private warmerNames = '';
 
   constructor(private readonly ctx: Ctx) {
     this.moreKeys.hidden = true;
@@ -129,15 +131,24 @@ export class CacheView implements View {
           )
         : empty('No namespaces.'),
     );
-    const current = this.nsSelect.value;
-    fill(this.nsSelect, ...c.namespaces.map((n) => h('option', { text: n.namespace || '(default)', attrs: { value: n.namespace } })));
-    if (c.namespaces.some((n) => n.namespace === current)) this.nsSelect.value = current;
-    fill(
-      this.warmers,
-      ...(c.warmers.length
-        ? c.warmers.map((name) => button(`Warm ${name}`, () => void this.ctx.commands.send('cache.warm', { name }, (r) => `Warmed ${r.name}: ${r.loaded} entries loaded`)))
-        : [empty('No warming strategies registered.')]),
-    );
+    // Controls are rebuilt only when their lists change, so an open select or a focused button survives updates.
+    const nsNames = JSON.stringify(c.namespaces.map((n) => n.namespace));
+    if (nsNames !== this.nsNames) {
+      this.nsNames = nsNames;
+      const current = this.nsSelect.value;
+      fill(this.nsSelect, ...c.namespaces.map((n) => h('option', { text: n.namespace || '(default)', attrs: { value: n.namespace } })));
+      if (c.namespaces.some((n) => n.namespace === current)) this.nsSelect.value = current;
+    }
+    const warmers = JSON.stringify(c.warmers);
+    if (warmers !== this.warmerNames) {
+      this.warmerNames = warmers;
+      fill(
+        this.warmers,
+        ...(c.warmers.length
+          ? c.warmers.map((name) => button(`Warm ${name}`, () => void this.ctx.commands.send('cache.warm', { name }, (r) => `Warmed ${r.name}: ${r.loaded} entries loaded`)))
+          : [empty('No warming strategies registered.')]),
+      );
+    }
     const events = s.cacheEvents.toArray().slice(-50).reverse();
     fill(
       this.events,
