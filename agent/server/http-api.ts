@@ -167,7 +167,8 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
     case HTTP_PATHS.cacheKeys: {
       allow(req, 'GET');
       const args: Record<string, unknown> = {};
-      for (const [k, v] of readQuery(q, ['pattern', 'cursor', 'limit'])) args[k] = k === 'limit' ? intParam('limit', v) : v;
+      // An empty value (`?pattern=&cursor=`) means the parameter is absent.
+      for (const [k, v] of readQuery(q, ['pattern', 'cursor', 'limit'])) if (v !== '') args[k] = k === 'limit' ? intParam('limit', v) : v;
       return command(ctx, res, 'cache.keys', args);
     }
     case HTTP_PATHS.cacheInvalidate:

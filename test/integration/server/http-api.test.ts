@@ -71,6 +71,8 @@ describe('server HTTP API', () => {
     const keys = await http(server.port, 'GET', '/v1/cache/keys?pattern=user:*&limit=10&cursor=0', auth);
     assert.equal(keys.status, 200);
     assert.deepEqual(host.calls.at(-1), { command: 'cache.keys', args: { pattern: 'user:*', limit: 10, cursor: '0' }, source: 'http' });
+    assert.equal((await http(server.port, 'GET', '/v1/cache/keys?pattern=&cursor=&limit=', auth)).status, 200);
+    assert.deepEqual(host.calls.at(-1)?.args, {});
     assert.equal((await http(server.port, 'GET', '/v1/cache/keys?limit=5000', auth)).status, 400);
     assert.equal((await http(server.port, 'GET', '/v1/cache/keys?limit=x', auth)).status, 400);
   });
