@@ -292,7 +292,7 @@ describe('server stream', () => {
     const t0 = Date.now();
     const code = await dead.closed;
     assert.equal(code, 1006);
-    assert.ok(Date.now() - t0 < 2000, 'dropped within a couple of intervals (generous budget)');
+    assert.ok(Date.now() - t0 < 5000, 'dropped within a couple of intervals (generous budget for a loaded machine)');
     assert.equal(server.stats().heartbeatTerminations, 1);
     await sleep(400);
     assert.equal(live.closeCode, undefined);
