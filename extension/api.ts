@@ -1,6 +1,7 @@
 /** What activate() returns: a small API for scripts and the extension-host tests. */
 import type { AgentSummary, HostToWebview } from '../protocol';
 import type { AgentManager } from './core/manager';
+import type { RouteLensTree } from './views/tree';
 
 export interface RouteLensApi {
   /** Agents, their connection states, and the selected one. */
@@ -17,6 +18,8 @@ export interface RouteLensApi {
     /** Feeds a message as if the webview sent it. */
     receive(message: unknown): Promise<void>;
   };
+  /** The Explorer view's data provider. */
+  tree(): RouteLensTree;
   /** Notifications raised for alerts so far. */
   notifications(): number;
 }

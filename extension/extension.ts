@@ -56,6 +56,17 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
   });
   context.subscriptions.push(dashboardDisposable);
 
+  // The view is registered now (cheap); opening it starts discovery.
+  const tree = new RouteLensTree();
+  const treeView = vscode.window.createTreeView('routelens.agents', { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(
+    tree,
+    treeView,
+    treeView.onDidChangeVisibility((e) => {
+      if (e.visible) ensureStarted();
+    }),
+  );
+
   const openLocation = (loc: SourceLocation) => void openSourceLocation(loc, config.pathMappings).then(undefined, (err: Error) => log(`open ${loc.file} failed: ${err.message}`));
 
   function ensureStarted(): Started {
@@ -79,15 +90,13 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       lenses: new RouteCodeLensProvider(manager, () => config),
     };
     started = s;
-    const tree = new RouteLensTree(manager);
+    tree.attach(manager);
     context.subscriptions.push(
       { dispose: () => watcher.close() },
       { dispose: () => manager.dispose() },
       s.status,
       s.diagnostics,
       s.lenses,
-      tree,
-      vscode.window.registerTreeDataProvider('routelens.agents', tree),
       { dispose: () => lensRegistration?.dispose() },
       manager.onEvent((e) => {
         if (e.kind === 'state') log(`${e.id}: ${e.state}`);
@@ -157,6 +166,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       receive: (m) => dashboard.receive(m),
     },
     notifications: () => started?.diagnostics.notified ?? 0,
+    tree: () => tree,
   };
 }
 

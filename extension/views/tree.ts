@@ -25,17 +25,23 @@ export class RouteLensTree implements vscode.TreeDataProvider<Node>, vscode.Disp
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly refresh = throttle(() => this.changed.fire(undefined), 1000);
-  private readonly sub: { dispose(): void };
+  private sub: { dispose(): void } | undefined;
+  private manager: AgentManager | undefined;
 
-  constructor(private readonly manager: AgentManager) {
+  /** Registered at activation; shows nothing (the welcome text) until the manager is attached. */
+  attach(manager: AgentManager): void {
+    if (this.manager) return;
+    this.manager = manager;
     this.sub = manager.onEvent((e) => (e.kind === 'delta' ? this.refresh() : this.changed.fire(undefined)));
+    this.changed.fire(undefined);
   }
 
   private conn(id: string): AgentConnection | undefined {
-    return this.manager.get(id);
+    return this.manager?.get(id);
   }
 
   getChildren(node?: Node): Node[] {
+    if (!this.manager) return [];
     if (!node) return this.manager.all.map((c) => ({ kind: 'agent', agentId: c.id }));
     const snap = this.conn(node.agentId)?.client.store.snapshot;
     switch (node.kind) {
@@ -106,7 +112,7 @@ export class RouteLensTree implements vscode.TreeDataProvider<Node>, vscode.Disp
 
   dispose(): void {
     this.refresh.dispose();
-    this.sub.dispose();
+    this.sub?.dispose();
     this.changed.dispose();
   }
 }

@@ -79,6 +79,18 @@ describe('RouteLens extension in a real VS Code', function () {
     assert.equal(agent.clientCount(), 1);
   });
 
+  it('the Explorer tree shows the agent, endpoints grouped by router prefix, alerts and cache namespaces', async () => {
+    const tree = api.tree();
+    const [agentNode] = tree.getChildren();
+    assert.equal(tree.getTreeItem(agentNode).label, 'fixture-app');
+    const groups = tree.getChildren(agentNode);
+    assert.deepEqual(groups.map((g) => tree.getTreeItem(g).label), ['Endpoints', 'Alerts', 'Cache namespaces']);
+    const prefixes = tree.getChildren(groups[0]);
+    assert.deepEqual(prefixes.map((p) => tree.getTreeItem(p).label), ['/health', '/orders', '/users']);
+    assert.deepEqual(tree.getChildren(prefixes[2]).map((e) => tree.getTreeItem(e).label), ['GET /users/:id']);
+    assert.deepEqual(tree.getChildren(groups[2]).map((n) => tree.getTreeItem(n).label).sort(), ['orders', 'sessions', 'users']);
+  });
+
   it('puts code lenses on every reported registration (count 0 included) and at a handler defined elsewhere', async () => {
     await vscode.window.showTextDocument(serverJs);
     const list = await waitFor(async () => ((await lenses()).length === 4 ? lenses() : undefined), 'four lenses');
@@ -168,16 +180,25 @@ describe('RouteLens extension in a real VS Code', function () {
   });
 
   it('alerts become diagnostics at the handler (Error when critical) and clear when resolved by routelens.resolveAlert', async () => {
+    const notifiedBefore = api.notifications();
     const alert = agent.fireAlert('POST /orders', 'critical', 'POST /orders p95 900 ms over 250 ms');
+    const warning = agent.fireAlert('GET /users/:id', 'warning', 'GET /users/:id p95 300 ms over 250 ms');
+    agent.flush();
+    const second = agent.fireAlert('GET /health', 'critical', 'GET /health errors');
     const diags = await waitFor(() => {
       const d = vscode.languages.getDiagnostics(serverJs).filter((x) => x.source === 'RouteLens');
-      return d.length ? d : undefined;
-    }, 'diagnostic');
-    assert.equal(diags[0].range.start.line, 10, 'at the handler location');
-    assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
-    assert.ok(api.notifications() >= 1, 'critical alert notified');
+      return d.length === 3 ? d.sort((a, b) => a.range.start.line - b.range.start.line) : undefined;
+    }, 'three diagnostics');
+    assert.deepEqual(diags.map((d) => [d.range.start.line, d.severity]), [
+      [4, vscode.DiagnosticSeverity.Warning],
+      [10, vscode.DiagnosticSeverity.Error], // at the handler, not the registration
+      [14, vscode.DiagnosticSeverity.Error],
+    ]);
+    assert.equal(api.notifications() - notifiedBefore, 1, 'two critical alerts within 30 s: one notification');
     await waitFor(() => /unhealthy/.test(api.state().status), 'status shows health');
     await vscode.commands.executeCommand('routelens.resolveAlert', { id: alert.id });
+    await vscode.commands.executeCommand('routelens.resolveAlert', { id: warning.id });
+    await vscode.commands.executeCommand('routelens.resolveAlert', { id: second.id });
     assert.equal(agent.alerts.length, 0);
     assert.equal(agent.history[0]?.resolvedBy, 'manual');
     await waitFor(() => vscode.languages.getDiagnostics(serverJs).filter((x) => x.source === 'RouteLens').length === 0, 'diagnostic cleared');
