@@ -368,11 +368,11 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
 
   // ------------------------------------------------------------ the hot path
 
-  function enqueue(ep: Endpoint, duration: number, status: number, flags: number, now: number): void {
+  function enqueue(ep: Endpoint, duration: number, status: number, flags: number): void {
     const i = qLen++;
     qEp[i] = ep;
     qDur[i] = duration;
-    qTime[i] = now;
+    qTime[i] = clock();
     qStatus[i] = status;
     qFlags[i] = flags;
     if (i === 0) drainTimer.refresh();
@@ -388,9 +388,8 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       const status = typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
       const aborted = sample.aborted === true;
       const flags = aborted ? F_ABORTED : sample.threw === true || status >= 500 ? F_ERROR : 0;
-      const now = clock();
-      enqueue(ep, duration, status, flags, now);
-      if (duration >= slowMs.info) addSlow(sample, ep, duration, status, now);
+      enqueue(ep, duration, status, flags);
+      if (duration >= slowMs.info) addSlow(sample, ep, duration, status, clock());
     } catch (err) {
       diag.failure('metrics.record', err);
     }
@@ -400,7 +399,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     if (closed) return;
     try {
       const ep = resolveCustom(typeof name === 'string' ? name : String(name));
-      enqueue(ep, clampDuration(duration), 0, error === true ? F_ERROR : 0, clock());
+      enqueue(ep, clampDuration(duration), 0, error === true ? F_ERROR : 0);
     } catch (err) {
       diag.failure('metrics.record', err);
     }

@@ -474,6 +474,27 @@ describe('metrics', () => {
       }
     });
 
+    it('allocates (almost) nothing per request: only the clock reading', () => {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 0 });
+      try {
+        const samples = Array.from({ length: 50 }, (_, i) => sample({ route: `/r${i % 5}`, duration: 3 + i }));
+        for (let k = 0; k < 20; k++) {
+          for (let i = 0; i < 4000; i++) mm.record(samples[i % 50]!);
+          mm.endpoints();
+        }
+        gc();
+        const before = process.memoryUsage().heapUsed;
+        for (let i = 0; i < 4000; i++) mm.record(samples[i % 50]!);
+        const perRecord = (process.memoryUsage().heapUsed - before) / 4000;
+        assert.equal(mm.queued(), 4000, 'all still queued: nothing was aggregated on the request path');
+        assert.ok(perRecord < 64, `${perRecord} bytes per record()`);
+      } finally {
+        mm.close();
+      }
+    });
+
     it('keeps counts exact across 100k samples with no read in between (the queue drains when full)', () => {
       for (let i = 0; i < 100_001; i++) m.record(sample({ duration: i % 100 }));
       assert.equal(m.endpoint('GET /a')!.count, 100_001);
