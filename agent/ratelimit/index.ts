@@ -302,9 +302,22 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
     const lim: Limiter = { config: c, stats, store, max: c.max };
     limiters.set(c.name, lim);
 
+    // Bookkeeping never reaches the response: a failure here is counted, the request goes on.
     const onLimited = (req: LimitedRequest) => {
-      lim.stats.recordLimited(clock(), routeOf(req), req.rateLimit?.key ?? '');
-      changed = true;
+      try {
+        lim.stats.recordLimited(clock(), routeOf(req), req.rateLimit?.key ?? '');
+        changed = true;
+      } catch (err) {
+        diag.failure('ROUTELENS_RL_STATS', err);
+      }
+    };
+    const onAllowed = (req: Request) => {
+      try {
+        stats.recordAllowed(clock(), routeOf(req));
+        changed = true;
+      } catch (err) {
+        diag.failure('ROUTELENS_RL_STATS', err);
+      }
     };
     const { message, statusCode } = c;
     const userHandler = c.handler;
@@ -395,10 +408,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         if (safeUserKey !== undefined) (req as StashedRequest)[stashedKey] = k;
       }
       void erl(req, res, (err?: unknown) => {
-        if (err === undefined) {
-          stats.recordAllowed(clock(), routeOf(req));
-          changed = true;
-        }
+        if (err === undefined) onAllowed(req);
         next(err);
       });
     };

@@ -268,6 +268,19 @@ for (const [version, makeApp] of versions) {
       assert.deepEqual(rl.list()[0].window, { allowed: 0, limited: 0 });
     });
 
+    it('a throwing resolveRoute never reaches the response: counted under (unmatched), reported once', async () => {
+      const { url, rl, errors } = await setup({ max: 1 }, undefined, {
+        resolveRoute: () => {
+          throw new Error('table boom');
+        },
+      });
+      const a = await hit(url);
+      const b = await hit(url);
+      assert.deepEqual([a.status, a.body, b.status], [200, 'ok', 429]);
+      assert.deepEqual(rl.list()[0].routes, [{ route: 'GET (unmatched)', allowed: 1, limited: 1 }]);
+      assert.equal(errors.filter((e) => e.includes('ROUTELENS_RL_RESOLVE_ROUTE')).length, 1);
+    });
+
     it('stays bounded with many random keys', async () => {
       const { url, rl } = await setup({ max: 0, maxKeys: 50, key: (req) => String(req.headers['x-k']) });
       for (let i = 0; i < 200; i++) await hit(url, { 'x-k': `k-${Math.random()}-${'x'.repeat(i % 2 ? 10 : 3000)}` });
