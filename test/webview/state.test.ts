@@ -1,9 +1,9 @@
 // The webview's state store and command tracker, in plain Node (they touch no DOM).
 import assert from 'node:assert/strict';
-import { Commands, StatusLine, type VsCodeApi } from '../../webview/host';
+import { Commands, StatusLine, type VsCodeApi, type WebviewCommand } from '../../webview/host';
 import { Ring } from '../../webview/ring';
-import { LIMITS, Store, readPersisted } from '../../webview/state';
-import type { WebviewToHost } from '../../protocol/webview';
+import { LIMITS, Store, TABS, readPersisted } from '../../webview/state';
+import { DASHBOARD_TABS, WEBVIEW_COMMANDS, type WebviewToHost } from '../../protocol/webview';
 import { endpoint, endpoints, slowRequest, snapshot, system, T0 } from './fixtures';
 
 describe('webview Ring', () => {
@@ -111,5 +111,17 @@ describe('webview Commands', () => {
     assert.deepEqual(r, { ok: false, error: { code: 'ERR_TIMEOUT', message: 'cache.warm: no answer after 0 s' } });
     assert.equal(commands.pendingCount, 0);
     assert.equal(el.className, 'status error');
+  });
+});
+
+describe('webview copies of protocol lists (kept local so the bundle has no zod)', () => {
+  it('TABS equals DASHBOARD_TABS and WebviewCommand equals WEBVIEW_COMMANDS', () => {
+    assert.deepEqual([...TABS], [...DASHBOARD_TABS]);
+    // Both directions at compile time: a command added to one list and not the other fails tsc.
+    const fromProtocol: readonly WebviewCommand[] = WEBVIEW_COMMANDS;
+    type Missing = Exclude<WebviewCommand, (typeof WEBVIEW_COMMANDS)[number]>;
+    const noneMissing: [Missing] extends [never] ? true : false = true;
+    assert.equal(noneMissing, true);
+    assert.equal(new Set(fromProtocol).size, WEBVIEW_COMMANDS.length);
   });
 });
