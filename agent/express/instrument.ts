@@ -150,7 +150,12 @@ const verbs = [...METHODS.map((m) => m.toLowerCase()), 'all'];
  * undefined when `expressModule` is not Express.
  */
 export function instrumentExpress(expressModule: unknown, target: RouteSink): RouteTable | undefined {
-  const state = patch(expressModule, target.diag ?? fallbackDiag);
+  let state: ModuleState | undefined;
+  try {
+    state = patch(expressModule, target.diag ?? fallbackDiag);
+  } catch (err) {
+    (target.diag ?? fallbackDiag).failure('express.patch', err);
+  }
   if (!state) return undefined;
   const entry: SinkEntry = { sink: target };
   state.sinks.add(entry);
@@ -167,10 +172,15 @@ export function instrumentExpress(expressModule: unknown, target: RouteSink): Ro
  * before the app's first registration (so before any user middleware). Used by the preload.
  */
 export function injectMiddleware(expressModule: unknown, getHandler: () => RequestHandler | undefined, diag: Diagnostics = fallbackDiag): boolean {
-  const state = patch(expressModule, diag);
-  if (!state) return false;
-  state.injectors.push(getHandler);
-  return true;
+  try {
+    const state = patch(expressModule, diag);
+    if (!state) return false;
+    state.injectors.push(getHandler);
+    return true;
+  } catch (err) {
+    diag.failure('express.patch', err);
+    return false;
+  }
 }
 
 /** Express modules already loaded in this process (scans the CommonJS cache; never loads anything new except the app's own `express`). */
