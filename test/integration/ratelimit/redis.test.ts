@@ -48,12 +48,18 @@ describe('ratelimit Redis store (real redis-server)', function () {
     limits.push(rl);
     const app = opts.express4 ? (express4() as unknown as ReturnType<typeof express5>) : express5();
     app.use(rl.create({ key: keyOf, ...options }));
+    const counts = { handled: 0, appErrors: 0 };
     app.get('/', (_req, res) => {
+      counts.handled++;
       res.send('ok');
+    });
+    app.use((err: unknown, _req: Request, res: import('express').Response, _next: import('express').NextFunction) => {
+      counts.appErrors++;
+      res.status(500).send(String(err));
     });
     const s = await serve(app);
     served.push(s);
-    return { rl, url: s.url, ...rec };
+    return { rl, url: s.url, counts, ...rec };
   }
 
   let probes = 0;
@@ -143,8 +149,9 @@ describe('ratelimit Redis store (real redis-server)', function () {
     it(`Redis killed and restarted mid-load (onStoreError '${policy}'): no 500, bounded answers, ${policy === 'memory' ? 'limits in memory' : 'allows'} during the outage, recovers, no double count`, async () => {
       const name = `outage-${policy}`;
       const prefix = `routelens:rl:${name}:`;
-      const { url, rl, warnings } = await instance({ name, max: 5, windowMs: 60_000, onStoreError: policy });
+      const { url, rl, warnings, counts } = await instance({ name, max: 5, windowMs: 60_000, onStoreError: policy });
       await redisReady(url, prefix);
+      const handledBefore = counts.handled;
       const bg = load(url, 6);
       await sleep(300);
       await redis.kill();
@@ -159,6 +166,9 @@ describe('ratelimit Redis store (real redis-server)', function () {
       assert.deepEqual([...new Set(answers.map((a) => a.status))].filter((s) => s !== 200 && s !== 429), [], 'only 200 and 429');
       const slowest = Math.max(...answers.map((a) => a.ms));
       assert.ok(slowest < ANSWER_BOUND_MS, `slowest answer ${slowest.toFixed(0)} ms`);
+      const oks = answers.filter((a) => a.status === 200).length + during.filter((x) => x === 200).length;
+      assert.ok(counts.handled - handledBefore >= oks, 'every 200 came from the route handler');
+      assert.equal(counts.appErrors, 0, 'no error reached the app (no double response, no store error)');
       const st = rl.list()[0];
       assert.ok(st.storeErrors >= 8, `storeErrors ${st.storeErrors}`);
       assert.equal(warnings.filter((w) => w.includes(`ROUTELENS_RL_STORE_ERROR:${name}`)).length, 1, 'reported once');
