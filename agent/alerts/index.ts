@@ -153,7 +153,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
   const firing = new Map<string, Track>(); // alert id → track
   const baselines = new Map<string, Baseline>();
   const listeners: Array<(alert: Alert) => void> = [];
-  let history: Alert[] = [];
+  const history: Alert[] = [];
   let health: HealthReport = { score: 100, status: 'healthy', reasons: [] };
   let changed = false;
   let seq = 0;
@@ -190,6 +190,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         procErrors += w.errors;
       }
       if (ep.kind === 'overflow') continue; // counted process-wide, never a target of its own
+      liveIds.add(ep.id);
       const location = ep.handlerLocation ?? ep.location;
       const name = short(ep.id);
       if (w.count >= minLatencySamples) {
@@ -202,7 +203,6 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           message: `${name} p95 ${ms(w.p95)} ≥ ${ms(t.p95Ms)}`,
           location,
         });
-        liveIds.add(ep.id);
         out.push(...anomaly(ep, w.p95, name, location));
       }
       if (w.count >= minRequests) {

@@ -313,6 +313,17 @@ describe('alerts', () => {
       assert.ok(alerts.active().some((x) => x.rule === 'latency-anomaly'), 'anomalies against the new baseline still fire');
     });
 
+    it('keeps the baseline through quiet minutes, drops it when the endpoint disappears', () => {
+      const { alerts, tick } = setup();
+      tick(slow(100), 12);
+      tick(inputs({ endpoints: [endpoint('GET /slow', { p95: 0, count: 2 })] }), 3);
+      tick(slow(450), 2);
+      assert.ok(alerts.active().some((x) => x.rule === 'latency-anomaly'), 'baseline kept');
+      tick(inputs(), 3);
+      tick(slow(450), 3);
+      assert.ok(!alerts.active().some((x) => x.rule === 'latency-anomaly'), 'relearning from scratch');
+    });
+
     it('does not fire before the baseline is learned, nor for fast routes under the floor', () => {
       const { alerts, tick } = setup();
       tick(slow(500), 1);
