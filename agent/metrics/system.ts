@@ -49,7 +49,8 @@ export class SystemSampler {
     } catch (err) {
       diag.failure('metrics.gcObserver', err);
     }
-    this.last = this.read();
+    // The first reading covers next to no time: its CPU share would be noise.
+    this.last = { ...this.read(), cpuPercent: 0 };
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.sample(), intervalMs);
       this.timer.unref();
