@@ -252,8 +252,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         version: VERSION,
         diag: this.diag,
       });
-      if (this.closed) {
+      if (this.closed || !this.server.enabled) {
         await this.server.close();
+        this.server = undefined;
         return undefined;
       }
       this.emitSafely('listening', { port: this.server.port, url: this.server.url });
