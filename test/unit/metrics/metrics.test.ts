@@ -527,6 +527,30 @@ describe('metrics', () => {
       assert.equal(s.time, ctx.now);
     });
 
+    it('sees CPU use, event-loop delay and utilisation, and garbage collections', async () => {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 0 });
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        mm.sampleSystem(); // start a fresh interval
+        const until = Date.now() + 150;
+        while (Date.now() < until) Math.sqrt(Math.random()); // block the loop, burn CPU
+        gc();
+        await new Promise((r) => setTimeout(r, 60)); // let the delay histogram and the GC observer see it
+        mm.sampleSystem();
+        const s = mm.system();
+        assert.ok(s.cpuPercent > 0, `cpu ${s.cpuPercent}%`);
+        assert.ok(s.eventLoop.delayMax > 0, `delay max ${s.eventLoop.delayMax} ms`);
+        assert.ok(s.eventLoop.delayP99 >= s.eventLoop.delayP50);
+        assert.ok(s.eventLoop.utilization > 0);
+        assert.ok(s.gc.count >= 1, 'the forced GC was observed');
+        assert.ok(s.gc.pauseTotal > 0);
+      } finally {
+        mm.close();
+      }
+    });
+
     it('samples on a timer that close() stops', async () => {
       const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 20 });
       const busy = Date.now() + 60;
