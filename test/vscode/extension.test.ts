@@ -10,23 +10,9 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RouteLensApi } from '../../extension/api';
 import { FakeAgent } from '../support/fake-agent';
+import { waitFor } from './wait';
 
 const EXTENSION_ID = 'routelens.routelens';
-
-async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('RouteLens extension in a real VS Code', function () {
   this.timeout(60_000);
