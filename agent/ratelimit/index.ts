@@ -281,7 +281,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         `rate limit "${c.name}": Redis failed (${err.message}); ${c.onStoreError === 'memory' ? 'counting in memory' : 'letting requests through'} until it answers again`,
       );
     };
-    return new RedisRateStore(c.prefix, redis, new CountingRedisLimiter(redis, c.algorithm, c.windowMs, c.max, insurance, onStoreError), insurance);
+    return new RedisRateStore(c.prefix, redis, new CountingRedisLimiter(redis, c.algorithm, c.windowMs, c.max, insurance, onStoreError, clock), insurance);
   }
 
   function create(options: RateLimitOptions): RateLimitMiddleware {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Store, IncrementResponse } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Clock } from '../internal';
 import { type Algorithm, MemoryCounter } from './algorithms';
 
 /** Keys longer than this are stored as a hash (memory and Redis stay bounded per key). */
@@ -184,9 +185,22 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** RateLimiterRedis counting with our per-algorithm Lua commands in milliseconds. */
+/** After a Redis call times out, calls are skipped (store error policy applies) for this long. */
+export const TIMEOUT_COOLDOWN_MS = 1000;
+
+/**
+ * RateLimiterRedis counting with our per-algorithm Lua commands in milliseconds.
+ *
+ * Adds a breaker for a Redis that accepts but does not answer: after a
+ * timeout, calls are skipped for TIMEOUT_COOLDOWN_MS, so during a freeze each
+ * request is not held for the whole timeout, and timed-out commands do not
+ * pile up in the client's queue (each would still run, and count, when that
+ * Redis resumes).
+ */
 export class CountingRedisLimiter extends RateLimiterRedis {
   private readonly countCommand: CountCommand;
+  /** Clock time until which calls are skipped; 0 when closed. */
+  private openUntil = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -194,8 +208,9 @@ export class CountingRedisLimiter extends RateLimiterRedis {
     private readonly windowMs: number,
     max: number,
     insurance: InsuranceLimiter | undefined,
-    /** Called once per failed Redis call (not ready, refused, timed out). */
+    /** Called once per failed or skipped Redis call (not ready, refused, timed out, cooling down). */
     private readonly onStoreError: (err: Error) => void,
+    private readonly clock: Clock,
   ) {
     super({ storeClient: redis, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
     const command = (redis as unknown as Record<string, CountCommand>)[COMMANDS[algorithm].name];
@@ -205,16 +220,23 @@ export class CountingRedisLimiter extends RateLimiterRedis {
 
   /** Replaces RateLimiterRedis's upsert; called by its consume(). Resolves to [hits, ms]. */
   _upsert(rlKey: string): Promise<[number, number]> {
-    if (this.redis.status !== 'ready') {
-      const err = new StoreUnavailableError(`Redis is not ready (${this.redis.status})`);
-      this.onStoreError(err);
-      return Promise.reject(err);
+    if (this.redis.status !== 'ready') return this.skip(`Redis is not ready (${this.redis.status})`);
+    if (this.openUntil !== 0) {
+      if (this.clock() < this.openUntil) return this.skip('Redis timed out recently; skipped while cooling down');
+      this.openUntil = 0;
     }
     return this.countCommand(rlKey, this.windowMs, this.points).catch((err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
+      if (e.message.includes('timed out')) this.openUntil = this.clock() + TIMEOUT_COOLDOWN_MS;
       this.onStoreError(e);
       throw e;
     });
+  }
+
+  private skip(reason: string): Promise<never> {
+    const err = new StoreUnavailableError(reason);
+    this.onStoreError(err);
+    return Promise.reject(err);
   }
 }
 

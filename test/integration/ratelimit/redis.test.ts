@@ -9,10 +9,11 @@ import express4 from 'express4';
 import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import { ALGORITHMS } from '../../../agent/ratelimit/algorithms';
+import { TIMEOUT_COOLDOWN_MS } from '../../../agent/ratelimit/stores';
 import { createRateLimits, type RateLimitOptions, type RateLimits } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
 import { type TestRedis, freePort, startRedis } from '../../support/redis';
-import { type Hit, type Served, hit, hits, recordingDiag, serve, sleep, waitFor } from './helpers';
+import { type Hit, type Served, fakeClock, hit, hits, recordingDiag, serve, sleep, waitFor } from './helpers';
 
 const keyOf = (req: Request) => String(req.headers['x-k'] ?? 'anon');
 /** Every request of these tests must be answered within this (the Redis budget is 50 ms; the box is loaded). */
@@ -42,9 +43,9 @@ describe('ratelimit Redis store (real redis-server)', function () {
     limits = [];
   });
 
-  async function instance(options: RateLimitOptions, opts: { express4?: boolean; redis?: string | Redis } = {}) {
+  async function instance(options: RateLimitOptions, opts: { express4?: boolean; redis?: string | Redis; clock?: () => number } = {}) {
     const rec = recordingDiag();
-    const rl = createRateLimits({ diag: rec.diag, redis: opts.redis ?? redis.url });
+    const rl = createRateLimits({ diag: rec.diag, redis: opts.redis ?? redis.url, clock: opts.clock });
     limits.push(rl);
     const app = opts.express4 ? (express4() as unknown as ReturnType<typeof express5>) : express5();
     app.use(rl.create({ key: keyOf, ...options }));
@@ -207,10 +208,11 @@ describe('ratelimit Redis store (real redis-server)', function () {
   });
 
   for (const policy of ['memory', 'fail-open'] as const) {
-    it(`Redis frozen (onStoreError '${policy}'): requests answered within the timeout budget, then back to Redis after thaw`, async () => {
+    it(`Redis frozen (onStoreError '${policy}'): answers within the timeout budget, one command sent per cooldown, back to Redis after thaw`, async () => {
       const name = `frozen-${policy}`;
       const prefix = `routelens:rl:${name}:`;
-      const { url, rl } = await instance({ name, max: 3, timeout: 50, onStoreError: policy });
+      const t = fakeClock(Date.now());
+      const { url, rl } = await instance({ name, max: 3, timeout: 50, onStoreError: policy }, { clock: t.clock });
       await redisReady(url, prefix);
       redis.freeze();
       const answers: Hit[] = [];
@@ -223,6 +225,10 @@ describe('ratelimit Redis store (real redis-server)', function () {
       const slowest = Math.max(...answers.map((a) => a.ms));
       assert.ok(slowest < ANSWER_BOUND_MS, `slowest ${slowest.toFixed(0)} ms`);
       assert.ok(rl.list()[0].storeErrors >= 5);
+      await sleep(300);
+      // Only the first request's command was sent (it runs now that Redis resumed); the breaker skipped the rest.
+      assert.equal(await admin.get(prefix + 'fz'), '1');
+      t.now += TIMEOUT_COOLDOWN_MS;
       await redisReady(url, prefix);
       assert.deepEqual(await hits(url, 2, { 'x-k': 'thawed' }), [200, 200]);
       assert.equal(await admin.get(prefix + 'thawed'), '2');
