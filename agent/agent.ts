@@ -21,9 +21,9 @@ import { type ResponseCacheOptions, createResponseCache } from './cache/response
 import { RouteLensError } from './errors';
 import { findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
-import type { AgentHost, Alerts, CommandSource, Metrics } from './internal';
+import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
-import { createMetrics } from './metrics';
+import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
@@ -43,7 +43,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly diag: Diagnostics;
   /** The app's two-tier cache (works even when measuring is disabled). Undefined with `cache: false`. */
   readonly cache: Cache | undefined;
-  private readonly metrics: Metrics | undefined;
+  private readonly metrics: MetricsCore | undefined;
   private readonly alerts: Alerts;
   private readonly rateLimits: RateLimits;
   private readonly startedAt = Date.now();
@@ -61,8 +61,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.options = resolveOptions(options);
     const o = this.options;
     this.diag = new Diagnostics(o.logger);
-    const thresholds = { ...DEFAULT_THRESHOLDS, ...thresholdsFromEnv(process.env), ...o.thresholds };
-    this.alerts = createAlerts({ thresholds });
+    const fromEnv = thresholdsFromEnv(process.env, (name, value, expected) =>
+      this.diag.warnOnce(`ROUTELENS_WARN_ENV_${name}`, `${name}=${value.slice(0, 40)} ignored: expected ${expected}`),
+    );
+    const thresholds = { ...DEFAULT_THRESHOLDS, ...fromEnv, ...o.thresholds };
+    this.alerts = createAlerts({ thresholds, diag: this.diag });
     this.alerts.onFire((alert) => this.emitSafely('alert', alert));
 
     if (o.cache !== false) {
@@ -280,6 +283,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     const delta: Delta = { time: Date.now(), system: m.system() };
     const endpoints = m.takeChangedEndpoints();
     if (endpoints.length) delta.endpoints = endpoints;
+    const removed = m.takeRemovedEndpoints();
+    if (removed.length) delta.removedEndpoints = removed;
     const slow = m.takeNewSlowRequests();
     if (slow.length) delta.slowRequests = slow;
     if (this.alerts.takeChanged()) {

@@ -267,7 +267,7 @@ export interface Snapshot {
   slowRequests: SlowRequest[];
   cache?: CacheStats;
   rateLimits: RateLimitStats[];
-  /** Endpoints that exceeded the cap and were folded into the overflow bucket. */
+  /** Requests folded into the overflow bucket because the endpoint cap was reached. */
   droppedEndpoints: number;
 }
 
