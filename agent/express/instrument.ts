@@ -136,6 +136,7 @@ const PATCHED = Symbol.for('routelens.express.patched');
 const STATE = Symbol.for('routelens.express.state');
 const LAYER = Symbol.for('routelens.express.layer');
 const MAX_ROUTES = 10_000;
+const MAX_ALTS_PER_ENTRY = 256;
 const MAX_DEPTH = 16;
 
 /** Failures before any sink is attached go nowhere (the agent never logs unless asked). */
@@ -145,9 +146,10 @@ const verbs = [...METHODS.map((m) => m.toLowerCase()), 'all'];
 // ---------------------------------------------------------------- public API
 
 /**
- * Patches an Express 4 or 5 module (idempotent per module) and attaches `target`: routes already
- * captured are replayed to it, later ones are sent as registered. Returns the route table, or
- * undefined when `expressModule` is not Express.
+ * Patches an Express 4 or 5 module (idempotent per module) and attaches `target`: every route
+ * registered from now on is sent to it (routes registered before are not replayed). Returns the
+ * route table (call `detach()` when the agent closes), or undefined when `expressModule` is not
+ * Express or could not be patched. Never throws.
  */
 export function instrumentExpress(expressModule: unknown, target: RouteSink): RouteTable | undefined {
   let state: ModuleState | undefined;
@@ -157,9 +159,10 @@ export function instrumentExpress(expressModule: unknown, target: RouteSink): Ro
     (target.diag ?? fallbackDiag).failure('express.patch', err);
   }
   if (!state) return undefined;
+  // No replay of routes captured before: in a process running several agents one after the other
+  // (tests), a new agent must not inherit the earlier apps' routes.
   const entry: SinkEntry = { sink: target };
   state.sinks.add(entry);
-  for (const full of state.order) send(entry, full.def, target.diag);
   return {
     match: (method, path) => match(state, method, path),
     routes: () => state.order.map((f) => ({ ...f.def })),
@@ -546,16 +549,20 @@ function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[], dept
 function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
   for (const alt of joinParts(prefixes, entry.part)) {
     const route = templateOf(truncate(alt.text));
-    const key = `${entry.method} ${route}`;
-    if (state.fulls.has(key) || state.fulls.size >= MAX_ROUTES) continue;
+    // Once per registration and full path (a router mounted twice at one prefix reports once);
+    // another app registering the same template reports it again (sinks merge duplicates).
+    if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;
     const def: RouteDefinition = { method: entry.method, route };
     if (entry.location) def.location = entry.location;
     if (entry.handlerLocation) def.handlerLocation = entry.handlerLocation;
     const full: FullRoute = { def, matcher: undefined, entry };
-    full.matcher = compileMatcher(alt.source);
-    state.fulls.set(key, full);
-    state.order.push(full);
     entry.fulls.push(full);
+    const key = `${entry.method} ${route}`;
+    if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
+      full.matcher = compileMatcher(alt.source);
+      state.fulls.set(key, full);
+      state.order.push(full);
+    }
     for (const s of state.sinks) send(s, def, s.sink.diag);
     if (entry.handlerLocation === undefined && entry.handler) scheduleLookup(state, entry);
   }
