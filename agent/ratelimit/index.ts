@@ -91,6 +91,8 @@ export interface RateLimitDeps {
 }
 
 const DEFAULT_MESSAGE = 'Too many requests, please try again later.';
+/** Limiters are made at start-up; this many means one is being made per request (a leak). */
+const MAX_LIMITERS = 1000;
 const NAME_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const KNOWN_OPTIONS = new Set<string>([
   'windowMs', 'max', 'name', 'key', 'algorithm', 'store', 'onStoreError', 'skip', 'allowList', 'legacyHeaders',
@@ -286,6 +288,9 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
 
   function create(options: RateLimitOptions): RateLimitMiddleware {
     if (closed) throw new RouteLensError('ROUTELENS_ERR_CLOSED', 'rate limits are closed');
+    if (limiters.size >= MAX_LIMITERS) {
+      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `more than ${MAX_LIMITERS} rate limiters: create them once at start-up, not per request`);
+    }
     const c = resolveOptions(
       options,
       deps.redis !== undefined,
@@ -459,7 +464,6 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       const conns = [...connections.values()];
       connections.clear();
       for (const conn of conns) conn.disconnect();
-      await Promise.resolve();
     },
   };
 }

@@ -328,6 +328,12 @@ describe('ratelimit options validation', () => {
     });
   }
 
+  it('create() refuses more than 1000 limiters (one made per request would leak)', () => {
+    const many = createRateLimits({ diag: recordingDiag().diag });
+    for (let i = 0; i < 1000; i++) many.create({});
+    assert.throws(() => many.create({}), (e: unknown) => e instanceof RouteLensError && e.code === 'ROUTELENS_ERR_INVALID_OPTION');
+  });
+
   it('create() refuses a duplicate name and numbers default names', () => {
     const a = rl.create({});
     const b = rl.create({});
