@@ -94,6 +94,8 @@ describe('ratelimit Redis store (real redis-server)', function () {
         assert.equal(statuses.filter((s) => s === 200).length, 25);
         assert.equal(statuses.filter((s) => s === 429).length, 75);
         assert.deepEqual([a.rl.list()[0].storeErrors, b.rl.list()[0].storeErrors], errorsBefore, 'no store error under load');
+        await b.rl.close();
+        assert.equal(await client.ping(), 'PONG', 'the client passed in is duplicated, never closed');
       } finally {
         client.disconnect();
       }
