@@ -4,6 +4,7 @@
  * talks to agents start on first need: at startup only when
  * `routelens.autoConnect` is on, else when a RouteLens command or view is used.
  */
+import './core/jitless';
 import * as vscode from 'vscode';
 import type { SourceLocation } from '../protocol';
 import type { RouteLensApi } from './api';
