@@ -122,6 +122,9 @@ export interface RoundResult {
   fixed: { responses: number; rateAchieved: number; queued: number; errors: number; statuses: Record<string, number> };
   /** Unthrottled: completed requests per second. */
   peakRps: number;
+  /** Server CPU per completed request during the unthrottled phase, microseconds. */
+  peakCpuUsPerRequest: number;
+  peakResponses: number;
   /** Client-side latency of `/users/:id` at the fixed rate. */
   clientUsers: Percentiles & { count: number };
   /** Server-side timing of the same requests, every variant: http 'request' → 'finish', and first middleware → 'finish'. */
@@ -134,61 +137,79 @@ export interface RoundResult {
   notes: string[];
 }
 
-async function measureOne(variant: Variant, round: number, s: HttpSettings, withStream: boolean): Promise<RoundResult> {
+/** One running server child and what the parent keeps about it. */
+interface Server {
+  variant: Variant;
+  child: Child;
+  plan: PlannedRequest[];
+  stream?: StreamClient;
+  notes: string[];
+}
+
+async function startServer(variant: Variant, s: HttpSettings, withStream: boolean): Promise<Server> {
   const child = await Child.spawn(variant, s);
-  const notes: string[] = [];
-  let stream: StreamClient | undefined;
-  try {
-    const port = child.ready.port;
-    const plan = mixedPlan(port);
-    if (withStream) {
-      if (!child.ready.agent) notes.push('agent address not found (no discovery record): no stream client');
-      else stream = await connectStream(child.ready.agent.port, child.ready.agent.token);
-    }
-    await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.warmupMs });
-    if (stream) {
-      const r = await stream.command('reset');
-      if (!r.ok) notes.push(`reset after warm-up failed (${r.error}): agent figures include warm-up`);
-    }
-    child.send({ type: 'mark' });
-    const cpu0 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
-    const fixed = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.fixedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.fixedMs) / 1000) });
-    const cpu1 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
-    const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
-    const edgeUsers = snap.edge;
-    let agentUsers: RoundResult['agentUsers'];
-    if (variant === 'agent' || variant === 'agent-metrics') {
-      agentUsers = snap.users;
-      if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
-    }
-    if (variant === 'rl-memory' || variant === 'rl-redis') {
-      const rl = snap.rateLimits[0];
-      if (!rl) notes.push('no limiter in the snapshot');
-      else {
-        if (rl.store !== (variant === 'rl-redis' ? 'redis' : 'memory')) notes.push(`limiter store is ${rl.store}`);
-        if (rl.storeErrors > 0) notes.push(`${rl.storeErrors} store errors (insurance path taken)`);
-        if (rl.limited > 0) notes.push(`${rl.limited} requests limited`);
-      }
-    }
-    const peak = await runLoad({ port, requests: plan, connections: s.connections, durationMs: s.peakMs });
-    const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
-    return {
-      variant,
-      round,
-      cpuUsPerRequest: cpuUs / Math.max(1, fixed.responses),
-      fixed: summary(fixed),
-      peakRps: peak.responses / (peak.elapsedMs / 1000),
-      clientUsers: percentiles(fixed.latencies[USERS] ?? []),
-      agentUsers,
-      edgeUsers,
-      stream: stream ? { ...stream.counts } : undefined,
-      pid: child.pid,
-      notes,
-    };
-  } finally {
-    stream?.close();
-    await child.close();
+  const server: Server = { variant, child, plan: mixedPlan(child.ready.port), notes: [] };
+  if (withStream) {
+    if (!child.ready.agent) server.notes.push('agent address not found: no stream client');
+    else server.stream = await connectStream(child.ready.agent.port, child.ready.agent.token);
   }
+  return server;
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.stream?.close();
+  await server.child.close();
+}
+
+/** The paced phase: server CPU per request, client and server-side latencies, the agent's own figures. */
+async function pacedPhase(srv: Server, round: number, s: HttpSettings): Promise<Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>> {
+  const { child, variant } = srv;
+  const notes: string[] = [...srv.notes];
+  if (srv.stream) {
+    const r = await srv.stream.command('reset');
+    if (!r.ok) notes.push(`reset failed (${r.error}): agent figures include earlier phases`);
+  }
+  child.send({ type: 'mark' });
+  const cpu0 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+  const fixed = await runLoad({ port: child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.fixedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.fixedMs) / 1000) });
+  const cpu1 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+  const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
+  let agentUsers: RoundResult['agentUsers'];
+  if (variant === 'agent' || variant === 'agent-metrics') {
+    agentUsers = snap.users;
+    if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
+  }
+  if (variant === 'rl-memory' || variant === 'rl-redis') {
+    const rl = snap.rateLimits[0];
+    if (!rl) notes.push('no limiter in the snapshot');
+    else {
+      if (rl.store !== (variant === 'rl-redis' ? 'redis' : 'memory')) notes.push(`limiter store is ${rl.store}`);
+      if (rl.storeErrors > 0) notes.push(`${rl.storeErrors} store errors so far (insurance path taken)`);
+      if (rl.limited > 0) notes.push(`${rl.limited} requests limited`);
+    }
+  }
+  const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
+  return {
+    variant,
+    round,
+    cpuUsPerRequest: cpuUs / Math.max(1, fixed.responses),
+    fixed: summary(fixed),
+    clientUsers: percentiles(fixed.latencies[USERS] ?? []),
+    agentUsers,
+    edgeUsers: snap.edge,
+    stream: srv.stream ? { ...srv.stream.counts } : undefined,
+    pid: child.pid,
+    notes,
+  };
+}
+
+async function peakPhase(srv: Server, s: HttpSettings): Promise<{ peakRps: number; peakCpuUsPerRequest: number; peakResponses: number }> {
+  const cpu0 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+  const peak = await runLoad({ port: srv.child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.peakMs });
+  const cpu1 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+  srv.child.send({ type: 'profile-stop' });
+  const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
+  return { peakRps: peak.responses / (peak.elapsedMs / 1000), peakCpuUsPerRequest: cpuUs / Math.max(1, peak.responses), peakResponses: peak.responses };
 }
 
 function summary(r: LoadResult): RoundResult['fixed'] {
@@ -214,27 +235,46 @@ export interface Comparison {
   /** Median over rounds of the per-round ratio variant/baseline (paired within a round). */
   cpuRatio: number;
   peakRatio: number;
+  /** Server CPU per request at peak, variant/baseline (less sensitive than req/s to the share of CPU the server got). */
+  peakCpuRatio: number;
   /** Lowest and highest per-round ratios: the spread shows how noisy the machine was. */
   cpuRange: [number, number];
   peakRange: [number, number];
   cpuUsPerRequest: { baseline: number; variant: number };
   peakRps: { baseline: number; variant: number };
+  peakCpuUsPerRequest: { baseline: number; variant: number };
 }
 
-/** Runs the variants in alternation for s.rounds rounds. */
+/**
+ * Runs the variants side by side: one server child per variant, all started
+ * up front and warmed up, then s.rounds rounds; in each round every variant
+ * gets its paced phase in turn (the starting variant rotates), then its peak
+ * phase. Interleaving phases of a few seconds, rather than whole runs, lets a
+ * change in the machine's load hit every variant alike.
+ */
 export async function runAlternating(variants: Variant[], s: HttpSettings, streamFor: Variant[] = []): Promise<RoundResult[]> {
+  const servers: Server[] = [];
   const results: RoundResult[] = [];
-  for (let round = 1; round <= s.rounds; round++) {
-    for (const v of variants) {
-      const r = await measureOne(v, round, s, streamFor.includes(v));
-      s.log(
-        `  round ${round} ${v.padEnd(10)} cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req at ${r.fixed.rateAchieved.toFixed(0)} req/s` +
-          ` · peak ${r.peakRps.toFixed(0)} req/s · client p50 ${r.clientUsers.p50.toFixed(3)} ms` +
-          (r.agentUsers ? ` · agent p50 ${r.agentUsers.p50.toFixed(3)} ms` : '') +
-          (r.notes.length ? ` · ${r.notes.join('; ')}` : ''),
-      );
-      results.push(r);
+  try {
+    for (const v of variants) servers.push(await startServer(v, s, streamFor.includes(v)));
+    for (const srv of servers) await runLoad({ port: srv.child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.warmupMs });
+    for (let round = 1; round <= s.rounds; round++) {
+      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
+      const paced = new Map<Variant, Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>>();
+      for (const srv of order) paced.set(srv.variant, await pacedPhase(srv, round, s));
+      for (const srv of order) {
+        const r: RoundResult = { ...paced.get(srv.variant)!, ...(await peakPhase(srv, s)) };
+        results.push(r);
+        s.log(
+          `  round ${round} ${r.variant.padEnd(13)} cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req at ${r.fixed.rateAchieved.toFixed(0)} req/s` +
+            ` · peak ${r.peakRps.toFixed(0)} req/s (${r.peakCpuUsPerRequest.toFixed(1)} µs/req) · client p50 ${r.clientUsers.p50.toFixed(3)} ms` +
+            (r.agentUsers ? ` · agent p50 ${r.agentUsers.p50.toFixed(3)} ms` : '') +
+            (r.notes.length ? ` · ${r.notes.join('; ')}` : ''),
+        );
+      }
     }
+  } finally {
+    for (const srv of servers) await stopServer(srv);
   }
   return results;
 }
@@ -244,12 +284,14 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
   const pick = (v: Variant, round: number) => results.find((r) => r.variant === v && r.round === round);
   const cpuRatios: number[] = [];
   const peakRatios: number[] = [];
+  const peakCpuRatios: number[] = [];
   for (const round of rounds) {
     const b = pick(baseline, round);
     const x = pick(variant, round);
     if (!b || !x) continue;
     cpuRatios.push(x.cpuUsPerRequest / b.cpuUsPerRequest);
     peakRatios.push(x.peakRps / b.peakRps);
+    peakCpuRatios.push(x.peakCpuUsPerRequest / b.peakCpuUsPerRequest);
   }
   const of = (v: Variant) => results.filter((r) => r.variant === v);
   return {
@@ -257,10 +299,12 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
     variant,
     cpuRatio: median(cpuRatios),
     peakRatio: median(peakRatios),
+    peakCpuRatio: median(peakCpuRatios),
     cpuRange: [Math.min(...cpuRatios), Math.max(...cpuRatios)],
     peakRange: [Math.min(...peakRatios), Math.max(...peakRatios)],
     cpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.cpuUsPerRequest)), variant: median(of(variant).map((r) => r.cpuUsPerRequest)) },
     peakRps: { baseline: median(of(baseline).map((r) => r.peakRps)), variant: median(of(variant).map((r) => r.peakRps)) },
+    peakCpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.peakCpuUsPerRequest)), variant: median(of(variant).map((r) => r.peakCpuUsPerRequest)) },
   };
 }
 

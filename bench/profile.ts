@@ -4,13 +4,15 @@
  * file and line, and the share of time spent in each top-level folder.
  *
  *   node --import tsx bench/profile.ts FILE.cpuprofile [--top 25] [--filter agent/]
+ *   node --import tsx bench/profile.ts FILE.cpuprofile --callers FUNCTION_NAME
  */
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { SourceMapConsumer } from 'source-map-js';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   hitCount?: number;
   children?: number[];
 }
@@ -28,11 +30,48 @@ export interface FunctionCost {
   share: number;
 }
 
+/** Maps bundled positions back to sources with the bundle's .map file (the bench's agent bundle has one). */
+function sourceMapper(root: string): (url: string, line: number, column: number) => { file: string; line: number } | undefined {
+  const maps = new Map<string, SourceMapConsumer | undefined>();
+  return (url, line, column) => {
+    if (!url.endsWith('.js')) return undefined;
+    if (!maps.has(url)) {
+      const mapFile = `${url}.map`;
+      maps.set(url, existsSync(mapFile) ? new SourceMapConsumer(JSON.parse(readFileSync(mapFile, 'utf8'))) : undefined);
+    }
+    const consumer = maps.get(url);
+    if (!consumer) return undefined;
+    const pos = consumer.originalPositionFor({ line: line + 1, column });
+    if (!pos.source) return undefined;
+    return { file: relative(root, resolve(dirname(url), pos.source)), line: pos.line ?? 0 };
+  };
+}
+
+/** Drops the bench's own profiler traffic (node:inspector) from a profile's samples. */
+function inspectorNodes(profile: CpuProfile): Set<number> {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Set<number>();
+  for (const n of profile.nodes) {
+    for (let cur: number | undefined = n.id; cur !== undefined; cur = parent.get(cur)) {
+      if (byId.get(cur)!.callFrame.url === 'node:inspector') {
+        out.add(n.id);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 export function summarise(profile: CpuProfile, root = process.cwd()): { totalMs: number; functions: FunctionCost[]; byArea: Record<string, number> } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const skip = inspectorNodes(profile);
+  const map = sourceMapper(root);
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
+    if (skip.has(id)) continue;
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   let total = 0;
@@ -42,9 +81,10 @@ export function summarise(profile: CpuProfile, root = process.cwd()): { totalMs:
     const n = byId.get(id)!;
     total += us;
     const url = n.callFrame.url.replace(/^file:\/\//, '');
-    const file = url ? relative(root, url) : '(native)';
+    const mapped = url ? map(url, n.callFrame.lineNumber, n.callFrame.columnNumber ?? 0) : undefined;
+    const file = mapped ? mapped.file : url ? relative(root, url) : '(native)';
     const name = n.callFrame.functionName || '(anonymous)';
-    const where = url ? `${file}:${n.callFrame.lineNumber + 1}` : '';
+    const where = mapped ? `${mapped.file}:${mapped.line}` : url ? `${file}:${n.callFrame.lineNumber + 1}` : '';
     const key = `${name}@${where}`;
     const f = fns.get(key) ?? { name, where, selfMs: 0, share: 0 };
     f.selfMs += us / 1000;
@@ -57,8 +97,70 @@ export function summarise(profile: CpuProfile, root = process.cwd()): { totalMs:
   return { totalMs: total / 1000, functions, byArea };
 }
 
+/**
+ * Where a variant spends more CPU than its baseline: self time per request
+ * (µs) of each function, variant minus baseline, largest increase first.
+ * Functions are matched by name and file (line numbers differ between builds).
+ */
+export function diffPerRequest(
+  base: ReturnType<typeof summarise>,
+  baseRequests: number,
+  variant: ReturnType<typeof summarise>,
+  variantRequests: number,
+): { busyUsPerRequest: { baseline: number; variant: number }; functions: Array<{ name: string; where: string; deltaUs: number; variantUs: number }> } {
+  const key = (f: FunctionCost) => `${f.name}@${f.where.replace(/:\d+$/, '')}`;
+  const perReq = (fns: FunctionCost[], n: number) => {
+    const m = new Map<string, { name: string; where: string; us: number }>();
+    for (const f of fns) {
+      if (f.name === '(idle)' || f.name === '(program)') continue;
+      const k = key(f);
+      const e = m.get(k) ?? { name: f.name, where: f.where.replace(/:\d+$/, ''), us: 0 };
+      e.us += (f.selfMs * 1000) / Math.max(1, n);
+      m.set(k, e);
+    }
+    return m;
+  };
+  const b = perReq(base.functions, baseRequests);
+  const v = perReq(variant.functions, variantRequests);
+  const busy = (m: Map<string, { us: number }>) => [...m.values()].reduce((a, e) => a + e.us, 0);
+  const functions = [...new Set([...b.keys(), ...v.keys()])]
+    .map((k) => {
+      const e = v.get(k) ?? b.get(k)!;
+      return { name: e.name, where: e.where, deltaUs: (v.get(k)?.us ?? 0) - (b.get(k)?.us ?? 0), variantUs: v.get(k)?.us ?? 0 };
+    })
+    .sort((x, y) => y.deltaUs - x.deltaUs);
+  return { busyUsPerRequest: { baseline: busy(b), variant: busy(v) }, functions };
+}
+
+/** Self time of the functions named `name`, grouped by their chain of callers (innermost first). */
+export function callers(profile: CpuProfile, name: string, depth = Number(process.env.PROFILE_DEPTH ?? 6)): Array<{ chain: string; ms: number }> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const out = new Map<string, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const n = byId.get(profile.samples[i]!)!;
+    if (n.callFrame.functionName !== name) continue;
+    const chain: string[] = [];
+    for (let cur: number | undefined = n.id, k = 0; cur !== undefined && k < depth; cur = parent.get(cur), k++) {
+      const f = byId.get(cur)!.callFrame;
+      chain.push(`${f.functionName || '(anonymous)'}${f.url ? ` (${f.url.split('/').slice(-2).join('/')})` : ''}`);
+    }
+    const key = chain.join(' ← ');
+    out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  }
+  return [...out].map(([chain, ms]) => ({ chain, ms })).sort((a, b) => b.ms - a.ms);
+}
+
 if (require.main === module) {
   const args = process.argv.slice(2);
+  if (args.includes('--callers')) {
+    const name = args[args.indexOf('--callers') + 1]!;
+    for (const file of args.filter((a) => a.endsWith('.cpuprofile'))) {
+      for (const c of callers(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, name).slice(0, 10)) process.stdout.write(`${c.ms.toFixed(1).padStart(8)} ms  ${c.chain}\n`);
+    }
+    process.exit(0);
+  }
   const top = args.includes('--top') ? Number(args[args.indexOf('--top') + 1]) : 25;
   const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1]! : '';
   for (const file of args.filter((a, i) => a.endsWith('.cpuprofile') && args[i - 1] !== '--filter')) {

@@ -13,8 +13,9 @@ import { dirname, join, relative } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
 import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating } from './http';
-import { agentSource, loadAgent } from './lib/adapter';
-import { summarise } from './profile';
+import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
+import { diffPerRequest, summarise } from './profile';
+import type { Variant } from './server';
 import { fmt, pct, table, verdict } from './lib/stats';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */
@@ -28,12 +29,25 @@ export const TARGETS = {
   limiterRedisOverhead: 0.25,
 } as const;
 
+const USAGE = `npm run bench -- [options]
+  --quick        ~1-minute smoke run (2 short rounds)
+  --rounds N     rounds for the HTTP sections (default 6)
+  --rate N       requests/s of the paced phase (default: 40% of bare Express's calibrated peak, at most 3000)
+  --only 1,2,3   sections: 1 agent overhead, 2 cache, 3 rate limiter
+  --aa, --no-aa  section 1 also runs a second bare server: bare/bare is the noise floor (default: on, off with --quick)
+  --profile      CPU profile of each server's paced phase, summarised at the end (bench/results/profiles/)
+  --out FILE     JSON output (default bench/results/latest.json)
+ROUTELENS_BENCH_AGENT=bundle (default: esbuild bundle of agent/, as npm run build makes it) | dist (dist/agent) | tsx (sources through tsx).
+`;
+
 interface Args {
   quick: boolean;
   rounds?: number;
   rate?: number;
   only: Set<number>;
   profile: boolean;
+  /** Adds a second bare server to section 1: the bare/bare ratio is the noise floor (default on, off with --quick). */
+  aa?: boolean;
   out: string;
 }
 
@@ -51,9 +65,16 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rate') a.rate = Math.floor(num());
     else if (k === '--only') a.only = new Set(String(argv[++i]).split(',').map(Number));
     else if (k === '--profile') a.profile = true;
+    else if (k === '--aa') a.aa = true;
+    else if (k === '--no-aa') a.aa = false;
+    else if (k === '--help' || k === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
     else if (k === '--out') a.out = String(argv[++i]);
     else throw new Error(`unknown option ${k} (see bench/run.ts)`);
   }
+  a.aa ??= !a.quick;
   return a;
 }
 
@@ -62,7 +83,9 @@ const log = (line: string) => process.stdout.write(line + '\n');
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  const { mod: agentMod, error: agentError } = loadAgent();
+  const bundleError = await prepareAgent();
+  const { mod: agentMod, error: loadError } = loadAgent();
+  const agentError = bundleError ?? loadError;
   log(`RouteLens bench${args.quick ? ' (quick)' : ''}: node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   log(`agent: ${agentMod ? relative(process.cwd(), agentSource()) : `not available (${agentError})`}`);
 
@@ -72,10 +95,10 @@ async function main(): Promise<void> {
     mkdirSync(profileDir, { recursive: true });
   }
   const http: HttpSettings = {
-    rounds: args.rounds ?? (args.quick ? 1 : 4),
-    warmupMs: args.quick ? 1000 : 2000,
-    fixedMs: args.quick ? 2000 : 6000,
-    peakMs: args.quick ? 2000 : 5000,
+    rounds: args.rounds ?? (args.quick ? 2 : 6),
+    warmupMs: args.quick ? 1000 : 3000,
+    fixedMs: args.quick ? 2000 : 4000,
+    peakMs: args.quick ? 1500 : 3000,
     connections: 8,
     rate: 0,
     profileDir: args.profile ? profileDir : undefined,
@@ -104,9 +127,10 @@ async function main(): Promise<void> {
 
     if (args.only.has(1)) {
       log(`\n== 1. Agent overhead, mixed Express 5 workload (${http.rounds} rounds, fixed ${http.rate} req/s for ${http.fixedMs / 1000} s, peak ${http.peakMs / 1000} s, ${http.connections} connections)`);
-      const variants = agentMod ? (['bare', 'agent', 'agent-metrics'] as const) : (['bare'] as const);
-      const results = await runAlternating([...variants], http, ['agent']);
-      json.agentOverhead = reportOverhead(results, !!agentMod);
+      const variants: Variant[] = agentMod ? ['bare', 'agent', 'agent-metrics'] : ['bare'];
+      if (args.aa) variants.push('bare-b');
+      const results = await runAlternating(variants, http, ['agent']);
+      json.agentOverhead = reportOverhead(results, !!agentMod, !!args.aa);
     }
 
     if (args.only.has(2)) {
@@ -144,7 +168,13 @@ async function main(): Promise<void> {
   log(`\nwrote ${relative(process.cwd(), args.out)} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-function reportOverhead(results: RoundResult[], hasAgent: boolean): unknown {
+function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean): unknown {
+  const noise = aa ? compare(results, 'bare', 'bare-b') : undefined;
+  if (noise) {
+    log(
+      `\n  A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${range(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${range(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`,
+    );
+  }
   if (!hasAgent) {
     const bare = results.filter((r) => r.variant === 'bare');
     log('\n' + table(['bare Express (agent not available)', 'round', 'CPU µs/req', 'peak req/s'], bare.map((r) => ['', String(r.round), fmt(r.cpuUsPerRequest, 1), fmt(r.peakRps, 0)])));
@@ -160,6 +190,7 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean): unknown {
         [
           ['server CPU per request (µs)', fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), range(c.cpuRange), pct(cpuOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(cpuOver <= TARGETS.agentOverhead)],
           ['peak throughput (req/s)', fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), range(c.peakRange), pct(tputOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(tputOver <= TARGETS.agentOverhead)],
+          ['server CPU per request at peak (µs)', fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(c.peakCpuRatio - 1 <= TARGETS.agentOverhead)],
         ],
       ),
   );
@@ -184,17 +215,17 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean): unknown {
   log(
     '\n' +
       table(
-        ['what each part costs (vs bare)', 'CPU µs/req', 'Δ µs/req', 'CPU ratio', 'peak ratio'],
+        ['what each part costs (vs bare)', 'CPU µs/req', 'Δ µs/req', 'CPU ratio', 'Δ µs/req at peak', 'peak ratio'],
         [
-          ['metrics middleware only (server: false)', fmt(m.cpuUsPerRequest.variant, 1), delta(m.cpuUsPerRequest.variant, m.cpuUsPerRequest.baseline), fmt(m.cpuRatio, 3), fmt(m.peakRatio, 3)],
-          ['everything on (+ local server, stream client)', fmt(c.cpuUsPerRequest.variant, 1), delta(c.cpuUsPerRequest.variant, c.cpuUsPerRequest.baseline), fmt(c.cpuRatio, 3), fmt(c.peakRatio, 3)],
-          ['  of which the server and stream', '', delta(c.cpuUsPerRequest.variant, m.cpuUsPerRequest.variant), '', ''],
+          ['metrics middleware only (server: false)', fmt(m.cpuUsPerRequest.variant, 1), delta(m.cpuUsPerRequest.variant, m.cpuUsPerRequest.baseline), fmt(m.cpuRatio, 3), delta(m.peakCpuUsPerRequest.variant, m.peakCpuUsPerRequest.baseline), fmt(m.peakRatio, 3)],
+          ['everything on (+ local server, stream client)', fmt(c.cpuUsPerRequest.variant, 1), delta(c.cpuUsPerRequest.variant, c.cpuUsPerRequest.baseline), fmt(c.cpuRatio, 3), delta(c.peakCpuUsPerRequest.variant, c.peakCpuUsPerRequest.baseline), fmt(c.peakRatio, 3)],
+          ['  of which the server and stream', '', delta(c.cpuUsPerRequest.variant, m.cpuUsPerRequest.variant), '', delta(c.peakCpuUsPerRequest.variant, m.peakCpuUsPerRequest.variant), ''],
         ],
       ),
   );
   const streams = results.filter((r) => r.stream).map((r) => r.stream!);
   if (streams.length) log(`  stream client: ${streams.map((s) => `${s.delta} deltas / ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')} per round`);
-  return { comparison: c, metricsOnly: m, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
+  return { comparison: c, metricsOnly: m, noiseFloor: noise, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
 }
 
 function range([lo, hi]: [number, number]): string {
@@ -234,6 +265,7 @@ function reportLimiter(results: RoundResult[]): unknown {
     const label = v === 'rl-memory' ? 'memory store' : 'Redis store';
     rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), range(c.cpuRange), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.cpuRatio - 1 <= target)]);
     rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), range(c.peakRange), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, verdict(1 - c.peakRatio <= target)]);
+    rows.push([`${label}: CPU per request at peak (µs)`, fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.peakCpuRatio - 1 <= target)]);
     out[v] = { comparison: c, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio };
   }
   log('\n' + table(['measure', 'no limiter', 'limiter', 'ratio', 'rounds range', 'overhead', 'target', 'verdict'], rows));
@@ -241,24 +273,47 @@ function reportLimiter(results: RoundResult[]): unknown {
   return { ...out, rounds: results };
 }
 
-/** With --profile: where each variant's server spent its CPU in the paced phase (self time, first round). */
+/**
+ * With --profile: where each server spent its CPU over its last round (paced
+ * and peak phases, self time), and, against its baseline, which functions
+ * cost more per request.
+ */
 function reportProfiles(dir: string, json: Record<string, unknown>): unknown {
-  const rounds = [
-    ...(((json.agentOverhead as { rounds?: RoundResult[] } | undefined)?.rounds) ?? []),
-    ...(((json.rateLimit as { rounds?: RoundResult[] } | undefined)?.rounds) ?? []),
-  ].filter((r) => r.round === 1);
+  const all = [
+    ...((json.agentOverhead as { rounds?: RoundResult[] } | undefined)?.rounds ?? []),
+    ...((json.rateLimit as { rounds?: RoundResult[] } | undefined)?.rounds ?? []),
+  ];
+  const last = new Map<string, RoundResult>();
+  for (const r of all) if ((last.get(r.variant)?.round ?? 0) <= r.round) last.set(r.variant, r);
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   const out: Record<string, unknown> = {};
-  log('\n== Profiles (server children, paced phase of round 1, self time)');
-  for (const r of rounds) {
+  const loaded = new Map<string, { s: ReturnType<typeof summarise>; requests: number }>();
+  log('\n== Profiles (each server over its last round: paced + peak phases, self time)');
+  for (const r of last.values()) {
     const file = files.find((f) => f === `${r.variant}-${r.pid}.cpuprofile`);
     if (!file) continue;
     const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    const requests = r.fixed.responses + r.peakResponses;
+    loaded.set(r.variant, { s, requests });
     const areas = Object.entries(s.byArea).sort((a, b) => b[1] - a[1]).slice(0, 8);
-    log(`\n${r.variant} (${join(relative(process.cwd(), dir), file)}): ${areas.map(([a, ms]) => `${a} ${pct(ms / s.totalMs).slice(1)}`).join(', ')}`);
-    const agentFns = s.functions.filter((f) => f.where.startsWith('agent/') || f.where.startsWith('dist/agent/')).slice(0, 12);
-    for (const f of agentFns) log(`  ${pct(f.share, 2).slice(1).padStart(7)}  ${f.name}  ${f.where}`);
-    out[`${r.variant}`] = { file, byArea: s.byArea, agentFunctions: agentFns };
+    log(`\n${r.variant} (${join(relative(process.cwd(), dir), file)}, ${requests} requests): ${areas.map(([a, ms]) => `${a} ${pct(ms / s.totalMs).slice(1)}`).join(', ')}`);
+    const agentFns = s.functions.filter((f) => f.where.startsWith('agent/') || f.where.startsWith('dist/agent/')).slice(0, 10);
+    for (const f of agentFns) log(`  ${fmt((f.selfMs * 1000) / requests, 2).padStart(6)} µs/req  ${pct(f.share, 2).slice(1).padStart(6)}  ${f.name}  ${f.where}`);
+    out[r.variant] = { file, requests, byArea: s.byArea, agentFunctions: agentFns };
+  }
+  for (const [variant, baseline] of [
+    ['agent', 'bare'],
+    ['agent-metrics', 'bare'],
+    ['rl-memory', 'agent-idle'],
+    ['rl-redis', 'agent-idle'],
+  ] as const) {
+    const v = loaded.get(variant);
+    const b = loaded.get(baseline);
+    if (!v || !b) continue;
+    const d = diffPerRequest(b.s, b.requests, v.s, v.requests);
+    log(`\n${variant} vs ${baseline}: sampled CPU ${fmt(d.busyUsPerRequest.variant, 1)} vs ${fmt(d.busyUsPerRequest.baseline, 1)} µs/req; largest increases per request:`);
+    for (const f of d.functions.slice(0, 12)) log(`  ${(f.deltaUs >= 0 ? '+' : '') + fmt(f.deltaUs, 2)} µs  ${f.name}  ${f.where}`);
+    out[`${variant} vs ${baseline}`] = { busyUsPerRequest: d.busyUsPerRequest, top: d.functions.slice(0, 25) };
   }
   return out;
 }

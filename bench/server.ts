@@ -4,7 +4,7 @@
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
- *   parent → { type: 'mark' | 'cpu' | 'snapshot' | 'close' }
+ *   parent → { type: 'mark' | 'cpu' | 'snapshot' | 'profile-stop' | 'close' }
  *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
  *
  * Every variant also times `/users/` requests in two places, with the same
@@ -27,11 +27,11 @@ import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter
 import { percentiles } from './lib/stats';
 
 /**
- * bare: Express alone · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
+ * bare: Express alone (bare-b: the same, a second child for an A/A noise check) · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
  * agent-metrics: the middleware with `server: false` (no stream) · agent-idle: createAgent(), no middleware ·
  * rl-memory / rl-redis: agent-idle plus one app-wide limiter on that store.
  */
-export const VARIANTS = ['bare', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
+export const VARIANTS = ['bare', 'bare-b', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export type ChildMessage =
@@ -49,7 +49,7 @@ export type ChildMessage =
 
 type Pcts = { count: number; p50: number; p95: number; p99: number };
 
-export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'snapshot' } | { type: 'close' };
+export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
 
 export const USERS_ENDPOINT = 'GET /users/:id';
 
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const express = require('express') as typeof import('express');
   let agent: BenchAgent | undefined;
-  if (variant !== 'bare') {
+  if (variant !== 'bare' && variant !== 'bare-b') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
     agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined }, variant === 'agent-metrics' ? { server: false } : {});
@@ -140,8 +140,10 @@ async function main(): Promise<void> {
       case 'cpu':
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
-      case 'snapshot': {
+      case 'profile-stop':
         profiler?.stop();
+        break;
+      case 'snapshot': {
         if (!agent) {
           send({ type: 'snapshot', endpoints: 0, rateLimits: [], edge: { http: percentiles(edge), app: percentiles(appEdge) } });
           break;
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
   send({ type: 'ready', port, agent: agentAddr });
 }
 
-/** Profiles one phase (mark → snapshot: the paced phase) with the inspector, so start-up is left out. */
+/** Profiles from `mark` to `profile-stop` (a round's paced and peak phases) with the inspector, so start-up is left out. */
 function phaseProfiler(file: string): { start(): void; stop(): void } {
   const session = new inspector.Session();
   session.connect();

@@ -4,9 +4,14 @@
  *
  * The agent is loaded with a computed require so the bench still type-checks
  * and runs (measuring bare Express, raw lru-cache and raw ioredis) while the
- * agent is absent or broken. ROUTELENS_BENCH_AGENT=dist loads the built
- * package (dist/agent/index.js, `npm run build` first) instead of the
- * TypeScript source through tsx.
+ * agent is absent or broken. Which agent (ROUTELENS_BENCH_AGENT):
+ *   bundle (default) the bench bundles agent/index.ts with esbuild the way
+ *                    `npm run build` does (dependencies external) into
+ *                    bench/results/agent-bundle/, so it measures what users
+ *                    run without depending on the state of dist/;
+ *   dist             dist/agent/index.js as built by `npm run build`;
+ *   tsx              the TypeScript sources through tsx (adds esbuild's
+ *                    keepNames `__name` calls on every named closure).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -50,8 +55,39 @@ export interface AgentModule {
 
 const ROOT = resolve(__dirname, '..', '..');
 
+const BUNDLE = join(ROOT, 'bench', 'results', 'agent-bundle', 'index.js');
+
 export function agentSource(): string {
-  return process.env.ROUTELENS_BENCH_AGENT === 'dist' ? join(ROOT, 'dist', 'agent', 'index.js') : join(ROOT, 'agent', 'index.ts');
+  const which = process.env.ROUTELENS_BENCH_AGENT ?? 'bundle';
+  if (which === 'dist') return join(ROOT, 'dist', 'agent', 'index.js');
+  if (which === 'tsx') return join(ROOT, 'agent', 'index.ts');
+  return BUNDLE;
+}
+
+/** With the default source: bundles the agent (once per bench run, in the parent, before any child starts). */
+export async function prepareAgent(): Promise<string | undefined> {
+  if (agentSource() !== BUNDLE) return undefined;
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  try {
+    await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: [join(ROOT, 'agent', 'index.ts')],
+      outfile: BUNDLE,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      sourcemap: true,
+      logLevel: 'silent',
+      external: [...Object.keys(pkg.dependencies ?? {}), 'express'],
+      define: { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) },
+    });
+    return undefined;
+  } catch (err) {
+    return `bundling agent/index.ts failed: ${(err as Error).message.split('\n')[0]}`;
+  }
 }
 
 let loaded: { mod?: AgentModule; error?: string } | undefined;
