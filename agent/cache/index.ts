@@ -288,6 +288,8 @@ class TwoTierCache implements Cache {
   private readonly loads = { count: 0, errors: 0, total: 0, max: 0 };
   private changed = true;
   private closed = false;
+  /** Bumped by every peer message: an L2 read that a message overtook is returned but not copied into L1. */
+  private peerSeq = 0;
   private redisState: RedisState = 'none';
 
   constructor(
@@ -430,6 +432,7 @@ class TwoTierCache implements Cache {
       else this.dropL1(key, e, state, now);
     }
     if (this.l2 === undefined || !this.l2.available()) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
+    const seq = this.peerSeq;
     const raw = await this.l2.get(this.dataPrefix + key);
     if (raw === FAIL) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
     if (backstop !== undefined && this.lru.peek(key) === backstop) this.lru.delete(key);
@@ -438,7 +441,8 @@ class TwoTierCache implements Cache {
     if (entry === undefined) return stale;
     const state = this.classify(entry, now);
     if (state === 'fresh' || (state === 'stale' && (stale === undefined || entry.createdAt > stale.entry.createdAt))) {
-      if (count || state === 'fresh') this.insertL1(key, entry);
+      // A peer message that arrived while the GET was in flight may have invalidated what it returned.
+      if ((count || state === 'fresh') && seq === this.peerSeq) this.insertL1(key, entry);
       if (state === 'fresh') return { entry, tier: 'l2', stale: false };
       stale = { entry, tier: 'l2', stale: true };
     }
@@ -707,39 +711,50 @@ class TwoTierCache implements Cache {
   private async removePattern(pattern: string, dryRun: boolean, event: PeerMessage['e']): Promise<InvalidateResult> {
     const l1 = this.removeL1Matching(pattern, dryRun);
     if (this.l2 === undefined) return { removed: l1, dryRun };
-    if (!dryRun) await this.publish({ i: this.o.instanceId, p: pattern, e: event });
     const { count, partial } = await this.scan(escapeGlob(this.dataPrefix) + pattern, dryRun);
+    // Published after L2 is cleaned, so a peer that drops its L1 copy cannot re-read the old value from L2.
+    if (!dryRun) await this.publish({ i: this.o.instanceId, p: pattern, e: event });
     return partial ? { removed: Math.max(count, l1), dryRun, partial } : { removed: count, dryRun };
   }
 
   /** SCAN MATCH with a bounded COUNT, UNLINK per batch, stopped at the time box. Never KEYS. */
-  private async scan(match: string, dryRun: boolean): Promise<{ count: number; partial: boolean }> {
+  private scan(match: string, dryRun: boolean): Promise<{ count: number; partial: boolean }> {
+    return this.sweep((c, cursor) => c.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT), dryRun, async (keys) => keys.length);
+  }
+
+  /**
+   * Walks a cursor (SCAN or SSCAN) page by page: UNLINKs each page, or counts it
+   * for a dry run, until the cursor returns to 0, a call fails or `scanBudget` runs out (partial).
+   */
+  private async sweep(
+    page: (c: Redis, cursor: string) => Promise<[cursor: string, keys: string[]]>,
+    dryRun: boolean,
+    countDry: (keys: string[]) => Promise<number | typeof FAIL>,
+  ): Promise<{ count: number; partial: boolean }> {
     const l2 = this.l2!;
     const deadline = Date.now() + this.o.scanBudget;
     let cursor = '0';
     let count = 0;
     do {
       if (Date.now() > deadline) return { count, partial: true };
-      const page = await l2.run((c) => c.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
-      if (page === FAIL) return { count, partial: true };
-      cursor = page[0];
-      if (dryRun) count += page[1].length;
-      else if (page[1].length > 0) {
-        const n = await l2.unlink(page[1]);
-        if (n === FAIL) return { count, partial: true };
-        count += n;
-      }
+      const at = cursor;
+      const result = await l2.run((c) => page(c, at));
+      if (result === FAIL) return { count, partial: true };
+      cursor = result[0];
+      if (result[1].length === 0) continue;
+      const n = dryRun ? await countDry(result[1]) : await l2.unlink(result[1]);
+      if (n === FAIL) return { count, partial: true };
+      count += n;
     } while (cursor !== '0');
     return { count, partial: false };
   }
 
   private async removeTag(tag: string, dryRun: boolean): Promise<InvalidateResult> {
-    let l1 = 0;
     const hits: string[] = [];
     for (const [key, e] of this.lru.entries()) if (e.tags?.includes(tag) && !this.tagInvalidated(e)) hits.push(key);
-    l1 = hits.length;
-    if (dryRun && this.l2 === undefined) return { removed: l1, dryRun };
+    const l1 = hits.length;
     if (!dryRun) {
+      // The stamp travels with the message, so a peer treats anything produced before it as missing even if it re-reads L2 before the UNLINKs land.
       const ts = this.clock();
       this.stampTag(tag, ts);
       for (const key of hits) this.lru.delete(key);
@@ -748,26 +763,8 @@ class TwoTierCache implements Cache {
     if (this.l2 === undefined) return { removed: l1, dryRun };
     const l2 = this.l2;
     const setKey = this.tagPrefix + tag;
-    const deadline = Date.now() + this.o.scanBudget;
-    let cursor = '0';
-    let count = 0;
-    do {
-      if (Date.now() > deadline) return { removed: Math.max(count, l1), dryRun, partial: true };
-      const page = await l2.run((c) => c.sscan(setKey, cursor, 'COUNT', SCAN_COUNT));
-      if (page === FAIL) return { removed: Math.max(count, l1), dryRun, partial: true };
-      cursor = page[0];
-      if (dryRun) {
-        if (page[1].length > 0) {
-          const n = await l2.run((c) => c.exists(...page[1]));
-          if (n === FAIL) return { removed: Math.max(count, l1), dryRun, partial: true };
-          count += n;
-        }
-      } else if (page[1].length > 0) {
-        const n = await l2.unlink(page[1]);
-        if (n === FAIL) return { removed: Math.max(count, l1), dryRun, partial: true };
-        count += n;
-      }
-    } while (cursor !== '0');
+    const { count, partial } = await this.sweep((c, cursor) => c.sscan(setKey, cursor, 'COUNT', SCAN_COUNT), dryRun, (keys) => l2.run((c) => c.exists(...keys)));
+    if (partial) return { removed: Math.max(count, l1), dryRun, partial };
     if (!dryRun) await l2.unlink([setKey]);
     return { removed: count, dryRun };
   }
@@ -796,6 +793,7 @@ class TwoTierCache implements Cache {
       return;
     }
     if (m === null || typeof m !== 'object' || typeof m.i !== 'string' || m.i === this.o.instanceId) return;
+    this.peerSeq++;
     try {
       if (Array.isArray(m.k)) for (const key of m.k) if (typeof key === 'string') this.lru.delete(key);
       if (typeof m.p === 'string') {
