@@ -597,6 +597,10 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
           ep.location = def.location;
           ep.handlerLocation = def.handlerLocation;
           markChanged(ep);
+        } else if (def.handlerLocation && !ep.handlerLocation && sameSite(ep.location, def.location)) {
+          // The handler's own site is found later (off the request path) and reported again for the same registration.
+          ep.handlerLocation = def.handlerLocation;
+          markChanged(ep);
         }
       } catch (err) {
         diag.failure('metrics.registerRoute', err);
@@ -742,4 +746,9 @@ function mod(a: number, n: number): number {
 
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
+}
+
+function sameSite(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.file === b.file && a.line === b.line && a.column === b.column;
 }

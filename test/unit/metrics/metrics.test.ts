@@ -193,6 +193,20 @@ describe('metrics', () => {
   });
 
   describe('keys and cardinality', () => {
+    it('registerRoute: a later report of the same registration adds the handler location (found off the request path)', () => {
+      const site = { file: '/app/server.js', line: 10, column: 5 };
+      const handler = { file: '/app/routes/users.js', line: 3, column: 1 };
+      m.registerRoute({ method: 'GET', route: '/users/:id', location: site });
+      m.takeChangedEndpoints();
+      m.registerRoute({ method: 'GET', route: '/users/:id', location: site, handlerLocation: handler });
+      assert.deepEqual(m.endpoint('GET /users/:id')!.handlerLocation, handler);
+      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /users/:id'], 'the change is streamed');
+      // A second registration elsewhere never overrides the first one's sites.
+      m.registerRoute({ method: 'GET', route: '/users/:id', location: { file: '/app/other.js', line: 1, column: 1 }, handlerLocation: { file: '/x.js', line: 1, column: 1 } });
+      assert.deepEqual(m.endpoint('GET /users/:id')!.location, site);
+      assert.deepEqual(m.endpoint('GET /users/:id')!.handlerLocation, handler);
+    });
+
     it('maps unknown methods to _OTHER and keeps Node-known ones', () => {
       m.record(sample({ method: 'FOO' }));
       m.record(sample({ method: 'get' }));
