@@ -19,7 +19,7 @@ import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
 import { type Cache, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
 import { RouteLensError } from './errors';
-import { findExpressModules, instrumentExpress } from './express/instrument';
+import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
@@ -49,7 +49,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly startedAt = Date.now();
   private readonly handler: RequestHandler;
   private readonly instrumented = new Set<unknown>();
-  private routeTables: Array<{ match(method: string, path: string): string | undefined }> = [];
+  private routeTables: RouteTable[] = [];
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
@@ -100,7 +100,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!this.metrics || this.instrumented.has(expressModule)) return;
     this.instrumented.add(expressModule);
     try {
-      const table = instrumentExpress(expressModule, this.metrics);
+      const metrics = this.metrics;
+      const table = instrumentExpress(expressModule, { registerRoute: (def) => metrics.registerRoute(def), diag: this.diag });
       if (table) this.routeTables.push(table);
     } catch (err) {
       this.diag.failure('instrument', err);
@@ -189,6 +190,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
     await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
+    for (const table of this.routeTables) table.detach();
+    this.routeTables = [];
     this.metrics?.close();
     this.removeAllListeners();
   }
