@@ -88,8 +88,11 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     assert.deepEqual(keys.keys.map((k) => k.key), ['users:7']);
 
     await runCommand(wb.page, 'RouteLens: Invalidate Cache Key');
-    await wb.page.keyboard.type('users:7');
-    await pickItem(wb.page, /^users:7\b/);
+    // The quick pick asks the agent for keys as the user types.
+    const input = wb.page.locator('.quick-input-widget input').first();
+    await waitFor(async () => (await input.getAttribute('placeholder'))?.toLowerCase().includes('key'), 15_000, 'the key picker');
+    await wb.page.keyboard.type('users:7', { delay: 20 });
+    await pickItem(wb.page, /users:7/);
     await waitFor(async () => (await demo.api<{ keys: CacheKeyInfo[] }>('/v1/cache/keys?pattern=users:7')).keys.length === 0, 20_000, 'users:7 to be removed');
     await waitFor(() => notificationText(wb.page, /removed 1 key/i), 20_000, 'a notification saying one key was removed');
     await wb.shot('05-invalidate-key');
