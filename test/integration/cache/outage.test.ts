@@ -272,4 +272,24 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
       await c.close();
     }
   });
+
+  it('the subscriber re-subscribing after an outage flushes L1 (invalidations sent meanwhile are lost)', async () => {
+    const c = createCache({ redis: redis.url, l1Ttl: 60_000, prefix: 'resub:' });
+    const raw = new Redis(redis.url, { retryStrategy: () => 50 });
+    raw.on('error', () => {});
+    try {
+      await until(() => c.stats().redis === 'ready');
+      await c.set('r:1', 'old');
+      assert.equal(await c.get('r:1'), 'old');
+      await redis.kill();
+      await redis.restart();
+      await until(() => raw.status === 'ready');
+      // Another instance wrote while this one could not hear it: nothing was published to us.
+      await raw.set('resub:d:r:1', JSON.stringify({ e: 0, s: 0, c: Date.now(), v: 'new' }));
+      await until(async () => (await c.get('r:1')) === 'new');
+    } finally {
+      raw.disconnect();
+      await c.close();
+    }
+  });
 });

@@ -236,4 +236,24 @@ describe('cache tiers (real Redis, KEYS disabled)', function () {
     assert.equal(await client.ping(), 'PONG');
     client.disconnect();
   });
+
+  it('hostile or malformed messages on the channel are ignored; a rejected pattern flushes L1 instead', async () => {
+    const a = await make();
+    await a.set('m:1', 1);
+    const channel = `t${n}:invalidations`;
+    for (const msg of ['not json', 'null', '[]', '{"k":["m:1"]}', '{"i":5}', '{"i":"x","k":[1,{}]}', '{"i":"x","t":{}}', '{"i":"x","__proto__":{"polluted":1}}']) {
+      await raw.publish(channel, msg);
+    }
+    await sleep(100);
+    assert.equal(await a.get('m:1'), 1, 'nothing valid was invalidated');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(a.takeEvents().events.filter((e) => e.kind === 'hit' && e.tier === 'l1').length, 1);
+    await raw.publish(channel, JSON.stringify({ i: 'x', p: 'm:[a-z]' }));
+    await sleep(100);
+    assert.equal(await a.get('m:1'), 1, 'still served, now from L2');
+    assert.deepEqual(
+      a.takeEvents().events.filter((e) => e.kind === 'hit').map((e) => e.tier),
+      ['l2'],
+    );
+  });
 });
