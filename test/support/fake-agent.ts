@@ -470,6 +470,22 @@ export class FakeAgent {
     }
   }
 
+  /** Sends every client a fresh snapshot (what the agent does for a client that fell behind). */
+  resync(): void {
+    this.flush();
+    for (const ws of this.sockets) this.send(ws, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot() });
+  }
+
+  /** Sends a raw message to every client (tests of the client's input handling). */
+  sendRaw(data: string): void {
+    for (const ws of this.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(data);
+  }
+
+  /** Skips delta sequence numbers (as if deltas were dropped for a slow client). */
+  skipSeq(n: number): void {
+    this.seq += n;
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   /** Closes every socket abruptly (like a crash), without touching the discovery file. */

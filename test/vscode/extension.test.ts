@@ -128,6 +128,19 @@ describe('RouteLens extension in a real VS Code', function () {
     assert.equal(agent.cache.has('user:2'), true);
   });
 
+  it('routelens.invalidateCacheKey without arguments shows a quick pick fed by the agent\'s cache.keys; accepting removes that key', async () => {
+    const before = agent.commands.length;
+    const done = vscode.commands.executeCommand<{ removed: number }>('routelens.invalidateCacheKey');
+    await waitFor(() => agent.commands.slice(before).some((c) => c.command === 'cache.keys'), 'the quick pick asked the agent for keys');
+    await new Promise((r) => setTimeout(r, 500)); // let the items render
+    const first = [...agent.cache.keys()][0];
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const r = await done;
+    assert.equal(r?.removed, 1);
+    assert.equal(agent.cache.has(first), false, `the first listed key (${first}) is gone on the agent`);
+    agent.cache.set(first, { key: first, namespace: 'users', tags: ['user'] }); // put it back for later tests
+  });
+
   it('routelens.invalidateCachePattern dry-runs first, then removes the matching keys', async () => {
     const before = agent.commands.length;
     const r = await vscode.commands.executeCommand<{ removed: number }>('routelens.invalidateCachePattern', { pattern: 'order:*' });
@@ -254,5 +267,12 @@ describe('RouteLens extension in a real VS Code', function () {
     await waitFor(connected, 'connected again');
     assert.equal(await vscode.commands.executeCommand('routelens.selectAgent', { agentId: id }), 'fixture-app');
     await waitFor(() => agent.clientCount() === 1, 'one socket');
+    // By URL and token (as typed into "Connect to Agent…").
+    const manual = await vscode.commands.executeCommand<string>('routelens.connect', { url: `http://127.0.0.1:${agent.port}`, token: agent.token });
+    assert.match(manual ?? '', /^manual:/);
+    await waitFor(() => api.state().agents.find((a) => a.id === manual && a.state === 'connected'), 'manual connection');
+    assert.equal(agent.clientCount(), 2);
+    await vscode.commands.executeCommand('routelens.disconnect', { agentId: manual });
+    await waitFor(() => agent.clientCount() === 1, 'manual connection closed');
   });
 });

@@ -64,6 +64,29 @@ describe('extension AgentClient (against a real fake agent)', () => {
     }
   });
 
+  it('a fresh snapshot mid-stream (slow-client resync) replaces the store; gaps are counted, stale deltas ignored', async () => {
+    const c = makeClient();
+    await waitFor(() => c.state === 'connected', 'connected');
+    const snapshots: number[] = [];
+    c.onSnapshot((s) => snapshots.push(s.endpoints.length));
+    agent.routes.set('GET /new', { method: 'GET', route: '/new' });
+    agent.resync();
+    await waitFor(() => c.store.endpoint('GET /new'), 'resynced');
+    assert.deepEqual(snapshots, [3]);
+    agent.skipSeq(5);
+    agent.hit('POST /orders', 3);
+    await waitFor(() => c.store.endpoint('POST /orders')?.count === 1, 'delta after a gap applied');
+    assert.equal(c.stats().sequenceGaps, 1);
+    agent.sendRaw(JSON.stringify({ type: 'delta', seq: 1, delta: { time: 0, endpoints: [{ ...c.store.endpoint('POST /orders'), count: 999 }] } }));
+    agent.sendRaw('{not json');
+    agent.sendRaw(JSON.stringify({ type: 'mystery' }));
+    agent.sendRaw(JSON.stringify({ type: 'reply', id: 12345, ok: true, result: 1 }));
+    agent.hit('GET /users/:id', 1);
+    await waitFor(() => c.store.endpoint('GET /users/:id')?.count === 1, 'later delta');
+    assert.equal(c.store.endpoint('POST /orders')?.count, 1, 'the stale delta was ignored');
+    assert.equal(c.state, 'connected', 'bad input does not break the connection');
+  });
+
   it('request() gets exactly one answer per id and deletes the entry; errors carry the agent code', async () => {
     const c = makeClient();
     await waitFor(() => c.state === 'connected', 'connected');
