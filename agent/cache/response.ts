@@ -87,6 +87,8 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
   /** Key and tags of a cacheable read, or undefined to pass it through. May throw (a user key function): the caller passes through. */
   const prepareRead = (req: Request): { key: string; tags: string[] } | undefined => {
     if (!share && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)) return undefined;
+    // A range response is part of a body: never stored under, nor served for, the whole URL.
+    if (req.headers.range !== undefined) return undefined;
     const key = keyFor(req);
     const extra = typeof tagsOpt === 'function' ? tagsOpt(req) : (tagsOpt ?? []);
     return { key, tags: [pathTag(pathOf(req)), ...extra] };
@@ -127,8 +129,11 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
   };
 
   const store = (key: string, tags: string[], status: number, headers: OutgoingHttpHeaders, body: Buffer): void => {
-    if (status < 200 || status > 299) return;
+    if (status < 200 || status > 299 || status === 206) return;
     if (headers['set-cookie'] !== undefined) return;
+    // Encoded by a middleware below us (compression): what we captured is not what was sent.
+    const encoding = headers['content-encoding'];
+    if (encoding !== undefined && String(encoding).toLowerCase() !== 'identity') return;
     const cc = String(headers['cache-control'] ?? '').toLowerCase();
     if (cc.includes('no-store') || cc.includes('private')) return;
     const h: StoredResponse['h'] = [];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { createCache, createResponseCache, type Cache } from '../../../agent/cache';
 import { RouteLensError } from '../../../agent/errors';
@@ -38,6 +39,7 @@ for (const [name, express] of Object.entries(frameworks)) {
         for (let i = 0; i < 40; i++) res.write('x'.repeat(1024));
         res.end('end');
       });
+      app.get('/gz', rc, (_req: any, res: any) => res.set('Content-Encoding', 'gzip').send(gzipSync(`gz ${count('gz')}`))); // eslint-disable-line @typescript-eslint/no-explicit-any
       app.get('/boom', rc, () => {
         throw new Error('app error');
       });
@@ -77,6 +79,15 @@ for (const [name, express] of Object.entries(frameworks)) {
       assert.equal(calls.missing, 2);
       for (let i = 0; i < 2; i++) await (await fetch(`${base}/cookie`)).text();
       assert.equal(calls.cookie, 2);
+    });
+
+    it('never stores range requests or bodies encoded below it (compression)', async () => {
+      await start();
+      await (await fetch(`${base}/users/7`, { headers: { range: 'bytes=0-3' } })).text();
+      assert.equal((await fetch(`${base}/users/7`)).headers.get('x-cache'), 'MISS');
+      assert.equal((await fetch(`${base}/users/7`, { headers: { range: 'bytes=0-3' } })).headers.get('x-cache'), null, 'range requests bypass');
+      for (let i = 0; i < 2; i++) assert.match(await (await fetch(`${base}/gz`)).text(), /^gz \d$/);
+      assert.equal(calls.gz, 2);
     });
 
     it('binary bodies round-trip; bodies over maxBodyBytes pass through uncached', async () => {
