@@ -56,6 +56,7 @@ export class L2 {
   private openUntil = 0;
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private subscribeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   errors = 0;
   private readonly detach: Array<() => void> = [];
@@ -99,10 +100,18 @@ export class L2 {
 
   private subscribe(): void {
     if (this.closed) return;
+    clearTimeout(this.subscribeTimer);
+    this.subscribeTimer = undefined;
     this.sub.subscribe(this.o.channel).then(
       () => this.o.onSubscribed(),
       () => {
-        /* the next 'ready' tries again */
+        // Retry while the connection stays up (a reconnect's 'ready' also retries).
+        if (this.closed || this.subscribeTimer !== undefined) return;
+        this.subscribeTimer = setTimeout(() => {
+          this.subscribeTimer = undefined;
+          if (this.sub.status === 'ready') this.subscribe();
+        }, 1000);
+        this.subscribeTimer.unref();
       },
     );
   }
@@ -219,6 +228,8 @@ export class L2 {
     this.closed = true;
     clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
+    clearTimeout(this.subscribeTimer);
+    this.subscribeTimer = undefined;
     for (const d of this.detach) d();
     this.detach.length = 0;
     this.sub.removeAllListeners('ready');
