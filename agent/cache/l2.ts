@@ -57,6 +57,8 @@ export class L2 {
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private subscribeTimer: NodeJS.Timeout | undefined;
+  /** The invalidation channel is subscribed (and L1 was flushed for it): only then is the cache in step with its peers. */
+  private subscribed = false;
   private closed = false;
   errors = 0;
   private readonly detach: Array<() => void> = [];
@@ -86,6 +88,10 @@ export class L2 {
 
     this.sub = duplicateRedis(this.client, { commandTimeout: Math.max(o.timeout, 1000), connectionName: 'routelens-cache-sub' }, () => {});
     this.sub.on('ready', () => this.subscribe());
+    this.sub.on('close', () => {
+      this.subscribed = false;
+      this.report();
+    });
     this.sub.on('message', (channel: string, message: string) => {
       if (channel === o.channel) o.onMessage(message);
     });
@@ -103,7 +109,12 @@ export class L2 {
     clearTimeout(this.subscribeTimer);
     this.subscribeTimer = undefined;
     this.sub.subscribe(this.o.channel).then(
-      () => this.o.onSubscribed(),
+      () => {
+        if (this.closed) return;
+        this.o.onSubscribed();
+        this.subscribed = true;
+        this.report();
+      },
       () => {
         // Retry while the connection stays up (a reconnect's 'ready' also retries).
         if (this.closed || this.subscribeTimer !== undefined) return;
@@ -128,10 +139,15 @@ export class L2 {
     this.report();
   }
 
-  /** Effective state: an open breaker counts as down even while the socket is up (a frozen Redis). */
+  /**
+   * Effective state: an open breaker counts as down even while the socket is up (a frozen Redis);
+   * 'ready' only once the invalidation channel is subscribed too (until then L2 answers reads, but
+   * peers' invalidations may be missed, so L1 is flushed when the subscription lands).
+   */
   state(): RedisState {
     if (this.closed) return 'none';
     if (this.clientState === 'ready' && this.openUntil > 0) return 'down';
+    if (this.clientState === 'ready' && !this.subscribed) return 'connecting';
     return this.clientState;
   }
 
@@ -234,6 +250,7 @@ export class L2 {
     this.detach.length = 0;
     this.sub.removeAllListeners('ready');
     this.sub.removeAllListeners('message');
+    this.sub.removeAllListeners('close');
     this.sub.disconnect();
     if (this.ownsClient) {
       try {
