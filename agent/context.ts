@@ -1,8 +1,16 @@
 /**
  * The request being handled, carried through async work with AsyncLocalStorage,
- * so a cache call or a custom timing made inside a handler is attributed to the
- * request's route. The middleware enters one RequestContext per request; route
- * capture fills `route` when a route matches.
+ * so a cache call made inside a handler is attributed to the request's route.
+ * The middleware makes one RequestContext per request; route capture fills
+ * `route` when a route matches.
+ *
+ * Entering the context is lazy. On Node 20 the first `AsyncLocalStorage.run()`
+ * installs promise hooks that tax every promise and async resource in the
+ * process (measured by `npm run bench`: a large share of the agent's cost), so
+ * requests only enter their context once something reads it: a cache call made
+ * while a request is in flight switches it on for the rest of the process's
+ * life. The request that switched it on goes unattributed; every later one is.
+ * Route capture and the rate limiter read the route from the request instead.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -15,8 +23,40 @@ export interface RequestContext {
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
-/** The endpoint id (`GET /users/:id`) of the request being handled, if any. */
-export function currentEndpointId(): string | undefined {
+/** Shared by every agent in the process (one AsyncLocalStorage, one switch). */
+const state = { entering: false, inFlight: 0 };
+
+/** Whether the middleware should run each request inside its context. */
+export function contextEntered(): boolean {
+  return state.entering;
+}
+
+/** The middleware's count of requests between its first sight and their finish or close. */
+export function requestStarted(): void {
+  state.inFlight++;
+}
+export function requestEnded(): void {
+  if (state.inFlight > 0) state.inFlight--;
+}
+
+/**
+ * The context of the request being handled, if any. Called by readers that want attribution:
+ * outside any context while a request is in flight, it switches entering on.
+ */
+export function currentContext(): RequestContext | undefined {
   const ctx = requestContext.getStore();
+  if (ctx === undefined && !state.entering && state.inFlight > 0) state.entering = true;
+  return ctx;
+}
+
+/** The endpoint id (`GET /users/:id`) of the request being handled, if its context was entered. */
+export function currentEndpointId(): string | undefined {
+  const ctx = currentContext();
   return ctx?.route === undefined ? undefined : `${ctx.method} ${ctx.route}`;
+}
+
+/** For tests: back to the lazy start. */
+export function resetContextForTests(): void {
+  state.entering = false;
+  state.inFlight = 0;
 }

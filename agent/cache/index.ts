@@ -10,7 +10,7 @@ import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, CommandResults, InvalidateResult, RedisState } from '../../protocol';
-import { requestContext, type RequestContext } from '../context';
+import { currentContext, type RequestContext } from '../context';
 import { invalidOption, RouteLensError } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -403,7 +403,7 @@ class TwoTierCache implements Cache {
 
   /** The route counts of the request being handled (one WeakMap lookup; the id string is built once per request). */
   private route(): RouteCounts | undefined {
-    const ctx = requestContext.getStore();
+    const ctx = currentContext();
     if (ctx === undefined || ctx.route === undefined) return undefined;
     let r = this.routeOf.get(ctx);
     if (r === undefined || r.template !== ctx.route) {

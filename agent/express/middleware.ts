@@ -1,13 +1,14 @@
 /**
  * The measuring middleware: one RequestSample per request, from the middleware's first sight
  * of the request to the response's `finish` (or `close`, then marked aborted when the response
- * did not finish). It enters the request context for the rest of the chain, never sets headers,
+ * did not finish). It enters the request context for the rest of the chain (once something reads
+ * it: context.ts), never sets headers,
  * never throws into the app, and calls `next()` exactly once: if anything of its own fails it
  * counts the failure and calls `next()` as if it were absent.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { type RequestContext, requestContext } from '../context';
+import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
 import type { RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { MOUNT, type MarkedRequest, ROUTE, THREW } from './request';
@@ -48,6 +49,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       const p = res[STATE];
       if (p === undefined) return;
       res[STATE] = undefined;
+      requestEnded();
       if (viaClose) res.removeListener('finish', onFinish);
       else res.removeListener('close', onClose);
       const aborted = viaClose && !res.writableFinished;
@@ -91,13 +93,15 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
         r[STATE] = { req: req as unknown as Pending['req'], ctx: c, start, startEpoch: clock() };
         r.once('finish', onFinish);
         r.once('close', onClose);
+        requestStarted();
         ctx = c;
       }
     } catch (err) {
       diag.failure('express.middleware', err);
       ctx = undefined;
     }
-    if (ctx === undefined) next();
+    // The context is entered only once something reads it (see context.ts: it costs every promise on Node 20).
+    if (ctx === undefined || !contextEntered()) next();
     else requestContext.run(ctx, next);
   };
 }

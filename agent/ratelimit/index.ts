@@ -18,7 +18,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type Options as ErlOptions, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
-import { currentEndpointId } from '../context';
+import { requestContext } from '../context';
+import { type MarkedRequest, ROUTE } from '../express/request';
 import { RouteLensError, invalidOption } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -247,8 +248,9 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
   }
 
   function routeOf(req: Request): string {
-    const id = currentEndpointId();
-    if (id !== undefined) return id;
+    // Route capture marks the request once a route matched (a limiter inside a route's chain).
+    const captured = (req as MarkedRequest)[ROUTE] ?? requestContext.getStore()?.route;
+    if (captured !== undefined) return `${req.method} ${captured}`;
     if (resolveRoute !== undefined) {
       try {
         const r = resolveRoute(req.method, req.path);
