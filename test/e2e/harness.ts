@@ -3,27 +3,16 @@
  * (code-server), the demo server with the agent, and headless Chromium driving
  * the workbench like a person. Screenshots go to test-results/e2e/.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { freePort } from '../support/redis';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
+import { codeServerBinary, startCodeServer } from '../support/code-server';
 
 export const root = join(__dirname, '../..');
 export const artifacts = join(root, 'test-results/e2e');
-const codeServerBin = join(root, '.vscode-test/code-server/node_modules/.bin/code-server');
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 export interface Demo {
   appPort: number;
@@ -90,7 +79,7 @@ export function installVsix(extensionsDir: string): string {
   const vsix = join(root, 'dist/routelens.vsix');
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (!existsSync(vsix)) throw new Error('npm run package did not produce dist/routelens.vsix');
-  execFileSync(codeServerBin, ['--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(codeServerBinary(root), ['--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
   return vsix;
 }
 
@@ -102,20 +91,12 @@ export interface Workbench {
   stop(): Promise<void>;
 }
 
-/** Starts code-server on a free loopback port with `folder` open, and Chromium on it. */
+/** Starts code-server (test/support/code-server.ts) with `folder` open and the given extensions, and Chromium on it. */
 export async function openWorkbench(folder: string, extensionsDir: string, env: NodeJS.ProcessEnv): Promise<Workbench> {
-  if (!existsSync(codeServerBin)) throw new Error('code-server is not installed: run scripts/install-code-server.sh (.ci/run does)');
-  const port = await freePort();
-  const userData = mkdtempSync(join(tmpdir(), 'routelens-e2e-user-'));
-  const server: ChildProcess = spawn(
-    codeServerBin,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensionsDir],
-    { env: { ...process.env, ...env }, stdio: 'ignore' },
-  );
-  await waitFor(() => httpOk(port), 60_000, 'code-server');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  const server = await startCodeServer({ root, env, extensionsDir });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
+  const url = server.workbenchUrl(folder);
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   mkdirSync(artifacts, { recursive: true });
@@ -130,21 +111,9 @@ export async function openWorkbench(folder: string, extensionsDir: string, env: 
     },
     stop: async () => {
       await browser.close().catch(() => {});
-      server.kill('SIGTERM');
-      rmSync(userData, { recursive: true, force: true });
+      await server.stop();
     },
   };
-}
-
-function httpOk(port: number): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200 ? true : undefined);
-      })
-      .on('error', () => resolve(undefined));
-  });
 }
 
 export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string): Promise<T> {

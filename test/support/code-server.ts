@@ -10,7 +10,7 @@
  *   await cs.stop();                         // kills it and removes its temp dirs
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,20 @@ export interface CodeServerOptions {
   startTimeoutMs?: number;
   /** Called with each line code-server prints (default: kept in `log`). */
   onLine?: (line: string) => void;
+  /** Extensions dir (e.g. one a .vsix was installed into); default a fresh temp dir. */
+  extensionsDir?: string;
+  /** User settings merged over QUIET_SETTINGS. */
+  settings?: Record<string, unknown>;
 }
+
+/** User settings for a test workbench: no prompts or pages that cover what the tests look at. */
+export const QUIET_SETTINGS: Record<string, unknown> = {
+  'git.openRepositoryInParentFolders': 'never',
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+};
 
 export interface CodeServer {
   /** http://127.0.0.1:PORT */
@@ -67,6 +80,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   if (!existsSync(bin)) throw new Error(`code-server is not installed at ${bin}: run scripts/install-code-server.sh`);
   const port = await freePort();
   const temp = mkdtempSync(join(tmpdir(), 'routelens-code-server-'));
+  mkdirSync(join(temp, 'user-data', 'User'), { recursive: true });
+  writeFileSync(join(temp, 'user-data', 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
   const args = [
     '--auth', 'none',
     '--bind-addr', `127.0.0.1:${port}`,
@@ -75,7 +90,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     '--disable-workspace-trust',
     '--disable-getting-started-override',
     '--user-data-dir', join(temp, 'user-data'),
-    '--extensions-dir', join(temp, 'extensions'),
+    '--extensions-dir', options.extensionsDir ?? join(temp, 'extensions'),
   ];
   const log: string[] = [];
   const child: ChildProcess = spawn(bin, args, {

@@ -12,7 +12,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { startCodeServer } = await tsImport('../support/code-server.ts', import.meta.url);
-const { chromium } = await import('playwright-core');
+const { launchChromium } = await tsImport('../support/chromium.ts', import.meta.url);
 
 const bundle = join(root, 'dist/test/vscode/index.js');
 for (const f of [join(root, 'dist/extension/extension.js'), bundle]) {
@@ -38,10 +38,7 @@ try {
     env: { ROUTELENS_DISCOVERY_DIR: discoveryDir, ROUTELENS_TEST_RESULTS: resultsFile, ROUTELENS_TEST_GREP: process.env.ROUTELENS_TEST_GREP },
   });
   const url = server.workbenchUrl(workspace, { extensionDevelopmentPath: root, extensionTestsPath: join(root, 'dist/test/vscode/index') });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(url);
   const deadline = Date.now() + timeoutMs;

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -112,11 +113,7 @@ export async function serve(dir: string): Promise<Server> {
 }
 
 export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  return launchChromium();
 }
 
 /** One dashboard page with what the tests watch: posted messages, dialogs, CSP reports, errors. */
