@@ -174,9 +174,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Resolves once the local server listens (undefined when disabled or it could not start). */
-  async ready(): Promise<{ port: number; url: string; token: string } | undefined> {
+  async ready(): Promise<{ port: number; url: string; token: string; discoveryFile?: string } | undefined> {
     const s = await this.serverStart;
-    return s ? { port: s.port, url: s.url, token: s.token } : undefined;
+    return s ? { port: s.port, url: s.url, token: s.token, ...(s.discoveryFile ? { discoveryFile: s.discoveryFile } : {}) } : undefined;
   }
 
   get port(): number | undefined {

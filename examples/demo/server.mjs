@@ -24,9 +24,10 @@ const server = app.listen(Number(values.port), '127.0.0.1', async () => {
   const info = await agent.ready();
   console.log(`Demo app listening on http://127.0.0.1:${port}`);
   if (info) {
-    console.log(`RouteLens agent listening on ${info.url} (token in the discovery file, never printed)`);
+    const file = info.discoveryFile ?? '<discovery file>';
+    console.log(`RouteLens agent listening on ${info.url} (token in ${file}, never printed)`);
     console.log(`Open this folder in VS Code with the RouteLens extension: it connects by itself.`);
-    console.log(`Scripts: curl -H "Authorization: Bearer $(jq -r .token <discovery file>)" ${info.url}/v1/endpoints`);
+    console.log(`Scripts: curl -H "Authorization: Bearer $(jq -r .token ${file})" ${info.url}/v1/endpoints`);
   } else {
     console.log('RouteLens agent is disabled (ROUTELENS_DISABLED) or could not start; the app runs on.');
   }

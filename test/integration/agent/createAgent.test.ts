@@ -48,6 +48,7 @@ for (const [name, load] of variants) {
       assert.ok(ready, 'the local server started');
       rec = JSON.parse(readFileSync(join(discovery, `agent-${process.pid}.json`), 'utf8')) as DiscoveryRecord;
       assert.equal(rec.port, ready.port);
+      assert.equal(ready.discoveryFile, join(discovery, `agent-${process.pid}.json`));
     });
 
     after(async () => {
