@@ -5,7 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { type LoadResult, type PlannedRequest, buildRequest, runLoad } from './lib/client';
+import { type LoadResult, type PlannedRequest, runLoad } from './lib/client';
+import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
 import type { ChildMessage, ParentMessage, Variant } from './server';
@@ -25,21 +26,9 @@ export interface HttpSettings {
 }
 
 const SERVER = join(__dirname, 'server.ts');
-const USERS = 'users';
 
-/** 80% `/users/:id` over 5,000 distinct ids; the rest: /health, a mounted router (list and item), a 404. */
-export function mixedPlan(port: number): PlannedRequest[] {
-  const plan: PlannedRequest[] = [];
-  const others = ['/health', '/api/orders', '/api/orders/ORDER', '/missing/ORDER'];
-  for (let i = 0; i < 5000; i++) {
-    const id = (i * 7919) % 5000; // a permutation: every id once, not in order
-    plan.push(buildRequest('GET', `/users/${id + 1}`, port, USERS));
-    if (i % 4 === 3) plan.push(buildRequest('GET', others[(i >> 2) % others.length]!.replace('ORDER', String(i)), port, 'other'));
-  }
-  return plan;
-}
-
-class Child {
+/** A server child (bench/server.ts) and its IPC. */
+export class Child {
   private waiters: Array<{ type: ChildMessage['type']; resolve: (m: ChildMessage) => void }> = [];
   get pid(): number {
     return this.proc.pid ?? 0;
@@ -55,10 +44,10 @@ class Child {
     });
   }
 
-  static async spawn(variant: Variant, settings: HttpSettings): Promise<Child> {
+  static async spawn(variant: Variant, settings: Pick<HttpSettings, 'redisUrl' | 'profileDir'>, env: Record<string, string> = {}): Promise<Child> {
     const proc = spawn(process.execPath, ['--import', 'tsx', SERVER, variant], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '' },
+      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '', ...env },
     });
     const first = await new Promise<ChildMessage>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${variant} server did not start within 30 s`)), 30_000);

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { assertNever } from '../protocol/messages';
+import { addRoutes } from './lib/app';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
 import { percentiles } from './lib/stats';
 
@@ -86,21 +87,7 @@ async function main(): Promise<void> {
   if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
   if (variant === 'rl-redis') app.use(redisLimiter(agent!));
 
-  app.get('/health', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/users/:id', (req, res) => {
-    res.json({ id: req.params.id, name: `user ${req.params.id}`, roles: ['reader'] });
-  });
-  const api = express.Router();
-  api.get('/orders', (_req, res) => {
-    res.json([{ id: 1 }, { id: 2 }]);
-  });
-  api.get('/orders/:orderId', (req, res) => {
-    res.json({ id: req.params.orderId, total: 42 });
-  });
-  app.use('/api', api);
-  // Anything else falls through to Express's 404.
+  addRoutes(app, express);
 
   let edge: number[] = [];
   const server = http.createServer((req, res) => {

@@ -11,7 +11,9 @@
  *                    run without depending on the state of dist/;
  *   dist             dist/agent/index.js as built by `npm run build`;
  *   tsx              the TypeScript sources through tsx (adds esbuild's
- *                    keepNames `__name` calls on every named closure).
+ *                    keepNames `__name` calls on every named closure);
+ *   /abs/path.js     that file (bench/cpu.ts compares a saved bundle of an
+ *                    earlier commit with the current one this way).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -61,12 +63,13 @@ export function agentSource(): string {
   const which = process.env.ROUTELENS_BENCH_AGENT ?? 'bundle';
   if (which === 'dist') return join(ROOT, 'dist', 'agent', 'index.js');
   if (which === 'tsx') return join(ROOT, 'agent', 'index.ts');
+  if (which.endsWith('.js')) return resolve(which);
   return BUNDLE;
 }
 
 /** With the default source: bundles the agent (once per bench run, in the parent, before any child starts). */
-export async function prepareAgent(): Promise<string | undefined> {
-  if (agentSource() !== BUNDLE) return undefined;
+export async function prepareAgent(outfile = BUNDLE): Promise<string | undefined> {
+  if (outfile === BUNDLE && agentSource() !== BUNDLE) return undefined;
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
@@ -74,7 +77,7 @@ export async function prepareAgent(): Promise<string | undefined> {
     await esbuild.build({
       absWorkingDir: ROOT,
       entryPoints: [join(ROOT, 'agent', 'index.ts')],
-      outfile: BUNDLE,
+      outfile,
       bundle: true,
       platform: 'node',
       format: 'cjs',

@@ -1,0 +1,105 @@
+/**
+ * Instructions per request under valgrind's callgrind: repeatable where CPU time on a shared
+ * machine is not, so a change of a few hundred instructions on the request path shows.
+ *
+ *   node --import tsx bench/callgrind.ts [--variants bare,agent-metrics] [--base FILE]
+ *                                        [--warmup 3000] [--requests 2000] [--runs 2]
+ *
+ * bench/lib/ir-driver.ts (bundled with esbuild to plain JS, together with the current agent
+ * bundle) runs the section-1 app and its client in one process: `warmup` requests, then
+ * `requests` more, sequentially. Each variant runs under callgrind twice per run, once with
+ * 0 and once with `requests` measured requests; the difference of the two totals divided by
+ * `requests` is the cost of one request in instructions (Ir), start-up and warm-up cancelled.
+ * The client's share is the same in every variant, so differences between variants are the
+ * agent's. `--base FILE` adds `agent-metrics@base` (a bundle from `bench/cpu.ts --save-base`).
+ * Slow: about a minute per valgrind run.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { prepareAgent } from './lib/adapter';
+import { median, table } from './lib/stats';
+
+const RESULTS = join(__dirname, 'results');
+const DRIVER = join(RESULTS, 'ir-driver.js');
+
+interface Args {
+  variants: string[];
+  base?: string;
+  warmup: number;
+  requests: number;
+  runs: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { variants: ['bare', 'agent-metrics'], warmup: 3000, requests: 2000, runs: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const num = () => {
+      const v = Math.floor(Number(argv[++i]));
+      if (!(v > 0)) throw new Error(`${k} needs a positive number`);
+      return v;
+    };
+    if (k === '--variants') a.variants = String(argv[++i]).split(',');
+    else if (k === '--base') a.base = resolve(String(argv[++i]));
+    else if (k === '--warmup') a.warmup = num();
+    else if (k === '--requests') a.requests = num();
+    else if (k === '--runs') a.runs = num();
+    else throw new Error(`unknown option ${k} (see bench/callgrind.ts)`);
+  }
+  return a;
+}
+
+/** Total Ir of one callgrind run. */
+function instructions(variant: string, agent: string, warmup: number, requests: number): number {
+  const out = join(tmpdir(), `routelens-callgrind-${process.pid}.out`);
+  const r = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--max-semi-space-size=16', DRIVER, variant, String(warmup), String(requests)],
+    { env: { ...process.env, ROUTELENS_BENCH_AGENT: agent }, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  if (r.status !== 0) throw new Error(`valgrind ${variant} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const m = /^(?:summary|totals):\s*(\d+)/m.exec(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  if (!m) throw new Error('no totals in the callgrind output');
+  return Number(m[1]);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const bundle = join(RESULTS, 'agent-bundle', 'index.js');
+  const err = await prepareAgent(bundle);
+  if (err) throw new Error(err);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  await esbuild.build({ entryPoints: [join(__dirname, 'lib', 'ir-driver.ts')], outfile: DRIVER, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent', external: ['express', 'esbuild'] });
+
+  const specs: Array<{ name: string; variant: string; agent: string }> = [];
+  for (const v of args.variants) {
+    specs.push({ name: v, variant: v, agent: bundle });
+    if (v !== 'bare' && args.base) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
+  }
+  const perRequest = new Map<string, number[]>(specs.map((s) => [s.name, []]));
+  for (let run = 0; run < args.runs; run++) {
+    for (const s of specs) {
+      const zero = instructions(s.variant, s.agent, args.warmup, 0);
+      const full = instructions(s.variant, s.agent, args.warmup, args.requests);
+      const ir = (full - zero) / args.requests;
+      perRequest.get(s.name)!.push(ir);
+      process.stderr.write(`  run ${run + 1} ${s.name}: ${Math.round(ir)} Ir/request\n`);
+    }
+  }
+  const base = median(perRequest.get(specs[0]!.name)!);
+  const rows = specs.map((s) => {
+    const v = perRequest.get(s.name)!;
+    const m = median(v);
+    return [s.name, Math.round(m).toString(), v.map((x) => Math.round(x)).join(' '), s.name === specs[0]!.name ? '' : `${m >= base ? '+' : ''}${Math.round(m - base)} (${(((m - base) / base) * 100).toFixed(1)} %)`];
+  });
+  process.stdout.write(`instructions per request (callgrind; ${args.warmup} warm-up, ${args.requests} measured, ${args.runs} run(s))\n` + table(['variant', 'median Ir', 'runs', `Δ vs ${specs[0]!.name}`], rows) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+/**
+ * A low-noise A/B of server CPU per request, for deciding whether a change to
+ * the request path helps (`npm run bench` answers "what does the agent cost";
+ * this answers "is B cheaper than A", with a spread small enough to see a few
+ * microseconds).
+ *
+ *   node --import tsx bench/cpu.ts [--variants bare,agent-metrics] [--base FILE]
+ *                                  [--batches 30] [--requests 2000] [--connections 1]
+ *   node --import tsx bench/cpu.ts --save-base FILE    bundle the current agent/ to FILE and exit
+ *
+ * One long-lived server child (bench/server.ts) per variant, each warmed up,
+ * then `batches` rounds; in each round every child in turn (rotating order)
+ * gets `requests` requests of the section-1 mix, closed loop over
+ * `connections` keep-alive connections (1 = strictly sequential: no batching
+ * of reads or writes, so each request pays its whole cost), and the child's
+ * own process.cpuUsage() is read before and after over IPC. A change in the
+ * machine's load lands on neighbouring batches of every variant alike, so the
+ * figure to read is the median of the per-round paired differences against
+ * the first variant, with its interquartile range.
+ *
+ * `--base FILE` adds, for every agent variant, a second child that loads the
+ * agent from FILE (an earlier commit's bundle made with `--save-base`), named
+ * `<variant>@base`: old and new code measured side by side in one run.
+ */
+import { join, resolve } from 'node:path';
+import { Child } from './http';
+import { mixedPlan } from './lib/plan';
+import { prepareAgent } from './lib/adapter';
+import { runLoad } from './lib/client';
+import { median, quantileSorted, table } from './lib/stats';
+import type { Variant } from './server';
+
+/** bench/server.ts's variants that need no Redis (importing server.ts would start a server). */
+const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory'];
+
+interface Args {
+  variants: Variant[];
+  base?: string;
+  saveBase?: string;
+  batches: number;
+  requests: number;
+  connections: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { variants: ['bare', 'agent-metrics'], batches: 30, requests: 2000, connections: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const num = () => {
+      const v = Math.floor(Number(argv[++i]));
+      if (!(v > 0)) throw new Error(`${k} needs a positive number`);
+      return v;
+    };
+    if (k === '--variants') {
+      a.variants = String(argv[++i]).split(',') as Variant[];
+      for (const v of a.variants) if (!VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+    } else if (k === '--base') a.base = resolve(String(argv[++i]));
+    else if (k === '--save-base') a.saveBase = resolve(String(argv[++i]));
+    else if (k === '--batches') a.batches = num();
+    else if (k === '--requests') a.requests = num();
+    else if (k === '--connections') a.connections = num();
+    else throw new Error(`unknown option ${k} (see bench/cpu.ts)`);
+  }
+  return a;
+}
+
+interface Runner {
+  name: string;
+  child: Child;
+  plan: ReturnType<typeof mixedPlan>;
+  usPerRequest: number[];
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.saveBase) {
+    const err = await prepareAgent(args.saveBase);
+    if (err) throw new Error(err);
+    process.stdout.write(`agent bundle written to ${args.saveBase}\n`);
+    return;
+  }
+  const bundle = join(__dirname, 'results', 'agent-bundle', 'index.js');
+  const err = await prepareAgent(bundle);
+  if (err) throw new Error(err);
+
+  const specs: Array<{ name: string; variant: Variant; agent?: string }> = [];
+  for (const v of args.variants) {
+    const isAgent = v !== 'bare' && v !== 'bare-b';
+    specs.push({ name: v, variant: v, agent: isAgent ? bundle : undefined });
+    if (isAgent && args.base) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
+  }
+  const runners: Runner[] = [];
+  try {
+    for (const s of specs) {
+      const child = await Child.spawn(s.variant, {}, s.agent ? { ROUTELENS_BENCH_AGENT: s.agent } : {});
+      runners.push({ name: s.name, child, plan: mixedPlan(child.ready.port), usPerRequest: [] });
+    }
+    const load = (r: Runner, n: number) => runLoad({ port: r.child.ready.port, requests: r.plan, connections: args.connections, durationMs: 120_000, maxRequests: n });
+    for (const r of runners) await load(r, Math.max(5000, args.requests));
+    for (let b = 0; b < args.batches; b++) {
+      for (let k = 0; k < runners.length; k++) {
+        const r = runners[(k + b) % runners.length]!;
+        const c0 = (await r.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+        const res = await load(r, args.requests);
+        const c1 = (await r.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+        if (res.errors > 0 || res.responses !== args.requests) throw new Error(`${r.name}: ${res.responses} responses, ${res.errors} errors`);
+        r.usPerRequest.push((c1.user - c0.user + c1.system - c0.system) / res.responses);
+      }
+      process.stderr.write(`\r  batch ${b + 1}/${args.batches}`);
+    }
+    process.stderr.write('\n');
+  } finally {
+    for (const r of runners) await r.child.close();
+  }
+
+  const base = runners[0]!;
+  const rows = runners.map((r) => {
+    const sorted = [...r.usPerRequest].sort((x, y) => x - y);
+    const diffs = r.usPerRequest.map((v, i) => v - base.usPerRequest[i]!).sort((x, y) => x - y);
+    const m = median(r.usPerRequest);
+    const d = median(diffs);
+    return [
+      r.name,
+      m.toFixed(1),
+      `${quantileSorted(sorted, 0.25).toFixed(1)}–${quantileSorted(sorted, 0.75).toFixed(1)}`,
+      r === base ? '' : `${d >= 0 ? '+' : ''}${d.toFixed(1)}`,
+      r === base ? '' : `${quantileSorted(diffs, 0.25).toFixed(1)} … ${quantileSorted(diffs, 0.75).toFixed(1)}`,
+      r === base ? '' : `${d >= 0 ? '+' : ''}${((d / median(base.usPerRequest)) * 100).toFixed(1)} %`,
+    ];
+  });
+  process.stdout.write(
+    `${args.batches} batches × ${args.requests} requests over ${args.connections} connection(s); server CPU (user+system) per request, µs\n` +
+      table(['variant', 'median', 'IQR', `Δ vs ${base.name} (median of paired)`, 'Δ IQR', 'Δ %'], rows) +
+      '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+/**
+ * The program bench/callgrind.ts runs under valgrind (bundled to plain JS first, so no
+ * TypeScript is compiled under the instrumentation): the section-1 app in this process,
+ * `warmup` requests, then `requests` more, one at a time over one keep-alive connection,
+ * then exit. Arguments: <bare|agent-metrics> <warmup> <requests>; the agent comes from
+ * ROUTELENS_BENCH_AGENT (a bundle path).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mixedPlan } from './plan';
+import { addRoutes } from './app';
+import { loadAgent, startAgent } from './adapter';
+import { runLoad } from './client';
+
+async function main(): Promise<void> {
+  const [variant, warmup, requests] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express') as typeof import('express');
+  const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-ir-'));
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  let agent;
+  if (variant === 'agent-metrics') {
+    const { mod, error } = loadAgent();
+    if (!mod) throw new Error(error);
+    agent = startAgent(mod, { name: 'bench-ir', discoveryDir, express }, { server: false });
+    app.use(agent.middleware());
+  } else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
+  addRoutes(app, express);
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const plan = mixedPlan(port);
+  const run = async (n: number) => {
+    if (n === 0) return;
+    const r = await runLoad({ port, requests: plan, connections: 1, durationMs: 3_600_000, maxRequests: n });
+    if (r.responses !== n || r.errors) throw new Error(`${r.responses} responses, ${r.errors} errors`);
+  };
+  await run(warmup);
+  await run(requests);
+  server.closeAllConnections();
+  server.close();
+  await agent?.close();
+  rmSync(discoveryDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
