@@ -1,7 +1,7 @@
 /**
  * The measuring middleware: one RequestSample per request, from the middleware's first sight
- * of the request to the response's `finish` (or `close`, then marked aborted when the response
- * did not finish). It enters the request context for the rest of the chain (once something reads
+ * of the request to the response's `close` (which follows `finish` by a tick; marked aborted
+ * when the response did not finish). It enters the request context for the rest of the chain (once something reads
  * it: context.ts), never sets headers,
  * never throws into the app, and calls `next()` exactly once: if anything of its own fails it
  * counts the failure and calls `next()` as if it were absent.
@@ -28,42 +28,50 @@ const SANE_ID = /^[\w.:@+=/-]+$/;
 
 const STATE = Symbol.for('routelens.res.state');
 
-interface Pending {
-  req: IncomingMessage & MarkedRequest & { originalUrl?: string; route?: { path?: unknown } };
-  ctx: RequestContext;
+/**
+ * The request context and what the middleware keeps until the response closes: one object per
+ * request. `req` is dropped on close, since async work started by the request may hold the
+ * context (the cache's attribution) long after it.
+ */
+interface Pending extends RequestContext {
+  req: PendingRequest | undefined;
   start: number;
   startEpoch: number;
 }
+
+type PendingRequest = IncomingMessage & MarkedRequest & { originalUrl?: string; route?: { path?: unknown } };
 
 type Res = ServerResponse & { [STATE]?: Pending };
 
 export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOptions): RequestHandler {
   const { diag } = opts;
   const clock = opts.clock ?? Date.now;
-  const now = opts.now ?? (() => performance.now());
+  const now = opts.now ?? performance.now.bind(performance);
   const idPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
   let counter = 0;
 
-  function complete(res: Res, viaClose: boolean): void {
+  // One 'close' listener per request, the same function for every request (no once() wrapper):
+  // a ServerResponse emits 'close' after 'finish' (in the next tick) and also when the
+  // connection goes away first; `writableFinished` tells the two apart.
+  function onClose(this: Res): void {
     try {
-      const p = res[STATE];
+      this.removeListener('close', onClose);
+      const p = this[STATE];
       if (p === undefined) return;
-      res[STATE] = undefined;
+      this[STATE] = undefined;
       requestEnded();
-      if (viaClose) res.removeListener('finish', onFinish);
-      else res.removeListener('close', onClose);
-      const aborted = viaClose && !res.writableFinished;
-      const status = res.headersSent ? res.statusCode : 0;
-      const req = p.req;
+      const status = this.headersSent ? this.statusCode : 0;
+      const req = p.req!;
+      p.req = undefined;
       const sample: RequestSample = {
-        method: p.ctx.method,
+        method: p.method,
         route: req[ROUTE] ?? fallbackRoute(req),
         status,
         duration: Math.max(0, now() - p.start),
-        aborted,
+        aborted: !this.writableFinished,
         threw: req[THREW] === true || status >= 500,
         url: urlOf(req),
-        requestId: p.ctx.requestId,
+        requestId: p.requestId,
         start: p.startEpoch,
       };
       recorder.record(sample);
@@ -71,15 +79,9 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       diag.failure('express.record', err);
     }
   }
-  function onFinish(this: Res): void {
-    complete(this, false);
-  }
-  function onClose(this: Res): void {
-    complete(this, true);
-  }
 
   return function routelens(req: Request, res: Response, next: NextFunction): void {
-    let ctx: RequestContext | undefined;
+    let ctx: Pending | undefined;
     try {
       const r = res as unknown as Res;
       if (r[STATE] === undefined) {
@@ -89,12 +91,17 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
           typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID && SANE_ID.test(incoming)
             ? incoming
             : idPrefix + (++counter).toString(36);
-        const c: RequestContext = { method: typeof req.method === 'string' ? req.method : 'GET', route: undefined, requestId };
-        r[STATE] = { req: req as unknown as Pending['req'], ctx: c, start, startEpoch: clock() };
-        r.once('finish', onFinish);
-        r.once('close', onClose);
+        ctx = {
+          method: typeof req.method === 'string' ? req.method : 'GET',
+          route: undefined,
+          requestId,
+          req: req as unknown as PendingRequest,
+          start,
+          startEpoch: clock(),
+        };
+        r[STATE] = ctx;
+        r.on('close', onClose);
         requestStarted();
-        ctx = c;
       }
     } catch (err) {
       diag.failure('express.middleware', err);
@@ -107,7 +114,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
 }
 
 /** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */
-function fallbackRoute(req: Pending['req']): string | undefined {
+function fallbackRoute(req: PendingRequest): string | undefined {
   const path = req.route?.path;
   if (typeof path !== 'string') return undefined;
   const mount = req[MOUNT];
@@ -116,7 +123,7 @@ function fallbackRoute(req: Pending['req']): string | undefined {
   return typeof base === 'string' && base !== '' ? `…${path === '/' ? '' : path}` : path.slice(0, 512);
 }
 
-function urlOf(req: Pending['req']): string {
+function urlOf(req: PendingRequest): string {
   const url = req.originalUrl ?? req.url ?? '';
   return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
 }

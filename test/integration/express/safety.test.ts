@@ -38,9 +38,19 @@ async function run(express: unknown, options: { agent: boolean; sabotage?: Sabot
   const nextCalls = new Map<string, number>();
   const sabotage: RequestHandler = (req, res, next) => {
     if (options.sabotage === 'middleware') {
-      (res as unknown as { once: unknown }).once = () => {
-        throw new Error('res.once sabotaged');
-      };
+      // The first completion listener registered on this response (the agent's, next in line) throws.
+      const r = res as unknown as Partial<Record<'on' | 'once', (event: string, fn: unknown) => unknown>>;
+      for (const name of ['on', 'once'] as const) {
+        const orig = r[name]!;
+        r[name] = function (this: unknown, event: string, fn: unknown) {
+          if (event === 'close' || event === 'finish') {
+            delete r.on;
+            delete r.once;
+            throw new Error(`res.${name} sabotaged`);
+          }
+          return orig.call(this, event, fn);
+        };
+      }
     }
     if (options.sabotage === 'layer') {
       for (const sym of [ROUTE, MOUNT]) {
