@@ -2,7 +2,7 @@
  * The program bench/callgrind.ts runs under valgrind (bundled to plain JS first, so no
  * TypeScript is compiled under the instrumentation): the section-1 app in this process,
  * `warmup` requests, then `requests` more, one at a time over one keep-alive connection,
- * then exit. Arguments: <bare|agent-metrics> <warmup> <requests>; the agent comes from
+ * then exit. Arguments: <bare|agent-idle|agent-metrics> <warmup> <requests>; the agent comes from
  * ROUTELENS_BENCH_AGENT (a bundle path).
  */
 import http from 'node:http';
@@ -24,11 +24,12 @@ async function main(): Promise<void> {
   app.disable('x-powered-by');
   app.disable('etag');
   let agent;
-  if (variant === 'agent-metrics') {
+  if (variant === 'agent-metrics' || variant === 'agent-idle') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
     agent = startAgent(mod, { name: 'bench-ir', discoveryDir, express }, { server: false });
-    app.use(agent.middleware());
+    // agent-idle: the agent created (route capture patched into Express, timers running) but no middleware.
+    if (variant === 'agent-metrics') app.use(agent.middleware());
   } else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
   addRoutes(app, express);
   const server = http.createServer(app);
