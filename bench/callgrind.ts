@@ -19,6 +19,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareAgent } from './lib/adapter';
+import { readOptions } from './lib/args';
 import { median, table } from './lib/stats';
 
 const RESULTS = join(__dirname, 'results');
@@ -33,22 +34,14 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { variants: ['bare', 'agent-metrics'], warmup: 3000, requests: 2000, runs: 2 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const num = () => {
-      const v = Math.floor(Number(argv[++i]));
-      if (!(v > 0)) throw new Error(`${k} needs a positive number`);
-      return v;
-    };
-    if (k === '--variants') a.variants = String(argv[++i]).split(',');
-    else if (k === '--base') a.base = resolve(String(argv[++i]));
-    else if (k === '--warmup') a.warmup = num();
-    else if (k === '--requests') a.requests = num();
-    else if (k === '--runs') a.runs = num();
-    else throw new Error(`unknown option ${k} (see bench/callgrind.ts)`);
-  }
-  return a;
+  const o = readOptions(argv, { variants: 'string', base: 'string', warmup: 'number', requests: 'number', runs: 'number' }, 'bench/callgrind.ts');
+  return {
+    variants: String(o.get('variants') ?? 'bare,agent-metrics').split(','),
+    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
+    warmup: Number(o.get('warmup') ?? 3000),
+    requests: Number(o.get('requests') ?? 2000),
+    runs: Number(o.get('runs') ?? 2),
+  };
 }
 
 /** Total Ir of one callgrind run. */

@@ -27,6 +27,7 @@ import { Child } from './http';
 import { mixedPlan } from './lib/plan';
 import { prepareAgent } from './lib/adapter';
 import { runLoad } from './lib/client';
+import { readOptions } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
 import type { Variant } from './server';
 
@@ -43,25 +44,17 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { variants: ['bare', 'agent-metrics'], batches: 30, requests: 2000, connections: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const num = () => {
-      const v = Math.floor(Number(argv[++i]));
-      if (!(v > 0)) throw new Error(`${k} needs a positive number`);
-      return v;
-    };
-    if (k === '--variants') {
-      a.variants = String(argv[++i]).split(',') as Variant[];
-      for (const v of a.variants) if (!VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
-    } else if (k === '--base') a.base = resolve(String(argv[++i]));
-    else if (k === '--save-base') a.saveBase = resolve(String(argv[++i]));
-    else if (k === '--batches') a.batches = num();
-    else if (k === '--requests') a.requests = num();
-    else if (k === '--connections') a.connections = num();
-    else throw new Error(`unknown option ${k} (see bench/cpu.ts)`);
-  }
-  return a;
+  const o = readOptions(argv, { variants: 'string', base: 'string', 'save-base': 'string', batches: 'number', requests: 'number', connections: 'number' }, 'bench/cpu.ts');
+  const variants = String(o.get('variants') ?? 'bare,agent-metrics').split(',') as Variant[];
+  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+  return {
+    variants,
+    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
+    saveBase: o.has('save-base') ? resolve(String(o.get('save-base'))) : undefined,
+    batches: Number(o.get('batches') ?? 30),
+    requests: Number(o.get('requests') ?? 2000),
+    connections: Number(o.get('connections') ?? 1),
+  };
 }
 
 interface Runner {
