@@ -49,12 +49,6 @@ export function currentContext(): RequestContext | undefined {
   return ctx;
 }
 
-/** The endpoint id (`GET /users/:id`) of the request being handled, if its context was entered. */
-export function currentEndpointId(): string | undefined {
-  const ctx = currentContext();
-  return ctx?.route === undefined ? undefined : `${ctx.method} ${ctx.route}`;
-}
-
 /** For tests: back to the lazy start. */
 export function resetContextForTests(): void {
   state.entering = false;

@@ -18,7 +18,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type Options as ErlOptions, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
-import { requestContext } from '../context';
 import { type MarkedRequest, ROUTE } from '../express/request';
 import { RouteLensError, invalidOption } from '../errors';
 import { type Clock, systemClock } from '../internal';
@@ -249,7 +248,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
 
   function routeOf(req: Request): string {
     // Route capture marks the request once a route matched (a limiter inside a route's chain).
-    const captured = (req as MarkedRequest)[ROUTE] ?? requestContext.getStore()?.route;
+    const captured = (req as MarkedRequest)[ROUTE];
     if (captured !== undefined) return `${req.method} ${captured}`;
     if (resolveRoute !== undefined) {
       try {

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import type { Express, Request, Response } from 'express';
 import { instrumentExpress } from '../../../agent/express/instrument';
 import { MAX_URL, createMiddleware } from '../../../agent/express/middleware';
-import { contextEntered, currentEndpointId, requestContext, resetContextForTests } from '../../../agent/context';
+import { contextEntered, currentContext, requestContext, resetContextForTests } from '../../../agent/context';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import { get, listen, memoryRecorder, pristineExpress, until, versions } from './support';
 
@@ -49,7 +49,8 @@ for (const [name, expressModule] of versions) {
       const seen: Array<string | undefined> = [];
       const r = express.Router();
       r.get('/widgets/:id', async (_req: Request, res: Response) => {
-        seen.push(currentEndpointId());
+        const ctx = currentContext();
+        seen.push(ctx?.route === undefined ? undefined : `${ctx.method} ${ctx.route}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
         seen.push(requestContext.getStore()?.route);
         res.send('w');

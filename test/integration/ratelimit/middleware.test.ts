@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import express5 from 'express';
 import express4 from 'express4';
 import type { Request } from 'express';
-import { requestContext } from '../../../agent/context';
 import { RouteLensError } from '../../../agent/errors';
+import { type MarkedRequest, ROUTE } from '../../../agent/express/request';
 import { createRateLimits, type RateLimitOptions, type RateLimits } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
 import { type Served, fakeClock, hit, hits, recordingDiag, serve } from './helpers';
@@ -238,7 +238,11 @@ for (const [version, makeApp] of versions) {
       limits.push(rl);
       const app = makeApp();
       app.use(rl.create({ name: 'routes', max: 2 }));
-      app.get('/captured', (req, res, next) => requestContext.run({ method: req.method, route: '/captured', requestId: '1' }, next), rl.create({ name: 'inner', max: 1 }), (_req, res) => {
+      // Stands in for route capture, which marks the request when a route matches.
+      app.get('/captured', (req, _res, next) => {
+        (req as MarkedRequest)[ROUTE] = '/captured';
+        next();
+      }, rl.create({ name: 'inner', max: 1 }), (_req, res) => {
         res.send('c');
       });
       app.use((_req, res) => {
