@@ -5,7 +5,8 @@ import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
 import { parseWebviewMessage } from '../../protocol/webview';
 import { endpoint, endpoints, snapshot, T0 } from './fixtures';
-import { Dashboard, ROOT, type Server, buildBundle, launch, serve } from './harness';
+import { launchChromium } from '../support/chromium';
+import { Dashboard, ROOT, type Server, buildBundle, serve } from './harness';
 
 const SHOTS = join(ROOT, 'test-results', 'webview');
 
@@ -19,7 +20,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     mkdirSync(SHOTS, { recursive: true });
     bundle = await buildBundle();
     server = await serve(bundle.dir);
-    browser = await launch();
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -110,10 +109,6 @@ export async function serve(dir: string): Promise<Server> {
         server.close(() => resolve());
       }),
   };
-}
-
-export function launch(): Promise<Browser> {
-  return launchChromium();
 }
 
 /** One dashboard page with what the tests watch: posted messages, dialogs, CSP reports, errors. */
