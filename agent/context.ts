@@ -1,8 +1,8 @@
 /**
  * The request being handled, carried through async work with AsyncLocalStorage,
  * so a cache call made inside a handler is attributed to the request's route.
- * The middleware makes one RequestContext per request; route capture fills
- * `route` when a route matches.
+ * The middleware's per-request state is the context; route capture fills
+ * `route` when a route matches (express/request.ts).
  *
  * Entering the context is lazy. On Node 20 the first `AsyncLocalStorage.run()`
  * installs promise hooks that tax every promise and async resource in the
@@ -10,7 +10,8 @@
  * requests only enter their context once something reads it: a cache call made
  * while a request is in flight switches it on for the rest of the process's
  * life. The request that switched it on goes unattributed; every later one is.
- * Route capture and the rate limiter read the route from the request instead.
+ * Route capture and the rate limiter find the request's state through
+ * express/request.ts instead.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 

@@ -7,9 +7,9 @@
  *   Route   get/post/…/all()           one RouteEntry per method, with its registration site
  *   app     use/route/get/…/all()      which router is an app's (a root); sub-apps; front injection
  *   Layer   handle_request/handleRequest, handle_error/handleError
- *                                      at request time: mount templates pushed/popped on the
- *                                      request, the route template set on the request and on the
- *                                      request context; the error path marks the request
+ *                                      at request time: mount templates set and restored, the
+ *                                      route template and the error path recorded in the
+ *                                      request's state (request.ts: never on `req` itself)
  *
  * User handlers are never wrapped (their identity and arity stay what Express sees). Every patch
  * does its own work in try/catch (diag.failure) and then calls the original exactly once, so a
@@ -20,12 +20,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { SourceLocation } from '../../protocol';
-import { requestContext } from '../context';
 import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
 import { captureSite, functionLocations, sameLine } from './location';
 import { type Alt, type PathPart, compileMatcher, joinParts, templateOf, toPart, truncate } from './paths';
-import { MOUNT, type MarkedRequest, ROUTE, THREW } from './request';
+import { requestStates, stateOf } from './request';
 
 /**
  * Where route definitions go. `registerRoute` is called once per (method, full template) as soon
@@ -124,6 +123,7 @@ interface LayerLike {
   route?: unknown;
   [LAYER]?: LayerInfo;
 }
+type Req = object & { url?: string };
 interface AppLike extends AnyFn {
   _router?: RouterLike;
   router?: RouterLike;
@@ -331,7 +331,7 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
   const reqName = typeof layerProto.handleRequest === 'function' ? 'handleRequest' : 'handle_request';
   const errName = typeof layerProto.handleError === 'function' ? 'handleError' : 'handle_error';
   once(layerProto, reqName, (orig) =>
-    function handleRequest(this: LayerLike, req: MarkedRequest & { url?: string }, res: unknown, next: AnyFn) {
+    function handleRequest(this: LayerLike, req: Req, res: unknown, next: AnyFn) {
       const info = this[LAYER];
       if (info === undefined) return orig.call(this, req, res, next);
       let n = next;
@@ -344,10 +344,10 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
     },
   );
   once(layerProto, errName, (orig) =>
-    function handleError(this: LayerLike, error: unknown, req: MarkedRequest & { url?: string }, res: unknown, next: AnyFn) {
+    function handleError(this: LayerLike, error: unknown, req: Req, res: unknown, next: AnyFn) {
       let n = next;
       try {
-        if (req !== null && typeof req === 'object') req[THREW] = true;
+        if (req !== null && typeof req === 'object') stateOf(req).threw = true;
         const info = this[LAYER];
         if (info !== undefined && info.kind === Kind.Mount) n = enter(info, req, next);
       } catch (err) {
@@ -605,23 +605,24 @@ function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
 
 // ---------------------------------------------------------------- request time
 
-/** Records the layer's template on the request; returns the `next` to hand to the layer. */
-function enter(info: LayerInfo, req: MarkedRequest & { url?: string }, next: AnyFn): AnyFn {
+/** Records the layer's template in the request's state; returns the `next` to hand to the layer. */
+function enter(info: LayerInfo, req: Req, next: AnyFn): AnyFn {
   const text = info.alts.length === 1 ? info.alts[0]!.text : pickAlt(info, req.url).text;
-  const mount = req[MOUNT];
+  const state = stateOf(req);
+  const mount = state.mount;
   if (info.kind === Kind.Route) {
-    const template = templateOf(mount === undefined ? text : mount + text);
-    req[ROUTE] = template;
-    const ctx = requestContext.getStore();
-    if (ctx !== undefined) ctx.route = template;
+    // The middleware's state is also the request context (context.ts), so this sets its route too.
+    state.route = templateOf(mount === undefined ? text : mount + text);
     return function routeNext(this: unknown, err?: unknown) {
-      if (err && err !== 'route' && err !== 'router') req[THREW] = true;
+      if (err && err !== 'route' && err !== 'router') stateOf(req).threw = true;
       return next.apply(this, arguments as never);
     };
   }
-  req[MOUNT] = mount === undefined ? text : mount + text;
+  state.mount = mount === undefined ? text : mount + text;
   return function mountNext(this: unknown) {
-    req[MOUNT] = mount;
+    // Looked up again: a middleware further in may have replaced the state (it copies the marks).
+    const current = requestStates.get(req);
+    if (current !== undefined) current.mount = mount;
     return next.apply(this, arguments as never);
   };
 }

@@ -1,24 +1,36 @@
 /**
- * The measuring middleware: one RequestSample per request, from the middleware's first sight
- * of the request to the response's `close` (which follows `finish` by a tick; marked aborted
- * when the response did not finish). It enters the request context for the rest of the chain (once something reads
- * it: context.ts), never sets headers,
- * never throws into the app, and calls `next()` exactly once: if anything of its own fails it
- * counts the failure and calls `next()` as if it were absent.
+ * The measuring middleware: one sample per request, from the middleware's first sight of the
+ * request to the response's finish (or to the connection closing first: aborted). It never sets
+ * headers, never throws into the app, and calls `next()` exactly once: if anything of its own
+ * fails it counts the failure and calls `next()` as if it were absent.
+ *
+ * Cost is the design constraint (docs/performance.md). Express's `req` and `res` are
+ * megamorphic to V8 (request.ts), so every property touched on them costs a runtime lookup; this
+ * middleware touches as few as it can:
+ *   - its per-request state (a Pending, which is also the request's RequestState and its
+ *     request context) is found through request.ts's WeakMap, never stored on `req`/`res`;
+ *   - the end of a response comes from Node's `http.server.response.finish` diagnostics
+ *     channel (one subscriber for the process), not from a listener added to and removed from
+ *     every response; aborts from one 'close' listener per connection (keep-alive connections
+ *     carry many requests), which finds the requests still in flight on it;
+ *   - the request id, URL and start time are only read when a sample asks for them (metrics
+ *     does for slow requests), so a sample is only valid during `record()`.
+ * Responses that are not Node's http ones (an HTTP/2 compat server) use a 'close' listener.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { subscribe } from 'node:diagnostics_channel';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
 import type { RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
-import { MOUNT, type MarkedRequest, ROUTE, THREW } from './request';
+import { RequestState, requestStates } from './request';
 
 export interface MiddlewareOptions {
   diag: Diagnostics;
-  /** Epoch ms (sample.start). Default Date.now. */
-  clock?: () => number;
   /** Monotonic ms for durations. Default performance.now. */
   now?: () => number;
+  /** Epoch ms at `now()` = 0. Default performance.timeOrigin. */
+  timeOrigin?: number;
 }
 
 /** Longest `url` kept in a sample (the rest is cut; reliability bar 23). */
@@ -26,82 +38,153 @@ export const MAX_URL = 2048;
 const MAX_REQUEST_ID = 128;
 const SANE_ID = /^[\w.:@+=/-]+$/;
 
-const STATE = Symbol.for('routelens.res.state');
+type Req = IncomingMessage & { originalUrl?: string; route?: { path?: unknown } };
+type Res = ServerResponse;
 
-/**
- * The request context and what the middleware keeps until the response closes: one object per
- * request. `req` is dropped on close, since async work started by the request may hold the
- * context (the cache's attribution) long after it.
- */
-interface Pending extends RequestContext {
-  req: PendingRequest | undefined;
-  start: number;
-  startEpoch: number;
+/** One middleware instance's request-time functions, shared by its requests. */
+interface Owner {
+  finish(p: Pending, aborted: boolean): void;
+  readonly idPrefix: string;
+  readonly timeOrigin: number;
 }
 
-type PendingRequest = IncomingMessage & MarkedRequest & { originalUrl?: string; route?: { path?: unknown } };
+/** The state of a request being measured: marks (RequestState), request context and sample in one object. */
+class Pending extends RequestState implements RequestContext, RequestSample {
+  status = 0;
+  duration = 0;
+  aborted = false;
+  /** Requests in flight on the same connection (for aborts); undefined when watched by a response listener. */
+  siblings: Pending[] | undefined = undefined;
 
-type Res = ServerResponse & { [STATE]?: Pending };
+  constructor(
+    /** Cleared when the sample is recorded: finish and abort then find nothing to do. */
+    public owner: Owner | undefined,
+    public req: Req | undefined,
+    public res: Res | undefined,
+    public readonly method: string,
+    /** `now()` at first sight. */
+    public readonly t0: number,
+    private readonly seq: number,
+  ) {
+    super();
+    this.measuring = owner;
+  }
+
+  /** The client's `x-request-id` when sane, else `<pid>-<start>-<n>`. Read from the request on demand. */
+  get requestId(): string {
+    const incoming = this.req?.headers['x-request-id'];
+    if (typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID && SANE_ID.test(incoming)) return incoming;
+    return (this.measuring as Owner).idPrefix + this.seq.toString(36);
+  }
+
+  /** Raw `originalUrl` (cut to MAX_URL); '' once the request is gone. */
+  get url(): string {
+    const req = this.req;
+    if (req === undefined) return '';
+    const url = req.originalUrl ?? req.url ?? '';
+    return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
+  }
+
+  /** Epoch ms at first sight. */
+  get start(): number {
+    return (this.measuring as Owner).timeOrigin + this.t0;
+  }
+}
+
+// ---------------------------------------------------------------- completion, one subscriber per process copy
+
+let subscribed = false;
+
+function ensureSubscribed(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('http.server.response.finish', onResponseFinish);
+}
+
+function onResponseFinish(message: unknown): void {
+  const p = requestStates.get((message as { request: object }).request);
+  // Another copy of the agent in the process measures with its own class: duck-typed.
+  if (p !== undefined && (p as Partial<Pending>).owner !== undefined) (p as Pending).owner!.finish(p as Pending, false);
+}
+
+/** Connection → requests being measured on it. */
+const inFlight = new WeakMap<object, Pending[]>();
+
+function onSocketClose(this: object): void {
+  const list = inFlight.get(this);
+  if (list === undefined) return;
+  inFlight.delete(this);
+  for (const p of list.splice(0)) {
+    p.siblings = undefined;
+    p.owner?.finish(p, true);
+  }
+}
+
+function onResponseClose(this: Res): void {
+  this.removeListener('close', onResponseClose);
+  const p = this.req === undefined ? undefined : (requestStates.get(this.req) as Pending | undefined);
+  if (p?.owner !== undefined && p.res === this) p.owner.finish(p, !this.writableFinished);
+}
+
+// ---------------------------------------------------------------- the middleware
 
 export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOptions): RequestHandler {
   const { diag } = opts;
-  const clock = opts.clock ?? Date.now;
   const now = opts.now ?? performance.now.bind(performance);
-  const idPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
   let counter = 0;
+  const owner: Owner = {
+    idPrefix: `${process.pid.toString(36)}-${Date.now().toString(36)}-`,
+    timeOrigin: opts.timeOrigin ?? performance.timeOrigin,
+    finish,
+  };
+  ensureSubscribed();
 
-  // One 'close' listener per request, the same function for every request (no once() wrapper):
-  // a ServerResponse emits 'close' after 'finish' (in the next tick) and also when the
-  // connection goes away first; `writableFinished` tells the two apart.
-  function onClose(this: Res): void {
+  function finish(p: Pending, aborted: boolean): void {
     try {
-      this.removeListener('close', onClose);
-      const p = this[STATE];
-      if (p === undefined) return;
-      this[STATE] = undefined;
+      if (p.owner !== owner) return;
+      p.owner = undefined;
       requestEnded();
-      const status = this.headersSent ? this.statusCode : 0;
-      const req = p.req!;
-      p.req = undefined;
-      const sample: RequestSample = {
-        method: p.method,
-        route: req[ROUTE] ?? fallbackRoute(req),
-        status,
-        duration: Math.max(0, now() - p.start),
-        aborted: !this.writableFinished,
-        threw: req[THREW] === true || status >= 500,
-        url: urlOf(req),
-        requestId: p.requestId,
-        start: p.startEpoch,
-      };
-      recorder.record(sample);
+      const siblings = p.siblings;
+      if (siblings !== undefined) {
+        p.siblings = undefined;
+        if (siblings.length === 1 && siblings[0] === p) siblings.pop();
+        else if (siblings.indexOf(p) >= 0) siblings.splice(siblings.indexOf(p), 1);
+      }
+      const res = p.res!;
+      const status = aborted ? (res.headersSent ? res.statusCode : 0) : res.statusCode;
+      p.duration = Math.max(0, now() - p.t0);
+      p.status = status;
+      p.aborted = aborted;
+      if (status >= 500) p.threw = true;
+      if (p.route === undefined) p.route = fallbackRoute(p.req!, p.mount);
+      recorder.record(p);
     } catch (err) {
       diag.failure('express.record', err);
+    } finally {
+      // Async work started by the request may hold its context long after it: keep nothing big.
+      p.req = undefined;
+      p.res = undefined;
     }
   }
 
   return function routelens(req: Request, res: Response, next: NextFunction): void {
     let ctx: Pending | undefined;
     try {
-      const r = res as unknown as Res;
-      if (r[STATE] === undefined) {
-        const start = now();
-        const incoming = req.headers['x-request-id'];
-        const requestId =
-          typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID && SANE_ID.test(incoming)
-            ? incoming
-            : idPrefix + (++counter).toString(36);
-        ctx = {
-          method: typeof req.method === 'string' ? req.method : 'GET',
-          route: undefined,
-          requestId,
-          req: req as unknown as PendingRequest,
-          start,
-          startEpoch: clock(),
-        };
-        r[STATE] = ctx;
-        r.on('close', onClose);
+      const prev = requestStates.get(req);
+      // Measured once, by the first measuring middleware (mounted twice, or two agents).
+      if (prev === undefined || prev.measuring === undefined) {
+        const r = req as unknown as Req;
+        const p = new Pending(owner, r, res as unknown as Res, typeof r.method === 'string' ? r.method : 'GET', now(), ++counter);
+        if (prev !== undefined) {
+          // Route capture saw a mount before this middleware ran: keep what it knows.
+          p.mount = prev.mount;
+          p.route = prev.route;
+          p.threw = prev.threw;
+        }
+        watch(p, r, res as unknown as Res);
+        requestStates.set(req, p);
         requestStarted();
+        ctx = p;
       }
     } catch (err) {
       diag.failure('express.middleware', err);
@@ -113,17 +196,30 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   };
 }
 
+/** Arranges for an abort to be seen: per connection for Node's http server, else per response. */
+function watch(p: Pending, req: Req, res: Res): void {
+  if (req instanceof IncomingMessage) {
+    const socket = req.socket as object | null;
+    if (socket !== null && typeof socket === 'object') {
+      let list = inFlight.get(socket);
+      if (list === undefined) {
+        list = [];
+        inFlight.set(socket, list);
+        (socket as { once(event: string, fn: () => void): void }).once('close', onSocketClose);
+      }
+      list.push(p);
+      p.siblings = list;
+      return;
+    }
+  }
+  res.on('close', onResponseClose);
+}
+
 /** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */
-function fallbackRoute(req: PendingRequest): string | undefined {
+function fallbackRoute(req: Req, mount: string | undefined): string | undefined {
   const path = req.route?.path;
   if (typeof path !== 'string') return undefined;
-  const mount = req[MOUNT];
   if (mount !== undefined) return (mount + (path === '/' ? '' : path)) || '/';
   const base = (req as { baseUrl?: unknown }).baseUrl;
   return typeof base === 'string' && base !== '' ? `…${path === '/' ? '' : path}` : path.slice(0, 512);
-}
-
-function urlOf(req: PendingRequest): string {
-  const url = req.originalUrl ?? req.url ?? '';
-  return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
 }

@@ -18,7 +18,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type Options as ErlOptions, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
-import { type MarkedRequest, ROUTE } from '../express/request';
+import { capturedRoute } from '../express/request';
 import { RouteLensError, invalidOption } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -248,7 +248,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
 
   function routeOf(req: Request): string {
     // Route capture marks the request once a route matched (a limiter inside a route's chain).
-    const captured = (req as MarkedRequest)[ROUTE];
+    const captured = capturedRoute(req);
     if (captured !== undefined) return `${req.method} ${captured}`;
     if (resolveRoute !== undefined) {
       try {

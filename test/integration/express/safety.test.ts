@@ -9,14 +9,18 @@ import { request as httpRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { instrumentExpress } from '../../../agent/express/instrument';
 import { createMiddleware } from '../../../agent/express/middleware';
-import { MOUNT, ROUTE } from '../../../agent/express/request';
+import { requestStates } from '../../../agent/express/request';
 import type { RequestRecorder } from '../../../agent/internal';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import { buildApp } from '../../fixtures/express-apps/basic';
 import { type RawResponse, get, listen, memoryRecorder, pristineExpress, stableHeaders, until, versions } from './support';
 
 const PATHS = ['/users/1', '/throw', '/next-error', '/api/items/1', '/orgs/a/teams/b/users/c', '/nope', '/any', '/v2/status', '/books/1'];
-const RES_STATE = Symbol.for('routelens.res.state');
+
+/** RouteLens keeps its per-request state off `req` and `res` (request.ts): no symbol of ours on them. */
+function ourSymbols(o: object): string[] {
+  return Object.getOwnPropertySymbols(o).map(String).filter((s) => s.includes('routelens'));
+}
 
 type Sabotage = 'none' | 'record' | 'registerRoute' | 'middleware' | 'layer';
 
@@ -38,30 +42,22 @@ async function run(express: unknown, options: { agent: boolean; sabotage?: Sabot
   const nextCalls = new Map<string, number>();
   const sabotage: RequestHandler = (req, res, next) => {
     if (options.sabotage === 'middleware') {
-      // The first completion listener registered on this response (the agent's, next in line) throws.
-      const r = res as unknown as Partial<Record<'on' | 'once', (event: string, fn: unknown) => unknown>>;
-      for (const name of ['on', 'once'] as const) {
-        const orig = r[name]!;
-        r[name] = function (this: unknown, event: string, fn: unknown) {
-          if (event === 'close' || event === 'finish') {
-            delete r.on;
-            delete r.once;
-            throw new Error(`res.${name} sabotaged`);
-          }
-          return orig.call(this, event, fn);
-        };
-      }
+      // The agent's abort watch on this connection (next in line) throws, once.
+      const socket = req.socket as unknown as Record<string, unknown>;
+      socket.once = function () {
+        delete socket.once;
+        throw new Error('socket.once sabotaged');
+      };
     }
     if (options.sabotage === 'layer') {
-      for (const sym of [ROUTE, MOUNT]) {
-        Object.defineProperty(req, sym, {
-          configurable: true,
-          get: () => undefined,
-          set: () => {
-            throw new Error('request mark sabotaged');
-          },
-        });
-      }
+      // Runs after the measuring middleware: route capture's mount marks on the request's state throw.
+      Object.defineProperty(requestStates.get(req), 'mount', {
+        configurable: true,
+        get: () => undefined,
+        set: () => {
+          throw new Error('request mark sabotaged');
+        },
+      });
     }
     next();
   };
@@ -69,7 +65,8 @@ async function run(express: unknown, options: { agent: boolean; sabotage?: Sabot
     nextCalls.set(req.url, (nextCalls.get(req.url) ?? 0) + 1);
     next();
   };
-  const before = options.agent ? [sabotage, createMiddleware(recorder, { diag }), countNext] : [countNext];
+  const measure = createMiddleware(recorder, { diag });
+  const before = !options.agent ? [countNext] : options.sabotage === 'layer' ? [measure, sabotage, countNext] : [sabotage, measure, countNext];
   const built = buildApp(express, { before, asyncErrors: options.asyncErrors });
   const server = await listen(built.app);
   const responses: RawResponse[] = [];
@@ -174,7 +171,7 @@ for (const [name, express] of versions) {
         assert.equal(s.aborted, true);
         assert.equal(s.status, 200);
         assert.equal(s.route, '/hang');
-        assert.equal((finished[0] as unknown as Record<symbol, unknown>)[RES_STATE], undefined, 'no state left on the response');
+        assert.deepEqual([...ourSymbols(finished[0]!), ...ourSymbols(finished[0]!.req)], [], 'nothing of ours on the request or response');
       });
 
       it('client abort before any header: status 0, aborted', async () => {
@@ -196,8 +193,8 @@ for (const [name, express] of versions) {
         const s = rec.samples[0]!;
         assert.equal(s.aborted, false);
         assert.ok(s.duration >= 100, `duration ${s.duration} covers the 150 ms stream`);
-        assert.equal((finished[0] as unknown as Record<symbol, unknown>)[RES_STATE], undefined);
-        assert.equal(finished[0]!.listenerCount('close') <= 1, true, 'our close listener removed after finish');
+        assert.deepEqual([...ourSymbols(finished[0]!), ...ourSymbols(finished[0]!.req)], []);
+        assert.deepEqual(finished[0]!.listeners('close').map((f) => f.name).filter((n) => /^onResponseClose|routelens/i.test(n)), [], 'no listener of ours on the response');
       });
 
       it('the middleware mounted twice still records one sample per request', async () => {

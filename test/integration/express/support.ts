@@ -26,7 +26,8 @@ export function memoryRecorder(): MemoryRecorder {
     defs,
     samples,
     registerRoute: (d) => void defs.push(d),
-    record: (s) => void samples.push(s),
+    // A sample is only valid during record() (its url and request id are read on demand): copy it.
+    record: (s) => void samples.push({ method: s.method, route: s.route, status: s.status, duration: s.duration, aborted: s.aborted, threw: s.threw, url: s.url, requestId: s.requestId, start: s.start }),
     def: (key) => [...defs].reverse().find((d) => `${d.method} ${d.route}` === key),
   };
 }

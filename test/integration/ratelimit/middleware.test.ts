@@ -7,7 +7,7 @@ import express5 from 'express';
 import express4 from 'express4';
 import type { Request } from 'express';
 import { RouteLensError } from '../../../agent/errors';
-import { type MarkedRequest, ROUTE } from '../../../agent/express/request';
+import { stateOf } from '../../../agent/express/request';
 import { createRateLimits, type RateLimitOptions, type RateLimits } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
 import { type Served, fakeClock, hit, hits, recordingDiag, serve } from './helpers';
@@ -240,7 +240,7 @@ for (const [version, makeApp] of versions) {
       app.use(rl.create({ name: 'routes', max: 2 }));
       // Stands in for route capture, which marks the request when a route matches.
       app.get('/captured', (req, _res, next) => {
-        (req as MarkedRequest)[ROUTE] = '/captured';
+        stateOf(req).route = '/captured';
         next();
       }, rl.create({ name: 'inner', max: 1 }), (_req, res) => {
         res.send('c');
