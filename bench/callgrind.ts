@@ -18,12 +18,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { prepareAgent } from './lib/adapter';
+import { prepareDriver } from './lib/driver';
 import { readOptions } from './lib/args';
 import { median, table } from './lib/stats';
 
-const RESULTS = join(__dirname, 'results');
-const DRIVER = join(RESULTS, 'ir-driver.js');
 
 interface Args {
   variants: string[];
@@ -45,11 +43,11 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Total Ir of one callgrind run. */
-function instructions(variant: string, agent: string, warmup: number, requests: number): number {
+function instructions(driver: string, variant: string, agent: string, warmup: number, requests: number): number {
   const out = join(tmpdir(), `routelens-callgrind-${process.pid}.out`);
   const r = spawnSync(
     'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--max-semi-space-size=16', DRIVER, variant, String(warmup), String(requests)],
+    ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--max-semi-space-size=16', driver, variant, String(warmup), String(requests)],
     { env: { ...process.env, ROUTELENS_BENCH_AGENT: agent }, encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   if (r.status !== 0) throw new Error(`valgrind ${variant} exited ${r.status}: ${r.stderr.slice(-2000)}`);
@@ -61,23 +59,12 @@ function instructions(variant: string, agent: string, warmup: number, requests: 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const bundle = join(RESULTS, 'agent-bundle', 'index.js');
-  const err = await prepareAgent(bundle);
-  if (err) throw new Error(err);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  await esbuild.build({ entryPoints: [join(__dirname, 'lib', 'ir-driver.ts')], outfile: DRIVER, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent', external: ['express', 'esbuild'] });
-
-  const specs: Array<{ name: string; variant: string; agent: string }> = [];
-  for (const v of args.variants) {
-    specs.push({ name: v, variant: v, agent: bundle });
-    if (v !== 'bare' && args.base) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
-  }
+  const { driver, specs } = await prepareDriver(args.variants, args.base);
   const perRequest = new Map<string, number[]>(specs.map((s) => [s.name, []]));
   for (let run = 0; run < args.runs; run++) {
     for (const s of specs) {
-      const zero = instructions(s.variant, s.agent, args.warmup, 0);
-      const full = instructions(s.variant, s.agent, args.warmup, args.requests);
+      const zero = instructions(driver, s.variant, s.agent, args.warmup, 0);
+      const full = instructions(driver, s.variant, s.agent, args.warmup, args.requests);
       const ir = (full - zero) / args.requests;
       perRequest.get(s.name)!.push(ir);
       process.stderr.write(`  run ${run + 1} ${s.name}: ${Math.round(ir)} Ir/request\n`);
