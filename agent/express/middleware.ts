@@ -1,6 +1,6 @@
 /**
  * The measuring middleware: one sample per request, from the middleware's first sight of the
- * request to the response's finish (or to the connection closing first: aborted). It never sets
+ * request to the tick after the response's finish (or to the connection closing first: aborted). It never sets
  * headers, never throws into the app, and calls `next()` exactly once: if anything of its own
  * fails it counts the failure and calls `next()` as if it were absent.
  *
@@ -53,6 +53,8 @@ class Pending extends RequestState implements RequestContext, RequestSample {
   status = 0;
   duration = 0;
   aborted = false;
+  /** Node reported the response finished; the sample is taken a tick later. */
+  ended = false;
   /** Requests in flight on the same connection (for aborts); undefined when watched by a response listener. */
   siblings: Pending[] | undefined = undefined;
 
@@ -102,9 +104,18 @@ function ensureSubscribed(): void {
 }
 
 function onResponseFinish(message: unknown): void {
-  const p = requestStates.get((message as { request: object }).request);
+  const p = requestStates.get((message as { request: object }).request) as Pending | undefined;
   // Another copy of the agent in the process measures with its own class: duck-typed.
-  if (p !== undefined && (p as Partial<Pending>).owner !== undefined) (p as Pending).owner!.finish(p as Pending, false);
+  if (p === undefined || p.owner === undefined || p.ended) return;
+  p.ended = true;
+  // Node publishes from its own first 'finish' listener, before its post-response bookkeeping
+  // and the app's 'finish' listeners; the sample ends after them (where a 'close' listener
+  // would), so it agrees with what a first middleware timing to 'finish' sees.
+  process.nextTick(finishEnded, p);
+}
+
+function finishEnded(p: Pending): void {
+  p.owner?.finish(p, false);
 }
 
 /** Connection → requests being measured on it. */
@@ -116,7 +127,7 @@ function onSocketClose(this: object): void {
   inFlight.delete(this);
   for (const p of list.splice(0)) {
     p.siblings = undefined;
-    p.owner?.finish(p, true);
+    if (!p.ended) p.owner?.finish(p, true);
   }
 }
 
