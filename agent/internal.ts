@@ -39,7 +39,10 @@ export interface RouteDefinition {
   handlerLocation?: SourceLocation;
 }
 
-/** One finished (or aborted) request. Built on the request path, so keep it flat. */
+/**
+ * One finished (or aborted) request. Built on the request path, so keep it flat. Valid only during
+ * `record()`: `url`, `requestId` and `start` may be read from the request on demand.
+ */
 export interface RequestSample {
   /** Upper-case method as the client sent it; metrics maps unknown ones to `_OTHER`. */
   method: string;
@@ -47,7 +50,7 @@ export interface RequestSample {
   route: string | undefined;
   /** 0 when aborted before headers were sent. */
   status: number;
-  /** Milliseconds, from the middleware's first sight of the request to finish/close. */
+  /** Milliseconds, from the middleware's first sight of the request to the tick after finish, or to the connection's close. */
   duration: number;
   aborted: boolean;
   /** A handler threw or called next(err). */

@@ -55,12 +55,14 @@ class Pending extends RequestState implements RequestContext, RequestSample {
   aborted = false;
   /** Node reported the response finished; the sample is taken a tick later. */
   ended = false;
+  /** The sample was recorded: finish and abort then find nothing to do. */
+  recorded = false;
   /** Requests in flight on the same connection (for aborts); undefined when watched by a response listener. */
   siblings: Pending[] | undefined = undefined;
 
   constructor(
-    /** Cleared when the sample is recorded: finish and abort then find nothing to do. */
-    public owner: Owner | undefined,
+    /** The middleware measuring this request (request.ts's WeakMap also holds unmeasured states, without one). */
+    public readonly owner: Owner,
     public req: Req | undefined,
     public res: Res | undefined,
     public readonly method: string,
@@ -69,14 +71,13 @@ class Pending extends RequestState implements RequestContext, RequestSample {
     private readonly seq: number,
   ) {
     super();
-    this.measuring = owner;
   }
 
   /** The client's `x-request-id` when sane, else `<pid>-<start>-<n>`. Read from the request on demand. */
   get requestId(): string {
     const incoming = this.req?.headers['x-request-id'];
     if (typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID && SANE_ID.test(incoming)) return incoming;
-    return (this.measuring as Owner).idPrefix + this.seq.toString(36);
+    return this.owner.idPrefix + this.seq.toString(36);
   }
 
   /** Raw `originalUrl` (cut to MAX_URL); '' once the request is gone. */
@@ -89,7 +90,7 @@ class Pending extends RequestState implements RequestContext, RequestSample {
 
   /** Epoch ms at first sight. */
   get start(): number {
-    return (this.measuring as Owner).timeOrigin + this.t0;
+    return this.owner.timeOrigin + this.t0;
   }
 }
 
@@ -104,9 +105,9 @@ function ensureSubscribed(): void {
 }
 
 function onResponseFinish(message: unknown): void {
-  const p = requestStates.get((message as { request: object }).request) as Pending | undefined;
+  const p = requestStates.get((message as { request: object }).request) as Partial<Pending> | undefined;
   // Another copy of the agent in the process measures with its own class: duck-typed.
-  if (p === undefined || p.owner === undefined || p.ended) return;
+  if (p?.owner === undefined || p.ended) return;
   p.ended = true;
   // Node publishes from its own first 'finish' listener, before its post-response bookkeeping
   // and the app's 'finish' listeners; the sample ends after them (where a 'close' listener
@@ -115,7 +116,7 @@ function onResponseFinish(message: unknown): void {
 }
 
 function finishEnded(p: Pending): void {
-  p.owner?.finish(p, false);
+  p.owner.finish(p, false);
 }
 
 /** Connection → requests being measured on it. */
@@ -127,14 +128,14 @@ function onSocketClose(this: object): void {
   inFlight.delete(this);
   for (const p of list.splice(0)) {
     p.siblings = undefined;
-    if (!p.ended) p.owner?.finish(p, true);
+    if (!p.ended) p.owner.finish(p, true);
   }
 }
 
 function onResponseClose(this: Res): void {
   this.removeListener('close', onResponseClose);
-  const p = this.req === undefined ? undefined : (requestStates.get(this.req) as Pending | undefined);
-  if (p?.owner !== undefined && p.res === this) p.owner.finish(p, !this.writableFinished);
+  const p = this.req === undefined ? undefined : (requestStates.get(this.req) as Partial<Pending> | undefined);
+  if (p?.owner !== undefined && p.res === this) p.owner.finish(p as Pending, !this.writableFinished);
 }
 
 // ---------------------------------------------------------------- the middleware
@@ -152,14 +153,14 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
 
   function finish(p: Pending, aborted: boolean): void {
     try {
-      if (p.owner !== owner) return;
-      p.owner = undefined;
+      if (p.owner !== owner || p.recorded) return;
+      p.recorded = true;
       requestEnded();
       const siblings = p.siblings;
       if (siblings !== undefined) {
         p.siblings = undefined;
-        if (siblings.length === 1 && siblings[0] === p) siblings.pop();
-        else if (siblings.indexOf(p) >= 0) siblings.splice(siblings.indexOf(p), 1);
+        const i = siblings.indexOf(p);
+        if (i >= 0) siblings.splice(i, 1);
       }
       const res = p.res!;
       const status = aborted ? (res.headersSent ? res.statusCode : 0) : res.statusCode;
@@ -183,7 +184,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     try {
       const prev = requestStates.get(req);
       // Measured once, by the first measuring middleware (mounted twice, or two agents).
-      if (prev === undefined || prev.measuring === undefined) {
+      if ((prev as Partial<Pending> | undefined)?.owner === undefined) {
         const r = req as unknown as Req;
         const p = new Pending(owner, r, res as unknown as Res, typeof r.method === 'string' ? r.method : 'GET', now(), ++counter);
         if (prev !== undefined) {

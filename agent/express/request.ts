@@ -22,8 +22,6 @@ export class RequestState {
   route: string | undefined = undefined;
   /** The app's error path ran (a layer's handle_error / handleError, or next(err) from a route). */
   threw = false;
-  /** Set by the middleware measuring this request (it finishes the measurement); undefined otherwise. */
-  measuring: object | undefined = undefined;
 }
 
 const REGISTRY = Symbol.for('routelens.requests');
