@@ -26,13 +26,13 @@ import { join, resolve } from 'node:path';
 import { Child } from './http';
 import { mixedPlan } from './lib/plan';
 import { prepareAgent } from './lib/adapter';
-import { runLoad } from './lib/client';
+import { Connections } from './lib/client';
 import { readOptions } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
 import type { Variant } from './server';
 
 /** bench/server.ts's variants that need no Redis (importing server.ts would start a server). */
-const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory'];
+const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory'];
 
 interface Args {
   variants: Variant[];
@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): Args {
 interface Runner {
   name: string;
   child: Child;
-  plan: ReturnType<typeof mixedPlan>;
+  load: Connections;
   usPerRequest: number[];
 }
 
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
 
   const specs: Array<{ name: string; variant: Variant; agent?: string }> = [];
   for (const v of args.variants) {
-    const isAgent = v !== 'bare' && v !== 'bare-b';
+    const isAgent = v !== 'bare' && v !== 'bare-b' && v !== 'noop';
     specs.push({ name: v, variant: v, agent: isAgent ? bundle : undefined });
     if (isAgent && args.base) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
   }
@@ -86,9 +86,9 @@ async function main(): Promise<void> {
   try {
     for (const s of specs) {
       const child = await Child.spawn(s.variant, {}, s.agent ? { ROUTELENS_BENCH_AGENT: s.agent } : {});
-      runners.push({ name: s.name, child, plan: mixedPlan(child.ready.port), usPerRequest: [] });
+      runners.push({ name: s.name, child, load: await Connections.open(child.ready.port, mixedPlan(child.ready.port), args.connections), usPerRequest: [] });
     }
-    const load = (r: Runner, n: number) => runLoad({ port: r.child.ready.port, requests: r.plan, connections: args.connections, durationMs: 120_000, maxRequests: n });
+    const load = (r: Runner, n: number) => r.load.run({ durationMs: 120_000, maxRequests: n });
     for (const r of runners) await load(r, Math.max(5000, args.requests));
     for (let b = 0; b < args.batches; b++) {
       for (let k = 0; k < runners.length; k++) {
@@ -103,7 +103,10 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
   } finally {
-    for (const r of runners) await r.child.close();
+    for (const r of runners) {
+      r.load.close();
+      await r.child.close();
+    }
   }
 
   const base = runners[0]!;

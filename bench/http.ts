@@ -1,11 +1,11 @@
 /**
- * Sections 1 and 3: an Express server in a child process per variant and
- * round, driven by the parent's load generator over loopback. Variants
- * alternate within each round; figures are medians over rounds.
+ * Sections 1 and 3: an Express server in a child process per variant,
+ * driven by the parent's load generator over loopback. Variants alternate in
+ * slices of about a second within each round; figures are medians over rounds.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { type LoadResult, type PlannedRequest, runLoad } from './lib/client';
+import { Connections, runLoad } from './lib/client';
 import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
@@ -16,6 +16,8 @@ export interface HttpSettings {
   warmupMs: number;
   fixedMs: number;
   peakMs: number;
+  /** Phases are cut into slices of about this long that alternate between the servers. */
+  sliceMs: number;
   connections: number;
   /** Requests per second for the fixed-rate phase. */
   rate: number;
@@ -130,14 +132,16 @@ export interface RoundResult {
 interface Server {
   variant: Variant;
   child: Child;
-  plan: PlannedRequest[];
+  /** Keep-alive connections to it, open for the whole run (the plan's cursor carries over between slices). */
+  load: Connections;
   stream?: StreamClient;
   notes: string[];
 }
 
 async function startServer(variant: Variant, s: HttpSettings, withStream: boolean): Promise<Server> {
   const child = await Child.spawn(variant, s);
-  const server: Server = { variant, child, plan: mixedPlan(child.ready.port), notes: [] };
+  const load = await Connections.open(child.ready.port, mixedPlan(child.ready.port), s.connections);
+  const server: Server = { variant, child, load, notes: [] };
   if (withStream) {
     if (!child.ready.agent) server.notes.push('agent address not found: no stream client');
     else server.stream = await connectStream(child.ready.agent.port, child.ready.agent.token);
@@ -147,21 +151,55 @@ async function startServer(variant: Variant, s: HttpSettings, withStream: boolea
 
 async function stopServer(server: Server): Promise<void> {
   server.stream?.close();
+  server.load.close();
   await server.child.close();
 }
 
-/** The paced phase: server CPU per request, client and server-side latencies, the agent's own figures. */
-async function pacedPhase(srv: Server, round: number, s: HttpSettings): Promise<Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>> {
-  const { child, variant } = srv;
-  const notes: string[] = [...srv.notes];
-  if (srv.stream) {
-    const r = await srv.stream.command('reset');
-    if (!r.ok) notes.push(`reset failed (${r.error}): agent figures include earlier phases`);
+/** A phase's load and the server's CPU time during it, summed over its slices. */
+interface PhaseTotals {
+  cpuUs: number;
+  elapsedMs: number;
+  sent: number;
+  responses: number;
+  errors: number;
+  queued: number;
+  statuses: Record<string, number>;
+  /** Client latencies of `/users/:id`. */
+  users: number[];
+}
+
+/**
+ * One phase for every server, cut into slices of s.sliceMs that alternate between the servers
+ * (ABBA: the order reverses every slice), so a change in the machine's speed lasting longer
+ * than a slice hits every server alike. Each slice is bracketed by the server's own
+ * `process.cpuUsage()`.
+ */
+async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings, rate?: number): Promise<Map<Server, PhaseTotals>> {
+  const totals = new Map<Server, PhaseTotals>(order.map((srv) => [srv, { cpuUs: 0, elapsedMs: 0, sent: 0, responses: 0, errors: 0, queued: 0, statuses: {}, users: [] }]));
+  const slices = Math.max(1, Math.round(durationMs / s.sliceMs));
+  const sliceMs = durationMs / slices;
+  for (let i = 0; i < slices; i++) {
+    for (const srv of i % 2 === 0 ? order : [...order].reverse()) {
+      const t = totals.get(srv)!;
+      const cpu0 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+      const r = await srv.load.run({ durationMs: sliceMs, rate, maxRequests: rate ? Math.ceil((rate * sliceMs) / 1000) : undefined });
+      const cpu1 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+      t.cpuUs += cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
+      t.elapsedMs += r.elapsedMs;
+      t.sent += r.sent;
+      t.responses += r.responses;
+      t.errors += r.errors;
+      t.queued += r.queued;
+      for (const [status, n] of Object.entries(r.statuses)) t.statuses[status] = (t.statuses[status] ?? 0) + n;
+      for (const l of r.latencies[USERS] ?? []) t.users.push(l);
+    }
   }
-  child.send({ type: 'mark' });
-  const cpu0 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
-  const fixed = await runLoad({ port: child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.fixedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.fixedMs) / 1000) });
-  const cpu1 = (await child.ask({ type: 'cpu' }, 'cpu')).cpu;
+  return totals;
+}
+
+/** The paced phase's figures from a server's totals, its agent's snapshot and the server-side references. */
+async function pacedResult(srv: Server, round: number, t: PhaseTotals, notes: string[]): Promise<Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>> {
+  const { child, variant } = srv;
   const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
   let agentUsers: RoundResult['agentUsers'];
   if (variant === 'agent' || variant === 'agent-metrics') {
@@ -177,32 +215,18 @@ async function pacedPhase(srv: Server, round: number, s: HttpSettings): Promise<
       if (rl.limited > 0) notes.push(`${rl.limited} requests limited`);
     }
   }
-  const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
   return {
     variant,
     round,
-    cpuUsPerRequest: cpuUs / Math.max(1, fixed.responses),
-    fixed: summary(fixed),
-    clientUsers: percentiles(fixed.latencies[USERS] ?? []),
+    cpuUsPerRequest: t.cpuUs / Math.max(1, t.responses),
+    fixed: { responses: t.responses, rateAchieved: t.responses / (t.elapsedMs / 1000), queued: t.queued, errors: t.errors, statuses: t.statuses },
+    clientUsers: percentiles(t.users),
     agentUsers,
     edgeUsers: snap.edge,
     stream: srv.stream ? { ...srv.stream.counts } : undefined,
     pid: child.pid,
     notes,
   };
-}
-
-async function peakPhase(srv: Server, s: HttpSettings): Promise<{ peakRps: number; peakCpuUsPerRequest: number; peakResponses: number }> {
-  const cpu0 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
-  const peak = await runLoad({ port: srv.child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.peakMs });
-  const cpu1 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
-  srv.child.send({ type: 'profile-stop' });
-  const cpuUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
-  return { peakRps: peak.responses / (peak.elapsedMs / 1000), peakCpuUsPerRequest: cpuUs / Math.max(1, peak.responses), peakResponses: peak.responses };
-}
-
-function summary(r: LoadResult): RoundResult['fixed'] {
-  return { responses: r.responses, rateAchieved: r.responses / (r.elapsedMs / 1000), queued: r.queued, errors: r.errors, statuses: r.statuses };
 }
 
 /** A quick unthrottled run against bare Express, to pick a fixed rate well below saturation. */
@@ -236,23 +260,44 @@ export interface Comparison {
 
 /**
  * Runs the variants side by side: one server child per variant, all started
- * up front and warmed up, then s.rounds rounds; in each round every variant
- * gets its paced phase in turn (the starting variant rotates), then its peak
- * phase. Interleaving phases of a few seconds, rather than whole runs, lets a
- * change in the machine's load hit every variant alike.
+ * up front and warmed up, then s.rounds rounds. A round is a paced phase and
+ * then a peak phase, each cut into slices that alternate between the servers
+ * (slicedPhase), the starting server rotating from round to round; a round's
+ * figures are its slices' sums. Alternating slices of about a second rather
+ * than whole phases lets a change in the machine's speed hit every variant
+ * alike, and the per-round ratios are what the medians are taken of.
  */
 export async function runAlternating(variants: Variant[], s: HttpSettings, streamFor: Variant[] = []): Promise<RoundResult[]> {
   const servers: Server[] = [];
   const results: RoundResult[] = [];
   try {
     for (const v of variants) servers.push(await startServer(v, s, streamFor.includes(v)));
-    for (const srv of servers) await runLoad({ port: srv.child.ready.port, requests: srv.plan, connections: s.connections, durationMs: s.warmupMs });
+    for (const srv of servers) await srv.load.run({ durationMs: s.warmupMs });
     for (let round = 1; round <= s.rounds; round++) {
       const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
-      const paced = new Map<Variant, Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>>();
-      for (const srv of order) paced.set(srv.variant, await pacedPhase(srv, round, s));
+      const notes = new Map<Server, string[]>();
       for (const srv of order) {
-        const r: RoundResult = { ...paced.get(srv.variant)!, ...(await peakPhase(srv, s)) };
+        const n = [...srv.notes];
+        if (srv.stream) {
+          const r = await srv.stream.command('reset');
+          if (!r.ok) n.push(`reset failed (${r.error}): agent figures include earlier phases`);
+        }
+        srv.child.send({ type: 'mark' });
+        notes.set(srv, n);
+      }
+      const paced = await slicedPhase(order, s.fixedMs, s, s.rate);
+      const pacedResults = new Map<Server, Awaited<ReturnType<typeof pacedResult>>>();
+      for (const srv of order) pacedResults.set(srv, await pacedResult(srv, round, paced.get(srv)!, notes.get(srv)!));
+      const peak = await slicedPhase(order, s.peakMs, s);
+      for (const srv of order) {
+        srv.child.send({ type: 'profile-stop' });
+        const p = peak.get(srv)!;
+        const r: RoundResult = {
+          ...pacedResults.get(srv)!,
+          peakRps: p.responses / (p.elapsedMs / 1000),
+          peakCpuUsPerRequest: p.cpuUs / Math.max(1, p.responses),
+          peakResponses: p.responses,
+        };
         results.push(r);
         s.log(
           `  round ${round} ${r.variant.padEnd(13)} cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req at ${r.fixed.rateAchieved.toFixed(0)} req/s` +

@@ -97,8 +97,9 @@ async function main(): Promise<void> {
   const http: HttpSettings = {
     rounds: args.rounds ?? (args.quick ? 2 : 6),
     warmupMs: args.quick ? 1000 : 3000,
-    fixedMs: args.quick ? 2000 : 4000,
-    peakMs: args.quick ? 1500 : 3000,
+    fixedMs: args.quick ? 2000 : 6000,
+    peakMs: args.quick ? 1500 : 4000,
+    sliceMs: args.quick ? 500 : 1000,
     connections: 8,
     rate: 0,
     profileDir: args.profile ? profileDir : undefined,
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     }
 
     if (args.only.has(1)) {
-      log(`\n== 1. Agent overhead, mixed Express 5 workload (${http.rounds} rounds, fixed ${http.rate} req/s for ${http.fixedMs / 1000} s, peak ${http.peakMs / 1000} s, ${http.connections} connections)`);
+      log(`\n== 1. Agent overhead, mixed Express 5 workload (${http.rounds} rounds, fixed ${http.rate} req/s for ${http.fixedMs / 1000} s, peak ${http.peakMs / 1000} s, in ${http.sliceMs / 1000} s slices alternating between servers, ${http.connections} connections)`);
       const variants: Variant[] = agentMod ? ['bare', 'agent', 'agent-metrics'] : ['bare'];
       if (args.aa) variants.push('bare-b');
       const results = await runAlternating(variants, http, ['agent']);

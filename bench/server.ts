@@ -30,9 +30,10 @@ import { percentiles } from './lib/stats';
 /**
  * bare: Express alone (bare-b: the same, a second child for an A/A noise check) · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
  * agent-metrics: the middleware with `server: false` (no stream) · agent-idle: createAgent(), no middleware ·
+ * noop: bare plus one middleware that only calls next() (what any middleware costs: the router's work per layer) ·
  * rl-memory / rl-redis: agent-idle plus one app-wide limiter on that store.
  */
-export const VARIANTS = ['bare', 'bare-b', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
+export const VARIANTS = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export type ChildMessage =
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const express = require('express') as typeof import('express');
   let agent: BenchAgent | undefined;
-  if (variant !== 'bare' && variant !== 'bare-b') {
+  if (variant !== 'bare' && variant !== 'bare-b' && variant !== 'noop') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
     agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined }, variant === 'agent-metrics' ? { server: false } : {});
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     }
     next();
   });
+  if (variant === 'noop') app.use((_req, _res, next) => next());
   if (variant === 'agent' || variant === 'agent-metrics') app.use(agent!.middleware());
   if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
   if (variant === 'rl-redis') app.use(redisLimiter(agent!));

@@ -31,6 +31,9 @@ export interface LoadOptions {
   maxRequests?: number;
 }
 
+/** One run over an open Connections pool: what the pool does not fix. */
+export type RunOptions = Pick<LoadOptions, 'durationMs' | 'rate' | 'maxRequests'>;
+
 export interface LoadResult {
   elapsedMs: number;
   sent: number;
@@ -69,122 +72,178 @@ function responseLength(buf: Buffer): { length: number; status: number } | undef
   return { length: headEnd + 4, status }; // no body
 }
 
+/** Opens `opts.connections` connections, runs the load once, closes them. */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  if (opts.requests.length === 0) throw new Error('no requests');
-  const result: LoadResult = { elapsedMs: 0, sent: 0, responses: 0, errors: 0, statuses: {}, latencies: {}, queued: 0 };
-  for (const r of opts.requests) result.latencies[r.group] ??= [];
-  const maxRequests = opts.maxRequests ?? Number.MAX_SAFE_INTEGER;
-  let next = 0; // index into the plan, also the count sent
-  let ended = false;
-  const start = performance.now();
-  const deadline = start + opts.durationMs;
-
-  interface Conn {
-    socket: net.Socket;
-    busy: boolean;
-    buf: Buffer;
-    sentAt: number;
-    group: string;
+  const pool = await Connections.open(opts.port, opts.requests, opts.connections);
+  try {
+    return await pool.run(opts);
+  } finally {
+    pool.close();
   }
-  const idle: Conn[] = [];
-  const conns: Conn[] = [];
-  let inFlight = 0;
-  let finish!: () => void;
-  const done = new Promise<void>((r) => (finish = r));
+}
 
-  const canSend = () => !ended && next < maxRequests && performance.now() < deadline;
-  const due = () => (opts.rate ? Math.floor(((performance.now() - start) / 1000) * opts.rate) + 1 : Number.MAX_SAFE_INTEGER);
+interface Conn {
+  socket: net.Socket;
+  busy: boolean;
+  buf: Buffer;
+  sentAt: number;
+  group: string;
+}
 
-  const send = (c: Conn) => {
-    const req = opts.requests[next % opts.requests.length]!;
-    next++;
-    c.busy = true;
-    c.group = req.group;
-    inFlight++;
-    c.sentAt = performance.now();
-    c.socket.write(req.bytes);
-  };
+/** What one run does when a connection answers or closes. */
+interface RunHandlers {
+  data(c: Conn, chunk: Buffer): void;
+  close(c: Conn): void;
+}
 
-  const pump = () => {
-    if (!canSend()) {
-      if (inFlight === 0) end();
-      return;
+/**
+ * Keep-alive connections to one server that stay open across runs, and a cursor into the plan
+ * that carries on from run to run: a bench that cuts its phases into short slices (alternating
+ * servers) neither reconnects per slice nor starts every slice at the plan's first request.
+ */
+export class Connections {
+  /** Index of the next planned request, across runs. */
+  private cursor = 0;
+  private current: RunHandlers | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly requests: PlannedRequest[],
+    private readonly conns: Conn[],
+  ) {}
+
+  static async open(port: number, requests: PlannedRequest[], connections: number): Promise<Connections> {
+    if (requests.length === 0) throw new Error('no requests');
+    const conns: Conn[] = [];
+    const pool = new Connections(requests, conns);
+    try {
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          const socket = net.connect(port, '127.0.0.1');
+          const c: Conn = { socket, busy: false, buf: Buffer.alloc(0), sentAt: 0, group: '' };
+          conns.push(c);
+          socket.setNoDelay(true);
+          socket.on('data', (chunk: Buffer) => pool.current?.data(c, chunk));
+          socket.on('close', () => pool.current?.close(c));
+          await new Promise<void>((resolve, reject) => {
+            socket.once('connect', resolve);
+            socket.once('error', reject);
+          });
+          socket.on('error', () => {}); // counted by the run through 'close'
+        }),
+      );
+    } catch (err) {
+      pool.close();
+      throw err;
     }
-    const limit = due();
-    while (next < limit && idle.length > 0 && canSend()) send(idle.pop()!);
-    if (opts.rate && next < limit && idle.length === 0) result.queued++;
-  };
+    return pool;
+  }
 
-  let timer: NodeJS.Timeout | undefined;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    if (timer) clearInterval(timer);
-    for (const c of conns) c.socket.destroy();
-    result.elapsedMs = performance.now() - start;
-    result.sent = next;
-    finish();
-  };
-
-  const onData = (c: Conn, chunk: Buffer) => {
-    c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
-    for (;;) {
-      const r = responseLength(c.buf);
-      if (!r) return;
-      c.buf = c.buf.subarray(r.length);
-      if (!c.busy) continue; // stray bytes; ignore
-      const latency = performance.now() - c.sentAt;
+  /** Runs the load once over the open connections (one run at a time). */
+  async run(opts: RunOptions): Promise<LoadResult> {
+    if (this.current !== undefined) throw new Error('a run is already going on these connections');
+    const requests = this.requests;
+    const result: LoadResult = { elapsedMs: 0, sent: 0, responses: 0, errors: 0, statuses: {}, latencies: {}, queued: 0 };
+    for (const r of requests) result.latencies[r.group] ??= [];
+    const maxRequests = opts.maxRequests ?? Number.MAX_SAFE_INTEGER;
+    let sent = 0;
+    let ended = false;
+    const start = performance.now();
+    const deadline = start + opts.durationMs;
+    const idle = this.conns.filter((c) => !c.socket.destroyed);
+    for (const c of idle) {
       c.busy = false;
-      inFlight--;
-      result.responses++;
-      result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
-      result.latencies[c.group]!.push(latency);
-      if (canSend() && next < due()) send(c);
-      else {
-        idle.push(c);
-        if (!canSend() && inFlight === 0) end();
-      }
+      c.buf = Buffer.alloc(0);
     }
-  };
+    let inFlight = 0;
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
 
-  await Promise.all(
-    Array.from({ length: opts.connections }, async () => {
-      const socket = net.connect(opts.port, '127.0.0.1');
-      socket.setNoDelay(true);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      });
-      const c: Conn = { socket, busy: false, buf: Buffer.alloc(0), sentAt: 0, group: '' };
-      socket.on('data', (chunk: Buffer) => onData(c, chunk));
-      socket.on('error', () => {
+    const canSend = () => !ended && sent < maxRequests && performance.now() < deadline;
+    const due = () => (opts.rate ? Math.floor(((performance.now() - start) / 1000) * opts.rate) + 1 : Number.MAX_SAFE_INTEGER);
+
+    const send = (c: Conn) => {
+      const req = requests[this.cursor++ % requests.length]!;
+      sent++;
+      c.busy = true;
+      c.group = req.group;
+      inFlight++;
+      c.sentAt = performance.now();
+      c.socket.write(req.bytes);
+    };
+
+    const pump = () => {
+      if (!canSend()) {
+        if (inFlight === 0) end();
+        return;
+      }
+      const limit = due();
+      while (sent < limit && idle.length > 0 && canSend()) send(idle.pop()!);
+      if (opts.rate && sent < limit && idle.length === 0) result.queued++;
+    };
+
+    let timer: NodeJS.Timeout | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      if (timer) clearInterval(timer);
+      this.current = undefined;
+      // A connection still waiting (the guard fired) could hand its late answer to the next run.
+      for (const c of this.conns) if (c.busy) c.socket.destroy();
+      result.elapsedMs = performance.now() - start;
+      result.sent = sent;
+      finish();
+    };
+
+    this.current = {
+      data: (c, chunk) => {
+        c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
+        for (;;) {
+          const r = responseLength(c.buf);
+          if (!r) return;
+          c.buf = c.buf.subarray(r.length);
+          if (!c.busy) continue; // stray bytes; ignore
+          const latency = performance.now() - c.sentAt;
+          c.busy = false;
+          inFlight--;
+          result.responses++;
+          result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
+          result.latencies[c.group]!.push(latency);
+          if (canSend() && sent < due()) send(c);
+          else {
+            idle.push(c);
+            if (!canSend() && inFlight === 0) end();
+          }
+        }
+      },
+      close: (c) => {
         result.errors++;
-      });
-      socket.on('close', () => {
         if (c.busy) {
           c.busy = false;
           inFlight--;
-          result.errors++;
         }
         const i = idle.indexOf(c);
         if (i >= 0) idle.splice(i, 1);
         if (!ended && idle.length === 0 && inFlight === 0) end();
-      });
-      conns.push(c);
-      idle.push(c);
-    }),
-  );
+      },
+    };
 
-  // Paced mode ticks every millisecond; unthrottled mode only needs the first
-  // push and a check for the deadline.
-  timer = setInterval(pump, opts.rate ? 1 : 20);
-  pump();
-  // Never wait for stragglers longer than 5 s after the deadline.
-  const guard = setTimeout(() => {
-    inFlight = 0;
-    end();
-  }, opts.durationMs + 5000);
-  await done;
-  clearTimeout(guard);
-  return result;
+    // Paced mode ticks every millisecond; unthrottled mode only needs the first
+    // push and a check for the deadline.
+    timer = setInterval(pump, opts.rate ? 1 : 20);
+    if (idle.length === 0) end();
+    else pump();
+    // Never wait for stragglers longer than 5 s after the deadline.
+    const guard = setTimeout(end, opts.durationMs + 5000);
+    await done;
+    clearTimeout(guard);
+    return result;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current = undefined;
+    for (const c of this.conns) c.socket.destroy();
+  }
 }

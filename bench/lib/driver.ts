@@ -11,7 +11,7 @@ const RESULTS = join(__dirname, '..', 'results');
 export interface DriverSpec {
   /** Shown in the results: the variant, or `<variant>@base` for the agent from `--base`. */
   name: string;
-  /** ir-driver.ts's variant: bare | agent-idle | agent-metrics. */
+  /** ir-driver.ts's variant: bare | noop | agent-idle | agent-metrics. */
   variant: string;
   /** The agent bundle the driver loads (ROUTELENS_BENCH_AGENT). */
   agent: string;
@@ -28,7 +28,7 @@ export async function prepareDriver(variants: string[], base: string | undefined
   const specs: DriverSpec[] = [];
   for (const v of variants) {
     specs.push({ name: v, variant: v, agent: bundle });
-    if (v !== 'bare' && base) specs.push({ name: `${v}@base`, variant: v, agent: base });
+    if (v !== 'bare' && v !== 'noop' && base) specs.push({ name: `${v}@base`, variant: v, agent: base });
   }
   return { driver, specs };
 }

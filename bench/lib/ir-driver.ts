@@ -2,7 +2,7 @@
  * The program bench/callgrind.ts runs under valgrind (bundled to plain JS first, so no
  * TypeScript is compiled under the instrumentation): the section-1 app in this process,
  * `warmup` requests, then `requests` more, one at a time over one keep-alive connection,
- * then exit. Arguments: <bare|agent-idle|agent-metrics> <warmup> <requests>; the agent comes from
+ * then exit. Arguments: <bare|noop|agent-idle|agent-metrics> <warmup> <requests>; the agent comes from
  * ROUTELENS_BENCH_AGENT (a bundle path).
  */
 import http from 'node:http';
@@ -20,17 +20,20 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const express = require('express') as typeof import('express');
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-ir-'));
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
   let agent;
+  // The agent before the app, as bench/server.ts and the docs have it: Express copies the
+  // application methods route capture patches onto each app when the app is created.
   if (variant === 'agent-metrics' || variant === 'agent-idle') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
     agent = startAgent(mod, { name: 'bench-ir', discoveryDir, express }, { server: false });
-    // agent-idle: the agent created (route capture patched into Express, timers running) but no middleware.
-    if (variant === 'agent-metrics') app.use(agent.middleware());
-  } else if (variant !== 'bare') throw new Error(`unknown variant ${variant}`);
+  } else if (variant !== 'bare' && variant !== 'noop') throw new Error(`unknown variant ${variant}`);
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  // agent-idle: the agent created (route capture patched into Express, timers running) but no middleware.
+  if (variant === 'agent-metrics') app.use(agent!.middleware());
+  if (variant === 'noop') app.use((_req: unknown, _res: unknown, next: () => void) => next());
   addRoutes(app, express);
   const server = http.createServer(app);
   server.keepAliveTimeout = 60_000;

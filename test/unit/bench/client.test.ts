@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { buildRequest, runLoad } from '../../../bench/lib/client';
+import { Connections, buildRequest, runLoad } from '../../../bench/lib/client';
 import { median, percentiles, relDiff, table } from '../../../bench/lib/stats';
 
 async function serve(handler: http.RequestListener): Promise<{ port: number; close: () => Promise<void>; seen: string[] }> {
@@ -78,6 +78,42 @@ describe('bench load generator: runLoad', () => {
       assert.equal(r.responses, 0);
       assert.ok(r.errors >= 1);
     } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('bench load generator: Connections', () => {
+  it('keeps its connections open across runs and carries on through the plan where the last run stopped', async () => {
+    const sockets = new Set<unknown>();
+    const srv = await serve((req, res) => {
+      sockets.add(req.socket);
+      res.end('ok');
+    });
+    const plan = [1, 2, 3, 4, 5].map((i) => buildRequest('GET', `/p/${i}`, srv.port, 'p'));
+    const pool = await Connections.open(srv.port, plan, 2);
+    try {
+      const a = await pool.run({ durationMs: 2000, maxRequests: 3 });
+      const b = await pool.run({ durationMs: 2000, maxRequests: 4, rate: 400 });
+      assert.deepEqual([a.responses, b.responses, a.errors + b.errors], [3, 4, 0]);
+      // Two connections: within a run, arrival order may differ from the plan's.
+      assert.deepEqual([srv.seen.slice(0, 3).sort(), srv.seen.slice(3).sort()], [['/p/1', '/p/2', '/p/3'], ['/p/1', '/p/2', '/p/4', '/p/5']]);
+      assert.ok(sockets.size <= 2, `${sockets.size} connections used`);
+    } finally {
+      pool.close();
+      await srv.close();
+    }
+  });
+
+  it('refuses a second run while one is going on', async () => {
+    const srv = await serve((_req, res) => setTimeout(() => res.end('ok'), 50));
+    const pool = await Connections.open(srv.port, [buildRequest('GET', '/x', srv.port, 'x')], 1);
+    try {
+      const first = pool.run({ durationMs: 200 });
+      await assert.rejects(pool.run({ durationMs: 200 }), /already going on/);
+      assert.ok((await first).responses >= 1);
+    } finally {
+      pool.close();
       await srv.close();
     }
   });
