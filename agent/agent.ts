@@ -87,7 +87,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  /** Express middleware that measures every request. Mount it first: `app.use(agent.middleware())`. */
+  /**
+   * Express middleware that measures every request: `app.use(agent.middleware())`. On an app
+   * created after the agent it takes no place in the router: the app's entry is measured.
+   */
   middleware(): RequestHandler {
     return this.handler;
   }

@@ -2,8 +2,8 @@
  * RouteLens agent: `require('routelens/agent')` / `import … from 'routelens/agent'`.
  *
  *   const { createAgent } = require('routelens/agent');
- *   const agent = createAgent();          // before routes are registered
- *   app.use(agent.middleware());          // first middleware
+ *   const agent = createAgent();          // before the app is created
+ *   app.use(agent.middleware());          // measured from the app's entry
  *
  * Public types are exported here; internal contracts live in agent/internal.ts.
  */

@@ -2,7 +2,7 @@
  * Zero-code preload (CommonJS): `node --require routelens/register app.js`, or
  * `NODE_OPTIONS="--require routelens/register"`. When any module first requires `express`,
  * the process's one agent is created, the module is instrumented and every app gets the
- * measuring middleware at its front (before the app's first own middleware or route).
+ * app measured from its entry (its `app.handle` wrapped at its first registration).
  * `ROUTELENS_DISABLED=1` (or `true`) turns the preload into a no-op.
  *
  * ES-module apps: `node --import routelens/register app.mjs` (agent/register-esm.ts) loads this

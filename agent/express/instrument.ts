@@ -6,6 +6,7 @@
  *   Router  route() / use()            which router holds which route; routers mounted in routers
  *   Route   get/post/…/all()           one RouteEntry per method, with its registration site
  *   app     use/route/get/…/all()      which router is an app's (a root); sub-apps; front injection
+ *                                      and app.use(agent.middleware()) measured at the app's entry
  *   Layer   handle_request/handleRequest, handle_error/handleError
  *                                      at request time: mount templates set and restored, the
  *                                      route template and the error path recorded in the
@@ -24,7 +25,7 @@ import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
 import { captureSite, functionLocations, sameLine } from './location';
 import { type Alt, type PathPart, compileMatcher, joinParts, templateOf, toPart, truncate } from './paths';
-import { requestStates, stateOf } from './request';
+import { AT_ENTRY, type AppEntry, requestStates, stateOf } from './request';
 
 /**
  * Where route definitions go. `registerRoute` is called once per (method, full template) as soon
@@ -135,6 +136,9 @@ interface AppLike extends AnyFn {
 const PATCHED = Symbol.for('routelens.express.patched');
 const STATE = Symbol.for('routelens.express.state');
 const LAYER = Symbol.for('routelens.express.layer');
+/** On a wrapped `app.handle`: the AppEntry it measures with, and the handle it wraps. */
+const ENTRY = Symbol.for('routelens.express.entry');
+const INNER = Symbol.for('routelens.express.inner');
 const MAX_ROUTES = 10_000;
 const MAX_ALTS_PER_ENTRY = 256;
 const MAX_DEPTH = 16;
@@ -314,6 +318,8 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
           fail('express.app', err);
         }
         if (name === 'all') return appAll(state, orig, this, arguments, fail);
+        // app.use(agent.middleware()): measured at the app's entry, no layer in its router.
+        if (name === 'use' && arguments.length === 1 && measureAtEntry(this, arguments[0], fail)) return this;
         const r = orig.apply(this, arguments as never);
         if (name === 'use') {
           try {
@@ -497,7 +503,36 @@ function onAppRegistration(state: ModuleState, app: AppLike): void {
   });
   for (const getHandler of state.injectors) {
     const handler = getHandler();
-    if (typeof handler === 'function') router.use(handler);
+    if (typeof handler === 'function' && !measureAtEntry(app, handler, (code, err) => (firstDiag(state) ?? fallbackDiag).failure(code, err))) router.use(handler);
+  }
+}
+
+/**
+ * When `fn` is the measuring middleware (marked with AT_ENTRY), wraps `app.handle` so the
+ * request is measured as the app receives it, and returns true: the caller then adds no layer.
+ * A router runs every layer in its stack for every request (path match, params, `req.url`
+ * bookkeeping: a handful of uncached property accesses on `req`), so a layer that only watches
+ * costs more than the watching. Measuring at the entry also covers what the app does before
+ * its first middleware, wherever `app.use(agent.middleware())` stands. Wrapping twice with the
+ * same middleware is a no-op. False (use a layer) for anything else or on failure.
+ */
+function measureAtEntry(app: AppLike, fn: unknown, fail: (code: string, err: unknown) => void): boolean {
+  try {
+    const enter = typeof fn === 'function' ? (fn as { [AT_ENTRY]?: AppEntry })[AT_ENTRY] : undefined;
+    if (typeof enter !== 'function' || !isApp(app)) return false;
+    type Handle = ((req: unknown, res: unknown, callback: unknown) => unknown) & { [ENTRY]?: AppEntry; [INNER]?: Handle };
+    const inner = app.handle as Handle;
+    for (let h: Handle | undefined = inner; h !== undefined; h = h[INNER]) if (h[ENTRY] === enter) return true;
+    const handle: Handle = function handle(this: unknown, req: unknown, res: unknown, callback: unknown) {
+      return enter(this, inner, req, res, callback);
+    };
+    Object.defineProperty(handle, ENTRY, { value: enter });
+    Object.defineProperty(handle, INNER, { value: inner });
+    app.handle = handle;
+    return true;
+  } catch (err) {
+    fail('express.app', err);
+    return false;
   }
 }
 

@@ -23,7 +23,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
 import type { RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
-import { RequestState, requestStates } from './request';
+import { AT_ENTRY, type AppEntry, RequestState, requestStates } from './request';
 
 export interface MiddlewareOptions {
   diag: Diagnostics;
@@ -159,8 +159,12 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       const siblings = p.siblings;
       if (siblings !== undefined) {
         p.siblings = undefined;
+        // Order does not matter: the last one takes its place (no array made, unlike splice).
         const i = siblings.indexOf(p);
-        if (i >= 0) siblings.splice(i, 1);
+        if (i >= 0) {
+          const last = siblings.pop()!;
+          if (last !== p) siblings[i] = last;
+        }
       }
       const res = p.res!;
       const status = aborted ? (res.headersSent ? res.statusCode : 0) : res.statusCode;
@@ -179,33 +183,42 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     }
   }
 
-  return function routelens(req: Request, res: Response, next: NextFunction): void {
-    let ctx: Pending | undefined;
+  /** Starts measuring a request: its state, or undefined when it is measured already or on a failure of ours. */
+  function begin(req: Req, res: Res): Pending | undefined {
     try {
       const prev = requestStates.get(req);
       // Measured once, by the first measuring middleware (mounted twice, or two agents).
-      if ((prev as Partial<Pending> | undefined)?.owner === undefined) {
-        const r = req as unknown as Req;
-        const p = new Pending(owner, r, res as unknown as Res, typeof r.method === 'string' ? r.method : 'GET', now(), ++counter);
-        if (prev !== undefined) {
-          // Route capture saw a mount before this middleware ran: keep what it knows.
-          p.mount = prev.mount;
-          p.route = prev.route;
-          p.threw = prev.threw;
-        }
-        watch(p, r, res as unknown as Res);
-        requestStates.set(req, p);
-        requestStarted();
-        ctx = p;
+      if ((prev as Partial<Pending> | undefined)?.owner !== undefined) return undefined;
+      const p = new Pending(owner, req, res, typeof req.method === 'string' ? req.method : 'GET', now(), ++counter);
+      if (prev !== undefined) {
+        // Route capture saw a mount before this middleware ran: keep what it knows.
+        p.mount = prev.mount;
+        p.route = prev.route;
+        p.threw = prev.threw;
       }
+      watch(p, req, res);
+      requestStates.set(req, p);
+      requestStarted();
+      return p;
     } catch (err) {
       diag.failure('express.middleware', err);
-      ctx = undefined;
+      return undefined;
     }
+  }
+
+  const middleware = function routelens(req: Request, res: Response, next: NextFunction): void {
+    const ctx = begin(req as unknown as Req, res as unknown as Res);
     // The context is entered only once something reads it (see context.ts: it costs every promise on Node 20).
     if (ctx === undefined || !contextEntered()) next();
     else requestContext.run(ctx, next);
   };
+  const atEntry: AppEntry = (app, handle, req, res, callback) => {
+    const ctx = begin(req as Req, res as Res);
+    if (ctx === undefined || !contextEntered()) return handle.call(app, req, res, callback);
+    return requestContext.run(ctx, () => handle.call(app, req, res, callback));
+  };
+  Object.defineProperty(middleware, AT_ENTRY, { value: atEntry });
+  return middleware;
 }
 
 /** Arranges for an abort to be seen: per connection for Node's http server, else per response. */

@@ -44,3 +44,14 @@ export function stateOf(req: object): RequestState {
 export function capturedRoute(req: object): string | undefined {
   return requestStates.get(req)?.route;
 }
+
+/**
+ * Marks the measuring middleware: its value starts measuring a request at an app's entry and
+ * runs the app (`handle`, Express's `app.handle`) exactly once. Route capture, seeing the marked
+ * middleware passed alone to `app.use`, wraps that app's `handle` with it instead of adding a
+ * layer to the router, so the router does not work one more layer per request (instrument.ts).
+ */
+export const AT_ENTRY = Symbol.for('routelens.express.atEntry');
+
+/** The value of AT_ENTRY: measure `req`, then `handle.call(app, req, res, callback)`; never throws of its own. */
+export type AppEntry = (app: unknown, handle: (req: unknown, res: unknown, callback: unknown) => unknown, req: unknown, res: unknown, callback: unknown) => unknown;
