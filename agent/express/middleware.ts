@@ -29,8 +29,6 @@ export interface MiddlewareOptions {
   diag: Diagnostics;
   /** Monotonic ms for durations. Default performance.now. */
   now?: () => number;
-  /** Epoch ms at `now()` = 0. Default performance.timeOrigin. */
-  timeOrigin?: number;
 }
 
 /** Longest `url` kept in a sample (the rest is cut; reliability bar 23). */
@@ -45,7 +43,6 @@ type Res = ServerResponse;
 interface Owner {
   finish(p: Pending, aborted: boolean): void;
   readonly idPrefix: string;
-  readonly timeOrigin: number;
 }
 
 /** The state of a request being measured: marks (RequestState), request context and sample in one object. */
@@ -88,9 +85,13 @@ class Pending extends RequestState implements RequestContext, RequestSample {
     return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
   }
 
-  /** Epoch ms at first sight. */
+  /**
+   * Epoch ms at first sight: the wall clock now (the sample is read during record(), right at its
+   * end) less the duration. Not the monotonic start plus performance.timeOrigin: the monotonic
+   * clock stops while a laptop sleeps, so that sum falls behind the wall clock by every sleep.
+   */
   get start(): number {
-    return this.owner.timeOrigin + this.t0;
+    return Date.now() - this.duration;
   }
 }
 
@@ -146,7 +147,6 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   let counter = 0;
   const owner: Owner = {
     idPrefix: `${process.pid.toString(36)}-${Date.now().toString(36)}-`,
-    timeOrigin: opts.timeOrigin ?? performance.timeOrigin,
     finish,
   };
   ensureSubscribed();

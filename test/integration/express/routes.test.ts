@@ -160,6 +160,23 @@ for (const [name, express] of versions) {
       assert.ok(Math.abs(a.start - Date.now()) < 60_000);
     });
 
+    it("a sample's start is wall-clock time even when the monotonic clock has fallen behind it (a laptop slept)", async () => {
+      const slept = memoryRecorder();
+      // performance.now() does not advance while the machine sleeps: start + duration must not come from it.
+      const behind = () => performance.now() - 3_600_000;
+      const { app } = buildApp(express, { before: createMiddleware(slept, { diag: new Diagnostics(silentLogger), now: behind }) });
+      const s = await listen(app);
+      try {
+        const before = Date.now();
+        await get(s.port, '/users/1');
+        await until(() => slept.samples.length === 1);
+        const start = slept.samples[0]!.start;
+        assert.ok(start >= before - 50 && start <= Date.now(), `start ${start - before} ms from the request`);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('matchRoute attributes a path to the template it would match', () => {
       assert.equal(table.match('GET', '/users/9'), '/users/:id');
       assert.equal(table.match('HEAD', '/users/9'), '/users/:id');
