@@ -259,21 +259,22 @@ export interface Comparison {
 }
 
 /**
- * Runs the variants side by side: one server child per variant, all started
- * up front and warmed up, then s.rounds rounds. A round is a paced phase and
- * then a peak phase, each cut into slices that alternate between the servers
- * (slicedPhase), the starting server rotating from round to round; a round's
- * figures are its slices' sums. Alternating slices of about a second rather
- * than whole phases lets a change in the machine's speed hit every variant
- * alike, and the per-round ratios are what the medians are taken of.
+ * Runs the variants side by side, s.rounds rounds. A round starts a fresh server child per
+ * variant and warms each up, then runs a paced phase and a peak phase, each cut into slices
+ * that alternate between the servers (slicedPhase), the starting server rotating from round to
+ * round; a round's figures are its slices' sums, and the children are stopped at its end.
+ * Alternating slices of about a second, rather than whole phases, lets a change in the
+ * machine's speed hit every variant alike; fresh children per round keep one process's own
+ * luck (where the JIT and the allocator happened to put things: a few per cent, lasting for the
+ * process's life) from deciding every round. The medians are taken over the per-round ratios.
  */
 export async function runAlternating(variants: Variant[], s: HttpSettings, streamFor: Variant[] = []): Promise<RoundResult[]> {
-  const servers: Server[] = [];
   const results: RoundResult[] = [];
-  try {
-    for (const v of variants) servers.push(await startServer(v, s, streamFor.includes(v)));
-    for (const srv of servers) await srv.load.run({ durationMs: s.warmupMs });
-    for (let round = 1; round <= s.rounds; round++) {
+  for (let round = 1; round <= s.rounds; round++) {
+    const servers: Server[] = [];
+    try {
+      for (const v of variants) servers.push(await startServer(v, s, streamFor.includes(v)));
+      for (const srv of servers) await srv.load.run({ durationMs: s.warmupMs });
       const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
       const notes = new Map<Server, string[]>();
       for (const srv of order) {
@@ -306,9 +307,9 @@ export async function runAlternating(variants: Variant[], s: HttpSettings, strea
             (r.notes.length ? ` · ${r.notes.join('; ')}` : ''),
         );
       }
+    } finally {
+      for (const srv of servers) await stopServer(srv);
     }
-  } finally {
-    for (const srv of servers) await stopServer(srv);
   }
   return results;
 }

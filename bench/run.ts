@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   }
   const http: HttpSettings = {
     rounds: args.rounds ?? (args.quick ? 2 : 6),
-    warmupMs: args.quick ? 1000 : 3000,
+    warmupMs: args.quick ? 1000 : 2000,
     fixedMs: args.quick ? 2000 : 6000,
     peakMs: args.quick ? 1500 : 4000,
     sliceMs: args.quick ? 500 : 1000,
