@@ -5,14 +5,13 @@
  * the same samples, and the host app sees the same responses either way.
  */
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, RequestHandler, Router } from 'express';
 import { instrumentExpress } from '../../../agent/express/instrument';
 import { createMiddleware } from '../../../agent/express/middleware';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import { buildApp } from '../../fixtures/express-apps/basic';
-import { type Running, get, listen, memoryRecorder, pristineExpress, stableHeaders, until, versions } from './support';
+import { get, listen, memoryRecorder, pristineExpress, stableHeaders, until, versions } from './support';
 
 type ExpressModule = { (): Express; Router(): Router };
 
@@ -20,23 +19,6 @@ type ExpressModule = { (): Express; Router(): Router };
 function layers(app: Express): number {
   const a = app as unknown as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } };
   return (a._router ?? a.router)?.stack.length ?? 0;
-}
-
-/** An http server in front of the app: `before(req)` runs first, then the app. */
-async function serve(app: Express, before: (req: http.IncomingMessage) => void): Promise<Running> {
-  const server = http.createServer((req, res) => {
-    before(req);
-    app(req as never, res as never);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 for (const [name, expressModule] of versions) {
@@ -150,14 +132,16 @@ for (const [name, expressModule] of versions) {
       const pristine = pristineExpress(name);
       const paths = ['/users/1', '/throw', '/next-error', '/api/items/1', '/orgs/a/teams/b/users/c', '/nope', '/books/1'];
       const fetchAll = async (built: ReturnType<typeof buildApp>, sabotage: boolean) => {
-        const s = await serve(built.app, (req) => {
-          if (!sabotage) return;
-          // The measuring code's abort watch on this connection throws, once per request.
-          const socket = req.socket as unknown as Record<string, unknown>;
-          socket.once = function () {
-            delete socket.once;
-            throw new Error('socket.once sabotaged');
-          };
+        const s = await listen((req: IncomingMessage, res: ServerResponse) => {
+          if (sabotage) {
+            // The measuring code's abort watch on this connection throws, once per request.
+            const socket = req.socket as unknown as Record<string, unknown>;
+            socket.once = function () {
+              delete socket.once;
+              throw new Error('socket.once sabotaged');
+            };
+          }
+          built.app(req as never, res as never);
         });
         try {
           const out = [];

@@ -1,5 +1,5 @@
 /** Shared helpers for the Express integration tests (not a test file). */
-import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { type IncomingHttpHeaders, type RequestListener, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { RequestRecorder, RequestSample, RouteDefinition } from '../../../agent/internal';
@@ -37,8 +37,9 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function listen(app: Express): Promise<Running> {
-  const server = app.listen(0, '127.0.0.1');
+/** Serves an app (or any request listener: one that does something before the app, say) on a free loopback port. */
+export async function listen(app: Express | RequestListener): Promise<Running> {
+  const server = createServer(app as RequestListener).listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
