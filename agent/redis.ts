@@ -3,7 +3,7 @@
  * offline and retry each for tens of seconds; a cache or a limiter in the
  * request path must instead fail within its budget and let the caller fall back.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 
 export interface FailFastOptions {
   /** Per-command timeout (ms). */
@@ -40,7 +40,10 @@ export function failFastOptions(opts: FailFastOptions = {}): RedisOptions {
 
 /** A fail-fast connection from a URL. An `error` listener is always attached: an unhandled one would crash the app. */
 export function connectRedis(url: string, opts: FailFastOptions = {}, onError?: (err: Error) => void): Redis {
-  const client = new Redis(url, failFastOptions(opts));
+  // Loaded on first use: an agent that never connects to Redis never loads ioredis (2 MB of heap).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Redis: Client } = require('ioredis') as typeof import('ioredis');
+  const client = new Client(url, failFastOptions(opts));
   client.on('error', (err: Error) => onError?.(err));
   return client;
 }

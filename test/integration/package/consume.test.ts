@@ -39,6 +39,16 @@ describe('package routelens as installed by a user', function () {
     assert.equal(out.trim(), 'function function function');
   });
 
+  it('an agent with no Redis never loads ioredis (about 2 MB of heap saved)', () => {
+    const script = [
+      "const { createAgent } = require('routelens/agent');",
+      'const agent = createAgent({ server: false, discoveryDir: false });',
+      "console.log(Object.keys(require.cache).filter((k) => k.includes('/node_modules/ioredis/')).length);",
+      'void agent.close();',
+    ].join('\n');
+    assert.equal(execFileSync(process.execPath, ['-e', script], { cwd: project, encoding: 'utf8' }).trim(), '0');
+  });
+
   it('import { createAgent } from "routelens/agent" works from ES modules', () => {
     writeFileSync(join(project, 'esm.mjs'), "import { createAgent, createCache } from 'routelens/agent';\nconsole.log(typeof createAgent, typeof createCache);\n");
     assert.equal(execFileSync(process.execPath, ['esm.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'function function');
