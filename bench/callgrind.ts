@@ -17,30 +17,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { prepareDriver } from './lib/driver';
-import { readOptions } from './lib/args';
+import { join } from 'node:path';
+import { prepareDriver, readDriverOptions } from './lib/driver';
 import { median, table } from './lib/stats';
-
-
-interface Args {
-  variants: string[];
-  base?: string;
-  warmup: number;
-  requests: number;
-  runs: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const o = readOptions(argv, { variants: 'string', base: 'string', warmup: 'number', requests: 'number', runs: 'number' }, 'bench/callgrind.ts');
-  return {
-    variants: String(o.get('variants') ?? 'bare,agent-metrics').split(','),
-    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
-    warmup: Number(o.get('warmup') ?? 3000),
-    requests: Number(o.get('requests') ?? 2000),
-    runs: Number(o.get('runs') ?? 2),
-  };
-}
 
 /** Total Ir of one callgrind run. */
 function instructions(driver: string, variant: string, agent: string, warmup: number, requests: number): number {
@@ -58,7 +37,7 @@ function instructions(driver: string, variant: string, agent: string, warmup: nu
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = readDriverOptions(process.argv.slice(2), 'bench/callgrind.ts', 2000, { runs: 2 });
   const { driver, specs } = await prepareDriver(args.variants, args.base);
   const perRequest = new Map<string, number[]>(specs.map((s) => [s.name, []]));
   for (let run = 0; run < args.runs; run++) {

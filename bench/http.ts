@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Connections, runLoad } from './lib/client';
+import { Connections } from './lib/client';
 import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
@@ -132,7 +132,7 @@ export interface RoundResult {
 interface Server {
   variant: Variant;
   child: Child;
-  /** Keep-alive connections to it, open for the whole run (the plan's cursor carries over between slices). */
+  /** Keep-alive connections to it, open for its round (the plan's cursor carries over between slices). */
   load: Connections;
   stream?: StreamClient;
   notes: string[];
@@ -159,7 +159,6 @@ async function stopServer(server: Server): Promise<void> {
 interface PhaseTotals {
   cpuUs: number;
   elapsedMs: number;
-  sent: number;
   responses: number;
   errors: number;
   queued: number;
@@ -175,7 +174,7 @@ interface PhaseTotals {
  * `process.cpuUsage()`.
  */
 async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings, rate?: number): Promise<Map<Server, PhaseTotals>> {
-  const totals = new Map<Server, PhaseTotals>(order.map((srv) => [srv, { cpuUs: 0, elapsedMs: 0, sent: 0, responses: 0, errors: 0, queued: 0, statuses: {}, users: [] }]));
+  const totals = new Map<Server, PhaseTotals>(order.map((srv) => [srv, { cpuUs: 0, elapsedMs: 0, responses: 0, errors: 0, queued: 0, statuses: {}, users: [] }]));
   const slices = Math.max(1, Math.round(durationMs / s.sliceMs));
   const sliceMs = durationMs / slices;
   for (let i = 0; i < slices; i++) {
@@ -186,7 +185,6 @@ async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings,
       const cpu1 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
       t.cpuUs += cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
       t.elapsedMs += r.elapsedMs;
-      t.sent += r.sent;
       t.responses += r.responses;
       t.errors += r.errors;
       t.queued += r.queued;
@@ -231,14 +229,13 @@ async function pacedResult(srv: Server, round: number, t: PhaseTotals, notes: st
 
 /** A quick unthrottled run against bare Express, to pick a fixed rate well below saturation. */
 export async function calibrate(s: HttpSettings, durationMs: number): Promise<number> {
-  const child = await Child.spawn('bare', s);
+  const srv = await startServer('bare', s, false);
   try {
-    const plan = mixedPlan(child.ready.port);
-    await runLoad({ port: child.ready.port, requests: plan, connections: s.connections, durationMs: Math.min(1000, durationMs) });
-    const r = await runLoad({ port: child.ready.port, requests: plan, connections: s.connections, durationMs });
+    await srv.load.run({ durationMs: Math.min(1000, durationMs) });
+    const r = await srv.load.run({ durationMs });
     return r.responses / (r.elapsedMs / 1000);
   } finally {
-    await child.close();
+    await stopServer(srv);
   }
 }
 

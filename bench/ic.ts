@@ -16,29 +16,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { readOptions } from './lib/args';
-import { prepareDriver } from './lib/driver';
+import { join } from 'node:path';
+import { prepareDriver, readDriverOptions } from './lib/driver';
 import { table } from './lib/stats';
-
-interface Args {
-  variants: string[];
-  base?: string;
-  warmup: number;
-  requests: number;
-  top: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const o = readOptions(argv, { variants: 'string', base: 'string', warmup: 'number', requests: 'number', top: 'number' }, 'bench/ic.ts');
-  return {
-    variants: String(o.get('variants') ?? 'bare,agent-metrics').split(','),
-    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
-    warmup: Number(o.get('warmup') ?? 3000),
-    requests: Number(o.get('requests') ?? 3000),
-    top: Number(o.get('top') ?? 25),
-  };
-}
 
 /** Inline-cache events by property name in one run. */
 function icEvents(driver: string, variant: string, agent: string, warmup: number, requests: number): Map<string, number> {
@@ -60,7 +40,7 @@ function icEvents(driver: string, variant: string, agent: string, warmup: number
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = readDriverOptions(process.argv.slice(2), 'bench/ic.ts', 3000, { top: 25 });
   const { driver, specs } = await prepareDriver(args.variants, args.base);
   const perKey = new Map<string, Map<string, number>>();
   for (const s of specs) {

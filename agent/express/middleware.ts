@@ -1,8 +1,10 @@
 /**
  * The measuring middleware: one sample per request, from the middleware's first sight of the
- * request to the tick after the response's finish (or to the connection closing first: aborted). It never sets
- * headers, never throws into the app, and calls `next()` exactly once: if anything of its own
- * fails it counts the failure and calls `next()` as if it were absent.
+ * request to the tick after the response's finish (or to the connection closing first: aborted).
+ * Passed alone to `app.use`, it runs at the app's entry instead of as a layer (AT_ENTRY, see
+ * instrument.ts's measureAtEntry). It never sets headers, never throws into the app, and calls
+ * `next()` (at the entry: the app's `handle`) exactly once: if anything of its own fails it
+ * counts the failure and passes the request on as if it were absent.
  *
  * Cost is the design constraint (docs/performance.md). Express's `req` and `res` are
  * megamorphic to V8 (request.ts), so every property touched on them costs a runtime lookup; this

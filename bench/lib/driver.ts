@@ -3,8 +3,9 @@
  * bench/lib/ir-driver.ts bundled to plain JS (so no TypeScript is compiled inside the
  * measured process), plus the variants to run, each with the agent bundle it loads.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { prepareAgent } from './adapter';
+import { readOptions } from './args';
 
 const RESULTS = join(__dirname, '..', 'results');
 
@@ -31,4 +32,30 @@ export async function prepareDriver(variants: string[], base: string | undefined
     if (v !== 'bare' && v !== 'noop' && base) specs.push({ name: `${v}@base`, variant: v, agent: base });
   }
   return { driver, specs };
+}
+
+/** The options every driver tool takes. */
+export interface DriverOptions {
+  variants: string[];
+  /** An earlier agent bundle (`bench/cpu.ts --save-base`): adds `<variant>@base`. */
+  base?: string;
+  warmup: number;
+  requests: number;
+}
+
+/**
+ * `--variants a,b --base FILE --warmup N --requests N` (default warm-up 3000, variants
+ * bare,agent-metrics) plus the tool's own number options, each with its default in `own`.
+ */
+export function readDriverOptions<K extends string>(argv: string[], tool: string, requests: number, own: Record<K, number>): DriverOptions & Record<K, number> {
+  const ownKinds = Object.fromEntries(Object.keys(own).map((k) => [k, 'number' as const]));
+  const o = readOptions(argv, { variants: 'string', base: 'string', warmup: 'number', requests: 'number', ...ownKinds }, tool);
+  const out: DriverOptions & Record<string, unknown> = {
+    variants: String(o.get('variants') ?? 'bare,agent-metrics').split(','),
+    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
+    warmup: Number(o.get('warmup') ?? 3000),
+    requests: Number(o.get('requests') ?? requests),
+  };
+  for (const [k, d] of Object.entries(own) as Array<[K, number]>) out[k] = Number(o.get(k) ?? d);
+  return out as DriverOptions & Record<K, number>;
 }
