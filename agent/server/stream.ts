@@ -2,7 +2,8 @@
  * The WebSocket stream at /v1/stream: a snapshot on connect, batched deltas
  * (one takeDelta and one serialisation per tick for every client), commands
  * with exactly one reply each, heartbeats, and slow-consumer handling
- * (reliability bar items 7–13, 27).
+ * (reliability bar items 7–13, 27). Its timers run only while a client is
+ * connected: an agent nobody watches does not wake up for the stream.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -76,10 +77,6 @@ export class Stream {
       maxPendingAutoPongs: 8,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.wss.on('error', (err) => this.diag.failure('server.wss', err));
-    this.batchTimer = setInterval(() => this.tick(), opts.batchMs);
-    this.batchTimer.unref();
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), opts.heartbeatMs);
-    this.heartbeatTimer.unref();
   }
 
   clientCount(): number {
@@ -112,6 +109,7 @@ export class Stream {
       ws.close(CLOSE_GOING_AWAY, 'server closing');
       return;
     }
+    if (this.clients.size === 0) this.startTimers();
     this.clients.add(client);
     ws.on('pong', () => {
       client.alive = true;
@@ -124,9 +122,7 @@ export class Stream {
         this.reply(client, null, { code: 'ERR_INTERNAL', message: 'internal error' });
       }
     });
-    ws.on('close', () => {
-      this.clients.delete(client);
-    });
+    ws.on('close', () => this.leave(client));
     this.sendSnapshot(client, undefined);
   }
 
@@ -258,7 +254,7 @@ export class Stream {
       if (!client.alive) {
         // No pong since the previous ping (item 13).
         this.stats.heartbeatTerminations++;
-        this.clients.delete(client);
+        this.leave(client);
         client.ws.terminate();
         continue;
       }
@@ -269,6 +265,28 @@ export class Stream {
         this.diag.failure('server.ping', err);
       }
     }
+  }
+
+  /** The first client arrived: deltas and heartbeats start. */
+  private startTimers(): void {
+    // What changed while nobody watched is in the snapshot this client gets next, not in a delta.
+    try {
+      this.host.takeDelta();
+    } catch (err) {
+      this.diag.failure('server.delta', err);
+    }
+    this.batchTimer = setInterval(() => this.tick(), this.opts.batchMs);
+    this.batchTimer.unref();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private leave(client: Client): void {
+    if (!this.clients.delete(client) || this.clients.size > 0) return;
+    clearInterval(this.batchTimer);
+    clearInterval(this.heartbeatTimer);
+    this.batchTimer = undefined;
+    this.heartbeatTimer = undefined;
   }
 
   /** Stops timers and closes every client with 1001; resolves when all are gone (terminated after a grace period). */

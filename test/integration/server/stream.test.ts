@@ -50,6 +50,23 @@ function closeCodeIn(data: Buffer): number | undefined {
 describe('server stream', () => {
   afterEach(closeAll);
 
+  it('runs its timers only while a client is connected (an unwatched agent does not wake up for it)', async () => {
+    const { server, auth, host } = await start({ batchMs: 20 });
+    await sleep(150);
+    assert.equal(host.takeDeltaCalls, 0, 'no ticks without a client');
+    const c = new Client(server.wsUrl, auth);
+    await c.next(isSnapshot);
+    await until(() => host.takeDeltaCalls >= 4);
+    c.ws.close();
+    await until(() => server.stats().clients === 0);
+    const after = host.takeDeltaCalls;
+    await sleep(150);
+    assert.equal(host.takeDeltaCalls, after, 'ticks stop with the last client');
+    const c2 = new Client(server.wsUrl, auth);
+    await c2.next(isSnapshot);
+    await until(() => host.takeDeltaCalls >= after + 4);
+  });
+
   it('sends a snapshot on connect, then deltas with increasing seq', async () => {
     const { server, auth, host } = await start();
     const c = new Client(server.wsUrl, auth);
