@@ -14,6 +14,8 @@ import type { ChildMessage, ParentMessage, Variant } from './server';
 export interface HttpSettings {
   rounds: number;
   warmupMs: number;
+  /** After the peak phase, every server idles this long together (no requests): its CPU then. */
+  idleMs: number;
   fixedMs: number;
   peakMs: number;
   /** Phases are cut into slices of about this long that alternate between the servers. */
@@ -47,7 +49,7 @@ export class Child {
   }
 
   static async spawn(variant: Variant, settings: Pick<HttpSettings, 'redisUrl' | 'profileDir'>, env: Record<string, string> = {}): Promise<Child> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', SERVER, variant], {
+    const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', SERVER, variant], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '', ...env },
     });
@@ -116,6 +118,8 @@ export interface RoundResult {
   /** Server CPU per completed request during the unthrottled phase, microseconds. */
   peakCpuUsPerRequest: number;
   peakResponses: number;
+  /** Server CPU per second of wall time while no requests came (the idle phase), ms. */
+  idleCpuMsPerS: number;
   /** Client-side latency of `/users/:id` at the fixed rate. */
   clientUsers: Percentiles & { count: number };
   /** Server-side timing of the same requests, every variant: http 'request' → 'finish', and first middleware → 'finish'. */
@@ -195,8 +199,23 @@ async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings,
   return totals;
 }
 
+/** Every server idle at once (no requests, connections kept): CPU ms per second of each, after a second to settle. */
+async function idlePhase(servers: Server[], durationMs: number): Promise<Map<Server, number>> {
+  await new Promise((r) => setTimeout(r, 1000));
+  const cpu = async (srv: Server) => {
+    const c = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+    return c.user + c.system;
+  };
+  const t0 = performance.now();
+  const before = await Promise.all(servers.map(cpu));
+  await new Promise((r) => setTimeout(r, durationMs));
+  const after = await Promise.all(servers.map(cpu));
+  const seconds = (performance.now() - t0) / 1000;
+  return new Map(servers.map((srv, i) => [srv, (after[i]! - before[i]!) / 1000 / seconds]));
+}
+
 /** The paced phase's figures from a server's totals, its agent's snapshot and the server-side references. */
-async function pacedResult(srv: Server, round: number, t: PhaseTotals, notes: string[]): Promise<Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses'>> {
+async function pacedResult(srv: Server, round: number, t: PhaseTotals, notes: string[]): Promise<Omit<RoundResult, 'peakRps' | 'peakCpuUsPerRequest' | 'peakResponses' | 'idleCpuMsPerS'>> {
   const { child, variant } = srv;
   const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
   let agentUsers: RoundResult['agentUsers'];
@@ -287,6 +306,7 @@ export async function runAlternating(variants: Variant[], s: HttpSettings, strea
       const pacedResults = new Map<Server, Awaited<ReturnType<typeof pacedResult>>>();
       for (const srv of order) pacedResults.set(srv, await pacedResult(srv, round, paced.get(srv)!, notes.get(srv)!));
       const peak = await slicedPhase(order, s.peakMs, s);
+      const idle = await idlePhase(order, s.idleMs);
       for (const srv of order) {
         srv.child.send({ type: 'profile-stop' });
         const p = peak.get(srv)!;
@@ -295,6 +315,7 @@ export async function runAlternating(variants: Variant[], s: HttpSettings, strea
           peakRps: p.responses / (p.elapsedMs / 1000),
           peakCpuUsPerRequest: p.cpuUs / Math.max(1, p.responses),
           peakResponses: p.responses,
+          idleCpuMsPerS: idle.get(srv)!,
         };
         results.push(r);
         s.log(

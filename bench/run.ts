@@ -16,7 +16,7 @@ import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgre
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
 import type { Variant } from './server';
-import { fmt, pct, table, verdict } from './lib/stats';
+import { fmt, median, pct, table, verdict } from './lib/stats';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */
 export const TARGETS = {
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   const http: HttpSettings = {
     rounds: args.rounds ?? (args.quick ? 2 : 6),
     warmupMs: args.quick ? 1000 : 2000,
+    idleMs: args.quick ? 1000 : 3000,
     fixedMs: args.quick ? 2000 : 6000,
     peakMs: args.quick ? 1500 : 4000,
     sliceMs: args.quick ? 500 : 1000,
@@ -225,6 +226,8 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean):
       ),
   );
   const streams = results.filter((r) => r.stream).map((r) => r.stream!);
+  const idle = (v: Variant) => fmt(median(results.filter((r) => r.variant === v).map((r) => r.idleCpuMsPerS)), 2);
+  log(`  idle (all servers at once, no requests; medians): server CPU ms per second: bare ${idle('bare')}, metrics middleware only ${idle('agent-metrics')}, everything on ${idle('agent')} (stream client connected)`);
   if (streams.length) log(`  stream client: ${streams.map((s) => `${s.delta} deltas / ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')} per round`);
   return { comparison: c, metricsOnly: m, noiseFloor: noise, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
 }
