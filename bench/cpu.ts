@@ -93,11 +93,11 @@ async function main(): Promise<void> {
     for (let b = 0; b < args.batches; b++) {
       for (let k = 0; k < runners.length; k++) {
         const r = runners[(k + b) % runners.length]!;
-        const c0 = (await r.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+        const c0 = await r.child.cpuUs();
         const res = await load(r, args.requests);
-        const c1 = (await r.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+        const c1 = await r.child.cpuUs();
         if (res.errors > 0 || res.responses !== args.requests) throw new Error(`${r.name}: ${res.responses} responses, ${res.errors} errors`);
-        r.usPerRequest.push((c1.user - c0.user + c1.system - c0.system) / res.responses);
+        r.usPerRequest.push((c1 - c0) / res.responses);
       }
       process.stderr.write(`\r  batch ${b + 1}/${args.batches}`);
     }

@@ -72,6 +72,12 @@ export class Child {
     return new Child(proc, first);
   }
 
+  /** The child's CPU time so far (user + system, µs), from its own `process.cpuUsage()`. */
+  async cpuUs(): Promise<number> {
+    const { cpu } = await this.ask({ type: 'cpu' }, 'cpu');
+    return cpu.user + cpu.system;
+  }
+
   send(msg: ParentMessage): void {
     this.proc.send(msg);
   }
@@ -184,10 +190,9 @@ async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings,
   for (let i = 0; i < slices; i++) {
     for (const srv of i % 2 === 0 ? order : [...order].reverse()) {
       const t = totals.get(srv)!;
-      const cpu0 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
+      const cpu0 = await srv.child.cpuUs();
       const r = await srv.load.run({ durationMs: sliceMs, rate, maxRequests: rate ? Math.ceil((rate * sliceMs) / 1000) : undefined });
-      const cpu1 = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
-      t.cpuUs += cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
+      t.cpuUs += (await srv.child.cpuUs()) - cpu0;
       t.elapsedMs += r.elapsedMs;
       t.responses += r.responses;
       t.errors += r.errors;
@@ -202,14 +207,10 @@ async function slicedPhase(order: Server[], durationMs: number, s: HttpSettings,
 /** Every server idle at once (no requests, connections kept): CPU ms per second of each, after a second to settle. */
 async function idlePhase(servers: Server[], durationMs: number): Promise<Map<Server, number>> {
   await new Promise((r) => setTimeout(r, 1000));
-  const cpu = async (srv: Server) => {
-    const c = (await srv.child.ask({ type: 'cpu' }, 'cpu')).cpu;
-    return c.user + c.system;
-  };
   const t0 = performance.now();
-  const before = await Promise.all(servers.map(cpu));
+  const before = await Promise.all(servers.map((srv) => srv.child.cpuUs()));
   await new Promise((r) => setTimeout(r, durationMs));
-  const after = await Promise.all(servers.map(cpu));
+  const after = await Promise.all(servers.map((srv) => srv.child.cpuUs()));
   const seconds = (performance.now() - t0) / 1000;
   return new Map(servers.map((srv, i) => [srv, (after[i]! - before[i]!) / 1000 / seconds]));
 }

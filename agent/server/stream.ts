@@ -282,7 +282,10 @@ export class Stream {
   }
 
   private leave(client: Client): void {
-    if (!this.clients.delete(client) || this.clients.size > 0) return;
+    if (this.clients.delete(client) && this.clients.size === 0) this.stopTimers();
+  }
+
+  private stopTimers(): void {
     clearInterval(this.batchTimer);
     clearInterval(this.heartbeatTimer);
     this.batchTimer = undefined;
@@ -293,10 +296,7 @@ export class Stream {
   async close(graceMs = 500): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.batchTimer);
-    clearInterval(this.heartbeatTimer);
-    this.batchTimer = undefined;
-    this.heartbeatTimer = undefined;
+    this.stopTimers();
     const sockets = [...this.clients].map((c) => c.ws);
     this.clients.clear();
     await Promise.all(
