@@ -3,6 +3,7 @@ import { plainText } from '../core/text';
 import { report, requireAgent, type Services } from '../services';
 import { dryRunThenRun, removedText } from './confirm';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ namespace, force? }`; else a pick of the agent's namespaces. */
 export function register(s: Services): vscode.Disposable {
@@ -13,7 +14,7 @@ export function register(s: Services): vscode.Disposable {
       if (namespace === undefined) {
         const list = conn.client.store.snapshot?.cache?.namespaces ?? [];
         if (!list.length) throw new Error('the agent reports no cache namespaces');
-        namespace = (await vscode.window.showQuickPick(list.map((n) => ({ label: plainText(n.namespace || '(default)'), description: `${n.entries} entries`, ns: n.namespace })), { title: 'RouteLens: Clear Cache Namespace' }))?.ns;
+        namespace = (await vscode.window.showQuickPick(list.map((n) => ({ label: plainText(n.namespace || '(default)'), description: `${n.entries} entries`, ns: n.namespace })), { title: 'RouteLens: Clear Cache Namespace', ...promptOptions() }))?.ns;
       }
       if (namespace === undefined) return undefined;
       const ns = namespace;

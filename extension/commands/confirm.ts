@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { InvalidateResult } from '../../protocol';
 import { report, requireAgent, type Services } from '../services';
 import { CONFIRM_OVER_KEYS, type CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /**
  * Dry run first; when more than CONFIRM_OVER_KEYS keys would go, ask (modal)
@@ -27,7 +28,7 @@ export function registerInvalidateBy(s: Services, id: CommandId, field: 'pattern
   return vscode.commands.registerCommand(id, (args?: { pattern?: string; tag?: string; force?: boolean }) =>
     report(s, `invalidate by ${field}`, async () => {
       const conn = requireAgent(s);
-      const value = args?.[field] ?? (await vscode.window.showInputBox({ title, placeHolder, validateInput: (v) => (v.length > 0 && v.length <= 512 ? undefined : '1–512 characters') }));
+      const value = args?.[field] ?? (await vscode.window.showInputBox({ title, placeHolder, ...promptOptions(), validateInput: (v) => (v.length > 0 && v.length <= 512 ? undefined : '1–512 characters') }));
       if (!value) return undefined;
       return dryRunThenRun(`${field} ${value}`, args?.force, (dryRun) => conn.client.request('cache.invalidate', { [field]: value, dryRun }));
     }, removedText),

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { normalizeAgentUrl } from '../core/client';
 import { report, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ key }` (a discovered agent's name@cwd) or `{ url, token }`. Returns the connection id. */
 export function register(s: Services): vscode.Disposable {
@@ -18,15 +19,15 @@ export function register(s: Services): vscode.Disposable {
       type Item = vscode.QuickPickItem & { key?: string };
       const items: Item[] = discovered.map((d) => ({ label: d.record.name, description: `pid ${d.record.pid} · port ${d.record.port}`, detail: d.record.cwd, key: d.key }));
       items.push({ label: '$(plug) Enter URL and token…' });
-      const pick = await vscode.window.showQuickPick(items, { title: 'RouteLens: Connect to Agent', placeHolder: discovered.length ? 'Pick a running agent' : 'No agent discovered' });
+      const pick = await vscode.window.showQuickPick(items, { title: 'RouteLens: Connect to Agent', placeHolder: discovered.length ? 'Pick a running agent' : 'No agent discovered', ...promptOptions() });
       if (!pick) return undefined;
       if (pick.key) {
         const a = discovered.find((d) => d.key === pick.key);
         return a ? manager.connectDiscovered(a).id : undefined;
       }
-      const url = await vscode.window.showInputBox({ title: 'Agent URL', placeHolder: 'ws://127.0.0.1:9464', validateInput: (v) => { try { normalizeAgentUrl(v); return undefined; } catch { return 'a ws:// or http:// URL'; } } });
+      const url = await vscode.window.showInputBox({ title: 'Agent URL', ...promptOptions(), placeHolder: 'ws://127.0.0.1:9464', validateInput: (v) => { try { normalizeAgentUrl(v); return undefined; } catch { return 'a ws:// or http:// URL'; } } });
       if (!url) return undefined;
-      const token = await vscode.window.showInputBox({ title: 'Agent token', password: true, validateInput: (v) => (v.length >= 16 ? undefined : 'at least 16 characters') });
+      const token = await vscode.window.showInputBox({ title: 'Agent token', ...promptOptions(), password: true, validateInput: (v) => (v.length >= 16 ? undefined : 'at least 16 characters') });
       if (!token) return undefined;
       return manager.connectManual(normalizeAgentUrl(url), token).id;
     }, (id) => `connecting to ${id}`),

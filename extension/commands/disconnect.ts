@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { report, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ agentId }`; else the one connection, or a pick. Auto-connect leaves it alone afterwards. */
 export function register(s: Services): vscode.Disposable {
@@ -12,7 +13,7 @@ export function register(s: Services): vscode.Disposable {
         const all = manager.all;
         if (all.length === 0) throw new Error('no agent is connected');
         if (all.length === 1) id = all[0].id;
-        else id = (await vscode.window.showQuickPick(all.map((c) => ({ label: c.label, description: c.client.state, id: c.id })), { title: 'RouteLens: Disconnect' }))?.id;
+        else id = (await vscode.window.showQuickPick(all.map((c) => ({ label: c.label, description: c.client.state, id: c.id })), { title: 'RouteLens: Disconnect', ...promptOptions() }))?.id;
       }
       if (!id) return undefined;
       const label = manager.get(id)?.label ?? id;

@@ -4,6 +4,7 @@ import type { AgentConnection } from '../core/manager';
 import { plainText } from '../core/text';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** What the user typed → a substring glob the agent's validator accepts (no wildcards or classes of theirs). */
 export function filterToPattern(text: string): string | undefined {
@@ -20,6 +21,7 @@ async function pickKey(conn: AgentConnection): Promise<string | undefined> {
   qp.title = `RouteLens: Invalidate Cache Key (${conn.label})`;
   qp.placeholder = 'Type to filter keys (asks the agent as you type)';
   qp.matchOnDescription = true;
+  qp.ignoreFocusOut = promptOptions().ignoreFocusOut;
   let generation = 0;
   let timer: NodeJS.Timeout | undefined;
   const load = (filter: string) => {

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { plainText } from '../core/text';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ endpoint }` for one endpoint, `{ all: true }` for all; else a pick. Returns `{ reset }`. */
 export function register(s: Services): vscode.Disposable {
@@ -14,7 +15,7 @@ export function register(s: Services): vscode.Disposable {
         const ALL = '\u0000all';
         const pick = await vscode.window.showQuickPick(
           [{ label: '$(clear-all) All endpoints', id: ALL }, ...endpoints.map((e) => ({ label: plainText(e.id), description: `${e.count} req`, id: e.id }))],
-          { title: `RouteLens: Reset Metrics (${conn.label})` },
+          { title: `RouteLens: Reset Metrics (${conn.label})`, ...promptOptions() },
         );
         if (!pick) return undefined;
         endpoint = pick.id === ALL ? undefined : pick.id;

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { report, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ agentId }`. Chooses the agent the dashboard, status bar and commands act on. */
 export function register(s: Services): vscode.Disposable {
@@ -11,7 +12,7 @@ export function register(s: Services): vscode.Disposable {
       if (!id) {
         const all = manager.all;
         if (!all.length) throw new Error('no agent is connected');
-        id = (await vscode.window.showQuickPick(all.map((c) => ({ label: c.label, description: `${c.client.state}${c.id === manager.selected?.id ? ' · selected' : ''}`, detail: c.record?.cwd, id: c.id })), { title: 'RouteLens: Select Agent' }))?.id;
+        id = (await vscode.window.showQuickPick(all.map((c) => ({ label: c.label, description: `${c.client.state}${c.id === manager.selected?.id ? ' · selected' : ''}`, detail: c.record?.cwd, id: c.id })), { title: 'RouteLens: Select Agent', ...promptOptions() }))?.id;
       }
       if (!id) return undefined;
       if (!manager.select(id)) throw new Error(`no connection ${id}`);

@@ -3,6 +3,7 @@ import type { Thresholds } from '../../protocol';
 import { thresholdsPatch } from '../../protocol';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 type Scalar = Exclude<keyof Thresholds, 'slowMs'>;
 const NAMES: Array<{ name: Scalar; label: string; unit: string }> = [
@@ -22,13 +23,13 @@ export function register(s: Services): vscode.Disposable {
       const conn = requireAgent(s);
       const current = conn.client.store.snapshot?.thresholds;
       let name = args?.name as Scalar | undefined;
-      if (!name) name = (await vscode.window.showQuickPick(NAMES.map((n) => ({ label: n.label, description: `${current?.[n.name] ?? '?'} ${n.unit}`, name: n.name })), { title: 'RouteLens: Set Alert Threshold' }))?.name;
+      if (!name) name = (await vscode.window.showQuickPick(NAMES.map((n) => ({ label: n.label, description: `${current?.[n.name] ?? '?'} ${n.unit}`, name: n.name })), { title: 'RouteLens: Set Alert Threshold', ...promptOptions() }))?.name;
       if (!name) return undefined;
       const field = name;
       const check = (v: number) => thresholdsPatch.safeParse({ [field]: v });
       let value = args?.value;
       if (value === undefined) {
-        const text = await vscode.window.showInputBox({ title: `New ${field}`, value: String(current?.[field] ?? ''), validateInput: (v) => (check(Number(v)).success ? undefined : 'out of range') });
+        const text = await vscode.window.showInputBox({ title: `New ${field}`, ...promptOptions(), value: String(current?.[field] ?? ''), validateInput: (v) => (check(Number(v)).success ? undefined : 'out of range') });
         if (text === undefined) return undefined;
         value = Number(text);
       }

@@ -4,6 +4,7 @@ import { formatMs } from '../core/format';
 import { plainText } from '../core/text';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';
+import { promptOptions } from './prompt';
 
 /** Args: `{ pick: false }` returns the list without UI. Picking one opens its endpoint in the dashboard. */
 export function register(s: Services): vscode.Disposable {
@@ -18,7 +19,7 @@ export function register(s: Services): vscode.Disposable {
       }
       const pick = await vscode.window.showQuickPick(
         slow.map((r) => ({ label: `${formatMs(r.duration)}  ${plainText(`${r.method} ${r.path}`)}`, description: `${r.status} · ${r.severity} · ${new Date(r.time).toLocaleTimeString()}`, endpointId: `${r.method} ${r.route}` })),
-        { title: `RouteLens: Slow Requests (${conn.label})`, matchOnDescription: true },
+        { title: `RouteLens: Slow Requests (${conn.label})`, matchOnDescription: true, ...promptOptions() },
       );
       if (pick) s.openDashboard({ endpointId: pick.endpointId, agentId: conn.id });
       return slow;

@@ -72,6 +72,8 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     const before = (await demo.api<{ endpoints: EndpointStats[] }>('/v1/endpoints?sort=most-requested&limit=100')).endpoints;
     assert.ok(before.find((e) => e.id === 'GET /users/:id')!.count >= 12);
 
+    // The dashboard from the test before is the active editor and runCommand's click lands in it:
+    // the picker opened after the palette must not be closed by the webview taking focus back.
     await runCommand(wb.page, 'RouteLens: Reset Metrics');
     await pickItem(wb.page, /all endpoints/i);
     await waitFor(async () => {

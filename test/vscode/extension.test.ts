@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RouteLensApi } from '../../extension/api';
+import { promptOptions } from '../../extension/commands/prompt';
 import { FakeAgent } from '../support/fake-agent';
 import { waitFor } from './wait';
 
@@ -232,6 +233,8 @@ describe('RouteLens extension in a real VS Code', function () {
     else await api.dashboard.receive({ type: 'ready' });
     await waitFor(() => api.dashboard.posted().some((m) => m.type === 'focusEndpoint' && m.endpointId === 'GET /users/:id'), 'focusEndpoint posted');
     assert.ok(api.dashboard.posted().some((m) => m.type === 'snapshot'));
+    // The dashboard is the active editor: pickers must survive the focus it takes back (microsoft/vscode#93950).
+    assert.equal(promptOptions().ignoreFocusOut, true, 'pickers stay open over the active dashboard');
     const before = agent.commands.length;
     await api.dashboard.receive({ type: 'command', id: 7, command: 'cache.invalidate', args: { key: 'user:2' } });
     assert.equal(agent.cache.has('user:2'), false, 'allow-listed command forwarded');
@@ -244,6 +247,7 @@ describe('RouteLens extension in a real VS Code', function () {
     assert.ok(api.dashboard.posted().some((m) => m.type === 'reply' && m.id === 8 && !m.ok));
     await api.dashboard.receive({ type: 'openHandler', endpointId: 'POST /orders' });
     await waitFor(() => vscode.window.activeTextEditor?.document.uri.fsPath === serverJs.fsPath && vscode.window.activeTextEditor.selection.active.line === 10, 'handler opened');
+    assert.equal(promptOptions().ignoreFocusOut, false, 'over a text editor, pickers close on focus loss as usual');
   });
 
   it('reconnects after the agent restarts on a new port and token', async () => {
