@@ -25,7 +25,7 @@ import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
 import { captureSite, functionLocations, sameLine } from './location';
 import { type Alt, type PathPart, compileMatcher, joinParts, templateOf, toPart, truncate } from './paths';
-import { AT_ENTRY, type AppEntry, requestStates, stateOf } from './request';
+import { AT_ENTRY, type AppEntry, stateFor, stateOf } from './request';
 
 /**
  * Where route definitions go. `registerRoute` is called once per (method, full template) as soon
@@ -656,7 +656,7 @@ function enter(info: LayerInfo, req: Req, next: AnyFn): AnyFn {
   state.mount = mount === undefined ? text : mount + text;
   return function mountNext(this: unknown) {
     // Looked up again: a middleware further in may have replaced the state (it copies the marks).
-    const current = requestStates.get(req);
+    const current = stateFor(req);
     if (current !== undefined) current.mount = mount;
     return next.apply(this, arguments as never);
   };

@@ -10,7 +10,8 @@
  * megamorphic to V8 (request.ts), so every property touched on them costs a runtime lookup; this
  * middleware touches as few as it can:
  *   - its per-request state (a Pending, which is also the request's RequestState and its
- *     request context) is found through request.ts's WeakMap, never stored on `req`/`res`;
+ *     request context) is found through request.ts's map, never stored on `req`/`res`, and
+ *     leaves that map when its sample is taken;
  *   - the end of a response comes from Node's `http.server.response.finish` diagnostics
  *     channel (one subscriber for the process), not from a listener added to and removed from
  *     every response; aborts from one 'close' listener per connection (keep-alive connections
@@ -25,7 +26,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
 import type { RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
-import { AT_ENTRY, type AppEntry, RequestState, requestStates } from './request';
+import { AT_ENTRY, type AppEntry, RequestState, stateFor, track, untrack } from './request';
 
 export interface MiddlewareOptions {
   diag: Diagnostics;
@@ -60,7 +61,7 @@ class Pending extends RequestState implements RequestContext, RequestSample {
   siblings: Pending[] | undefined = undefined;
 
   constructor(
-    /** The middleware measuring this request (request.ts's WeakMap also holds unmeasured states, without one). */
+    /** The middleware measuring this request (request.ts also holds unmeasured states, without one). */
     public readonly owner: Owner,
     public req: Req | undefined,
     public res: Res | undefined,
@@ -108,7 +109,7 @@ function ensureSubscribed(): void {
 }
 
 function onResponseFinish(message: unknown): void {
-  const p = requestStates.get((message as { request: object }).request) as Partial<Pending> | undefined;
+  const p = stateFor((message as { request: object }).request) as Partial<Pending> | undefined;
   // Another copy of the agent in the process measures with its own class: duck-typed.
   if (p?.owner === undefined || p.ended) return;
   p.ended = true;
@@ -137,7 +138,7 @@ function onSocketClose(this: object): void {
 
 function onResponseClose(this: Res): void {
   this.removeListener('close', onResponseClose);
-  const p = this.req === undefined ? undefined : (requestStates.get(this.req) as Partial<Pending> | undefined);
+  const p = this.req === undefined ? undefined : (stateFor(this.req) as Partial<Pending> | undefined);
   if (p?.owner !== undefined && p.res === this) p.owner.finish(p as Pending, !this.writableFinished);
 }
 
@@ -179,6 +180,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     } catch (err) {
       diag.failure('express.record', err);
     } finally {
+      if (p.req !== undefined) untrack(p.req);
       // Async work started by the request may hold its context long after it: keep nothing big.
       p.req = undefined;
       p.res = undefined;
@@ -188,7 +190,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   /** Starts measuring a request: its state, or undefined when it is measured already or on a failure of ours. */
   function begin(req: Req, res: Res): Pending | undefined {
     try {
-      const prev = requestStates.get(req);
+      const prev = stateFor(req);
       // Measured once, by the first measuring middleware (mounted twice, or two agents).
       if ((prev as Partial<Pending> | undefined)?.owner !== undefined) return undefined;
       const p = new Pending(owner, req, res, typeof req.method === 'string' ? req.method : 'GET', now(), ++counter);
@@ -199,7 +201,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
         p.threw = prev.threw;
       }
       watch(p, req, res);
-      requestStates.set(req, p);
+      track(req, p);
       requestStarted();
       return p;
     } catch (err) {

@@ -7,10 +7,18 @@
  * access on them misses the stub cache and takes the runtime's slow lookup (about a
  * microsecond each on a small VM). Marks stored as properties of `req` cost one such miss per
  * read or write, plus a hidden-class transition per new property, and were most of the agent's
- * per-request cost. So the marks live in a RequestState found through one WeakMap keyed by the
- * request: a hash lookup, no inline cache, no transition, and gone with the request.
+ * per-request cost. So the marks live in a RequestState found through a map keyed by the
+ * request: a hash lookup, no inline cache, no transition.
  *
- * The WeakMap comes from the global symbol registry, so two copies of the agent in one process
+ * Two maps. A measured request's state is in a strong Map from the middleware's first sight to
+ * the end of its sample (the middleware deletes it then; every measured request ends, by
+ * finish, abort or its connection closing). A WeakMap would do without the deletion, but every
+ * entry keyed by a young `req` is an ephemeron the garbage collector has to process at each
+ * scavenge. States that route capture makes for requests nobody measures (no middleware, or a
+ * layer ran before it) go to a WeakMap instead: nothing would delete them. The strong map is
+ * also bounded (MAX_MEASURED in flight; beyond that, the WeakMap again).
+ *
+ * Both maps come from the global symbol registry, so two copies of the agent in one process
  * (the preload bundle and `routelens/agent`) read each other's marks.
  */
 
@@ -24,25 +32,52 @@ export class RequestState {
   threw = false;
 }
 
-const REGISTRY = Symbol.for('routelens.requests');
-const registry = globalThis as unknown as Record<symbol, WeakMap<object, RequestState> | undefined>;
+/** Most requests whose states the strong map holds at once (requests in flight, not per second). */
+export const MAX_MEASURED = 65_536;
 
-/** Request → its state. */
-export const requestStates: WeakMap<object, RequestState> = (registry[REGISTRY] ??= new WeakMap());
+interface Maps {
+  measured: Map<object, RequestState>;
+  unmeasured: WeakMap<object, RequestState>;
+}
 
-/** The request's state, created when absent. */
+const REGISTRY = Symbol.for('routelens.requests.2');
+const registry = globalThis as unknown as Record<symbol, Maps | undefined>;
+const { measured, unmeasured } = (registry[REGISTRY] ??= { measured: new Map(), unmeasured: new WeakMap() });
+
+/** The request's state, if route capture or a middleware made one. */
+export function stateFor(req: object): RequestState | undefined {
+  return measured.get(req) ?? unmeasured.get(req);
+}
+
+/** The request's state, created (as unmeasured) when absent. */
 export function stateOf(req: object): RequestState {
-  let s = requestStates.get(req);
+  let s = stateFor(req);
   if (s === undefined) {
     s = new RequestState();
-    requestStates.set(req, s);
+    unmeasured.set(req, s);
   }
   return s;
 }
 
+/** Makes `state` the request's, for a measured request: untrack() it when its sample is taken. */
+export function track(req: object, state: RequestState): void {
+  if (measured.size < MAX_MEASURED) measured.set(req, state);
+  else unmeasured.set(req, state);
+}
+
+/** Forgets a measured request's state (its sample was taken). */
+export function untrack(req: object): void {
+  measured.delete(req);
+}
+
+/** How many measured requests' states are held (for tests: 0 once every request has ended). */
+export function trackedCount(): number {
+  return measured.size;
+}
+
 /** The route template route capture recorded for this request, if one matched. */
 export function capturedRoute(req: object): string | undefined {
-  return requestStates.get(req)?.route;
+  return stateFor(req)?.route;
 }
 
 /**

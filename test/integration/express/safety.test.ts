@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { instrumentExpress } from '../../../agent/express/instrument';
 import { createMiddleware } from '../../../agent/express/middleware';
-import { requestStates } from '../../../agent/express/request';
+import { stateFor, trackedCount } from '../../../agent/express/request';
 import type { RequestRecorder } from '../../../agent/internal';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import { buildApp } from '../../fixtures/express-apps/basic';
@@ -51,7 +51,7 @@ async function run(express: unknown, options: { agent: boolean; sabotage?: Sabot
     }
     if (options.sabotage === 'layer') {
       // Runs after the measuring middleware: route capture's mount marks on the request's state throw.
-      Object.defineProperty(requestStates.get(req), 'mount', {
+      Object.defineProperty(stateFor(req), 'mount', {
         configurable: true,
         get: () => undefined,
         set: () => {
@@ -121,6 +121,8 @@ for (const [name, express] of versions) {
         if (sabotage === 'layer') {
           assert.equal(rec.samples.length, PATHS.length, 'still measured');
         }
+        // Every measured request's state leaves request.ts's strong map with its sample, even when recording throws.
+        await until(() => trackedCount() === 0);
       });
     }
 
@@ -172,6 +174,7 @@ for (const [name, express] of versions) {
         assert.equal(s.status, 200);
         assert.equal(s.route, '/hang');
         assert.deepEqual([...ourSymbols(finished[0]!), ...ourSymbols(finished[0]!.req)], [], 'nothing of ours on the request or response');
+        assert.equal(trackedCount(), 0, "the aborted request's state is not held");
       });
 
       it('client abort before any header: status 0, aborted', async () => {
@@ -182,6 +185,7 @@ for (const [name, express] of versions) {
         assert.equal(rec.samples[0]!.aborted, true);
         assert.equal(rec.samples[0]!.status, 0);
         assert.equal(rec.samples[0]!.route, '/silent');
+        assert.equal(trackedCount(), 0, "the aborted request's state is not held");
       });
 
       it('streaming response: one sample whose duration covers the stream', async () => {
@@ -195,6 +199,7 @@ for (const [name, express] of versions) {
         assert.ok(s.duration >= 100, `duration ${s.duration} covers the 150 ms stream`);
         assert.deepEqual([...ourSymbols(finished[0]!), ...ourSymbols(finished[0]!.req)], []);
         assert.deepEqual(finished[0]!.listeners('close').map((f) => f.name).filter((n) => /^onResponseClose|routelens/i.test(n)), [], 'no listener of ours on the response');
+        assert.equal(trackedCount(), 0);
       });
 
       it('the middleware mounted twice still records one sample per request', async () => {

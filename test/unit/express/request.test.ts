@@ -1,0 +1,44 @@
+import { strict as assert } from 'node:assert';
+import { MAX_MEASURED, RequestState, capturedRoute, stateFor, stateOf, track, trackedCount, untrack } from '../../../agent/express/request';
+
+describe('express/request', () => {
+  afterEach(() => assert.equal(trackedCount(), 0, 'a test left a measured state behind'));
+
+  it('stateOf makes an unmeasured state (weakly held: nothing will delete it) and returns the same one after', () => {
+    const req = {};
+    const s = stateOf(req);
+    assert.ok(s instanceof RequestState);
+    assert.equal(stateOf(req), s);
+    assert.equal(stateFor(req), s);
+    assert.equal(trackedCount(), 0);
+    s.route = '/users/:id';
+    assert.equal(capturedRoute(req), '/users/:id');
+    assert.equal(capturedRoute({}), undefined);
+  });
+
+  it('track holds a measured state until untrack; it wins over an unmeasured one made before', () => {
+    const req = {};
+    stateOf(req).mount = '/api';
+    const measured = new RequestState();
+    track(req, measured);
+    assert.equal(trackedCount(), 1);
+    assert.equal(stateFor(req), measured);
+    assert.equal(stateOf(req), measured);
+    untrack(req);
+    assert.equal(trackedCount(), 0);
+    untrack(req); // twice is harmless
+  });
+
+  it(`holds at most MAX_MEASURED (${MAX_MEASURED}) states strongly; beyond that they are still found`, () => {
+    const reqs = Array.from({ length: MAX_MEASURED }, () => ({}));
+    for (const r of reqs) track(r, new RequestState());
+    assert.equal(trackedCount(), MAX_MEASURED);
+    const extra = {};
+    const s = new RequestState();
+    track(extra, s);
+    assert.equal(trackedCount(), MAX_MEASURED, 'the map does not grow past its bound');
+    assert.equal(stateFor(extra), s);
+    for (const r of reqs) untrack(r);
+    untrack(extra);
+  });
+});
