@@ -13,7 +13,7 @@
  * server child (bench/server.ts; `agent` with a stream client attached),
  * 4 s of warm-up at the fixed rate, then `paced-ms` at the fixed rate (server
  * CPU per request, from the child's own process.cpuUsage()), then 4 s closed
- * loop (peak throughput). Prints the median over rounds of each variant's
+ * loop (peak throughput, and CPU per request there). Prints the median over rounds of each variant's
  * ratio to the first one; `bare-b` is the A/A noise floor.
  */
 import { Child } from './http';
@@ -30,7 +30,7 @@ const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'noop', 'agent', 'agent-
 const WARM_MS = 4000;
 const PEAK_MS = 4000;
 
-async function measure(variant: Variant, rate: number, pacedMs: number): Promise<{ cpu: number; peak: number }> {
+async function measure(variant: Variant, rate: number, pacedMs: number): Promise<{ cpu: number; peak: number; peakCpu: number }> {
   const child = await Child.spawn(variant, {});
   const stream = variant === 'agent' ? await connectStream(child.ready.agent!.port, child.ready.agent!.token) : undefined;
   const load = await Connections.open(child.ready.port, mixedPlan(child.ready.port), 8);
@@ -40,8 +40,9 @@ async function measure(variant: Variant, rate: number, pacedMs: number): Promise
     const paced = await load.run({ durationMs: pacedMs, rate, maxRequests: Math.ceil((rate * pacedMs) / 1000) });
     const c1 = await child.cpuUs();
     const peak = await load.run({ durationMs: PEAK_MS });
+    const c2 = await child.cpuUs();
     if (paced.errors > 0 || peak.errors > 0) throw new Error(`${variant}: ${paced.errors + peak.errors} errors`);
-    return { cpu: (c1 - c0) / paced.responses, peak: (peak.responses / peak.elapsedMs) * 1000 };
+    return { cpu: (c1 - c0) / paced.responses, peak: (peak.responses / peak.elapsedMs) * 1000, peakCpu: (c2 - c1) / peak.responses };
   } finally {
     stream?.close();
     load.close();
@@ -59,25 +60,26 @@ async function main(): Promise<void> {
   const err = await prepareAgent();
   if (err) throw new Error(err);
 
-  const ratios = new Map(variants.map((v) => [v, { cpu: [] as number[], peak: [] as number[] }]));
+  const ratios = new Map(variants.map((v) => [v, { cpu: [] as number[], peak: [] as number[], peakCpu: [] as number[] }]));
   for (let r = 0; r < rounds; r++) {
-    const got = new Map<Variant, { cpu: number; peak: number }>();
+    const got = new Map<Variant, { cpu: number; peak: number; peakCpu: number }>();
     for (const v of r % 2 ? [...variants].reverse() : variants) got.set(v, await measure(v, rate, pacedMs));
     const base = got.get(variants[0]!)!;
-    process.stdout.write(`round ${r + 1}: ${variants.map((v) => `${v} ${got.get(v)!.cpu.toFixed(1)} µs/req, ${got.get(v)!.peak.toFixed(0)} req/s`).join(' · ')}\n`);
+    process.stdout.write(`round ${r + 1}: ${variants.map((v) => `${v} ${got.get(v)!.cpu.toFixed(1)} µs/req, ${got.get(v)!.peak.toFixed(0)} req/s (${got.get(v)!.peakCpu.toFixed(1)} µs/req)`).join(' · ')}\n`);
     for (const v of variants) {
       ratios.get(v)!.cpu.push(got.get(v)!.cpu / base.cpu);
       ratios.get(v)!.peak.push(got.get(v)!.peak / base.peak);
+      ratios.get(v)!.peakCpu.push(got.get(v)!.peakCpu / base.peakCpu);
     }
   }
   const range = (a: number[]) => `${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)}`;
   const rows = variants.slice(1).map((v) => {
     const x = ratios.get(v)!;
-    return [v, median(x.cpu).toFixed(3), range(x.cpu), median(x.peak).toFixed(3), range(x.peak)];
+    return [v, median(x.cpu).toFixed(3), range(x.cpu), median(x.peak).toFixed(3), range(x.peak), median(x.peakCpu).toFixed(3)];
   });
   process.stdout.write(
     `\n${rounds} rounds, one server at a time; CPU per request at ${rate} req/s over ${pacedMs / 1000} s, peak over ${PEAK_MS / 1000} s; ratios to ${variants[0]}\n` +
-      table(['variant', 'CPU/req', 'rounds', 'peak', 'rounds'], rows) +
+      table(['variant', 'CPU/req', 'rounds', 'peak', 'rounds', 'CPU/req at peak'], rows) +
       '\n',
   );
 }
