@@ -29,10 +29,7 @@ import { prepareAgent } from './lib/adapter';
 import { Connections } from './lib/client';
 import { readOptions } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
-import type { Variant } from './server';
-
-/** bench/server.ts's variants that need no Redis (importing server.ts would start a server). */
-const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory'];
+import { LOCAL_VARIANTS, type Variant } from './lib/variants';
 
 interface Args {
   variants: Variant[];
@@ -46,7 +43,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const o = readOptions(argv, { variants: 'string', base: 'string', 'save-base': 'string', batches: 'number', requests: 'number', connections: 'number' }, 'bench/cpu.ts');
   const variants = String(o.get('variants') ?? 'bare,agent-metrics').split(',') as Variant[];
-  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+  for (const v of variants) if (!LOCAL_VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
   return {
     variants,
     base: o.has('base') ? resolve(String(o.get('base'))) : undefined,

@@ -9,7 +9,8 @@ import { Connections } from './lib/client';
 import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
-import type { ChildMessage, ParentMessage, Variant } from './server';
+import type { Variant } from './lib/variants';
+import type { ChildMessage, ParentMessage } from './server';
 
 export interface HttpSettings {
   rounds: number;
@@ -139,7 +140,7 @@ export interface RoundResult {
 }
 
 /** One running server child and what the parent keeps about it. */
-interface Server {
+export interface Server {
   variant: Variant;
   child: Child;
   /** Keep-alive connections to it, open for its round (the plan's cursor carries over between slices). */
@@ -148,7 +149,8 @@ interface Server {
   notes: string[];
 }
 
-async function startServer(variant: Variant, s: HttpSettings, withStream: boolean): Promise<Server> {
+/** Spawns a variant's child and opens its keep-alive connections (and, when asked, a stream client). */
+export async function startServer(variant: Variant, s: Pick<HttpSettings, 'connections' | 'redisUrl' | 'profileDir'>, withStream: boolean): Promise<Server> {
   const child = await Child.spawn(variant, s);
   const load = await Connections.open(child.ready.port, mixedPlan(child.ready.port), s.connections);
   const server: Server = { variant, child, load, notes: [] };
@@ -159,7 +161,7 @@ async function startServer(variant: Variant, s: HttpSettings, withStream: boolea
   return server;
 }
 
-async function stopServer(server: Server): Promise<void> {
+export async function stopServer(server: Server): Promise<void> {
   server.stream?.close();
   server.load.close();
   await server.child.close();

@@ -15,7 +15,7 @@ import { type CacheResults, runCacheBench } from './cache';
 import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
-import type { Variant } from './server';
+import type { Variant } from './lib/variants';
 import { fmt, median, pct, table, verdict } from './lib/stats';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */

@@ -26,15 +26,8 @@ import { assertNever } from '../protocol/messages';
 import { addRoutes } from './lib/app';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
 import { percentiles } from './lib/stats';
+import { VARIANTS, type Variant } from './lib/variants';
 
-/**
- * bare: Express alone (bare-b: the same, a second child for an A/A noise check) · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
- * agent-metrics: the middleware with `server: false` (no stream) · agent-idle: createAgent(), no middleware ·
- * noop: bare plus one middleware that only calls next() (what any middleware costs: the router's work per layer) ·
- * rl-memory / rl-redis: agent-idle plus one app-wide limiter on that store.
- */
-export const VARIANTS = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
-export type Variant = (typeof VARIANTS)[number];
 
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }

@@ -16,24 +16,20 @@
  * loop (peak throughput, and CPU per request there). Prints the median over rounds of each variant's
  * ratio to the first one; `bare-b` is the A/A noise floor.
  */
-import { Child } from './http';
+import { startServer, stopServer } from './http';
 import { readOptions } from './lib/args';
 import { prepareAgent } from './lib/adapter';
-import { Connections } from './lib/client';
-import { mixedPlan } from './lib/plan';
 import { median, table } from './lib/stats';
-import { connectStream } from './lib/stream';
-import type { Variant } from './server';
+import { LOCAL_VARIANTS, type Variant } from './lib/variants';
 
-/** Variants that need no Redis (server.ts runs its main() on import, so its list is not imported here). */
-const VARIANTS: readonly Variant[] = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory'];
 const WARM_MS = 4000;
 const PEAK_MS = 4000;
+/** Keep-alive connections of the load generator, as in `npm run bench`. */
+const CONNECTIONS = 8;
 
 async function measure(variant: Variant, rate: number, pacedMs: number): Promise<{ cpu: number; peak: number; peakCpu: number }> {
-  const child = await Child.spawn(variant, {});
-  const stream = variant === 'agent' ? await connectStream(child.ready.agent!.port, child.ready.agent!.token) : undefined;
-  const load = await Connections.open(child.ready.port, mixedPlan(child.ready.port), 8);
+  const server = await startServer(variant, { connections: CONNECTIONS }, variant === 'agent');
+  const { child, load } = server;
   try {
     await load.run({ durationMs: WARM_MS, rate, maxRequests: Math.ceil((rate * WARM_MS) / 1000) });
     const c0 = await child.cpuUs();
@@ -44,16 +40,14 @@ async function measure(variant: Variant, rate: number, pacedMs: number): Promise
     if (paced.errors > 0 || peak.errors > 0) throw new Error(`${variant}: ${paced.errors + peak.errors} errors`);
     return { cpu: (c1 - c0) / paced.responses, peak: (peak.responses / peak.elapsedMs) * 1000, peakCpu: (c2 - c1) / peak.responses };
   } finally {
-    stream?.close();
-    load.close();
-    await child.close();
+    await stopServer(server);
   }
 }
 
 async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2), { variants: 'string', rounds: 'number', rate: 'number', 'paced-ms': 'number' }, 'bench/steady.ts');
   const variants = String(o.get('variants') ?? 'bare,agent-metrics,agent,bare-b').split(',') as Variant[];
-  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+  for (const v of variants) if (!LOCAL_VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
   const rounds = Number(o.get('rounds') ?? 6);
   const rate = Number(o.get('rate') ?? 1500);
   const pacedMs = Number(o.get('paced-ms') ?? 10_000);
