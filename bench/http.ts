@@ -1,7 +1,11 @@
 /**
- * Sections 1 and 3: an Express server in a child process per variant,
- * driven by the parent's load generator over loopback. Variants alternate in
- * slices of about a second within each round; figures are medians over rounds.
+ * Sections 1, 3 and 4: an Express server in a child process per variant,
+ * driven by the parent's load generator over loopback; figures are medians
+ * over rounds of per-round ratios. Two designs: runAlternating (sections 1
+ * and 3) runs every variant's server at once and alternates them in slices of
+ * about a second; runSteady (section 4, bench/steady.ts) loads one server at
+ * a time through a whole warm-up, paced and peak run, as a server under
+ * sustained load runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -335,7 +339,10 @@ export async function runAlternating(variants: Variant[], s: HttpSettings, strea
   return results;
 }
 
-export function compare(results: RoundResult[], baseline: Variant, variant: Variant): Comparison {
+/** What compare() reads of a round: both designs' results have it. */
+export type RatioRound = Pick<RoundResult, 'variant' | 'round' | 'cpuUsPerRequest' | 'peakRps' | 'peakCpuUsPerRequest'>;
+
+export function compare(results: RatioRound[], baseline: Variant, variant: Variant): Comparison {
   const rounds = [...new Set(results.map((r) => r.round))];
   const pick = (v: Variant, round: number) => results.find((r) => r.variant === v && r.round === round);
   const cpuRatios: number[] = [];
@@ -362,6 +369,67 @@ export function compare(results: RoundResult[], baseline: Variant, variant: Vari
     peakRps: { baseline: median(of(baseline).map((r) => r.peakRps)), variant: median(of(variant).map((r) => r.peakRps)) },
     peakCpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.peakCpuUsPerRequest)), variant: median(of(variant).map((r) => r.peakCpuUsPerRequest)) },
   };
+}
+
+export interface SteadySettings {
+  rounds: number;
+  /** Requests per second of the paced phase. */
+  rate: number;
+  warmupMs: number;
+  pacedMs: number;
+  peakMs: number;
+  connections: number;
+  log: (line: string) => void;
+}
+
+/** One variant in one round of runSteady. */
+export interface SteadyRound extends RatioRound {
+  paced: { responses: number; rateAchieved: number };
+  peakResponses: number;
+}
+
+/**
+ * One server at a time, in a steady state. Per round, each variant in turn (the order reversed
+ * every other round): a fresh server child (`agent` with a stream client attached), `warmupMs`
+ * at the paced rate, then `pacedMs` at that rate (server CPU per request), then `peakMs` closed
+ * loop (peak throughput, and CPU per request there). Unlike runAlternating's slices, no server
+ * idles between its phases while others are loaded, so what it pays is what a server under
+ * sustained load pays; a change in the machine's speed lasting a whole server's run is not
+ * cancelled within a round, so its rounds spread more (the A/A variant shows how much).
+ */
+export async function runSteady(variants: Variant[], s: SteadySettings): Promise<SteadyRound[]> {
+  const results: SteadyRound[] = [];
+  for (let round = 1; round <= s.rounds; round++) {
+    const line: string[] = [];
+    for (const variant of round % 2 === 0 ? [...variants].reverse() : variants) {
+      const server = await startServer(variant, s, variant === 'agent');
+      const { child, load } = server;
+      try {
+        await load.run({ durationMs: s.warmupMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.warmupMs) / 1000) });
+        const c0 = await child.cpuUs();
+        const paced = await load.run({ durationMs: s.pacedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.pacedMs) / 1000) });
+        const c1 = await child.cpuUs();
+        const peak = await load.run({ durationMs: s.peakMs });
+        const c2 = await child.cpuUs();
+        if (paced.errors > 0 || peak.errors > 0) throw new Error(`${variant}: ${paced.errors + peak.errors} failed requests`);
+        const r: SteadyRound = {
+          variant,
+          round,
+          cpuUsPerRequest: (c1 - c0) / Math.max(1, paced.responses),
+          peakRps: peak.responses / (peak.elapsedMs / 1000),
+          peakCpuUsPerRequest: (c2 - c1) / Math.max(1, peak.responses),
+          paced: { responses: paced.responses, rateAchieved: paced.responses / (paced.elapsedMs / 1000) },
+          peakResponses: peak.responses,
+        };
+        results.push(r);
+        line.push(`${variant} ${r.cpuUsPerRequest.toFixed(1)} µs/req · ${r.peakRps.toFixed(0)} req/s (${r.peakCpuUsPerRequest.toFixed(1)} µs/req)`);
+      } finally {
+        await stopServer(server);
+      }
+    }
+    s.log(`  round ${round}: ${line.join(' | ')}`);
+  }
+  return results;
 }
 
 /** Agent vs client (and vs the server-side references) percentiles for /users/:id: medians over rounds, and relative differences. */

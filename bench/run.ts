@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (scripts/bench.mjs runs this file through tsx).
  *
- *   node --import tsx bench/run.ts [--quick] [--rounds N] [--rate N] [--only 1,2,3] [--profile] [--out FILE]
+ *   node --import tsx bench/run.ts [--quick] [--rounds N] [--rate N] [--only 1,2,3,4] [--profile] [--out FILE]
  *
  * Prints one table per section with ratios measured side by side in this one
  * run, the targets and PASS/FAIL words (informational: exits 0 unless the
@@ -12,7 +12,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
-import { type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating } from './http';
+import { type Comparison, type HttpSettings, type RoundResult, type SteadyRound, calibrate, compare, percentileAgreement, runAlternating, runSteady } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
 import type { Variant } from './lib/variants';
@@ -33,8 +33,9 @@ const USAGE = `npm run bench -- [options]
   --quick        ~1-minute smoke run (2 short rounds)
   --rounds N     rounds for the HTTP sections (default 6)
   --rate N       requests/s of the paced phase (default: 40% of bare Express's calibrated peak, at most 3000)
-  --only 1,2,3   sections: 1 agent overhead, 2 cache, 3 rate limiter
-  --aa, --no-aa  section 1 also runs a second bare server: bare/bare is the noise floor (default: on, off with --quick)
+  --only 1,2,3,4 sections: 1 agent overhead (alternating slices), 2 cache, 3 rate limiter,
+                 4 agent overhead (one server at a time, steady state)
+  --aa, --no-aa  sections 1 and 4 also run a second bare server: bare/bare is the noise floor (default: on, off with --quick)
   --profile      CPU profile of each server's paced phase, summarised at the end (bench/results/profiles/)
   --out FILE     JSON output (default bench/results/latest.json)
 ROUTELENS_BENCH_AGENT=bundle (default: esbuild bundle of agent/, as npm run build makes it) | dist (dist/agent) | tsx (sources through tsx).
@@ -52,7 +53,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: new Set([1, 2, 3]), profile: false, out: join(__dirname, 'results', 'latest.json') };
+  const a: Args = { quick: false, only: new Set([1, 2, 3, 4]), profile: false, out: join(__dirname, 'results', 'latest.json') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const num = () => {
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     targets: TARGETS,
   };
   try {
-    if (args.only.has(1) || args.only.has(3)) {
+    if (args.only.has(1) || args.only.has(3) || args.only.has(4)) {
       if (args.rate) http.rate = args.rate;
       else {
         const peak = await calibrate(http, args.quick ? 1500 : 3000);
@@ -160,6 +161,27 @@ async function main(): Promise<void> {
         json.rateLimit = reportLimiter(results);
       }
     }
+
+    if (args.only.has(4)) {
+      const steady = {
+        rounds: args.rounds ?? (args.quick ? 1 : 4),
+        rate: http.rate,
+        warmupMs: args.quick ? 1500 : 4000,
+        pacedMs: args.quick ? 3000 : 10_000,
+        peakMs: args.quick ? 1500 : 4000,
+        connections: http.connections,
+        log,
+      };
+      log(`\n== 4. Agent overhead, one server at a time in a steady state (${steady.rounds} rounds; each server fresh, warmed ${steady.warmupMs / 1000} s, paced ${steady.rate} req/s for ${steady.pacedMs / 1000} s, peak ${steady.peakMs / 1000} s)`);
+      if (!agentMod) {
+        log('  skipped: the agent is not available');
+        json.steadyOverhead = { skipped: 'agent not available' };
+      } else {
+        const variants: Variant[] = ['bare', 'agent'];
+        if (args.aa) variants.push('bare-b');
+        json.steadyOverhead = reportSteady(await runSteady(variants, steady), !!args.aa);
+      }
+    }
   } finally {
     await redis?.stop();
   }
@@ -172,11 +194,7 @@ async function main(): Promise<void> {
 
 function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean): unknown {
   const noise = aa ? compare(results, 'bare', 'bare-b') : undefined;
-  if (noise) {
-    log(
-      `\n  A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${range(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${range(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`,
-    );
-  }
+  if (noise) log(`\n  ${noiseLine(noise)}`);
   if (!hasAgent) {
     const bare = results.filter((r) => r.variant === 'bare');
     log('\n' + table(['bare Express (agent not available)', 'round', 'CPU µs/req', 'peak req/s'], bare.map((r) => ['', String(r.round), fmt(r.cpuUsPerRequest, 1), fmt(r.peakRps, 0)])));
@@ -185,17 +203,7 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean):
   const c = compare(results, 'bare', 'agent');
   const cpuOver = c.cpuRatio - 1;
   const tputOver = 1 - c.peakRatio;
-  log(
-    '\n' +
-      table(
-        ['measure', 'bare', 'agent', 'agent/bare', 'rounds range', 'overhead', 'target', 'verdict'],
-        [
-          ['server CPU per request (µs)', fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), range(c.cpuRange), pct(cpuOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(cpuOver <= TARGETS.agentOverhead)],
-          ['peak throughput (req/s)', fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), range(c.peakRange), pct(tputOver), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(tputOver <= TARGETS.agentOverhead)],
-          ['server CPU per request at peak (µs)', fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(TARGETS.agentOverhead, 0)}`, verdict(c.peakCpuRatio - 1 <= TARGETS.agentOverhead)],
-        ],
-      ),
-  );
+  log('\n' + overheadTable(c));
   const agree = percentileAgreement(results);
   log(
     '\n' +
@@ -230,6 +238,35 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean):
   log(`  idle (all servers at once, no requests; medians): server CPU ms per second: bare ${idle('bare')}, metrics middleware only ${idle('agent-metrics')}, everything on ${idle('agent')} (stream client connected)`);
   if (streams.length) log(`  stream client: ${streams.map((s) => `${s.delta} deltas / ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')} per round`);
   return { comparison: c, metricsOnly: m, noiseFloor: noise, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
+}
+
+/** The agent's cost against bare Express with the targets: CPU per request, peak throughput, CPU per request at peak. */
+function overheadTable(c: Comparison): string {
+  const target = `≤ ${pct(TARGETS.agentOverhead, 0)}`;
+  const row = (measure: string, digits: number, base: number, agent: number, ratio: number, rounds: string, over: number) => [measure, fmt(base, digits), fmt(agent, digits), fmt(ratio, 3), rounds, pct(over), target, verdict(over <= TARGETS.agentOverhead)];
+  return table(
+    ['measure', 'bare', 'agent', 'agent/bare', 'rounds range', 'overhead', 'target', 'verdict'],
+    [
+      row('server CPU per request (µs)', 1, c.cpuUsPerRequest.baseline, c.cpuUsPerRequest.variant, c.cpuRatio, range(c.cpuRange), c.cpuRatio - 1),
+      row('peak throughput (req/s)', 0, c.peakRps.baseline, c.peakRps.variant, c.peakRatio, range(c.peakRange), 1 - c.peakRatio),
+      row('server CPU per request at peak (µs)', 1, c.peakCpuUsPerRequest.baseline, c.peakCpuUsPerRequest.variant, c.peakCpuRatio, '', c.peakCpuRatio - 1),
+    ],
+  );
+}
+
+function noiseLine(noise: Comparison): string {
+  return `A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${range(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${range(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`;
+}
+
+/** Section 4: the same measures as section 1's first table, one server at a time. */
+function reportSteady(results: SteadyRound[], aa: boolean): unknown {
+  const noise = aa ? compare(results, 'bare', 'bare-b') : undefined;
+  if (noise) log(`\n  ${noiseLine(noise)}`);
+  const c = compare(results, 'bare', 'agent');
+  log('\n' + overheadTable(c));
+  log('  agent = every feature on, with a stream client attached. No server idles between its phases here, unlike section 1\'s slices; a');
+  log(`  change in the machine\'s speed during one server\'s run is not cancelled within the round, so rounds spread more${noise ? ' (see the A/A line)' : ''}.`);
+  return { comparison: c, noiseFloor: noise, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio, rounds: results };
 }
 
 function range([lo, hi]: [number, number]): string {
