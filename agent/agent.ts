@@ -76,7 +76,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
-      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag });
+      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
       this.handler = createMiddleware(this.metrics, { diag: this.diag });
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);

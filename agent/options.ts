@@ -45,6 +45,8 @@ export interface AgentOptions {
   logger?: Logger | boolean;
   /** Alert evaluation interval (ms). Default 1000. */
   evaluateMs?: number;
+  /** How often process figures (CPU, memory, event-loop delay and utilisation) are sampled (ms). Default 1000. */
+  systemMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -65,6 +67,7 @@ export interface ResolvedOptions {
   express: unknown;
   logger: Logger;
   evaluateMs: number;
+  systemMs: number;
 }
 
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
@@ -127,6 +130,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     express: o.express,
     logger,
     evaluateMs: positive('evaluateMs', 1000, 50, 600_000),
+    systemMs: positive('systemMs', 1000, 100, 600_000),
   };
 }
 

@@ -20,6 +20,8 @@ describe('resolveOptions', () => {
     assert.equal(a.enabled, true);
     assert.equal(a.maxEndpoints, 2000);
     assert.equal(a.batchMs, 250);
+    assert.equal(a.evaluateMs, 1000);
+    assert.equal(a.systemMs, 1000);
   });
 
   it('lets ROUTELENS_* environment variables override options', () => {
@@ -41,6 +43,7 @@ describe('resolveOptions', () => {
       [{}, { ROUTELENS_PORT: 'abc' }, /ROUTELENS_PORT/],
       [{ token: 'short' }, {}, /"token"/],
       [{ batchMs: 0 }, {}, /"batchMs"/],
+      [{ systemMs: 50 }, {}, /"systemMs"/],
       [{ maxEndpoints: -1 }, {}, /"maxEndpoints"/],
       [{ logger: { warn: 1 } }, {}, /"logger"/],
       [{ redis: 42 }, {}, /"redis"/],

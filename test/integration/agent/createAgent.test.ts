@@ -169,6 +169,23 @@ describe('createAgent lifecycle', () => {
       delete process.env.ROUTELENS_DISABLED;
     }
   });
+  it('systemMs sets how often process figures are sampled', async () => {
+    const sampledCpu = async (systemMs: number | undefined) => {
+      const agent = createAgent({ server: false, cache: false, systemMs });
+      try {
+        // Busy for 400 ms in slices, so a sample timer due in that time can fire.
+        for (const end = Date.now() + 400; Date.now() < end; ) {
+          for (const sliceEnd = Date.now() + 20; Date.now() < sliceEnd; );
+          await new Promise((r) => setImmediate(r));
+        }
+        return agent.snapshot().system.cpuPercent;
+      } finally {
+        await agent.close();
+      }
+    };
+    assert.ok((await sampledCpu(100)) > 0, 'sampled every 100 ms: the busy loop shows');
+    assert.equal(await sampledCpu(undefined), 0, 'the default 1 s: only the reading at start (CPU 0) yet');
+  });
 });
 
 // ---------------------------------------------------------------- helpers
