@@ -240,7 +240,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private evaluate(): void {
     if (!this.metrics) return;
     try {
-      this.alerts.evaluate({ endpoints: this.metrics.endpoints(), system: this.metrics.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list() });
+      this.alerts.evaluate({ endpoints: this.metrics.alertEndpoints(), system: this.metrics.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list() });
     } catch (err) {
       this.diag.failure('evaluate', err);
     }

@@ -12,14 +12,13 @@
 import {
   type Alert,
   type AlertRule,
-  type EndpointStats,
   type HealthReport,
   ProtocolError,
   type Severity,
   type SourceLocation,
   type Thresholds,
 } from '../../protocol';
-import { type AlertInputs, type Alerts, type Clock, systemClock } from '../internal';
+import { type AlertEndpoint, type AlertInputs, type Alerts, type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
@@ -105,7 +104,8 @@ interface Check {
   level: Level;
   value: number;
   threshold: number;
-  message: string;
+  /** Made only when an alert (or a pending one) shows it: most checks are healthy. */
+  message: () => string;
   location?: SourceLocation;
 }
 
@@ -192,7 +192,6 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
       if (ep.kind === 'overflow') continue; // counted process-wide, never a target of its own
       liveIds.add(ep.id);
       const location = ep.handlerLocation ?? ep.location;
-      const name = short(ep.id);
       if (w.count >= minLatencySamples) {
         out.push({
           rule: 'route-p95',
@@ -200,10 +199,10 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level: higherIsWorse(w.p95, t.p95Ms, 2 * t.p95Ms),
           value: w.p95,
           threshold: t.p95Ms,
-          message: `${name} p95 ${ms(w.p95)} ≥ ${ms(t.p95Ms)}`,
+          message: () => `${short(ep.id)} p95 ${ms(w.p95)} ≥ ${ms(t.p95Ms)}`,
           location,
         });
-        out.push(...anomaly(ep, w.p95, name, location));
+        out.push(...anomaly(ep, w.p95, location));
       }
       if (w.count >= minRequests) {
         const rate = w.errors / w.count;
@@ -213,7 +212,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level: higherIsWorse(rate, t.errorRate, Math.min(1, 2 * t.errorRate)),
           value: rate,
           threshold: t.errorRate,
-          message: `${name} error rate ${pct(rate)} ≥ ${pct(t.errorRate)} (${w.errors} of ${w.count} in 1m)`,
+          message: () => `${short(ep.id)} error rate ${pct(rate)} ≥ ${pct(t.errorRate)} (${w.errors} of ${w.count} in 1m)`,
           location,
         });
       }
@@ -228,7 +227,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         level: higherIsWorse(rate, t.errorRate, Math.min(1, 2 * t.errorRate)),
         value: rate,
         threshold: t.errorRate,
-        message: `error rate ${pct(rate)} ≥ ${pct(t.errorRate)} across all routes (${procErrors} of ${procCount} in 1m)`,
+        message: () => `error rate ${pct(rate)} ≥ ${pct(t.errorRate)} across all routes (${procErrors} of ${procCount} in 1m)`,
       });
     }
 
@@ -241,7 +240,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         level: higherIsWorse(share, t.heapPercent, t.heapPercent + (1 - t.heapPercent) / 2),
         value: share,
         threshold: t.heapPercent,
-        message: `heap ${pct(share)} of its limit ≥ ${pct(t.heapPercent)} (${mib(sys.heapUsed)} of ${mib(sys.heapLimit)})`,
+        message: () => `heap ${pct(share)} of its limit ≥ ${pct(t.heapPercent)} (${mib(sys.heapUsed)} of ${mib(sys.heapLimit)})`,
       });
     }
     const delay = sys.eventLoop.delayP99;
@@ -251,7 +250,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
       level: higherIsWorse(delay, t.eventLoopDelayMs, 2 * t.eventLoopDelayMs),
       value: delay,
       threshold: t.eventLoopDelayMs,
-      message: `event-loop delay p99 ${ms(delay)} ≥ ${ms(t.eventLoopDelayMs)}`,
+      message: () => `event-loop delay p99 ${ms(delay)} ≥ ${ms(t.eventLoopDelayMs)}`,
     });
 
     const cache = inputs.cache;
@@ -265,7 +264,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level: lowerIsWorse(rate, t.cacheHitRate, t.cacheHitRate / 2),
           value: rate,
           threshold: t.cacheHitRate,
-          message: `cache hit rate ${pct(rate)} < ${pct(t.cacheHitRate)} (${reads} reads in 1m)`,
+          message: () => `cache hit rate ${pct(rate)} < ${pct(t.cacheHitRate)} (${reads} reads in 1m)`,
         });
       }
       if (cache.redis !== 'none') {
@@ -276,7 +275,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level,
           value: cache.redis === 'down' ? 1 : 0,
           threshold: 1,
-          message: 'Redis is down: the cache serves from memory (L1) only',
+          message: () => 'Redis is down: the cache serves from memory (L1) only',
         });
       }
     }
@@ -291,20 +290,21 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         level: higherIsWorse(share, t.rateLimitedShare, Math.min(1, 2 * t.rateLimitedShare)),
         value: share,
         threshold: t.rateLimitedShare,
-        message: `limiter ${short(rl.name)} refused ${pct(share)} of requests ≥ ${pct(t.rateLimitedShare)} (${rl.window.limited} of ${total})`,
+        message: () => `limiter ${short(rl.name)} refused ${pct(share)} of requests ≥ ${pct(t.rateLimitedShare)} (${rl.window.limited} of ${total})`,
       });
     }
     return out;
   }
 
   /** The route's p95 against its own learned baseline; learns from this evaluation afterwards. */
-  function anomaly(ep: EndpointStats, p95: number, name: string, location: SourceLocation | undefined): Check[] {
+  function anomaly(ep: AlertEndpoint, p95: number, location: SourceLocation | undefined): Check[] {
     let b = baselines.get(ep.id);
     if (!b) baselines.set(ep.id, (b = { value: p95, samples: 0 }));
     let out: Check[] = [];
     let level = Level.Clear;
     if (b.samples >= warmup && b.value > 0) {
       const threshold = thresholds.anomalyFactor * b.value;
+      const usual = b.value; // the message is made later, after this evaluation has moved the baseline
       level = p95 < floorMs ? Level.Clear : higherIsWorse(p95, threshold, 2 * threshold);
       out = [
         {
@@ -313,7 +313,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level,
           value: p95,
           threshold,
-          message: `${name} p95 ${ms(p95)} is ${(p95 / b.value).toFixed(1)}× its usual ${ms(b.value)}`,
+          message: () => `${short(ep.id)} p95 ${ms(p95)} is ${(p95 / usual).toFixed(1)}× its usual ${ms(usual)}`,
           location,
         },
       ];
@@ -351,8 +351,9 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
     if (check && level >= Level.Over) {
       alert.value = round(check.value);
       alert.threshold = round(check.threshold);
-      if (alert.message !== check.message) {
-        alert.message = check.message;
+      const message = check.message();
+      if (alert.message !== message) {
+        alert.message = message;
         changed = true;
       }
       if (alert.severity !== 'critical' && track.critical >= confirm) {
@@ -371,7 +372,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
       target: track.target,
       severity,
       state: 'firing',
-      message: check.message,
+      message: check.message(),
       value: round(check.value),
       threshold: round(check.threshold),
       firedAt: now,
@@ -417,7 +418,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         weighted.push([PENALTY[track.alert.severity], track.alert.message]);
       } else if (track.pending) {
         score -= PENDING_PENALTY;
-        weighted.push([PENDING_PENALTY, `${track.pending.message} (not yet confirmed)`]);
+        weighted.push([PENDING_PENALTY, `${track.pending.message()} (not yet confirmed)`]);
       }
     }
     score = Math.max(0, Math.min(100, score));

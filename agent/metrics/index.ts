@@ -17,7 +17,7 @@
 import http from 'node:http';
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import type { EndpointKind, EndpointStats, LatencySummary, Severity, SlowRequest, SourceLocation, StatusClass, SystemStats, Thresholds } from '../../protocol';
-import { type Clock, type Metrics, type RequestSample, type RouteDefinition, systemClock } from '../internal';
+import { type AlertEndpoint, type Clock, type Metrics, type RequestSample, type RouteDefinition, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { SystemSampler } from './system';
 import { redactUrl, truncate } from './text';
@@ -193,7 +193,9 @@ class Endpoint {
   lastCoarse = -Infinity;
   dirty = false;
   removed = false;
+  /** Both cleared by every new sample. */
   figures: Figures | undefined;
+  minute: { fe: number; w1: LatencySummary } | undefined;
 
   constructor(
     readonly id: string,
@@ -214,6 +216,7 @@ class Endpoint {
     this.coarse.fill(undefined);
     this.lastCoarse = -Infinity;
     this.figures = undefined;
+    this.minute = undefined;
   }
 }
 
@@ -445,6 +448,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
 
   function apply(ep: Endpoint, d: number, status: number, flags: number, t: number): void {
     ep.figures = undefined;
+    ep.minute = undefined;
     const key = keyOf(d);
     ep.life.add(d, key, flags);
     if (status >= 100 && status < 600) ep.codes[((status / 100) | 0) - 1]!++;
@@ -497,6 +501,16 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     return acc;
   }
 
+  /** The 1m window alone (all that alerts read), cached like figures(). */
+  function minute(ep: Endpoint, now: number): LatencySummary {
+    const fe = Math.floor(now / FINE_MS);
+    const cached = ep.minute;
+    if (cached && cached.fe === fe) return cached.w1;
+    const w1 = windowAcc(ep.fine, fe).summary();
+    ep.minute = { fe, w1 };
+    return w1;
+  }
+
   /** The costly part of an endpoint's stats, cached until a sample arrives or a slot boundary passes. */
   function figures(ep: Endpoint, now: number): Figures {
     const fe = Math.floor(now / FINE_MS);
@@ -508,7 +522,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       fe,
       ce,
       all: ep.life.summary(),
-      w1: windowAcc(ep.fine, fe).summary(),
+      w1: minute(ep, now),
       w5: windowAcc(ep.coarse, ce, counts).summary(),
       counts,
     };
@@ -615,6 +629,14 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       const now = clock();
       const out: EndpointStats[] = [];
       for (const ep of byId.values()) out.push(stats(ep, now));
+      return out;
+    },
+
+    alertEndpoints(): AlertEndpoint[] {
+      safeDrain();
+      const now = clock();
+      const out: AlertEndpoint[] = [];
+      for (const ep of byId.values()) out.push({ id: ep.id, kind: ep.kind, location: ep.location, handlerLocation: ep.handlerLocation, windows: { '1m': minute(ep, now) } });
       return out;
     },
 

@@ -171,6 +171,33 @@ describe('metrics', () => {
       assert.ok(sys.requestsPerSecond > 4 && sys.requestsPerSecond <= 5.01, `rps ${sys.requestsPerSecond}`);
     });
 
+    it('alertEndpoints gives every endpoint its 1m figures, location and kind as endpoints() has them, kept current as samples arrive and the window slides', () => {
+      const location = { file: '/app/routes.js', line: 3, column: 5 };
+      m.registerRoute({ method: 'GET', route: '/a', location });
+      m.registerRoute({ method: 'GET', route: '/idle' });
+      const same = () => {
+        const full = new Map(m.endpoints().map((e) => [e.id, e]));
+        const light = m.alertEndpoints();
+        assert.deepEqual(light.map((e) => e.id).sort(), [...full.keys()].sort());
+        for (const e of light) {
+          const f = full.get(e.id)!;
+          assert.deepEqual([e.kind, e.location, e.handlerLocation], [f.kind, f.location, f.handlerLocation]);
+          const w = f.windows['1m'];
+          assert.deepEqual([e.windows['1m'].count, e.windows['1m'].errors, e.windows['1m'].p95], [w.count, w.errors, w.p95], e.id);
+        }
+        return new Map(light.map((e) => [e.id, e.windows['1m']]));
+      };
+      for (let i = 1; i <= 20; i++) m.record(sample({ duration: i * 10, status: i % 5 === 0 ? 500 : 200 }));
+      assert.deepEqual(same().get('GET /a'), { ...m.endpoint('GET /a')!.windows['1m'] });
+      assert.equal(same().get('GET /a')!.errors, 4);
+      ctx.advance(30_000);
+      m.record(sample({ duration: 5000 }));
+      assert.equal(same().get('GET /a')!.count, 21, 'a new sample is seen at once');
+      ctx.advance(45_000);
+      assert.equal(same().get('GET /a')!.count, 1, 'the first 20 left the window');
+      assert.equal(same().get('GET /idle')!.count, 0);
+    });
+
     it('takeChangedEndpoints returns only endpoints changed since the previous call, and re-sends them when a window slides', () => {
       m.registerRoute({ method: 'GET', route: '/a' });
       m.registerRoute({ method: 'GET', route: '/b' });
