@@ -11,7 +11,10 @@
  * 0 and once with `requests` measured requests; the difference of the two totals divided by
  * `requests` is the cost of one request in instructions (Ir), start-up and warm-up cancelled.
  * The client's share is the same in every variant, so differences between variants are the
- * agent's. `--base FILE` adds `agent-metrics@base` (a bundle from `bench/cpu.ts --save-base`).
+ * agent's. The driver runs the agent with its timers off (a run lasts about 50 times longer under
+ * valgrind, and timer work is per wall second). Caveat: a mark-compact or a burst of compiling
+ * that falls inside one variant's measured requests and not the other's moves a 2,000-request
+ * figure by 10 % or more (docs/performance.md); use large `--requests` for small differences. `--base FILE` adds `agent-metrics@base` (a bundle from `bench/cpu.ts --save-base`).
  * Slow: about a minute per valgrind run.
  */
 import { spawnSync } from 'node:child_process';
