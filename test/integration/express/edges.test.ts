@@ -10,6 +10,8 @@ import { contextEntered, currentContext, requestContext, resetContextForTests } 
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import { get, listen, memoryRecorder, pristineExpress, until, versions } from './support';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
 type ExpressFn = (() => Express) & { Router(opts?: object): import('express').Router };
 
 for (const [name, expressModule] of versions) {
@@ -33,6 +35,29 @@ for (const [name, expressModule] of versions) {
         await until(() => rec.samples.length === 1);
         assert.equal(rec.samples[0]!.route, '/admin/:tenant/stats/:day');
         assert.equal(table.match('GET', '/admin/x/stats/y'), '/admin/:tenant/stats/:day');
+      } finally {
+        table.detach();
+        await server.close();
+      }
+    });
+
+    it('app.get stays both a settings read and a route registration', async () => {
+      const rec = memoryRecorder();
+      const diag = new Diagnostics(silentLogger);
+      const table = instrumentExpress(express, { registerRoute: (d) => rec.registerRoute(d), diag })!;
+      const app = express();
+      app.set('answer', 42);
+      assert.equal(app.get('answer'), 42);
+      assert.equal(app.get('missing'), undefined);
+      app.set('json spaces', 2); // read by res.json on every request through app.get
+      app.get('/settings/:key', (req: Request, res: Response) => void res.json({ key: req.params.key }));
+      const server = await listen(app);
+      try {
+        await until(() => rec.defs.some((d) => d.route === '/settings/:key'));
+        const r = await get(server.port, '/settings/a');
+        assert.equal(r.body, '{\n  "key": "a"\n}');
+        assert.equal(app.get.length, (express as unknown as { application: { get: AnyFunction } }).application.get.length);
+        assert.deepEqual([...diag.failures], []);
       } finally {
         table.detach();
         await server.close();
