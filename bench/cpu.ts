@@ -29,7 +29,7 @@ import { prepareAgent } from './lib/adapter';
 import { Connections } from './lib/client';
 import { readOptions } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
-import { LOCAL_VARIANTS, type Variant } from './lib/variants';
+import { type Variant, localVariants } from './lib/variants';
 
 interface Args {
   variants: Variant[];
@@ -42,8 +42,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const o = readOptions(argv, { variants: 'string', base: 'string', 'save-base': 'string', batches: 'number', requests: 'number', connections: 'number' }, 'bench/cpu.ts');
-  const variants = String(o.get('variants') ?? 'bare,agent-metrics').split(',') as Variant[];
-  for (const v of variants) if (!LOCAL_VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+  const variants = localVariants(String(o.get('variants') ?? 'bare,agent-metrics'));
   return {
     variants,
     base: o.has('base') ? resolve(String(o.get('base'))) : undefined,

@@ -16,7 +16,7 @@ import { type Comparison, type HttpSettings, type RoundResult, type SteadyRound,
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
 import type { Variant } from './lib/variants';
-import { fmt, median, pct, table, verdict } from './lib/stats';
+import { fmt, fmtRange, median, pct, table, verdict } from './lib/stats';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */
 export const TARGETS = {
@@ -247,15 +247,15 @@ function overheadTable(c: Comparison): string {
   return table(
     ['measure', 'bare', 'agent', 'agent/bare', 'rounds range', 'overhead', 'target', 'verdict'],
     [
-      row('server CPU per request (µs)', 1, c.cpuUsPerRequest.baseline, c.cpuUsPerRequest.variant, c.cpuRatio, range(c.cpuRange), c.cpuRatio - 1),
-      row('peak throughput (req/s)', 0, c.peakRps.baseline, c.peakRps.variant, c.peakRatio, range(c.peakRange), 1 - c.peakRatio),
+      row('server CPU per request (µs)', 1, c.cpuUsPerRequest.baseline, c.cpuUsPerRequest.variant, c.cpuRatio, fmtRange(c.cpuRange), c.cpuRatio - 1),
+      row('peak throughput (req/s)', 0, c.peakRps.baseline, c.peakRps.variant, c.peakRatio, fmtRange(c.peakRange), 1 - c.peakRatio),
       row('server CPU per request at peak (µs)', 1, c.peakCpuUsPerRequest.baseline, c.peakCpuUsPerRequest.variant, c.peakCpuRatio, '', c.peakCpuRatio - 1),
     ],
   );
 }
 
 function noiseLine(noise: Comparison): string {
-  return `A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${range(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${range(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`;
+  return `A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${fmtRange(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${fmtRange(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`;
 }
 
 /** Section 4: the same measures as section 1's first table, one server at a time. */
@@ -265,12 +265,8 @@ function reportSteady(results: SteadyRound[], aa: boolean): unknown {
   const c = compare(results, 'bare', 'agent');
   log('\n' + overheadTable(c));
   log('  agent = every feature on, with a stream client attached. No server idles between its phases here, unlike section 1\'s slices; a');
-  log(`  change in the machine\'s speed during one server\'s run is not cancelled within the round, so rounds spread more${noise ? ' (see the A/A line)' : ''}.`);
+  log(`  change in the machine's speed during one server's run is not cancelled within the round, so rounds spread more${noise ? ' (see the A/A line)' : ''}.`);
   return { comparison: c, noiseFloor: noise, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio, rounds: results };
-}
-
-function range([lo, hi]: [number, number]): string {
-  return `${fmt(lo, 2)}–${fmt(hi, 2)}`;
 }
 
 function cmp(reference: number, diff: number): string[] {
@@ -304,8 +300,8 @@ function reportLimiter(results: RoundResult[]): unknown {
   ] as const) {
     const c = compare(results, 'agent-idle', v);
     const label = v === 'rl-memory' ? 'memory store' : 'Redis store';
-    rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), range(c.cpuRange), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.cpuRatio - 1 <= target)]);
-    rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), range(c.peakRange), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, verdict(1 - c.peakRatio <= target)]);
+    rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), fmtRange(c.cpuRange), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.cpuRatio - 1 <= target)]);
+    rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), fmtRange(c.peakRange), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, verdict(1 - c.peakRatio <= target)]);
     rows.push([`${label}: CPU per request at peak (µs)`, fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.peakCpuRatio - 1 <= target)]);
     out[v] = { comparison: c, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio };
   }

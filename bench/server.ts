@@ -28,7 +28,6 @@ import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter
 import { percentiles } from './lib/stats';
 import { VARIANTS, type Variant } from './lib/variants';
 
-
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
   | { type: 'cpu'; cpu: NodeJS.CpuUsage }

@@ -12,13 +12,12 @@
 import { compare, runSteady } from './http';
 import { readOptions } from './lib/args';
 import { prepareAgent } from './lib/adapter';
-import { fmt, table } from './lib/stats';
-import { LOCAL_VARIANTS, type Variant } from './lib/variants';
+import { fmt, fmtRange, table } from './lib/stats';
+import { localVariants } from './lib/variants';
 
 async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2), { variants: 'string', rounds: 'number', rate: 'number', 'paced-ms': 'number' }, 'bench/steady.ts');
-  const variants = String(o.get('variants') ?? 'bare,agent-metrics,agent,bare-b').split(',') as Variant[];
-  for (const v of variants) if (!LOCAL_VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
+  const variants = localVariants(String(o.get('variants') ?? 'bare,agent-metrics,agent,bare-b'));
   const settings = {
     rounds: Number(o.get('rounds') ?? 6),
     rate: Number(o.get('rate') ?? 1500),
@@ -31,10 +30,9 @@ async function main(): Promise<void> {
   const err = await prepareAgent();
   if (err) throw new Error(err);
   const results = await runSteady(variants, settings);
-  const range = ([lo, hi]: [number, number]) => `${fmt(lo, 2)}–${fmt(hi, 2)}`;
   const rows = variants.slice(1).map((v) => {
     const c = compare(results, variants[0]!, v);
-    return [v, fmt(c.cpuRatio, 3), range(c.cpuRange), fmt(c.peakRatio, 3), range(c.peakRange), fmt(c.peakCpuRatio, 3)];
+    return [v, fmt(c.cpuRatio, 3), fmtRange(c.cpuRange), fmt(c.peakRatio, 3), fmtRange(c.peakRange), fmt(c.peakCpuRatio, 3)];
   });
   process.stdout.write(
     `\n${settings.rounds} rounds, one server at a time; CPU per request at ${settings.rate} req/s over ${settings.pacedMs / 1000} s, peak over ${settings.peakMs / 1000} s; ratios to ${variants[0]}\n` +

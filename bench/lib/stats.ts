@@ -32,6 +32,11 @@ export function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
 }
 
+/** Lowest–highest of per-round ratios, as the tables print them. */
+export function fmtRange([lo, hi]: [number, number]): string {
+  return `${fmt(lo, 2)}–${fmt(hi, 2)}`;
+}
+
 export function pct(fraction: number, digits = 1): string {
   if (!Number.isFinite(fraction)) return 'n/a';
   const s = (fraction * 100).toFixed(digits);
