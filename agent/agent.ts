@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { RequestHandler } from 'express';
+import type { Middleware } from './api-types';
 import {
   type Alert,
   type CommandName,
@@ -25,7 +26,7 @@ import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
 import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
-import { type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
+import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
 
 declare const __ROUTELENS_VERSION__: string;
@@ -91,8 +92,8 @@ export class Agent extends EventEmitter<AgentEvents> {
    * Express middleware that measures every request: `app.use(agent.middleware())`. On an app
    * created after the agent it takes no place in the router: the app's entry is measured.
    */
-  middleware(): RequestHandler {
-    return this.handler;
+  middleware(): Middleware {
+    return this.handler as unknown as Middleware;
   }
 
   /**
@@ -145,13 +146,13 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Response cache middleware for GET/HEAD routes (see docs/cache.md). */
-  cacheResponses(options: ResponseCacheOptions): RequestHandler {
+  cacheResponses(options: ResponseCacheOptions): Middleware {
     if (!this.cache) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', 'cacheResponses needs the cache: do not pass `cache: false`');
     return createResponseCache(this.cache, options);
   }
 
   /** Rate-limiting middleware (see docs/ratelimit.md). */
-  rateLimit(options: RateLimitOptions = {} as RateLimitOptions): RequestHandler {
+  rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     return this.rateLimits.create(options);
   }
 

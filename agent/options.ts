@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './api-types';
 import type { Thresholds } from '../protocol';
 import { invalidOption } from './errors';
 import { type Logger, consoleLogger, silentLogger } from './log';
@@ -36,7 +36,7 @@ export interface AgentOptions {
   /** Alert thresholds (also ROUTELENS_P95_MS, ROUTELENS_ERROR_RATE, …, and at run time). */
   thresholds?: Partial<Thresholds>;
   /** Redis for the cache's L2 and the rate limiters' shared store: a URL or an ioredis client. REDIS_URL. */
-  redis?: string | Redis;
+  redis?: string | RedisClient;
   /** Cache options (see docs/cache.md); false = no cache. */
   cache?: Record<string, unknown> | false;
   /** Express module(s) to instrument explicitly, when the agent cannot find the app's own `express`. */
@@ -62,7 +62,7 @@ export interface ResolvedOptions {
   heartbeatMs: number;
   maxEndpoints: number;
   thresholds: Partial<Thresholds>;
-  redis: string | Redis | undefined;
+  redis: string | RedisClient | undefined;
   cache: Record<string, unknown> | false;
   express: unknown;
   logger: Logger;

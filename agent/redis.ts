@@ -4,6 +4,7 @@
  * request path must instead fail within its budget and let the caller fall back.
  */
 import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisClient } from './api-types';
 
 export interface FailFastOptions {
   /** Per-command timeout (ms). */
@@ -36,6 +37,11 @@ export function failFastOptions(opts: FailFastOptions = {}): RedisOptions {
     ...opts.redisOptions,
     keyPrefix: undefined,
   };
+}
+
+/** A client the user passed (typed structurally in the public API) as the ioredis instance it is. */
+export function asIoredis(client: RedisClient): Redis {
+  return client as unknown as Redis;
 }
 
 /** A fail-fast connection from a URL. An `error` listener is always attached: an unhandled one would crash the app. */

@@ -9,13 +9,13 @@
  * file and adds an import hook, since Express imported from ESM bypasses `require`.
  */
 import { join } from 'node:path';
-import type { RequestHandler } from 'express';
+import type { Middleware } from './api-types';
 import { Hook } from 'require-in-the-middle';
 import { injectMiddleware, isExpress } from './express/instrument';
 
 /** What the preload needs of the agent (`createAgent()` from agent/index.ts). */
 export interface PreloadAgent {
-  middleware(): RequestHandler;
+  middleware(): Middleware;
   instrument(expressModule: unknown): void;
 }
 

@@ -1,9 +1,9 @@
 /**
- * Commands a client sends to the agent, and what each answers. One table:
- * `COMMANDS` holds every command's argument schema; `CommandResults` its
- * result type. The agent validates arguments here, once, at the boundary.
+ * Commands a client sends to the agent, and what each answers: `CommandArgsMap`
+ * holds every command's argument type, `CommandResults` its result type.
+ * Free of any validation library, so the webview and the public type
+ * declarations can import it; the schemas live in ./validate.ts.
  */
-import { z } from 'zod';
 import type {
   Alert,
   CacheKeyInfo,
@@ -14,65 +14,56 @@ import type {
   Thresholds,
 } from './types';
 
-const none = z.object({}).strict();
-const endpointId = z.string().min(1).max(2048);
-const cacheKey = z.string().min(1).max(4096);
-/** Glob patterns are checked again, more strictly, by the cache's validator. */
-const pattern = z.string().min(1).max(512);
+/** A partial update of the alert thresholds; `slowMs` may itself be partial. */
+export type ThresholdsPatch = Partial<Omit<Thresholds, 'slowMs'>> & { slowMs?: Partial<Thresholds['slowMs']> };
 
-const slowMs = z
-  .object({ info: z.number().positive(), warning: z.number().positive(), critical: z.number().positive() })
-  .partial()
-  .strict();
-
-export const thresholdsPatch = z
-  .object({
-    p95Ms: z.number().positive().max(3_600_000),
-    errorRate: z.number().gt(0).max(1),
-    heapPercent: z.number().gt(0).max(1),
-    eventLoopDelayMs: z.number().positive().max(3_600_000),
-    cacheHitRate: z.number().min(0).max(1),
-    rateLimitedShare: z.number().gt(0).max(1),
-    anomalyFactor: z.number().gt(1).max(1000),
-    slowMs,
-  })
-  .partial()
-  .strict();
-
-export const COMMANDS = {
+/**
+ * Every command's arguments, by name. protocol/validate.ts holds the schema
+ * of each (limits, lengths, exactly-one rules) and checks at compile time that
+ * the schemas and these types agree.
+ */
+export interface CommandArgsMap {
   /** A full snapshot (clients also receive one on connect and after a resync). */
-  snapshot: none,
+  snapshot: Record<string, never>;
   /** Reset all metrics, or one endpoint's. */
-  reset: z.object({ endpoint: endpointId.optional() }).strict(),
-  'thresholds.get': none,
-  'thresholds.set': z.object({ thresholds: thresholdsPatch }).strict(),
-  'alerts.list': none,
-  'alerts.resolve': z.object({ id: z.string().min(1).max(512) }).strict(),
-  'cache.stats': none,
-  'cache.keys': z
-    .object({
-      pattern: pattern.optional(),
-      cursor: z.string().max(256).optional(),
-      limit: z.number().int().min(1).max(1000).optional(),
-    })
-    .strict(),
-  'cache.inspect': z.object({ key: cacheKey }).strict(),
+  reset: { endpoint?: string };
+  'thresholds.get': Record<string, never>;
+  'thresholds.set': { thresholds: ThresholdsPatch };
+  'alerts.list': Record<string, never>;
+  'alerts.resolve': { id: string };
+  'cache.stats': Record<string, never>;
+  'cache.keys': { pattern?: string; cursor?: string; limit?: number };
+  'cache.inspect': { key: string };
   /** Exactly one of key, pattern or tag. `dryRun` counts without removing. */
-  'cache.invalidate': z
-    .object({ key: cacheKey.optional(), pattern: pattern.optional(), tag: z.string().min(1).max(512).optional(), dryRun: z.boolean().optional() })
-    .strict()
-    .refine((a) => [a.key, a.pattern, a.tag].filter((v) => v !== undefined).length === 1, {
-      message: 'give exactly one of key, pattern or tag',
-    }),
-  'cache.clearNamespace': z.object({ namespace: z.string().max(512), dryRun: z.boolean().optional() }).strict(),
-  'cache.warm': z.object({ name: z.string().min(1).max(256) }).strict(),
-  'rateLimit.list': none,
-  'rateLimit.resetKey': z.object({ limiter: z.string().min(1).max(256), key: z.string().min(1).max(1024) }).strict(),
-  'rateLimit.setMax': z.object({ limiter: z.string().min(1).max(256), max: z.number().int().min(0).max(1e9) }).strict(),
-} as const;
+  'cache.invalidate': { key?: string; pattern?: string; tag?: string; dryRun?: boolean };
+  'cache.clearNamespace': { namespace: string; dryRun?: boolean };
+  'cache.warm': { name: string };
+  'rateLimit.list': Record<string, never>;
+  'rateLimit.resetKey': { limiter: string; key: string };
+  'rateLimit.setMax': { limiter: string; max: number };
+}
 
-export type CommandName = keyof typeof COMMANDS;
-export type CommandArgs<C extends CommandName> = z.output<(typeof COMMANDS)[C]>;
+export type CommandName = keyof CommandArgsMap;
+export type CommandArgs<C extends CommandName> = CommandArgsMap[C];
+
+/** Every command name, in the order of the table. */
+export const COMMAND_NAMES = [
+  'snapshot',
+  'reset',
+  'thresholds.get',
+  'thresholds.set',
+  'alerts.list',
+  'alerts.resolve',
+  'cache.stats',
+  'cache.keys',
+  'cache.inspect',
+  'cache.invalidate',
+  'cache.clearNamespace',
+  'cache.warm',
+  'rateLimit.list',
+  'rateLimit.resetKey',
+  'rateLimit.setMax',
+] as const satisfies readonly CommandName[];
 
 export interface InvalidateResult {
   removed: number;
@@ -99,18 +90,10 @@ export interface CommandResults {
   'rateLimit.setMax': RateLimitStats;
 }
 
-export function isCommandName(name: string): name is CommandName {
-  return Object.prototype.hasOwnProperty.call(COMMANDS, name);
-}
+const commandNames: ReadonlySet<string> = new Set(COMMAND_NAMES);
 
-/** Validates a command's arguments; throws a ProtocolError(ERR_BAD_ARGS) on failure. */
-export function parseCommandArgs<C extends CommandName>(command: C, args: unknown): CommandArgs<C> {
-  const result = COMMANDS[command].safeParse(args ?? {});
-  if (!result.success) {
-    const detail = result.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ');
-    throw new ProtocolError('ERR_BAD_ARGS', `invalid arguments for ${command}: ${detail}`);
-  }
-  return result.data as CommandArgs<C>;
+export function isCommandName(name: string): name is CommandName {
+  return commandNames.has(name);
 }
 
 // ---------------------------------------------------------------- errors

@@ -1,6 +1,8 @@
 /**
  * The one wire protocol module shared by agent, extension and webview.
- * Imports nothing from vscode, express, ws or the DOM.
+ * Imports nothing from vscode, express, ws or the DOM, and no validation
+ * library: the schemas and parsers of untrusted input are in ./validate.ts,
+ * which the agent and the extension import on their own.
  */
 export * from './types';
 export * from './commands';

@@ -1,10 +1,10 @@
 /**
  * Messages between the extension host and the dashboard webview (postMessage).
  * The webview is untrusted: the host validates every message it receives
- * against `parseWebviewMessage` and forwards only allow-listed commands.
+ * against `parseWebviewMessage` (./validate.ts) and forwards only allow-listed
+ * commands.
  */
-import { z } from 'zod';
-import { type CommandName, type ErrorInfo, COMMANDS } from './commands';
+import type { CommandName, ErrorInfo } from './commands';
 import type { Delta, Snapshot } from './types';
 
 /** The connection state of one agent, as the extension sees it. */
@@ -51,37 +51,15 @@ export const WEBVIEW_COMMANDS = [
   'rateLimit.resetKey',
   'rateLimit.setMax',
 ] as const satisfies readonly CommandName[];
-
-const webviewMessage = z.discriminatedUnion('type', [
-  /** The webview has loaded and listens; the host posts nothing before it. */
-  z.object({ type: z.literal('ready') }).strict(),
-  /** Run an agent command (allow-listed) on the selected agent; answered by one `reply`. */
-  z
-    .object({
-      type: z.literal('command'),
-      id: z.number().int().nonnegative().safe(),
-      command: z.enum(WEBVIEW_COMMANDS),
-      args: z.unknown().optional(),
-    })
-    .strict(),
-  /** Open the handler of an endpoint of the selected agent in the editor. */
-  z.object({ type: z.literal('openHandler'), endpointId: z.string().min(1).max(2048) }).strict(),
-  /** Show another agent. */
-  z.object({ type: z.literal('selectAgent'), agentId: z.string().min(1).max(256) }).strict(),
-]);
+export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
 /** Webview → host. */
-export type WebviewToHost = z.output<typeof webviewMessage>;
-
-/** Validates a message from the webview, including the forwarded command's arguments. */
-export function parseWebviewMessage(data: unknown): { ok: true; message: WebviewToHost } | { ok: false; error: string } {
-  const parsed = webviewMessage.safeParse(data);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'bad message' };
-  const message = parsed.data;
-  if (message.type === 'command') {
-    const args = COMMANDS[message.command].safeParse(message.args ?? {});
-    if (!args.success) return { ok: false, error: `invalid arguments for ${message.command}` };
-    return { ok: true, message: { ...message, args: args.data } };
-  }
-  return { ok: true, message };
-}
+export type WebviewToHost =
+  /** The webview has loaded and listens; the host posts nothing before it. */
+  | { type: 'ready' }
+  /** Run an agent command (allow-listed) on the selected agent; answered by one `reply`. */
+  | { type: 'command'; id: number; command: WebviewCommand; args?: unknown }
+  /** Open the handler of an endpoint of the selected agent in the editor. */
+  | { type: 'openHandler'; endpointId: string }
+  /** Show another agent. */
+  | { type: 'selectAgent'; agentId: string };

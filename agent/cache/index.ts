@@ -8,12 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from '../api-types';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, CommandResults, InvalidateResult, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
 import { invalidOption, RouteLensError } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
+import { asIoredis } from '../redis';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
 import { displayJson, serialise, truncate } from './json';
 import { FAIL, L2 } from './l2';
@@ -52,7 +54,7 @@ export type Warmer = () => Promise<Iterable<WarmEntry>> | Iterable<WarmEntry>;
 
 export interface CacheOptions {
   /** A Redis URL or an ioredis client (without keyPrefix). Without it the cache is in-memory only. */
-  redis?: string | Redis;
+  redis?: string | RedisClient;
   /** Forced on every Redis key and pattern. Default 'routelens:'. */
   prefix?: string;
   /** L1 entry cap. Default 10 000. */
@@ -173,11 +175,12 @@ function resolveOptions(o: CacheOptions): Resolved {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw invalidOption(name, `a finite number >= ${min}`, v);
     return v;
   };
-  if (o.redis !== undefined && typeof o.redis !== 'string' && (o.redis === null || typeof o.redis !== 'object' || typeof (o.redis as Redis).getBuffer !== 'function')) {
+  if (o.redis !== undefined && typeof o.redis !== 'string' && (o.redis === null || typeof o.redis !== 'object' || typeof o.redis.getBuffer !== 'function')) {
     throw invalidOption('redis', 'a Redis URL or an ioredis client', o.redis);
   }
   if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) throw invalidOption('redis', 'a redis:// or rediss:// URL', o.redis);
-  if (typeof o.redis === 'object' && o.redis.options?.keyPrefix) throw invalidOption('redis', 'an ioredis client without keyPrefix (the cache prefixes keys itself)', o.redis.options.keyPrefix);
+  const keyPrefix = typeof o.redis === 'object' ? asIoredis(o.redis).options?.keyPrefix : undefined;
+  if (keyPrefix) throw invalidOption('redis', 'an ioredis client without keyPrefix (the cache prefixes keys itself)', keyPrefix);
   const prefix = o.prefix ?? 'routelens:';
   if (typeof prefix !== 'string' || prefix.length > 256) throw invalidOption('prefix', 'a string of at most 256 characters', prefix);
   const namespaces = new Map<string, { ttl?: number }>();
@@ -294,7 +297,7 @@ class TwoTierCache implements Cache {
 
   constructor(
     private readonly o: Resolved,
-    redis: string | Redis | undefined,
+    redis: string | RedisClient | undefined,
     private readonly diag: Diagnostics | undefined,
     private readonly clock: Clock,
   ) {
@@ -317,7 +320,7 @@ class TwoTierCache implements Cache {
     if (redis !== undefined) {
       this.redisState = 'connecting';
       this.l2 = new L2({
-        redis,
+        redis: typeof redis === 'string' ? redis : asIoredis(redis),
         timeout: o.timeout,
         channel: o.channel,
         breakerThreshold: o.breakerThreshold,

@@ -5,17 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { invalidOption } from '../errors';
+import type { AppRequest, Callback, Middleware } from '../api-types';
 import type { Cache } from './index';
 
 export interface ResponseCacheOptions {
   /** Time to live of a cached response (ms). */
   ttl: number;
   /** Cache key for a request (default: the URL with its query, plus `vary` headers). */
-  key?: (req: Request) => string;
+  key?: Callback<[req: AppRequest], string>;
   /** Extra tags for a cached response. */
-  tags?: string[] | ((req: Request) => string[]);
+  tags?: string[] | Callback<[req: AppRequest], string[]>;
   /** Request headers whose values become part of the key (e.g. `accept-language`). */
   vary?: string[];
   /** Cache requests that carry Authorization or Cookie (one shared entry). Default false: such requests bypass the cache. */
@@ -53,7 +54,7 @@ const SKIP_HEADERS = new Set([
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_KEY_PART = 1024;
 
-export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): RequestHandler {
+export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): Middleware {
   if (opts === null || typeof opts !== 'object') throw invalidOption('options', 'an object', opts);
   if (typeof opts.ttl !== 'number' || !Number.isFinite(opts.ttl) || opts.ttl < 0) throw invalidOption('ttl', 'a finite number >= 0', opts.ttl);
   if (opts.key !== undefined && typeof opts.key !== 'function') throw invalidOption('key', 'a function', opts.key);
@@ -159,7 +160,7 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
     });
   };
 
-  return function routelensResponseCache(req: Request, res: Response, next: NextFunction): void {
+  const middleware = function routelensResponseCache(req: Request, res: Response, next: NextFunction): void {
     let read: { key: string; tags: string[] } | undefined;
     try {
       const method = req.method;
@@ -172,6 +173,7 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): R
     if (read === undefined) next();
     else handleRead(req, res, next, read.key, read.tags);
   };
+  return middleware as unknown as Middleware;
 }
 
 /** Sends a stored response. False when it cannot (then the request goes on uncached). */

@@ -17,12 +17,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type Options as ErlOptions, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
+import type { AppRequest, AppResponse, Callback, Middleware, Next, RedisClient } from '../api-types';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
 import { capturedRoute } from '../express/request';
 import { RouteLensError, invalidOption } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
-import { connectRedis, duplicateRedis } from '../redis';
+import { asIoredis, connectRedis, duplicateRedis } from '../redis';
 import { ALGORITHMS, type Algorithm, MemoryCounter } from './algorithms';
 import { LimiterStats } from './stats';
 import { type CountingStore, CountingRedisLimiter, InsuranceLimiter, MemoryRateStore, RedisRateStore, StoreUnavailableError, defineCountCommands } from './stores';
@@ -39,7 +40,7 @@ export interface RateLimitOptions {
   /** Unique name: shown in stats and the draft-8 headers, used in Redis keys and commands. Default `limiter-N`. */
   name?: string;
   /** Client key. Default: `req.ip` (honours the app's `trust proxy`), IPv6 addresses grouped by /56 subnet. */
-  key?: (req: Request) => string;
+  key?: Callback<[req: AppRequest], string>;
   /** Default 'fixed-window'. */
   algorithm?: Algorithm;
   /** Default 'redis' when the agent has Redis, else 'memory'. */
@@ -47,7 +48,7 @@ export interface RateLimitOptions {
   /** When Redis fails or is slower than `timeout`: 'memory' (default) counts in an in-memory insurance limiter; 'fail-open' lets requests through. */
   onStoreError?: 'fail-open' | 'memory';
   /** Requests for which this returns true are not counted nor limited. */
-  skip?: (req: Request) => boolean;
+  skip?: Callback<[req: AppRequest], boolean>;
   /** Keys never limited (nor counted). */
   allowList?: string[];
   /** `X-RateLimit-Limit/Remaining/Reset`. Default false. */
@@ -59,7 +60,7 @@ export interface RateLimitOptions {
   /** Status of a limited response. Default 429. */
   statusCode?: number;
   /** Replaces the default limited response (express-rate-limit's handler signature). */
-  handler?: (req: Request, res: Response, next: NextFunction, options: ErlOptions) => unknown;
+  handler?: Callback<[req: AppRequest, res: AppResponse, next: Next, options: LimitedResponseOptions], unknown>;
   /** Budget for one Redis call (ms). Default 50. */
   timeout?: number;
   /** Redis key prefix. Default `routelens:rl:<name>:`. */
@@ -68,7 +69,14 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
-export type RateLimitMiddleware = RequestHandler & { limiterName: string };
+/** What a custom `handler` is told about the limiter that refused the request (express-rate-limit's options object). */
+export interface LimitedResponseOptions {
+  statusCode: number;
+  message: unknown;
+  windowMs: number;
+}
+
+export type RateLimitMiddleware = Middleware & { readonly limiterName: string };
 
 export interface RateLimits {
   create(options: RateLimitOptions): RateLimitMiddleware;
@@ -85,7 +93,7 @@ export interface RateLimits {
 export interface RateLimitDeps {
   diag: Diagnostics;
   clock?: Clock;
-  redis?: string | Redis;
+  redis?: string | RedisClient;
   /** Endpoint id (`GET /users/:id`) for a request the router has not matched yet. */
   resolveRoute?: (method: string, path: string) => string | undefined;
 }
@@ -239,7 +247,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       const opts = { commandTimeout: timeout, connectionName: 'routelens-ratelimit' };
       const redis = deps.redis;
       if (redis === undefined) throw new Error('unreachable: no Redis');
-      c = typeof redis === 'string' ? connectRedis(redis, opts, onError) : duplicateRedis(redis, opts, onError);
+      c = typeof redis === 'string' ? connectRedis(redis, opts, onError) : duplicateRedis(asIoredis(redis), opts, onError);
       defineCountCommands(c);
       connections.set(timeout, c);
     }
@@ -418,7 +426,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         next(err);
       });
     };
-    return Object.assign(middleware, { limiterName: c.name });
+    return Object.assign(middleware as unknown as Middleware, { limiterName: c.name });
   }
 
   function find(name: string): Limiter {

@@ -17,8 +17,8 @@ import {
   WINDOWS,
   isCommandName,
   type WindowName,
-  parseCommandArgs,
 } from '../../protocol';
+import { parseCommandArgs } from '../../protocol/validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { errorInfo, runCommand } from './command';

@@ -8,7 +8,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type CommandName, type ErrorInfo, assertNever, parseClientMessage } from '../../protocol';
+import { type CommandName, type ErrorInfo, assertNever } from '../../protocol';
+import { parseClientMessage } from '../../protocol/validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { runCommand } from './command';

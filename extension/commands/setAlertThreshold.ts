@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Thresholds } from '../../protocol';
-import { thresholdsPatch } from '../../protocol';
+import { thresholdsPatch } from '../../protocol/validate';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';
 import { promptOptions } from './prompt';

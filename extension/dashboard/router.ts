@@ -12,8 +12,8 @@ import {
   type Snapshot,
   type SourceLocation,
   assertNever,
-  parseWebviewMessage,
 } from '../../protocol';
+import { parseWebviewMessage } from '../../protocol/validate';
 import { RouteLensError } from '../core/errors';
 import { applyDelta, mergeDeltas } from '../core/store';
 

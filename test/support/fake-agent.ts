@@ -36,9 +36,9 @@ import {
   type SourceLocation,
   type Thresholds,
   discoveryFileName,
-  parseClientMessage,
   toErrorInfo,
 } from '../../protocol';
+import { parseClientMessage } from '../../protocol/validate';
 
 export interface FakeRoute {
   method: string;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, parseClientMessage, parseWebviewMessage } from '../../protocol';
+import { ERROR_CODES } from '../../protocol';
+import { parseClientMessage, parseWebviewMessage } from '../../protocol/validate';
 
 describe('protocol parseClientMessage', () => {
   it('accepts a valid command and returns its parsed arguments', () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
-import { parseWebviewMessage } from '../../protocol/webview';
+import { parseWebviewMessage } from '../../protocol/validate';
 import { endpoint, endpoints, snapshot, T0 } from './fixtures';
 import { launchChromium } from '../support/chromium';
 import { Dashboard, ROOT, type Server, buildBundle, serve } from './harness';

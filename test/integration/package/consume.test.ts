@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const root = join(__dirname, '../../..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -59,10 +59,14 @@ describe('package routelens as installed by a user', function () {
       join(project, 'app.ts'),
       [
         "import express from 'express';",
+        "import type { Request, Response } from 'express';",
         "import { createAgent, type Snapshot, type EndpointStats } from 'routelens/agent';",
         'const agent = createAgent({ port: 0, discoveryDir: false });',
         'const app = express();',
         'app.use(agent.middleware());',
+        // Callbacks may take Express's own types, or none and get the structural ones.
+        "app.use(agent.rateLimit({ max: 5, key: (req: Request) => req.ip ?? '', handler: (_req, res) => { res.status(429).json({ slow: 'down' }); } }));",
+        "app.get('/c', agent.cacheResponses({ ttl: 1000, key: (req: Request) => req.originalUrl, tags: (req) => [req.path ?? ''] }), (_req: Request, res: Response) => { res.send('ok'); });",
         'const s: Snapshot = agent.snapshot();',
         'const first: EndpointStats | undefined = s.endpoints[0];',
         'export const p95: number | undefined = first?.p95;',
@@ -71,6 +75,15 @@ describe('package routelens as installed by a user', function () {
     );
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, esModuleInterop: true, skipLibCheck: false, types: ['node'] }, files: ['app.ts'] }));
     execFileSync(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, stdio: 'inherit' });
+  });
+
+  it('ships declarations that import only their own files and node: built-ins, so no dependency\'s types enter a user\'s compile', () => {
+    const pkgDir = join(project, 'node_modules/routelens');
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports: Record<string, { types?: string } | string> };
+    const entries = Object.values(manifest.exports).flatMap((e) => (typeof e === 'object' && e.types ? [join(pkgDir, e.types)] : []));
+    assert.ok(entries.length >= 3, `type entries: ${entries.join(', ')}`);
+    const foreign = foreignImports(entries);
+    assert.deepEqual(foreign, [], `declarations import other packages:\n${foreign.join('\n')}`);
   });
 
   it('node --require routelens/register measures an unmodified Express app and advertises it', async () => {
@@ -109,6 +122,30 @@ describe('package routelens as installed by a user', function () {
     }
   });
 });
+
+/** Every non-relative, non-`node:` module that the declaration files reachable from `entries` import. */
+function foreignImports(entries: string[]): string[] {
+  const seen = new Set<string>();
+  const foreign: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) {
+        const base = join(dirname(file), spec).replace(/\.js$/, '');
+        const next = [`${base}.d.ts`, join(base, 'index.d.ts')].find((f) => existsSync(f));
+        if (!next) throw new Error(`${file}: cannot resolve ${spec}`);
+        visit(next);
+      } else if (!spec.startsWith('node:')) {
+        foreign.push(`${relative(join(file, '../..'), file)} imports ${spec}`);
+      }
+    }
+  };
+  entries.forEach(visit);
+  return foreign;
+}
 
 function get(port: number, path: string, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseWebviewMessage } from '../../../protocol';
+import { parseWebviewMessage } from '../../../protocol/validate';
 
 const root = join(__dirname, '..', '..', '..');
 
