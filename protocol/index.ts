@@ -10,3 +10,4 @@ export * from './messages';
 export * from './http';
 export * from './discovery';
 export * from './webview';
+export * from './feed';

@@ -1,0 +1,136 @@
+/**
+ * The change feed: how a `Delta` changes the state a client holds. One rule
+ * per field, written once here and used by every side that applies or folds
+ * deltas (the extension's store and its webview throttle, the dashboard's
+ * state, tests). Pure, and free of any validation library, so the webview
+ * bundle imports it as it is.
+ *
+ * | field              | rule                                                        |
+ * | ------------------ | ----------------------------------------------------------- |
+ * | time               | replace                                                     |
+ * | endpoints          | upsert by `id`                                              |
+ * | removedEndpoints   | remove from `endpoints` by `id`                             |
+ * | system, thresholds, health, cache, rateLimits, droppedEndpoints | replace        |
+ * | alerts             | replace (the full list of firing alerts)                    |
+ * | alertHistory       | replace (newest first, bounded by the agent)                |
+ * | slowRequests       | prepend (newest first), keep `SLOW_REQUESTS_KEPT`           |
+ * | cacheEvents        | append (oldest first), keep `CACHE_EVENTS_KEPT`             |
+ * | droppedCacheEvents | add                                                         |
+ *
+ * The agent sends a field only when it changed; an absent field leaves the
+ * state as it was.
+ */
+import type { CacheEvent, Delta, EndpointStats, Snapshot } from './types';
+
+/** Slow requests the agent keeps and a client holds, newest first. */
+export const SLOW_REQUESTS_KEPT = 100;
+/** Cache events a client holds, oldest first. */
+export const CACHE_EVENTS_KEPT = 200;
+
+/**
+ * What a client holds of one agent: its snapshot, plus what only the stream
+ * carries (the recent cache events and how many the agent dropped).
+ */
+export interface FeedState extends Snapshot {
+  cacheEvents: CacheEvent[];
+  droppedCacheEvents: number;
+}
+
+/** The state a snapshot starts. */
+export function stateFromSnapshot(snapshot: Snapshot): FeedState {
+  return { ...snapshot, slowRequests: snapshot.slowRequests.slice(0, SLOW_REQUESTS_KEPT), cacheEvents: [], droppedCacheEvents: 0 };
+}
+
+/**
+ * Applies one delta and returns the new state. The input is not modified;
+ * fields the delta does not touch are shared with it, so a caller can tell
+ * what moved by identity.
+ */
+export function applyDelta(state: FeedState, delta: Delta): FeedState {
+  const next: FeedState = { ...state, time: delta.time };
+  if (delta.endpoints || delta.removedEndpoints) next.endpoints = upsertEndpoints(state.endpoints, delta.endpoints, delta.removedEndpoints);
+  if (delta.system) next.system = delta.system;
+  if (delta.alerts) next.alerts = delta.alerts;
+  if (delta.alertHistory) next.alertHistory = delta.alertHistory;
+  if (delta.thresholds) next.thresholds = delta.thresholds;
+  if (delta.health) next.health = delta.health;
+  if (delta.cache) next.cache = delta.cache;
+  if (delta.rateLimits) next.rateLimits = delta.rateLimits;
+  if (delta.droppedEndpoints !== undefined) next.droppedEndpoints = delta.droppedEndpoints;
+  if (delta.slowRequests?.length) next.slowRequests = prependSlow(delta.slowRequests, state.slowRequests);
+  if (delta.cacheEvents?.length) next.cacheEvents = appendEvents(state.cacheEvents, delta.cacheEvents);
+  if (delta.droppedCacheEvents) next.droppedCacheEvents = state.droppedCacheEvents + delta.droppedCacheEvents;
+  return next;
+}
+
+/**
+ * Folds two consecutive deltas into one that has the same effect as applying
+ * `a` then `b` (used to throttle what a slower reader receives).
+ */
+export function mergeDeltas(a: Delta, b: Delta): Delta {
+  const out: Delta = { ...a, time: b.time };
+  if (b.system) out.system = b.system;
+  if (b.alerts) out.alerts = b.alerts;
+  if (b.alertHistory) out.alertHistory = b.alertHistory;
+  if (b.thresholds) out.thresholds = b.thresholds;
+  if (b.health) out.health = b.health;
+  if (b.cache) out.cache = b.cache;
+  if (b.rateLimits) out.rateLimits = b.rateLimits;
+  if (b.droppedEndpoints !== undefined) out.droppedEndpoints = b.droppedEndpoints;
+  if (a.endpoints || a.removedEndpoints || b.endpoints || b.removedEndpoints) {
+    const upserted = new Map<string, EndpointStats>();
+    const removed = new Set<string>();
+    for (const e of a.endpoints ?? []) upserted.set(e.id, e);
+    for (const id of a.removedEndpoints ?? []) removed.add(id);
+    for (const id of b.removedEndpoints ?? []) {
+      upserted.delete(id);
+      removed.add(id);
+    }
+    for (const e of b.endpoints ?? []) {
+      upserted.set(e.id, e);
+      removed.delete(e.id);
+    }
+    setOrDelete(out, 'endpoints', upserted.size ? [...upserted.values()] : undefined);
+    setOrDelete(out, 'removedEndpoints', removed.size ? [...removed] : undefined);
+  }
+  if (a.slowRequests?.length || b.slowRequests?.length) out.slowRequests = prependSlow(b.slowRequests ?? [], a.slowRequests ?? []);
+  if (a.cacheEvents?.length || b.cacheEvents?.length) out.cacheEvents = appendEvents(a.cacheEvents ?? [], b.cacheEvents ?? []);
+  if (a.droppedCacheEvents || b.droppedCacheEvents) out.droppedCacheEvents = (a.droppedCacheEvents ?? 0) + (b.droppedCacheEvents ?? 0);
+  return out;
+}
+
+/** Ids of the endpoints a delta upserts or removes. */
+export function touchedEndpoints(delta: Delta): string[] {
+  const ids = (delta.endpoints ?? []).map((e) => e.id);
+  for (const id of delta.removedEndpoints ?? []) ids.push(id);
+  return ids;
+}
+
+/** Endpoints with `upserts` replaced or added (new ones at the end, order otherwise kept) and `removed` gone. */
+function upsertEndpoints(current: EndpointStats[], upserts: EndpointStats[] = [], removed: string[] = []): EndpointStats[] {
+  const changed = new Map<string, EndpointStats>(upserts.map((e) => [e.id, e]));
+  const gone = new Set(removed.filter((id) => !changed.has(id)));
+  const out: EndpointStats[] = [];
+  for (const e of current) {
+    if (gone.has(e.id)) continue;
+    const update = changed.get(e.id);
+    out.push(update ?? e);
+    if (update) changed.delete(e.id);
+  }
+  for (const e of changed.values()) out.push(e);
+  return out;
+}
+
+function prependSlow<T>(newer: readonly T[], older: readonly T[]): T[] {
+  return newer.concat(older).slice(0, SLOW_REQUESTS_KEPT);
+}
+
+function appendEvents(older: readonly CacheEvent[], newer: readonly CacheEvent[]): CacheEvent[] {
+  const all = older.concat(newer);
+  return all.length > CACHE_EVENTS_KEPT ? all.slice(all.length - CACHE_EVENTS_KEPT) : all;
+}
+
+function setOrDelete<K extends keyof Delta>(d: Delta, key: K, value: Delta[K] | undefined): void {
+  if (value === undefined) delete d[key];
+  else d[key] = value;
+}
