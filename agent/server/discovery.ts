@@ -2,7 +2,7 @@
  * The discovery file `agent-<pid>.json`: how the extension finds the agent and
  * its token (reliability bar item 5). Directory 0700, file 0600, written to a
  * temporary name and renamed so a reader never sees half a file; removed on
- * close and, synchronously, on process exit.
+ * close, synchronously on process exit, and on Ctrl-C or SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -52,6 +52,8 @@ export function writeDiscovery(dir: string, record: DiscoveryRecord): DiscoveryH
     if (removed) return;
     removed = true;
     process.removeListener('exit', onExit);
+    removeOnSignal.delete(remove);
+    if (removeOnSignal.size === 0) unwatchSignals();
     // Only remove the file while it is still ours: another server in this
     // process (same pid) may have rewritten it since.
     try {
@@ -63,7 +65,44 @@ export function writeDiscovery(dir: string, record: DiscoveryRecord): DiscoveryH
     tryUnlink(file);
   }
   process.on('exit', onExit);
+  removeOnSignal.add(remove);
+  watchSignals();
   return { file, remove };
+}
+
+// ---------------------------------------------------------------- Ctrl-C and SIGTERM
+
+/**
+ * Node does not run `exit` listeners when a signal ends the process, so a
+ * plain app stopped by Ctrl-C or SIGTERM would leave its discovery file
+ * behind. One listener per signal, for every file in the process, removes
+ * them when the app has no listener of its own, then re-raises the signal so
+ * the process ends exactly as it would have without the agent (same signal,
+ * same exit status). An app with its own handler keeps full control: its
+ * handler decides whether and how to exit, and `exit` removes the files.
+ */
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const removeOnSignal = new Set<() => void>();
+let watching = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  // The app listens too: it decides, and if it exits, the `exit` listener removes the files.
+  if (process.listenerCount(signal) > 1) return;
+  for (const remove of [...removeOnSignal]) remove();
+  unwatchSignals();
+  process.kill(process.pid, signal);
+}
+
+function watchSignals(): void {
+  if (watching || process.platform === 'win32') return;
+  watching = true;
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+}
+
+function unwatchSignals(): void {
+  if (!watching) return;
+  watching = false;
+  for (const signal of SIGNALS) process.removeListener(signal, onSignal);
 }
 
 function tryUnlink(file: string): void {

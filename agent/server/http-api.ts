@@ -277,13 +277,17 @@ export function listEndpoints(all: EndpointStats[], q: URLSearchParams): { sort:
 }
 
 /**
- * Reads a JSON body: `Content-Type: application/json` required (a browser
- * cannot send that cross-site without a preflight), at most MAX_BODY_BYTES
- * (checked against Content-Length first, then while reading). An empty body
- * reads as `{}`; with `mustBeEmpty` a non-empty one is refused.
+ * Reads a JSON body: `Content-Type: application/json` required for any body (a
+ * browser cannot send that cross-site without a preflight), at most
+ * MAX_BODY_BYTES (checked against Content-Length first, then while reading).
+ * An empty body reads as `{}`, with or without a type; with `mustBeEmpty` a
+ * non-empty one is refused.
  */
 async function readJson(req: IncomingMessage, mustBeEmpty = false): Promise<unknown> {
   const type = req.headers['content-type'];
+  // No body at all needs no type: `curl -X POST …/v1/reset` resets everything. (A browser still
+  // cannot reach this cross-site: it cannot send the token header without a preflight we refuse.)
+  if (type === undefined && isBodiless(req)) return {};
   if (typeof type !== 'string' || !/^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i.test(type)) {
     throw httpError(415, 'ERR_BAD_MESSAGE', 'Content-Type must be application/json', { Connection: 'close' });
   }
@@ -305,4 +309,10 @@ async function readJson(req: IncomingMessage, mustBeEmpty = false): Promise<unkn
   } catch {
     throw new ProtocolError('ERR_BAD_JSON', 'body is not valid JSON');
   }
+}
+
+/** A request that declares no body: no Transfer-Encoding, and no Content-Length or one of 0. */
+function isBodiless(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }

@@ -71,6 +71,8 @@ export interface ReadOptions {
   isAlive?: (pid: number) => boolean;
   isReused?: (record: DiscoveryRecord) => boolean;
   log?: (line: string) => void;
+  /** Delete the files of agents whose process is gone. Default true. */
+  removeDead?: boolean;
 }
 
 /** Reads every valid, live discovery record in `dir` (missing dir → none). Newest first. */
@@ -104,7 +106,9 @@ export async function readDiscovery(dir: string, options: ReadOptions = {}): Pro
       continue;
     }
     if (!isAlive(record.pid)) {
-      options.log?.(`discovery: ignoring ${name}: pid ${record.pid} is not running`);
+      // Left behind by an app that was killed (SIGKILL, a crash): nobody will ever answer on it.
+      const removed = options.removeDead !== false && (await fsp.unlink(file).then(() => true, () => false));
+      options.log?.(`discovery: ${removed ? 'removed' : 'ignoring'} ${name}: pid ${record.pid} is not running`);
       continue;
     }
     if (isReused(record)) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, discoveryFileName } from '../../../protocol';
 import { DiscoveryWatcher, filterByWorkspace, mapRemotePath, newestPerKey, readDiscovery, resolveDiscoveryDir, resolvePathMappings } from '../../../extension/core/discovery';
@@ -40,6 +40,21 @@ describe('extension discovery', () => {
     assert.deepEqual(found.map((f) => f.record.name), ['app']);
     assert.equal(found[0].key, 'app@/home/me/app');
     assert.ok(logs.some((l) => /not running/.test(l)) && logs.some((l) => /malformed/.test(l)) && logs.some((l) => /newer/.test(l)));
+  });
+
+  it('readDiscovery deletes the file of an agent whose process is gone (an app that was killed), and keeps the others', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    write(process.pid, record());
+    write(deadPid, record({ pid: deadPid, name: 'dead' }));
+    const logs: string[] = [];
+    await readDiscovery(tmp.dir, { log: (l) => logs.push(l) });
+    assert.deepEqual(readdirSync(tmp.dir).sort(), [discoveryFileName(process.pid)]);
+    assert.ok(logs.some((l) => l.startsWith(`discovery: removed ${discoveryFileName(deadPid)}`)), logs.join('\n'));
+
+    write(deadPid, record({ pid: deadPid, name: 'dead' }));
+    await readDiscovery(tmp.dir, { removeDead: false });
+    assert.equal(readdirSync(tmp.dir).length, 2, 'removeDead: false only ignores it');
   });
 
   it('readDiscovery ignores a stale record whose pid now belongs to a newer process', async () => {
