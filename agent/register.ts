@@ -5,10 +5,11 @@
  * app measured from its entry (its `app.handle` wrapped at its first registration).
  * `ROUTELENS_DISABLED=1` (or `true`) turns the preload into a no-op.
  *
- * ES-module apps: `node --import routelens/register app.mjs` (agent/register-esm.ts) loads this
- * file and adds an import hook, since Express imported from ESM bypasses `require`.
+ * Either flag instruments either kind of app: `--import routelens/register` (agent/register-esm.ts)
+ * only loads this file, which also registers an import hook for Express imported from ES modules.
  */
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Middleware } from './api-types';
 import { Hook } from 'require-in-the-middle';
 import { injectMiddleware, isExpress } from './express/instrument';
@@ -63,9 +64,33 @@ export function hookExpress(expressModule: unknown): void {
   }
 }
 
+/**
+ * Express imported from an ES module never passes through `require`, so the require hook alone
+ * would miss every ESM app (and Nest 12). import-in-the-middle's loader hook, registered through
+ * Node's `module.register`, sees those imports; registering it here, once, lets either flag
+ * (`--require` or `--import`) instrument either kind of app.
+ */
+function hookImports(): void {
+  const { register } = require('node:module') as { register?: (specifier: string, parentURL: string, options?: object) => void };
+  if (typeof register !== 'function') {
+    process.stderr.write('routelens: this Node.js cannot hook ES-module imports from --require; start an ES-module app with --import routelens/register\n');
+    return;
+  }
+  register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include: EXPRESS_NAMES } });
+  const { Hook: ImportHook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
+  new ImportHook(EXPRESS_NAMES, (exported: { default?: unknown }) => {
+    hookExpress(exported.default ?? exported);
+  });
+}
+
 if (enabled) {
   new Hook(EXPRESS_NAMES, { internals: false }, (exports) => {
     hookExpress(exports);
     return exports;
   });
+  try {
+    hookImports();
+  } catch {
+    /* CommonJS requires are still hooked */
+  }
 }

@@ -75,6 +75,9 @@ describe('express preload (routelens/register)', function () {
   const cases: Array<[string, string[], string]> = [
     ['CommonJS app, --require register.js', ['--require', 'REG/register.js'], 'preload-app.cjs'],
     ['ES-module app, --import register.mjs', ['--import', 'REG/register.mjs'], 'preload-app.mjs'],
+    // Either flag instruments either kind of app: a require hook alone never sees an ESM import.
+    ['ES-module app, --require register.js', ['--require', 'REG/register.js'], 'preload-app.mjs'],
+    ['CommonJS app, --import register.mjs', ['--import', 'REG/register.mjs'], 'preload-app.cjs'],
   ];
   for (const expressName of ['express4', 'express']) {
     for (const [title, rawArgs, app] of cases) {
