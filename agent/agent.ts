@@ -20,6 +20,7 @@ import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
 import { type Cache, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
 import { RouteLensError } from './errors';
+import { type HealthHandlerOptions, createHealthHandler } from './health-endpoint';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import type { AgentHost, Alerts, CommandSource } from './internal';
@@ -154,6 +155,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Rate-limiting middleware (see docs/ratelimit.md). */
   rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     return this.rateLimits.create(options);
+  }
+
+  /**
+   * A health endpoint for load balancers: `app.get('/health', agent.healthHandler())` answers
+   * 200 with `{ status, score, reasons }` when healthy or degraded and 503 when unhealthy
+   * (statuses configurable). Unauthenticated: reasons are alert rule codes, nothing more.
+   */
+  healthHandler(options?: HealthHandlerOptions): Middleware {
+    return createHealthHandler({ health: () => this.alerts.health(), firing: () => this.alerts.active() }, options);
   }
 
   /** The full current state, as streamed to the editor. */

@@ -19,6 +19,8 @@ export type { Logger } from './log';
 export { createCache } from './cache';
 export type { Cache, CacheOptions } from './cache';
 export type { ResponseCacheOptions } from './cache/response';
+export type { HealthBody, HealthHandlerOptions } from './health-endpoint';
+export type { AppRequest, AppResponse, Middleware, Next, RedisClient } from './api-types';
 export type { RateLimitOptions } from './ratelimit';
 export type * from '../protocol/types';
 
