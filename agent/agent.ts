@@ -10,6 +10,7 @@ import {
   type Alert,
   type CommandName,
   type CommandResults,
+  type EndpointStats,
   type Delta,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -144,6 +145,17 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Records a custom timing measured elsewhere (ms). */
   record(name: string, ms: number, options: { error?: boolean } = {}): void {
     this.recordSafely(name, ms, options.error === true);
+  }
+
+  /**
+   * One endpoint's figures (`'GET /users/:id'`) or one custom timing's (`'db.query'`, as given to
+   * `time`/`record`): count, errors, min/avg/max, percentiles and windows. Undefined when nothing
+   * by that name was registered or recorded, or when measuring is off.
+   */
+  stats(name: string): EndpointStats | undefined {
+    const m = this.metrics;
+    if (!m || typeof name !== 'string') return undefined;
+    return m.endpoint(name) ?? m.endpoint(`CUSTOM ${name}`);
   }
 
   /** Response cache middleware for GET/HEAD routes (see docs/cache.md). */
