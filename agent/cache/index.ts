@@ -4,13 +4,12 @@
  * is a complete in-memory cache. See docs/cache.md for the consistency model,
  * Redis failure behaviour and what each feature costs.
  */
-import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../api-types';
 import { LRUCache } from 'lru-cache';
-import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, CommandResults, InvalidateResult, RedisState } from '../../protocol';
+import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, InvalidateResult, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
 import { invalidOption, RouteLensError } from '../errors';
 import { type Clock, systemClock } from '../internal';
@@ -19,107 +18,24 @@ import { asIoredis } from '../redis';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
 import { displayJson, serialise, truncate } from './json';
 import { FAIL, L2 } from './l2';
+import { checkKey, checkTags, checkTtl, closedError, MAX_TAG_LENGTH, namespaceOf, type Resolved, resolveOptions } from './options';
 import { CappedCounts, type Counts, EventBatch, HitWindow, hitCounts, type NamespaceCounts } from './stats';
+import type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions, WarmEntry } from './types';
 
 export { validatePattern, compileGlob, escapeGlob } from './glob';
 export { createResponseCache, type ResponseCacheOptions } from './response';
+export { MAX_KEY_LENGTH } from './options';
+export type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions, WarmEntry, Warmer } from './types';
 
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 
-/** Longest key accepted (the protocol's limit for `cache.inspect` and `cache.invalidate`). */
-export const MAX_KEY_LENGTH = 4096;
-const MAX_TAGS = 32;
-const MAX_TAG_LENGTH = 512;
 const MAX_TAG_STAMPS = 10_000;
 const MAX_PENDING = 1_000;
 const MAX_WARM_ENTRIES = 100_000;
 const INSPECT_LIMIT = 8 * 1024;
 const SCAN_COUNT = 200;
 const HOT_KEYS = 20;
-
-export interface SetOptions {
-  /** Time to live (ms); 0 = never expires. Default: the namespace's ttl, else `ttl`. */
-  ttl?: number;
-  tags?: string[];
-}
-
-export interface GetOrSetOptions extends SetOptions {
-  /** Stale-while-revalidate window (ms) after the ttl. Default: the cache's `grace`. */
-  grace?: number;
-}
-
-export type WarmEntry = [key: string, value: unknown, options?: SetOptions];
-export type Warmer = () => Promise<Iterable<WarmEntry>> | Iterable<WarmEntry>;
-
-export interface CacheOptions {
-  /** A Redis URL or an ioredis client (without keyPrefix). Without it the cache is in-memory only. */
-  redis?: string | RedisClient;
-  /** Forced on every Redis key and pattern. Default 'routelens:'. */
-  prefix?: string;
-  /** L1 entry cap. Default 10 000. */
-  maxEntries?: number;
-  /** L1 byte cap (entry size = serialised length). Default 50 MiB. */
-  maxBytes?: number;
-  /** Largest value accepted (serialised length). Default 1 MiB (and at most maxBytes). */
-  maxEntryBytes?: number;
-  /** Default ttl (ms); 0 = never expires. Default 0. */
-  ttl?: number;
-  /** Per-namespace defaults; the namespace is the key's part before its first ':'. */
-  namespaces?: Record<string, { ttl?: number }>;
-  /** With Redis: how long an L1 copy may live before L2 is asked again (ms). Default 60 000. */
-  l1Ttl?: number;
-  /** Budget for each Redis call (ms). Default 50. */
-  timeout?: number;
-  /** Default stale-while-revalidate window (ms). Default 0. */
-  grace?: number;
-  /** Gzip L2 payloads longer than this many bytes. Default: off. */
-  compressAbove?: number;
-  warmers?: Record<string, Warmer>;
-  /** Run every warmer at start (in the background). Default false. */
-  warmOnStart?: boolean;
-  /** Pub/sub channel for invalidations. Default `${prefix}invalidations`. */
-  channel?: string;
-  /** This instance's id on the channel. Default a random UUID. */
-  instanceId?: string;
-  /** Consecutive L2 failures that open the breaker (default 3) and how long it stays open (ms, default 1000). */
-  breaker?: { threshold?: number; cooldown?: number };
-  /** Time box for pattern scans (ms). Default 2000. */
-  scanBudget?: number;
-  /** Events kept per batch between takeEvents() calls. Default 500. */
-  maxEvents?: number;
-}
-
-export interface InvalidateOptions {
-  dryRun?: boolean;
-  source?: 'app' | 'editor';
-}
-
-export type InvalidateTarget = { key: string } | { pattern: string } | { tag: string };
-
-export type CacheInspection = CommandResults['cache.inspect'];
-
-export interface Cache {
-  /** A fresh value, or undefined. */
-  get<T = unknown>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown, options?: SetOptions): Promise<void>;
-  /** True when the key was present (in either tier). */
-  delete(key: string): Promise<boolean>;
-  has(key: string): Promise<boolean>;
-  /** Cached value, or the loader's (run once per key at a time); stale within grace while one refresh runs. */
-  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
-  invalidate(target: InvalidateTarget, options?: InvalidateOptions): Promise<InvalidateResult>;
-  /** Removes a namespace's keys (`ns:*`); '' removes every key. */
-  clearNamespace(namespace: string, options?: { dryRun?: boolean; source?: 'app' | 'editor' }): Promise<InvalidateResult>;
-  keys(options?: { pattern?: string; cursor?: string; limit?: number }): Promise<{ keys: CacheKeyInfo[]; cursor: string | null }>;
-  /** The value as JSON text truncated to 8 KiB, or undefined when absent. */
-  inspect(key: string): Promise<CacheInspection | undefined>;
-  warm(name: string): Promise<{ name: string; loaded: number }>;
-  stats(): CacheStats;
-  takeEvents(): { events: CacheEvent[]; dropped: number };
-  takeChanged(): boolean;
-  close(): Promise<void>;
-}
 
 interface Entry {
   value: unknown;
@@ -159,109 +75,6 @@ interface RouteCounts extends Counts {
   route: string;
 }
 
-type Resolved = Required<Omit<CacheOptions, 'redis' | 'namespaces' | 'warmers' | 'breaker' | 'compressAbove'>> & {
-  compressAbove: number;
-  namespaces: Map<string, { ttl?: number }>;
-  warmers: Map<string, Warmer>;
-  breakerThreshold: number;
-  breakerCooldown: number;
-};
-
-function resolveOptions(o: CacheOptions): Resolved {
-  if (o === null || typeof o !== 'object') throw invalidOption('options', 'an object', o);
-  const nonNeg = (name: keyof CacheOptions, def: number, min = 0): number => {
-    const v = o[name];
-    if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw invalidOption(name, `a finite number >= ${min}`, v);
-    return v;
-  };
-  if (o.redis !== undefined && typeof o.redis !== 'string' && (o.redis === null || typeof o.redis !== 'object' || typeof o.redis.getBuffer !== 'function')) {
-    throw invalidOption('redis', 'a Redis URL or an ioredis client', o.redis);
-  }
-  if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) throw invalidOption('redis', 'a redis:// or rediss:// URL', o.redis);
-  const keyPrefix = typeof o.redis === 'object' ? asIoredis(o.redis).options?.keyPrefix : undefined;
-  if (keyPrefix) throw invalidOption('redis', 'an ioredis client without keyPrefix (the cache prefixes keys itself)', keyPrefix);
-  const prefix = o.prefix ?? 'routelens:';
-  if (typeof prefix !== 'string' || prefix.length > 256) throw invalidOption('prefix', 'a string of at most 256 characters', prefix);
-  const namespaces = new Map<string, { ttl?: number }>();
-  if (o.namespaces !== undefined) {
-    if (o.namespaces === null || typeof o.namespaces !== 'object') throw invalidOption('namespaces', 'an object', o.namespaces);
-    for (const [ns, cfg] of Object.entries(o.namespaces)) {
-      if (cfg === null || typeof cfg !== 'object') throw invalidOption(`namespaces.${ns}`, 'an object', cfg);
-      if (cfg.ttl !== undefined && (typeof cfg.ttl !== 'number' || !Number.isFinite(cfg.ttl) || cfg.ttl < 0)) throw invalidOption(`namespaces.${ns}.ttl`, 'a finite number >= 0', cfg.ttl);
-      namespaces.set(ns, { ttl: cfg.ttl });
-    }
-  }
-  const warmers = new Map<string, Warmer>();
-  if (o.warmers !== undefined) {
-    if (o.warmers === null || typeof o.warmers !== 'object') throw invalidOption('warmers', 'an object of functions', o.warmers);
-    for (const [name, fn] of Object.entries(o.warmers)) {
-      if (typeof fn !== 'function') throw invalidOption(`warmers.${name}`, 'a function', fn);
-      warmers.set(name, fn);
-    }
-  }
-  for (const name of ['warmOnStart'] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw invalidOption(name, 'a boolean', o[name]);
-  }
-  for (const name of ['channel', 'instanceId'] as const) {
-    const v = o[name];
-    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 256)) throw invalidOption(name, 'a non-empty string of at most 256 characters', v);
-  }
-  const b = o.breaker ?? {};
-  if (b === null || typeof b !== 'object') throw invalidOption('breaker', 'an object', b);
-  const breakerThreshold = b.threshold ?? 3;
-  const breakerCooldown = b.cooldown ?? 1000;
-  if (!Number.isInteger(breakerThreshold) || breakerThreshold < 1) throw invalidOption('breaker.threshold', 'an integer >= 1', breakerThreshold);
-  if (typeof breakerCooldown !== 'number' || !Number.isFinite(breakerCooldown) || breakerCooldown < 0) throw invalidOption('breaker.cooldown', 'a finite number >= 0', breakerCooldown);
-  const maxBytes = nonNeg('maxBytes', 50 * 1024 * 1024, 1);
-  return {
-    prefix,
-    maxEntries: Math.floor(nonNeg('maxEntries', 10_000, 1)),
-    maxBytes,
-    maxEntryBytes: Math.min(nonNeg('maxEntryBytes', 1024 * 1024, 1), maxBytes),
-    ttl: nonNeg('ttl', 0),
-    l1Ttl: nonNeg('l1Ttl', 60_000),
-    timeout: nonNeg('timeout', 50, 1),
-    grace: nonNeg('grace', 0),
-    compressAbove: o.compressAbove === undefined ? Infinity : nonNeg('compressAbove', Infinity),
-    warmOnStart: o.warmOnStart ?? false,
-    channel: o.channel ?? `${prefix}invalidations`,
-    instanceId: o.instanceId ?? randomUUID(),
-    scanBudget: nonNeg('scanBudget', 2000, 1),
-    maxEvents: Math.floor(nonNeg('maxEvents', 500, 0)),
-    namespaces,
-    warmers,
-    breakerThreshold,
-    breakerCooldown,
-  };
-}
-
-function namespaceOf(key: string): string {
-  const i = key.indexOf(':');
-  return i < 0 ? '' : key.slice(0, i);
-}
-
-function checkKey(key: unknown): RouteLensError | undefined {
-  if (typeof key !== 'string' || key.length === 0) return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', 'a cache key must be a non-empty string');
-  if (key.length > MAX_KEY_LENGTH) {
-    return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cache key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH} (hash long keys): ${truncate(key, 64).text}…`);
-  }
-  return undefined;
-}
-
-function checkTags(tags: unknown): string[] | undefined {
-  if (tags === undefined) return undefined;
-  if (!Array.isArray(tags) || tags.length > MAX_TAGS || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > MAX_TAG_LENGTH)) {
-    throw invalidOption('tags', `an array of at most ${MAX_TAGS} non-empty strings of at most ${MAX_TAG_LENGTH} characters`, tags);
-  }
-  return tags.length === 0 ? undefined : [...new Set(tags as string[])];
-}
-
-function checkTtl(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalidOption(name, 'a finite number >= 0', v);
-  return v;
-}
 
 export function createCache(options: CacheOptions = {}, deps: { diag?: Diagnostics; clock?: Clock } = {}): Cache {
   return new TwoTierCache(resolveOptions(options), options.redis, deps.diag, deps.clock ?? systemClock);
@@ -1050,8 +863,4 @@ class TwoTierCache implements Cache {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
-}
-
-function closedError(): RouteLensError {
-  return new RouteLensError('ROUTELENS_ERR_CLOSED', 'the cache is closed');
 }
