@@ -10,7 +10,6 @@ import type { Redis } from 'ioredis';
 import type { RedisClient } from '../api-types';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, InvalidateResult, RedisState } from '../../protocol';
-import { currentContext, type RequestContext } from '../context';
 import { invalidOption, RouteLensError } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -19,7 +18,8 @@ import { compileGlob, escapeGlob, validatePattern } from './glob';
 import { displayJson, serialise, truncate } from './json';
 import { FAIL, L2 } from './l2';
 import { checkKey, checkTags, checkTtl, closedError, MAX_TAG_LENGTH, namespaceOf, type Resolved, resolveOptions } from './options';
-import { CappedCounts, type Counts, EventBatch, HitWindow, hitCounts, type NamespaceCounts } from './stats';
+import type { NamespaceCounts } from './stats';
+import { CacheTelemetry } from './telemetry';
 import type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions, WarmEntry } from './types';
 
 export { validatePattern, compileGlob, escapeGlob } from './glob';
@@ -35,7 +35,6 @@ const MAX_PENDING = 1_000;
 const MAX_WARM_ENTRIES = 100_000;
 const INSPECT_LIMIT = 8 * 1024;
 const SCAN_COUNT = 200;
-const HOT_KEYS = 20;
 
 interface Entry {
   value: unknown;
@@ -71,10 +70,6 @@ interface PeerMessage {
   e?: { by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear'; target: string };
 }
 
-interface RouteCounts extends Counts {
-  route: string;
-}
-
 
 export function createCache(options: CacheOptions = {}, deps: { diag?: Diagnostics; clock?: Clock } = {}): Cache {
   return new TwoTierCache(resolveOptions(options), options.redis, deps.diag, deps.clock ?? systemClock);
@@ -85,24 +80,10 @@ class TwoTierCache implements Cache {
   private readonly l2: L2 | undefined;
   private readonly dataPrefix: string;
   private readonly tagPrefix: string;
-  private readonly events: EventBatch;
+  private readonly telemetry: CacheTelemetry;
   private readonly flights = new Map<string, Promise<unknown>>();
   private readonly tagStamps = new Map<string, number>();
   private readonly pending = new Set<string>();
-  private readonly namespaces = new CappedCounts<NamespaceCounts>(100, (namespace) => ({ namespace, hits: 0, misses: 0, entries: 0 }));
-  private readonly routes = new CappedCounts<RouteCounts>(200, (route) => ({ route, hits: 0, misses: 0 }));
-  private readonly routeOf = new WeakMap<RequestContext, { template: string; counts: RouteCounts }>();
-  private readonly window = new HitWindow();
-  private readonly l1Counts: Counts = { hits: 0, misses: 0 };
-  private readonly l2Counts: Counts = { hits: 0, misses: 0 };
-  private readonly overall: Counts = { hits: 0, misses: 0 };
-  private sets = 0;
-  private deletes = 0;
-  private evictions = 0;
-  private expirations = 0;
-  private invalidations = 0;
-  private readonly loads = { count: 0, errors: 0, total: 0, max: 0 };
-  private changed = true;
   private closed = false;
   /** Bumped by every peer message: an L2 read that a message overtook is returned but not copied into L1. */
   private peerSeq = 0;
@@ -116,18 +97,14 @@ class TwoTierCache implements Cache {
   ) {
     this.dataPrefix = `${o.prefix}d:`;
     this.tagPrefix = `${o.prefix}t:`;
-    this.events = new EventBatch(o.maxEvents);
+    this.telemetry = new CacheTelemetry(o.maxEvents, redis !== undefined, clock);
     this.lru = new LRUCache<string, Entry>({
       max: o.maxEntries,
       maxSize: o.maxBytes,
       sizeCalculation: (e) => e.size,
       dispose: (e, key, reason) => {
         e.ns.entries--;
-        if (reason === 'evict') {
-          this.evictions++;
-          this.changed = true;
-          if (this.events.room()) this.events.events.push({ kind: 'eviction', time: this.clock(), key, namespace: e.ns.namespace, tier: 'l1' });
-        }
+        if (reason === 'evict') this.telemetry.evicted(key, e.ns.namespace);
       },
     });
     if (redis !== undefined) {
@@ -158,7 +135,7 @@ class TwoTierCache implements Cache {
     const now = this.clock();
     const e = this.lru.get(key);
     if (e !== undefined && this.freshInL1(e, now)) {
-      this.hit(key, e, 'l1', now);
+      this.telemetry.hit(key, e, 'l1', now);
       return Promise.resolve(e.value as T);
     }
     return this.getSlow<T>(key, now);
@@ -167,10 +144,10 @@ class TwoTierCache implements Cache {
   private async getSlow<T>(key: string, now: number): Promise<T | undefined> {
     const found = await this.lookup(key, now, true);
     if (found !== undefined && !found.stale) {
-      this.hit(key, found.entry, found.tier, now);
+      this.telemetry.hit(key, found.entry, found.tier, now);
       return found.entry.value as T;
     }
-    this.miss(key, now);
+    this.telemetry.miss(key, now);
     return undefined;
   }
 
@@ -186,47 +163,6 @@ class TwoTierCache implements Cache {
       if (stamp !== undefined && stamp > e.createdAt) return true;
     }
     return false;
-  }
-
-  private hit(key: string, e: Entry, tier: CacheTier, now: number): void {
-    this.changed = true;
-    this.overall.hits++;
-    if (tier === 'l1') this.l1Counts.hits++;
-    else {
-      this.l1Counts.misses++;
-      this.l2Counts.hits++;
-    }
-    e.ns.hits++;
-    e.hits++;
-    this.window.hit(now);
-    const route = this.route();
-    if (route !== undefined) route.hits++;
-    if (this.events.room()) this.events.events.push({ kind: 'hit', time: now, key, namespace: e.ns.namespace, tier, route: route?.route });
-  }
-
-  private miss(key: string, now: number): void {
-    this.changed = true;
-    this.overall.misses++;
-    this.l1Counts.misses++;
-    if (this.l2 !== undefined) this.l2Counts.misses++;
-    const ns = this.namespaces.get(namespaceOf(key));
-    ns.misses++;
-    this.window.miss(now);
-    const route = this.route();
-    if (route !== undefined) route.misses++;
-    if (this.events.room()) this.events.events.push({ kind: 'miss', time: now, key, namespace: ns.namespace, route: route?.route });
-  }
-
-  /** The route counts of the request being handled (one WeakMap lookup; the id string is built once per request). */
-  private route(): RouteCounts | undefined {
-    const ctx = currentContext();
-    if (ctx === undefined || ctx.route === undefined) return undefined;
-    let r = this.routeOf.get(ctx);
-    if (r === undefined || r.template !== ctx.route) {
-      r = { template: ctx.route, counts: this.routes.get(`${ctx.method} ${ctx.route}`) };
-      this.routeOf.set(ctx, r);
-    }
-    return r.counts;
   }
 
   // ------------------------------------------------------------ lookups
@@ -274,11 +210,7 @@ class TwoTierCache implements Cache {
 
   private dropL1(key: string, e: Entry, why: 'dead' | 'backstop' | 'obsolete' | 'stale' | 'fresh', now: number): void {
     this.lru.delete(key);
-    if (why === 'dead') {
-      this.expirations++;
-      this.changed = true;
-      if (this.events.room()) this.events.events.push({ kind: 'expiry', time: now, key, namespace: e.ns.namespace, tier: 'l1' });
-    }
+    if (why === 'dead') this.telemetry.expired(key, e.ns.namespace, now);
   }
 
   private insertL1(key: string, e: Entry): void {
@@ -301,11 +233,11 @@ class TwoTierCache implements Cache {
         l1Until: 0,
         createdAt: typeof env.c === 'number' ? env.c : now,
         tags: Array.isArray(env.t) && env.t.length > 0 ? env.t.filter((t) => typeof t === 'string') : undefined,
-        ns: this.namespaces.get(namespaceOf(key)),
+        ns: this.telemetry.namespace(namespaceOf(key)),
         hits: 0,
       };
     } catch (err) {
-      this.error(`undecodable L2 entry: ${err instanceof Error ? err.message : String(err)}`, key);
+      this.telemetry.error(`undecodable L2 entry: ${err instanceof Error ? err.message : String(err)}`, key);
       return undefined;
     }
   }
@@ -342,13 +274,11 @@ class TwoTierCache implements Cache {
       l1Until: 0,
       createdAt,
       tags,
-      ns: this.namespaces.get(nsName),
+      ns: this.telemetry.namespace(nsName),
       hits: 0,
     };
     this.insertL1(key, entry);
-    this.sets++;
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'set', time: now, key, namespace: nsName, route: this.route()?.route });
+    this.telemetry.stored(key, nsName, now);
     if (this.l2 === undefined) return;
     const dataKey = this.dataPrefix + key;
     if (!this.l2.available()) {
@@ -371,9 +301,7 @@ class TwoTierCache implements Cache {
     const bad = checkKey(key);
     if (bad) throw bad;
     const removed = await this.removeKey(key);
-    this.deletes++;
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'delete', time: this.clock(), key, namespace: namespaceOf(key), route: this.route()?.route });
+    this.telemetry.deleted(key);
     return removed;
   }
 
@@ -406,16 +334,16 @@ class TwoTierCache implements Cache {
     const now = this.clock();
     const e = this.lru.get(key);
     if (e !== undefined && this.freshInL1(e, now)) {
-      this.hit(key, e, 'l1', now);
+      this.telemetry.hit(key, e, 'l1', now);
       return e.value as T;
     }
     const found = await this.lookup(key, now, true);
     if (found !== undefined) {
-      this.hit(key, found.entry, found.tier, now);
+      this.telemetry.hit(key, found.entry, found.tier, now);
       if (found.stale) void this.load(key, loader, options, found).catch(() => {});
       return found.entry.value as T;
     }
-    this.miss(key, now);
+    this.telemetry.miss(key, now);
     return this.load(key, loader, options, undefined);
   }
 
@@ -432,30 +360,24 @@ class TwoTierCache implements Cache {
   private async runLoader<T>(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions, stale: Found | undefined): Promise<T> {
     const createdAt = this.clock();
     const started = performance.now();
-    const route = this.route()?.route;
+    const route = this.telemetry.route()?.route;
     let value: T;
     try {
       value = await loader();
     } catch (err) {
-      this.loads.errors++;
-      this.changed = true;
-      this.error(`loader failed: ${err instanceof Error ? err.message : String(err)}`, key);
+      this.telemetry.loadFailed(key, err instanceof Error ? err.message : String(err));
       const fallback = stale ?? (await this.lookup(key, this.clock(), false));
       if (fallback !== undefined) return fallback.entry.value as T;
       throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128).text}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const duration = performance.now() - started;
-    this.loads.count++;
-    this.loads.total += duration;
-    if (duration > this.loads.max) this.loads.max = duration;
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'load', time: this.clock(), key, namespace: namespaceOf(key), duration, route });
+    this.telemetry.loaded(key, duration, route);
     if (value === undefined) return value;
     try {
       if (!this.closed) await this.store(key, value, options, createdAt, checkTtl('grace', options.grace));
     } catch (err) {
       // Not cacheable (cyclic, BigInt, too big): the caller still gets its value.
-      this.error(err instanceof Error ? err.message : String(err), key);
+      this.telemetry.error(err instanceof Error ? err.message : String(err), key);
     }
     return value;
   }
@@ -490,7 +412,7 @@ class TwoTierCache implements Cache {
       targetText = tag;
       result = await this.removeTag(tag, dryRun);
     }
-    if (!dryRun) this.invalidated(by, targetText, source, result.removed);
+    if (!dryRun) this.telemetry.invalidated(by, targetText, source, result.removed);
     return result;
   }
 
@@ -506,14 +428,8 @@ class TwoTierCache implements Cache {
       this.tagStamps.clear();
       if (this.l2 !== undefined) await this.scan(`${escapeGlob(this.tagPrefix)}*`, false);
     }
-    if (!dryRun) this.invalidated(by, namespace === '' ? '*' : namespace, options.source ?? 'app', result.removed);
+    if (!dryRun) this.telemetry.invalidated(by, namespace === '' ? '*' : namespace, options.source ?? 'app', result.removed);
     return result;
-  }
-
-  private invalidated(by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear', target: string, source: 'app' | 'editor' | 'peer', removed: number): void {
-    this.invalidations++;
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'invalidation', time: this.clock(), invalidation: { by, target, source, removed } });
   }
 
   private removeL1Matching(pattern: string, dryRun: boolean): number {
@@ -621,7 +537,7 @@ class TwoTierCache implements Cache {
         for (const [key, e] of [...this.lru.entries()]) if (e.tags?.includes(m.t)) this.lru.delete(key);
       }
       if (m.c === 1) this.lru.clear();
-      if (m.e && typeof m.e === 'object' && typeof m.e.target === 'string') this.invalidated(m.e.by, m.e.target, 'peer', 0);
+      if (m.e && typeof m.e === 'object' && typeof m.e.target === 'string') this.telemetry.invalidated(m.e.by, m.e.target, 'peer', 0);
     } catch (err) {
       this.diag?.failure('cache.peer-message', err);
       this.lru.clear();
@@ -636,15 +552,14 @@ class TwoTierCache implements Cache {
   private onRedisState(s: RedisState): void {
     const previous = this.redisState;
     this.redisState = s;
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'connection', time: this.clock(), state: s });
+    this.telemetry.connection(s);
     if (s === 'down') this.diag?.warnOnce('cache.redis-down', 'cache: Redis is unreachable; serving from memory');
     if (s === 'ready' && previous !== 'ready') void this.flushPending();
   }
 
   private onL2Error(message: string): void {
     this.diag?.failure('cache.l2', new Error(message));
-    this.error(`redis: ${message}`, undefined);
+    this.telemetry.error(`redis: ${message}`, undefined);
   }
 
   /** Keys whose L2 write or delete failed: their L2 copy may be stale, so they are unlinked once Redis is back. */
@@ -665,11 +580,6 @@ class TwoTierCache implements Cache {
       }
       await this.publish({ i: this.o.instanceId, k: batch.map((k) => k.slice(this.dataPrefix.length)) });
     }
-  }
-
-  private error(message: string, key: string | undefined): void {
-    this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500).text });
   }
 
   // ------------------------------------------------------------ listing, inspecting, warming
@@ -791,14 +701,14 @@ class TwoTierCache implements Cache {
     for (const item of entries) {
       if (++seen > MAX_WARM_ENTRIES || this.closed) break;
       if (!Array.isArray(item) || checkKey(item[0]) !== undefined) {
-        this.error(`warmer "${name}" produced an invalid entry`, undefined);
+        this.telemetry.error(`warmer "${name}" produced an invalid entry`, undefined);
         continue;
       }
       try {
         await this.set(item[0], item[1], item[2]);
         loaded++;
       } catch (err) {
-        this.error(err instanceof Error ? err.message : String(err), item[0]);
+        this.telemetry.error(err instanceof Error ? err.message : String(err), item[0]);
       }
     }
     return { name, loaded };
@@ -807,54 +717,30 @@ class TwoTierCache implements Cache {
   // ------------------------------------------------------------ stats
 
   stats(): CacheStats {
-    const now = this.clock();
-    const loadsAvg = this.loads.count === 0 ? 0 : this.loads.total / this.loads.count;
-    const hot: Array<{ key: string; hits: number }> = [];
-    for (const [key, e] of this.lru.entries()) {
-      if (e.hits === 0) continue;
-      if (hot.length < HOT_KEYS) {
-        hot.push({ key, hits: e.hits });
-        if (hot.length === HOT_KEYS) hot.sort((a, b) => b.hits - a.hits);
-      } else if (e.hits > hot[HOT_KEYS - 1].hits) {
-        hot[HOT_KEYS - 1] = { key, hits: e.hits };
-        hot.sort((a, b) => b.hits - a.hits);
-      }
-    }
-    hot.sort((a, b) => b.hits - a.hits);
-    return {
+    return this.telemetry.stats({
       enabled: !this.closed,
       redis: this.l2 === undefined ? 'none' : this.l2.state(),
-      l1: { ...hitCounts(this.l1Counts), entries: this.lru.size, bytes: this.lru.calculatedSize, maxEntries: this.o.maxEntries, maxBytes: this.o.maxBytes },
-      l2: { ...hitCounts(this.l2Counts), errors: this.l2?.errors ?? 0 },
-      overall: hitCounts(this.overall),
-      sets: this.sets,
-      deletes: this.deletes,
-      evictions: this.evictions,
-      expirations: this.expirations,
-      invalidations: this.invalidations,
-      loads: { count: this.loads.count, errors: this.loads.errors, avg: loadsAvg, max: this.loads.max },
-      window: this.window.counts(now),
-      namespaces: this.namespaces.values().map((n) => ({ namespace: n.namespace, entries: n.entries, ...hitCounts(n) })),
-      routes: this.routes.values().map((r) => ({ route: r.route, ...hitCounts(r) })),
-      hotKeys: hot,
+      l2Errors: this.l2?.errors ?? 0,
+      l1: { entries: this.lru.size, bytes: this.lru.calculatedSize, maxEntries: this.o.maxEntries, maxBytes: this.o.maxBytes },
+      hits: this.lru.entries(),
       warmers: [...this.o.warmers.keys()],
-    };
+    });
   }
 
   takeEvents(): { events: CacheEvent[]; dropped: number } {
-    return this.events.take();
+    return this.telemetry.events.take();
   }
 
   takeChanged(): boolean {
-    const c = this.changed;
-    this.changed = false;
+    const c = this.telemetry.changed;
+    this.telemetry.changed = false;
     return c;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.changed = true;
+    this.telemetry.changed = true;
     await this.l2?.close();
     this.lru.clear();
     this.flights.clear();
