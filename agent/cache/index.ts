@@ -4,22 +4,21 @@
  * is a complete in-memory cache. See docs/cache.md for the consistency model,
  * Redis failure behaviour and what each feature costs.
  */
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../api-types';
-import { LRUCache } from 'lru-cache';
-import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, InvalidateResult, RedisState } from '../../protocol';
+import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, InvalidateResult } from '../../protocol';
 import { invalidOption, RouteLensError } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
-import { asIoredis } from '../redis';
+import { freshInL1 } from './entry';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
-import { displayJson, serialise, truncate } from './json';
-import { FAIL, L2 } from './l2';
-import { checkKey, checkTags, checkTtl, closedError, MAX_TAG_LENGTH, namespaceOf, type Resolved, resolveOptions } from './options';
-import type { NamespaceCounts } from './stats';
+import { displayJson, truncate } from './json';
+import { FAIL } from './l2';
+import { Loads } from './loads';
+import { checkKey, closedError, MAX_TAG_LENGTH, namespaceOf, type Resolved, resolveOptions } from './options';
+import type { PeerInvalidation } from './peers';
 import { CacheTelemetry } from './telemetry';
+import { Tiers } from './tiers';
 import type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions, WarmEntry } from './types';
 
 export { validatePattern, compileGlob, escapeGlob } from './glob';
@@ -27,67 +26,18 @@ export { createResponseCache, type ResponseCacheOptions } from './response';
 export { MAX_KEY_LENGTH } from './options';
 export type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions, WarmEntry, Warmer } from './types';
 
-const gzip = promisify(gzipCb);
-const gunzip = promisify(gunzipCb);
-
-const MAX_TAG_STAMPS = 10_000;
-const MAX_PENDING = 1_000;
 const MAX_WARM_ENTRIES = 100_000;
 const INSPECT_LIMIT = 8 * 1024;
 const SCAN_COUNT = 200;
-
-interface Entry {
-  value: unknown;
-  size: number;
-  /** Logical expiry (epoch ms), 0 = never. */
-  expiresAt: number;
-  /** End of grace, 0 = never. */
-  staleUntil: number;
-  /** L1 backstop (epoch ms), 0 = none. */
-  l1Until: number;
-  /** When the value was produced (a load's start): older than a tag's invalidation = missing. */
-  createdAt: number;
-  tags: string[] | undefined;
-  ns: NamespaceCounts;
-  hits: number;
-}
-
-interface Found {
-  entry: Entry;
-  tier: CacheTier;
-  stale: boolean;
-}
-
-interface PeerMessage {
-  /** Sender instance id. */
-  i: string;
-  k?: string[];
-  p?: string;
-  t?: string;
-  ts?: number;
-  c?: 1;
-  /** Show as an invalidation event on peers: by and target. */
-  e?: { by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear'; target: string };
-}
-
 
 export function createCache(options: CacheOptions = {}, deps: { diag?: Diagnostics; clock?: Clock } = {}): Cache {
   return new TwoTierCache(resolveOptions(options), options.redis, deps.diag, deps.clock ?? systemClock);
 }
 
 class TwoTierCache implements Cache {
-  private readonly lru: LRUCache<string, Entry>;
-  private readonly l2: L2 | undefined;
-  private readonly dataPrefix: string;
-  private readonly tagPrefix: string;
   private readonly telemetry: CacheTelemetry;
-  private readonly flights = new Map<string, Promise<unknown>>();
-  private readonly tagStamps = new Map<string, number>();
-  private readonly pending = new Set<string>();
-  private closed = false;
-  /** Bumped by every peer message: an L2 read that a message overtook is returned but not copied into L1. */
-  private peerSeq = 0;
-  private redisState: RedisState = 'none';
+  private readonly tiers: Tiers;
+  private readonly loads: Loads;
 
   constructor(
     private readonly o: Resolved,
@@ -95,32 +45,9 @@ class TwoTierCache implements Cache {
     private readonly diag: Diagnostics | undefined,
     private readonly clock: Clock,
   ) {
-    this.dataPrefix = `${o.prefix}d:`;
-    this.tagPrefix = `${o.prefix}t:`;
     this.telemetry = new CacheTelemetry(o.maxEvents, redis !== undefined, clock);
-    this.lru = new LRUCache<string, Entry>({
-      max: o.maxEntries,
-      maxSize: o.maxBytes,
-      sizeCalculation: (e) => e.size,
-      dispose: (e, key, reason) => {
-        e.ns.entries--;
-        if (reason === 'evict') this.telemetry.evicted(key, e.ns.namespace);
-      },
-    });
-    if (redis !== undefined) {
-      this.redisState = 'connecting';
-      this.l2 = new L2({
-        redis: typeof redis === 'string' ? redis : asIoredis(redis),
-        timeout: o.timeout,
-        channel: o.channel,
-        breakerThreshold: o.breakerThreshold,
-        breakerCooldown: o.breakerCooldown,
-        onState: (s) => this.onRedisState(s),
-        onError: (m) => this.onL2Error(m),
-        onMessage: (text) => this.onPeerMessage(text),
-        onSubscribed: () => this.flushL1(),
-      });
-    }
+    this.tiers = new Tiers(o, redis, this.telemetry, diag, clock);
+    this.loads = new Loads(this.tiers, this.telemetry, clock);
     if (o.warmOnStart) {
       for (const name of o.warmers.keys()) void this.warm(name).catch((err: unknown) => this.diag?.failure('cache.warm', err));
     }
@@ -129,12 +56,12 @@ class TwoTierCache implements Cache {
   // ------------------------------------------------------------ hot path
 
   get<T = unknown>(key: string): Promise<T | undefined> {
-    if (this.closed) return Promise.reject(closedError());
+    if (this.tiers.closed) return Promise.reject(closedError());
     const bad = checkKey(key);
     if (bad) return Promise.reject(bad);
     const now = this.clock();
-    const e = this.lru.get(key);
-    if (e !== undefined && this.freshInL1(e, now)) {
+    const e = this.tiers.lru.get(key);
+    if (e !== undefined && freshInL1(e, now, this.tiers.tags)) {
       this.telemetry.hit(key, e, 'l1', now);
       return Promise.resolve(e.value as T);
     }
@@ -142,7 +69,7 @@ class TwoTierCache implements Cache {
   }
 
   private async getSlow<T>(key: string, now: number): Promise<T | undefined> {
-    const found = await this.lookup(key, now, true);
+    const found = await this.tiers.lookup(key, now, true);
     if (found !== undefined && !found.stale) {
       this.telemetry.hit(key, found.entry, found.tier, now);
       return found.entry.value as T;
@@ -151,168 +78,21 @@ class TwoTierCache implements Cache {
     return undefined;
   }
 
-  /** Fresh and usable in L1 right now (no allocation). */
-  private freshInL1(e: Entry, now: number): boolean {
-    return (e.expiresAt === 0 || now < e.expiresAt) && (e.l1Until === 0 || now < e.l1Until) && (e.tags === undefined || !this.tagInvalidated(e));
-  }
-
-  private tagInvalidated(e: Entry): boolean {
-    if (e.tags === undefined || this.tagStamps.size === 0) return false;
-    for (const t of e.tags) {
-      const stamp = this.tagStamps.get(t);
-      if (stamp !== undefined && stamp > e.createdAt) return true;
-    }
-    return false;
-  }
-
-  // ------------------------------------------------------------ lookups
-
-  /**
-   * The best entry for a key: fresh from L1, else from L2 (copied into L1),
-   * else a stale one within grace. Dead entries are removed (counted as expiries).
-   */
-  private async lookup(key: string, now: number, count: boolean): Promise<Found | undefined> {
-    let stale: Found | undefined;
-    /** An L1 copy past its backstop: L2 is asked first, but the copy is served when L2 cannot answer. */
-    let backstop: Entry | undefined;
-    const e = this.lru.peek(key);
-    if (e !== undefined) {
-      const state = this.classify(e, now);
-      if (state === 'fresh') return { entry: e, tier: 'l1', stale: false };
-      if (state === 'stale') stale = { entry: e, tier: 'l1', stale: true };
-      else if (state === 'backstop') backstop = e;
-      else this.dropL1(key, e, state, now);
-    }
-    if (this.l2 === undefined || !this.l2.available()) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
-    const seq = this.peerSeq;
-    const raw = await this.l2.get(this.dataPrefix + key);
-    if (raw === FAIL) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
-    if (backstop !== undefined && this.lru.peek(key) === backstop) this.lru.delete(key);
-    if (raw === null) return stale;
-    const entry = await this.decode(key, raw, now);
-    if (entry === undefined) return stale;
-    const state = this.classify(entry, now);
-    if (state === 'fresh' || (state === 'stale' && (stale === undefined || entry.createdAt > stale.entry.createdAt))) {
-      // A peer message that arrived while the GET was in flight may have invalidated what it returned.
-      if ((count || state === 'fresh') && seq === this.peerSeq) this.insertL1(key, entry);
-      if (state === 'fresh') return { entry, tier: 'l2', stale: false };
-      stale = { entry, tier: 'l2', stale: true };
-    }
-    return stale;
-  }
-
-  private classify(e: Entry, now: number): 'fresh' | 'stale' | 'dead' | 'backstop' | 'obsolete' {
-    if (e.tags !== undefined && this.tagInvalidated(e)) return 'obsolete';
-    if (e.expiresAt !== 0 && now >= e.expiresAt) return e.staleUntil !== 0 && now < e.staleUntil ? 'stale' : 'dead';
-    if (e.l1Until !== 0 && now >= e.l1Until) return 'backstop';
-    return 'fresh';
-  }
-
-  private dropL1(key: string, e: Entry, why: 'dead' | 'backstop' | 'obsolete' | 'stale' | 'fresh', now: number): void {
-    this.lru.delete(key);
-    if (why === 'dead') this.telemetry.expired(key, e.ns.namespace, now);
-  }
-
-  private insertL1(key: string, e: Entry): void {
-    if (e.size > this.o.maxEntryBytes) return;
-    if (this.l2 !== undefined && this.o.l1Ttl > 0) e.l1Until = this.clock() + this.o.l1Ttl;
-    e.ns.entries++;
-    this.lru.set(key, e);
-  }
-
-  private async decode(key: string, raw: Buffer, now: number): Promise<Entry | undefined> {
-    try {
-      const text = raw[0] === 0x1f && raw[1] === 0x8b ? (await gunzip(raw)).toString('utf8') : raw.toString('utf8');
-      const env = JSON.parse(text) as { v: unknown; e?: number; s?: number; c?: number; t?: string[] };
-      if (env === null || typeof env !== 'object' || !('v' in env)) throw new Error('not a cache envelope');
-      return {
-        value: env.v,
-        size: Math.max(1, text.length),
-        expiresAt: typeof env.e === 'number' ? env.e : 0,
-        staleUntil: typeof env.s === 'number' ? env.s : 0,
-        l1Until: 0,
-        createdAt: typeof env.c === 'number' ? env.c : now,
-        tags: Array.isArray(env.t) && env.t.length > 0 ? env.t.filter((t) => typeof t === 'string') : undefined,
-        ns: this.telemetry.namespace(namespaceOf(key)),
-        hits: 0,
-      };
-    } catch (err) {
-      this.telemetry.error(`undecodable L2 entry: ${err instanceof Error ? err.message : String(err)}`, key);
-      return undefined;
-    }
-  }
-
   // ------------------------------------------------------------ writes
 
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     this.assertOpen();
     const bad = checkKey(key);
     if (bad) throw bad;
-    await this.store(key, value, options, this.clock(), undefined);
-  }
-
-  /** Validates and writes both tiers; throws INVALID_OPTION for values that cannot be cached. */
-  private async store(key: string, value: unknown, options: GetOrSetOptions, createdAt: number, grace: number | undefined): Promise<void> {
-    const ttlOpt = checkTtl('ttl', options.ttl);
-    const tags = checkTags(options.tags);
-    const text = serialise(value);
-    if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": ${text.message}`);
-    if (text.length > this.o.maxEntryBytes) {
-      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
-    }
-    const nsName = namespaceOf(key);
-    const ttl = ttlOpt ?? this.o.namespaces.get(nsName)?.ttl ?? this.o.ttl;
-    const g = grace ?? checkTtl('grace', options.grace) ?? this.o.grace;
-    const now = this.clock();
-    const expiresAt = ttl > 0 ? now + ttl : 0;
-    const staleUntil = ttl > 0 ? expiresAt + g : 0;
-    const entry: Entry = {
-      value: JSON.parse(text),
-      size: Math.max(1, text.length),
-      expiresAt,
-      staleUntil,
-      l1Until: 0,
-      createdAt,
-      tags,
-      ns: this.telemetry.namespace(nsName),
-      hits: 0,
-    };
-    this.insertL1(key, entry);
-    this.telemetry.stored(key, nsName, now);
-    if (this.l2 === undefined) return;
-    const dataKey = this.dataPrefix + key;
-    if (!this.l2.available()) {
-      this.remember(dataKey);
-      return;
-    }
-    let env = `{"e":${expiresAt},"s":${staleUntil},"c":${createdAt}${tags ? `,"t":${JSON.stringify(tags)}` : ''},"v":${text}}`;
-    const payload = env.length > this.o.compressAbove ? await gzip(Buffer.from(env, 'utf8')) : Buffer.from(env, 'utf8');
-    env = '';
-    const px = ttl > 0 ? ttl + g : 0;
-    const [written] = await Promise.all([
-      this.l2.set(dataKey, payload, px, tags ? tags.map((t) => this.tagPrefix + t) : []),
-      this.publish({ i: this.o.instanceId, k: [key] }),
-    ]);
-    if (written === FAIL) this.remember(dataKey);
+    await this.tiers.store(key, value, options, this.clock(), undefined);
   }
 
   async delete(key: string): Promise<boolean> {
     this.assertOpen();
     const bad = checkKey(key);
     if (bad) throw bad;
-    const removed = await this.removeKey(key);
+    const removed = await this.tiers.removeKey(key);
     this.telemetry.deleted(key);
-    return removed;
-  }
-
-  private async removeKey(key: string, event?: PeerMessage['e']): Promise<boolean> {
-    let removed = this.lru.delete(key);
-    if (this.l2 !== undefined) {
-      const dataKey = this.dataPrefix + key;
-      const [n] = await Promise.all([this.l2.unlink([dataKey]), this.publish({ i: this.o.instanceId, k: [key], e: event })]);
-      if (n === FAIL) this.remember(dataKey);
-      else if (n > 0) removed = true;
-    }
     return removed;
   }
 
@@ -320,8 +100,7 @@ class TwoTierCache implements Cache {
     this.assertOpen();
     const bad = checkKey(key);
     if (bad) throw bad;
-    const found = await this.lookup(key, this.clock(), false);
-    return found !== undefined && !found.stale;
+    return this.tiers.has(key);
   }
 
   // ------------------------------------------------------------ getOrSet
@@ -332,54 +111,19 @@ class TwoTierCache implements Cache {
     if (bad) throw bad;
     if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
     const now = this.clock();
-    const e = this.lru.get(key);
-    if (e !== undefined && this.freshInL1(e, now)) {
+    const e = this.tiers.lru.get(key);
+    if (e !== undefined && freshInL1(e, now, this.tiers.tags)) {
       this.telemetry.hit(key, e, 'l1', now);
       return e.value as T;
     }
-    const found = await this.lookup(key, now, true);
+    const found = await this.tiers.lookup(key, now, true);
     if (found !== undefined) {
       this.telemetry.hit(key, found.entry, found.tier, now);
-      if (found.stale) void this.load(key, loader, options, found).catch(() => {});
+      if (found.stale) this.loads.refresh(key, loader, options, found);
       return found.entry.value as T;
     }
     this.telemetry.miss(key, now);
-    return this.load(key, loader, options, undefined);
-  }
-
-  /** Per-key single flight: concurrent callers share one loader run. */
-  private load<T>(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions, stale: Found | undefined): Promise<T> {
-    let flight = this.flights.get(key) as Promise<T> | undefined;
-    if (flight === undefined) {
-      flight = this.runLoader(key, loader, options, stale).finally(() => this.flights.delete(key));
-      this.flights.set(key, flight);
-    }
-    return flight;
-  }
-
-  private async runLoader<T>(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions, stale: Found | undefined): Promise<T> {
-    const createdAt = this.clock();
-    const started = performance.now();
-    const route = this.telemetry.route()?.route;
-    let value: T;
-    try {
-      value = await loader();
-    } catch (err) {
-      this.telemetry.loadFailed(key, err instanceof Error ? err.message : String(err));
-      const fallback = stale ?? (await this.lookup(key, this.clock(), false));
-      if (fallback !== undefined) return fallback.entry.value as T;
-      throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128).text}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    const duration = performance.now() - started;
-    this.telemetry.loaded(key, duration, route);
-    if (value === undefined) return value;
-    try {
-      if (!this.closed) await this.store(key, value, options, createdAt, checkTtl('grace', options.grace));
-    } catch (err) {
-      // Not cacheable (cyclic, BigInt, too big): the caller still gets its value.
-      this.telemetry.error(err instanceof Error ? err.message : String(err), key);
-    }
-    return value;
+    return this.loads.load(key, loader, options, undefined);
   }
 
   // ------------------------------------------------------------ invalidation
@@ -399,7 +143,7 @@ class TwoTierCache implements Cache {
       if (bad) throw bad;
       by = 'key';
       targetText = target.key;
-      result = dryRun ? { removed: (await this.has(target.key)) ? 1 : 0, dryRun } : { removed: (await this.removeKey(target.key, { by, target: targetText })) ? 1 : 0, dryRun };
+      result = dryRun ? { removed: (await this.has(target.key)) ? 1 : 0, dryRun } : { removed: (await this.tiers.removeKey(target.key, { by, target: targetText })) ? 1 : 0, dryRun };
     } else if ('pattern' in target && target.pattern !== undefined) {
       validatePattern(target.pattern);
       by = 'pattern';
@@ -425,27 +169,19 @@ class TwoTierCache implements Cache {
     const result = await this.removePattern(pattern, dryRun, { by, target: namespace === '' ? '*' : namespace });
     // Clearing everything also drops the tag sets and the local tag stamps (nothing is left to tag).
     if (namespace === '' && !dryRun) {
-      this.tagStamps.clear();
-      if (this.l2 !== undefined) await this.scan(`${escapeGlob(this.tagPrefix)}*`, false);
+      this.tiers.tags.clear();
+      if (this.tiers.l2 !== undefined) await this.scan(`${escapeGlob(this.tiers.tagPrefix)}*`, false);
     }
     if (!dryRun) this.telemetry.invalidated(by, namespace === '' ? '*' : namespace, options.source ?? 'app', result.removed);
     return result;
   }
 
-  private removeL1Matching(pattern: string, dryRun: boolean): number {
-    const match = compileGlob(pattern);
-    const hits: string[] = [];
-    for (const key of this.lru.keys()) if (match(key)) hits.push(key);
-    if (!dryRun) for (const key of hits) this.lru.delete(key);
-    return hits.length;
-  }
-
-  private async removePattern(pattern: string, dryRun: boolean, event: PeerMessage['e']): Promise<InvalidateResult> {
-    const l1 = this.removeL1Matching(pattern, dryRun);
-    if (this.l2 === undefined) return { removed: l1, dryRun };
-    const { count, partial } = await this.scan(escapeGlob(this.dataPrefix) + pattern, dryRun);
+  private async removePattern(pattern: string, dryRun: boolean, event: PeerInvalidation['event']): Promise<InvalidateResult> {
+    const l1 = this.tiers.removeL1Matching(pattern, dryRun);
+    if (this.tiers.l2 === undefined) return { removed: l1, dryRun };
+    const { count, partial } = await this.scan(escapeGlob(this.tiers.dataPrefix) + pattern, dryRun);
     // Published after L2 is cleaned, so a peer that drops its L1 copy cannot re-read the old value from L2.
-    if (!dryRun) await this.publish({ i: this.o.instanceId, p: pattern, e: event });
+    if (!dryRun) await this.tiers.publish({ sender: this.o.instanceId, pattern, event });
     return partial ? { removed: Math.max(count, l1), dryRun, partial } : { removed: count, dryRun };
   }
 
@@ -463,7 +199,7 @@ class TwoTierCache implements Cache {
     dryRun: boolean,
     countDry: (keys: string[]) => Promise<number | typeof FAIL>,
   ): Promise<{ count: number; partial: boolean }> {
-    const l2 = this.l2!;
+    const l2 = this.tiers.l2!;
     const deadline = Date.now() + this.o.scanBudget;
     let cursor = '0';
     let count = 0;
@@ -483,103 +219,22 @@ class TwoTierCache implements Cache {
 
   private async removeTag(tag: string, dryRun: boolean): Promise<InvalidateResult> {
     const hits: string[] = [];
-    for (const [key, e] of this.lru.entries()) if (e.tags?.includes(tag) && !this.tagInvalidated(e)) hits.push(key);
+    for (const [key, e] of this.tiers.lru.entries()) if (e.tags?.includes(tag) && !this.tiers.tags.obsoletes(e)) hits.push(key);
     const l1 = hits.length;
     if (!dryRun) {
       // The stamp travels with the message, so a peer treats anything produced before it as missing even if it re-reads L2 before the UNLINKs land.
       const ts = this.clock();
-      this.stampTag(tag, ts);
-      for (const key of hits) this.lru.delete(key);
-      if (this.l2 !== undefined) await this.publish({ i: this.o.instanceId, t: tag, ts, e: { by: 'tag', target: tag } });
+      this.tiers.tags.stamp(tag, ts);
+      for (const key of hits) this.tiers.lru.delete(key);
+      if (this.tiers.l2 !== undefined) await this.tiers.publish({ sender: this.o.instanceId, tag, tagStamp: ts, event: { by: 'tag', target: tag } });
     }
-    if (this.l2 === undefined) return { removed: l1, dryRun };
-    const l2 = this.l2;
-    const setKey = this.tagPrefix + tag;
+    if (this.tiers.l2 === undefined) return { removed: l1, dryRun };
+    const l2 = this.tiers.l2;
+    const setKey = this.tiers.tagPrefix + tag;
     const { count, partial } = await this.sweep((c, cursor) => c.sscan(setKey, cursor, 'COUNT', SCAN_COUNT), dryRun, (keys) => l2.run((c) => c.exists(...keys)));
     if (partial) return { removed: Math.max(count, l1), dryRun, partial };
     if (!dryRun) await l2.unlink([setKey]);
     return { removed: count, dryRun };
-  }
-
-  private stampTag(tag: string, ts: number): void {
-    this.tagStamps.delete(tag);
-    this.tagStamps.set(tag, ts);
-    if (this.tagStamps.size > MAX_TAG_STAMPS) {
-      const oldest = this.tagStamps.keys().next().value;
-      if (oldest !== undefined) this.tagStamps.delete(oldest);
-    }
-  }
-
-  // ------------------------------------------------------------ peers and Redis state
-
-  private async publish(message: PeerMessage): Promise<void> {
-    if (this.l2 === undefined || !this.l2.available()) return;
-    await this.l2.publish(JSON.stringify(message));
-  }
-
-  private onPeerMessage(text: string): void {
-    let m: PeerMessage;
-    try {
-      m = JSON.parse(text) as PeerMessage;
-    } catch {
-      return;
-    }
-    if (m === null || typeof m !== 'object' || typeof m.i !== 'string' || m.i === this.o.instanceId) return;
-    this.peerSeq++;
-    try {
-      if (Array.isArray(m.k)) for (const key of m.k) if (typeof key === 'string') this.lru.delete(key);
-      if (typeof m.p === 'string') {
-        validatePattern(m.p);
-        this.removeL1Matching(m.p, false);
-      }
-      if (typeof m.t === 'string') {
-        this.stampTag(m.t, typeof m.ts === 'number' ? m.ts : this.clock());
-        for (const [key, e] of [...this.lru.entries()]) if (e.tags?.includes(m.t)) this.lru.delete(key);
-      }
-      if (m.c === 1) this.lru.clear();
-      if (m.e && typeof m.e === 'object' && typeof m.e.target === 'string') this.telemetry.invalidated(m.e.by, m.e.target, 'peer', 0);
-    } catch (err) {
-      this.diag?.failure('cache.peer-message', err);
-      this.lru.clear();
-    }
-  }
-
-  /** The subscriber (re)subscribed: invalidations sent meanwhile are lost, so nothing in L1 can be trusted. */
-  private flushL1(): void {
-    this.lru.clear();
-  }
-
-  private onRedisState(s: RedisState): void {
-    const previous = this.redisState;
-    this.redisState = s;
-    this.telemetry.connection(s);
-    if (s === 'down') this.diag?.warnOnce('cache.redis-down', 'cache: Redis is unreachable; serving from memory');
-    if (s === 'ready' && previous !== 'ready') void this.flushPending();
-  }
-
-  private onL2Error(message: string): void {
-    this.diag?.failure('cache.l2', new Error(message));
-    this.telemetry.error(`redis: ${message}`, undefined);
-  }
-
-  /** Keys whose L2 write or delete failed: their L2 copy may be stale, so they are unlinked once Redis is back. */
-  private remember(dataKey: string): void {
-    if (this.pending.size < MAX_PENDING) this.pending.add(dataKey);
-  }
-
-  private async flushPending(): Promise<void> {
-    if (this.l2 === undefined || this.pending.size === 0) return;
-    const keys = [...this.pending];
-    this.pending.clear();
-    for (let i = 0; i < keys.length; i += SCAN_COUNT) {
-      const batch = keys.slice(i, i + SCAN_COUNT);
-      const n = await this.l2.unlink(batch);
-      if (n === FAIL) {
-        for (const k of keys.slice(i)) this.remember(k);
-        return;
-      }
-      await this.publish({ i: this.o.instanceId, k: batch.map((k) => k.slice(this.dataPrefix.length)) });
-    }
   }
 
   // ------------------------------------------------------------ listing, inspecting, warming
@@ -592,7 +247,7 @@ class TwoTierCache implements Cache {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidOption('limit', 'an integer from 1 to 1000', limit);
     const cursor = options.cursor ?? '';
     if (typeof cursor !== 'string' || cursor.length > 256) throw invalidOption('cursor', 'a cursor string', cursor);
-    if (this.l2 !== undefined && !cursor.startsWith('l1:')) {
+    if (this.tiers.l2 !== undefined && !cursor.startsWith('l1:')) {
       const fromL2 = await this.keysFromL2(pattern, cursor === '' ? '0' : cursor, limit);
       if (fromL2 !== undefined) return fromL2;
     }
@@ -604,7 +259,7 @@ class TwoTierCache implements Cache {
     const now = this.clock();
     const out: CacheKeyInfo[] = [];
     let seen = 0;
-    for (const [key, e] of this.lru.entries()) {
+    for (const [key, e] of this.tiers.lru.entries()) {
       if (!match(key)) continue;
       if (seen++ < offset) continue;
       if (out.length === limit) return { keys: out, cursor: `l1:${offset + limit}` };
@@ -621,10 +276,10 @@ class TwoTierCache implements Cache {
   }
 
   private async keysFromL2(pattern: string, cursor: string, limit: number): Promise<{ keys: CacheKeyInfo[]; cursor: string | null } | undefined> {
-    const l2 = this.l2!;
+    const l2 = this.tiers.l2!;
     if (!l2.available()) return undefined;
     if (!/^\d{1,20}$/.test(cursor)) throw invalidOption('cursor', 'a cursor returned by keys()', cursor);
-    const match = escapeGlob(this.dataPrefix) + pattern;
+    const match = escapeGlob(this.tiers.dataPrefix) + pattern;
     const deadline = Date.now() + Math.min(this.o.scanBudget, 1000);
     const found: string[] = [];
     let next = cursor;
@@ -639,16 +294,16 @@ class TwoTierCache implements Cache {
 
   private async describeL2(dataKeys: string[], cursor: string | null): Promise<{ keys: CacheKeyInfo[]; cursor: string | null }> {
     const unique = [...new Set(dataKeys)];
-    const info = await this.l2!.run(async (c) => {
+    const info = await this.tiers.l2!.run(async (c) => {
       const p = c.pipeline();
       for (const k of unique) p.pttl(k).strlen(k);
       return (await p.exec()) ?? [];
     });
     const keys = unique.map((dataKey, i): CacheKeyInfo => {
-      const key = dataKey.slice(this.dataPrefix.length);
+      const key = dataKey.slice(this.tiers.dataPrefix.length);
       const ttl = info === FAIL ? undefined : (info[2 * i]?.[1] as number | undefined);
       const size = info === FAIL ? 0 : ((info[2 * i + 1]?.[1] as number | undefined) ?? 0);
-      const l1 = this.lru.peek(key);
+      const l1 = this.tiers.lru.peek(key);
       return { key, namespace: namespaceOf(key), tier: l1 ? 'both' : 'l2', ttl: typeof ttl === 'number' && ttl >= 0 ? ttl : undefined, size, tags: l1?.tags };
     });
     return { keys, cursor };
@@ -659,16 +314,16 @@ class TwoTierCache implements Cache {
     const bad = checkKey(key);
     if (bad) throw bad;
     const now = this.clock();
-    const l1 = this.lru.peek(key);
-    const l1Fresh = l1 !== undefined && this.classify(l1, now) !== 'dead' && this.classify(l1, now) !== 'obsolete';
+    const l1 = this.tiers.lru.peek(key);
+    const l1Fresh = l1 !== undefined && this.tiers.classify(l1, now) !== 'dead' && this.tiers.classify(l1, now) !== 'obsolete';
     let entry = l1Fresh ? l1 : undefined;
     let tier: CacheTier | 'both' = 'l1';
-    if (this.l2 !== undefined && this.l2.available()) {
-      const raw = await this.l2.get(this.dataPrefix + key);
+    if (this.tiers.l2 !== undefined && this.tiers.l2.available()) {
+      const raw = await this.tiers.l2.get(this.tiers.dataPrefix + key);
       if (raw !== FAIL && raw !== null) {
         if (entry !== undefined) tier = 'both';
         else {
-          entry = await this.decode(key, raw, now);
+          entry = await this.tiers.decode(key, raw, now);
           tier = 'l2';
         }
       }
@@ -699,7 +354,7 @@ class TwoTierCache implements Cache {
     let loaded = 0;
     let seen = 0;
     for (const item of entries) {
-      if (++seen > MAX_WARM_ENTRIES || this.closed) break;
+      if (++seen > MAX_WARM_ENTRIES || this.tiers.closed) break;
       if (!Array.isArray(item) || checkKey(item[0]) !== undefined) {
         this.telemetry.error(`warmer "${name}" produced an invalid entry`, undefined);
         continue;
@@ -718,11 +373,11 @@ class TwoTierCache implements Cache {
 
   stats(): CacheStats {
     return this.telemetry.stats({
-      enabled: !this.closed,
-      redis: this.l2 === undefined ? 'none' : this.l2.state(),
-      l2Errors: this.l2?.errors ?? 0,
-      l1: { entries: this.lru.size, bytes: this.lru.calculatedSize, maxEntries: this.o.maxEntries, maxBytes: this.o.maxBytes },
-      hits: this.lru.entries(),
+      enabled: !this.tiers.closed,
+      redis: this.tiers.l2 === undefined ? 'none' : this.tiers.l2.state(),
+      l2Errors: this.tiers.l2?.errors ?? 0,
+      l1: { entries: this.tiers.lru.size, bytes: this.tiers.lru.calculatedSize, maxEntries: this.o.maxEntries, maxBytes: this.o.maxBytes },
+      hits: this.tiers.lru.entries(),
       warmers: [...this.o.warmers.keys()],
     });
   }
@@ -738,15 +393,13 @@ class TwoTierCache implements Cache {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.tiers.closed) return;
     this.telemetry.changed = true;
-    await this.l2?.close();
-    this.lru.clear();
-    this.flights.clear();
+    await this.tiers.close();
+    this.loads.clear();
   }
 
   private assertOpen(): void {
-    if (this.closed) throw closedError();
+    if (this.tiers.closed) throw closedError();
   }
 }
