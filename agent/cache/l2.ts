@@ -11,6 +11,9 @@ import { connectRedis, duplicateRedis } from '../redis';
 export const FAIL: unique symbol = Symbol('routelens.cache.l2.fail');
 export type Fail = typeof FAIL;
 
+/** COUNT hint of each SCAN / SSCAN page (sweeps and the key browser). */
+export const SCAN_COUNT = 200;
+
 export interface L2Options {
   redis: string | Redis;
   timeout: number;

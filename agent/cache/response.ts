@@ -29,12 +29,46 @@ export interface ResponseCacheOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * A cached response as the cache stores it (in L1 and in Redis). The short
+ * field names stay: they are written with every cached response, and instances
+ * of two versions read each other's entries from one Redis during a rolling
+ * restart. Only `storedResponse` and `readStored` touch them.
+ *
+ * | field | meaning                                                   |
+ * | ----- | --------------------------------------------------------- |
+ * | `s`   | status code                                               |
+ * | `h`   | headers as `[name, value]` pairs (hop-by-hop ones left out) |
+ * | `t`   | body as text, when it is valid UTF-8                     |
+ * | `b`   | body as base64 otherwise (exactly one of `t` and `b`)     |
+ */
 interface StoredResponse {
   s: number;
-  h: Array<[string, string | string[]]>;
-  /** Body as text (when it is valid UTF-8) or base64. */
+  h: HeaderPairs;
   t?: string;
   b?: string;
+}
+
+type HeaderPairs = Array<[name: string, value: string | string[]]>;
+
+/** A stored response read back: status, headers and body bytes. */
+interface CachedResponse {
+  status: number;
+  headers: HeaderPairs;
+  body: Buffer;
+}
+
+function storedResponse(status: number, headers: HeaderPairs, body: Buffer): StoredResponse {
+  const text = body.toString('utf8');
+  const isText = Buffer.byteLength(text) === body.length && Buffer.from(text, 'utf8').equals(body);
+  return isText ? { s: status, h: headers, t: text } : { s: status, h: headers, b: body.toString('base64') };
+}
+
+/** A cached value as a response, or undefined when it is not one (written by something else under this key). */
+function readStored(stored: StoredResponse): CachedResponse | undefined {
+  if (stored === null || typeof stored !== 'object' || typeof stored.s !== 'number' || !Array.isArray(stored.h)) return undefined;
+  const body = stored.t !== undefined ? Buffer.from(stored.t, 'utf8') : Buffer.from(stored.b ?? '', 'base64');
+  return { status: stored.s, headers: stored.h, body };
 }
 
 const SKIP_HEADERS = new Set([
@@ -137,14 +171,12 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): M
     if (encoding !== undefined && String(encoding).toLowerCase() !== 'identity') return;
     const cc = String(headers['cache-control'] ?? '').toLowerCase();
     if (cc.includes('no-store') || cc.includes('private')) return;
-    const h: StoredResponse['h'] = [];
+    const kept: HeaderPairs = [];
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || SKIP_HEADERS.has(name)) continue;
-      h.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
+      kept.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
-    const text = body.toString('utf8');
-    const value: StoredResponse = Buffer.byteLength(text) === body.length && Buffer.from(text, 'utf8').equals(body) ? { s: status, h, t: text } : { s: status, h, b: body.toString('base64') };
-    cache.set(key, value, { ttl, tags }).catch(() => {
+    cache.set(key, storedResponse(status, kept, body), { ttl, tags }).catch(() => {
       /* too big or not cacheable: the response already went out */
     });
   };
@@ -179,14 +211,14 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): M
 /** Sends a stored response. False when it cannot (then the request goes on uncached). */
 function serve(req: IncomingMessage, res: ServerResponse, stored: StoredResponse): boolean {
   try {
-    if (stored === null || typeof stored !== 'object' || typeof stored.s !== 'number' || !Array.isArray(stored.h)) return false;
-    const body = stored.t !== undefined ? Buffer.from(stored.t, 'utf8') : Buffer.from(stored.b ?? '', 'base64');
-    res.statusCode = stored.s;
-    for (const [name, value] of stored.h) if (!SKIP_HEADERS.has(name)) res.setHeader(name, value);
-    res.setHeader('Content-Length', body.length);
+    const cached = readStored(stored);
+    if (cached === undefined) return false;
+    res.statusCode = cached.status;
+    for (const [name, value] of cached.headers) if (!SKIP_HEADERS.has(name)) res.setHeader(name, value);
+    res.setHeader('Content-Length', cached.body.length);
     res.setHeader('X-Cache', 'HIT');
     if (req.method === 'HEAD') res.end();
-    else res.end(body);
+    else res.end(cached.body);
     return true;
   } catch {
     return false;
