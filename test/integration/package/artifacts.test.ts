@@ -2,7 +2,8 @@
  * The two artifacts built from this repository, by their file lists: the npm package
  * (`npm pack`, ruled by .npmignore) carries what a server loads; the .vsix (`npm run package`,
  * ruled by .vscodeignore) carries what the extension loads. Neither carries the other's bundles,
- * sources, tests or benchmarks.
+ * sources, tests or benchmarks. Both are made from the dist/ that `npm run build` wrote (the lists
+ * do not depend on minification), so the test leaves that build as it found it.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -24,9 +25,7 @@ describe('package artifacts: the npm tarball', function () {
 
   before(() => {
     // Both bundles must exist for their absence from the tarball to mean anything.
-    for (const f of ['dist/agent/index.js', 'dist/extension/extension.js', 'dist/webview/main.js']) {
-      if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first (npm test does)`);
-    }
+    requireBuild();
     // --ignore-scripts: the list is the one `npm pack` makes from this dist/, without `prepare` rebuilding it.
     const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
@@ -58,7 +57,9 @@ describe('package artifacts: the .vsix', function () {
   let entries: string[];
 
   before(() => {
-    execFileSync(npm, ['run', '--silent', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    requireBuild();
+    // `npm run package` is a production build, then this step.
+    execFileSync(npm, ['run', '--silent', 'package:vsix'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     entries = zipEntries(readFileSync(join(root, 'dist/routelens.vsix')));
   });
 
@@ -82,6 +83,12 @@ describe('package artifacts: the .vsix', function () {
     assert.deepEqual(entries.filter((e) => !allowed.test(e)), []);
   });
 });
+
+function requireBuild(): void {
+  for (const f of ['dist/agent/index.js', 'dist/extension/extension.js', 'dist/webview/main.js', 'dist/webview/style.css']) {
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first (npm test does)`);
+  }
+}
 
 /** Every icon file path (not a `$(codicon)`) under any "icon" key of the manifest. */
 function iconPaths(value: unknown, key = ''): string[] {
