@@ -1,6 +1,8 @@
 // Builds every bundle with esbuild, then the agent's type declarations with tsc.
 // esbuild does not type-check: `npm run typecheck` (tsc --noEmit) does, and `npm test` runs it.
-//   node scripts/build.mjs [--production] [--watch]
+//   node scripts/build.mjs [--production] [--watch] [--agent]
+// --agent builds only what the npm package carries (agent, protocol, declarations): the `prepare`
+// script uses it, so an install from git builds no extension, webview or test bundle.
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+const agentOnly = process.argv.includes('--agent');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const define = { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) };
 
@@ -27,15 +30,15 @@ const configs = [
     ? [{ ...common, entryPoints: { 'agent/register': 'agent/register-esm.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', format: 'esm', target: 'node20', external: [...agentExternal, './register.js'] }]
     : []),
   // ---- extension (runs in the VS Code extension host; everything but vscode bundled)
-  ...(existsSync(join(root, 'extension/extension.ts'))
+  ...(!agentOnly && existsSync(join(root, 'extension/extension.ts'))
     ? [{ ...common, entryPoints: { 'extension/extension': 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'bufferutil', 'utf-8-validate'] }]
     : []),
   // ---- webview (browser, DOM only)
-  ...(existsSync(join(root, 'webview/main.ts'))
+  ...(!agentOnly && existsSync(join(root, 'webview/main.ts'))
     ? [{ ...common, entryPoints: { 'webview/main': 'webview/main.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' }]
     : []),
   // ---- extension-host test suite (loaded by the test runner inside a real VS Code)
-  ...(existsSync(join(root, 'test/vscode/index.ts'))
+  ...(!agentOnly && existsSync(join(root, 'test/vscode/index.ts'))
     ? [{ ...common, entryPoints: { 'test/vscode/index': 'test/vscode/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha', 'bufferutil', 'utf-8-validate'] }]
     : []),
 ];
@@ -47,7 +50,7 @@ if (watch) {
   await Promise.all(configs.map((c) => build(c)));
   writeEsmWrapper('agent/index');
   if (!existsSync(join(root, 'agent/register-esm.ts'))) writeEsmWrapper('agent/register');
-  if (existsSync(join(root, 'webview/style.css'))) {
+  if (!agentOnly && existsSync(join(root, 'webview/style.css'))) {
     mkdirSync(join(root, 'dist/webview'), { recursive: true });
     copyFileSync(join(root, 'webview/style.css'), join(root, 'dist/webview/style.css'));
   }
