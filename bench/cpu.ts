@@ -1,57 +1,32 @@
 /**
- * A low-noise A/B of server CPU per request, for deciding whether a change to
- * the request path helps (`npm run bench` answers "what does the agent cost";
- * this answers "is B cheaper than A", with a spread small enough to see a few
- * microseconds).
+ * `npm run bench -- cpu`: a low-noise A/B of server CPU per request, for deciding whether a
+ * change to the request path helps (the suite answers "what does the agent cost"; this answers
+ * "is B cheaper than A", with a spread small enough to see a few microseconds). Options in
+ * bench/lib/args.ts.
  *
- *   node --import tsx bench/cpu.ts [--variants bare,agent-metrics] [--base FILE]
- *                                  [--batches 30] [--requests 2000] [--connections 1]
- *   node --import tsx bench/cpu.ts --save-base FILE    bundle the current agent/ to FILE and exit
+ * One long-lived server child (bench/server.ts) per variant, each warmed up, then `batches`
+ * rounds; in each round every child in turn (rotating order) gets `requests` requests of the
+ * section-1 mix, closed loop over `connections` keep-alive connections (1 = strictly
+ * sequential: no batching of reads or writes, so each request pays its whole cost), and the
+ * child's own process.cpuUsage() is read before and after over IPC. A change in the machine's
+ * load lands on neighbouring batches of every variant alike, so the figure to read is the
+ * median of the per-round paired differences against the first variant, with its
+ * interquartile range.
  *
- * One long-lived server child (bench/server.ts) per variant, each warmed up,
- * then `batches` rounds; in each round every child in turn (rotating order)
- * gets `requests` requests of the section-1 mix, closed loop over
- * `connections` keep-alive connections (1 = strictly sequential: no batching
- * of reads or writes, so each request pays its whole cost), and the child's
- * own process.cpuUsage() is read before and after over IPC. A change in the
- * machine's load lands on neighbouring batches of every variant alike, so the
- * figure to read is the median of the per-round paired differences against
- * the first variant, with its interquartile range.
- *
- * `--base FILE` adds, for every agent variant, a second child that loads the
- * agent from FILE (an earlier commit's bundle made with `--save-base`), named
- * `<variant>@base`: old and new code measured side by side in one run.
+ * `--base FILE` adds, for every agent variant, a second child that loads the agent from FILE
+ * (an earlier commit's bundle made with `save-base`), named `<variant>@base`: old and new code
+ * measured side by side in one run.
  */
 import { join, resolve } from 'node:path';
 import { Child } from './http';
 import { mixedPlan } from './lib/plan';
 import { prepareAgent } from './lib/adapter';
 import { Connections } from './lib/client';
-import { readOptions } from './lib/args';
+import type { BenchInvocation } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
-import { type Variant, localVariants } from './lib/variants';
+import type { Variant } from './lib/variants';
 
-interface Args {
-  variants: Variant[];
-  base?: string;
-  saveBase?: string;
-  batches: number;
-  requests: number;
-  connections: number;
-}
-
-function parseArgs(argv: string[]): Args {
-  const o = readOptions(argv, { variants: 'string', base: 'string', 'save-base': 'string', batches: 'number', requests: 'number', connections: 'number' }, 'bench/cpu.ts');
-  const variants = localVariants(String(o.get('variants') ?? 'bare,agent-metrics'));
-  return {
-    variants,
-    base: o.has('base') ? resolve(String(o.get('base'))) : undefined,
-    saveBase: o.has('save-base') ? resolve(String(o.get('save-base'))) : undefined,
-    batches: Number(o.get('batches') ?? 30),
-    requests: Number(o.get('requests') ?? 2000),
-    connections: Number(o.get('connections') ?? 1),
-  };
-}
+type CpuOptions = Extract<BenchInvocation, { command: 'cpu' }>['options'];
 
 interface Runner {
   name: string;
@@ -60,14 +35,15 @@ interface Runner {
   usPerRequest: number[];
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.saveBase) {
-    const err = await prepareAgent(args.saveBase);
-    if (err) throw new Error(err);
-    process.stdout.write(`agent bundle written to ${args.saveBase}\n`);
-    return;
-  }
+/** `npm run bench -- save-base FILE`: the current agent/ bundled to FILE, for a later `--base FILE`. */
+export async function saveBase(file: string): Promise<void> {
+  const err = await prepareAgent(resolve(file));
+  if (err) throw new Error(err);
+  process.stdout.write(`agent bundle written to ${file}\n`);
+}
+
+export async function runCpu(options: CpuOptions): Promise<void> {
+  const args = { ...options, variants: options.variants as Variant[], base: options.base === undefined ? undefined : resolve(options.base) };
   const bundle = join(__dirname, 'results', 'agent-bundle', 'index.js');
   const err = await prepareAgent(bundle);
   if (err) throw new Error(err);
@@ -127,7 +103,3 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});

@@ -3,7 +3,7 @@
  * driven by the parent's load generator over loopback; figures are medians
  * over rounds of per-round ratios. Two designs: runAlternating (sections 1
  * and 3) runs every variant's server at once and alternates them in slices of
- * about a second; runSteady (section 4, bench/steady.ts) loads one server at
+ * about a second; runSteady (section 4) loads one server at
  * a time through a whole warm-up, paced and peak run, as a server under
  * sustained load runs.
  */

@@ -5,10 +5,10 @@
  * reads or writes on them costs such a miss (about a microsecond on a small VM). Unlike CPU time
  * the count does not depend on what else the machine runs, so it shows a change of one access.
  *
- *   node --import tsx bench/ic.ts [--variants bare,agent-metrics] [--base FILE]
- *                                 [--warmup 3000] [--requests 3000] [--top 25]
+ * `npm run bench -- ic [--variants bare,agent-metrics] [--base FILE] [--warmup N] [--requests N]
+ * [--top N]` (options in bench/lib/args.ts).
  *
- * Runs bench/lib/ir-driver.ts under `node --log-ic` twice per variant, with 0 and with
+ * Runs bench/lib/ic-driver.ts under `node --log-ic` twice per variant, with 0 and with
  * `requests` measured requests after the same warm-up; the difference of the two logs over
  * `requests` is the misses of one request. Prints the total per variant and the property names
  * whose count changed most against the first variant (`--top`).
@@ -16,8 +16,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { prepareDriver, readDriverOptions } from './lib/driver';
+import { join, resolve } from 'node:path';
+import type { BenchInvocation } from './lib/args';
+import { prepareDriver } from './lib/driver';
 import { table } from './lib/stats';
 
 /** Inline-cache events by property name in one run. */
@@ -39,9 +40,8 @@ function icEvents(driver: string, variant: string, agent: string, warmup: number
   return byKey;
 }
 
-async function main(): Promise<void> {
-  const args = readDriverOptions(process.argv.slice(2), 'bench/ic.ts', 3000, { top: 25 });
-  const { driver, specs } = await prepareDriver(args.variants, args.base);
+export async function runIc(args: Extract<BenchInvocation, { command: 'ic' }>['options']): Promise<void> {
+  const { driver, specs } = await prepareDriver(args.variants, args.base === undefined ? undefined : resolve(args.base));
   const perKey = new Map<string, Map<string, number>>();
   for (const s of specs) {
     const zero = icEvents(driver, s.variant, s.agent, args.warmup, 0);
@@ -75,8 +75,3 @@ function sum(m: Map<string, number>): number {
   for (const v of m.values()) t += v;
   return t;
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});

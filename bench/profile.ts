@@ -3,12 +3,13 @@
  * `node --cpu-prof` run): self time per function, heaviest first, with its
  * file and line, and the share of time spent in each top-level folder.
  *
- *   node --import tsx bench/profile.ts FILE.cpuprofile [--top 25] [--filter agent/]
- *   node --import tsx bench/profile.ts FILE.cpuprofile --callers FUNCTION_NAME
+ *   npm run bench -- profile FILE.cpuprofile… [--top 25] [--filter agent/]
+ *   npm run bench -- profile FILE.cpuprofile… --callers FUNCTION_NAME [--depth 6]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { SourceMapConsumer } from 'source-map-js';
+import type { BenchInvocation } from './lib/args';
 
 interface ProfileNode {
   id: number;
@@ -133,7 +134,7 @@ export function diffPerRequest(
 }
 
 /** Self time of the functions named `name`, grouped by their chain of callers (innermost first). */
-export function callers(profile: CpuProfile, name: string, depth = Number(process.env.PROFILE_DEPTH ?? 6)): Array<{ chain: string; ms: number }> {
+export function callers(profile: CpuProfile, name: string, depth = 6): Array<{ chain: string; ms: number }> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -152,23 +153,20 @@ export function callers(profile: CpuProfile, name: string, depth = Number(proces
   return [...out].map(([chain, ms]) => ({ chain, ms })).sort((a, b) => b.ms - a.ms);
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  if (args.includes('--callers')) {
-    const name = args[args.indexOf('--callers') + 1]!;
-    for (const file of args.filter((a) => a.endsWith('.cpuprofile'))) {
-      for (const c of callers(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, name).slice(0, 10)) process.stdout.write(`${c.ms.toFixed(1).padStart(8)} ms  ${c.chain}\n`);
+/** `npm run bench -- profile FILE…`: each file's summary, or with --callers the chains leading to one function. */
+export function runProfile(files: string[], o: Extract<BenchInvocation, { command: 'profile' }>['options']): void {
+  const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  for (const file of files) {
+    if (o.callers !== undefined) {
+      process.stdout.write(`\n${file}: callers of ${o.callers}\n`);
+      for (const c of callers(read(file), o.callers, o.depth).slice(0, 10)) process.stdout.write(`${c.ms.toFixed(1).padStart(8)} ms  ${c.chain}\n`);
+      continue;
     }
-    process.exit(0);
-  }
-  const top = args.includes('--top') ? Number(args[args.indexOf('--top') + 1]) : 25;
-  const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1]! : '';
-  for (const file of args.filter((a, i) => a.endsWith('.cpuprofile') && args[i - 1] !== '--filter')) {
-    const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    const s = summarise(read(file));
     process.stdout.write(`\n${file}: ${s.totalMs.toFixed(0)} ms sampled\n`);
     const areas = Object.entries(s.byArea).sort((a, b) => b[1] - a[1]).slice(0, 12);
     process.stdout.write(`  by area: ${areas.map(([a, ms]) => `${a} ${((ms / s.totalMs) * 100).toFixed(1)}%`).join(', ')}\n`);
-    for (const f of s.functions.filter((x) => x.where.includes(filter)).slice(0, top)) {
+    for (const f of s.functions.filter((x) => x.where.includes(o.filter)).slice(0, o.top)) {
       process.stdout.write(`  ${(f.share * 100).toFixed(2).padStart(6)}%  ${f.selfMs.toFixed(1).padStart(8)} ms  ${f.name}  ${f.where}\n`);
     }
   }

@@ -1,4 +1,4 @@
-/** The routes of the app under test (bench/server.ts, bench/callgrind.ts): the same table in every variant. */
+/** The routes of the app under test (bench/server.ts, bench/lib/ic-driver.ts): the same table in every variant. */
 import type { Express } from 'express';
 
 export function addRoutes(app: Express, express: typeof import('express')): void {

@@ -1,6 +1,10 @@
 /**
- * A fake AgentHost for the local server's tests: plausible snapshots and
- * deltas, a few working commands, and knobs to make commands hang or throw.
+ * A fake AgentHost for the local server's tests that need what a real agent
+ * does not do on demand: commands that hang or throw, a snapshot that throws,
+ * deltas handed out at will (and counted), figures chosen by the test. Plausible
+ * snapshots and a few working commands besides. Tests of what the API answers
+ * for real figures run against a real agent instead (startAgentApp in
+ * test/integration/server/helpers.ts).
  */
 import { type Alert, type CommandName, type Delta, type EndpointStats, type LatencySummary, PROTOCOL_VERSION, ProtocolError, type Snapshot, type Thresholds } from '../../protocol';
 import type { AgentHost, CommandSource } from '../../agent/internal';

@@ -1,8 +1,10 @@
-/** Helpers for the local server's tests: start a server on a fake host, raw requests, ws clients. */
+/** Helpers for the local server's tests: a real agent on a real Express app, or a server on a fake host; raw requests, ws clients. */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
+import express from 'express';
 import WebSocket from 'ws';
+import { type Agent, type AgentOptions, createAgent } from '../../../agent';
 import { type LocalServer, type ServerOptions, startServer } from '../../../agent/server';
 import { Diagnostics, type Logger } from '../../../agent/log';
 import type { AgentMessage } from '../../../protocol';
@@ -33,6 +35,67 @@ export interface Started {
 }
 
 const open: LocalServer[] = [];
+const apps: AgentApp[] = [];
+
+/** A real agent (createAgent) on a real Express 5 app listening on a free port, and its local server. */
+export interface AgentApp {
+  agent: Agent;
+  /** The local server's port (the HTTP API). */
+  port: number;
+  auth: Record<string, string>;
+  /** Sends `count` requests to the app, one after another, and waits until the agent has recorded them. */
+  traffic(method: string, path: string, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The app: GET /users/:id, POST /orders (answers after 25 ms), GET /health, and GET /limited
+ * behind a rate limiter named `api` that allows 3 requests a minute. No discovery file. Alerts are
+ * evaluated every 50 ms; the process-wide rules (heap, event-loop delay, cache hit rate, rate-limited
+ * share) are set out of reach, so that a busy test machine raises none and the only alerts are the
+ * ones a test provokes.
+ */
+export async function startAgentApp(options: AgentOptions = {}): Promise<AgentApp> {
+  const quiet = { heapPercent: 1, eventLoopDelayMs: 3_600_000, cacheHitRate: 0, rateLimitedShare: 1 };
+  const agent = createAgent({ express, discoveryDir: false, evaluateMs: 50, ...options, thresholds: { ...quiet, ...options.thresholds } });
+  const app = express();
+  app.use(agent.middleware());
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  app.post('/orders', (_req, res) => {
+    setTimeout(() => res.status(201).json({ ok: true }), 25);
+  });
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/limited', agent.rateLimit({ name: 'api', windowMs: 60_000, max: 3 }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const appPort = (server.address() as AddressInfo).port;
+  const ready = await agent.ready();
+  if (!ready) throw new Error('the agent did not start its local server');
+  const recorded = () => agent.snapshot().endpoints.reduce((n, e) => n + e.count, 0);
+  const started: AgentApp = {
+    agent,
+    port: ready.port,
+    auth: { Authorization: `Bearer ${ready.token}` },
+    async traffic(method, path, count) {
+      const before = recorded();
+      for (let i = 0; i < count; i++) await fetch(`http://127.0.0.1:${appPort}${path}`, { method }).then((r) => r.arrayBuffer());
+      await until(() => recorded() >= before + count);
+    },
+    async close() {
+      await agent.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  apps.push(started);
+  return started;
+}
 
 export async function start(opts: Partial<ServerOptions> = {}, host = new FakeHost()): Promise<Started> {
   const logger = new MemoryLogger();
@@ -52,9 +115,9 @@ export async function start(opts: Partial<ServerOptions> = {}, host = new FakeHo
   return { server, host, logger, token, auth: { Authorization: `Bearer ${token}` } };
 }
 
-/** Closes every server the tests started (call in afterEach). */
+/** Closes every server and agent app the tests started (call in afterEach). */
 export async function closeAll(): Promise<void> {
-  await Promise.all(open.splice(0).map((s) => s.close()));
+  await Promise.all([...open.splice(0).map((s) => s.close()), ...apps.splice(0).map((a) => a.close())]);
 }
 
 export interface Reply {
@@ -176,9 +239,9 @@ export const isType =
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(cond: () => boolean, timeoutMs = 5000, stepMs = 20): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(stepMs);
   }

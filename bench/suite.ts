@@ -1,20 +1,18 @@
 /**
- * `npm run bench` (scripts/bench.mjs runs this file through tsx).
- *
- *   node --import tsx bench/run.ts [--quick] [--rounds N] [--rate N] [--only 1,2,3,4] [--profile] [--out FILE]
- *
- * Prints one table per section with ratios measured side by side in this one
- * run, the targets and PASS/FAIL words (informational: exits 0 unless the
- * bench itself crashed), and writes bench/results/latest.json.
+ * `npm run bench` (the `suite` subcommand; options in bench/lib/args.ts): what the agent costs
+ * against bare Express. Prints one table per section with ratios measured side by side in this
+ * one run, the targets and PASS/FAIL words (informational: exits 0 unless the bench itself
+ * crashed), and writes bench/results/latest.json.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
 import { type Comparison, type HttpSettings, type RoundResult, type SteadyRound, calibrate, compare, percentileAgreement, runAlternating, runSteady } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
+import type { BenchInvocation } from './lib/args';
 import type { Variant } from './lib/variants';
 import { fmt, fmtRange, median, pct, table, verdict } from './lib/stats';
 
@@ -29,60 +27,14 @@ export const TARGETS = {
   limiterRedisOverhead: 0.25,
 } as const;
 
-const USAGE = `npm run bench -- [options]
-  --quick        ~1-minute smoke run (2 short rounds)
-  --rounds N     rounds for the HTTP sections (default 6)
-  --rate N       requests/s of the paced phase (default: 40% of bare Express's calibrated peak, at most 3000)
-  --only 1,2,3,4 sections: 1 agent overhead (alternating slices), 2 cache, 3 rate limiter,
-                 4 agent overhead (one server at a time, steady state)
-  --aa, --no-aa  sections 1 and 4 also run a second bare server: bare/bare is the noise floor (default: on, off with --quick)
-  --profile      CPU profile of each server's paced phase, summarised at the end (bench/results/profiles/)
-  --out FILE     JSON output (default bench/results/latest.json)
-ROUTELENS_BENCH_AGENT=bundle (default: esbuild bundle of agent/, as npm run build makes it) | dist (dist/agent) | tsx (sources through tsx).
-`;
-
-interface Args {
-  quick: boolean;
-  rounds?: number;
-  rate?: number;
-  only: Set<number>;
-  profile: boolean;
-  /** Adds a second bare server to section 1: the bare/bare ratio is the noise floor (default on, off with --quick). */
-  aa?: boolean;
-  out: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: new Set([1, 2, 3, 4]), profile: false, out: join(__dirname, 'results', 'latest.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} needs a positive number`);
-      return v;
-    };
-    if (k === '--quick') a.quick = true;
-    else if (k === '--rounds') a.rounds = Math.floor(num());
-    else if (k === '--rate') a.rate = Math.floor(num());
-    else if (k === '--only') a.only = new Set(String(argv[++i]).split(',').map(Number));
-    else if (k === '--profile') a.profile = true;
-    else if (k === '--aa') a.aa = true;
-    else if (k === '--no-aa') a.aa = false;
-    else if (k === '--help' || k === '-h') {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    }
-    else if (k === '--out') a.out = String(argv[++i]);
-    else throw new Error(`unknown option ${k} (see bench/run.ts)`);
-  }
-  a.aa ??= !a.quick;
-  return a;
-}
+/** The suite's options, as bench/lib/args.ts parses them. */
+export type SuiteOptions = Extract<BenchInvocation, { command: 'suite' }>['options'];
 
 const log = (line: string) => process.stdout.write(line + '\n');
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+export async function runSuite(options: SuiteOptions): Promise<void> {
+  const only = new Set(options.only.map(Number));
+  const args = { ...options, quick: options.quick === true, profile: options.profile === true, aa: options.aa ?? options.quick !== true, only, out: resolve(options.out) };
   const started = Date.now();
   const bundleError = await prepareAgent();
   const { mod: agentMod, error: loadError } = loadAgent();
@@ -355,7 +307,3 @@ function reportProfiles(dir: string, json: Record<string, unknown>): unknown {
   return out;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});

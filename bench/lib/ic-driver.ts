@@ -1,6 +1,6 @@
 /**
- * The program bench/callgrind.ts runs under valgrind (bundled to plain JS first, so no
- * TypeScript is compiled under the instrumentation): the section-1 app in this process,
+ * The program bench/ic.ts runs under `node --log-ic` (bundled to plain JS first, so no
+ * TypeScript is compiled in the logged process): the section-1 app in this process,
  * `warmup` requests, then `requests` more, one at a time over one keep-alive connection,
  * then exit. Arguments: <bare|noop|agent-idle|agent-metrics> <warmup> <requests>; the agent comes from
  * ROUTELENS_BENCH_AGENT (a bundle path).
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   if (variant === 'agent-metrics' || variant === 'agent-idle') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
-    // Timers off: under valgrind a run lasts 50 times longer, and timer work that is per wall
-    // second would count as per request.
+    // Timers off: a logged run is many times slower, and timer work that is per wall second
+    // would count as per request.
     agent = startAgent(mod, { name: 'bench-ir', discoveryDir, express }, { server: false, evaluateMs: 600_000, systemMs: 600_000 });
   } else if (variant !== 'bare' && variant !== 'noop') throw new Error(`unknown variant ${variant}`);
   const app = express();
