@@ -104,9 +104,15 @@ export class LimiterStats {
     return r;
   }
 
-  recordAllowed(now: number, route: string): void {
+  /** Counts an allowed request; under its route now, or later through attributeAllowed() when `route` is undefined. */
+  recordAllowed(now: number, route: string | undefined): void {
     this.allowed++;
     this.wAllowed[this.advance(now)]++;
+    if (route !== undefined) this.route(route).allowed++;
+  }
+
+  /** Counts under `route` an allowed request recorded before its route was known. */
+  attributeAllowed(route: string): void {
     this.route(route).allowed++;
   }
 
