@@ -91,7 +91,7 @@ export interface NameContext {
 }
 
 export const DEFAULT_MESSAGE = 'Too many requests, please try again later.';
-export const MAX_ALLOW_LIST = 10_000;
+const MAX_ALLOW_LIST = 10_000;
 const NAME_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RateLimitOptions>([
   'windowMs', 'max', 'name', 'key', 'algorithm', 'store', 'onStoreError', 'skip', 'allowList', 'legacyHeaders',

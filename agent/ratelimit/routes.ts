@@ -39,6 +39,8 @@ export type ResolveRoute = (method: string, path: string) => string | undefined;
 const FINISH_CHANNEL = 'http.server.response.finish';
 /** Allowed requests waiting for their response at once; beyond this (a leak guard, not a working limit) they are matched at once. */
 export const MAX_WAITING = 65_536;
+/** Requests held between two sweeps for responses that ended without a finish event (amortized: O(1) per request). */
+const SWEEP_EVERY = 1024;
 /** Paths whose table match is remembered; the memory is cleared when full. */
 export const MAX_REMEMBERED = 1024;
 /** Longer paths are matched every time (not remembered). */
@@ -62,6 +64,8 @@ export class RouteAttribution {
   /** `METHOD path` → endpoint id, for paths the route table matched. */
   readonly #remembered = new Map<string, string>();
   #subscribed = false;
+  /** Requests held since the last sweep. */
+  #heldSinceSweep = 0;
   readonly #onFinish = (message: unknown): void => this.#finished(message);
 
   constructor(resolveRoute: ResolveRoute | undefined, diag: Diagnostics, onAttributed: () => void) {
@@ -96,11 +100,14 @@ export class RouteAttribution {
       subscribe(FINISH_CHANNEL, this.#onFinish);
       this.#subscribed = true;
     }
+    // Aborted requests never finish: swept now and then, so they are not held until the stats are read.
+    if (++this.#heldSinceSweep >= SWEEP_EVERY) this.flush();
     this.#waiting.set(req, { method: req.method, res, stats: [stats] });
   }
 
   /** Counts the requests whose responses ended without a finish event (aborted, or not Node's http). */
   flush(): void {
+    this.#heldSinceSweep = 0;
     for (const [req, waiting] of this.#waiting) {
       if (waiting.res.writableFinished !== true && waiting.res.destroyed !== true) continue;
       this.#waiting.delete(req);

@@ -101,6 +101,18 @@ describe('RouteAttribution', () => {
     assert.equal(routes.waiting, 0);
   });
 
+  it('requests whose responses ended without a finish event are swept while others arrive, not held until the stats are read', () => {
+    const { routes, stats } = setup(() => '/users/:id');
+    const aborted = { writableFinished: false, destroyed: false };
+    routes.attributeOnFinish(request('GET', '/users/0'), aborted, stats);
+    aborted.destroyed = true;
+    const inFlight = { writableFinished: false, destroyed: false };
+    for (let i = 1; i < 1024; i++) routes.attributeOnFinish(request('GET', `/users/${i}`), inFlight, stats);
+    assert.equal(routes.waiting, 1023, 'the aborted one was swept');
+    assert.deepEqual(routesOf(stats), [{ route: 'GET /users/:id', allowed: 1, limited: 0 }]);
+    routes.close();
+  });
+
   it('close(): stops listening for finished responses', () => {
     const { routes, stats } = setup();
     const req = request('GET', '/x');
