@@ -36,14 +36,17 @@ class Entry {
 }
 
 /** Milliseconds a sliding-window client must wait before one more hit fits. */
-export function slidingWait(prev: number, cur: number, max: number, w: number, elapsed: number): number {
-  if (max < 1) return w - elapsed;
-  if (cur + 1 <= max && prev > 0) {
-    const need = Math.ceil(w * (1 - (max - cur - 1) / prev)) - elapsed;
-    if (need <= w - elapsed) return Math.max(1, need);
+export function slidingWait(previous: number, current: number, max: number, windowMs: number, elapsed: number): number {
+  const left = windowMs - elapsed;
+  if (max < 1) return left;
+  if (current + 1 <= max && previous > 0) {
+    // Within this window, once enough of the previous one has slid out.
+    const need = Math.ceil(windowMs * (1 - (max - current - 1) / previous)) - elapsed;
+    if (need <= left) return Math.max(1, need);
   }
-  const next = cur > 0 ? Math.max(0, Math.ceil(w * (1 - (max - 1) / cur))) : 0;
-  return w - elapsed + next;
+  // In the next window, once enough of this one has slid out.
+  const next = current > 0 ? Math.max(0, Math.ceil(windowMs * (1 - (max - 1) / current))) : 0;
+  return left + next;
 }
 
 /**
@@ -110,71 +113,74 @@ export class MemoryCounter {
     this.map.set(key, entry);
   }
 
+  /** Entry: a = count, b = reset time. */
   private fixed(key: string): number {
     const now = this.clock();
-    let e = this.map.get(key);
-    if (e === undefined) {
-      e = new Entry(0, now + this.windowMs, 0);
-      this.insert(key, e);
-    } else if (e.b <= now) {
-      e.a = 0;
-      e.b = now + this.windowMs;
-      this.touch(key, e);
+    let entry = this.map.get(key);
+    if (entry === undefined) {
+      entry = new Entry(0, now + this.windowMs, 0);
+      this.insert(key, entry);
+    } else if (entry.b <= now) {
+      entry.a = 0;
+      entry.b = now + this.windowMs;
+      this.touch(key, entry);
     }
-    e.a++;
-    this.ms = e.b - now;
-    return e.a;
+    entry.a++;
+    this.ms = entry.b - now;
+    return entry.a;
   }
 
+  /** Entry: a = current window's index, b = its count, c = the previous window's count. */
   private sliding(key: string): number {
     const now = this.clock();
-    const w = this.windowMs;
+    const windowMs = this.windowMs;
     const max = this.max;
-    const idx = Math.floor(now / w);
-    let e = this.map.get(key);
-    if (e === undefined) {
-      e = new Entry(idx, 0, 0);
-      this.insert(key, e);
-    } else if (e.a !== idx) {
-      e.c = e.a === idx - 1 ? e.b : 0;
-      e.b = 0;
-      e.a = idx;
-      this.touch(key, e);
+    const windowIndex = Math.floor(now / windowMs);
+    let entry = this.map.get(key);
+    if (entry === undefined) {
+      entry = new Entry(windowIndex, 0, 0);
+      this.insert(key, entry);
+    } else if (entry.a !== windowIndex) {
+      entry.c = entry.a === windowIndex - 1 ? entry.b : 0;
+      entry.b = 0;
+      entry.a = windowIndex;
+      this.touch(key, entry);
     }
-    const elapsed = now - idx * w;
-    const eff = (e.c * (w - elapsed)) / w + e.b;
-    if (eff + 1 <= max + EPS) {
-      e.b++;
-      this.ms = w - elapsed;
-      return max - Math.floor(max - eff - 1 + EPS);
+    const elapsed = now - windowIndex * windowMs;
+    const weighted = (entry.c * (windowMs - elapsed)) / windowMs + entry.b;
+    if (weighted + 1 <= max + EPS) {
+      entry.b++;
+      this.ms = windowMs - elapsed;
+      return max - Math.floor(max - weighted - 1 + EPS);
     }
-    this.ms = slidingWait(e.c, e.b, max, w, elapsed);
+    this.ms = slidingWait(entry.c, entry.b, max, windowMs, elapsed);
     return max + 1;
   }
 
+  /** Entry: a = tokens, b = last refill time. */
   private token(key: string): number {
     const now = this.clock();
     const max = this.max;
-    const w = this.windowMs;
+    const windowMs = this.windowMs;
     if (max <= 0) {
-      this.ms = w;
+      this.ms = windowMs;
       return 1;
     }
-    const rate = max / w;
-    let e = this.map.get(key);
-    if (e === undefined) {
-      e = new Entry(max, now, 0);
-      this.insert(key, e);
+    const rate = max / windowMs;
+    let entry = this.map.get(key);
+    if (entry === undefined) {
+      entry = new Entry(max, now, 0);
+      this.insert(key, entry);
     }
-    let tokens = Math.min(max, e.a + Math.max(0, now - e.b) * rate);
-    e.b = now;
+    let tokens = Math.min(max, entry.a + Math.max(0, now - entry.b) * rate);
+    entry.b = now;
     if (tokens >= 1 - EPS) {
       tokens = Math.max(0, tokens - 1);
-      e.a = tokens;
+      entry.a = tokens;
       this.ms = Math.ceil((max - tokens) / rate);
       return max - Math.floor(tokens + EPS);
     }
-    e.a = tokens;
+    entry.a = tokens;
     this.ms = Math.ceil((1 - tokens) / rate);
     return max + 1;
   }

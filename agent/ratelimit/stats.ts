@@ -42,10 +42,10 @@ export class TopKeys {
     }
     let minKey = '';
     let min = Infinity;
-    for (const [key2, c] of this.counts) {
-      if (c < min) {
-        min = c;
-        minKey = key2;
+    for (const [candidate, count] of this.counts) {
+      if (count < min) {
+        min = count;
+        minKey = candidate;
       }
     }
     this.counts.delete(minKey);
@@ -68,51 +68,57 @@ export class LimiterStats {
   allowed = 0;
   limited = 0;
   storeErrors = 0;
-  private readonly wAllowed = new Uint32Array(BUCKETS);
-  private readonly wLimited = new Uint32Array(BUCKETS);
+  private readonly windowAllowed = new Uint32Array(BUCKETS);
+  private readonly windowLimited = new Uint32Array(BUCKETS);
   private second = -1;
   readonly routes = new Map<string, RouteCounts>();
   readonly topKeys = new TopKeys(TOP_KEYS_TRACKED);
 
   private advance(now: number): number {
-    const sec = Math.floor(now / 1000);
-    if (sec !== this.second) {
-      if (sec - this.second >= BUCKETS || sec < this.second) {
-        this.wAllowed.fill(0);
-        this.wLimited.fill(0);
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      if (second - this.second >= BUCKETS || second < this.second) {
+        this.windowAllowed.fill(0);
+        this.windowLimited.fill(0);
       } else {
-        for (let s = this.second + 1; s <= sec; s++) {
-          this.wAllowed[s % BUCKETS] = 0;
-          this.wLimited[s % BUCKETS] = 0;
+        for (let skipped = this.second + 1; skipped <= second; skipped++) {
+          this.windowAllowed[skipped % BUCKETS] = 0;
+          this.windowLimited[skipped % BUCKETS] = 0;
         }
       }
-      this.second = sec;
+      this.second = second;
     }
-    return sec % BUCKETS;
+    return second % BUCKETS;
   }
 
   private route(id: string): RouteCounts {
-    let r = this.routes.get(id);
-    if (r === undefined) {
+    let counts = this.routes.get(id);
+    if (counts === undefined) {
       const key = this.routes.size >= MAX_ROUTES ? OVERFLOW_ROUTE : id;
-      r = this.routes.get(key);
-      if (r === undefined) {
-        r = { allowed: 0, limited: 0 };
-        this.routes.set(key, r);
+      counts = this.routes.get(key);
+      if (counts === undefined) {
+        counts = { allowed: 0, limited: 0 };
+        this.routes.set(key, counts);
       }
     }
-    return r;
+    return counts;
   }
 
-  recordAllowed(now: number, route: string): void {
+  /** Counts an allowed request; under its route now, or later through attributeAllowed() when `route` is undefined. */
+  recordAllowed(now: number, route: string | undefined): void {
     this.allowed++;
-    this.wAllowed[this.advance(now)]++;
+    this.windowAllowed[this.advance(now)]++;
+    if (route !== undefined) this.route(route).allowed++;
+  }
+
+  /** Counts under `route` an allowed request recorded before its route was known. */
+  attributeAllowed(route: string): void {
     this.route(route).allowed++;
   }
 
   recordLimited(now: number, route: string, key: string): void {
     this.limited++;
-    this.wLimited[this.advance(now)]++;
+    this.windowLimited[this.advance(now)]++;
     this.route(route).limited++;
     this.topKeys.add(key);
   }
@@ -122,8 +128,8 @@ export class LimiterStats {
     let allowed = 0;
     let limited = 0;
     for (let i = 0; i < BUCKETS; i++) {
-      allowed += this.wAllowed[i];
-      limited += this.wLimited[i];
+      allowed += this.windowAllowed[i];
+      limited += this.windowLimited[i];
     }
     return { allowed, limited };
   }
@@ -136,7 +142,7 @@ export class LimiterStats {
       storeErrors: this.storeErrors,
       window: this.window(now),
       routes: [...this.routes]
-        .map(([route, c]) => ({ route, allowed: c.allowed, limited: c.limited }))
+        .map(([route, counts]) => ({ route, allowed: counts.allowed, limited: counts.limited }))
         .sort((a, b) => b.limited - a.limited || b.allowed - a.allowed || (a.route < b.route ? -1 : 1)),
       topKeys: this.topKeys.top(TOP_KEYS_REPORTED),
     };

@@ -147,10 +147,10 @@ export class InsuranceLimiter extends RateLimiterCompatibleAbstract {
   }
 
   override consume(key: string | number): Promise<RateLimiterRes> {
-    const c = this.counter;
-    const hits = c.hit(String(key));
-    const res = new RateLimiterRes(Math.max(c.max - hits, 0), c.ms, hits, false);
-    return hits > c.max ? Promise.reject(res) : Promise.resolve(res);
+    const counter = this.counter;
+    const hits = counter.hit(String(key));
+    const res = new RateLimiterRes(Math.max(counter.max - hits, 0), counter.ms, hits, false);
+    return hits > counter.max ? Promise.reject(res) : Promise.resolve(res);
   }
 
   override delete(key: string | number): Promise<boolean> {
@@ -257,9 +257,9 @@ export class MemoryRateStore implements CountingStore {
   ) {}
 
   increment(key: string): IncrementResponse {
-    const c = this.counter;
-    const totalHits = c.hit(storageKey(key));
-    return { totalHits, resetTime: new Date(Date.now() + c.ms) };
+    const counter = this.counter;
+    const totalHits = counter.hit(storageKey(key));
+    return { totalHits, resetTime: new Date(Date.now() + counter.ms) };
   }
 
   decrement(): void {

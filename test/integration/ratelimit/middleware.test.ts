@@ -10,7 +10,7 @@ import { RouteLensError } from '../../../agent/errors';
 import { stateOf } from '../../../agent/express/request';
 import { createRateLimits, type RateLimitOptions, type RateLimits } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
-import { type Served, fakeClock, hit, hits, recordingDiag, serve } from './helpers';
+import { type Served, fakeClock, hit, hits, recordingDiag, serve, waitFor } from './helpers';
 
 type AnyApp = ReturnType<typeof express5>;
 const versions: Array<[string, () => AnyApp]> = [
@@ -278,11 +278,37 @@ for (const [version, makeApp] of versions) {
           throw new Error('table boom');
         },
       });
-      const a = await hit(url);
-      const b = await hit(url);
-      assert.deepEqual([a.status, a.body, b.status], [200, 'ok', 429]);
+      // No route answers /missing, so both the allowed request and the refused one consult the table.
+      const a = await hit(url + '/missing');
+      const b = await hit(url + '/missing');
+      assert.deepEqual([a.status, b.status, b.body], [404, 429, 'Too many requests, please try again later.']);
       assert.deepEqual(rl.list()[0].routes, [{ route: 'GET (unmatched)', allowed: 1, limited: 1 }]);
       assert.equal(errors.filter((e) => e.includes('ROUTELENS_RL_RESOLVE_ROUTE')).length, 1);
+    });
+
+    it('an allowed request whose client goes away before the response is still counted under its route', async () => {
+      const rec = recordingDiag();
+      const rl = createRateLimits({ diag: rec.diag });
+      limits.push(rl);
+      const app = makeApp();
+      app.use(rl.create({ name: 'global', max: 5 }));
+      let arrived = false;
+      app.get('/hang', (req) => {
+        // Stands in for route capture; the handler never answers.
+        stateOf(req).route = '/hang';
+        arrived = true;
+      });
+      const s = await serve(app);
+      served.push(s);
+      const aborter = new AbortController();
+      const request = fetch(s.url + '/hang', { signal: aborter.signal }).catch(() => 'aborted');
+      await waitFor('the request to reach its route', () => arrived);
+      assert.deepEqual(rl.list()[0].routes, [], 'not counted under a route while in flight');
+      aborter.abort();
+      assert.equal(await request, 'aborted');
+      await waitFor('the aborted request counted', () => rl.list()[0].routes.length === 1);
+      assert.deepEqual(rl.list()[0].routes, [{ route: 'GET /hang', allowed: 1, limited: 0 }]);
+      assert.deepEqual(rec.errors, []);
     });
 
     it('stays bounded with many random keys', async () => {

@@ -1,0 +1,81 @@
+/**
+ * Alert thresholds: the defaults, the environment variables that override them,
+ * and how a partial update is folded into the current set.
+ */
+import type { Thresholds } from '../../protocol';
+
+export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
+  p95Ms: 2000,
+  errorRate: 0.05,
+  heapPercent: 0.85,
+  eventLoopDelayMs: 200,
+  cacheHitRate: 0.7,
+  rateLimitedShare: 0.2,
+  anomalyFactor: 3,
+  slowMs: Object.freeze({ info: 1000, warning: 5000, critical: 10000 }),
+}) as Thresholds;
+
+/** Environment variables read by `thresholdsFromEnv`, with the field each sets and the values it accepts. */
+export const THRESHOLD_ENV = {
+  ROUTELENS_P95_MS: { field: 'p95Ms', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
+  ROUTELENS_ERROR_RATE: { field: 'errorRate', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
+  ROUTELENS_HEAP_PERCENT: { field: 'heapPercent', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
+  ROUTELENS_EVENT_LOOP_DELAY_MS: { field: 'eventLoopDelayMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
+  ROUTELENS_CACHE_HIT_RATE: { field: 'cacheHitRate', min: 0, max: 1, minInclusive: true, expected: 'a fraction in [0, 1]' },
+  ROUTELENS_RATE_LIMITED_SHARE: { field: 'rateLimitedShare', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
+} as const;
+
+export type InvalidEnvHandler = (name: keyof typeof THRESHOLD_ENV, value: string, expected: string) => void;
+
+/** A partial update of the thresholds: any field, and slowMs field by field. */
+export type ThresholdsPatch = Partial<Omit<Thresholds, 'slowMs'>> & { slowMs?: Partial<Thresholds['slowMs']> };
+
+/** Longest variable value repeated in a report about it. */
+const MAX_SHOWN_VALUE = 40;
+
+/**
+ * Thresholds set through the environment. Unset or empty variables are skipped;
+ * an invalid value (not a number, out of range) is ignored and reported to
+ * `onInvalid` when given (the agent passes one that warns once).
+ */
+export function thresholdsFromEnv(env: NodeJS.ProcessEnv, onInvalid?: InvalidEnvHandler): Partial<Thresholds> {
+  const out: Partial<Record<keyof Thresholds, number>> = {};
+  for (const name of Object.keys(THRESHOLD_ENV) as Array<keyof typeof THRESHOLD_ENV>) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const spec = THRESHOLD_ENV[name];
+    const value = Number(raw.trim());
+    const inRange = Number.isFinite(value) && (spec.minInclusive ? value >= spec.min : value > spec.min) && value <= spec.max;
+    if (inRange) {
+      out[spec.field] = value;
+      continue;
+    }
+    try {
+      onInvalid?.(name, raw.length > MAX_SHOWN_VALUE ? raw.slice(0, MAX_SHOWN_VALUE) + '…' : raw, spec.expected);
+    } catch {
+      /* a reporting callback must not stop the agent */
+    }
+  }
+  return out as Partial<Thresholds>;
+}
+
+/** `base` with every defined field of `patch`; slowMs merged field by field; unknown fields ignored. */
+export function mergeThresholds(base: Thresholds, patch: ThresholdsPatch): Thresholds {
+  const out: Thresholds = { ...base, slowMs: { ...base.slowMs } };
+  for (const [field, value] of Object.entries(patch) as Array<[keyof Thresholds, unknown]>) {
+    if (value === undefined) continue;
+    if (field === 'slowMs') {
+      for (const [level, ms] of Object.entries(value as object) as Array<[keyof Thresholds['slowMs'], unknown]>) {
+        if (typeof ms === 'number') out.slowMs[level] = ms;
+      }
+    } else if (typeof value === 'number' && field in DEFAULT_THRESHOLDS) {
+      (out as unknown as Record<string, number>)[field] = value;
+    }
+  }
+  return out;
+}
+
+/** A copy the caller may keep or change. */
+export function copyThresholds(thresholds: Thresholds): Thresholds {
+  return { ...thresholds, slowMs: { ...thresholds.slowMs } };
+}
