@@ -164,8 +164,3 @@ export function fmtTime(epochMs: number): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
-
-/** For exhaustive switches (a local copy: importing protocol/messages would bundle zod). */
-export function assertNever(value: never, what = 'value'): never {
-  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
-}

@@ -1,5 +1,5 @@
 /** The report exporter: JSON and Markdown from a Snapshot. Pure. */
-import type { Snapshot } from '../../protocol';
+import { type Snapshot, snapshotOf } from '../../protocol';
 import { formatBytes, formatCount, formatMs, formatPercent, formatRate } from './format';
 import { markdownText } from './text';
 
@@ -10,7 +10,7 @@ export interface ReportMeta {
 }
 
 export function reportJson(snapshot: Snapshot, meta: ReportMeta): string {
-  return `${JSON.stringify({ routelensReport: 1, ...meta, snapshot }, null, 2)}\n`;
+  return `${JSON.stringify({ routelensReport: 1, ...meta, snapshot: snapshotOf(snapshot) }, null, 2)}\n`;
 }
 
 /** A file name safe on every OS: `routelens-<app>-<time>`. */
