@@ -18,7 +18,11 @@
  * | droppedCacheEvents | add                                                         |
  *
  * The agent sends a field only when it changed; an absent field leaves the
- * state as it was.
+ * state as it was. Within one delta an id both upserted and removed stays
+ * (the upsert wins); `mergeDeltas` keeps that meaning across two deltas.
+ *
+ * A client looks endpoints up by id with an index kept in step with the
+ * state by `updateEndpointIndex` (same rule, no scan of the list).
  */
 import type { CacheEvent, Delta, EndpointStats, Snapshot } from './types';
 
@@ -36,9 +40,31 @@ export interface FeedState extends Snapshot {
   droppedCacheEvents: number;
 }
 
-/** The state a snapshot starts. */
-export function stateFromSnapshot(snapshot: Snapshot): FeedState {
-  return { ...snapshot, slowRequests: snapshot.slowRequests.slice(0, SLOW_REQUESTS_KEPT), cacheEvents: [], droppedCacheEvents: 0 };
+/** What only the stream carries, beyond a snapshot. */
+export type StreamFields = Pick<FeedState, 'cacheEvents' | 'droppedCacheEvents'>;
+
+/**
+ * The state a snapshot starts. A snapshot that is itself a client's state (the
+ * extension hands its state to the dashboard) keeps its stream fields;
+ * otherwise they come from `carry` (a resync of the same agent keeps the cache
+ * events already seen) or start empty.
+ */
+export function stateFromSnapshot(snapshot: Snapshot & Partial<StreamFields>, carry?: StreamFields): FeedState {
+  const stream = Array.isArray(snapshot.cacheEvents) ? snapshot : carry;
+  return {
+    ...snapshot,
+    slowRequests: snapshot.slowRequests.slice(0, SLOW_REQUESTS_KEPT),
+    cacheEvents: appendEvents([], stream?.cacheEvents ?? []),
+    droppedCacheEvents: stream?.droppedCacheEvents ?? 0,
+  };
+}
+
+/** The snapshot part of a state (without the stream fields), e.g. for an exported report. */
+export function snapshotOf(state: Snapshot & Partial<StreamFields>): Snapshot {
+  const out: Snapshot & Partial<StreamFields> = { ...state };
+  delete out.cacheEvents;
+  delete out.droppedCacheEvents;
+  return out;
 }
 
 /**
@@ -97,6 +123,24 @@ export function mergeDeltas(a: Delta, b: Delta): Delta {
   if (a.cacheEvents?.length || b.cacheEvents?.length) out.cacheEvents = appendEvents(a.cacheEvents ?? [], b.cacheEvents ?? []);
   if (a.droppedCacheEvents || b.droppedCacheEvents) out.droppedCacheEvents = (a.droppedCacheEvents ?? 0) + (b.droppedCacheEvents ?? 0);
   return out;
+}
+
+/**
+ * Keeps a map id → endpoint in step with `applyDelta` applied to the same
+ * delta: upserted endpoints set, removed ones deleted (an upsert in the same
+ * delta wins). Work is proportional to the delta, not to the endpoints held.
+ */
+export function updateEndpointIndex(index: Map<string, EndpointStats>, delta: Delta): void {
+  const removed = delta.removedEndpoints ?? [];
+  const upserts = delta.endpoints ?? [];
+  const kept = removed.length && upserts.length ? new Set(upserts.map((e) => e.id)) : undefined;
+  for (const id of removed) if (!kept?.has(id)) index.delete(id);
+  for (const e of upserts) index.set(e.id, e);
+}
+
+/** A map id → endpoint of a state's endpoints. */
+export function endpointIndex(endpoints: readonly EndpointStats[]): Map<string, EndpointStats> {
+  return new Map(endpoints.map((e) => [e.id, e]));
 }
 
 /** Ids of the endpoints a delta upserts or removes. */

@@ -11,3 +11,4 @@ export * from './http';
 export * from './discovery';
 export * from './webview';
 export * from './feed';
+export * from './format';

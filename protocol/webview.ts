@@ -5,6 +5,7 @@
  * commands.
  */
 import type { CommandName, ErrorInfo } from './commands';
+import type { StreamFields } from './feed';
 import type { Delta, Snapshot } from './types';
 
 /** The connection state of one agent, as the extension sees it. */
@@ -23,8 +24,11 @@ export interface AgentSummary {
 export type HostToWebview =
   /** The list of agents and which one the dashboard shows. */
   | { type: 'agents'; agents: AgentSummary[]; selected: string | null }
-  /** The selected agent's full state (on select, connect and resync). */
-  | { type: 'snapshot'; agentId: string; snapshot: Snapshot }
+  /**
+   * The selected agent's full state (on select, connect and resync): the
+   * extension's `FeedState`, so it also carries the recent cache events.
+   */
+  | { type: 'snapshot'; agentId: string; snapshot: Snapshot & Partial<StreamFields> }
   /** The selected agent's changes. */
   | { type: 'delta'; agentId: string; delta: Delta }
   /** The answer to a webview `command`. */
@@ -34,6 +38,10 @@ export type HostToWebview =
   | { type: 'focusEndpoint'; endpointId: string }
   /** Switch to a tab. */
   | { type: 'showTab'; tab: DashboardTab };
+
+/** Every `HostToWebview` type, by a record so the compiler checks the list is complete. */
+const HOST_TYPES_CHECKED: Record<HostToWebview['type'], true> = { agents: true, snapshot: true, delta: true, reply: true, focusEndpoint: true, showTab: true };
+export const HOST_MESSAGE_TYPES = Object.keys(HOST_TYPES_CHECKED) as ReadonlyArray<HostToWebview['type']>;
 
 export const DASHBOARD_TABS = ['overview', 'endpoints', 'cache', 'rateLimits', 'alerts', 'slow', 'system'] as const;
 export type DashboardTab = (typeof DASHBOARD_TABS)[number];

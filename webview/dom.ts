@@ -3,6 +3,7 @@
  * into the page only as text (textContent, attribute values set from script), never as HTML,
  * and passes through `clean` first so bidi controls cannot reorder what the user reads.
  */
+import { MISSING } from '../protocol/format';
 
 /** Bidi embedding/override/isolate controls and marks that can make text read differently than it is. */
 const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
@@ -114,58 +115,9 @@ export function table(headers: string[], rows: Child[][], cls = 'data'): HTMLTab
 
 // ---------------------------------------------------------------- formatting
 
-export function fmtMs(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return '–';
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms >= 100) return `${Math.round(ms)} ms`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
-}
-
-export function fmtPct(fraction: number | undefined, digits = 1): string {
-  if (fraction === undefined || !Number.isFinite(fraction)) return '–';
-  return `${(fraction * 100).toFixed(digits)}%`;
-}
-
-export function fmtNum(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (Math.abs(n) >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
-}
-
-export function fmtBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-export function fmtDuration(seconds: number): string {
-  const s = Math.floor(seconds);
-  const d = Math.floor(s / 86400);
-  const hh = Math.floor((s % 86400) / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = s % 60;
-  if (d > 0) return `${d}d ${hh}h ${mm}m`;
-  if (hh > 0) return `${hh}h ${mm}m ${ss}s`;
-  if (mm > 0) return `${mm}m ${ss}s`;
-  return `${ss}s`;
-}
-
 export function fmtTime(epochMs: number): string {
-  if (!epochMs) return '–';
+  if (!epochMs) return MISSING;
   const d = new Date(epochMs);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-/** For exhaustive switches (a local copy: importing protocol/messages would bundle zod). */
-export function assertNever(value: never, what = 'value'): never {
-  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }

@@ -3,7 +3,7 @@
  * commands with ids answered by one `reply` each.
  */
 import type { CommandArgs, CommandResults, ErrorInfo } from '../protocol/commands';
-import type { HostToWebview, WebviewToHost } from '../protocol/webview';
+import { HOST_MESSAGE_TYPES, type HostToWebview, type WebviewCommand, type WebviewToHost } from '../protocol/webview';
 import { clean } from './dom';
 
 /** What `acquireVsCodeApi()` returns (the part we use). */
@@ -25,13 +25,13 @@ export function vscodeApi(): VsCodeApi {
   return { postMessage: () => undefined, getState: () => state, setState: (s) => void (state = s) };
 }
 
-const HOST_TYPES = new Set<HostToWebview['type']>(['agents', 'snapshot', 'delta', 'reply', 'focusEndpoint', 'showTab']);
+const HOST_TYPES = new Set<string>(HOST_MESSAGE_TYPES);
 
 /** A light shape check of a host message: the host is trusted, its strings are not (views treat them as text). */
 export function isHostMessage(data: unknown): data is HostToWebview {
   if (!data || typeof data !== 'object') return false;
   const m = data as { type?: unknown; [k: string]: unknown };
-  if (typeof m.type !== 'string' || !HOST_TYPES.has(m.type as HostToWebview['type'])) return false;
+  if (typeof m.type !== 'string' || !HOST_TYPES.has(m.type)) return false;
   switch (m.type) {
     case 'agents':
       return Array.isArray(m.agents);
@@ -49,19 +49,6 @@ export function isHostMessage(data: unknown): data is HostToWebview {
       return false;
   }
 }
-
-/** The commands the webview may send (mirrors WEBVIEW_COMMANDS in protocol/webview.ts). */
-export type WebviewCommand =
-  | 'reset'
-  | 'thresholds.set'
-  | 'alerts.resolve'
-  | 'cache.keys'
-  | 'cache.inspect'
-  | 'cache.invalidate'
-  | 'cache.clearNamespace'
-  | 'cache.warm'
-  | 'rateLimit.resetKey'
-  | 'rateLimit.setMax';
 
 /** The status line (aria-live) where command results and errors are shown. */
 export class StatusLine {

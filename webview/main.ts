@@ -3,10 +3,11 @@
  * (default-src 'none', nonce'd script): no inline handlers, no eval, no remote resources.
  * Everything from the agent is shown as text (see dom.ts `clean`).
  */
-import type { DashboardTab, HostToWebview } from '../protocol/webview';
-import { assertNever, clean, h } from './dom';
+import { assertNever } from '../protocol/messages';
+import { DASHBOARD_TABS as TABS, type DashboardTab, type HostToWebview } from '../protocol/webview';
+import { clean, h } from './dom';
 import { Commands, StatusLine, isHostMessage, vscodeApi } from './host';
-import { type Area, Store, TABS, readPersisted } from './state';
+import { type Area, Store, readPersisted } from './state';
 import { AlertsView } from './views/alerts';
 import { CacheView } from './views/cache';
 import { EndpointsView } from './views/endpoints';

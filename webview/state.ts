@@ -1,29 +1,14 @@
 /**
- * The dashboard's state: the selected agent's snapshot with deltas merged in, time series kept
- * in bounded rings, and the UI choices that survive a hidden or reloaded panel (persisted with
- * the webview API's setState).
+ * The dashboard's state: the selected agent's state, changed only by the change feed's rules
+ * (protocol/feed.ts: the same functions the extension applies); what the webview derives from
+ * it (time series in bounded rings, marks on changed endpoints) from what each delta touched;
+ * and the UI choices that survive a hidden or reloaded panel (persisted with setState).
  */
-import type {
-  AgentInfo,
-  Alert,
-  CacheEvent,
-  CacheStats,
-  Delta,
-  EndpointStats,
-  HealthReport,
-  RateLimitStats,
-  SlowRequest,
-  Snapshot,
-  SystemStats,
-  Thresholds,
-  WindowName,
-} from '../protocol/types';
+import { type FeedState, type StreamFields, applyDelta, stateFromSnapshot, touchedEndpoints, updateEndpointIndex } from '../protocol/feed';
+import type { AgentInfo, Alert, CacheEvent, CacheStats, Delta, EndpointStats, HealthReport, RateLimitStats, SlowRequest, Snapshot, SystemStats, Thresholds, WindowName } from '../protocol/types';
 import { WINDOWS } from '../protocol/types';
-import type { AgentSummary, DashboardTab } from '../protocol/webview';
+import { type AgentSummary, DASHBOARD_TABS, type DashboardTab } from '../protocol/webview';
 import { Ring } from './ring';
-
-/** Kept here (not imported) so the bundle does not pull protocol/webview.ts and zod. */
-export const TABS = ['overview', 'endpoints', 'cache', 'rateLimits', 'alerts', 'slow', 'system'] as const satisfies readonly DashboardTab[];
 
 export const SORT_KEYS = ['p50', 'p95', 'p99', 'avg', 'max', 'count', 'errors'] as const;
 export type SortKey = (typeof SORT_KEYS)[number] | 'route';
@@ -37,8 +22,6 @@ export const LIMITS = {
   endpointTimelines: 300,
   /** Per-namespace hit-rate series kept. */
   namespaces: 12,
-  slowRequests: 500,
-  cacheEvents: 200,
 } as const;
 
 export interface UiState {
@@ -99,7 +82,7 @@ export function readPersisted(raw: unknown): PersistedState | null {
   return {
     v: 1,
     ui: {
-      tab: (TABS as readonly string[]).includes(ui.tab as string) ? (ui.tab as DashboardTab) : d.tab,
+      tab: (DASHBOARD_TABS as readonly string[]).includes(ui.tab as string) ? (ui.tab as DashboardTab) : d.tab,
       sort: {
         key: sortKey === 'route' || (SORT_KEYS as readonly string[]).includes(sortKey as string) ? (sortKey as SortKey) : d.sort.key,
         dir: ui.sort?.dir === 'asc' ? 'asc' : 'desc',
@@ -122,23 +105,12 @@ export class Store {
   agents: AgentSummary[] = [];
   selectedAgent: string | null = null;
 
-  /** The agent whose snapshot is shown; null until the first snapshot. */
+  /** The agent whose state is shown; null until the first snapshot. */
   agentId: string | null = null;
-  agent: AgentInfo | null = null;
-  time = 0;
+  /** The shown agent's state, changed only by the change feed's rules (protocol/feed.ts). */
+  private feed: FeedState | null = null;
+  /** The same endpoints by id, kept in step with `feed` (`updateEndpointIndex`). */
   readonly endpoints = new Map<string, EndpointStats>();
-  system: SystemStats | null = null;
-  alerts: Alert[] = [];
-  alertHistory: Alert[] = [];
-  thresholds: Thresholds | null = null;
-  health: HealthReport | null = null;
-  /** Newest first, bounded. */
-  slow: SlowRequest[] = [];
-  cache: CacheStats | undefined;
-  readonly cacheEvents = new Ring<CacheEvent>(LIMITS.cacheEvents);
-  droppedCacheEvents = 0;
-  rateLimits: RateLimitStats[] = [];
-  droppedEndpoints = 0;
 
   readonly series = new Ring<SeriesPoint>(LIMITS.seriesPoints);
   readonly endpointSeries = new Map<string, Ring<EndpointPoint>>();
@@ -150,9 +122,51 @@ export class Store {
   readonly changedEndpoints = new Set<string>();
 
   private listeners: Array<(areas: Set<Area>) => void> = [];
+  private restoredAgent: string | null = null;
 
   get hasSnapshot(): boolean {
     return this.agentId !== null;
+  }
+  get agent(): AgentInfo | null {
+    return this.feed?.agent ?? null;
+  }
+  get time(): number {
+    return this.feed?.time ?? 0;
+  }
+  get system(): SystemStats | null {
+    return this.feed?.system ?? null;
+  }
+  get alerts(): Alert[] {
+    return this.feed?.alerts ?? [];
+  }
+  get alertHistory(): Alert[] {
+    return this.feed?.alertHistory ?? [];
+  }
+  get thresholds(): Thresholds | null {
+    return this.feed?.thresholds ?? null;
+  }
+  get health(): HealthReport | null {
+    return this.feed?.health ?? null;
+  }
+  /** Newest first, bounded (SLOW_REQUESTS_KEPT). */
+  get slow(): SlowRequest[] {
+    return this.feed?.slowRequests ?? [];
+  }
+  get cache(): CacheStats | undefined {
+    return this.feed?.cache;
+  }
+  /** Oldest first, bounded (CACHE_EVENTS_KEPT). */
+  get cacheEvents(): CacheEvent[] {
+    return this.feed?.cacheEvents ?? [];
+  }
+  get droppedCacheEvents(): number {
+    return this.feed?.droppedCacheEvents ?? 0;
+  }
+  get rateLimits(): RateLimitStats[] {
+    return this.feed?.rateLimits ?? [];
+  }
+  get droppedEndpoints(): number {
+    return this.feed?.droppedEndpoints ?? 0;
   }
 
   onChange(fn: (areas: Set<Area>) => void): void {
@@ -176,7 +190,6 @@ export class Store {
       this.namespaceSeries.set(ns, ring);
     }
   }
-  private restoredAgent: string | null = null;
 
   persisted(): PersistedState {
     return {
@@ -199,103 +212,60 @@ export class Store {
     this.emit(new Set<Area>(['agents']));
   }
 
-  applySnapshot(agentId: string, snap: Snapshot): void {
+  /** The agent's answer to `thresholds.set` (the next delta says the same). */
+  setThresholds(thresholds: Thresholds): void {
+    if (!this.feed) return;
+    this.feed = { ...this.feed, thresholds };
+    this.emit(new Set<Area>(['alerts']));
+  }
+
+  /**
+   * Starts over from the host's state of an agent. The time series (derived
+   * here) survive a snapshot of the same agent; the cache events come with the
+   * host's state.
+   */
+  applySnapshot(agentId: string, snap: Snapshot & Partial<StreamFields>): void {
     const sameAgent = agentId === (this.agentId ?? this.restoredAgent);
     this.restoredAgent = null;
     if (!sameAgent) {
       this.series.clear();
       this.endpointSeries.clear();
       this.namespaceSeries.clear();
-      this.cacheEvents.clear();
     }
+    const carry = sameAgent && this.feed ? this.feed : undefined;
     this.agentId = agentId;
-    this.agent = snap.agent;
-    this.time = snap.time;
+    this.feed = stateFromSnapshot(snap, carry);
     this.endpoints.clear();
-    for (const e of snap.endpoints) this.endpoints.set(e.id, e);
+    for (const e of this.feed.endpoints) this.endpoints.set(e.id, e);
     this.changedEndpoints.clear();
-    this.system = snap.system;
-    this.alerts = snap.alerts;
-    this.alertHistory = snap.alertHistory;
-    this.thresholds = snap.thresholds;
-    this.health = snap.health;
-    this.slow = snap.slowRequests.slice().sort((a, b) => b.time - a.time).slice(0, LIMITS.slowRequests);
-    this.cache = snap.cache;
-    this.rateLimits = snap.rateLimits;
-    this.droppedEndpoints = snap.droppedEndpoints;
-    this.droppedCacheEvents = 0;
-    for (const e of snap.endpoints) this.sampleEndpoint(e, snap.time);
-    this.sample(snap.time);
+    for (const e of this.feed.endpoints) this.sampleEndpoint(e, this.feed.time);
+    this.sample(this.feed.time);
     this.emit(new Set<Area>(['agents', 'endpoints', 'system', 'alerts', 'slow', 'cache', 'rateLimits', 'series']));
   }
 
+  /** Applies a delta by the feed's rules; the derived extras follow what it touched. */
   applyDelta(agentId: string, d: Delta): void {
-    if (agentId !== this.agentId) return; // a late delta of an agent no longer shown
+    const prev = this.feed;
+    if (agentId !== this.agentId || !prev) return; // a late delta of an agent no longer shown
+    const next = applyDelta(prev, d);
+    this.feed = next;
+    updateEndpointIndex(this.endpoints, d);
+    // applyDelta shares every field it did not change: identity says what moved.
     const areas = new Set<Area>();
-    this.time = Math.max(this.time, d.time);
-    if (d.endpoints) {
-      for (const e of d.endpoints) {
-        this.endpoints.set(e.id, e);
-        this.changedEndpoints.add(e.id);
-        this.sampleEndpoint(e, d.time);
-      }
-      areas.add('endpoints');
-    }
-    if (d.removedEndpoints) {
-      for (const id of d.removedEndpoints) {
-        this.endpoints.delete(id);
-        this.endpointSeries.delete(id);
-        this.changedEndpoints.add(id);
-      }
-      areas.add('endpoints');
-    }
-    if (d.droppedEndpoints !== undefined) {
-      this.droppedEndpoints = d.droppedEndpoints;
-      areas.add('endpoints');
-    }
-    if (d.system) {
-      this.system = d.system;
-      areas.add('system');
-    }
-    if (d.alerts) {
-      this.alerts = d.alerts;
-      areas.add('alerts');
-    }
-    if (d.alertHistory) {
-      this.alertHistory = d.alertHistory;
-      areas.add('alerts');
-    }
-    if (d.thresholds) {
-      this.thresholds = d.thresholds;
-      areas.add('alerts');
-    }
-    if (d.health) {
-      this.health = d.health;
-      areas.add('system');
-    }
-    if (d.slowRequests && d.slowRequests.length > 0) {
-      const added = d.slowRequests.slice().sort((a, b) => b.time - a.time);
-      this.slow = added.concat(this.slow).slice(0, LIMITS.slowRequests);
-      areas.add('slow');
-    }
-    if (d.cache) {
-      this.cache = d.cache;
-      areas.add('cache');
-    }
-    if (d.cacheEvents) {
-      for (const ev of d.cacheEvents) this.cacheEvents.push(ev);
-      areas.add('cache');
-    }
-    if (d.droppedCacheEvents) {
-      this.droppedCacheEvents += d.droppedCacheEvents;
-      areas.add('cache');
-    }
-    if (d.rateLimits) {
-      this.rateLimits = d.rateLimits;
-      areas.add('rateLimits');
+    if (next.endpoints !== prev.endpoints || next.droppedEndpoints !== prev.droppedEndpoints) areas.add('endpoints');
+    if (next.system !== prev.system || next.health !== prev.health) areas.add('system');
+    if (next.alerts !== prev.alerts || next.alertHistory !== prev.alertHistory || next.thresholds !== prev.thresholds) areas.add('alerts');
+    if (next.slowRequests !== prev.slowRequests) areas.add('slow');
+    if (next.cache !== prev.cache || next.cacheEvents !== prev.cacheEvents || next.droppedCacheEvents !== prev.droppedCacheEvents) areas.add('cache');
+    if (next.rateLimits !== prev.rateLimits) areas.add('rateLimits');
+    for (const id of touchedEndpoints(d)) {
+      this.changedEndpoints.add(id);
+      const e = this.endpoints.get(id);
+      if (e) this.sampleEndpoint(e, next.time);
+      else this.endpointSeries.delete(id);
     }
     if (areas.has('endpoints') || areas.has('system') || areas.has('cache')) {
-      this.sample(d.time);
+      this.sample(next.time);
       areas.add('series');
     }
     if (areas.size > 0) this.emit(areas);

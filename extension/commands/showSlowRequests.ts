@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { SlowRequest } from '../../protocol';
-import { formatMs } from '../core/format';
+import { formatMs } from '../../protocol';
 import { plainText } from '../core/text';
 import { report, requireAgent, type Services } from '../services';
 import { CommandId } from './ids';

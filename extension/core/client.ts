@@ -389,7 +389,8 @@ export class AgentClient {
         this.attempts = 0;
         this.counters.connects++;
         this.setState('connected');
-        this.emit(this.listeners.snapshot, msg.snapshot);
+        // The store's state: the snapshot, plus the cache events a resync keeps.
+        this.emit(this.listeners.snapshot, this.store.snapshot ?? msg.snapshot);
         return;
       case 'delta': {
         if (!msg.delta || typeof msg.delta !== 'object') return;

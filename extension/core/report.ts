@@ -1,6 +1,5 @@
 /** The report exporter: JSON and Markdown from a Snapshot. Pure. */
-import type { Snapshot } from '../../protocol';
-import { formatBytes, formatCount, formatMs, formatPercent, formatRate } from './format';
+import { MISSING, type Snapshot, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime, snapshotOf } from '../../protocol';
 import { markdownText } from './text';
 
 export interface ReportMeta {
@@ -10,7 +9,7 @@ export interface ReportMeta {
 }
 
 export function reportJson(snapshot: Snapshot, meta: ReportMeta): string {
-  return `${JSON.stringify({ routelensReport: 1, ...meta, snapshot }, null, 2)}\n`;
+  return `${JSON.stringify({ routelensReport: 1, ...meta, snapshot: snapshotOf(snapshot) }, null, 2)}\n`;
 }
 
 /** A file name safe on every OS: `routelens-<app>-<time>`. */
@@ -33,8 +32,8 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
   lines.push(`| heap used | ${formatBytes(s.heapUsed)} of ${formatBytes(s.heapLimit)} |`);
   lines.push(`| rss | ${formatBytes(s.rss)} |`);
   lines.push(`| event loop p99 | ${formatMs(s.eventLoop.delayP99)} |`);
-  lines.push(`| cpu | ${Math.round(s.cpuPercent)}% |`);
-  lines.push(`| uptime | ${Math.round(s.uptime)} s |`, '');
+  lines.push(`| cpu | ${formatPercent(s.cpuPercent / 100)} of one core |`);
+  lines.push(`| uptime | ${formatUptime(s.uptime)} |`, '');
 
   lines.push('## Endpoints', '');
   const endpoints = [...snapshot.endpoints].sort((a, b) => b.p95 - a.p95 || b.count - a.count);
@@ -44,7 +43,7 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
     for (const e of endpoints) {
       const has = e.count > 0;
       lines.push(
-        `| ${t(e.id)} | ${formatCount(e.count)} | ${formatRate(e.rate)} | ${has ? formatMs(e.p50) : '\u2014'} | ${has ? formatMs(e.p95) : '\u2014'} | ${has ? formatMs(e.p99) : '\u2014'} | ${has ? formatMs(e.max) : '\u2014'} | ${formatPercent(e.count ? e.errors / e.count : 0)} |`,
+        `| ${t(e.id)} | ${formatCount(e.count)} | ${formatRate(e.rate)} | ${has ? formatMs(e.p50) : MISSING} | ${has ? formatMs(e.p95) : MISSING} | ${has ? formatMs(e.p99) : MISSING} | ${has ? formatMs(e.max) : MISSING} | ${formatPercent(e.count ? e.errors / e.count : 0)} |`,
       );
     }
     lines.push('');

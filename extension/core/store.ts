@@ -1,76 +1,32 @@
 /**
- * One agent's state: the last snapshot with every delta since merged in. Pure.
+ * One agent's state: the last snapshot with every delta since applied by the
+ * change feed's rules (protocol/feed.ts), plus an index id → endpoint. Pure.
  * Each connection owns its own store, so figures are never mixed between agents.
  */
-import type { Delta, EndpointStats, Snapshot } from '../../protocol';
-
-/** Slow requests kept per agent (newest last). */
-export const MAX_SLOW_REQUESTS = 200;
-
-/** Applies a delta to a snapshot and returns a new snapshot (the input is not modified). */
-export function applyDelta(snapshot: Snapshot, delta: Delta): Snapshot {
-  const next: Snapshot = { ...snapshot, time: delta.time };
-  if (delta.endpoints || delta.removedEndpoints) {
-    const byId = new Map<string, EndpointStats>(snapshot.endpoints.map((e) => [e.id, e]));
-    for (const id of delta.removedEndpoints ?? []) byId.delete(id);
-    for (const e of delta.endpoints ?? []) byId.set(e.id, e);
-    next.endpoints = [...byId.values()];
-  }
-  if (delta.system) next.system = delta.system;
-  if (delta.alerts) next.alerts = delta.alerts;
-  if (delta.alertHistory) next.alertHistory = delta.alertHistory;
-  if (delta.thresholds) next.thresholds = delta.thresholds;
-  if (delta.health) next.health = delta.health;
-  if (delta.slowRequests?.length) next.slowRequests = [...snapshot.slowRequests, ...delta.slowRequests].slice(-MAX_SLOW_REQUESTS);
-  if (delta.cache) next.cache = delta.cache;
-  if (delta.rateLimits) next.rateLimits = delta.rateLimits;
-  if (delta.droppedEndpoints !== undefined) next.droppedEndpoints = delta.droppedEndpoints;
-  return next;
-}
-
-/** Folds two consecutive deltas into one (used to throttle what the webview receives). */
-export function mergeDeltas(a: Delta, b: Delta): Delta {
-  const out: Delta = { ...a, ...stripUndefined(b), time: b.time };
-  if (a.endpoints || b.endpoints || a.removedEndpoints || b.removedEndpoints) {
-    const byId = new Map<string, EndpointStats>();
-    for (const e of a.endpoints ?? []) byId.set(e.id, e);
-    const removed = new Set(a.removedEndpoints ?? []);
-    for (const id of b.removedEndpoints ?? []) {
-      byId.delete(id);
-      removed.add(id);
-    }
-    for (const e of b.endpoints ?? []) {
-      byId.set(e.id, e);
-      removed.delete(e.id);
-    }
-    out.endpoints = byId.size ? [...byId.values()] : undefined;
-    out.removedEndpoints = removed.size ? [...removed] : undefined;
-  }
-  if (a.slowRequests || b.slowRequests) out.slowRequests = [...(a.slowRequests ?? []), ...(b.slowRequests ?? [])].slice(-MAX_SLOW_REQUESTS);
-  if (a.cacheEvents || b.cacheEvents) out.cacheEvents = [...(a.cacheEvents ?? []), ...(b.cacheEvents ?? [])].slice(-500);
-  if (a.droppedCacheEvents !== undefined || b.droppedCacheEvents !== undefined) out.droppedCacheEvents = (a.droppedCacheEvents ?? 0) + (b.droppedCacheEvents ?? 0);
-  for (const k of Object.keys(out) as Array<keyof Delta>) if (out[k] === undefined) delete out[k];
-  return out;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const r: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;
-  return r;
-}
+import { type Delta, type EndpointStats, type FeedState, type Snapshot, applyDelta, endpointIndex, stateFromSnapshot, updateEndpointIndex } from '../../protocol';
 
 export class AgentStore {
-  private current: Snapshot | undefined;
+  private current: FeedState | undefined;
+  private byId = new Map<string, EndpointStats>();
   private lastSeq = -1;
   /** Increments on every full snapshot (a restart or resync): line trackers re-sync on it. */
   generation = 0;
 
-  get snapshot(): Snapshot | undefined {
+  /** The agent's state: a Snapshot, plus the recent cache events the stream carried. */
+  get snapshot(): FeedState | undefined {
     return this.current;
   }
 
+  /**
+   * Starts over from a snapshot. A resync of the same agent (same pid and
+   * start time) keeps the cache events already received; they are not in a
+   * snapshot.
+   */
   setSnapshot(snapshot: Snapshot, seq: number): void {
-    this.current = snapshot;
+    const prev = this.current;
+    const sameAgent = prev !== undefined && prev.agent.pid === snapshot.agent.pid && prev.agent.startedAt === snapshot.agent.startedAt;
+    this.current = stateFromSnapshot(snapshot, sameAgent ? prev : undefined);
+    this.byId = endpointIndex(this.current.endpoints);
     this.lastSeq = seq;
     this.generation++;
   }
@@ -86,16 +42,18 @@ export class AgentStore {
     if (seq <= this.lastSeq) return 'stale';
     const gap = seq !== this.lastSeq + 1;
     this.current = applyDelta(this.current, delta);
+    updateEndpointIndex(this.byId, delta);
     this.lastSeq = seq;
     return gap ? 'gap' : 'applied';
   }
 
   endpoint(id: string): EndpointStats | undefined {
-    return this.current?.endpoints.find((e) => e.id === id);
+    return this.byId.get(id);
   }
 
   clear(): void {
     this.current = undefined;
+    this.byId = new Map();
     this.lastSeq = -1;
   }
 }

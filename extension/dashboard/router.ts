@@ -8,14 +8,17 @@
 import {
   type CommandName,
   type Delta,
+  type FeedState,
   type HostToWebview,
   type Snapshot,
   type SourceLocation,
+  applyDelta,
   assertNever,
+  mergeDeltas,
+  stateFromSnapshot,
 } from '../../protocol';
 import { parseWebviewMessage } from '../../protocol/validate';
 import { RouteLensError } from '../core/errors';
-import { applyDelta, mergeDeltas } from '../core/store';
 
 export interface DashboardHost {
   post(message: HostToWebview): void;
@@ -125,11 +128,13 @@ export const systemClock: Clock = {
 
 /**
  * Throttles live updates to the webview (≤ 1 per `intervalMs`): deltas in
- * between are merged; a snapshot replaces anything pending.
+ * between are merged (`mergeDeltas`); a snapshot replaces anything pending,
+ * and deltas arriving after it are applied to it (`applyDelta`), so what the
+ * webview receives has the same effect as every message in order.
  */
 export class UpdateThrottle {
   private pendingDelta: { agentId: string; delta: Delta } | undefined;
-  private pendingSnapshot: { agentId: string; snapshot: Snapshot } | undefined;
+  private pendingSnapshot: { agentId: string; snapshot: FeedState } | undefined;
   private last = -Infinity;
   private timer: unknown;
 
@@ -140,7 +145,7 @@ export class UpdateThrottle {
   ) {}
 
   snapshot(agentId: string, snapshot: Snapshot): void {
-    this.pendingSnapshot = { agentId, snapshot };
+    this.pendingSnapshot = { agentId, snapshot: stateFromSnapshot(snapshot) };
     this.pendingDelta = undefined;
     this.schedule();
   }

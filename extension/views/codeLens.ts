@@ -1,13 +1,18 @@
 /**
  * Code lenses above every route registration the agent reports (count 0
  * included) and at the handler when it is elsewhere. Titles from the compiled
- * format; clicking opens the dashboard on that endpoint. Live figures are
- * throttled (onDidChangeCodeLenses at most once a second). Lines follow edits
- * (LineTracker) until the next snapshot (server restart) re-syncs them.
+ * format; clicking opens the dashboard on that endpoint. Which file shows
+ * which endpoint is kept in a LensIndex, updated by each delta in proportion
+ * to what it touched; figures are read by id from the agent's store. A delta
+ * asks VS Code for new lenses (at most once a second) only when it touched an
+ * endpoint shown in a visible editor. Lines follow edits (LineTracker) until
+ * the next snapshot (server restart) re-syncs them.
  */
 import * as vscode from 'vscode';
-import { type LensAnchor, LineTracker, anchorsByFile, lensAnchors } from '../core/lines';
-import type { AgentManager } from '../core/manager';
+import { LensIndex } from '../core/lensIndex';
+import { LineTracker } from '../core/lines';
+import type { AgentManager, ManagerEvent } from '../core/manager';
+import { assertNever } from '../../protocol';
 import { CommandId } from '../commands/ids';
 import type { RouteLensConfig } from '../config';
 import { throttle } from './throttle';
@@ -16,17 +21,16 @@ export const LENS_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 't
 
 const fileKey = (f: string) => (process.platform === 'win32' ? f.toLowerCase() : f);
 
-interface AgentAnchor extends LensAnchor {
-  agentId: string;
-}
-
 export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly tracker = new LineTracker();
-  private byFile = new Map<string, AgentAnchor[]>();
-  private anchorsDirty = true;
-  private readonly fire = throttle(() => this.changed.fire(), 1000);
+  private readonly index = new LensIndex(fileKey);
+  /** Files with lenses changed by deltas since VS Code was last asked to refresh. */
+  private readonly staleFiles = new Set<string>();
+  /** Agents came, went or changed state: every lens may have changed. */
+  private allStale = false;
+  private readonly fire = throttle(() => this.fireIfVisible(), 1000);
   private readonly disposables: vscode.Disposable[] = [];
   private editSub: vscode.Disposable | undefined;
   private lastLocations = '';
@@ -35,30 +39,61 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     private readonly manager: AgentManager,
     private readonly getConfig: () => RouteLensConfig,
   ) {
+    this.index.setMappings(getConfig().pathMappings);
+    this.syncAgents();
     this.disposables.push(
-      { dispose: manager.onEvent((e) => this.onManager(e.kind)).dispose },
+      { dispose: manager.onEvent((e) => this.onManager(e)).dispose },
       vscode.workspace.onDidCloseTextDocument((d) => this.tracker.reset(fileKey(d.uri.fsPath))),
     );
     this.updateEditSubscription();
   }
 
-  private onManager(kind: string): void {
-    if (kind === 'snapshot') {
-      // A restart with moved registrations: the agent's lines are current again.
-      // (A resync with the same lines keeps the edits tracked since.)
-      const sig = this.locationSignature();
-      if (sig !== this.lastLocations) this.tracker.reset();
-      this.lastLocations = sig;
-      this.anchorsDirty = true;
-      this.changed.fire();
-    } else if (kind === 'agents' || kind === 'selected') {
-      this.anchorsDirty = true;
-      this.updateEditSubscription();
-      this.fire();
-    } else if (kind === 'delta') {
-      this.anchorsDirty = true; // deltas may add endpoints
-      this.fire();
+  private onManager(e: ManagerEvent): void {
+    switch (e.kind) {
+      case 'snapshot': {
+        // A restart with moved registrations: the agent's lines are current again.
+        // (A resync with the same lines keeps the edits tracked since.)
+        const sig = this.locationSignature();
+        if (sig !== this.lastLocations) this.tracker.reset();
+        this.lastLocations = sig;
+        this.index.setAgent(e.id, e.snapshot.endpoints);
+        this.changed.fire();
+        return;
+      }
+      case 'delta':
+        for (const f of this.index.applyDelta(e.id, e.delta)) this.staleFiles.add(f);
+        if (this.staleFiles.size) this.fire();
+        return;
+      case 'agents':
+      case 'selected':
+        this.syncAgents();
+        this.updateEditSubscription();
+        this.allStale = true;
+        this.fire();
+        return;
+      case 'state':
+        return;
+      default:
+        assertNever(e, 'manager event');
     }
+  }
+
+  /** Indexes agents that appeared, forgets those gone. */
+  private syncAgents(): void {
+    const live = new Set<string>();
+    for (const conn of this.manager.all) {
+      live.add(conn.id);
+      if (!this.index.agentIds().includes(conn.id)) this.index.setAgent(conn.id, conn.client.store.snapshot?.endpoints ?? []);
+    }
+    for (const id of this.index.agentIds()) if (!live.has(id)) this.index.removeAgent(id);
+  }
+
+  /** Asks VS Code for new lenses only when a file whose lenses changed is on screen. */
+  private fireIfVisible(): void {
+    const visible = this.allStale || vscode.window.visibleTextEditors.some((ed) => this.staleFiles.has(fileKey(ed.document.uri.fsPath)));
+    this.staleFiles.clear();
+    this.allStale = false;
+    if (visible) this.changed.fire();
   }
 
   private locationSignature(): string {
@@ -93,22 +128,13 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
 
   /** Configuration changed (format, enabled, mappings). */
   refresh(): void {
-    this.anchorsDirty = true;
+    this.index.setMappings(this.getConfig().pathMappings);
+    this.syncAgents();
     this.changed.fire();
   }
 
-  private anchorsFor(fsPath: string): AgentAnchor[] {
-    if (this.anchorsDirty) {
-      const all: AgentAnchor[] = [];
-      const mappings = this.getConfig().pathMappings;
-      for (const conn of this.manager.all) {
-        const endpoints = conn.client.store.snapshot?.endpoints ?? [];
-        for (const a of lensAnchors(endpoints, mappings)) all.push({ ...a, agentId: conn.id });
-      }
-      this.byFile = anchorsByFile(all, fileKey) as Map<string, AgentAnchor[]>;
-      this.anchorsDirty = false;
-    }
-    return this.byFile.get(fileKey(fsPath)) ?? [];
+  private anchorsFor(fsPath: string) {
+    return this.index.anchorsFor(fileKey(fsPath));
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {

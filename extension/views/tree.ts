@@ -1,7 +1,6 @@
 /** Explorer view: agents → endpoints grouped by router prefix, alerts, cache namespaces. */
 import * as vscode from 'vscode';
-import type { EndpointStats } from '../../protocol';
-import { formatCount, formatMs } from '../core/format';
+import { type EndpointStats, formatCount, formatMs } from '../../protocol';
 import type { AgentConnection, AgentManager } from '../core/manager';
 import { plainText } from '../core/text';
 import { CommandId } from '../commands/ids';

@@ -146,7 +146,8 @@ export function snapshot(endpoints: EndpointStats[], over: Partial<Snapshot> = {
       slowMs: { info: 500, warning: 1000, critical: 3000 },
     },
     health: { score: 82, status: 'degraded', reasons: ['GET /api/items1/:id p95 640 ms above 500 ms'] },
-    slowRequests: [0, 1, 2, 3, 4].map((i) => slowRequest(i)),
+    // Newest first, as the agent sends them.
+    slowRequests: [4, 3, 2, 1, 0].map((i) => slowRequest(i)),
     cache: cache(),
     rateLimits: [limiter()],
     droppedEndpoints: 0,

@@ -4,11 +4,11 @@
  * (a fresh nonce per load), and drives it in headless Chromium with playwright-core.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
@@ -37,21 +37,19 @@ export async function buildBundle(minify = false): Promise<{ dir: string; cleanu
 
 type HtmlFn = (input: { cspSource: string; scriptUri: string; styleUri: string }, nonce: string) => string;
 
-/** The extension's own page generator when it is there; otherwise the same CSP and shape. */
-async function pageGenerator(): Promise<{ html: HtmlFn; source: string }> {
+/**
+ * The extension's own page generator (extension/dashboard/html.ts): the page under test is the
+ * one VS Code gets. Fails, rather than serving some other page, when it cannot be loaded.
+ */
+export async function pageGenerator(file = join(ROOT, 'extension/dashboard/html.ts')): Promise<{ html: HtmlFn; source: string }> {
+  let mod: { dashboardHtml?: unknown };
   try {
-    const file = join(ROOT, 'extension/dashboard/html.ts');
-    const mod = (existsSync(file) ? await import(pathToFileURL(file).href) : {}) as { dashboardHtml?: HtmlFn };
-    if (typeof mod.dashboardHtml === 'function') return { html: mod.dashboardHtml, source: 'extension/dashboard/html.ts' };
-  } catch {
-    // fall through: the extension part is not in this tree yet
+    mod = (await import(pathToFileURL(file).href)) as { dashboardHtml?: unknown };
+  } catch (err) {
+    throw new Error(`the webview harness needs the extension's page generator ${file}: ${(err as Error).message}`);
   }
-  const html: HtmlFn = (input, nonce) => `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${input.cspSource} data:; style-src ${input.cspSource}; script-src 'nonce-${nonce}'; font-src ${input.cspSource}">
-<link rel="stylesheet" href="${input.styleUri}"><title>RouteLens</title></head>
-<body><div id="app" role="main"></div><script nonce="${nonce}" src="${input.scriptUri}"></script></body></html>`;
-  return { html, source: 'harness copy' };
+  if (typeof mod.dashboardHtml !== 'function') throw new Error(`${file} exports no dashboardHtml function`);
+  return { html: mod.dashboardHtml as HtmlFn, source: relative(ROOT, file) };
 }
 
 export interface Server {

@@ -1,9 +1,10 @@
 // The webview's state store and command tracker, in plain Node (they touch no DOM).
 import assert from 'node:assert/strict';
-import { Commands, StatusLine, type VsCodeApi, type WebviewCommand } from '../../webview/host';
+import { Commands, StatusLine, type VsCodeApi } from '../../webview/host';
 import { Ring } from '../../webview/ring';
-import { LIMITS, Store, TABS, readPersisted } from '../../webview/state';
-import { DASHBOARD_TABS, WEBVIEW_COMMANDS, type WebviewToHost } from '../../protocol/webview';
+import { LIMITS, Store, readPersisted } from '../../webview/state';
+import { CACHE_EVENTS_KEPT, SLOW_REQUESTS_KEPT } from '../../protocol/feed';
+import type { WebviewToHost } from '../../protocol/webview';
 import { endpoint, endpoints, slowRequest, snapshot, system, T0 } from './fixtures';
 
 describe('webview Ring', () => {
@@ -25,10 +26,12 @@ describe('webview Store', () => {
     s.applyDelta('a', { time: T0 + 1000, endpoints: [changed], removedEndpoints: ['GET /api/items3/:id'] });
     assert.equal(s.endpoints.size, 2);
     assert.deepEqual(s.endpoints.get(changed.id), changed);
-    const many = Array.from({ length: LIMITS.slowRequests + 50 }, (_, i) => slowRequest(100 + i));
+    // The agent sends slow requests newest first; the state keeps the newest SLOW_REQUESTS_KEPT.
+    const many = Array.from({ length: SLOW_REQUESTS_KEPT + 50 }, (_, i) => slowRequest(100 + i)).reverse();
     s.applyDelta('a', { time: T0 + 2000, slowRequests: many });
-    assert.equal(s.slow.length, LIMITS.slowRequests);
+    assert.equal(s.slow.length, SLOW_REQUESTS_KEPT);
     assert.equal(s.slow[0]!.requestId, `r${100 + many.length - 1}`, 'newest first');
+    assert.equal(s.slow[SLOW_REQUESTS_KEPT - 1]!.requestId, `r${100 + 50}`, 'the oldest dropped');
   });
 
   it('ignores deltas of an agent it does not show', () => {
@@ -53,8 +56,9 @@ describe('webview Store', () => {
     s.applySnapshot('a', snapshot([]));
     for (let i = 0; i < LIMITS.endpointTimelines + 50; i++) s.applyDelta('a', { time: T0 + i, endpoints: [endpoint(i)] });
     assert.equal(s.endpointSeries.size, LIMITS.endpointTimelines);
-    s.applyDelta('a', { time: T0 + 1, cacheEvents: Array.from({ length: LIMITS.cacheEvents * 2 }, (_, i) => ({ kind: 'hit' as const, time: T0 + i })) });
-    assert.equal(s.cacheEvents.size, LIMITS.cacheEvents);
+    s.applyDelta('a', { time: T0 + 1, cacheEvents: Array.from({ length: CACHE_EVENTS_KEPT * 2 }, (_, i) => ({ kind: 'hit' as const, time: T0 + i })) });
+    assert.equal(s.cacheEvents.length, CACHE_EVENTS_KEPT);
+    assert.equal(s.cacheEvents[0]!.time, T0 + CACHE_EVENTS_KEPT, 'the oldest dropped');
   });
 
   it('keeps restored series for the same agent and clears them for another', () => {
@@ -111,17 +115,5 @@ describe('webview Commands', () => {
     assert.deepEqual(r, { ok: false, error: { code: 'ERR_TIMEOUT', message: 'cache.warm: no answer after 0 s' } });
     assert.equal(commands.pendingCount, 0);
     assert.equal(el.className, 'status error');
-  });
-});
-
-describe('webview copies of protocol lists (kept local so the bundle has no zod)', () => {
-  it('TABS equals DASHBOARD_TABS and WebviewCommand equals WEBVIEW_COMMANDS', () => {
-    assert.deepEqual([...TABS], [...DASHBOARD_TABS]);
-    // Both directions at compile time: a command added to one list and not the other fails tsc.
-    const fromProtocol: readonly WebviewCommand[] = WEBVIEW_COMMANDS;
-    type Missing = Exclude<WebviewCommand, (typeof WEBVIEW_COMMANDS)[number]>;
-    const noneMissing: [Missing] extends [never] ? true : false = true;
-    assert.equal(noneMissing, true);
-    assert.equal(new Set(fromProtocol).size, WEBVIEW_COMMANDS.length);
   });
 });

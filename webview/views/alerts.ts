@@ -129,7 +129,7 @@ export class AlertsView implements View {
     const r = await this.ctx.commands.send('thresholds.set', { thresholds: v.patch }, () => 'Thresholds saved');
     if (r.ok) {
       this.dirty = false;
-      this.ctx.store.thresholds = r.result;
+      this.ctx.store.setThresholds(r.result);
       this.fillForm();
     } else {
       // The agent's own words, as text.

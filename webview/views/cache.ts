@@ -1,6 +1,7 @@
 import type { CacheKeyInfo } from '../../protocol/types';
 import { TimeChart, relative } from '../charts';
-import { button, clean, empty, fill, fmtBytes, fmtMs, fmtNum, fmtPct, fmtTime, h, section, table, tile } from '../dom';
+import { button, clean, empty, fill, fmtTime, h, section, table, tile } from '../dom';
+import { formatBytes, formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -98,16 +99,16 @@ export class CacheView implements View {
       h(
         'div',
         { class: 'tiles' },
-        tile('Overall hit rate', fmtPct(c.overall.hitRate)),
-        tile('L1 hit rate', fmtPct(c.l1.hitRate)),
-        tile('L2 hit rate', c.redis === 'none' ? 'no L2' : fmtPct(c.l2.hitRate)),
-        tile('Hit rate (1m)', fmtPct(c.window.hitRate)),
+        tile('Overall hit rate', formatPercent(c.overall.hitRate)),
+        tile('L1 hit rate', formatPercent(c.l1.hitRate)),
+        tile('L2 hit rate', c.redis === 'none' ? 'no L2' : formatPercent(c.l2.hitRate)),
+        tile('Hit rate (1m)', formatPercent(c.window.hitRate)),
         tile('Redis', c.redis),
-        tile('L1 entries', `${fmtNum(c.l1.entries)} / ${fmtNum(c.l1.maxEntries)}`),
-        tile('L1 size', `${fmtBytes(c.l1.bytes)} / ${fmtBytes(c.l1.maxBytes)}`),
-        tile('Loads', `${fmtNum(c.loads.count)} (avg ${fmtMs(c.loads.avg)}, ${fmtNum(c.loads.errors)} failed)`),
-        tile('L2 errors', fmtNum(c.l2.errors)),
-        tile('Evictions / expiries', `${fmtNum(c.evictions)} / ${fmtNum(c.expirations)}`),
+        tile('L1 entries', `${formatCount(c.l1.entries)} / ${formatCount(c.l1.maxEntries)}`),
+        tile('L1 size', `${formatBytes(c.l1.bytes)} / ${formatBytes(c.l1.maxBytes)}`),
+        tile('Loads', `${formatCount(c.loads.count)} (avg ${formatMs(c.loads.avg)}, ${formatCount(c.loads.errors)} failed)`),
+        tile('L2 errors', formatCount(c.l2.errors)),
+        tile('Evictions / expiries', `${formatCount(c.evictions)} / ${formatCount(c.expirations)}`),
       ),
     );
     const points = s.series.toArray();
@@ -121,13 +122,13 @@ export class CacheView implements View {
     this.nsChart.set(
       [...s.namespaceSeries].slice(0, 6).map(([ns, ring]) => ({ label: ns || '(default)', points: relative(ring.toArray(), now, (p) => p.hitRate * 100) })),
     );
-    fill(this.hotKeys, c.hotKeys.length ? table(['Key', 'Hits'], c.hotKeys.slice(0, 20).map((k) => [k.key, fmtNum(k.hits)])) : empty('No hits yet.'));
+    fill(this.hotKeys, c.hotKeys.length ? table(['Key', 'Hits'], c.hotKeys.slice(0, 20).map((k) => [k.key, formatCount(k.hits)])) : empty('No hits yet.'));
     fill(
       this.namespaces,
       c.namespaces.length
         ? table(
             ['Namespace', 'Entries', 'Hits', 'Misses', 'Hit rate'],
-            c.namespaces.map((n) => [n.namespace || '(default)', fmtNum(n.entries), fmtNum(n.hits), fmtNum(n.misses), fmtPct(n.hitRate)]),
+            c.namespaces.map((n) => [n.namespace || '(default)', formatCount(n.entries), formatCount(n.hits), formatCount(n.misses), formatPercent(n.hitRate)]),
           )
         : empty('No namespaces.'),
     );
@@ -149,7 +150,7 @@ export class CacheView implements View {
           : [empty('No warming strategies registered.')]),
       );
     }
-    const events = s.cacheEvents.toArray().slice(-50).reverse();
+    const events = s.cacheEvents.slice(-50).reverse();
     fill(
       this.events,
       s.droppedCacheEvents ? h('p', { class: 'muted', text: `${s.droppedCacheEvents} events dropped by the agent (batch full).` }) : null,
@@ -163,7 +164,7 @@ export class CacheView implements View {
               e.namespace ?? '',
               e.invalidation
                 ? `${e.invalidation.by} ${e.invalidation.target} (${e.invalidation.source}${e.invalidation.removed !== undefined ? `, ${e.invalidation.removed} removed` : ''})`
-                : (e.key ?? e.message ?? e.state ?? (e.duration !== undefined ? fmtMs(e.duration) : '')),
+                : (e.key ?? e.message ?? e.state ?? (e.duration !== undefined ? formatMs(e.duration) : '')),
             ]),
           )
         : empty('No cache events yet.'),
@@ -197,8 +198,8 @@ export class CacheView implements View {
         this.keys.map((k) => [
           k.key,
           k.tier,
-          k.ttl === undefined ? 'never' : fmtMs(k.ttl),
-          fmtBytes(k.size),
+          k.ttl === undefined ? 'never' : formatMs(k.ttl),
+          formatBytes(k.size),
           button('Inspect', () => void this.inspect(k.key)),
           button('Invalidate', (ev) => {
             (ev.currentTarget as HTMLButtonElement).disabled = true;
@@ -215,13 +216,13 @@ export class CacheView implements View {
   }
 
   private async inspect(key: string): Promise<void> {
-    const r = await this.ctx.commands.send('cache.inspect', { key }, (res) => `${res.key}: ${fmtBytes(res.size)}${res.truncated ? ' (value truncated)' : ''}`);
+    const r = await this.ctx.commands.send('cache.inspect', { key }, (res) => `${res.key}: ${formatBytes(res.size)}${res.truncated ? ' (value truncated)' : ''}`);
     if (!r.ok) return;
     const v = r.result;
     fill(
       this.inspected,
       h('h3', { text: `Value of ${v.key}` }),
-      h('p', { class: 'muted', text: `${v.tier} · ${fmtBytes(v.size)} · TTL ${v.ttl === undefined ? 'never' : fmtMs(v.ttl)}${v.tags?.length ? ` · tags ${v.tags.join(', ')}` : ''}${v.truncated ? ' · truncated' : ''}` }),
+      h('p', { class: 'muted', text: `${v.tier} · ${formatBytes(v.size)} · TTL ${v.ttl === undefined ? 'never' : formatMs(v.ttl)}${v.tags?.length ? ` · tags ${v.tags.join(', ')}` : ''}${v.truncated ? ' · truncated' : ''}` }),
       valueBlock(v.value),
       button('Close', () => fill(this.inspected)),
     );

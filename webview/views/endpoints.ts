@@ -1,7 +1,8 @@
 import type { EndpointStats, LatencySummary, WindowName } from '../../protocol/types';
 import { WINDOWS } from '../../protocol/types';
 import { BarChart, TimeChart, relative } from '../charts';
-import { button, empty, fill, fmtMs, fmtNum, fmtPct, fmtTime, h, kv, setText, table } from '../dom';
+import { button, empty, fill, fmtTime, h, kv, setText, table } from '../dom';
+import { formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { SortKey } from '../state';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
@@ -21,14 +22,14 @@ interface Column {
 const COLUMNS: Column[] = [
   { key: 'method', label: 'Method', sortable: false, value: (e) => e.method, cls: 'method' },
   { key: 'route', label: 'Route', sortable: true, value: (e) => e.route, cls: 'route' },
-  { key: 'count', label: 'Count', sortable: true, value: (_e, w) => fmtNum(w.count), cls: 'num' },
-  { key: 'errors', label: 'Errors', sortable: true, value: (_e, w) => fmtNum(w.errors), cls: 'num' },
-  { key: 'avg', label: 'Avg', sortable: true, value: (_e, w) => fmtMs(w.avg), cls: 'num' },
-  { key: 'p50', label: 'p50', sortable: true, value: (_e, w) => fmtMs(w.p50), cls: 'num' },
-  { key: 'p95', label: 'p95', sortable: true, value: (_e, w) => fmtMs(w.p95), cls: 'num' },
-  { key: 'p99', label: 'p99', sortable: true, value: (_e, w) => fmtMs(w.p99), cls: 'num' },
-  { key: 'max', label: 'Max', sortable: true, value: (_e, w) => fmtMs(w.max), cls: 'num' },
-  { key: 'rate', label: 'Req/s', sortable: false, value: (e) => fmtNum(e.rate), cls: 'num' },
+  { key: 'count', label: 'Count', sortable: true, value: (_e, w) => formatCount(w.count), cls: 'num' },
+  { key: 'errors', label: 'Errors', sortable: true, value: (_e, w) => formatCount(w.errors), cls: 'num' },
+  { key: 'avg', label: 'Avg', sortable: true, value: (_e, w) => formatMs(w.avg), cls: 'num' },
+  { key: 'p50', label: 'p50', sortable: true, value: (_e, w) => formatMs(w.p50), cls: 'num' },
+  { key: 'p95', label: 'p95', sortable: true, value: (_e, w) => formatMs(w.p95), cls: 'num' },
+  { key: 'p99', label: 'p99', sortable: true, value: (_e, w) => formatMs(w.p99), cls: 'num' },
+  { key: 'max', label: 'Max', sortable: true, value: (_e, w) => formatMs(w.max), cls: 'num' },
+  { key: 'rate', label: 'Req/s', sortable: false, value: (e) => formatCount(e.rate), cls: 'num' },
 ];
 
 interface Row {
@@ -193,11 +194,11 @@ export class EndpointsView implements View {
     const all = [...s.endpoints.values()].filter((e) => (e.windows?.[w] ?? e).count > 0);
     const pick = (key: 'p95' | 'count', fmt: (n: number) => string) =>
       all
-        .sort((a, b) => (b.windows?.[w] ?? b)[key] - (a.windows?.[w] ?? a)[key])
+        .sort((a, b) => (b.windows?.[w] ?? b)[key] - (a.windows?.[w] ?? a)[key] || (a.id < b.id ? -1 : 1))
         .slice(0, 10)
         .map((e) => ({ id: e.id, value: fmt((e.windows?.[w] ?? e)[key]) }));
-    this.slowest.set(pick('p95', fmtMs));
-    this.busiest.set(pick('count', (n) => `${fmtNum(n)} req`));
+    this.slowest.set(pick('p95', formatMs));
+    this.busiest.set(pick('count', (n) => `${formatCount(n)} req`));
   }
 
   /** Renders only the rows in view (plus a few), reusing row elements; unchanged cells are not written. */
@@ -260,9 +261,9 @@ export class EndpointsView implements View {
     if (opened) {
       this.detailId = id;
       this.destroyCharts();
-      this.histogram = new BarChart('Latency distribution (5-minute window)', (v) => fmtNum(v));
-      this.timelineP95 = new TimeChart('p95 over time for this endpoint', (v) => fmtMs(v));
-      this.timelineCount = new TimeChart('Requests in the last minute, over time', (v) => fmtNum(v));
+      this.histogram = new BarChart('Latency distribution (5-minute window)', (v) => formatCount(v));
+      this.timelineP95 = new TimeChart('p95 over time for this endpoint', (v) => formatMs(v));
+      this.timelineCount = new TimeChart('Requests in the last minute, over time', (v) => formatCount(v));
       const goto = button('Go to handler', () => this.ctx.api.postMessage({ type: 'openHandler', endpointId: id }), 'primary');
       goto.dataset.action = 'open-handler';
       const reset = button('Reset stats', () => void this.ctx.commands.send('reset', { endpoint: id }, (r) => `Reset ${r.reset} endpoint${r.reset === 1 ? '' : 's'}`));
@@ -290,7 +291,7 @@ export class EndpointsView implements View {
     }
     const win = s.summary(e);
     const loc = (l: typeof e.location) => (l ? `${l.file}:${l.line}:${l.column}` : 'unknown');
-    const codes = Object.entries(e.statusCodes).map(([k, v]) => h('span', { class: `code c${k[0]}`, text: `${k}: ${fmtNum(v)}` }));
+    const codes = Object.entries(e.statusCodes).map(([k, v]) => h('span', { class: `code c${k[0]}`, text: `${k}: ${formatCount(v)}` }));
     const slow = s.slow.filter((r) => `${r.method} ${r.route}` === id).slice(0, 10);
     fill(
       this.detailBody,
@@ -298,9 +299,9 @@ export class EndpointsView implements View {
         ['Kind', e.kind],
         ['Registered at', loc(e.location)],
         ['Handler', loc(e.handlerLocation ?? e.location)],
-        [`Requests (${s.ui.window})`, `${fmtNum(win.count)} · errors ${fmtNum(win.errors)} (${fmtPct(win.count ? win.errors / win.count : 0)}) · aborted ${fmtNum(win.aborted)}`],
-        [`Latency (${s.ui.window})`, `avg ${fmtMs(win.avg)} · p50 ${fmtMs(win.p50)} · p95 ${fmtMs(win.p95)} · p99 ${fmtMs(win.p99)} · max ${fmtMs(win.max)}`],
-        ['Rate', `${fmtNum(e.rate)} req/s`],
+        [`Requests (${s.ui.window})`, `${formatCount(win.count)} · errors ${formatCount(win.errors)} (${formatPercent(win.count ? win.errors / win.count : 0)}) · aborted ${formatCount(win.aborted)}`],
+        [`Latency (${s.ui.window})`, `avg ${formatMs(win.avg)} · p50 ${formatMs(win.p50)} · p95 ${formatMs(win.p95)} · p99 ${formatMs(win.p99)} · max ${formatMs(win.max)}`],
+        ['Rate', `${formatCount(e.rate)} req/s`],
         ['Last request', fmtTime(e.lastSeen)],
       ]),
       h('h3', { text: 'Status codes' }),
@@ -309,14 +310,14 @@ export class EndpointsView implements View {
       slow.length
         ? table(
             ['Time', 'Path', 'Status', 'Duration'],
-            slow.map((r) => [fmtTime(r.time), r.path, String(r.status), fmtMs(r.duration)]),
+            slow.map((r) => [fmtTime(r.time), r.path, String(r.status), formatMs(r.duration)]),
           )
         : empty('No slow requests for this route.'),
     );
     const hist = e.histogram;
     if (hist && hist.bounds.length) {
       this.histogram!.set(
-        hist.bounds.map((b, i) => (Number.isFinite(b) ? `≤ ${fmtMs(b)}` : `> ${fmtMs(hist.bounds[i - 1] ?? 0)}`)),
+        hist.bounds.map((b, i) => (Number.isFinite(b) ? `≤ ${formatMs(b)}` : `> ${formatMs(hist.bounds[i - 1] ?? 0)}`)),
         'requests',
         hist.counts,
       );

@@ -1,5 +1,6 @@
 import { TimeChart, relative } from '../charts';
-import { clean, empty, fill, fmtBytes, fmtMs, fmtNum, fmtPct, h, setText } from '../dom';
+import { clean, empty, fill, h, setText } from '../dom';
+import { MISSING, formatBytes, formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -10,10 +11,10 @@ export class OverviewView implements View {
   private readonly health = h('div', { class: 'health' });
   private readonly tiles = h('div', { class: 'tiles' });
   private readonly tileValues = new Map<string, HTMLElement>();
-  private readonly traffic = new TimeChart('Requests per second and error rate over time', (v) => fmtNum(v));
-  private readonly latency = new TimeChart('Worst route p95 latency over time', (v) => fmtMs(v));
-  private readonly memory = new TimeChart('Memory (rss and heap) over time', (v) => fmtBytes(v));
-  private readonly loop = new TimeChart('Event-loop delay p99 over time', (v) => fmtMs(v));
+  private readonly traffic = new TimeChart('Requests per second and error rate over time', (v) => formatCount(v));
+  private readonly latency = new TimeChart('Worst route p95 latency over time', (v) => formatMs(v));
+  private readonly memory = new TimeChart('Memory (rss and heap) over time', (v) => formatBytes(v));
+  private readonly loop = new TimeChart('Event-loop delay p99 over time', (v) => formatMs(v));
 
   constructor(private readonly ctx: Ctx) {
     for (const [key, label] of [
@@ -26,7 +27,7 @@ export class OverviewView implements View {
       ['el', 'Event-loop p99'],
       ['alerts', 'Active alerts'],
     ] as const) {
-      const value = h('span', { class: 'tile-value', text: '–' });
+      const value = h('span', { class: 'tile-value', text: MISSING });
       this.tileValues.set(key, value);
       this.tiles.append(h('div', { class: 'tile' }, h('span', { class: 'tile-label', text: label }), value));
     }
@@ -61,13 +62,13 @@ export class OverviewView implements View {
     let worst = 0;
     for (const e of s.endpoints.values()) if (e.windows?.['1m'] && e.windows['1m'].count > 0) worst = Math.max(worst, e.windows['1m'].p95);
     const set = (k: string, v: string) => setText(this.tileValues.get(k)!, v);
-    set('rps', fmtNum(sys?.requestsPerSecond));
-    set('err', fmtPct(sys?.errorRate));
-    set('p95', fmtMs(worst));
+    set('rps', formatCount(sys?.requestsPerSecond));
+    set('err', formatPercent(sys?.errorRate));
+    set('p95', formatMs(worst));
     set('endpoints', `${s.endpoints.size}${s.droppedEndpoints ? ` (+${s.droppedEndpoints} folded)` : ''}`);
-    set('rss', fmtBytes(sys?.rss));
-    set('heap', sys ? `${fmtBytes(sys.heapUsed)} / ${fmtBytes(sys.heapLimit)}` : '–');
-    set('el', fmtMs(sys?.eventLoop.delayP99));
+    set('rss', formatBytes(sys?.rss));
+    set('heap', sys ? `${formatBytes(sys.heapUsed)} / ${formatBytes(sys.heapLimit)}` : MISSING);
+    set('el', formatMs(sys?.eventLoop.delayP99));
     set('alerts', String(s.alerts.length));
 
     const points = s.series.toArray();

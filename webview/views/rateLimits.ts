@@ -1,5 +1,6 @@
 import type { RateLimitStats } from '../../protocol/types';
-import { button, empty, fill, fmtMs, fmtNum, fmtPct, h, section, table, tile } from '../dom';
+import { button, empty, fill, h, section, table, tile } from '../dom';
+import { formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -7,7 +8,7 @@ import { Revs } from './view';
 function fmtWindow(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000} s`;
-  return fmtMs(ms);
+  return formatMs(ms);
 }
 
 interface Card {
@@ -63,21 +64,21 @@ export class RateLimitsView implements View {
       h(
         'div',
         { class: 'tiles wide' },
-        tile('Algorithm', `${l.algorithm}, ${fmtNum(l.max)} per ${fmtWindow(l.windowMs)}`),
+        tile('Algorithm', `${l.algorithm}, ${formatCount(l.max)} per ${fmtWindow(l.windowMs)}`),
         tile('Store', `${l.store} (on error: ${l.onStoreError})`),
-        tile('Window allowed / limited', `${fmtNum(l.window.allowed)} / ${fmtNum(l.window.limited)} (${fmtPct(windowTotal ? l.window.limited / windowTotal : 0)})`),
-        tile('Total allowed / limited', `${fmtNum(l.allowed)} / ${fmtNum(l.limited)} (${fmtPct(total ? l.limited / total : 0)})`),
-        tile('Store errors', fmtNum(l.storeErrors)),
+        tile('Window allowed / limited', `${formatCount(l.window.allowed)} / ${formatCount(l.window.limited)} (${formatPercent(windowTotal ? l.window.limited / windowTotal : 0)})`),
+        tile('Total allowed / limited', `${formatCount(l.allowed)} / ${formatCount(l.limited)} (${formatPercent(total ? l.limited / total : 0)})`),
+        tile('Store errors', formatCount(l.storeErrors)),
       ),
       h(
         'div',
         { class: 'two-col' },
-        h('div', {}, h('h3', { text: 'Per route' }), l.routes.length ? table(['Route', 'Allowed', 'Limited'], l.routes.map((r) => [r.route, fmtNum(r.allowed), fmtNum(r.limited)])) : empty('No traffic yet.')),
+        h('div', {}, h('h3', { text: 'Per route' }), l.routes.length ? table(['Route', 'Allowed', 'Limited'], l.routes.map((r) => [r.route, formatCount(r.allowed), formatCount(r.limited)])) : empty('No traffic yet.')),
         h(
           'div',
           {},
           h('h3', { text: 'Top limited keys' }),
-          l.topKeys.length ? table(['Key', 'Limited', ''], l.topKeys.map((k) => [k.key, fmtNum(k.limited), button('Reset', () => this.resetKey(l.name, k.key))])) : empty('No key was limited.'),
+          l.topKeys.length ? table(['Key', 'Limited', ''], l.topKeys.map((k) => [k.key, formatCount(k.limited), button('Reset', () => this.resetKey(l.name, k.key))])) : empty('No key was limited.'),
         ),
       ),
     );

@@ -1,4 +1,5 @@
-import { empty, fill, fmtMs, fmtTime, h, table } from '../dom';
+import { empty, fill, fmtTime, h, table } from '../dom';
+import { formatMs } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -17,7 +18,7 @@ export class SlowView implements View {
     if (!s.slow.length) return fill(this.el, empty('No slow requests yet.'));
     const t = table(
       ['Time', 'Severity', 'Method', 'Route', 'Path', 'Status', 'Duration'],
-      s.slow.slice(0, SHOWN).map((r) => [fmtTime(r.time), h('span', { class: `sev sev-${r.severity}`, text: r.severity }), r.method, r.route, r.path, String(r.status), fmtMs(r.duration)]),
+      s.slow.slice(0, SHOWN).map((r) => [fmtTime(r.time), h('span', { class: `sev sev-${r.severity}`, text: r.severity }), r.method, r.route, r.path, String(r.status), formatMs(r.duration)]),
     );
     t.classList.add('slow-table');
     [...t.tBodies[0]!.rows].forEach((row, i) => row.classList.add(`sev-row-${s.slow[i]!.severity}`));

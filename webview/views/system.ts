@@ -1,4 +1,5 @@
-import { empty, fill, fmtBytes, fmtDuration, fmtMs, fmtNum, fmtPct, fmtTime, h, kv, section } from '../dom';
+import { empty, fill, fmtTime, h, kv, section } from '../dom';
+import { MISSING, formatBytes, formatCount, formatMs, formatPercent, formatUptime } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -23,12 +24,12 @@ export class SystemView implements View {
         section(
           'Process',
           kv([
-            ['Name', a?.name ?? '–'],
+            ['Name', a?.name ?? MISSING],
             ['PID', String(sys.pid)],
             ['Node', sys.nodeVersion],
-            ['Uptime', fmtDuration(sys.uptime)],
-            ['Agent', a ? `${a.version} (protocol ${a.protocolVersion})` : '–'],
-            ['Working directory', a?.cwd ?? '–'],
+            ['Uptime', formatUptime(sys.uptime)],
+            ['Agent', a ? `${a.version} (protocol ${a.protocolVersion})` : MISSING],
+            ['Working directory', a?.cwd ?? MISSING],
             ['Features', a?.features.join(', ') || 'none'],
             ['Sampled at', fmtTime(sys.time)],
           ]),
@@ -36,36 +37,36 @@ export class SystemView implements View {
         section(
           'Memory',
           kv([
-            ['RSS', fmtBytes(sys.rss)],
-            ['Heap used', `${fmtBytes(sys.heapUsed)} (${fmtPct(sys.heapLimit ? sys.heapUsed / sys.heapLimit : 0)} of limit)`],
-            ['Heap total', fmtBytes(sys.heapTotal)],
-            ['Heap limit', fmtBytes(sys.heapLimit)],
-            ['External', fmtBytes(sys.external)],
+            ['RSS', formatBytes(sys.rss)],
+            ['Heap used', `${formatBytes(sys.heapUsed)} (${formatPercent(sys.heapLimit ? sys.heapUsed / sys.heapLimit : 0)} of limit)`],
+            ['Heap total', formatBytes(sys.heapTotal)],
+            ['Heap limit', formatBytes(sys.heapLimit)],
+            ['External', formatBytes(sys.external)],
           ]),
         ),
         section(
           'CPU and event loop',
           kv([
-            ['CPU', `${fmtNum(sys.cpuPercent)}% of one core`],
-            ['Event-loop delay p50', fmtMs(sys.eventLoop.delayP50)],
-            ['Event-loop delay p99', fmtMs(sys.eventLoop.delayP99)],
-            ['Event-loop delay max', fmtMs(sys.eventLoop.delayMax)],
-            ['Event-loop utilisation', fmtPct(sys.eventLoop.utilization)],
+            ['CPU', `${formatPercent(sys.cpuPercent / 100)} of one core`],
+            ['Event-loop delay p50', formatMs(sys.eventLoop.delayP50)],
+            ['Event-loop delay p99', formatMs(sys.eventLoop.delayP99)],
+            ['Event-loop delay max', formatMs(sys.eventLoop.delayMax)],
+            ['Event-loop utilisation', formatPercent(sys.eventLoop.utilization)],
           ]),
         ),
         section(
           'Garbage collection',
           kv([
-            ['Collections', fmtNum(sys.gc.count)],
-            ['Total pause', fmtMs(sys.gc.pauseTotal)],
-            ['Longest pause', fmtMs(sys.gc.pauseMax)],
+            ['Collections', formatCount(sys.gc.count)],
+            ['Total pause', formatMs(sys.gc.pauseTotal)],
+            ['Longest pause', formatMs(sys.gc.pauseMax)],
           ]),
         ),
         section(
           'Traffic',
           kv([
-            ['Requests/s', fmtNum(sys.requestsPerSecond)],
-            ['Error rate (1m)', fmtPct(sys.errorRate)],
+            ['Requests/s', formatCount(sys.requestsPerSecond)],
+            ['Error rate (1m)', formatPercent(sys.errorRate)],
           ]),
         ),
       ),

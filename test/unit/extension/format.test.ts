@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_LENS_FORMAT, compileLensFormat, formatBytes, formatCount, formatMs, formatPercent, statusText } from '../../../extension/core/format';
+import { DEFAULT_LENS_FORMAT, compileLensFormat, statusText } from '../../../extension/core/format';
 import { plainText } from '../../../extension/core/text';
 import { endpoint } from './helpers';
 
@@ -22,13 +22,6 @@ describe('extension formatting', () => {
     assert.ok(!title.includes('$('));
     assert.ok(title.length <= 300);
     assert.equal(plainText('a\u2066b\u0000c'), 'a b c');
-  });
-
-  it('numbers', () => {
-    assert.deepEqual([formatMs(0.42), formatMs(4.25), formatMs(42.4), formatMs(1234), formatMs(12_345)], ['0.4 ms', '4.3 ms', '42 ms', '1.2 s', '12 s']);
-    assert.deepEqual([formatCount(999), formatCount(1234), formatCount(12_345), formatCount(2_500_000)], ['999', '1.2k', '12k', '2.5M']);
-    assert.deepEqual([formatPercent(0), formatPercent(0.004), formatPercent(0.25)], ['0%', '0.4%', '25%']);
-    assert.deepEqual([formatBytes(512), formatBytes(1536), formatBytes(50 * 1024 * 1024)], ['512 B', '1.5 KiB', '50 MiB']);
   });
 
   it('statusText shows app, req/s, worst p95 and health', () => {

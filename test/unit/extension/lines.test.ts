@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { LineTracker, type TextChange, lensAnchors, shiftLineForChanges } from '../../../extension/core/lines';
 import { resolvePathMappings } from '../../../extension/core/discovery';
-import { applyDelta, mergeDeltas } from '../../../extension/core/store';
-import type { Snapshot } from '../../../protocol';
 import { endpoint } from './helpers';
 
 const ins = (line: number, ch: number, text: string): TextChange => ({ startLine: line, startCharacter: ch, endLine: line, endCharacter: ch, text });
@@ -53,29 +51,5 @@ describe('extension route → source line mapping', () => {
     t.reset('/f.ts');
     assert.equal(t.lineOf('/f.ts', a), 4);
     assert.equal(t.trackedDocuments, 0);
-  });
-});
-
-describe('extension store (snapshot + delta merge)', () => {
-  const snap = (): Snapshot => ({ endpoints: [endpoint({ id: 'A', count: 1 }), endpoint({ id: 'B', count: 2 })], slowRequests: [], alerts: [{ id: 'x' }], time: 0 }) as unknown as Snapshot;
-
-  it('applyDelta replaces changed endpoints, removes removed ones, keeps the rest; input untouched', () => {
-    const s = snap();
-    const next = applyDelta(s, { time: 5, endpoints: [endpoint({ id: 'A', count: 7 }), endpoint({ id: 'C', count: 1 })], removedEndpoints: ['B'], alerts: [] });
-    assert.deepEqual(next.endpoints.map((e) => [e.id, e.count]), [['A', 7], ['C', 1]]);
-    assert.deepEqual(next.alerts, []);
-    assert.equal(next.time, 5);
-    assert.equal(s.endpoints.length, 2, 'not mutated');
-  });
-
-  it('mergeDeltas folds consecutive deltas (later wins; slow requests appended; removal then re-add)', () => {
-    const m = mergeDeltas(
-      { time: 1, endpoints: [endpoint({ id: 'A', count: 1 })], removedEndpoints: ['B'], slowRequests: [{ requestId: '1' } as never] },
-      { time: 2, endpoints: [endpoint({ id: 'A', count: 2 }), endpoint({ id: 'B', count: 1 })], slowRequests: [{ requestId: '2' } as never] },
-    );
-    assert.equal(m.time, 2);
-    assert.deepEqual(m.endpoints?.map((e) => [e.id, e.count]), [['A', 2], ['B', 1]]);
-    assert.equal(m.removedEndpoints, undefined);
-    assert.deepEqual(m.slowRequests?.map((r) => r.requestId), ['1', '2']);
   });
 });

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { MISSING, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime } from '../../protocol/format';
+
+describe('protocol/format: one way to write figures for the extension and the dashboard', () => {
+  it('formatMs: two decimals below 1 ms, one below 10 ms, whole ms below 1 s, then seconds', () => {
+    assert.deepEqual(
+      [0, 0.004, 0.42, 4.25, 9.96, 42.4, 999.4, 1234, 9_949, 12_345, 125_000].map(formatMs),
+      ['0 ms', '0 ms', '0.42 ms', '4.3 ms', '10 ms', '42 ms', '999 ms', '1.2 s', '9.9 s', '12 s', '125 s'],
+    );
+  });
+
+  it('formatCount: one decimal below 10, whole below 1,000, then k, M, G; sign kept', () => {
+    assert.deepEqual(
+      [0, 4.25, 42.5, 999, 1234, 12_345, 999_499, 2_500_000, 25_000_000, 3.2e9, -1234].map(formatCount),
+      ['0', '4.3', '43', '999', '1.2k', '12k', '999k', '2.5M', '25M', '3.2G', '-1.2k'],
+    );
+  });
+
+  it('formatRate is a plain number per second', () => {
+    assert.deepEqual([0, 0.5, 12, 1500].map(formatRate), ['0/s', '0.5/s', '12/s', '1.5k/s']);
+  });
+
+  it('formatPercent: a fraction as 0%, <0.1%, one decimal below 10 %, whole above', () => {
+    assert.deepEqual([0, 0.0004, 0.004, 0.013, 0.25, 1, 1.5].map(formatPercent), ['0%', '<0.1%', '0.4%', '1.3%', '25%', '100%', '150%']);
+  });
+
+  it('formatBytes: whole bytes, then KiB, MiB, GiB with one decimal below 10 of the unit', () => {
+    assert.deepEqual([0, 512, 1536, 50 * 1024 * 1024, 120 * 1024 * 1024, 4096 * 1024 * 1024].map(formatBytes), ['0 B', '512 B', '1.5 KiB', '50 MiB', '120 MiB', '4 GiB']);
+  });
+
+  it('formatUptime: the largest units down to seconds', () => {
+    assert.deepEqual([45, 125, 3725, 3 * 86400 + 4 * 3600 + 30].map(formatUptime), ['45s', '2m 5s', '1h 2m 5s', '3d 4h 0m']);
+  });
+
+  it('a missing figure is the same em dash everywhere; negative durations and sizes are missing', () => {
+    for (const f of [formatMs, formatCount, formatRate, formatPercent, formatBytes, formatUptime]) {
+      assert.equal(f(undefined), MISSING, f.name);
+      assert.equal(f(Number.NaN), MISSING, f.name);
+      assert.equal(f(Number.POSITIVE_INFINITY), MISSING, f.name);
+    }
+    assert.equal(MISSING, '\u2014');
+    assert.deepEqual([formatMs(-1), formatBytes(-1), formatUptime(-1)], [MISSING, MISSING, MISSING]);
+  });
+});
