@@ -156,6 +156,9 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
   const history: Alert[] = [];
   let health: HealthReport = { score: 100, status: 'healthy', reasons: [] };
   let changed = false;
+  /** Bumped by the first read after a change (`changed` is the pending bump). */
+  let revision = 0;
+  let takenRevision = 0;
   let seq = 0;
 
   // ------------------------------------------------------------ levels
@@ -490,9 +493,18 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
     },
 
     takeChanged(): boolean {
-      const c = changed;
-      changed = false;
+      const r = this.revision();
+      const c = r !== takenRevision;
+      takenRevision = r;
       return c;
+    },
+
+    revision(): number {
+      if (changed) {
+        changed = false;
+        revision++;
+      }
+      return revision;
     },
 
     onFire(listener: (alert: Alert) => void): void {

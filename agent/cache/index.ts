@@ -19,7 +19,7 @@ import { asIoredis } from '../redis';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
 import { displayJson, serialise, truncate } from './json';
 import { FAIL, L2 } from './l2';
-import { CappedCounts, type Counts, EventBatch, HitWindow, hitCounts, type NamespaceCounts } from './stats';
+import { CappedCounts, type Counts, EventBatch, type EventCursor, type EventRead, HitWindow, hitCounts, type NamespaceCounts } from './stats';
 
 export { validatePattern, compileGlob, escapeGlob } from './glob';
 export { createResponseCache, type ResponseCacheOptions } from './response';
@@ -117,7 +117,11 @@ export interface Cache {
   warm(name: string): Promise<{ name: string; loaded: number }>;
   stats(): CacheStats;
   takeEvents(): { events: CacheEvent[]; dropped: number };
+  /** Events after `cursor` and how many of them this reader missed, without consuming them; no cursor: none, and where the log stands. */
+  readEvents(cursor?: EventCursor): EventRead;
   takeChanged(): boolean;
+  /** Grows when the stats change; any number of readers compare it with the value they last saw. */
+  revision(): number;
   close(): Promise<void>;
 }
 
@@ -290,6 +294,9 @@ class TwoTierCache implements Cache {
   private invalidations = 0;
   private readonly loads = { count: 0, errors: 0, total: 0, max: 0 };
   private changed = true;
+  /** Bumped by the first read after a change (`changed` is the pending bump). */
+  private revisionCount = 0;
+  private takenRevision = 0;
   private closed = false;
   /** Bumped by every peer message: an L2 read that a message overtook is returned but not copied into L1. */
   private peerSeq = 0;
@@ -1032,10 +1039,23 @@ class TwoTierCache implements Cache {
     return this.events.take();
   }
 
+  readEvents(cursor?: EventCursor): EventRead {
+    return this.events.read(cursor);
+  }
+
   takeChanged(): boolean {
-    const c = this.changed;
-    this.changed = false;
+    const r = this.revision();
+    const c = r !== this.takenRevision;
+    this.takenRevision = r;
     return c;
+  }
+
+  revision(): number {
+    if (this.changed) {
+      this.changed = false;
+      this.revisionCount++;
+    }
+    return this.revisionCount;
   }
 
   async close(): Promise<void> {

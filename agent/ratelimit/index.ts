@@ -87,6 +87,8 @@ export interface RateLimits {
   setMax(limiter: string, max: number): RateLimitStats;
   /** True when any figure changed since the previous call. */
   takeChanged(): boolean;
+  /** Grows when any figure changes; any number of readers compare it with the value they last saw. */
+  revision(): number;
   close(): Promise<void>;
 }
 
@@ -220,6 +222,9 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
   const limiters = new Map<string, Limiter>();
   const connections = new Map<number, Redis>();
   let changed = false;
+  /** Bumped by the first read after a change (`changed` is the pending bump). */
+  let revision = 0;
+  let takenRevision = 0;
   let closed = false;
   let xffWarned = false;
   let seq = 0;
@@ -463,9 +468,17 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       return statsOf(lim);
     },
     takeChanged() {
-      const c = changed;
-      changed = false;
+      const r = this.revision();
+      const c = r !== takenRevision;
+      takenRevision = r;
       return c;
+    },
+    revision() {
+      if (changed) {
+        changed = false;
+        revision++;
+      }
+      return revision;
     },
     async close() {
       if (closed) return;
