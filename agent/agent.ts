@@ -11,7 +11,6 @@ import {
   type CommandName,
   type CommandResults,
   type EndpointStats,
-  type Delta,
   PROTOCOL_VERSION,
   ProtocolError,
   type Snapshot,
@@ -24,6 +23,7 @@ import { RouteLensError } from './errors';
 import { type HealthHandlerOptions, createHealthHandler } from './health-endpoint';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
+import { openFeed } from './feed';
 import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
 import { type MetricsCore, createMetrics } from './metrics';
@@ -56,7 +56,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
-  private thresholdsChanged = false;
+  /** Grows with every `thresholds.set`. */
+  private thresholdsRevision = 0;
   private closed = false;
 
   constructor(options: AgentOptions = {}) {
@@ -301,39 +302,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     return {
       info: () => this.info(),
       snapshot: () => this.snapshot(),
-      takeDelta: () => this.takeDelta(),
+      openFeed: () =>
+        openFeed({
+          clock: Date.now,
+          metrics: this.metrics,
+          alerts: this.alerts,
+          thresholdsRevision: () => this.thresholdsRevision,
+          cache: this.cache,
+          rateLimits: this.rateLimits,
+        }),
       execute: (command, args, source) => this.execute(command, args, source),
     };
-  }
-
-  private takeDelta(): Delta | undefined {
-    const m = this.metrics;
-    if (!m) return undefined;
-    const delta: Delta = { time: Date.now(), system: m.system() };
-    const endpoints = m.takeChangedEndpoints();
-    if (endpoints.length) delta.endpoints = endpoints;
-    const removed = m.takeRemovedEndpoints();
-    if (removed.length) delta.removedEndpoints = removed;
-    const slow = m.takeNewSlowRequests();
-    if (slow.length) delta.slowRequests = slow;
-    if (this.alerts.takeChanged()) {
-      delta.alerts = this.alerts.active();
-      delta.alertHistory = this.alerts.history();
-      delta.health = this.alerts.health();
-    }
-    if (this.thresholdsChanged) {
-      this.thresholdsChanged = false;
-      delta.thresholds = this.alerts.thresholds();
-    }
-    if (this.cache) {
-      const { events, dropped } = this.cache.takeEvents();
-      if (events.length) delta.cacheEvents = events;
-      if (dropped) delta.droppedCacheEvents = dropped;
-      if (this.cache.takeChanged()) delta.cache = this.cache.stats();
-    }
-    if (this.rateLimits.takeChanged()) delta.rateLimits = this.rateLimits.list();
-    delta.droppedEndpoints = m.droppedEndpoints();
-    return delta;
   }
 
   private requireCache(): Cache {
@@ -367,7 +346,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       case 'thresholds.set': {
         const next = this.alerts.setThresholds(args.thresholds);
         this.metrics?.setSlowThresholds(next.slowMs);
-        this.thresholdsChanged = true;
+        this.thresholdsRevision++;
         return next as R;
       }
       case 'alerts.list':

@@ -78,17 +78,41 @@ export interface Metrics extends RequestRecorder {
   /** What the alert rules read of every endpoint: far cheaper than endpoints() (nothing copied). */
   alertEndpoints(): AlertEndpoint[];
   endpoint(id: string): EndpointStats | undefined;
-  /** Endpoints changed since the previous call (for deltas). */
-  takeChangedEndpoints(): EndpointStats[];
   system(): SystemStats;
+  /** Slow requests kept, newest first. */
   slowRequests(): SlowRequest[];
-  /** Slow requests recorded since the previous call. */
-  takeNewSlowRequests(): SlowRequest[];
   droppedEndpoints(): number;
+  /** Where the change feed stands now: a reader starting here sees only later changes. */
+  cursor(): MetricsCursor;
+  /** What changed after `since` (a cursor from `cursor()` or a previous read), without consuming it: any number of readers. */
+  changesSince(since: MetricsCursor): MetricsChanges;
   /** Reset all figures (registrations stay), or one endpoint's. Returns how many endpoints were reset. */
   reset(endpointId?: string): number;
   setSlowThresholds(slowMs: Thresholds['slowMs']): void;
   close(): void;
+}
+
+/** A reader's position in the metrics' change feed. */
+export interface MetricsCursor {
+  /** Endpoint revision at the read. */
+  readonly revision: number;
+  /** Slow requests ever written, at the read. */
+  readonly slow: number;
+  /** Process samples taken, at the read. */
+  readonly system: number;
+}
+
+export interface MetricsChanges {
+  /** Endpoints added or changed (figures, windows that slid, locations). */
+  endpoints: EndpointStats[];
+  /** Endpoints a reset removed. */
+  removedEndpoints: string[];
+  /** New slow requests, newest first. */
+  slowRequests: SlowRequest[];
+  /** Present when a process sample was taken since `since`. */
+  system?: SystemStats;
+  /** Where the next read starts. */
+  cursor: MetricsCursor;
 }
 
 // ---------------------------------------------------------------- alerts
@@ -121,6 +145,8 @@ export interface Alerts {
   health(): HealthReport;
   /** True when alerts, history or health changed since the previous call. */
   takeChanged(): boolean;
+  /** Grows when alerts, history or health change; any number of readers compare it with the value they last saw. */
+  revision(): number;
   /** Listeners for firing alerts (the agent's `alert` event). */
   onFire(listener: (alert: Alert) => void): void;
 }
@@ -134,8 +160,12 @@ export type CommandSource = 'editor' | 'http' | 'app';
 export interface AgentHost {
   info(): AgentInfo;
   snapshot(): Snapshot;
-  /** Changes since the previous call, or undefined when nothing changed. Called once per batch tick for all clients. */
-  takeDelta(): Delta | undefined;
+  /**
+   * Opens a reader of the change feed at the current position. Each call of
+   * the reader returns what changed since its previous call (the first: since
+   * it was opened), or undefined when nothing did. Readers are independent.
+   */
+  openFeed(): () => Delta | undefined;
   /**
    * Runs a validated command. Throws ProtocolError for expected failures
    * (ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_PATTERN_REJECTED, …).

@@ -62,7 +62,10 @@ class AlertEngine implements Alerts {
   readonly #history: Alert[] = [];
   readonly #listeners: Array<(alert: Alert) => void> = [];
   #health: HealthReport = { score: 100, status: 'healthy', reasons: [] };
+  /** A change not yet counted in `#revision` (the first read after it bumps the revision). */
   #changed = false;
+  #revision = 0;
+  #takenRevision = 0;
   #alertCount = 0;
 
   constructor(options: AlertsOptions) {
@@ -141,9 +144,19 @@ class AlertEngine implements Alerts {
   }
 
   takeChanged(): boolean {
-    const changed = this.#changed;
-    this.#changed = false;
+    const revision = this.revision();
+    const changed = revision !== this.#takenRevision;
+    this.#takenRevision = revision;
     return changed;
+  }
+
+  /** Grows when anything this reports changed; any number of readers compare it with the value they last saw. */
+  revision(): number {
+    if (this.#changed) {
+      this.#changed = false;
+      this.#revision++;
+    }
+    return this.#revision;
   }
 
   onFire(listener: (alert: Alert) => void): void {

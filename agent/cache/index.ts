@@ -23,6 +23,7 @@ import { checkKey, closedError, type Resolved, resolveOptions } from './options'
 import { CacheTelemetry } from './telemetry';
 import { Tiers } from './tiers';
 import type { Cache, CacheInspection, CacheOptions, GetOrSetOptions, InvalidateOptions, InvalidateTarget, SetOptions } from './types';
+import type { EventCursor, EventRead } from './stats';
 import { Warmers } from './warmers';
 
 export { validatePattern, compileGlob, escapeGlob } from './glob';
@@ -41,6 +42,9 @@ class TwoTierCache implements Cache {
   private readonly invalidations: Invalidations;
   private readonly browser: KeyBrowser;
   private readonly warmers: Warmers;
+  /** The stats' revision: bumped by the first read after a change. */
+  private revisionCount = 0;
+  private takenRevision = 0;
 
   constructor(
     private readonly o: Resolved,
@@ -176,10 +180,24 @@ class TwoTierCache implements Cache {
     return this.telemetry.events.take();
   }
 
+  readEvents(cursor?: EventCursor): EventRead {
+    return this.telemetry.events.read(cursor);
+  }
+
   takeChanged(): boolean {
-    const c = this.telemetry.changed;
-    this.telemetry.changed = false;
-    return c;
+    const revision = this.revision();
+    const changed = revision !== this.takenRevision;
+    this.takenRevision = revision;
+    return changed;
+  }
+
+  /** Grows when the stats change; any number of readers compare it with the value they last saw. */
+  revision(): number {
+    if (this.telemetry.changed) {
+      this.telemetry.changed = false;
+      this.revisionCount++;
+    }
+    return this.revisionCount;
   }
 
   async close(): Promise<void> {

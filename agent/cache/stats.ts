@@ -98,24 +98,72 @@ export class HitWindow {
   }
 }
 
-/** A bounded batch of events: past `max`, events are counted, not built. */
+/** A reader's position in an EventBatch: events it has seen and drops it has counted. */
+export interface EventCursor {
+  readonly seq: number;
+  readonly dropped: number;
+}
+
+export interface EventRead {
+  /** Oldest first. */
+  events: CacheEvent[];
+  /** Events this reader will never see: not built because the batch was full, or discarded before it read them. */
+  dropped: number;
+  /** Where this reader's next read starts. */
+  cursor: EventCursor;
+}
+
+/**
+ * A bounded log of events that any number of readers read with their own
+ * cursor (`read`), or one caller empties (`take`). Past `max` events, room is
+ * made by discarding the events some reader has already read; when no reader
+ * read any, new events are counted, not built.
+ */
 export class EventBatch {
+  /** Kept events, oldest first; `events[0]` is number `first`. */
   events: CacheEvent[] = [];
+  /** Events never built (cumulative). */
   dropped = 0;
+  private first = 0;
+  /** Events up to this number were read by some reader. */
+  private readUpTo = 0;
+  private takenDropped = 0;
 
   constructor(readonly max: number) {}
 
   /** True when there is room; callers build the event object only then. */
   room(): boolean {
     if (this.events.length < this.max) return true;
+    const seen = this.readUpTo - this.first;
+    if (seen > 0) {
+      this.events.splice(0, seen);
+      this.first = this.readUpTo;
+      return true;
+    }
     this.dropped++;
     return false;
   }
 
+  /** Events after `cursor`, without consuming them; no cursor: none, and the current position. */
+  read(cursor?: EventCursor): EventRead {
+    const end = this.first + this.events.length;
+    if (!cursor) return { events: [], dropped: 0, cursor: { seq: end, dropped: this.dropped } };
+    const from = Math.max(cursor.seq, this.first);
+    if (end > this.readUpTo) this.readUpTo = end;
+    return {
+      events: this.events.slice(from - this.first),
+      dropped: this.dropped - cursor.dropped + (from - cursor.seq),
+      cursor: { seq: end, dropped: this.dropped },
+    };
+  }
+
+  /** Every kept event and the drops since the previous take; empties the log for every reader. */
   take(): { events: CacheEvent[]; dropped: number } {
-    const out = { events: this.events, dropped: this.dropped };
+    const out = { events: this.events, dropped: this.dropped - this.takenDropped };
+    this.first += this.events.length;
+    this.readUpTo = Math.max(this.readUpTo, this.first);
     this.events = [];
-    this.dropped = 0;
+    this.takenDropped = this.dropped;
     return out;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { RedisClient } from '../api-types';
 import type { CacheEvent, CacheKeyInfo, CacheStats, CommandResults, InvalidateResult } from '../../protocol';
+import type { EventCursor, EventRead } from './stats';
 
 export interface SetOptions {
   /** Time to live (ms); 0 = never expires. Default: the namespace's ttl, else `ttl`. */
@@ -86,6 +87,10 @@ export interface Cache {
   warm(name: string): Promise<{ name: string; loaded: number }>;
   stats(): CacheStats;
   takeEvents(): { events: CacheEvent[]; dropped: number };
+  /** Events after `cursor` and how many of them this reader missed, without consuming them; no cursor: none, and where the log stands. */
+  readEvents(cursor?: EventCursor): EventRead;
   takeChanged(): boolean;
+  /** Grows when the stats change; any number of readers compare it with the value they last saw. */
+  revision(): number;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, per
 import v8 from 'node:v8';
 import type { SystemStats } from '../../protocol';
 import type { Diagnostics } from '../log';
+import { round } from './summary';
 
 type Elu = ReturnType<typeof performance.eventLoopUtilization>;
 
@@ -32,6 +33,8 @@ export class SystemSampler {
   private elu: Elu = performance.eventLoopUtilization();
   /** The delay monitor is on (the loop was busy over the previous sample, or there is no sample timer). */
   private monitoring = false;
+  /** Samples taken so far, the one at construction included (a reader's position). */
+  private sampleCount = 1;
   private gcCount = 0;
   private gcPauseTotal = 0;
   private gcPauseMax = 0;
@@ -70,6 +73,11 @@ export class SystemSampler {
     }
   }
 
+  /** Samples taken so far: a reader that saw another number has new figures to read. */
+  get samples(): number {
+    return this.sampleCount;
+  }
+
   /** Whether the delay monitor runs now (for tests). */
   get delayMonitorOn(): boolean {
     return this.monitoring;
@@ -82,6 +90,7 @@ export class SystemSampler {
   sample(lateMs = 0): void {
     try {
       this.last = this.read(lateMs);
+      this.sampleCount++;
       // Only with a sample timer: without one nothing would switch the monitor back on.
       const busy = this.intervalMs <= 0 || this.last.eventLoop.utilization >= IDLE_UTILIZATION;
       if (this.delay && busy !== this.monitoring) {
@@ -159,6 +168,3 @@ function finite(n: number): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}

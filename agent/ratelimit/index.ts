@@ -43,6 +43,8 @@ export interface RateLimits {
   setMax(limiter: string, max: number): RateLimitStats;
   /** True when any figure changed since the previous call. */
   takeChanged(): boolean;
+  /** Grows when any figure changes; any number of readers compare it with the value they last saw. */
+  revision(): number;
   close(): Promise<void>;
 }
 
@@ -75,7 +77,10 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   /** Undefined without Redis: limiters count in memory. */
   readonly #redis: RedisConnections | undefined;
   #closed = false;
+  /** A change not yet counted in `#revision` (the first read after it bumps the revision). */
   #changed = false;
+  #revision = 0;
+  #takenRevision = 0;
   #forwardedForWarned = false;
   #defaultNames = 0;
 
@@ -133,9 +138,19 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   }
 
   takeChanged(): boolean {
-    const changed = this.#changed;
-    this.#changed = false;
+    const revision = this.revision();
+    const changed = revision !== this.#takenRevision;
+    this.#takenRevision = revision;
     return changed;
+  }
+
+  /** Grows when anything this reports changed; any number of readers compare it with the value they last saw. */
+  revision(): number {
+    if (this.#changed) {
+      this.#changed = false;
+      this.#revision++;
+    }
+    return this.#revision;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The WebSocket stream at /v1/stream: a snapshot on connect, batched deltas
- * (one takeDelta and one serialisation per tick for every client), commands
+ * (one feed read and one serialisation per tick for every client, and nothing
+ * at a tick where nothing changed), commands
  * with exactly one reply each, heartbeats, and slow-consumer handling
  * (reliability bar items 7–13, 27). Its timers run only while a client is
  * connected: an agent nobody watches does not wake up for the stream.
@@ -8,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type CommandName, type ErrorInfo, assertNever } from '../../protocol';
+import { type CommandName, type Delta, type ErrorInfo, assertNever } from '../../protocol';
 import { parseClientMessage } from '../../protocol/validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
@@ -57,6 +58,8 @@ export class Stream {
   private readonly clients = new Set<Client>();
   private batchTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** This stream's reader of the agent's change feed, open while a client is connected. */
+  private nextDelta: (() => Delta | undefined) | undefined;
   /** Delta sequence number: a snapshot carries the seq of the last delta it includes. */
   private seq = 0;
   private closed = false;
@@ -111,6 +114,8 @@ export class Stream {
       return;
     }
     if (this.clients.size === 0) this.startTimers();
+    // Changes not yet sent go to the others now, so the snapshot is exactly the state after delta `seq`.
+    else this.tick();
     this.clients.add(client);
     ws.on('pong', () => {
       client.alive = true;
@@ -204,12 +209,12 @@ export class Stream {
     this.send(client, text);
   }
 
-  /** One batch tick: one takeDelta, one serialisation, the same string to every client. */
+  /** One batch tick: one feed read, one serialisation, the same string to every client. */
   tick(): void {
-    if (this.closed) return;
+    if (this.closed || !this.nextDelta) return;
     let delta;
     try {
-      delta = this.host.takeDelta();
+      delta = this.nextDelta();
     } catch (err) {
       this.diag.failure('server.delta', err);
       return;
@@ -272,7 +277,7 @@ export class Stream {
   private startTimers(): void {
     // What changed while nobody watched is in the snapshot this client gets next, not in a delta.
     try {
-      this.host.takeDelta();
+      this.nextDelta = this.host.openFeed();
     } catch (err) {
       this.diag.failure('server.delta', err);
     }
@@ -291,6 +296,7 @@ export class Stream {
     clearInterval(this.heartbeatTimer);
     this.batchTimer = undefined;
     this.heartbeatTimer = undefined;
+    this.nextDelta = undefined;
   }
 
   /** Stops timers and closes every client with 1001; resolves when all are gone (terminated after a grace period). */

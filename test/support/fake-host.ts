@@ -119,6 +119,11 @@ export class FakeHost implements AgentHost {
     };
   }
 
+  openFeed(): () => Delta | undefined {
+    return () => this.takeDelta();
+  }
+
+  /** What the feed reader returns at each read. */
   takeDelta(): Delta | undefined {
     this.takeDeltaCalls++;
     if (this.deltaFactory) return this.deltaFactory();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { HISTOGRAM_BOUNDS, MAX_CUSTOM_NAME, type MetricsCore, OVERFLOW_ID, createMetrics } from '../../../agent/metrics';
-import type { RequestSample } from '../../../agent/internal';
+import type { MetricsChanges, MetricsCursor, RequestSample } from '../../../agent/internal';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 
 const T0 = 1_800_000_000_000; // a multiple of 60 s, so slot boundaries are predictable
@@ -33,6 +33,16 @@ function setup(opts: { maxEndpoints?: number; slowRingSize?: number } = {}) {
     get now() {
       return now;
     },
+  };
+}
+
+/** A reader of the change feed from the very start: each call returns what changed since its previous call. */
+function feedReader(m: MetricsCore): () => MetricsChanges {
+  let cursor: MetricsCursor = { revision: 0, slow: 0, system: 0 };
+  return () => {
+    const changes = m.changesSince(cursor);
+    cursor = changes.cursor;
+    return changes;
   };
 }
 
@@ -198,24 +208,56 @@ describe('metrics', () => {
       assert.equal(same().get('GET /idle')!.count, 0);
     });
 
-    it('takeChangedEndpoints returns only endpoints changed since the previous call, and re-sends them when a window slides', () => {
+    it('changesSince returns only endpoints changed after the cursor, and again when a window slides', () => {
+      const read = feedReader(m);
       m.registerRoute({ method: 'GET', route: '/a' });
       m.registerRoute({ method: 'GET', route: '/b' });
-      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id).sort(), ['GET /a', 'GET /b'], 'new registrations are sent once');
-      assert.deepEqual(m.takeChangedEndpoints(), []);
+      const changed = () => read().endpoints;
+      assert.deepEqual(changed().map((e) => e.id).sort(), ['GET /a', 'GET /b'], 'new registrations are sent once');
+      assert.deepEqual(changed(), []);
       m.record(sample());
       m.record(sample());
-      const changed = m.takeChangedEndpoints();
-      assert.deepEqual(changed.map((e) => e.id), ['GET /a']);
-      assert.equal(changed[0]!.count, 2);
-      assert.deepEqual(m.takeChangedEndpoints(), []);
+      const after = changed();
+      assert.deepEqual(after.map((e) => e.id), ['GET /a']);
+      assert.equal(after[0]!.count, 2);
+      assert.deepEqual(changed(), []);
       ctx.advance(10_000);
-      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /a'], 'its window moved');
-      assert.deepEqual(m.takeChangedEndpoints(), []);
+      assert.deepEqual(changed().map((e) => e.id), ['GET /a'], 'its window moved');
+      assert.deepEqual(changed(), []);
       ctx.advance(7 * 60_000);
-      assert.equal(m.takeChangedEndpoints()[0]!.windows['5m'].count, 0, 'sent once more when its data left the 5m window');
+      assert.equal(changed()[0]!.windows['5m'].count, 0, 'sent once more when its data left the 5m window');
       ctx.advance(10_000);
-      assert.deepEqual(m.takeChangedEndpoints(), [], 'then no longer');
+      assert.deepEqual(changed(), [], 'then no longer');
+    });
+
+    it('readers are independent: reading consumes nothing, each sees every change after its own cursor', () => {
+      const first = feedReader(m);
+      m.record(sample());
+      const second = feedReader(m);
+      assert.deepEqual(first().endpoints.map((e) => e.id), ['GET /a']);
+      assert.deepEqual(first().endpoints, [], 'nothing new for the first');
+      assert.deepEqual(second().endpoints.map((e) => [e.id, e.count]), [['GET /a', 1]], 'the first read took nothing from the second');
+      m.record(sample({ route: '/b' }));
+      const late = m.cursor();
+      m.record(sample({ route: '/c' }));
+      assert.deepEqual(m.changesSince(late).endpoints.map((e) => e.id), ['GET /c'], 'a cursor opened now sees only later changes');
+      assert.deepEqual(first().endpoints.map((e) => e.id), ['GET /b', 'GET /c']);
+      assert.deepEqual(second().endpoints.map((e) => e.id), ['GET /b', 'GET /c']);
+      assert.deepEqual(m.changesSince(late).endpoints.map((e) => e.id), ['GET /c'], 'the same cursor reads the same changes again');
+    });
+
+    it('keeps its change log bounded however many reads and samples, and a reader far behind still gets each endpoint once', () => {
+      const behind = feedReader(m);
+      const busy = feedReader(m);
+      for (let i = 0; i < 5_000; i++) {
+        m.record(sample({ route: `/r${i % 10}` }));
+        busy();
+      }
+      const ids = behind().endpoints.map((e) => e.id);
+      assert.equal(ids.length, 10);
+      assert.equal(new Set(ids).size, 10);
+      const log = (m as unknown as { changes: { endpoints: unknown[] } }).changes.endpoints;
+      assert.ok(log.length <= 2 * 10 + 64 + 1, `${log.length} log entries for 10 endpoints`);
     });
   });
 
@@ -224,10 +266,10 @@ describe('metrics', () => {
       const site = { file: '/app/server.js', line: 10, column: 5 };
       const handler = { file: '/app/routes/users.js', line: 3, column: 1 };
       m.registerRoute({ method: 'GET', route: '/users/:id', location: site });
-      m.takeChangedEndpoints();
+      const since = m.cursor();
       m.registerRoute({ method: 'GET', route: '/users/:id', location: site, handlerLocation: handler });
       assert.deepEqual(m.endpoint('GET /users/:id')!.handlerLocation, handler);
-      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /users/:id'], 'the change is streamed');
+      assert.deepEqual(m.changesSince(since).endpoints.map((e) => e.id), ['GET /users/:id'], 'the change is streamed');
       // A second registration elsewhere never overrides the first one's sites.
       m.registerRoute({ method: 'GET', route: '/users/:id', location: { file: '/app/other.js', line: 1, column: 1 }, handlerLocation: { file: '/x.js', line: 1, column: 1 } });
       assert.deepEqual(m.endpoint('GET /users/:id')!.location, site);
@@ -356,7 +398,7 @@ describe('metrics', () => {
       m.record(sample({ route: undefined }));
       m.recordCustom('job', 5, false);
       m.record(sample({ duration: 2000 }));
-      m.takeChangedEndpoints();
+      const since = m.cursor();
       assert.equal(m.reset(), 4);
       const eps = m.endpoints();
       assert.deepEqual(eps.map((e) => e.id), ['GET /a']);
@@ -367,23 +409,28 @@ describe('metrics', () => {
       assert.deepEqual(eps[0]!.location, { file: '/a.js', line: 1, column: 1 });
       assert.deepEqual(m.slowRequests(), []);
       assert.equal(m.system().requestsPerSecond, 0);
-      assert.deepEqual(m.takeRemovedEndpoints().sort(), ['CUSTOM job', 'GET (unmatched)', 'GET /seen-only']);
-      assert.deepEqual(m.takeChangedEndpoints().map((e) => e.id), ['GET /a']);
+      const changes = m.changesSince(since);
+      assert.deepEqual(changes.removedEndpoints.sort(), ['CUSTOM job', 'GET (unmatched)', 'GET /seen-only']);
+      assert.deepEqual(changes.endpoints.map((e) => e.id), ['GET /a']);
     });
 
     it('reset(id) resets one endpoint and answers 1, or 0 for an unknown id', () => {
       m.registerRoute({ method: 'GET', route: '/a' });
       m.record(sample());
       m.record(sample({ route: '/b' }));
+      const since = m.cursor();
       assert.equal(m.reset('GET /a'), 1);
       assert.equal(m.endpoint('GET /a')!.count, 0);
       assert.equal(m.endpoint('GET /b')!.count, 1);
       assert.equal(m.reset('GET /b'), 1);
       assert.equal(m.endpoint('GET /b'), undefined);
-      assert.deepEqual(m.takeRemovedEndpoints(), ['GET /b']);
+      assert.deepEqual(m.changesSince(since).removedEndpoints, ['GET /b']);
       assert.equal(m.reset('GET /nope'), 0);
       m.record(sample({ route: '/b' }));
       assert.equal(m.endpoint('GET /b')!.count, 1, 'comes back with new requests');
+      const back = m.changesSince(since);
+      assert.deepEqual(back.removedEndpoints, [], 'an endpoint that came back is not reported removed');
+      assert.deepEqual(back.endpoints.map((e) => [e.id, e.count]), [['GET /a', 0], ['GET /b', 1]]);
     });
 
     it('samples queued before a reset do not reappear after it', () => {
@@ -398,6 +445,8 @@ describe('metrics', () => {
     it('keeps a bounded ring, newest first, with severities from the thresholds', () => {
       const c = setup({ slowRingSize: 5 });
       try {
+        const read = feedReader(c.m);
+        const fresh = () => read().slowRequests;
         c.m.record(sample({ duration: 999 }));
         assert.deepEqual(c.m.slowRequests(), [], 'under slowMs.info');
         for (let i = 0; i < 20; i++) c.m.record(sample({ duration: 1000 + i, requestId: `r${i}` }));
@@ -405,20 +454,19 @@ describe('metrics', () => {
         assert.deepEqual(slow.map((s) => s.requestId), ['r19', 'r18', 'r17', 'r16', 'r15']);
         c.m.record(sample({ duration: 5000, requestId: 'w' }));
         c.m.record(sample({ duration: 10_000, requestId: 'c' }));
-        const fresh = c.m.takeNewSlowRequests();
-        assert.deepEqual(fresh.map((s) => [s.requestId, s.severity]), [
+        assert.deepEqual(fresh().map((s) => [s.requestId, s.severity]), [
           ['c', 'critical'],
           ['w', 'warning'],
           ['r19', 'info'],
           ['r18', 'info'],
           ['r17', 'info'],
         ]);
-        assert.deepEqual(c.m.takeNewSlowRequests(), []);
+        assert.deepEqual(fresh(), []);
         c.m.record(sample({ duration: 1500, requestId: 'n' }));
-        assert.deepEqual(c.m.takeNewSlowRequests().map((s) => s.requestId), ['n']);
+        assert.deepEqual(fresh().map((s) => s.requestId), ['n']);
         c.m.setSlowThresholds({ info: 100, warning: 200, critical: 300 });
         c.m.record(sample({ duration: 250, requestId: 'lower' }));
-        assert.equal(c.m.takeNewSlowRequests()[0]!.severity, 'warning');
+        assert.equal(fresh()[0]!.severity, 'warning');
       } finally {
         c.m.close();
       }
@@ -594,13 +642,18 @@ describe('metrics', () => {
 
     it('samples on a timer that close() stops', async () => {
       const mm = createMetrics({ diag: new Diagnostics(silentLogger), systemIntervalMs: 20 });
-      const busy = Date.now() + 60;
-      while (Date.now() < busy) Math.sqrt(Math.random()); // keep the loop and the CPU busy a little
-      await new Promise((r) => setTimeout(r, 150));
-      const s = mm.system();
-      assert.ok(s.cpuPercent >= 0);
-      assert.ok(s.eventLoop.delayMax >= 0);
+      const start = mm.cursor();
+      const samples = () => mm.cursor().system - start.system;
+      const deadline = Date.now() + 2000;
+      while (samples() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(samples() >= 3, `${samples()} samples taken by the timer`);
+      const changes = mm.changesSince(start);
+      assert.ok(changes.system, 'a reader sees new process figures');
+      assert.equal(mm.changesSince(changes.cursor).system, undefined, 'and none until the next sample');
       mm.close();
+      const atClose = samples();
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(samples(), atClose, 'no sample after close()');
       mm.close(); // idempotent
     });
   });

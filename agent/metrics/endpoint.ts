@@ -1,0 +1,177 @@
+/**
+ * One endpoint's figures: the lifetime, status classes, and two sliding
+ * windows kept as rings of sub-window slots merged on read:
+ *   '1m' = the current 10 s slot + the 6 before it (covers 60–70 s),
+ *   '5m' = the current 1 min slot + the 5 before it (covers 5–6 min).
+ * What a read computes is cached until a sample arrives or a slot boundary passes.
+ */
+import type { EndpointKind, EndpointStats, LatencySummary, SourceLocation, StatusClass } from '../../protocol';
+import { HISTOGRAM_BOUNDS, LatencyAccumulator, binKey, histogramBucket, mod, round } from './summary';
+
+export const FINE_MS = 10_000;
+export const FINE_SLOTS = 7;
+export const COARSE_MS = 60_000;
+export const COARSE_SLOTS = 6;
+
+const STATUS_CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+export const fineEpoch = (t: number): number => Math.floor(t / FINE_MS);
+export const coarseEpoch = (t: number): number => Math.floor(t / COARSE_MS);
+
+/** One slot of a window ring: the samples of one sub-window (`epoch` = its start / its length). */
+class WindowSlot extends LatencyAccumulator {
+  epoch = -1;
+  histogram: Uint32Array | null = null;
+}
+
+/** The costly part of an endpoint's stats, valid while the slot epochs it was computed in are current. */
+interface CachedFigures {
+  fineEpoch: number;
+  coarseEpoch: number;
+  lifetime: LatencySummary;
+  minute: LatencySummary;
+  fiveMinutes: LatencySummary;
+  histogram: number[];
+}
+
+export class Endpoint {
+  registered = false;
+  location: SourceLocation | undefined;
+  handlerLocation: SourceLocation | undefined;
+  lastSeen = 0;
+  /** Epoch ms the figures start from (creation or reset); bounds the rate's time span. */
+  since: number;
+  /** Coarse epoch of the latest sample: the endpoint has window data while this is within the 5m ring. */
+  lastCoarse = -Infinity;
+  /** Revision of its latest change (see EndpointChanges). */
+  revision = 0;
+  removed = false;
+  private readonly lifetime = new LatencyAccumulator();
+  private readonly statusCounts = [0, 0, 0, 0, 0];
+  private readonly fine: Array<WindowSlot | undefined> = new Array(FINE_SLOTS).fill(undefined);
+  private readonly coarse: Array<WindowSlot | undefined> = new Array(COARSE_SLOTS).fill(undefined);
+  /** Both cleared by every new sample. */
+  private figures: CachedFigures | undefined;
+  private minuteCache: { fineEpoch: number; summary: LatencySummary } | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    readonly route: string,
+    readonly kind: EndpointKind,
+    since: number,
+  ) {
+    this.since = since;
+  }
+
+  /** Aggregates one queued sample (off the request path). */
+  add(d: number, status: number, flags: number, t: number): void {
+    this.figures = undefined;
+    this.minuteCache = undefined;
+    const key = binKey(d);
+    this.lifetime.add(d, key, flags);
+    if (status >= 100 && status < 600) this.statusCounts[((status / 100) | 0) - 1]!++;
+    if (t > this.lastSeen) this.lastSeen = t;
+    slot(this.fine, fineEpoch(t), false).add(d, key, flags);
+    const ce = coarseEpoch(t);
+    const cs = slot(this.coarse, ce, true);
+    cs.add(d, key, flags);
+    cs.histogram![histogramBucket(d)]!++;
+    if (ce > this.lastCoarse) this.lastCoarse = ce;
+  }
+
+  /** Zeroes every figure (a reset); the registration and its locations stay. */
+  clear(since: number): void {
+    this.lifetime.clear();
+    this.statusCounts.fill(0);
+    this.lastSeen = 0;
+    this.since = since;
+    this.forgetWindows();
+  }
+
+  /** Frees the window slots (their data left every window, or a reset). */
+  forgetWindows(): void {
+    this.fine.fill(undefined);
+    this.coarse.fill(undefined);
+    this.lastCoarse = -Infinity;
+    this.figures = undefined;
+    this.minuteCache = undefined;
+  }
+
+  /** The 1m window alone (all that alerts read), cached like the full figures. */
+  minute(now: number): LatencySummary {
+    const fe = fineEpoch(now);
+    const cached = this.minuteCache;
+    if (cached && cached.fineEpoch === fe) return cached.summary;
+    const summary = merged(this.fine, fe).summary();
+    this.minuteCache = { fineEpoch: fe, summary };
+    return summary;
+  }
+
+  stats(now: number): EndpointStats {
+    const f = this.cachedFigures(now);
+    const windowStart = Math.max(this.since, (f.fineEpoch - FINE_SLOTS + 1) * FINE_MS);
+    const span = Math.max(1, (now - windowStart) / 1000);
+    const statusCodes: EndpointStats['statusCodes'] = {};
+    for (let i = 0; i < 5; i++) if (this.statusCounts[i]) statusCodes[STATUS_CLASSES[i]!] = this.statusCounts[i];
+    const out: EndpointStats = {
+      id: this.id,
+      method: this.method,
+      route: this.route,
+      kind: this.kind,
+      ...f.lifetime,
+      statusCodes,
+      windows: { '1m': { ...f.minute }, '5m': { ...f.fiveMinutes }, all: { ...f.lifetime } },
+      rate: round(f.minute.count / span),
+      lastSeen: this.lastSeen,
+      histogram: { bounds: HISTOGRAM_BOUNDS.slice(), counts: f.histogram.slice() },
+    };
+    if (this.location) out.location = this.location;
+    if (this.handlerLocation) out.handlerLocation = this.handlerLocation;
+    return out;
+  }
+
+  private cachedFigures(now: number): CachedFigures {
+    const fe = fineEpoch(now);
+    const ce = coarseEpoch(now);
+    const cached = this.figures;
+    if (cached && cached.fineEpoch === fe && cached.coarseEpoch === ce) return cached;
+    const histogram: number[] = new Array(HISTOGRAM_BOUNDS.length).fill(0);
+    this.figures = {
+      fineEpoch: fe,
+      coarseEpoch: ce,
+      lifetime: this.lifetime.summary(),
+      minute: this.minute(now),
+      fiveMinutes: merged(this.coarse, ce, histogram).summary(),
+      histogram,
+    };
+    return this.figures;
+  }
+}
+
+/** The ring's slot for `epoch`, cleared when it last held an earlier lap. */
+function slot(ring: Array<WindowSlot | undefined>, epoch: number, withHistogram: boolean): WindowSlot {
+  const i = mod(epoch, ring.length);
+  let s = ring[i];
+  if (!s) {
+    ring[i] = s = new WindowSlot();
+    if (withHistogram) s.histogram = new Uint32Array(HISTOGRAM_BOUNDS.length);
+  }
+  if (s.epoch !== epoch) {
+    s.clear();
+    s.epoch = epoch;
+    s.histogram?.fill(0);
+  }
+  return s;
+}
+
+/** The slots of a ring that are inside the window ending at `epoch`, merged (and their histograms added into `histogram`). */
+function merged(ring: Array<WindowSlot | undefined>, epoch: number, histogram?: number[]): LatencyAccumulator {
+  const acc = new LatencyAccumulator();
+  for (const s of ring) {
+    if (!s || s.epoch > epoch || s.epoch <= epoch - ring.length || s.count === 0) continue;
+    acc.merge(s);
+    if (histogram && s.histogram) for (let i = 0; i < histogram.length; i++) histogram[i]! += s.histogram[i]!;
+  }
+  return acc;
+}
