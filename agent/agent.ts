@@ -8,16 +8,16 @@ import type { RequestHandler } from 'express';
 import type { Middleware } from './api-types';
 import {
   type Alert,
+  type CommandArgs,
   type CommandName,
   type CommandResults,
   type Delta,
   PROTOCOL_VERSION,
   ProtocolError,
   type Snapshot,
-  assertNever,
 } from '../protocol';
 import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
-import { type Cache, createCache } from './cache';
+import { type Cache, type InvalidateTarget, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
 import { RouteLensError } from './errors';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
@@ -210,8 +210,17 @@ export class Agent extends EventEmitter<AgentEvents> {
       protocolVersion: PROTOCOL_VERSION,
       cwd: process.cwd(),
       startedAt: this.startedAt,
-      features: [this.cache ? 'cache' : '', this.options.redis ? 'redis' : '', 'rateLimit'].filter(Boolean),
+      features: this.features(),
     };
+  }
+
+  /** What this agent has: `cache`, `redis` (the cache or the limiters use Redis), `rateLimit` (at least one limiter). */
+  private features(): string[] {
+    const features: string[] = [];
+    if (this.cache) features.push('cache');
+    if (this.options.redis !== undefined || (this.options.cache !== false && this.options.cache.redis !== undefined)) features.push('redis');
+    if (this.rateLimits.list().length > 0) features.push('rateLimit');
+    return features;
   }
 
   private matchRoute(method: string, path: string): string | undefined {
@@ -319,64 +328,58 @@ export class Agent extends EventEmitter<AgentEvents> {
     return this.cache;
   }
 
-  /** Runs one validated command (args already parsed by the protocol module). */
-  async execute(command: CommandName, args: unknown, source: CommandSource = 'app'): Promise<unknown> {
+  /** Every command's handler, type-checked against its arguments and result (protocol/commands.ts). */
+  private readonly commands: CommandHandlers = {
+    snapshot: () => this.snapshot(),
+    reset: ({ endpoint }) => {
+      const reset = this.metrics?.reset(endpoint) ?? 0;
+      if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+      return { reset };
+    },
+    'thresholds.get': () => this.alerts.thresholds(),
+    'thresholds.set': ({ thresholds }) => {
+      const next = this.alerts.setThresholds(thresholds);
+      this.metrics?.setSlowThresholds(next.slowMs);
+      this.thresholdsChanged = true;
+      return next;
+    },
+    'alerts.list': () => ({ active: this.alerts.active(), history: this.alerts.history() }),
+    'alerts.resolve': ({ id }) => this.alerts.resolve(id),
+    'cache.stats': () => this.requireCache().stats(),
+    'cache.keys': (args) => this.requireCache().keys(args),
+    'cache.inspect': async ({ key }) => {
+      const found = await this.requireCache().inspect(key);
+      if (!found) throw new ProtocolError('ERR_NOT_FOUND', `no cache key ${JSON.stringify(key.slice(0, 200))}`);
+      return found;
+    },
+    'cache.invalidate': ({ dryRun, ...target }, source) => this.requireCache().invalidate(invalidateTarget(target), { dryRun, source }),
+    'cache.clearNamespace': ({ namespace, dryRun }, source) => this.requireCache().clearNamespace(namespace, { dryRun, source }),
+    'cache.warm': ({ name }) => this.requireCache().warm(name),
+    'rateLimit.list': () => this.rateLimits.list(),
+    'rateLimit.resetKey': ({ limiter, key }) => this.rateLimits.resetKey(limiter, key),
+    'rateLimit.setMax': ({ limiter, max }) => this.rateLimits.setMax(limiter, max),
+  };
+
+  /** Runs one command whose arguments the protocol module validated. */
+  private async execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource): Promise<CommandResults[C]> {
+    const handler: CommandHandler<C> = this.commands[command];
     try {
-      return await this.run(command, args as never, source);
+      return await handler(args, source);
     } catch (err) {
       throw toProtocolError(err);
     }
   }
+}
 
-  private async run<C extends CommandName>(command: C, a: never, source: CommandSource): Promise<CommandResults[C]> {
-    type R = CommandResults[C];
-    const args = a as Record<string, never>;
-    switch (command) {
-      case 'snapshot':
-        return this.snapshot() as R;
-      case 'reset': {
-        const endpoint = args.endpoint as string | undefined;
-        const reset = this.metrics?.reset(endpoint) ?? 0;
-        if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
-        return { reset } as R;
-      }
-      case 'thresholds.get':
-        return this.alerts.thresholds() as R;
-      case 'thresholds.set': {
-        const next = this.alerts.setThresholds(args.thresholds);
-        this.metrics?.setSlowThresholds(next.slowMs);
-        this.thresholdsChanged = true;
-        return next as R;
-      }
-      case 'alerts.list':
-        return { active: this.alerts.active(), history: this.alerts.history() } as R;
-      case 'alerts.resolve':
-        return this.alerts.resolve(args.id) as R;
-      case 'cache.stats':
-        return this.requireCache().stats() as R;
-      case 'cache.keys':
-        return (await this.requireCache().keys(args)) as R;
-      case 'cache.inspect':
-        return (await this.requireCache().inspect(args.key)) as R;
-      case 'cache.invalidate': {
-        const { dryRun, key, pattern, tag } = args as { dryRun?: boolean; key?: string; pattern?: string; tag?: string };
-        const target = key !== undefined ? { key } : pattern !== undefined ? { pattern } : { tag: tag as string };
-        return (await this.requireCache().invalidate(target, { dryRun, source: source === 'app' ? 'app' : 'editor' })) as R;
-      }
-      case 'cache.clearNamespace':
-        return (await this.requireCache().clearNamespace(args.namespace, { dryRun: args.dryRun })) as R;
-      case 'cache.warm':
-        return (await this.requireCache().warm(args.name)) as R;
-      case 'rateLimit.list':
-        return this.rateLimits.list() as R;
-      case 'rateLimit.resetKey':
-        return (await this.rateLimits.resetKey(args.limiter, args.key)) as R;
-      case 'rateLimit.setMax':
-        return this.rateLimits.setMax(args.limiter, args.max) as R;
-      default:
-        return assertNever(command, 'command');
-    }
-  }
+type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
+type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
+
+/** The one target of a cache.invalidate (the schema guarantees exactly one). */
+function invalidateTarget({ key, pattern, tag }: Omit<CommandArgs<'cache.invalidate'>, 'dryRun'>): InvalidateTarget {
+  if (key !== undefined) return { key };
+  if (pattern !== undefined) return { pattern };
+  if (tag !== undefined) return { tag };
+  throw new ProtocolError('ERR_BAD_ARGS', 'give exactly one of key, pattern or tag');
 }
 
 /** Maps the agent's own coded errors onto protocol error codes. */

@@ -13,7 +13,7 @@ import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheKeyInfo, CacheStats, CacheTier, CommandResults, InvalidateResult, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
 import { invalidOption, RouteLensError } from '../errors';
-import { type Clock, systemClock } from '../internal';
+import { type Clock, type CommandSource, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { asIoredis } from '../redis';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
@@ -92,7 +92,7 @@ export interface CacheOptions {
 
 export interface InvalidateOptions {
   dryRun?: boolean;
-  source?: 'app' | 'editor';
+  source?: CommandSource;
 }
 
 export type InvalidateTarget = { key: string } | { pattern: string } | { tag: string };
@@ -110,7 +110,7 @@ export interface Cache {
   getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
   invalidate(target: InvalidateTarget, options?: InvalidateOptions): Promise<InvalidateResult>;
   /** Removes a namespace's keys (`ns:*`); '' removes every key. */
-  clearNamespace(namespace: string, options?: { dryRun?: boolean; source?: 'app' | 'editor' }): Promise<InvalidateResult>;
+  clearNamespace(namespace: string, options?: { dryRun?: boolean; source?: CommandSource }): Promise<InvalidateResult>;
   keys(options?: { pattern?: string; cursor?: string; limit?: number }): Promise<{ keys: CacheKeyInfo[]; cursor: string | null }>;
   /** The value as JSON text truncated to 8 KiB, or undefined when absent. */
   inspect(key: string): Promise<CacheInspection | undefined>;
@@ -681,7 +681,7 @@ class TwoTierCache implements Cache {
     return result;
   }
 
-  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: 'app' | 'editor' } = {}): Promise<InvalidateResult> {
+  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: CommandSource } = {}): Promise<InvalidateResult> {
     this.assertOpen();
     if (typeof namespace !== 'string' || namespace.length > 512) throw invalidOption('namespace', 'a string of at most 512 characters', namespace);
     const dryRun = options.dryRun === true;
@@ -697,7 +697,7 @@ class TwoTierCache implements Cache {
     return result;
   }
 
-  private invalidated(by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear', target: string, source: 'app' | 'editor' | 'peer', removed: number): void {
+  private invalidated(by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear', target: string, source: CommandSource | 'peer', removed: number): void {
     this.invalidations++;
     this.changed = true;
     if (this.events.room()) this.events.events.push({ kind: 'invalidation', time: this.clock(), invalidation: { by, target, source, removed } });

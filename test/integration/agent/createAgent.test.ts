@@ -82,7 +82,7 @@ for (const [name, load] of variants) {
       }
     });
 
-    it('attributes cache reads to the route and invalidates over HTTP with an editor event in the stream', async () => {
+    it('attributes cache reads to the route and labels an invalidation over HTTP `http` in the stream', async () => {
       const stats = await api<CacheStats>('/v1/cache');
       const route = stats.routes.find((r) => r.route === 'GET /users/:id');
       // Five requests (0, 1, 0, 1, 0): the first may go unattributed while the context switches on (agent/context.ts).
@@ -93,7 +93,7 @@ for (const [name, load] of variants) {
         assert.deepEqual(await api('/v1/cache/invalidate', 'POST', { key: 'users:1' }), { removed: 1, dryRun: false });
         const d = await ws.next((m) => m.type === 'delta' && !!m.delta.cacheEvents?.some((e) => e.kind === 'invalidation'));
         const ev = d.type === 'delta' ? d.delta.cacheEvents!.find((e) => e.kind === 'invalidation')! : undefined;
-        assert.equal(ev?.invalidation?.source, 'editor');
+        assert.equal(ev?.invalidation?.source, 'http');
         assert.equal(ev?.invalidation?.target, 'users:1');
       } finally {
         ws.close();
@@ -131,6 +131,34 @@ for (const [name, load] of variants) {
       assert.ok(alert, JSON.stringify(snap.alerts));
       assert.equal(alert.location?.file, __filename);
       assert.ok(snap.health.score < 100 && snap.health.reasons.length > 0);
+    });
+
+    it('labels a WebSocket clearNamespace `editor`, and answers ERR_NOT_FOUND for inspecting a missing key', async () => {
+      await agent.cache!.set('tmp:1', 1);
+      const ws = await connect(rec);
+      try {
+        await ws.next((m) => m.type === 'snapshot');
+        assert.deepEqual(await ws.call('cache.clearNamespace', { namespace: 'tmp' }), { ok: true, result: { removed: 1, dryRun: false } });
+        const d = await ws.next((m) => m.type === 'delta' && !!m.delta.cacheEvents?.some((e) => e.invalidation?.by === 'namespace'));
+        const ev = d.type === 'delta' ? d.delta.cacheEvents!.find((e) => e.invalidation?.by === 'namespace') : undefined;
+        assert.equal(ev?.invalidation?.source, 'editor');
+        const missing = await ws.call('cache.inspect', { key: 'tmp:1' });
+        assert.equal(missing.ok === false && missing.error.code, 'ERR_NOT_FOUND');
+      } finally {
+        ws.close();
+      }
+    });
+
+    it('lists the rateLimit feature only once a limiter exists', () => {
+      assert.deepEqual(agent.snapshot().agent.features, ['cache', 'rateLimit']);
+      const bare = createAgent({ server: false, cache: false, express: load() });
+      try {
+        assert.deepEqual(bare.snapshot().agent.features, []);
+        bare.rateLimit({ windowMs: 1000, max: 1 });
+        assert.deepEqual(bare.snapshot().agent.features, ['rateLimit']);
+      } finally {
+        void bare.close();
+      }
     });
 
     it('records custom timings next to the endpoints', async () => {
