@@ -16,7 +16,7 @@ import {
   ProtocolError,
   type Snapshot,
 } from '../protocol';
-import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
+import { createAlerts } from './alerts';
 import { type Cache, type InvalidateTarget, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
 import { RouteLensError } from './errors';
@@ -28,11 +28,23 @@ import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
+import { defaultDiscoveryDir } from './server/discovery';
 
 declare const __ROUTELENS_VERSION__: string;
 export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
 
 const passThrough: RequestHandler = (_req, _res, next) => next();
+
+/**
+ * The discovery directory of each live agent with a local server in this process (on globalThis,
+ * so two copies of the package still see each other). The discovery file is named after the pid:
+ * a second agent advertising in the same directory would overwrite the first's.
+ */
+const ADVERTISED = Symbol.for('routelens.advertisedDiscoveryDirs');
+function advertised(): Map<object, string | false> {
+  const g = globalThis as { [ADVERTISED]?: Map<object, string | false> };
+  return (g[ADVERTISED] ??= new Map());
+}
 
 export interface AgentEvents {
   alert: [Alert];
@@ -62,17 +74,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.options = resolveOptions(options);
     const o = this.options;
     this.diag = new Diagnostics(o.logger);
-    const fromEnv = thresholdsFromEnv(process.env, (name, value, expected) =>
-      this.diag.warnOnce(`ROUTELENS_WARN_ENV_${name}`, `${name}=${value.slice(0, 40)} ignored: expected ${expected}`),
-    );
-    const thresholds = { ...DEFAULT_THRESHOLDS, ...fromEnv, ...o.thresholds };
+    for (const w of o.warnings) this.diag.warnOnce(w.code, w.message, w.once);
+    const thresholds = o.thresholds;
     this.alerts = createAlerts({ thresholds, diag: this.diag });
     this.alerts.onFire((alert) => this.emitSafely('alert', alert));
 
     if (o.cache !== false) {
-      const cacheOptions = { ...o.cache } as Parameters<typeof createCache>[0] & { redis?: unknown };
-      if (cacheOptions.redis === undefined && o.redis !== undefined) cacheOptions.redis = o.redis;
-      this.cache = createCache(cacheOptions, { diag: this.diag });
+      this.cache = createCache(o.cache.redis === undefined && o.redis !== undefined ? { ...o.cache, redis: o.redis } : o.cache, { diag: this.diag });
     }
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
 
@@ -82,7 +90,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
       this.evaluateTimer.unref();
-      if (o.server) this.serverStart = this.listen();
+      if (o.server) this.serverStart = this.listen(this.claimDiscovery());
     } else {
       this.handler = passThrough;
     }
@@ -191,6 +199,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    advertised().delete(this);
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
     await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
@@ -256,7 +265,24 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  private async listen(): Promise<LocalServer | undefined> {
+  /**
+   * Registers this agent's server and returns where it may write its discovery file: nowhere when
+   * an earlier live agent in this process already advertises in the same directory (warned once).
+   */
+  private claimDiscovery(): string | false {
+    const dir = this.options.discoveryDir === false ? false : (this.options.discoveryDir ?? defaultDiscoveryDir());
+    const others = [...advertised().values()];
+    const clash = dir !== false && others.includes(dir);
+    advertised().set(this, clash ? false : dir);
+    if (others.length === 0) return dir;
+    this.diag.warnOnce(
+      'ROUTELENS_WARN_SECOND_AGENT',
+      `a RouteLens agent is already running in this process (the preload, or an earlier createAgent): this one ${clash ? 'writes no discovery file, so the editor keeps showing the first' : 'runs a second local server'}. Create one agent per process; with --require/--import routelens/register, do not call createAgent too`,
+    );
+    return clash ? false : dir;
+  }
+
+  private async listen(discoveryDir: string | false): Promise<LocalServer | undefined> {
     const o = this.options;
     try {
       this.server = await startServer(this.host(), {
@@ -266,7 +292,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         token: o.token,
         batchMs: o.batchMs,
         heartbeatMs: o.heartbeatMs,
-        discoveryDir: o.discoveryDir,
+        discoveryDir,
         name: o.name,
         version: VERSION,
         diag: this.diag,

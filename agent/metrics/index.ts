@@ -297,7 +297,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
   function capWarning(): void {
     if (capWarned) return; // folded samples are on the request path: not even a message string
     capWarned = true;
-    diag.warnOnce('metrics.endpointCap', `more than ${maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
+    diag.warnOnce('ROUTELENS_WARN_ENDPOINT_CAP', `more than ${maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
   }
 
   /** A new endpoint, or the overflow bucket when the cap is reached. */

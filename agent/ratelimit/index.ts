@@ -20,6 +20,7 @@ import type { Redis } from 'ioredis';
 import type { AppRequest, AppResponse, Callback, Middleware, Next, RedisClient } from '../api-types';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
 import { capturedRoute } from '../express/request';
+import * as check from '../check';
 import { RouteLensError, invalidOption } from '../errors';
 import { type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -102,10 +103,10 @@ const DEFAULT_MESSAGE = 'Too many requests, please try again later.';
 /** Limiters are made at start-up; this many means one is being made per request (a leak). */
 const MAX_LIMITERS = 1000;
 const NAME_RE = /^[A-Za-z0-9._:-]{1,64}$/;
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS = [
   'windowMs', 'max', 'name', 'key', 'algorithm', 'store', 'onStoreError', 'skip', 'allowList', 'legacyHeaders',
   'standardHeaders', 'message', 'statusCode', 'handler', 'timeout', 'prefix', 'maxKeys',
-]);
+] as const satisfies ReadonlyArray<keyof RateLimitOptions>;
 
 interface Resolved {
   name: string;
@@ -127,39 +128,12 @@ interface Resolved {
   maxKeys: number;
 }
 
-function int(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidOption(name, `an integer from ${min} to ${max}`, v);
-  return v;
-}
-
-function oneOf<T extends string>(o: Record<string, unknown>, name: string, values: readonly T[], def: T): T {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'string' || !values.includes(v as T)) throw invalidOption(name, `one of ${values.map((x) => `'${x}'`).join(', ')}`, v);
-  return v as T;
-}
-
-function fn<T>(o: Record<string, unknown>, name: string): T | undefined {
-  const v = o[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'function') throw invalidOption(name, 'a function', v);
-  return v as T;
-}
-
-function bool(o: Record<string, unknown>, name: string, def: boolean): boolean {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'boolean') throw invalidOption(name, 'a boolean', v);
-  return v;
-}
+const int = (o: check.Fields, name: string, def: number, min: number, max: number) => check.number(o, name, def, { min, max, integer: true });
+const { oneOf, fn, boolean: bool } = check;
 
 function resolveOptions(options: unknown, hasRedis: boolean, defaultName: () => string, taken: (name: string) => boolean): Resolved {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidOption('rateLimit options', 'an object', options);
-  const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.has(k)) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `unknown rate limit option "${k.slice(0, 40)}"`);
+  const o = check.object(options ?? {}, 'rateLimit options');
+  check.knownFields(o, KNOWN_OPTIONS, 'rateLimit');
 
   let name: string;
   if (o.name === undefined) name = defaultName();
@@ -232,18 +206,18 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
   function routeLibraryMessage(err: unknown, message?: string): void {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^(ERR|WRN)_ERL_/.test(code)) {
-      diag.warnOnce(code, `rate limit: ${(err as Error).message}`);
+      diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_CONFIG', `rate limit: ${(err as Error).message} (express-rate-limit ${code})`, code);
     } else if (err instanceof StoreUnavailableError || (message?.includes('error from store') ?? false)) {
       // Already counted and reported by the store (fail-open path).
     } else {
-      diag.failure('ROUTELENS_RL_LIBRARY', err);
+      diag.failure('ratelimit.library', err);
     }
   }
 
   function redisConnection(timeout: number): Redis {
     let c = connections.get(timeout);
     if (c === undefined) {
-      const onError = (err: Error) => diag.warnOnce('ROUTELENS_RL_REDIS_CONNECTION', `rate limit: Redis connection error (${err.message}); limiters follow their onStoreError policy until it is back`);
+      const onError = (err: Error) => diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_REDIS', `rate limit: Redis connection error (${err.message}); limiters follow their onStoreError policy until it is back`);
       const opts = { commandTimeout: timeout, connectionName: 'routelens-ratelimit' };
       const redis = deps.redis;
       if (redis === undefined) throw new Error('unreachable: no Redis');
@@ -263,7 +237,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         const r = resolveRoute(req.method, req.path);
         if (r !== undefined) return r.startsWith('/') ? `${req.method} ${r}` : r;
       } catch (err) {
-        diag.failure('ROUTELENS_RL_RESOLVE_ROUTE', err);
+        diag.failure('ratelimit.resolveRoute', err);
       }
     }
     return `${req.method} (unmatched)`;
@@ -273,8 +247,9 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
     if (req.app.get('trust proxy') === false) {
       xffWarned = true;
       diag.warnOnce(
+        'ROUTELENS_WARN_RATE_LIMIT_CONFIG',
+        "rate limit: the 'X-Forwarded-For' header is set but the Express 'trust proxy' setting is false (default): every client behind the proxy shares one limit. Set app.set('trust proxy', <hops or addresses>) (express-rate-limit ERR_ERL_UNEXPECTED_X_FORWARDED_FOR)",
         'ERR_ERL_UNEXPECTED_X_FORWARDED_FOR',
-        "rate limit: the 'X-Forwarded-For' header is set but the Express 'trust proxy' setting is false (default): every client behind the proxy shares one limit. Set app.set('trust proxy', <hops or addresses>)",
       );
     }
   }
@@ -288,8 +263,9 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       lim.stats.storeErrors++;
       changed = true;
       diag.warnOnce(
-        `ROUTELENS_RL_STORE_ERROR:${c.name}`,
+        'ROUTELENS_WARN_RATE_LIMIT_STORE',
         `rate limit "${c.name}": Redis failed (${err.message}); ${c.onStoreError === 'memory' ? 'counting in memory' : 'letting requests through'} until it answers again`,
+        `ROUTELENS_WARN_RATE_LIMIT_STORE:${c.name}`,
       );
     };
     return new RedisRateStore(c.prefix, redis, new CountingRedisLimiter(redis, c.algorithm, c.windowMs, c.max, insurance, onStoreError, clock), insurance);
@@ -322,7 +298,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         lim.stats.recordLimited(clock(), routeOf(req), req.rateLimit?.key ?? '');
         changed = true;
       } catch (err) {
-        diag.failure('ROUTELENS_RL_STATS', err);
+        diag.failure('ratelimit.stats', err);
       }
     };
     const onAllowed = (req: Request) => {
@@ -330,7 +306,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         stats.recordAllowed(clock(), routeOf(req));
         changed = true;
       } catch (err) {
-        diag.failure('ROUTELENS_RL_STATS', err);
+        diag.failure('ratelimit.stats', err);
       }
     };
     const { message, statusCode } = c;
@@ -353,7 +329,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       // express-rate-limit's own check cannot see through our wrapper: run it on the user's function.
       const src = userKey.toString();
       if ((src.includes('req.ip') || src.includes('request.ip')) && !src.includes('ipKeyGenerator')) {
-        diag.warnOnce('ERR_ERL_KEY_GEN_IPV6', `rate limit "${c.name}": the key function appears to use the request IP without ipKeyGenerator(); IPv6 clients can bypass the limit by changing addresses`);
+        diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_CONFIG', `rate limit "${c.name}": the key function appears to use the request IP without ipKeyGenerator(); IPv6 clients can bypass the limit by changing addresses (express-rate-limit ERR_ERL_KEY_GEN_IPV6)`, 'ERR_ERL_KEY_GEN_IPV6');
       }
     }
     /** The key the allow-list check computed, so a user key function runs once per request. */
@@ -365,7 +341,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
             const k = userKey(req);
             return typeof k === 'string' ? k : String(k);
           } catch (err) {
-            diag.failure('ROUTELENS_RL_KEY', err);
+            diag.failure('ratelimit.key', err);
             return ipKeyGenerator(req.ip ?? '');
           }
         }
@@ -395,7 +371,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
           try {
             return userSkip(req) === true;
           } catch (err) {
-            diag.failure('ROUTELENS_RL_SKIP', err);
+            diag.failure('ratelimit.skip', err);
             return false;
           }
         }

@@ -2,7 +2,7 @@
  * `npm run demo`: the demo app with the RouteLens agent and bounded synthetic
  * traffic. Options: --port N (app port, default 3000, 0 = any), --no-traffic,
  * --duration SECONDS (traffic, default 600), --rate N (requests/s, default 20).
- * With REDIS_URL set, the cache's L2 and the rate limiter use Redis.
+ * With ROUTELENS_REDIS_URL set, the cache's L2 and the rate limiter use Redis.
  */
 import { parseArgs } from 'node:util';
 import { createDemoApp } from './app.mjs';
@@ -31,7 +31,7 @@ const server = app.listen(Number(values.port), '127.0.0.1', async () => {
   } else {
     console.log('RouteLens agent is disabled (ROUTELENS_DISABLED) or could not start; the app runs on.');
   }
-  console.log(`Cache: ${process.env.REDIS_URL ? 'two-tier, L2 on ' + process.env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') : 'in memory (set REDIS_URL for Redis)'}`);
+  console.log(`Cache: ${process.env.ROUTELENS_REDIS_URL ? 'two-tier, L2 on ' + process.env.ROUTELENS_REDIS_URL.replace(/\/\/[^@]*@/, '//***@') : 'in memory (set ROUTELENS_REDIS_URL for Redis)'}`);
   if (values.traffic && !values['no-traffic']) {
     const traffic = startTraffic({ port, ratePerSecond: Number(values.rate), durationMs: Number(values.duration) * 1000 });
     console.log(`Synthetic traffic: ${values.rate} req/s for ${values.duration} s (--no-traffic to turn off). Ctrl+C stops.`);

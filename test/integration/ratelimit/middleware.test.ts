@@ -173,7 +173,7 @@ for (const [version, makeApp] of versions) {
         },
       });
       assert.deepEqual(await hits(url, 2), [200, 429]);
-      assert.match(errors[0], /ROUTELENS_RL_KEY/);
+      assert.match(errors[0], /internal failure ratelimit\.key/);
     });
 
     it('trust proxy off: X-Forwarded-For is ignored and warned once through diag, never on the console', async () => {
@@ -282,7 +282,7 @@ for (const [version, makeApp] of versions) {
       const b = await hit(url);
       assert.deepEqual([a.status, a.body, b.status], [200, 'ok', 429]);
       assert.deepEqual(rl.list()[0].routes, [{ route: 'GET (unmatched)', allowed: 1, limited: 1 }]);
-      assert.equal(errors.filter((e) => e.includes('ROUTELENS_RL_RESOLVE_ROUTE')).length, 1);
+      assert.equal(errors.filter((e) => e.includes('ratelimit.resolveRoute')).length, 1);
     });
 
     it('stays bounded with many random keys', async () => {
