@@ -181,6 +181,50 @@ describe('createAgent lifecycle', () => {
     rmSync(discovery, { recursive: true, force: true });
   });
 
+  it('two agents in one process: the second warns once and does not overwrite the first one\'s discovery file', async () => {
+    const discovery = mkdtempSync(join(tmpdir(), 'routelens-agent-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'routelens-agent-'));
+    const warnings: string[][] = [[], [], []];
+    const logger = (i: number) => ({ warn: (m: string) => warnings[i]!.push(m), error() {} });
+    const first = createAgent({ discoveryDir: discovery, cache: false, logger: logger(0) });
+    const second = createAgent({ discoveryDir: discovery, cache: false, logger: logger(1) });
+    const third = createAgent({ discoveryDir: elsewhere, cache: false, logger: logger(2) });
+    try {
+      const [a, b, c] = await Promise.all([first.ready(), second.ready(), third.ready()]);
+      assert.ok(a?.discoveryFile && b && c?.discoveryFile, 'all three servers run');
+      assert.equal(b.discoveryFile, undefined, 'the second writes no file where the first advertises');
+      const record = JSON.parse(readFileSync(a.discoveryFile, 'utf8')) as DiscoveryRecord;
+      assert.deepEqual([record.port, record.token], [a.port, a.token]);
+      assert.deepEqual(warnings[0], []);
+      assert.equal(warnings[1]!.length, 1);
+      assert.match(warnings[1]![0]!, /this one writes no discovery file.*\(ROUTELENS_WARN_SECOND_AGENT\)$/);
+      assert.match(warnings[2]![0]!, /this one runs a second local server.*\(ROUTELENS_WARN_SECOND_AGENT\)$/);
+    } finally {
+      await Promise.all([first.close(), second.close(), third.close()]);
+    }
+    assert.deepEqual(readdirSync(discovery), []);
+    const after = createAgent({ discoveryDir: discovery, cache: false, logger: logger(0) });
+    try {
+      assert.ok((await after.ready())?.discoveryFile, 'once they are closed, a new agent advertises again');
+      assert.deepEqual(warnings[0], []);
+    } finally {
+      await after.close();
+      rmSync(discovery, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('createAgent refuses bad and unknown options with ROUTELENS_ERR_INVALID_OPTION before starting anything', () => {
+    for (const [options, message] of [
+      [{ enabled: 'false' }, /"enabled" must be true or false/],
+      [{ thresholds: { p95: 100 } }, /did you mean "p95Ms"/],
+      [{ prot: 4000 }, /did you mean "port"/],
+      [{ logger: 'debug' }, /"logger" must be/],
+    ] as const) {
+      assert.throws(() => createAgent(options as never), (err: Error & { code?: string }) => err.code === 'ROUTELENS_ERR_INVALID_OPTION' && message.test(err.message));
+    }
+  });
+
   it('ROUTELENS_DISABLED=1: no server, a pass-through middleware, and a working cache', async () => {
     process.env.ROUTELENS_DISABLED = '1';
     try {
