@@ -20,6 +20,7 @@ import {
 } from '../../protocol';
 import { type AlertEndpoint, type AlertInputs, type Alerts, type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
+import { round, truncate } from '../text';
 
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   p95Ms: 2000,
@@ -60,7 +61,7 @@ export function thresholdsFromEnv(env: NodeJS.ProcessEnv, onInvalid?: InvalidEnv
     if (ok) out[spec.field] = n;
     else {
       try {
-        onInvalid?.(name, raw.length > 40 ? raw.slice(0, 40) + '…' : raw, spec.expected);
+        onInvalid?.(name, truncate(raw, 40), spec.expected);
       } catch {
         /* a reporting callback must not stop the agent */
       }
@@ -199,7 +200,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level: higherIsWorse(w.p95, t.p95Ms, 2 * t.p95Ms),
           value: w.p95,
           threshold: t.p95Ms,
-          message: () => `${short(ep.id)} p95 ${ms(w.p95)} ≥ ${ms(t.p95Ms)}`,
+          message: () => `${truncate(ep.id, MAX_TARGET_IN_MESSAGE)} p95 ${ms(w.p95)} ≥ ${ms(t.p95Ms)}`,
           location,
         });
         out.push(...anomaly(ep, w.p95, location));
@@ -212,7 +213,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level: higherIsWorse(rate, t.errorRate, Math.min(1, 2 * t.errorRate)),
           value: rate,
           threshold: t.errorRate,
-          message: () => `${short(ep.id)} error rate ${pct(rate)} ≥ ${pct(t.errorRate)} (${w.errors} of ${w.count} in 1m)`,
+          message: () => `${truncate(ep.id, MAX_TARGET_IN_MESSAGE)} error rate ${pct(rate)} ≥ ${pct(t.errorRate)} (${w.errors} of ${w.count} in 1m)`,
           location,
         });
       }
@@ -290,7 +291,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
         level: higherIsWorse(share, t.rateLimitedShare, Math.min(1, 2 * t.rateLimitedShare)),
         value: share,
         threshold: t.rateLimitedShare,
-        message: () => `limiter ${short(rl.name)} refused ${pct(share)} of requests ≥ ${pct(t.rateLimitedShare)} (${rl.window.limited} of ${total})`,
+        message: () => `limiter ${truncate(rl.name, MAX_TARGET_IN_MESSAGE)} refused ${pct(share)} of requests ≥ ${pct(t.rateLimitedShare)} (${rl.window.limited} of ${total})`,
       });
     }
     return out;
@@ -313,7 +314,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
           level,
           value: p95,
           threshold,
-          message: () => `${short(ep.id)} p95 ${ms(p95)} is ${(p95 / usual).toFixed(1)}× its usual ${ms(usual)}`,
+          message: () => `${truncate(ep.id, MAX_TARGET_IN_MESSAGE)} p95 ${ms(p95)} is ${(p95 / usual).toFixed(1)}× its usual ${ms(usual)}`,
           location,
         },
       ];
@@ -466,7 +467,7 @@ export function createAlerts(opts: AlertsOptions = {}): Alerts {
 
     resolve(id: string): Alert {
       const track = firing.get(id);
-      if (!track) throw new ProtocolError('ERR_NOT_FOUND', `no firing alert ${short(String(id))}`);
+      if (!track) throw new ProtocolError('ERR_NOT_FOUND', `no firing alert ${truncate(String(id), MAX_TARGET_IN_MESSAGE)}`);
       track.suppressed = true;
       track.pending = undefined;
       // "This is normal now": a route's new latency becomes its baseline.
@@ -519,9 +520,6 @@ function merge(base: Thresholds, patch: ThresholdsPatch): Thresholds {
   return out;
 }
 
-function short(s: string): string {
-  return s.length <= MAX_TARGET_IN_MESSAGE ? s : s.slice(0, MAX_TARGET_IN_MESSAGE - 1) + '…';
-}
 
 /** `850 ms`, `2.4 s`. */
 function ms(v: number): string {
@@ -542,6 +540,3 @@ function mib(bytes: number): string {
   return `${Math.round(bytes / 1048576)} MiB`;
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}

@@ -18,7 +18,8 @@ import { type Clock, type CommandSource, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { asIoredis } from '../redis';
 import { compileGlob, escapeGlob, validatePattern } from './glob';
-import { displayJson, serialise, truncate } from './json';
+import { displayJson, serialise } from './json';
+import { truncate } from '../text';
 import { FAIL, L2 } from './l2';
 import { CappedCounts, type Counts, EventBatch, HitWindow, hitCounts, type NamespaceCounts } from './stats';
 
@@ -229,7 +230,7 @@ function namespaceOf(key: string): string {
 function checkKey(key: unknown): RouteLensError | undefined {
   if (typeof key !== 'string' || key.length === 0) return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', 'a cache key must be a non-empty string');
   if (key.length > MAX_KEY_LENGTH) {
-    return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cache key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH} (hash long keys): ${truncate(key, 64).text}…`);
+    return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cache key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH} (hash long keys): ${truncate(key, 64)}`);
   }
   return undefined;
 }
@@ -496,9 +497,9 @@ class TwoTierCache implements Cache {
     const ttlOpt = checkTtl('ttl', options.ttl);
     const tags = checkTags(options.tags);
     const text = serialise(value);
-    if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": ${text.message}`);
+    if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64)}": ${text.message}`);
     if (text.length > this.o.maxEntryBytes) {
-      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
+      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64)}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
     }
     const nsName = namespaceOf(key);
     const ttl = ttlOpt ?? this.o.namespaces.get(nsName)?.ttl ?? this.o.ttl;
@@ -614,7 +615,7 @@ class TwoTierCache implements Cache {
       this.error(`loader failed: ${err instanceof Error ? err.message : String(err)}`, key);
       const fallback = stale ?? (await this.lookup(key, this.clock(), false));
       if (fallback !== undefined) return fallback.entry.value as T;
-      throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128).text}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128)}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const duration = performance.now() - started;
     this.loads.count++;
@@ -841,7 +842,7 @@ class TwoTierCache implements Cache {
 
   private error(message: string, key: string | undefined): void {
     this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500).text });
+    if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500) });
   }
 
   // ------------------------------------------------------------ listing, inspecting, warming
@@ -951,7 +952,7 @@ class TwoTierCache implements Cache {
   async warm(name: string): Promise<{ name: string; loaded: number }> {
     this.assertOpen();
     const warmer = this.o.warmers.get(name);
-    if (warmer === undefined) throw new RouteLensError('ROUTELENS_ERR_NOT_FOUND', `no cache warmer named "${truncate(String(name), 64).text}"`);
+    if (warmer === undefined) throw new RouteLensError('ROUTELENS_ERR_NOT_FOUND', `no cache warmer named "${truncate(String(name), 64)}"`);
     let entries: Iterable<WarmEntry>;
     try {
       entries = await warmer();

@@ -20,6 +20,7 @@ import type { EndpointKind, EndpointStats, LatencySummary, Severity, SlowRequest
 import { type AlertEndpoint, type Clock, type Metrics, type RequestSample, type RouteDefinition, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { SystemSampler } from './system';
+import { round } from '../text';
 import { redactUrl, truncate } from './text';
 
 export interface MetricsOptions {
@@ -766,9 +767,6 @@ function mod(a: number, n: number): number {
   return r < 0 ? r + n : r;
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}
 
 function sameSite(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
   if (!a || !b) return a === b;

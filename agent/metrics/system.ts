@@ -13,6 +13,7 @@ import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, per
 import v8 from 'node:v8';
 import type { SystemStats } from '../../protocol';
 import type { Diagnostics } from '../log';
+import { round } from '../text';
 
 type Elu = ReturnType<typeof performance.eventLoopUtilization>;
 
@@ -159,6 +160,3 @@ function finite(n: number): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}
