@@ -13,12 +13,12 @@ import {
   type CommandResults,
   type Delta,
   PROTOCOL_VERSION,
-  ProtocolError,
   type Snapshot,
 } from '../protocol';
 import { createAlerts } from './alerts';
-import { type Cache, type InvalidateTarget, createCache } from './cache';
+import { type Cache, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
+import { type CommandHandlers, commandTable, runHandler } from './commands';
 import { RouteLensError } from './errors';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
@@ -349,74 +349,22 @@ export class Agent extends EventEmitter<AgentEvents> {
     return delta;
   }
 
-  private requireCache(): Cache {
-    if (!this.cache) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
-    return this.cache;
-  }
-
-  /** Every command's handler, type-checked against its arguments and result (protocol/commands.ts). */
-  private readonly commands: CommandHandlers = {
+  /** Every command's handler, type-checked against its arguments and result (agent/commands.ts). */
+  private readonly commands: CommandHandlers = commandTable({
     snapshot: () => this.snapshot(),
-    reset: ({ endpoint }) => {
-      const reset = this.metrics?.reset(endpoint) ?? 0;
-      if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
-      return { reset };
-    },
-    'thresholds.get': () => this.alerts.thresholds(),
-    'thresholds.set': ({ thresholds }) => {
-      const next = this.alerts.setThresholds(thresholds);
-      this.metrics?.setSlowThresholds(next.slowMs);
+    metrics: () => this.metrics,
+    alerts: () => this.alerts,
+    cache: () => this.cache,
+    rateLimits: () => this.rateLimits,
+    thresholdsSet: () => {
       this.thresholdsChanged = true;
-      return next;
     },
-    'alerts.list': () => ({ active: this.alerts.active(), history: this.alerts.history() }),
-    'alerts.resolve': ({ id }) => this.alerts.resolve(id),
-    'cache.stats': () => this.requireCache().stats(),
-    'cache.keys': (args) => this.requireCache().keys(args),
-    'cache.inspect': async ({ key }) => {
-      const found = await this.requireCache().inspect(key);
-      if (!found) throw new ProtocolError('ERR_NOT_FOUND', `no cache key ${JSON.stringify(key.slice(0, 200))}`);
-      return found;
-    },
-    'cache.invalidate': ({ dryRun, ...target }, source) => this.requireCache().invalidate(invalidateTarget(target), { dryRun, source }),
-    'cache.clearNamespace': ({ namespace, dryRun }, source) => this.requireCache().clearNamespace(namespace, { dryRun, source }),
-    'cache.warm': ({ name }) => this.requireCache().warm(name),
-    'rateLimit.list': () => this.rateLimits.list(),
-    'rateLimit.resetKey': ({ limiter, key }) => this.rateLimits.resetKey(limiter, key),
-    'rateLimit.setMax': ({ limiter, max }) => this.rateLimits.setMax(limiter, max),
-  };
+  });
 
   /** Runs one command whose arguments the protocol module validated. */
-  private async execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource): Promise<CommandResults[C]> {
-    const handler: CommandHandler<C> = this.commands[command];
-    try {
-      return await handler(args, source);
-    } catch (err) {
-      throw toProtocolError(err);
-    }
+  private execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource): Promise<CommandResults[C]> {
+    return runHandler(this.commands[command], args, source);
   }
-}
-
-type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
-type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
-
-/** The one target of a cache.invalidate (the schema guarantees exactly one). */
-function invalidateTarget({ key, pattern, tag }: Omit<CommandArgs<'cache.invalidate'>, 'dryRun'>): InvalidateTarget {
-  if (key !== undefined) return { key };
-  if (pattern !== undefined) return { pattern };
-  if (tag !== undefined) return { tag };
-  throw new ProtocolError('ERR_BAD_ARGS', 'give exactly one of key, pattern or tag');
-}
-
-/** Maps the agent's own coded errors onto protocol error codes. */
-function toProtocolError(err: unknown): unknown {
-  if (err instanceof ProtocolError) return err;
-  if (err instanceof RouteLensError) {
-    if (err.code === 'ROUTELENS_ERR_PATTERN_REJECTED') return new ProtocolError('ERR_PATTERN_REJECTED', err.message);
-    if (err.code === 'ROUTELENS_ERR_NOT_FOUND') return new ProtocolError('ERR_NOT_FOUND', err.message);
-    if (err.code === 'ROUTELENS_ERR_INVALID_OPTION') return new ProtocolError('ERR_BAD_ARGS', err.message);
-  }
-  return err;
 }
 
 function emptySystem(): Snapshot['system'] {
