@@ -8,17 +8,17 @@ import type { RequestHandler } from 'express';
 import type { Middleware } from './api-types';
 import {
   type Alert,
+  type CommandArgs,
   type CommandName,
   type CommandResults,
   type EndpointStats,
   PROTOCOL_VERSION,
-  ProtocolError,
   type Snapshot,
-  assertNever,
 } from '../protocol';
-import { DEFAULT_THRESHOLDS, createAlerts, thresholdsFromEnv } from './alerts';
+import { createAlerts } from './alerts';
 import { type Cache, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
+import { type CommandHandlers, commandTable, runHandler } from './commands';
 import { RouteLensError } from './errors';
 import { type HealthHandlerOptions, createHealthHandler } from './health-endpoint';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
@@ -30,11 +30,23 @@ import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
+import { defaultDiscoveryDir } from './server/discovery';
 
 declare const __ROUTELENS_VERSION__: string;
 export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
 
 const passThrough: RequestHandler = (_req, _res, next) => next();
+
+/**
+ * The discovery directory of each live agent with a local server in this process (on globalThis,
+ * so two copies of the package still see each other). The discovery file is named after the pid:
+ * a second agent advertising in the same directory would overwrite the first's.
+ */
+const ADVERTISED = Symbol.for('routelens.advertisedDiscoveryDirs');
+function advertised(): Map<object, string | false> {
+  const g = globalThis as { [ADVERTISED]?: Map<object, string | false> };
+  return (g[ADVERTISED] ??= new Map());
+}
 
 export interface AgentEvents {
   alert: [Alert];
@@ -65,17 +77,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.options = resolveOptions(options);
     const o = this.options;
     this.diag = new Diagnostics(o.logger);
-    const fromEnv = thresholdsFromEnv(process.env, (name, value, expected) =>
-      this.diag.warnOnce(`ROUTELENS_WARN_ENV_${name}`, `${name}=${value.slice(0, 40)} ignored: expected ${expected}`),
-    );
-    const thresholds = { ...DEFAULT_THRESHOLDS, ...fromEnv, ...o.thresholds };
+    for (const w of o.warnings) this.diag.warnOnce(w.code, w.message, w.once);
+    const thresholds = o.thresholds;
     this.alerts = createAlerts({ thresholds, diag: this.diag });
     this.alerts.onFire((alert) => this.emitSafely('alert', alert));
 
     if (o.cache !== false) {
-      const cacheOptions = { ...o.cache } as Parameters<typeof createCache>[0] & { redis?: unknown };
-      if (cacheOptions.redis === undefined && o.redis !== undefined) cacheOptions.redis = o.redis;
-      this.cache = createCache(cacheOptions, { diag: this.diag });
+      this.cache = createCache(o.cache.redis === undefined && o.redis !== undefined ? { ...o.cache, redis: o.redis } : o.cache, { diag: this.diag });
     }
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
 
@@ -85,7 +93,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
       this.evaluateTimer.unref();
-      if (o.server) this.serverStart = this.listen();
+      if (o.server) this.serverStart = this.listen(this.claimDiscovery());
     } else {
       this.handler = passThrough;
     }
@@ -214,6 +222,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    advertised().delete(this);
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
     await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
@@ -233,8 +242,17 @@ export class Agent extends EventEmitter<AgentEvents> {
       protocolVersion: PROTOCOL_VERSION,
       cwd: process.cwd(),
       startedAt: this.startedAt,
-      features: [this.cache ? 'cache' : '', this.options.redis ? 'redis' : '', 'rateLimit'].filter(Boolean),
+      features: this.features(),
     };
+  }
+
+  /** What this agent has: `cache`, `redis` (the cache or the limiters use Redis), `rateLimit` (at least one limiter). */
+  private features(): string[] {
+    const features: string[] = [];
+    if (this.cache) features.push('cache');
+    if (this.options.redis !== undefined || (this.options.cache !== false && this.options.cache.redis !== undefined)) features.push('redis');
+    if (this.rateLimits.list().length > 0) features.push('rateLimit');
+    return features;
   }
 
   private matchRoute(method: string, path: string): string | undefined {
@@ -270,7 +288,24 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  private async listen(): Promise<LocalServer | undefined> {
+  /**
+   * Registers this agent's server and returns where it may write its discovery file: nowhere when
+   * an earlier live agent in this process already advertises in the same directory (warned once).
+   */
+  private claimDiscovery(): string | false {
+    const dir = this.options.discoveryDir === false ? false : (this.options.discoveryDir ?? defaultDiscoveryDir());
+    const others = [...advertised().values()];
+    const clash = dir !== false && others.includes(dir);
+    advertised().set(this, clash ? false : dir);
+    if (others.length === 0) return dir;
+    this.diag.warnOnce(
+      'ROUTELENS_WARN_SECOND_AGENT',
+      `a RouteLens agent is already running in this process (the preload, or an earlier createAgent): this one ${clash ? 'writes no discovery file, so the editor keeps showing the first' : 'runs a second local server'}. Create one agent per process; with --require/--import routelens/register, do not call createAgent too`,
+    );
+    return clash ? false : dir;
+  }
+
+  private async listen(discoveryDir: string | false): Promise<LocalServer | undefined> {
     const o = this.options;
     try {
       this.server = await startServer(this.host(), {
@@ -280,7 +315,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         token: o.token,
         batchMs: o.batchMs,
         heartbeatMs: o.heartbeatMs,
-        discoveryDir: o.discoveryDir,
+        discoveryDir,
         name: o.name,
         version: VERSION,
         diag: this.diag,
@@ -315,80 +350,22 @@ export class Agent extends EventEmitter<AgentEvents> {
     };
   }
 
-  private requireCache(): Cache {
-    if (!this.cache) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
-    return this.cache;
-  }
+  /** Every command's handler, type-checked against its arguments and result (agent/commands.ts). */
+  private readonly commands: CommandHandlers = commandTable({
+    snapshot: () => this.snapshot(),
+    metrics: () => this.metrics,
+    alerts: () => this.alerts,
+    cache: () => this.cache,
+    rateLimits: () => this.rateLimits,
+    thresholdsSet: () => {
+      this.thresholdsRevision++;
+    },
+  });
 
-  /** Runs one validated command (args already parsed by the protocol module). */
-  async execute(command: CommandName, args: unknown, source: CommandSource = 'app'): Promise<unknown> {
-    try {
-      return await this.run(command, args as never, source);
-    } catch (err) {
-      throw toProtocolError(err);
-    }
+  /** Runs one command whose arguments the protocol module validated. */
+  execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource = 'app'): Promise<CommandResults[C]> {
+    return runHandler(this.commands[command], args, source);
   }
-
-  private async run<C extends CommandName>(command: C, a: never, source: CommandSource): Promise<CommandResults[C]> {
-    type R = CommandResults[C];
-    const args = a as Record<string, never>;
-    switch (command) {
-      case 'snapshot':
-        return this.snapshot() as R;
-      case 'reset': {
-        const endpoint = args.endpoint as string | undefined;
-        const reset = this.metrics?.reset(endpoint) ?? 0;
-        if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
-        return { reset } as R;
-      }
-      case 'thresholds.get':
-        return this.alerts.thresholds() as R;
-      case 'thresholds.set': {
-        const next = this.alerts.setThresholds(args.thresholds);
-        this.metrics?.setSlowThresholds(next.slowMs);
-        this.thresholdsRevision++;
-        return next as R;
-      }
-      case 'alerts.list':
-        return { active: this.alerts.active(), history: this.alerts.history() } as R;
-      case 'alerts.resolve':
-        return this.alerts.resolve(args.id) as R;
-      case 'cache.stats':
-        return this.requireCache().stats() as R;
-      case 'cache.keys':
-        return (await this.requireCache().keys(args)) as R;
-      case 'cache.inspect':
-        return (await this.requireCache().inspect(args.key)) as R;
-      case 'cache.invalidate': {
-        const { dryRun, key, pattern, tag } = args as { dryRun?: boolean; key?: string; pattern?: string; tag?: string };
-        const target = key !== undefined ? { key } : pattern !== undefined ? { pattern } : { tag: tag as string };
-        return (await this.requireCache().invalidate(target, { dryRun, source: source === 'app' ? 'app' : 'editor' })) as R;
-      }
-      case 'cache.clearNamespace':
-        return (await this.requireCache().clearNamespace(args.namespace, { dryRun: args.dryRun })) as R;
-      case 'cache.warm':
-        return (await this.requireCache().warm(args.name)) as R;
-      case 'rateLimit.list':
-        return this.rateLimits.list() as R;
-      case 'rateLimit.resetKey':
-        return (await this.rateLimits.resetKey(args.limiter, args.key)) as R;
-      case 'rateLimit.setMax':
-        return this.rateLimits.setMax(args.limiter, args.max) as R;
-      default:
-        return assertNever(command, 'command');
-    }
-  }
-}
-
-/** Maps the agent's own coded errors onto protocol error codes. */
-function toProtocolError(err: unknown): unknown {
-  if (err instanceof ProtocolError) return err;
-  if (err instanceof RouteLensError) {
-    if (err.code === 'ROUTELENS_ERR_PATTERN_REJECTED') return new ProtocolError('ERR_PATTERN_REJECTED', err.message);
-    if (err.code === 'ROUTELENS_ERR_NOT_FOUND') return new ProtocolError('ERR_NOT_FOUND', err.message);
-    if (err.code === 'ROUTELENS_ERR_INVALID_OPTION') return new ProtocolError('ERR_BAD_ARGS', err.message);
-  }
-  return err;
 }
 
 function emptySystem(): Snapshot['system'] {

@@ -21,7 +21,7 @@ import type {
   Thresholds,
   WindowName,
 } from '../protocol';
-import type { CommandName } from '../protocol';
+import type { CommandArgs, CommandName } from '../protocol';
 
 /** Milliseconds since the epoch; injectable so time-based logic is tested without sleeping. */
 export type Clock = () => number;
@@ -170,7 +170,7 @@ export interface AgentHost {
    * Runs a validated command. Throws ProtocolError for expected failures
    * (ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_PATTERN_REJECTED, …).
    */
-  execute(command: CommandName, args: unknown, source: CommandSource): Promise<unknown>;
+  execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource): Promise<unknown>;
 }
 
 export type { WindowName };

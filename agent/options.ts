@@ -1,15 +1,28 @@
 /**
- * createAgent's options, resolved once: defaults, then environment overrides,
- * then validation with coded errors. Everything downstream reads the resolved
- * object and never looks at process.env again.
+ * createAgent's options, resolved once: each option has one check (agent/check.ts
+ * holds the ones shared with the cache and the limiters), its environment
+ * variable goes through the same check, and everything downstream reads the
+ * resolved object, never process.env.
+ *
+ * Two kinds of mistake, two answers:
+ * - an option passed in code that is wrong or unknown throws
+ *   ROUTELENS_ERR_INVALID_OPTION naming it (and the nearest valid name);
+ * - an environment variable with a value the agent cannot use is ignored with
+ *   a start-up warning (ROUTELENS_WARN_INVALID_ENV), and the option or the
+ *   default applies: a deployment's environment never stops the app starting.
+ * Environment variables win over options.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RedisClient } from './api-types';
-import type { Thresholds } from '../protocol';
-import { invalidOption } from './errors';
-import { type Logger, consoleLogger, silentLogger } from './log';
+import type { Thresholds, ThresholdsPatch } from '../protocol';
+import { thresholdsPatch } from '../protocol/validate';
+import { DEFAULT_THRESHOLDS, thresholdsFromEnv } from './alerts';
+import * as check from './check';
+import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknownOption } from './errors';
+import { type Logger, consoleLogger } from './log';
+import { truncate } from './text';
 
 export interface AgentOptions {
   /** Shown in the editor. Default: ROUTELENS_NAME, else the name in ./package.json, else the folder name. */
@@ -34,19 +47,30 @@ export interface AgentOptions {
   /** Most endpoints tracked; the rest fold into one overflow bucket. Default 2000. */
   maxEndpoints?: number;
   /** Alert thresholds (also ROUTELENS_P95_MS, ROUTELENS_ERROR_RATE, …, and at run time). */
-  thresholds?: Partial<Thresholds>;
-  /** Redis for the cache's L2 and the rate limiters' shared store: a URL or an ioredis client. REDIS_URL. */
+  thresholds?: ThresholdsPatch;
+  /** Redis for the cache's L2 and the rate limiters' shared store: a URL or an ioredis client. ROUTELENS_REDIS_URL (not REDIS_URL). */
   redis?: string | RedisClient;
   /** Cache options (see docs/cache.md); false = no cache. */
   cache?: Record<string, unknown> | false;
   /** Express module(s) to instrument explicitly, when the agent cannot find the app's own `express`. */
   express?: unknown;
-  /** Where the agent may write: a Logger, true for the console, false/absent for nothing (ROUTELENS_DEBUG=1 = console). */
+  /**
+   * Where the agent may write: a Logger, true for the console, false/absent for nothing
+   * (ROUTELENS_DEBUG=1 = console). Start-up warnings about the configuration go to stderr without one.
+   */
   logger?: Logger | boolean;
   /** Alert evaluation interval (ms). Default 1000. */
   evaluateMs?: number;
   /** How often process figures (CPU, memory, event-loop delay and utilisation) are sampled (ms). Default 1000. */
   systemMs?: number;
+}
+
+/** A start-up warning found while resolving (a bad environment value); the agent writes it once. */
+export interface StartupWarning {
+  code: AgentWarningCode;
+  message: string;
+  /** Written once per this key (the variable's name). */
+  once: string;
 }
 
 export interface ResolvedOptions {
@@ -61,81 +85,183 @@ export interface ResolvedOptions {
   batchMs: number;
   heartbeatMs: number;
   maxEndpoints: number;
-  thresholds: Partial<Thresholds>;
+  /** Defaults, then the environment's, then the options'. */
+  thresholds: Thresholds;
   redis: string | RedisClient | undefined;
   cache: Record<string, unknown> | false;
   express: unknown;
-  logger: Logger;
+  /** The user's logger (or the console); undefined when none was asked for. */
+  logger: Logger | undefined;
   evaluateMs: number;
   systemMs: number;
+  warnings: StartupWarning[];
 }
 
-const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+/** Every option createAgent knows; anything else is refused, naming the nearest. */
+export const AGENT_OPTION_NAMES = [
+  'name', 'enabled', 'port', 'host', 'allowNonLoopback', 'token', 'discoveryDir', 'server', 'batchMs', 'heartbeatMs',
+  'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs',
+] as const satisfies ReadonlyArray<keyof AgentOptions>;
+// Compile error when an option is added to AgentOptions but not to the list above.
+const allNamed: Exclude<keyof AgentOptions, (typeof AGENT_OPTION_NAMES)[number]> extends never ? true : never = true;
+void allNamed;
+
+const PORT: check.Range = { min: 0, max: 65535, integer: true };
+const TOKEN = { min: 16, max: 1024 };
+const INTERVALS = {
+  batchMs: { min: 10, max: 60_000 },
+  heartbeatMs: { min: 100, max: 600_000 },
+  evaluateMs: { min: 50, max: 600_000 },
+  systemMs: { min: 100, max: 600_000 },
+} as const satisfies Record<string, check.Range>;
+const MAX_ENDPOINTS: check.Range = { min: 10, max: 1_000_000, integer: true };
+const MAX_NAME = 200;
 
 export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
-  const o = options;
-
-  const envPort = env.ROUTELENS_PORT !== undefined && env.ROUTELENS_PORT !== '' ? Number(env.ROUTELENS_PORT) : undefined;
-  if (envPort !== undefined && !isPort(envPort)) throw invalidOption('ROUTELENS_PORT', 'a port number 0-65535', env.ROUTELENS_PORT);
-  const port = envPort ?? o.port ?? 0;
-  if (!isPort(port)) throw invalidOption('port', 'a port number 0-65535', port);
-
-  const host = env.ROUTELENS_HOST || o.host || '127.0.0.1';
-  if (typeof host !== 'string') throw invalidOption('host', 'a string', host);
-
-  const token = env.ROUTELENS_TOKEN || o.token || randomBytes(32).toString('hex');
-  if (typeof token !== 'string' || token.length < 16) throw invalidOption('token', 'a string of at least 16 characters', '(hidden)');
-
-  const discoveryDir = env.ROUTELENS_DISCOVERY_DIR || (has(o, 'discoveryDir') ? o.discoveryDir : undefined);
-  if (discoveryDir !== undefined && discoveryDir !== false && typeof discoveryDir !== 'string') throw invalidOption('discoveryDir', 'a path or false', discoveryDir);
-
-  const disabledByEnv = env.ROUTELENS_DISABLED === '1' || env.ROUTELENS_DISABLED === 'true';
-  const enabled = disabledByEnv ? false : (o.enabled ?? true);
-
-  const positive = (name: keyof AgentOptions, fallback: number, min = 1, max = 86_400_000) => {
-    const v = o[name] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw invalidOption(name, `a number from ${min} to ${max}`, v);
-    return v;
+  const o = check.object(options, 'options');
+  check.knownFields(o, AGENT_OPTION_NAMES, 'createAgent');
+  const warnings: StartupWarning[] = [];
+  /** An environment variable's value, or undefined (unset, empty, or unusable: then warned). */
+  const fromEnv = <T>(variable: string, read: (raw: string) => T | Unusable, fallback: string): T | undefined => {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') return undefined;
+    const value = read(raw);
+    if (!(value instanceof Unusable)) return value;
+    const shown = value.secret ? `(${raw.length} characters)` : describe(raw);
+    warnings.push({ code: 'ROUTELENS_WARN_INVALID_ENV', once: variable, message: `${variable}=${shown} ignored: it takes ${value.expected}; ${fallback}` });
+    return undefined;
   };
 
-  const redis = o.redis ?? (env.REDIS_URL || undefined);
-  if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) throw invalidOption('redis', 'a redis:// URL or an ioredis client', redis);
+  const portOption = check.number(o, 'port', 0, PORT);
+  const port = fromEnv('ROUTELENS_PORT', (raw) => readNumber(raw, PORT), `the local server uses port ${portOption}${portOption === 0 ? ' (any free port)' : ''}`) ?? portOption;
 
-  let logger: Logger = silentLogger;
-  if (o.logger === true || env.ROUTELENS_DEBUG === '1') logger = consoleLogger;
-  else if (o.logger && typeof o.logger === 'object') {
-    if (typeof o.logger.warn !== 'function' || typeof o.logger.error !== 'function') throw invalidOption('logger', 'an object with warn() and error()', o.logger);
-    logger = o.logger;
+  const hostOption = check.string(o, 'host', '127.0.0.1', { min: 1, max: 255 });
+  const host = fromEnv('ROUTELENS_HOST', (raw) => (raw.length <= 255 ? raw.trim() : new Unusable('an address of at most 255 characters')), `the local server binds ${hostOption}`) ?? hostOption;
+
+  const tokenOption = o.token === undefined ? undefined : checkToken(o.token);
+  const token =
+    fromEnv('ROUTELENS_TOKEN', (raw) => (raw.length >= TOKEN.min && raw.length <= TOKEN.max ? raw : new Unusable(`${TOKEN.min} to ${TOKEN.max} characters`, true)), tokenOption ? 'using the token option' : 'using a random token') ??
+    tokenOption ??
+    randomBytes(32).toString('hex');
+
+  const discoveryOption = checkDiscoveryDir(o.discoveryDir);
+  const discoveryDir = fromEnv('ROUTELENS_DISCOVERY_DIR', (raw) => raw, '') ?? discoveryOption;
+
+  const enabledOption = check.boolean(o, 'enabled', true);
+  const disabledByEnv = fromEnv('ROUTELENS_DISABLED', readFlag, `measuring is ${enabledOption ? 'on' : 'off'}`);
+  const enabled = disabledByEnv === true ? false : enabledOption;
+
+  const nameOption = check.string(o, 'name', '', { min: 1, max: 100_000 });
+  const name = truncate(env.ROUTELENS_NAME || nameOption || appName(cwd), MAX_NAME);
+
+  const redisOption = check.redis(o.redis);
+  const redis = fromEnv('ROUTELENS_REDIS_URL', readRedisUrl, redisOption ? 'using the redis option' : 'the cache and rate limits run in memory, without Redis') ?? redisOption;
+  if (redis === undefined && env.REDIS_URL) {
+    warnings.push({
+      code: 'ROUTELENS_WARN_REDIS_URL_IGNORED',
+      once: 'REDIS_URL',
+      message: 'REDIS_URL is set, but the agent reads ROUTELENS_REDIS_URL (or the redis option), so the app’s own Redis is left alone: the cache and rate limits run in memory. To share that Redis with RouteLens, set ROUTELENS_REDIS_URL',
+    });
   }
 
-  if (o.cache !== undefined && o.cache !== false && (typeof o.cache !== 'object' || o.cache === null)) throw invalidOption('cache', 'an options object or false', o.cache);
-  if (o.thresholds !== undefined && (typeof o.thresholds !== 'object' || o.thresholds === null)) throw invalidOption('thresholds', 'an object', o.thresholds);
+  const optionThresholds = o.thresholds === undefined ? {} : checkThresholds(o.thresholds);
+  const envThresholds = thresholdsFromEnv(env, (variable, value, expected) =>
+    warnings.push({ code: 'ROUTELENS_WARN_INVALID_ENV', once: variable, message: `${variable}=${JSON.stringify(value)} ignored: it takes ${expected}; the alert uses the option or the default` }),
+  );
+
+  if (o.cache !== undefined && o.cache !== false) check.object(o.cache, 'cache');
 
   return {
-    name: (env.ROUTELENS_NAME || o.name || appName(cwd)).slice(0, 200),
+    name,
     enabled,
     port,
     host,
-    allowNonLoopback: o.allowNonLoopback === true,
+    allowNonLoopback: check.boolean(o, 'allowNonLoopback', false),
     token,
     discoveryDir,
-    server: o.server ?? true,
-    batchMs: positive('batchMs', 250, 10, 60_000),
-    heartbeatMs: positive('heartbeatMs', 15_000, 100, 600_000),
-    maxEndpoints: positive('maxEndpoints', 2000, 10, 1_000_000),
-    thresholds: o.thresholds ?? {},
+    server: check.boolean(o, 'server', true),
+    batchMs: check.number(o, 'batchMs', 250, INTERVALS.batchMs),
+    heartbeatMs: check.number(o, 'heartbeatMs', 15_000, INTERVALS.heartbeatMs),
+    maxEndpoints: check.number(o, 'maxEndpoints', 2000, MAX_ENDPOINTS),
+    thresholds: mergeThresholds(mergeThresholds(DEFAULT_THRESHOLDS, optionThresholds), envThresholds),
     redis,
-    cache: o.cache ?? {},
+    cache: o.cache === false ? false : ((o.cache as Record<string, unknown> | undefined) ?? {}),
     express: o.express,
-    logger,
-    evaluateMs: positive('evaluateMs', 1000, 50, 600_000),
-    systemMs: positive('systemMs', 1000, 100, 600_000),
+    logger: env.ROUTELENS_DEBUG === '1' ? consoleLogger : checkLogger(o.logger),
+    evaluateMs: check.number(o, 'evaluateMs', 1000, INTERVALS.evaluateMs),
+    systemMs: check.number(o, 'systemMs', 1000, INTERVALS.systemMs),
+    warnings,
   };
 }
 
-function isPort(p: unknown): p is number {
-  return typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 65535;
+/** Why an environment value cannot be used: what the variable takes. */
+class Unusable {
+  constructor(
+    readonly expected: string,
+    /** Never echo the value (a token). */
+    readonly secret = false,
+  ) {}
+}
+
+function readNumber(raw: string, range: check.Range): number | Unusable {
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  return check.inRange(n, range) ? n : new Unusable(check.rangeText(range));
+}
+
+function readFlag(raw: string): boolean | Unusable {
+  const v = raw.trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  return new Unusable('1 or true (or 0 or false)');
+}
+
+function readRedisUrl(raw: string): string | Unusable {
+  return /^rediss?:\/\/./.test(raw) ? raw : new Unusable(`a redis:// or rediss:// URL (for example redis://${raw.includes('://') ? 'localhost:6379' : raw})`);
+}
+
+function checkToken(v: unknown): string {
+  if (typeof v !== 'string' || v.length < TOKEN.min || v.length > TOKEN.max) {
+    throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `option "token" must be a string of ${TOKEN.min} to ${TOKEN.max} characters, got ${typeof v === 'string' ? `${v.length} characters` : typeof v}`);
+  }
+  return v;
+}
+
+function checkDiscoveryDir(v: unknown): string | false | undefined {
+  if (v === undefined || v === false || (typeof v === 'string' && v.length > 0 && v.length <= 4096)) return v;
+  throw invalidOption('discoveryDir', 'a directory path or false', v);
+}
+
+function checkLogger(v: unknown): Logger | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return consoleLogger;
+  const logger = v as Partial<Logger> | null;
+  if (logger !== null && typeof logger === 'object' && typeof logger.warn === 'function' && typeof logger.error === 'function') return v as Logger;
+  throw invalidOption('logger', 'an object with warn() and error() methods, true (the console) or false', v);
+}
+
+const THRESHOLD_NAMES = Object.keys(DEFAULT_THRESHOLDS);
+const SLOW_NAMES = Object.keys(DEFAULT_THRESHOLDS.slowMs);
+
+/** The thresholds option, with the ranges of the thresholds.set command. */
+function checkThresholds(value: unknown): ThresholdsPatch {
+  const t = check.object(value, 'thresholds');
+  check.knownFields(t, THRESHOLD_NAMES, 'thresholds');
+  if (t.slowMs !== undefined) check.knownFields(check.object(t.slowMs, 'thresholds.slowMs'), SLOW_NAMES, 'thresholds.slowMs');
+  const parsed = thresholdsPatch.safeParse(t);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = ['thresholds', ...(issue?.path ?? [])].join('.');
+  if (issue?.code === 'unrecognized_keys') throw unknownOption(path, issue.keys[0] ?? '', THRESHOLD_NAMES);
+  const got = issue?.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), t);
+  return fail(path, issue?.message ?? 'invalid', got);
+}
+
+function fail(path: string, why: string, got: unknown): never {
+  throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `option "${path}": ${why.charAt(0).toLowerCase()}${why.slice(1)}, got ${describe(got)}`);
+}
+
+function mergeThresholds(base: Thresholds, patch: ThresholdsPatch): Thresholds {
+  return { ...base, ...patch, slowMs: { ...base.slowMs, ...patch.slowMs } };
 }
 
 function appName(cwd: string): string {

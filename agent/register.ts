@@ -43,11 +43,23 @@ export function preloadAgent(): PreloadAgent | undefined {
   if (agent === undefined && enabled) {
     try {
       agent = createPreloadAgent();
-    } catch {
-      agent = null; // the app runs on unmeasured; the agent never logs unless asked
+    } catch (err) {
+      agent = null;
+      // A start-up failure is the one thing the preload reports unasked (see agent/log.ts): one line, and the app runs on.
+      reportStartFailure(err);
     }
   }
   return agent ?? undefined;
+}
+
+function reportStartFailure(err: unknown): void {
+  try {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown } | null)?.code;
+    process.stderr.write(`[routelens] the agent could not start (${message}${typeof code === 'string' ? `, ${code}` : ''}); the app runs on without it\n`);
+  } catch {
+    /* the app comes first */
+  }
 }
 
 /** Instruments one loaded Express module and injects the middleware into its apps (idempotent). */

@@ -32,5 +32,6 @@ export const ENV = {
   discoveryDir: 'ROUTELENS_DISCOVERY_DIR',
   disabled: 'ROUTELENS_DISABLED',
   name: 'ROUTELENS_NAME',
-  redisUrl: 'REDIS_URL',
+  redisUrl: 'ROUTELENS_REDIS_URL',
+  debug: 'ROUTELENS_DEBUG',
 } as const;

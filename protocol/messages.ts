@@ -2,7 +2,7 @@
  * Messages on the WebSocket at `/v1/stream`. JSON text frames, one message each.
  * Validation of what a client sends is in ./validate.ts (`parseClientMessage`).
  */
-import type { CommandName, CommandResults, ErrorInfo } from './commands';
+import type { CommandArgs, CommandName, CommandResults, ErrorInfo } from './commands';
 import type { Delta, Snapshot } from './types';
 
 /** Client → agent: run a command. The agent answers with exactly one `reply` carrying the same id. */
@@ -42,7 +42,7 @@ export type AgentMessage = SnapshotMessage | DeltaMessage | ReplyMessage;
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 export type ParsedClientMessage =
-  | { ok: true; message: CommandMessage; args: unknown }
+  | { ok: true; message: CommandMessage; args: CommandArgs<CommandName> }
   | { ok: false; id: string | number | null; error: ErrorInfo };
 
 /** A typed reply, for clients that know which command they sent. */

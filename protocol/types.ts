@@ -186,7 +186,7 @@ export interface CacheEvent {
   /** Loader duration for `load`. */
   duration?: number;
   /** For `invalidation`: what was invalidated and by whom. */
-  invalidation?: { by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear'; target: string; source: 'app' | 'editor' | 'peer'; removed?: number };
+  invalidation?: { by: 'key' | 'pattern' | 'tag' | 'namespace' | 'clear'; target: string; source: 'app' | 'editor' | 'http' | 'peer'; removed?: number };
   /** For `error`. */
   message?: string;
   /** For `connection`. */

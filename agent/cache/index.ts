@@ -13,7 +13,7 @@
 import type { RedisClient } from '../api-types';
 import type { CacheEvent, CacheKeyInfo, CacheStats, InvalidateResult } from '../../protocol';
 import { invalidOption } from '../errors';
-import { type Clock, systemClock } from '../internal';
+import { type Clock, type CommandSource, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { KeyBrowser } from './browse';
 import { freshInL1 } from './entry';
@@ -143,7 +143,7 @@ class TwoTierCache implements Cache {
     return this.invalidations.invalidate(target, options);
   }
 
-  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: 'app' | 'editor' } = {}): Promise<InvalidateResult> {
+  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: CommandSource } = {}): Promise<InvalidateResult> {
     this.assertOpen();
     return this.invalidations.clearNamespace(namespace, options);
   }

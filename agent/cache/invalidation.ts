@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { InvalidateResult } from '../../protocol';
 import { invalidOption } from '../errors';
-import type { Clock } from '../internal';
+import type { Clock, CommandSource } from '../internal';
 import { escapeGlob, validatePattern } from './glob';
 import { FAIL, SCAN_COUNT } from './l2';
 import { checkKey, MAX_TAG_LENGTH } from './options';
@@ -56,7 +56,7 @@ export class Invalidations {
     return result;
   }
 
-  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: 'app' | 'editor' } = {}): Promise<InvalidateResult> {
+  async clearNamespace(namespace: string, options: { dryRun?: boolean; source?: CommandSource } = {}): Promise<InvalidateResult> {
     if (typeof namespace !== 'string' || namespace.length > 512) throw invalidOption('namespace', 'a string of at most 512 characters', namespace);
     const dryRun = options.dryRun === true;
     const by = namespace === '' ? 'clear' : 'namespace';

@@ -2,6 +2,7 @@
  * Serialisation helpers that never throw: cache values are JSON, and anything
  * shown to a client (inspect) is truncated at a code-point boundary.
  */
+import { truncate } from '../text';
 
 /** JSON text of a value, or an Error describing why it cannot be cached (cycles, BigInt, undefined, functions). */
 export function serialise(value: unknown): string | Error {
@@ -12,15 +13,6 @@ export function serialise(value: unknown): string | Error {
   } catch (err) {
     return new Error(`value is not JSON-serialisable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
-}
-
-/** Cuts text to at most `max` UTF-16 units without splitting a surrogate pair. */
-export function truncate(text: string, max: number): { text: string; truncated: boolean } {
-  if (text.length <= max) return { text, truncated: false };
-  let end = max;
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return { text: text.slice(0, end), truncated: true };
 }
 
 /** JSON text of anything, for display: cycles become "[Circular]", BigInt a string, never throws. */
@@ -41,5 +33,5 @@ export function displayJson(value: unknown, max: number): { text: string; trunca
   } catch (err) {
     text = `"[unserialisable: ${err instanceof Error ? err.message.split('\n')[0].slice(0, 200) : 'unknown'}]"`;
   }
-  return truncate(text, max);
+  return text.length <= max ? { text, truncated: false } : { text: truncate(text, max, ''), truncated: true };
 }

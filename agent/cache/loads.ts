@@ -7,7 +7,7 @@
 import { RouteLensError } from '../errors';
 import type { Clock } from '../internal';
 import type { Found } from './entry';
-import { truncate } from './json';
+import { truncate } from '../text';
 import { checkTtl } from './options';
 import type { CacheTelemetry } from './telemetry';
 import type { Tiers } from './tiers';
@@ -54,7 +54,7 @@ export class Loads {
       this.telemetry.loadFailed(key, err instanceof Error ? err.message : String(err));
       const fallback = stale ?? (await this.tiers.lookup(key, this.clock(), false));
       if (fallback !== undefined) return fallback.entry.value as T;
-      throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128).text}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RouteLensError('ROUTELENS_ERR_LOADER', `cache loader for "${truncate(key, 128, '')}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     this.telemetry.loaded(key, performance.now() - started, route);
     if (value === undefined) return value;

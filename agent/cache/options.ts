@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidOption, RouteLensError } from '../errors';
-import { asIoredis } from '../redis';
-import { truncate } from './json';
+import * as check from '../check';
+import { truncate } from '../text';
 import type { CacheOptions, Warmer } from './types';
 
 /** Longest key accepted (the protocol's limit for `cache.inspect` and `cache.invalidate`). */
@@ -22,72 +22,56 @@ export type Resolved = Required<Omit<CacheOptions, 'redis' | 'namespaces' | 'war
   breakerCooldown: number;
 };
 
-export function resolveOptions(o: CacheOptions): Resolved {
-  if (o === null || typeof o !== 'object') throw invalidOption('options', 'an object', o);
-  const nonNeg = (name: keyof CacheOptions, def: number, min = 0): number => {
-    const v = o[name];
-    if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw invalidOption(name, `a finite number >= ${min}`, v);
-    return v;
-  };
-  if (o.redis !== undefined && typeof o.redis !== 'string' && (o.redis === null || typeof o.redis !== 'object' || typeof o.redis.getBuffer !== 'function')) {
-    throw invalidOption('redis', 'a Redis URL or an ioredis client', o.redis);
-  }
-  if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) throw invalidOption('redis', 'a redis:// or rediss:// URL', o.redis);
-  const keyPrefix = typeof o.redis === 'object' ? asIoredis(o.redis).options?.keyPrefix : undefined;
-  if (keyPrefix) throw invalidOption('redis', 'an ioredis client without keyPrefix (the cache prefixes keys itself)', keyPrefix);
-  const prefix = o.prefix ?? 'routelens:';
-  if (typeof prefix !== 'string' || prefix.length > 256) throw invalidOption('prefix', 'a string of at most 256 characters', prefix);
+const CACHE_OPTION_NAMES = [
+  'redis', 'prefix', 'maxEntries', 'maxBytes', 'maxEntryBytes', 'ttl', 'namespaces', 'l1Ttl', 'timeout', 'grace',
+  'compressAbove', 'warmers', 'warmOnStart', 'channel', 'instanceId', 'breaker', 'scanBudget', 'maxEvents',
+] as const satisfies ReadonlyArray<keyof CacheOptions>;
+const allNamed: Exclude<keyof CacheOptions, (typeof CACHE_OPTION_NAMES)[number]> extends never ? true : never = true;
+void allNamed;
+
+/** The cache's options, each checked once (agent/check.ts); `cache.` names them inside createAgent's options. */
+export function resolveOptions(options: CacheOptions): Resolved {
+  const o = check.object(options, 'cache options');
+  check.knownFields(o, CACHE_OPTION_NAMES, 'cache');
+  check.redis(o.redis, 'cache.redis');
+  const ms = (name: keyof CacheOptions, def: number, min = 0) => check.number(o, name, def, { min }, `cache.${name}`);
+  const prefix = check.string(o, 'prefix', 'routelens:', { min: 0, max: 256 }, 'cache.prefix');
   const namespaces = new Map<string, { ttl?: number }>();
   if (o.namespaces !== undefined) {
-    if (o.namespaces === null || typeof o.namespaces !== 'object') throw invalidOption('namespaces', 'an object', o.namespaces);
-    for (const [ns, cfg] of Object.entries(o.namespaces)) {
-      if (cfg === null || typeof cfg !== 'object') throw invalidOption(`namespaces.${ns}`, 'an object', cfg);
-      if (cfg.ttl !== undefined && (typeof cfg.ttl !== 'number' || !Number.isFinite(cfg.ttl) || cfg.ttl < 0)) throw invalidOption(`namespaces.${ns}.ttl`, 'a finite number >= 0', cfg.ttl);
-      namespaces.set(ns, { ttl: cfg.ttl });
+    for (const [ns, cfg] of Object.entries(check.object(o.namespaces, 'cache.namespaces'))) {
+      const c = check.object(cfg, `cache.namespaces.${ns}`);
+      namespaces.set(ns, { ttl: c.ttl === undefined ? undefined : check.number(c, 'ttl', 0, { min: 0 }, `cache.namespaces.${ns}.ttl`) });
     }
   }
   const warmers = new Map<string, Warmer>();
   if (o.warmers !== undefined) {
-    if (o.warmers === null || typeof o.warmers !== 'object') throw invalidOption('warmers', 'an object of functions', o.warmers);
-    for (const [name, fn] of Object.entries(o.warmers)) {
-      if (typeof fn !== 'function') throw invalidOption(`warmers.${name}`, 'a function', fn);
-      warmers.set(name, fn);
+    const given = check.object(o.warmers, 'cache.warmers');
+    for (const name of Object.keys(given)) {
+      const warmer = check.fn<Warmer>(given, name, `cache.warmers.${name}`);
+      if (warmer) warmers.set(name, warmer);
     }
   }
-  for (const name of ['warmOnStart'] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw invalidOption(name, 'a boolean', o[name]);
-  }
-  for (const name of ['channel', 'instanceId'] as const) {
-    const v = o[name];
-    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 256)) throw invalidOption(name, 'a non-empty string of at most 256 characters', v);
-  }
-  const b = o.breaker ?? {};
-  if (b === null || typeof b !== 'object') throw invalidOption('breaker', 'an object', b);
-  const breakerThreshold = b.threshold ?? 3;
-  const breakerCooldown = b.cooldown ?? 1000;
-  if (!Number.isInteger(breakerThreshold) || breakerThreshold < 1) throw invalidOption('breaker.threshold', 'an integer >= 1', breakerThreshold);
-  if (typeof breakerCooldown !== 'number' || !Number.isFinite(breakerCooldown) || breakerCooldown < 0) throw invalidOption('breaker.cooldown', 'a finite number >= 0', breakerCooldown);
-  const maxBytes = nonNeg('maxBytes', 50 * 1024 * 1024, 1);
+  const b = check.object(o.breaker ?? {}, 'cache.breaker');
+  const maxBytes = ms('maxBytes', 50 * 1024 * 1024, 1);
   return {
     prefix,
-    maxEntries: Math.floor(nonNeg('maxEntries', 10_000, 1)),
+    maxEntries: Math.floor(ms('maxEntries', 10_000, 1)),
     maxBytes,
-    maxEntryBytes: Math.min(nonNeg('maxEntryBytes', 1024 * 1024, 1), maxBytes),
-    ttl: nonNeg('ttl', 0),
-    l1Ttl: nonNeg('l1Ttl', 60_000),
-    timeout: nonNeg('timeout', 50, 1),
-    grace: nonNeg('grace', 0),
-    compressAbove: o.compressAbove === undefined ? Infinity : nonNeg('compressAbove', Infinity),
-    warmOnStart: o.warmOnStart ?? false,
-    channel: o.channel ?? `${prefix}invalidations`,
-    instanceId: o.instanceId ?? randomUUID(),
-    scanBudget: nonNeg('scanBudget', 2000, 1),
-    maxEvents: Math.floor(nonNeg('maxEvents', 500, 0)),
+    maxEntryBytes: Math.min(ms('maxEntryBytes', 1024 * 1024, 1), maxBytes),
+    ttl: ms('ttl', 0),
+    l1Ttl: ms('l1Ttl', 60_000),
+    timeout: ms('timeout', 50, 1),
+    grace: ms('grace', 0),
+    compressAbove: ms('compressAbove', Infinity),
+    warmOnStart: check.boolean(o, 'warmOnStart', false, 'cache.warmOnStart'),
+    channel: check.string(o, 'channel', `${prefix}invalidations`, { min: 1, max: 256 }, 'cache.channel'),
+    instanceId: check.string(o, 'instanceId', randomUUID(), { min: 1, max: 256 }, 'cache.instanceId'),
+    scanBudget: ms('scanBudget', 2000, 1),
+    maxEvents: Math.floor(ms('maxEvents', 500, 0)),
     namespaces,
     warmers,
-    breakerThreshold,
-    breakerCooldown,
+    breakerThreshold: check.number(b, 'threshold', 3, { min: 1, integer: true }, 'cache.breaker.threshold'),
+    breakerCooldown: check.number(b, 'cooldown', 1000, { min: 0 }, 'cache.breaker.cooldown'),
   };
 }
 
@@ -99,7 +83,7 @@ export function namespaceOf(key: string): string {
 export function checkKey(key: unknown): RouteLensError | undefined {
   if (typeof key !== 'string' || key.length === 0) return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', 'a cache key must be a non-empty string');
   if (key.length > MAX_KEY_LENGTH) {
-    return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cache key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH} (hash long keys): ${truncate(key, 64).text}…`);
+    return new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cache key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH} (hash long keys): ${truncate(key, 64, '')}…`);
   }
   return undefined;
 }

@@ -8,7 +8,7 @@
 import type { CacheEvent, CacheStats, CacheTier, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
 import type { Clock } from '../internal';
-import { truncate } from './json';
+import { truncate } from '../text';
 import { namespaceOf } from './options';
 import { CappedCounts, type Counts, EventBatch, HitWindow, hitCounts, type NamespaceCounts } from './stats';
 
@@ -160,7 +160,7 @@ export class CacheTelemetry {
 
   error(message: string, key: string | undefined): void {
     this.changed = true;
-    if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500).text });
+    if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500, '') });
   }
 
   stats(view: TierView): CacheStats {

@@ -15,7 +15,8 @@ import { asIoredis } from '../redis';
 import { classify, type Entry, type Found, type Freshness } from './entry';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
 import { compileGlob, validatePattern } from './glob';
-import { serialise, truncate } from './json';
+import { truncate } from '../text';
+import { serialise } from './json';
 import { FAIL, L2 } from './l2';
 import { checkTags, checkTtl, namespaceOf, type Resolved } from './options';
 import { decodePeerMessage, encodePeerMessage, type PeerInvalidation } from './peers';
@@ -156,9 +157,9 @@ export class Tiers {
     const ttlOpt = checkTtl('ttl', options.ttl);
     const tags = checkTags(options.tags);
     const text = serialise(value);
-    if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": ${text.message}`);
+    if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64, '')}": ${text.message}`);
     if (text.length > this.o.maxEntryBytes) {
-      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64).text}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
+      throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64, '')}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
     }
     const nsName = namespaceOf(key);
     const ttl = ttlOpt ?? this.o.namespaces.get(nsName)?.ttl ?? this.o.ttl;
@@ -261,7 +262,7 @@ export class Tiers {
     const previous = this.redisState;
     this.redisState = s;
     this.telemetry.connection(s);
-    if (s === 'down') this.diag?.warnOnce('cache.redis-down', 'cache: Redis is unreachable; serving from memory');
+    if (s === 'down') this.diag?.warnOnce('ROUTELENS_WARN_CACHE_REDIS_DOWN', 'cache: Redis is unreachable; serving from memory');
     if (s === 'ready' && previous !== 'ready') void this.flushPending();
   }
 

@@ -62,7 +62,7 @@ export interface CacheOptions {
 
 export interface InvalidateOptions {
   dryRun?: boolean;
-  source?: 'app' | 'editor';
+  source?: 'app' | 'editor' | 'http';
 }
 
 export type InvalidateTarget = { key: string } | { pattern: string } | { tag: string };
@@ -80,7 +80,7 @@ export interface Cache {
   getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
   invalidate(target: InvalidateTarget, options?: InvalidateOptions): Promise<InvalidateResult>;
   /** Removes a namespace's keys (`ns:*`); '' removes every key. */
-  clearNamespace(namespace: string, options?: { dryRun?: boolean; source?: 'app' | 'editor' }): Promise<InvalidateResult>;
+  clearNamespace(namespace: string, options?: { dryRun?: boolean; source?: 'app' | 'editor' | 'http' }): Promise<InvalidateResult>;
   keys(options?: { pattern?: string; cursor?: string; limit?: number }): Promise<{ keys: CacheKeyInfo[]; cursor: string | null }>;
   /** The value as JSON text truncated to 8 KiB, or undefined when absent. */
   inspect(key: string): Promise<CacheInspection | undefined>;

@@ -5,7 +5,7 @@
  * failed run. At most MAX_WARM_ENTRIES entries per run.
  */
 import { RouteLensError } from '../errors';
-import { truncate } from './json';
+import { truncate } from '../text';
 import { checkKey } from './options';
 import type { CacheTelemetry } from './telemetry';
 import type { Tiers } from './tiers';
@@ -27,7 +27,7 @@ export class Warmers {
 
   async warm(name: string): Promise<{ name: string; loaded: number }> {
     const warmer = this.warmers.get(name);
-    if (warmer === undefined) throw new RouteLensError('ROUTELENS_ERR_NOT_FOUND', `no cache warmer named "${truncate(String(name), 64).text}"`);
+    if (warmer === undefined) throw new RouteLensError('ROUTELENS_ERR_NOT_FOUND', `no cache warmer named "${truncate(String(name), 64, '')}"`);
     let entries: Iterable<WarmEntry>;
     try {
       entries = await warmer();

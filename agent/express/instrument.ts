@@ -24,7 +24,8 @@ import type { SourceLocation } from '../../protocol';
 import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
 import { captureSite, functionLocations, sameLine } from './location';
-import { type Alt, type PathPart, compileMatcher, joinParts, templateOf, toPart, truncate } from './paths';
+import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, joinParts, templateOf, toPart } from './paths';
+import { truncate } from '../text';
 import { AT_ENTRY, type AppEntry, stateFor, stateOf } from './request';
 
 /**
@@ -583,7 +584,7 @@ function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[], dept
 
 function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
   for (const alt of joinParts(prefixes, entry.part)) {
-    const route = templateOf(truncate(alt.text));
+    const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
     // Once per registration and full path (a router mounted twice at one prefix reports once);
     // another app registering the same template reports it again (sinks merge duplicates).
     if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SourceMapConsumer } from 'source-map-js';
 import type { SourceLocation } from '../../protocol';
+import { truncate } from '../text';
 
 const MAX_PATH = 1024;
 const MAX_SOURCE_MAPS = 256;
@@ -81,7 +82,7 @@ function toPath(url: string): string | undefined {
 }
 
 function clean(loc: SourceLocation): SourceLocation {
-  const file = loc.file.length > MAX_PATH ? loc.file.slice(0, MAX_PATH - 1) + '…' : loc.file;
+  const file = truncate(loc.file, MAX_PATH);
   return { file, line: Math.max(1, Math.trunc(loc.line) || 1), column: Math.max(1, Math.trunc(loc.column) || 1) };
 }
 

@@ -6,8 +6,9 @@
  * `text` is the readable form used in templates: mount prefixes lose their trailing slash and
  * `/` becomes `''`, so `join('/api', '/users/:id')` is plain concatenation.
  */
+import { truncate } from '../text';
 
-/** Longest template we keep; longer ones are cut (reliability bar 23). */
+/** Longest template we keep; longer ones are cut. */
 export const MAX_TEMPLATE = 512;
 const MAX_ALTS = 32;
 
@@ -33,13 +34,13 @@ function collect(path: unknown, mount: boolean, out: Alt[], depth: number): void
     for (const p of path) collect(p, mount, out, depth + 1);
   } else if (path instanceof RegExp) {
     const src = path.source.replace(/^\^/, '').replace(/\\\/\?\$$|\/\?\$$|\$$/, '');
-    out.push({ text: truncate(String(path)), source: `(?:${src})` });
+    out.push({ text: truncate(String(path), MAX_TEMPLATE), source: `(?:${src})` });
   } else {
     let text = typeof path === 'string' ? path : safeString(path);
     if (mount) text = text.replace(/\/+$/, '');
     else if (text === '/') text = '';
     if (text !== '' && text[0] !== '/') text = '/' + text;
-    text = truncate(text);
+    text = truncate(text, MAX_TEMPLATE);
     out.push({ text, source: stringSource(text) });
   }
 }
@@ -50,7 +51,7 @@ export function joinParts(prefix: PathPart, part: PathPart): Alt[] {
   for (const a of prefix) {
     for (const b of part) {
       if (out.length >= MAX_ALTS) return out;
-      out.push({ text: truncate(a.text + b.text), source: a.source + b.source });
+      out.push({ text: truncate(a.text + b.text, MAX_TEMPLATE), source: a.source + b.source });
     }
   }
   return out;
@@ -69,9 +70,6 @@ function safeString(value: unknown): string {
   }
 }
 
-export function truncate(s: string): string {
-  return s.length > MAX_TEMPLATE ? s.slice(0, MAX_TEMPLATE - 1) + '…' : s;
-}
 
 /** An anchored, case-insensitive matcher for a full joined source (trailing slash allowed). */
 export function compileMatcher(source: string): RegExp | undefined {

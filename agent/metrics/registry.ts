@@ -176,7 +176,7 @@ export class EndpointRegistry {
   private capWarning(): void {
     if (this.capWarned) return; // folded samples are on the request path: not even a message string
     this.capWarned = true;
-    this.diag.warnOnce('metrics.endpointCap', `more than ${this.maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
+    this.diag.warnOnce('ROUTELENS_WARN_ENDPOINT_CAP', `more than ${this.maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
   }
 }
 

@@ -3,24 +3,9 @@
  * custom timing names, route templates) goes through here, so a 64 KiB URL or
  * a 1 MiB name costs at most a few hundred characters of memory.
  */
+import { truncate } from '../text';
 
-/**
- * Copies `s` into a fresh flat string. `String.prototype.slice` may return a
- * V8 "sliced string" that keeps its (possibly huge) parent alive; a UTF-16
- * round trip through a Buffer does not, and keeps lone surrogates intact.
- */
-export function detach(s: string): string {
-  return Buffer.from(s, 'utf16le').toString('utf16le');
-}
-
-/** At most `max` UTF-16 units, ending in `…` when cut, never splitting a surrogate pair; detached from `s`. */
-export function truncate(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let end = max - 1;
-  const code = s.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return detach(s.slice(0, end) + '…');
-}
+export { truncate } from '../text';
 
 /** Longest path kept for a slow request. */
 export const MAX_PATH = 512;

@@ -25,7 +25,7 @@ export class RedisConnections {
     let connection = this.#byTimeout.get(timeout);
     if (connection === undefined) {
       const onError = (err: Error) =>
-        this.#diag.warnOnce('ROUTELENS_RL_REDIS_CONNECTION', `rate limit: Redis connection error (${err.message}); limiters follow their onStoreError policy until it is back`);
+        this.#diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_REDIS', `rate limit: Redis connection error (${err.message}); limiters follow their onStoreError policy until it is back`);
       const options = { commandTimeout: timeout, connectionName: 'routelens-ratelimit' };
       const source = this.#source;
       connection = typeof source === 'string' ? connectRedis(source, options, onError) : duplicateRedis(asIoredis(source), options, onError);

@@ -170,8 +170,9 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     if (this.#forwardedForWarned || req.app.get('trust proxy') !== false) return;
     this.#forwardedForWarned = true;
     this.diag.warnOnce(
+      'ROUTELENS_WARN_RATE_LIMIT_CONFIG',
+      "rate limit: the 'X-Forwarded-For' header is set but the Express 'trust proxy' setting is false (default): every client behind the proxy shares one limit. Set app.set('trust proxy', <hops or addresses>) (express-rate-limit ERR_ERL_UNEXPECTED_X_FORWARDED_FOR)",
       'ERR_ERL_UNEXPECTED_X_FORWARDED_FOR',
-      "rate limit: the 'X-Forwarded-For' header is set but the Express 'trust proxy' setting is false (default): every client behind the proxy shares one limit. Set app.set('trust proxy', <hops or addresses>)",
     );
   }
 
@@ -181,11 +182,11 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   #libraryMessage(err: unknown, message?: string): void {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && CODED_LIBRARY_MESSAGE.test(code)) {
-      this.diag.warnOnce(code, `rate limit: ${(err as Error).message}`);
+      this.diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_CONFIG', `rate limit: ${(err as Error).message} (express-rate-limit ${code})`, code);
     } else if (err instanceof StoreUnavailableError || (message?.includes('error from store') ?? false)) {
       // Already counted and reported by the store (fail-open path).
     } else {
-      this.diag.failure('ROUTELENS_RL_LIBRARY', err);
+      this.diag.failure('ratelimit.library', err);
     }
   }
 
@@ -211,8 +212,9 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
       stats.storeErrors++;
       this.#changed = true;
       this.diag.warnOnce(
-        `ROUTELENS_RL_STORE_ERROR:${config.name}`,
+        'ROUTELENS_WARN_RATE_LIMIT_STORE',
         `rate limit "${config.name}": Redis failed (${err.message}); ${config.onStoreError === 'memory' ? 'counting in memory' : 'letting requests through'} until it answers again`,
+        `ROUTELENS_WARN_RATE_LIMIT_STORE:${config.name}`,
       );
     };
     const limiter = new CountingRedisLimiter(redis, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);

@@ -122,8 +122,9 @@ export class Limiter {
     const source = userKey.toString();
     if ((source.includes('req.ip') || source.includes('request.ip')) && !source.includes('ipKeyGenerator')) {
       this.host.diag.warnOnce(
+        'ROUTELENS_WARN_RATE_LIMIT_CONFIG',
+        `rate limit "${this.config.name}": the key function appears to use the request IP without ipKeyGenerator(); IPv6 clients can bypass the limit by changing addresses (express-rate-limit ERR_ERL_KEY_GEN_IPV6)`,
         'ERR_ERL_KEY_GEN_IPV6',
-        `rate limit "${this.config.name}": the key function appears to use the request IP without ipKeyGenerator(); IPv6 clients can bypass the limit by changing addresses`,
       );
     }
     const diag = this.host.diag;
@@ -132,7 +133,7 @@ export class Limiter {
         const key = userKey(req);
         return typeof key === 'string' ? key : String(key);
       } catch (err) {
-        diag.failure('ROUTELENS_RL_KEY', err);
+        diag.failure('ratelimit.key', err);
         return ipKey(req);
       }
     };
@@ -145,7 +146,7 @@ export class Limiter {
       try {
         return skip(req) === true;
       } catch (err) {
-        diag.failure('ROUTELENS_RL_SKIP', err);
+        diag.failure('ratelimit.skip', err);
         return false;
       }
     };
@@ -179,7 +180,7 @@ export class Limiter {
       if (route === undefined) host.routes.attributeOnFinish(req, res, this.stats);
       host.markChanged();
     } catch (err) {
-      host.diag.failure('ROUTELENS_RL_STATS', err);
+      host.diag.failure('ratelimit.stats', err);
     }
   }
 
@@ -189,7 +190,7 @@ export class Limiter {
       this.stats.recordLimited(host.clock(), host.routes.routeOf(req), req.rateLimit?.key ?? '');
       host.markChanged();
     } catch (err) {
-      host.diag.failure('ROUTELENS_RL_STATS', err);
+      host.diag.failure('ratelimit.stats', err);
     }
   }
 }

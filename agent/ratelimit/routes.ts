@@ -144,7 +144,7 @@ export class RouteAttribution {
       for (const stats of waiting.stats) stats.attributeAllowed(route);
       this.#onAttributed();
     } catch (err) {
-      this.#diag.failure('ROUTELENS_RL_STATS', err);
+      this.#diag.failure('ratelimit.stats', err);
     }
   }
 
@@ -169,7 +169,7 @@ export class RouteAttribution {
       }
       return id;
     } catch (err) {
-      this.#diag.failure('ROUTELENS_RL_RESOLVE_ROUTE', err);
+      this.#diag.failure('ratelimit.resolveRoute', err);
       return `${method} (unmatched)`;
     }
   }

@@ -2,7 +2,7 @@
  * Runs one validated command against the host with a time limit. Used by both
  * the WebSocket and the HTTP API so both answer the same way.
  */
-import { type CommandName, type ErrorInfo, ProtocolError, toErrorInfo } from '../../protocol';
+import { type CommandArgs, type CommandName, type ErrorInfo, ProtocolError, toErrorInfo } from '../../protocol';
 import type { AgentHost, CommandSource } from '../internal';
 
 export type CommandOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };
@@ -15,7 +15,7 @@ export function errorInfo(err: unknown): ErrorInfo {
 }
 
 /** Never rejects; settles exactly once (result, error or ERR_TIMEOUT). */
-export function runCommand(host: AgentHost, command: CommandName, args: unknown, source: CommandSource, timeoutMs: number): Promise<CommandOutcome> {
+export function runCommand<C extends CommandName>(host: AgentHost, command: C, args: CommandArgs<C>, source: CommandSource, timeoutMs: number): Promise<CommandOutcome> {
   return new Promise<CommandOutcome>((resolve) => {
     let settled = false;
     const finish = (outcome: CommandOutcome) => {

@@ -9,7 +9,6 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ErrorInfo, HTTP_PATHS, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../protocol';
-import { invalidOption } from '../errors';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { type DiscoveryHandle, defaultDiscoveryDir, writeDiscovery } from './discovery';
@@ -71,23 +70,16 @@ const MAX_SUBPROTOCOL_CHARS = 256;
 /** Commands one WebSocket client may have running at once; bounds the replies it can queue. */
 export const MAX_PENDING_COMMANDS = 8;
 
+/** Defaults for the knobs createAgent does not expose. The user's options were checked in agent/options.ts. */
 function resolve(opts: ServerOptions) {
-  if (typeof opts.token !== 'string' || opts.token.length < 16) throw invalidOption('token', 'a string of at least 16 characters', '(hidden)');
-  const posInt = (name: string, v: number | undefined, dflt: number, min = 1) => {
-    if (v === undefined) return dflt;
-    if (!Number.isInteger(v) || v < min) throw invalidOption(name, `an integer ≥ ${min}`, v);
-    return v;
-  };
-  const port = posInt('port', opts.port, 0, 0);
-  if (port > 65535) throw invalidOption('port', 'an integer 0..65535', port);
   return {
-    port,
-    batchMs: posInt('batchMs', opts.batchMs, 250),
-    heartbeatMs: posInt('heartbeatMs', opts.heartbeatMs, 15_000),
-    maxPayload: posInt('maxPayload', opts.maxPayload, MAX_CLIENT_MESSAGE_BYTES),
-    maxBufferedBytes: posInt('maxBufferedBytes', opts.maxBufferedBytes, 1024 * 1024),
-    commandTimeoutMs: posInt('commandTimeoutMs', opts.commandTimeoutMs, 10_000),
-    maxClients: posInt('maxClients', opts.maxClients, 16),
+    port: opts.port,
+    batchMs: opts.batchMs ?? 250,
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+    maxPayload: opts.maxPayload ?? MAX_CLIENT_MESSAGE_BYTES,
+    maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024,
+    commandTimeoutMs: opts.commandTimeoutMs ?? 10_000,
+    maxClients: opts.maxClients ?? 16,
   };
 }
 
@@ -96,10 +88,10 @@ function bindAddress(opts: ServerOptions): string {
   if (requested.toLowerCase() === 'localhost') return '127.0.0.1';
   if (isLoopbackAddress(requested)) return requested.replace(/^\[|\]$/g, '');
   if (opts.allowNonLoopback) {
-    opts.diag.warnOnce('ROUTELENS_WARN_NON_LOOPBACK', `the local server binds ${requested}, reachable beyond this machine (allowNonLoopback)`);
+    opts.diag.warnOnce('ROUTELENS_WARN_NON_LOOPBACK', `the local server binds ${requested.slice(0, 100)} (allowNonLoopback): anyone who reaches it with the token can read the metrics and run commands`);
     return requested;
   }
-  opts.diag.warnOnce('ROUTELENS_WARN_NON_LOOPBACK_REFUSED', `the local server binds loopback only; ignoring host ${requested} (set allowNonLoopback to override)`);
+  opts.diag.warnOnce('ROUTELENS_WARN_NON_LOOPBACK_REFUSED', `host ${JSON.stringify(requested.slice(0, 100))} ignored: the local server binds loopback addresses only, so it listens on 127.0.0.1 (allowNonLoopback: true binds the address as given)`);
   return '127.0.0.1';
 }
 
@@ -176,10 +168,8 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
   });
 
   let err = await listen(server, o.port, address);
-  if (err?.code === 'EADDRINUSE' && o.port !== 0) {
-    diag.warnOnce('ROUTELENS_WARN_PORT_IN_USE', `port ${o.port} is in use; the local server listens on another port (see the discovery file)`);
-    err = await listen(server, 0, address);
-  }
+  const portInUse = err?.code === 'EADDRINUSE' && o.port !== 0;
+  if (portInUse) err = await listen(server, 0, address);
   if (err) {
     diag.warnOnce('ROUTELENS_WARN_SERVER_DISABLED', `the local server could not start (${err.code ?? err.message}); measuring goes on without it`);
     server.removeAllListeners();
@@ -190,6 +180,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
 
   const info = server.address();
   const port = typeof info === 'object' && info !== null ? info.port : o.port;
+  if (portInUse) diag.warnOnce('ROUTELENS_WARN_PORT_IN_USE', `port ${o.port} is in use: the local server listens on port ${port} instead (the discovery file has it)`);
   const hosts = allowedHosts(port, address);
   const checkToken = createTokenCheck(opts.token);
   const check = (req: IncomingMessage): Refusal | undefined => checkOrigin(req, hosts) ?? checkToken(req);
@@ -225,8 +216,9 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
 
   let discovery: DiscoveryHandle | undefined;
   if (opts.discoveryDir !== false) {
+    const dir = opts.discoveryDir ?? defaultDiscoveryDir();
     try {
-      discovery = writeDiscovery(opts.discoveryDir ?? defaultDiscoveryDir(), {
+      discovery = writeDiscovery(dir, {
         pid: process.pid,
         port,
         host: address,
@@ -238,7 +230,10 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
         startedAt: Date.now(),
       });
     } catch (e) {
-      diag.warnOnce('ROUTELENS_WARN_DISCOVERY', `could not write the discovery file (${(e as Error).message}); the extension cannot find this agent`);
+      diag.warnOnce(
+        'ROUTELENS_WARN_DISCOVERY',
+        `cannot write the discovery file in ${dir} (${(e as Error).message}): the editor will not find this agent; set ROUTELENS_DISCOVERY_DIR to a directory of yours that is writable`,
+      );
     }
   }
 

@@ -3,6 +3,8 @@
  * JSON.stringify; on failure (cycles, BigInt, a throwing toJSON) a careful
  * replacer truncates huge strings and replaces what cannot be written.
  */
+import { truncate } from '../text';
+
 export const MAX_STRING_CHARS = 16 * 1024;
 
 export function safeStringify(value: unknown): string {
@@ -20,7 +22,7 @@ function carefulStringify(value: unknown): string {
     return (
       JSON.stringify(value, function (this: unknown, _key, v: unknown) {
         if (typeof v === 'bigint') return v.toString();
-        if (typeof v === 'string') return truncate(v);
+        if (typeof v === 'string') return v.length > MAX_STRING_CHARS ? truncate(v, MAX_STRING_CHARS, `…(${v.length - MAX_STRING_CHARS} more chars)`) : v;
         if (v !== null && typeof v === 'object') {
           if (seen.has(v)) return '[Circular]';
           seen.add(v);
@@ -31,8 +33,4 @@ function carefulStringify(value: unknown): string {
   } catch {
     return 'null';
   }
-}
-
-export function truncate(s: string, max = MAX_STRING_CHARS): string {
-  return s.length > max ? `${s.slice(0, max)}…(${s.length - max} more chars)` : s;
 }

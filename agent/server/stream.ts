@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type CommandName, type Delta, type ErrorInfo, assertNever } from '../../protocol';
+import { type CommandArgs, type CommandName, type Delta, type ErrorInfo, assertNever } from '../../protocol';
 import { parseClientMessage } from '../../protocol/validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
@@ -154,7 +154,7 @@ export class Stream {
     }
   }
 
-  private runClientCommand(client: Client, id: string | number, command: CommandName, args: unknown): void {
+  private runClientCommand(client: Client, id: string | number, command: CommandName, args: CommandArgs<CommandName>): void {
     if (client.ws.bufferedAmount > this.opts.maxBufferedBytes) {
       // The client is not reading: answer small, run nothing heavy (item 12).
       this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: 'client is not reading its replies; retry later' });

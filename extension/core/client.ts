@@ -404,7 +404,8 @@ export class AgentClient {
         const p = this.pending.get(msg.id);
         if (!p) return;
         if (msg.ok) this.settle(msg.id, undefined, msg.result);
-        else this.settle(msg.id, new RouteLensError(msg.error?.code ?? 'ERR_INTERNAL', msg.error?.message ?? 'agent error'));
+        else if (typeof msg.error?.code !== 'string') this.settle(msg.id, new RouteLensError('RL_ERR_BAD_REPLY', 'the agent answered an error without a code'));
+        else this.settle(msg.id, new RouteLensError(msg.error.code, typeof msg.error.message === 'string' ? msg.error.message : 'agent error'));
         return;
       }
       default:

@@ -1,4 +1,14 @@
-/** Coded errors raised by the extension's own code (agent replies keep the agent's ErrorCode). */
+/**
+ * Coded errors of the extension's client: a command the editor sent failed,
+ * either with the agent's wire code (`ERR_*`, from the reply) or locally
+ * (`RL_ERR_*`: not connected, timed out, …). Each RL_ERR_* code is documented
+ * in docs/extension.md and raised somewhere (test/unit/errors.test.ts).
+ *
+ * Not the agent's RouteLensError (agent/errors.ts): that one is thrown by the
+ * agent's public API into the user's app, with `ROUTELENS_ERR_*` codes; this
+ * one lives in the editor and carries protocol codes. They share no code and
+ * never meet in one process.
+ */
 import type { ErrorCode } from '../../protocol';
 
 export const EXTENSION_ERROR_CODES = {

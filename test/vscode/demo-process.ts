@@ -27,7 +27,7 @@ export class DemoProcess {
   async start(): Promise<void> {
     const child = spawn(process.execPath, [join(this.root, 'examples/demo/server.mjs'), '--port', '0', '--no-traffic'], {
       cwd: this.cwd,
-      env: { ...process.env, ROUTELENS_DISCOVERY_DIR: this.discoveryDir, ELECTRON_RUN_AS_NODE: '1', REDIS_URL: '' },
+      env: { ...process.env, ROUTELENS_DISCOVERY_DIR: this.discoveryDir, ELECTRON_RUN_AS_NODE: '1', ROUTELENS_REDIS_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -82,7 +82,7 @@ for (const [name, load] of variants) {
       }
     });
 
-    it('attributes cache reads to the route and invalidates over HTTP with an editor event in the stream', async () => {
+    it('attributes cache reads to the route and labels an invalidation over HTTP `http` in the stream', async () => {
       const stats = await api<CacheStats>('/v1/cache');
       const route = stats.routes.find((r) => r.route === 'GET /users/:id');
       // Five requests (0, 1, 0, 1, 0): the first may go unattributed while the context switches on (agent/context.ts).
@@ -93,7 +93,7 @@ for (const [name, load] of variants) {
         assert.deepEqual(await api('/v1/cache/invalidate', 'POST', { key: 'users:1' }), { removed: 1, dryRun: false });
         const d = await ws.next((m) => m.type === 'delta' && !!m.delta.cacheEvents?.some((e) => e.kind === 'invalidation'));
         const ev = d.type === 'delta' ? d.delta.cacheEvents!.find((e) => e.kind === 'invalidation')! : undefined;
-        assert.equal(ev?.invalidation?.source, 'editor');
+        assert.equal(ev?.invalidation?.source, 'http');
         assert.equal(ev?.invalidation?.target, 'users:1');
       } finally {
         ws.close();
@@ -133,6 +133,34 @@ for (const [name, load] of variants) {
       assert.ok(snap.health.score < 100 && snap.health.reasons.length > 0);
     });
 
+    it('labels a WebSocket clearNamespace `editor`, and answers ERR_NOT_FOUND for inspecting a missing key', async () => {
+      await agent.cache!.set('tmp:1', 1);
+      const ws = await connect(rec);
+      try {
+        await ws.next((m) => m.type === 'snapshot');
+        assert.deepEqual(await ws.call('cache.clearNamespace', { namespace: 'tmp' }), { ok: true, result: { removed: 1, dryRun: false } });
+        const d = await ws.next((m) => m.type === 'delta' && !!m.delta.cacheEvents?.some((e) => e.invalidation?.by === 'namespace'));
+        const ev = d.type === 'delta' ? d.delta.cacheEvents!.find((e) => e.invalidation?.by === 'namespace') : undefined;
+        assert.equal(ev?.invalidation?.source, 'editor');
+        const missing = await ws.call('cache.inspect', { key: 'tmp:1' });
+        assert.equal(missing.ok === false && missing.error.code, 'ERR_NOT_FOUND');
+      } finally {
+        ws.close();
+      }
+    });
+
+    it('lists the rateLimit feature only once a limiter exists', () => {
+      assert.deepEqual(agent.snapshot().agent.features, ['cache', 'rateLimit']);
+      const bare = createAgent({ server: false, cache: false, express: load() });
+      try {
+        assert.deepEqual(bare.snapshot().agent.features, []);
+        bare.rateLimit({ windowMs: 1000, max: 1 });
+        assert.deepEqual(bare.snapshot().agent.features, ['rateLimit']);
+      } finally {
+        void bare.close();
+      }
+    });
+
     it('records custom timings next to the endpoints', async () => {
       await request(appPort, 'GET', '/job');
       const custom = agent.snapshot().endpoints.find((e: EndpointStats) => e.id === 'CUSTOM db.job');
@@ -151,6 +179,50 @@ describe('createAgent lifecycle', () => {
     assert.equal(exitListeners, 0);
     assert.deepEqual(readdirSync(discovery), [], 'discovery files removed');
     rmSync(discovery, { recursive: true, force: true });
+  });
+
+  it('two agents in one process: the second warns once and does not overwrite the first one\'s discovery file', async () => {
+    const discovery = mkdtempSync(join(tmpdir(), 'routelens-agent-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'routelens-agent-'));
+    const warnings: string[][] = [[], [], []];
+    const logger = (i: number) => ({ warn: (m: string) => warnings[i]!.push(m), error() {} });
+    const first = createAgent({ discoveryDir: discovery, cache: false, logger: logger(0) });
+    const second = createAgent({ discoveryDir: discovery, cache: false, logger: logger(1) });
+    const third = createAgent({ discoveryDir: elsewhere, cache: false, logger: logger(2) });
+    try {
+      const [a, b, c] = await Promise.all([first.ready(), second.ready(), third.ready()]);
+      assert.ok(a?.discoveryFile && b && c?.discoveryFile, 'all three servers run');
+      assert.equal(b.discoveryFile, undefined, 'the second writes no file where the first advertises');
+      const record = JSON.parse(readFileSync(a.discoveryFile, 'utf8')) as DiscoveryRecord;
+      assert.deepEqual([record.port, record.token], [a.port, a.token]);
+      assert.deepEqual(warnings[0], []);
+      assert.equal(warnings[1]!.length, 1);
+      assert.match(warnings[1]![0]!, /this one writes no discovery file.*\(ROUTELENS_WARN_SECOND_AGENT\)$/);
+      assert.match(warnings[2]![0]!, /this one runs a second local server.*\(ROUTELENS_WARN_SECOND_AGENT\)$/);
+    } finally {
+      await Promise.all([first.close(), second.close(), third.close()]);
+    }
+    assert.deepEqual(readdirSync(discovery), []);
+    const after = createAgent({ discoveryDir: discovery, cache: false, logger: logger(0) });
+    try {
+      assert.ok((await after.ready())?.discoveryFile, 'once they are closed, a new agent advertises again');
+      assert.deepEqual(warnings[0], []);
+    } finally {
+      await after.close();
+      rmSync(discovery, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('createAgent refuses bad and unknown options with ROUTELENS_ERR_INVALID_OPTION before starting anything', () => {
+    for (const [options, message] of [
+      [{ enabled: 'false' }, /"enabled" must be true or false/],
+      [{ thresholds: { p95: 100 } }, /did you mean "p95Ms"/],
+      [{ prot: 4000 }, /did you mean "port"/],
+      [{ logger: 'debug' }, /"logger" must be/],
+    ] as const) {
+      assert.throws(() => createAgent(options as never), (err: Error & { code?: string }) => err.code === 'ROUTELENS_ERR_INVALID_OPTION' && message.test(err.message));
+    }
   });
 
   it('ROUTELENS_DISABLED=1: no server, a pass-through middleware, and a working cache', async () => {

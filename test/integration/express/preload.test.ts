@@ -7,7 +7,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -42,10 +44,10 @@ describe('express preload (routelens/register)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(args: string[], app: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
+  async function start(args: string[], app: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess; stderr: () => string }> {
     const child = spawn(process.execPath, [...args, join(fixtures, app)], {
       cwd: fixtures,
-      env: { PATH: process.env.PATH ?? '', ROUTELENS_DISCOVERY_DIR: join(dir, 'discovery'), RL_REGISTER: join(dir, 'agent/register.js'), ...env },
+      env: { PATH: process.env.PATH ?? '', ROUTELENS_DISCOVERY_DIR: join(dir, 'discovery'), RL_REGISTER: join(dir, 'agent/register.js'), RL_AGENT: join(dir, 'agent/index.js'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -60,7 +62,7 @@ describe('express preload (routelens/register)', function () {
       });
       child.once('exit', (code) => reject(new Error(`app exited ${code}: ${err}`)));
     });
-    return { port, child };
+    return { port, child, stderr: () => err };
   }
 
   async function exercise(port: number): Promise<Endpoint[] | null> {
@@ -124,4 +126,102 @@ describe('express preload (routelens/register)', function () {
       }
     });
   }
+
+  describe('mistakes are loud, and the app always starts', () => {
+    /** The lines the agent wrote on stderr (`[routelens] … (CODE)`). */
+    const agentLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('[routelens] '));
+
+    const badEnv: Array<[string, Record<string, string>, RegExp]> = [
+      ['ROUTELENS_PORT=abc', { ROUTELENS_PORT: 'abc' }, /^\[routelens\] ROUTELENS_PORT="abc" ignored: it takes an integer from 0 to 65535; the local server uses port 0 \(any free port\) \(ROUTELENS_WARN_INVALID_ENV\)$/],
+      [
+        'ROUTELENS_REDIS_URL=localhost:6379',
+        { ROUTELENS_REDIS_URL: 'localhost:6379' },
+        /^\[routelens\] ROUTELENS_REDIS_URL="localhost:6379" ignored: it takes a redis:\/\/ or rediss:\/\/ URL \(for example redis:\/\/localhost:6379\); the cache and rate limits run in memory, without Redis \(ROUTELENS_WARN_INVALID_ENV\)$/,
+      ],
+      ['REDIS_URL=localhost:6379 (the app\'s own variable)', { REDIS_URL: 'localhost:6379' }, /^\[routelens\] REDIS_URL is set, but the agent reads ROUTELENS_REDIS_URL .*set ROUTELENS_REDIS_URL \(ROUTELENS_WARN_REDIS_URL_IGNORED\)$/],
+    ];
+    for (const [title, env, line] of badEnv) {
+      it(`preload with ${title}: one stderr line, the agent measures with the default, the app answers`, async () => {
+        const { port, child, stderr } = await start(['--require', join(dir, 'agent/register.js')], 'preload-app.cjs', { RL_EXPRESS: 'express', ...env });
+        try {
+          const endpoints = await exercise(port);
+          assert.equal(endpoints?.find((e) => e.id === 'GET /users/:id')?.count, 2, 'the agent is on');
+          assert.equal((await get(port, '/users/7')).body, '{"id":"7"}');
+          const lines = agentLines(stderr());
+          assert.equal(lines.length, 1, stderr());
+          assert.match(lines[0]!, line);
+        } finally {
+          child.kill('SIGTERM');
+        }
+      });
+    }
+
+    it('createAgent() with ROUTELENS_PORT=abc: the same line, and the app starts', async () => {
+      const { port, child, stderr } = await start([], 'explicit-app.cjs', { RL_EXPRESS: 'express', ROUTELENS_PORT: 'abc' });
+      try {
+        assert.equal((await get(port, '/users/7')).body, '{"id":"7"}');
+        const agents = JSON.parse((await get(port, '/__agents')).body) as { explicit: { token: string } | null; endpoints: Endpoint[] };
+        assert.ok(agents.explicit, 'the agent\'s server runs');
+        assert.equal(agents.endpoints.find((e) => e.id === 'GET /users/:id')?.count, 1);
+        assert.deepEqual(
+          agentLines(stderr()).map((l) => /\((ROUTELENS_WARN_[A-Z_]+)\)$/.exec(l)?.[1]),
+          ['ROUTELENS_WARN_INVALID_ENV'],
+        );
+        assert.match(stderr(), /ROUTELENS_PORT="abc" ignored/);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    });
+
+    it('port in use, discovery directory not writable, non-loopback host: one line each on stderr, and the app answers', async () => {
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const busyPort = (busy.address() as AddressInfo).port;
+      const notADir = join(dir, 'a-file');
+      writeFileSync(notADir, 'x');
+      const { port, child, stderr } = await start(['--require', join(dir, 'agent/register.js')], 'preload-app.cjs', {
+        RL_EXPRESS: 'express',
+        ROUTELENS_PORT: String(busyPort),
+        ROUTELENS_HOST: '0.0.0.0',
+        ROUTELENS_DISCOVERY_DIR: join(notADir, 'routelens'),
+      });
+      try {
+        await exercise(port);
+        const deadline = Date.now() + 5000;
+        while (agentLines(stderr()).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        const lines = agentLines(stderr());
+        const codes = lines.map((l) => /\((ROUTELENS_WARN_[A-Z_]+)\)$/.exec(l)?.[1]).sort();
+        assert.deepEqual(codes, ['ROUTELENS_WARN_DISCOVERY', 'ROUTELENS_WARN_NON_LOOPBACK_REFUSED', 'ROUTELENS_WARN_PORT_IN_USE'], stderr());
+        assert.match(stderr(), new RegExp(`port ${busyPort} is in use: the local server listens on port \\d+ instead`));
+        assert.match(stderr(), /host "0\.0\.0\.0" ignored: .* listens on 127\.0\.0\.1/);
+        assert.match(stderr(), /cannot write the discovery file in .*a-file\/routelens .*set ROUTELENS_DISCOVERY_DIR/);
+        assert.equal((await get(port, '/users/7')).body, '{"id":"7"}');
+      } finally {
+        child.kill('SIGTERM');
+        busy.close();
+      }
+    });
+
+    it('createAgent under the preload: the second agent warns once and does not advertise over the first', async () => {
+      const discovery = join(dir, 'discovery-two');
+      const { port, child, stderr } = await start(['--require', join(dir, 'agent/register.js')], 'explicit-app.cjs', {
+        RL_EXPRESS: 'express',
+        RL_PRELOADED: '1',
+        ROUTELENS_DISCOVERY_DIR: discovery,
+      });
+      try {
+        assert.equal((await get(port, '/users/7')).body, '{"id":"7"}');
+        const agents = JSON.parse((await get(port, '/__agents')).body) as Record<'explicit' | 'preload', { token: string; discoveryFile: string | null } | null>;
+        assert.ok(agents.preload?.discoveryFile, 'the preload\'s agent advertises');
+        assert.equal(agents.explicit?.discoveryFile, null, 'the second agent writes no discovery file');
+        const record = JSON.parse(readFileSync(agents.preload.discoveryFile, 'utf8')) as { token: string };
+        assert.equal(record.token, agents.preload.token, 'the file is still the first agent\'s');
+        const lines = agentLines(stderr());
+        assert.equal(lines.length, 1, stderr());
+        assert.match(lines[0]!, /a RouteLens agent is already running in this process .* writes no discovery file, .* \(ROUTELENS_WARN_SECOND_AGENT\)$/);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    });
+  });
 });

@@ -173,7 +173,7 @@ for (const [version, makeApp] of versions) {
         },
       });
       assert.deepEqual(await hits(url, 2), [200, 429]);
-      assert.match(errors[0], /ROUTELENS_RL_KEY/);
+      assert.match(errors[0], /internal failure ratelimit\.key/);
     });
 
     it('trust proxy off: X-Forwarded-For is ignored and warned once through diag, never on the console', async () => {
@@ -283,7 +283,7 @@ for (const [version, makeApp] of versions) {
       const b = await hit(url + '/missing');
       assert.deepEqual([a.status, b.status, b.body], [404, 429, 'Too many requests, please try again later.']);
       assert.deepEqual(rl.list()[0].routes, [{ route: 'GET (unmatched)', allowed: 1, limited: 1 }]);
-      assert.equal(errors.filter((e) => e.includes('ROUTELENS_RL_RESOLVE_ROUTE')).length, 1);
+      assert.equal(errors.filter((e) => e.includes('ratelimit.resolveRoute')).length, 1);
     });
 
     it('an allowed request whose client goes away before the response is still counted under its route', async () => {

@@ -63,12 +63,6 @@ describe('server lifecycle', () => {
     });
   });
 
-  it('validates its options with coded errors', async () => {
-    for (const bad of [{ batchMs: 0 }, { heartbeatMs: 1.5 }, { port: 70000 }, { port: -1 }, { maxBufferedBytes: -5 }, { token: 'short' }]) {
-      await assert.rejects(start(bad), (err: Error & { code?: string }) => err.code === 'ROUTELENS_ERR_INVALID_OPTION', JSON.stringify(bad));
-    }
-  });
-
   describe('discovery file', () => {
     it('is written 0600 in a 0700 directory with the DiscoveryRecord fields, atomically, and removed on close', async function () {
       if (process.platform === 'win32') this.skip();

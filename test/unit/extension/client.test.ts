@@ -106,6 +106,17 @@ describe('extension AgentClient (against a real fake agent)', () => {
     assert.equal(c.stats().pending, 0);
   });
 
+  it('request() rejects RL_ERR_BAD_REPLY when the agent answers an error without a code', async () => {
+    const c = makeClient();
+    await waitFor(() => c.state === 'connected', 'connected');
+    agent.silent = true;
+    const p = c.request('cache.keys', {}, 5000);
+    // Request ids count from 1: answer the first few with an error that carries no code.
+    for (let id = 1; id <= 5; id++) agent.sendRaw(JSON.stringify({ type: 'reply', id, ok: false, error: { message: 'no code' } }));
+    await assert.rejects(p, (e: RouteLensError) => e.code === 'RL_ERR_BAD_REPLY');
+    assert.equal(c.stats().pending, 0);
+  });
+
   it('rejects pending requests when the socket closes, and refuses requests while disconnected', async () => {
     const c = makeClient();
     await waitFor(() => c.state === 'connected', 'connected');

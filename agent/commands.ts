@@ -1,0 +1,92 @@
+/**
+ * The agent's command dispatcher: one handler per command name, each typed by
+ * its arguments and result in protocol/commands.ts, so the compiler checks
+ * every handler and flags a command without one. Arguments arrive validated
+ * (protocol/validate.ts); failures leave as ProtocolErrors.
+ */
+import { type CommandArgs, type CommandName, type CommandResults, ProtocolError, type Snapshot } from '../protocol';
+import type { Cache, InvalidateTarget } from './cache';
+import { RouteLensError } from './errors';
+import type { Alerts, CommandSource } from './internal';
+import type { MetricsCore } from './metrics';
+import type { RateLimits } from './ratelimit';
+
+export type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
+export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
+
+/** What the commands act on (read when a command runs: parts may be absent). */
+export interface CommandParts {
+  snapshot(): Snapshot;
+  metrics(): MetricsCore | undefined;
+  alerts(): Alerts;
+  cache(): Cache | undefined;
+  rateLimits(): RateLimits;
+  /** Called after thresholds.set (the next delta carries the thresholds). */
+  thresholdsSet(): void;
+}
+
+export function commandTable(p: CommandParts): CommandHandlers {
+  const cache = (): Cache => {
+    const c = p.cache();
+    if (!c) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
+    return c;
+  };
+  return {
+    snapshot: () => p.snapshot(),
+    reset: ({ endpoint }) => {
+      const reset = p.metrics()?.reset(endpoint) ?? 0;
+      if (endpoint !== undefined && reset === 0) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+      return { reset };
+    },
+    'thresholds.get': () => p.alerts().thresholds(),
+    'thresholds.set': ({ thresholds }) => {
+      const next = p.alerts().setThresholds(thresholds);
+      p.metrics()?.setSlowThresholds(next.slowMs);
+      p.thresholdsSet();
+      return next;
+    },
+    'alerts.list': () => ({ active: p.alerts().active(), history: p.alerts().history() }),
+    'alerts.resolve': ({ id }) => p.alerts().resolve(id),
+    'cache.stats': () => cache().stats(),
+    'cache.keys': (args) => cache().keys(args),
+    'cache.inspect': async ({ key }) => {
+      const found = await cache().inspect(key);
+      if (!found) throw new ProtocolError('ERR_NOT_FOUND', `no cache key ${JSON.stringify(key.slice(0, 200))}`);
+      return found;
+    },
+    'cache.invalidate': ({ dryRun, ...target }, source) => cache().invalidate(invalidateTarget(target), { dryRun, source }),
+    'cache.clearNamespace': ({ namespace, dryRun }, source) => cache().clearNamespace(namespace, { dryRun, source }),
+    'cache.warm': ({ name }) => cache().warm(name),
+    'rateLimit.list': () => p.rateLimits().list(),
+    'rateLimit.resetKey': ({ limiter, key }) => p.rateLimits().resetKey(limiter, key),
+    'rateLimit.setMax': ({ limiter, max }) => p.rateLimits().setMax(limiter, max),
+  };
+}
+
+/** Runs one handler; the agent's own coded errors leave as protocol errors. */
+export async function runHandler<C extends CommandName>(handler: CommandHandler<C>, args: CommandArgs<C>, source: CommandSource): Promise<CommandResults[C]> {
+  try {
+    return await handler(args, source);
+  } catch (err) {
+    throw toProtocolError(err);
+  }
+}
+
+/** The one target of a cache.invalidate (the schema guarantees exactly one). */
+function invalidateTarget({ key, pattern, tag }: Omit<CommandArgs<'cache.invalidate'>, 'dryRun'>): InvalidateTarget {
+  if (key !== undefined) return { key };
+  if (pattern !== undefined) return { pattern };
+  if (tag !== undefined) return { tag };
+  throw new ProtocolError('ERR_BAD_ARGS', 'give exactly one of key, pattern or tag');
+}
+
+/** Maps the agent's own coded errors onto protocol error codes. */
+function toProtocolError(err: unknown): unknown {
+  if (err instanceof ProtocolError) return err;
+  if (err instanceof RouteLensError) {
+    if (err.code === 'ROUTELENS_ERR_PATTERN_REJECTED') return new ProtocolError('ERR_PATTERN_REJECTED', err.message);
+    if (err.code === 'ROUTELENS_ERR_NOT_FOUND') return new ProtocolError('ERR_NOT_FOUND', err.message);
+    if (err.code === 'ROUTELENS_ERR_INVALID_OPTION') return new ProtocolError('ERR_BAD_ARGS', err.message);
+  }
+  return err;
+}
