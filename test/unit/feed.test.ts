@@ -74,7 +74,7 @@ function comparable(s: Snapshot): Snapshot {
 /** A real agent (no server) and a real Express app; `step` does some random activity and returns a snapshot. */
 async function agentActivity(seed: number) {
   const r = rng(seed);
-  const agent = createAgent({ server: false, cache: false, express, name: `feed-${seed}`, thresholds: { slowMs: { info: 0, warning: 2, critical: 5 } } });
+  const agent = createAgent({ server: false, cache: false, express, name: `feed-${seed}`, thresholds: { slowMs: { info: 0.001, warning: 2, critical: 5 } } });
   const app = express();
   app.use(agent.middleware());
   app.get('/users/:id', (req, res) => void res.json({ id: req.params.id }));

@@ -62,7 +62,7 @@ describe('RouteAttribution', () => {
     });
     assert.equal(routes.routeOf(request('GET', '/x')), 'GET (unmatched)');
     assert.equal(errors.length, 1);
-    assert.match(errors[0]!, /ROUTELENS_RL_RESOLVE_ROUTE/);
+    assert.match(errors[0]!, /ratelimit\.resolveRoute/);
   });
 
   it('attributeOnFinish(): counted when the response finish is published, under the route marked by then, once per limiter', () => {
