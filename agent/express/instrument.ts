@@ -392,6 +392,7 @@ function onRouteVerb(state: ModuleState, route: object, method: string, args: Ar
     fulls: [],
     node: info.node,
     discovered: false,
+    deferred: false,
     isStatic: false,
     literal: undefined,
   };
@@ -494,36 +495,43 @@ function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
     state.lookupScheduled = false;
     const batch = state.lookups.splice(0);
     try {
-      const locs = functionLocations(batch.map((e) => e.handler!));
-      const report = (entry: RouteEntry): void => {
-        for (const full of entry.fulls) {
-          if (entry.location) full.def.location = entry.location;
-          if (entry.handlerLocation) full.def.handlerLocation = entry.handlerLocation;
-          for (const s of state.sinks) send(s.sink, full.def);
-        }
-      };
-      const unplaced: Array<[RouteEntry, NonNullable<RouteEntry['location']>]> = [];
-      batch.forEach((entry, i) => {
-        const loc = locs[i];
-        if (!loc) return;
-        if (!entry.discovered) {
-          if (sameLine(loc, entry.location)) return;
-          entry.handlerLocation = loc;
-        } else if (!placeDiscovered(entry, loc)) {
-          unplaced.push([entry, loc]);
-          return;
-        }
-        report(entry);
-      });
-      // Again once the others are placed: their files are where this router's routes are registered.
-      for (const [entry, loc] of unplaced) {
-        if (!placeDiscovered(entry, loc)) entry.handlerLocation = loc;
-        report(entry);
-      }
+      locate(batch, functionLocations(batch.map((e) => e.handler!)), (entry) => report(state, entry));
     } catch (err) {
       state.fail('express.handlerLocation', err);
+    } finally {
+      for (const entry of batch) if (entry.deferred) report(state, entry);
     }
   }).unref();
+}
+
+/** Sends an entry's definitions again, with the locations found (the first time for a deferred one). */
+function report(state: ModuleState, entry: RouteEntry): void {
+  entry.deferred = false;
+  for (const full of entry.fulls) {
+    if (entry.location) full.def.location = entry.location;
+    if (entry.handlerLocation) full.def.handlerLocation = entry.handlerLocation;
+    for (const s of state.sinks) send(s.sink, full.def);
+  }
+}
+
+/** Sets each entry's locations from its handler's (`locs[i]`); calls `done` for every entry whose definitions changed. */
+function locate(batch: RouteEntry[], locs: Array<RouteEntry['location']>, done: (entry: RouteEntry) => void): void {
+  const unplaced: Array<[RouteEntry, RouteEntry['location']]> = [];
+  batch.forEach((entry, i) => {
+    const loc = locs[i];
+    if (entry.discovered) {
+      if (loc && placeDiscovered(entry, loc)) done(entry);
+      else unplaced.push([entry, loc]);
+    } else if (loc && !sameLine(loc, entry.location)) {
+      entry.handlerLocation = loc;
+      done(entry);
+    }
+  });
+  // Again once the others are placed: their files are where this router's routes are registered.
+  for (const [entry, loc] of unplaced) {
+    if (loc && !placeDiscovered(entry, loc)) entry.handlerLocation = loc;
+    done(entry);
+  }
 }
 
 /**

@@ -279,7 +279,7 @@ function escapeRegExp(s: string): string {
 /**
  * Where a route found already registered (no stack to read) was registered, from its handler's
  * location: the `get(` / `post(` / … call on the handler's line or a few lines above it (with the
- * route's path written between the two when it is a string), else the one call with this method
+ * route's path written at most as many lines above, when it is a string: `route('/x')` chains), else the one call with this method
  * and this path literal in the handler's file or `otherFiles` (where the same router's other routes
  * were found). Undefined when not found, or found more than once. Reads source files (cached);
  * call off the request path.
@@ -306,7 +306,7 @@ function nearCall(handler: SourceLocation, verb: string, literal: string | undef
     call.lastIndex = 0;
     if (index < 0) continue;
     if (literal !== undefined) {
-      const between = [...lines.slice(Math.max(0, l - 3), last), lines[last]!.slice(0, Math.max(0, handler.column - 1))].join('\n');
+      const between = [...lines.slice(Math.max(0, l - MAX_LINES_UP), last), lines[last]!.slice(0, Math.max(0, handler.column - 1))].join('\n');
       if (!quoted(literal).some((q) => between.includes(q))) return undefined;
     }
     return { file: handler.file, line: l + 1, column: index + 1 };

@@ -35,6 +35,11 @@ export interface RouteEntry {
   node: RouterNode;
   /** Found by walking a router built before capture: the registration site comes from the handler (discover.ts). */
   discovered: boolean;
+  /**
+   * Not sent to sinks until its locations are looked up (a discovered route): a sink keeps the
+   * first location it is given, and a discovered route has none before the lookup.
+   */
+  deferred: boolean;
   /** `express.static` mounted here (`GET /public/*`): attributed by attribute.ts, never matched by path. */
   isStatic: boolean;
   /** The route path when it is one string (to find a discovered route's registration line). */
@@ -240,7 +245,7 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
       state.fulls.set(key, full);
       state.order.push(full);
     }
-    for (const s of state.sinks) send(s.sink, def);
+    if (!entry.deferred) for (const s of state.sinks) send(s.sink, def);
     if (entry.handlerLocation === undefined && entry.handler) state.onLookup(entry);
   }
 }
