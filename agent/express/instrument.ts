@@ -21,6 +21,7 @@
  * try/catch (diag.failure) and then calls the original exactly once, so a failure leaves
  * Express running as if unpatched.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
@@ -430,13 +431,20 @@ function onAppRegistration(state: ModuleState, app: AppLike): void {
 }
 
 /**
- * When `fn` is the measuring middleware (marked with AT_ENTRY), wraps `app.handle` so the
- * request is measured as the app receives it, and returns true: the caller then adds no layer.
- * A router runs every layer in its stack for every request (path match, params, `req.url`
- * bookkeeping: a handful of uncached property accesses on `req`), so a layer that only watches
- * costs more than the watching. Measuring at the entry also covers what the app does before
- * its first middleware, wherever `app.use(agent.middleware())` stands. Wrapping twice with the
- * same middleware is a no-op. False (use a layer) for anything else or on failure.
+ * When `fn` is the measuring middleware (marked with AT_ENTRY), measures the app from its entry
+ * and returns true: the caller then adds no layer. A router runs every layer in its stack for
+ * every request (path match, params, `req.url` bookkeeping: a handful of uncached property
+ * accesses on `req`), so a layer that only watches costs more than the watching. Measuring at
+ * the entry also covers what the app does before its first middleware, wherever
+ * `app.use(agent.middleware())` stands. False (use a layer) for anything else or on failure.
+ *
+ * Two ways in, neither of them a frame in the app's stack traces when the app is its server's
+ * `request` listener (`app.listen()`, `http.createServer(app)`): Node announces each request on
+ * the `http.server.request.start` diagnostics channel right before handing it to the listener,
+ * and measuring starts there; `app.handle` becomes an accessor that then gives the app's own
+ * handle. For a request reaching the app any other way (a listener that calls `app(req, res)`),
+ * the accessor gives a wrapper that starts measuring and calls the app's handle. Mounting the
+ * same middleware twice is a no-op.
  */
 function measureAtEntry(app: AppLike, fn: unknown, fail: (code: string, err: unknown) => void): boolean {
   try {
@@ -450,11 +458,57 @@ function measureAtEntry(app: AppLike, fn: unknown, fail: (code: string, err: unk
     };
     Object.defineProperty(handle, ENTRY, { value: enter });
     Object.defineProperty(handle, INNER, { value: inner });
-    app.handle = handle;
+    Object.defineProperty(app, 'handle', {
+      configurable: true,
+      enumerable: true,
+      get(this: AppLike) {
+        if (started.app !== this) return handle;
+        started.app = undefined;
+        return inner;
+      },
+      set(this: AppLike, value: unknown) {
+        // Replaced by someone else: a plain property again, theirs.
+        Object.defineProperty(this, 'handle', { configurable: true, enumerable: true, writable: true, value });
+      },
+    });
+    if (typeof enter.start === 'function') {
+      entryApps.set(app, enter);
+      if (!subscribedToStarts) {
+        subscribedToStarts = true;
+        subscribe('http.server.request.start', onRequestStart);
+      }
+    }
     return true;
   } catch (err) {
     fail('express.app', err);
     return false;
+  }
+}
+
+/** Apps measured at their entry → their measuring entry. */
+const entryApps = new WeakMap<object, AppEntry>();
+/** Server → the entry-measured app that is its `request` listener (null: none), found at its first request. */
+const serverApps = new WeakMap<object, AppLike | null>();
+/** The app whose request was just started from the channel: its next `handle` read is the server's call. */
+const started: { app: AppLike | undefined } = { app: undefined };
+let subscribedToStarts = false;
+
+function onRequestStart(message: unknown): void {
+  started.app = undefined;
+  try {
+    const { request, response, server } = message as { request: object; response: object; server: { listeners?(event: string): unknown[] } };
+    let app = serverApps.get(server);
+    if (app === undefined) {
+      const listener = typeof server.listeners === 'function' ? server.listeners('request').find((l) => entryApps.has(l as object)) : undefined;
+      app = (listener as AppLike | undefined) ?? null;
+      serverApps.set(server, app);
+    }
+    const start = app === null ? undefined : entryApps.get(app)?.start;
+    if (start === undefined) return;
+    start(request, response);
+    started.app = app!;
+  } catch {
+    /* the wrapper measures it */
   }
 }
 

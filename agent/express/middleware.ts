@@ -225,6 +225,12 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     if (ctx === undefined || !contextEntered()) return handle.call(app, req, res, callback);
     return requestContext.run(ctx, () => handle.call(app, req, res, callback));
   };
+  atEntry.start = (req, res) => {
+    const ctx = begin(req as Req, res as Res);
+    // Entered for the rest of this request's synchronous run and what it starts; undefined clears
+    // a previous request's on the same connection.
+    if (contextEntered()) requestContext.enterWith(ctx as RequestContext);
+  };
   Object.defineProperty(middleware, AT_ENTRY, { value: atEntry });
   return middleware;
 }

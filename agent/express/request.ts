@@ -105,5 +105,11 @@ export function capturedRoute(req: object): string | undefined {
  */
 export const AT_ENTRY = Symbol.for('routelens.express.atEntry');
 
-/** The value of AT_ENTRY: measure `req`, then `handle.call(app, req, res, callback)`; never throws of its own. */
-export type AppEntry = (app: unknown, handle: (req: unknown, res: unknown, callback: unknown) => unknown, req: unknown, res: unknown, callback: unknown) => unknown;
+/**
+ * The value of AT_ENTRY: measure `req`, then `handle.call(app, req, res, callback)`; never throws
+ * of its own. `start` only starts measuring (for a request its server is about to hand to the
+ * app: the app then runs with no call of ours around it); it never throws either.
+ */
+export type AppEntry = ((app: unknown, handle: (req: unknown, res: unknown, callback: unknown) => unknown, req: unknown, res: unknown, callback: unknown) => unknown) & {
+  start?: (req: unknown, res: unknown) => void;
+};
