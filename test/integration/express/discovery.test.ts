@@ -9,9 +9,12 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { instrumentExpress } from '../../../agent/express/instrument';
+import { createMiddleware } from '../../../agent/express/middleware';
+import { Diagnostics, silentLogger } from '../../../agent/log';
 import type { SourceLocation } from '../../../protocol';
 import { type Bundle, bundleAgent, fixtures } from './child';
-import { get } from './support';
+import { get, listen, markerLocation, memoryRecorder, pristineExpress, until, versions } from './support';
 
 interface Endpoint {
   id: string;
@@ -118,3 +121,38 @@ describe('express: routes registered before createAgent() are discovered (as the
     });
   }
 });
+
+for (const [name] of versions) {
+  describe(`express: an app created before the agent is found by its first request (${name})`, () => {
+    it('app.use(middleware) on an older app is a layer; its first request makes its routes known, with locations, and is measured by template', async () => {
+      const express = pristineExpress(name) as typeof import('express');
+      // Built before the agent: the app (its `use` and `get` are Express's own from now on) and a router.
+      const app = express();
+      const users = express.Router();
+      users.get('/:id', (_req, res) => void res.send('user')); // @loc early-user
+
+      const rec = memoryRecorder();
+      const diag = new Diagnostics(silentLogger);
+      const table = instrumentExpress(express, { registerRoute: (d) => rec.registerRoute(d), diag })!;
+      app.use(createMiddleware(rec, { diag }));
+      app.use('/users', users);
+      app.get('/health', (_req, res) => void res.send('ok')); // @loc early-health
+      const server = await listen(app);
+      try {
+        assert.equal(rec.defs.length, 0, 'which app it is only shows with a request');
+        await get(server.port, '/users/1');
+        await until(() => rec.samples.length === 1);
+        assert.equal(rec.samples[0]!.route, '/users/:id', 'the first request already has its template');
+        await until(() => rec.def('GET /health')?.location !== undefined && rec.def('GET /users/:id')?.location !== undefined);
+        const source = readFileSync(__filename, 'utf8');
+        for (const [key, marker] of [['GET /users/:id', 'early-user'], ['GET /health', 'early-health']] as const) {
+          assert.deepEqual(rec.def(key)?.location && { file: rec.def(key)!.location!.file, line: rec.def(key)!.location!.line }, { file: __filename, line: markerLocation(source, marker, 'get(').line }, key);
+        }
+        assert.equal(diag.failures.size, 0, [...diag.failures.keys()].join());
+      } finally {
+        table.detach();
+        await server.close();
+      }
+    });
+  });
+}
