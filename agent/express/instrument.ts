@@ -9,6 +9,7 @@
  *   Route   get/post/…/all()           one RouteEntry per method, with its registration site
  *   app     use/route/get/…/all()      which router is an app's (a root); sub-apps; front injection
  *                                      and app.use(agent.middleware()) measured at the app's entry
+ *                                      (entry.ts); handler locations looked up in batches (lookup.ts)
  *   request `route` accessor           at request time, the matched route's template (attribute.ts)
  *   Layer   handle_error/handleError   the app's error path ran
  *
@@ -21,7 +22,6 @@
  * try/catch (diag.failure) and then calls the original exactly once, so a failure leaves
  * Express running as if unpatched.
  */
-import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
@@ -29,7 +29,9 @@ import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
 import { installRequestHooks, match } from './attribute';
 import { addMount, addStatic, discoverRouter, isRootPart } from './discover';
-import { captureSite, functionLocations, registrationSite, sameLine } from './location';
+import { measureAtEntry } from './entry';
+import { captureSite } from './location';
+import { scheduleLookup } from './lookup';
 import {
   type AnyFn,
   type AppLike,
@@ -45,11 +47,10 @@ import {
   markRoot,
   nodeOf,
   prefixesOf,
-  send,
   verbs,
 } from './model';
 import { toPart } from './paths';
-import { AT_ENTRY, type AppEntry, capture, stateOf } from './request';
+import { AT_ENTRY, capture, stateOf } from './request';
 
 /**
  * Where route definitions go. `registerRoute` is called once per (method, full template) as soon
@@ -79,9 +80,6 @@ export interface RouteTable {
 
 const PATCHED = Symbol.for('routelens.express.patched');
 const STATE = Symbol.for('routelens.express.state');
-/** On a wrapped `app.handle`: the AppEntry it measures with, and the handle it wraps. */
-const ENTRY = Symbol.for('routelens.express.entry');
-const INNER = Symbol.for('routelens.express.inner');
 
 /** Failures before any sink is attached go nowhere (the agent never logs unless asked). */
 const fallbackDiag = new Diagnostics(silentLogger);
@@ -430,88 +428,6 @@ function onAppRegistration(state: ModuleState, app: AppLike): void {
   }
 }
 
-/**
- * When `fn` is the measuring middleware (marked with AT_ENTRY), measures the app from its entry
- * and returns true: the caller then adds no layer. A router runs every layer in its stack for
- * every request (path match, params, `req.url` bookkeeping: a handful of uncached property
- * accesses on `req`), so a layer that only watches costs more than the watching. Measuring at
- * the entry also covers what the app does before its first middleware, wherever
- * `app.use(agent.middleware())` stands. False (use a layer) for anything else or on failure.
- *
- * Two ways in, neither of them a frame in the app's stack traces when the app is its server's
- * `request` listener (`app.listen()`, `http.createServer(app)`): Node announces each request on
- * the `http.server.request.start` diagnostics channel right before handing it to the listener,
- * and measuring starts there; `app.handle` becomes an accessor that then gives the app's own
- * handle. For a request reaching the app any other way (a listener that calls `app(req, res)`),
- * the accessor gives a wrapper that starts measuring and calls the app's handle. Mounting the
- * same middleware twice is a no-op.
- */
-function measureAtEntry(app: AppLike, fn: unknown, fail: (code: string, err: unknown) => void): boolean {
-  try {
-    const enter = typeof fn === 'function' ? (fn as { [AT_ENTRY]?: AppEntry })[AT_ENTRY] : undefined;
-    if (typeof enter !== 'function' || !isApp(app)) return false;
-    type Handle = ((req: unknown, res: unknown, callback: unknown) => unknown) & { [ENTRY]?: AppEntry; [INNER]?: Handle };
-    const inner = app.handle as Handle;
-    for (let h: Handle | undefined = inner; h !== undefined; h = h[INNER]) if (h[ENTRY] === enter) return true;
-    const handle: Handle = function handle(this: unknown, req: unknown, res: unknown, callback: unknown) {
-      return enter(this, inner, req, res, callback);
-    };
-    Object.defineProperty(handle, ENTRY, { value: enter });
-    Object.defineProperty(handle, INNER, { value: inner });
-    Object.defineProperty(app, 'handle', {
-      configurable: true,
-      enumerable: true,
-      get(this: AppLike) {
-        if (started.app !== this) return handle;
-        started.app = undefined;
-        return inner;
-      },
-      set(this: AppLike, value: unknown) {
-        // Replaced by someone else: a plain property again, theirs.
-        Object.defineProperty(this, 'handle', { configurable: true, enumerable: true, writable: true, value });
-      },
-    });
-    if (typeof enter.start === 'function') {
-      entryApps.set(app, enter);
-      if (!subscribedToStarts) {
-        subscribedToStarts = true;
-        subscribe('http.server.request.start', onRequestStart);
-      }
-    }
-    return true;
-  } catch (err) {
-    fail('express.app', err);
-    return false;
-  }
-}
-
-/** Apps measured at their entry → their measuring entry. */
-const entryApps = new WeakMap<object, AppEntry>();
-/** Server → the entry-measured app that is its `request` listener (null: none), found at its first request. */
-const serverApps = new WeakMap<object, AppLike | null>();
-/** The app whose request was just started from the channel: its next `handle` read is the server's call. */
-const started: { app: AppLike | undefined } = { app: undefined };
-let subscribedToStarts = false;
-
-function onRequestStart(message: unknown): void {
-  started.app = undefined;
-  try {
-    const { request, response, server } = message as { request: object; response: object; server: { listeners?(event: string): unknown[] } };
-    let app = serverApps.get(server);
-    if (app === undefined) {
-      const listener = typeof server.listeners === 'function' ? server.listeners('request').find((l) => entryApps.has(l as object)) : undefined;
-      app = (listener as AppLike | undefined) ?? null;
-      serverApps.set(server, app);
-    }
-    const start = app === null ? undefined : entryApps.get(app)?.start;
-    if (start === undefined) return;
-    start(request, response);
-    started.app = app!;
-  } catch {
-    /* the wrapper measures it */
-  }
-}
-
 function onAppUse(state: ModuleState, app: AppLike, args: ArrayLike<unknown>): void {
   const { path, fns } = usePath(args);
   const parentRouter = state.appRouters.get(app);
@@ -536,69 +452,4 @@ function onAppUse(state: ModuleState, app: AppLike, args: ArrayLike<unknown>): v
       state.pendingSubApps.set(fn, list);
     }
   }
-}
-
-// ---------------------------------------------------------------- locations (batched, off the request path)
-
-function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
-  entry.handlerLocation = null; // queued: never twice
-  state.lookups.push(entry);
-  if (state.lookupScheduled) return;
-  state.lookupScheduled = true;
-  setImmediate(() => {
-    state.lookupScheduled = false;
-    const batch = state.lookups.splice(0);
-    try {
-      locate(batch, functionLocations(batch.map((e) => e.handler!)), (entry) => report(state, entry));
-    } catch (err) {
-      state.fail('express.handlerLocation', err);
-    } finally {
-      for (const entry of batch) if (entry.deferred) report(state, entry);
-    }
-  }).unref();
-}
-
-/** Sends an entry's definitions again, with the locations found (the first time for a deferred one). */
-function report(state: ModuleState, entry: RouteEntry): void {
-  entry.deferred = false;
-  for (const full of entry.fulls) {
-    if (entry.location) full.def.location = entry.location;
-    if (entry.handlerLocation) full.def.handlerLocation = entry.handlerLocation;
-    for (const s of state.sinks) send(s.sink, full.def);
-  }
-}
-
-/** Sets each entry's locations from its handler's (`locs[i]`); calls `done` for every entry whose definitions changed. */
-function locate(batch: RouteEntry[], locs: Array<RouteEntry['location']>, done: (entry: RouteEntry) => void): void {
-  const unplaced: Array<[RouteEntry, RouteEntry['location']]> = [];
-  batch.forEach((entry, i) => {
-    const loc = locs[i];
-    if (entry.discovered) {
-      if (loc && placeDiscovered(entry, loc)) done(entry);
-      else unplaced.push([entry, loc]);
-    } else if (loc && !sameLine(loc, entry.location)) {
-      entry.handlerLocation = loc;
-      done(entry);
-    }
-  });
-  // Again once the others are placed: their files are where this router's routes are registered.
-  for (const [entry, loc] of unplaced) {
-    if (loc && !placeDiscovered(entry, loc)) entry.handlerLocation = loc;
-    done(entry);
-  }
-}
-
-/**
- * A discovered route's locations from its handler's: the registration call found in the source
- * (location.ts's registrationSite) is its location, and the handler is reported only when it is
- * on another line, as for a registered route. False when no call is found (the caller then
- * reports the handler alone).
- */
-function placeDiscovered(entry: RouteEntry, handler: NonNullable<RouteEntry['location']>): boolean {
-  const site = registrationSite(handler, entry.method, entry.literal, entry.node.homeFiles);
-  if (!site) return false;
-  entry.location = site;
-  entry.node.homeFiles.add(site.file);
-  if (!sameLine(handler, site)) entry.handlerLocation = handler;
-  return true;
 }
