@@ -4,35 +4,59 @@
  * patched prototype):
  *
  *   Router  route() / use()            which router holds which route; routers mounted in routers
+ *                                      (walked for what they held before: discover.ts); static
+ *                                      mounts; the measuring middleware added as a layer
  *   Route   get/post/…/all()           one RouteEntry per method, with its registration site
  *   app     use/route/get/…/all()      which router is an app's (a root); sub-apps; front injection
  *                                      and app.use(agent.middleware()) measured at the app's entry
- *   Layer   handle_request/handleRequest, handle_error/handleError
- *                                      at request time: mount templates set and restored, the
- *                                      route template and the error path recorded in the
- *                                      request's state (request.ts: never on `req` itself)
+ *                                      (entry.ts); handler locations looked up in batches (lookup.ts)
+ *   request `route` accessor           at request time, the matched route's template (attribute.ts)
+ *   Layer   handle_error/handleError   the app's error path ran
  *
- * User handlers are never wrapped (their identity and arity stay what Express sees). Every patch
- * does its own work in try/catch (diag.failure) and then calls the original exactly once, so a
- * failure leaves Express running as if unpatched.
+ * Routers built before the module was patched (before `createAgent()`) are found by walking their
+ * stacks when they are mounted, when an app is first registered on, or when an app whose router
+ * got the measuring middleware as a layer handles its first request (discover.ts).
+ *
+ * User handlers are never wrapped (their identity and arity stay what Express sees), and nothing
+ * of ours sits between a router and the handlers it runs. Every patch does its own work in
+ * try/catch (diag.failure) and then calls the original exactly once, so a failure leaves
+ * Express running as if unpatched.
  */
-import { METHODS } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
-import type { SourceLocation } from '../../protocol';
 import type { RouteDefinition } from '../internal';
 import { Diagnostics, silentLogger } from '../log';
-import { captureSite, functionLocations, sameLine } from './location';
-import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, joinParts, templateOf, toPart } from './paths';
-import { truncate } from '../text';
-import { AT_ENTRY, type AppEntry, stateFor, stateOf } from './request';
+import { installRequestHooks, match } from './attribute';
+import { addMount, addStatic, discoverRouter, isRootPart } from './discover';
+import { measureAtEntry } from './entry';
+import { captureSite } from './location';
+import { scheduleLookup } from './lookup';
+import {
+  type AnyFn,
+  type AppLike,
+  type ModuleState,
+  type RouteEntry,
+  type RouterLike,
+  emitEntry,
+  firstDiag,
+  isApp,
+  isRouter,
+  isStatic,
+  link,
+  markRoot,
+  nodeOf,
+  prefixesOf,
+  verbs,
+} from './model';
+import { toPart } from './paths';
+import { AT_ENTRY, capture, stateOf } from './request';
 
 /**
  * Where route definitions go. `registerRoute` is called once per (method, full template) as soon
- * as the full path is known, and AGAIN for the same (method, route) when the handler's own
- * definition site is found later (the second call carries `handlerLocation`): treat it as an
- * update. A RequestRecorder is a RouteSink.
+ * as the full path is known, and AGAIN for the same (method, route) when a location is found
+ * later (the handler's definition site, or a discovered route's registration site): treat it as
+ * an update. A RequestRecorder is a RouteSink.
  */
 export interface RouteSink {
   registerRoute(def: RouteDefinition): void;
@@ -45,7 +69,7 @@ export interface RouteTable {
   /**
    * The template a request would match (`GET`, `/users/42` → `/users/:id`), or undefined. For
    * requests that never reached the router (a 429 from a limiter in front). Query strings are
-   * ignored; HEAD matches GET routes; first registered wins. O(routes).
+   * ignored; HEAD matches GET routes, OPTIONS any route; first registered wins. O(routes).
    */
   match(method: string, path: string): string | undefined;
   /** Every full route definition known so far. */
@@ -54,99 +78,11 @@ export interface RouteTable {
   detach(): void;
 }
 
-// ---------------------------------------------------------------- model
-
-interface RouteEntry {
-  method: string;
-  part: PathPart;
-  location: SourceLocation | undefined;
-  handler: ((...a: never[]) => unknown) | undefined;
-  /** undefined = not looked up yet, null = looked up, nothing to report. */
-  handlerLocation: SourceLocation | null | undefined;
-  fulls: FullRoute[];
-}
-
-interface RouterNode {
-  entries: RouteEntry[];
-  children: Array<{ child: RouterNode; part: PathPart }>;
-  parents: Array<{ parent: RouterNode; part: PathPart }>;
-  root: boolean;
-  /** An app's router mounted into another app (not a root of its own). */
-  subApp: boolean;
-}
-
-interface FullRoute {
-  def: RouteDefinition;
-  matcher: RegExp | undefined;
-  entry: RouteEntry;
-}
-
-const enum Kind {
-  Route = 0,
-  Mount = 1,
-}
-
-interface LayerInfo {
-  kind: Kind;
-  alts: PathPart;
-  /** Compiled lazily for array paths only. */
-  matchers?: Array<RegExp | undefined>;
-}
-
-interface SinkEntry {
-  sink: RouteSink;
-}
-
-interface ModuleState {
-  sinks: Set<SinkEntry>;
-  fulls: Map<string, FullRoute>;
-  order: FullRoute[];
-  nodes: WeakMap<object, RouterNode>;
-  routes: WeakMap<object, { node: RouterNode; part: PathPart }>;
-  appRouters: WeakMap<object, object>;
-  pendingSubApps: WeakMap<object, Array<{ parent: RouterNode; part: PathPart }>>;
-  injectors: Array<() => RequestHandler | undefined>;
-  lookups: RouteEntry[];
-  lookupScheduled: boolean;
-  /** >0 while app.all runs: Express 4 implements it as one call per verb; it is recorded once, as ALL. */
-  inAppAll: number;
-  lastRoute: object | undefined;
-  getAppRouter: (app: AppLike) => RouterLike | undefined;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFn = (...args: any[]) => unknown;
-interface RouterLike extends AnyFn {
-  stack: LayerLike[];
-  use: AnyFn;
-}
-interface LayerLike {
-  handle: unknown;
-  route?: unknown;
-  [LAYER]?: LayerInfo;
-}
-type Req = object & { url?: string };
-interface AppLike extends AnyFn {
-  _router?: RouterLike;
-  router?: RouterLike;
-  lazyrouter?: () => void;
-  handle?: unknown;
-  set?: unknown;
-}
-
 const PATCHED = Symbol.for('routelens.express.patched');
 const STATE = Symbol.for('routelens.express.state');
-const LAYER = Symbol.for('routelens.express.layer');
-/** On a wrapped `app.handle`: the AppEntry it measures with, and the handle it wraps. */
-const ENTRY = Symbol.for('routelens.express.entry');
-const INNER = Symbol.for('routelens.express.inner');
-const MAX_ROUTES = 10_000;
-const MAX_ALTS_PER_ENTRY = 256;
-const MAX_DEPTH = 16;
 
 /** Failures before any sink is attached go nowhere (the agent never logs unless asked). */
 const fallbackDiag = new Diagnostics(silentLogger);
-const verbs = [...METHODS.map((m) => m.toLowerCase()), 'all'];
 
 // ---------------------------------------------------------------- public API
 
@@ -166,7 +102,7 @@ export function instrumentExpress(expressModule: unknown, target: RouteSink): Ro
   if (!state) return undefined;
   // No replay of routes captured before: in a process running several agents one after the other
   // (tests), a new agent must not inherit the earlier apps' routes.
-  const entry: SinkEntry = { sink: target };
+  const entry = { sink: target };
   state.sinks.add(entry);
   return {
     match: (method, path) => match(state, method, path),
@@ -219,7 +155,12 @@ export function isExpress(mod: unknown): boolean {
 
 function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefined {
   if (!isExpress(expressModule)) return undefined;
-  const express = expressModule as { Router: AnyFn & { prototype?: Record<string, unknown> }; Route: { prototype: Record<string | symbol, unknown> }; application: Record<string | symbol, unknown> };
+  const express = expressModule as {
+    Router: AnyFn & { prototype?: Record<string, unknown> };
+    Route: { prototype: Record<string | symbol, unknown> };
+    application: Record<string | symbol, unknown>;
+    request?: unknown;
+  };
   // Express 5 (`router` package): methods on Router.prototype; Express 4: on the Router function itself.
   const routerProto = (typeof express.Router.prototype?.route === 'function' ? express.Router.prototype : express.Router) as Record<string | symbol, unknown>;
   const existing = routerProto[STATE] as ModuleState | undefined;
@@ -227,13 +168,11 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
 
   const routeProto = express.Route.prototype;
   const appProto = express.application;
-  const origUse = routerProto.use as AnyFn;
-  const origRoute = routerProto.route as AnyFn;
-  if (typeof origUse !== 'function' || typeof origRoute !== 'function') return undefined;
+  if (typeof routerProto.use !== 'function' || typeof routerProto.route !== 'function') return undefined;
 
   // The Layer prototype, from a throwaway router (Layer is not exported).
   const probe = (express.Router as AnyFn)() as RouterLike;
-  origUse.call(probe, () => undefined);
+  (routerProto.use as AnyFn).call(probe, () => undefined);
   const layerProto = Object.getPrototypeOf(probe.stack[0]) as Record<string | symbol, unknown>;
 
   const state: ModuleState = {
@@ -242,8 +181,12 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
     order: [],
     nodes: new WeakMap(),
     routes: new WeakMap(),
+    known: new WeakSet(),
     appRouters: new WeakMap(),
     pendingSubApps: new WeakMap(),
+    pendingRoots: new Set(),
+    mounts: [],
+    version: 0,
     injectors: [],
     lookups: [],
     lookupScheduled: false,
@@ -256,11 +199,10 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
       }
       return app.router;
     },
+    onLookup: (entry) => scheduleLookup(state, entry),
+    fail: (code, err) => (firstDiag(state) ?? diag).failure(code, err),
   };
-  const fail = (code: string, err: unknown): void => {
-    const d = firstDiag(state) ?? diag;
-    d.failure(code, err);
-  };
+  const fail = state.fail;
   Object.defineProperty(routerProto, STATE, { value: state, configurable: true });
 
   // ---- Router
@@ -276,7 +218,7 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
     },
   );
   once(routerProto, 'use', (orig) =>
-    function use(this: RouterLike, handler: unknown) {
+    function use(this: RouterLike) {
       const before = Array.isArray(this.stack) ? this.stack.length : -1;
       const r = orig.apply(this, arguments as never);
       try {
@@ -318,7 +260,7 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
         } catch (err) {
           fail('express.app', err);
         }
-        if (name === 'all') return appAll(state, orig, this, arguments, fail);
+        if (name === 'all') return appAll(state, orig, this, arguments);
         // app.use(agent.middleware()): measured at the app's entry, no layer in its router.
         if (name === 'use' && arguments.length === 1 && measureAtEntry(this, arguments[0], fail)) return this;
         const r = orig.apply(this, arguments as never);
@@ -334,33 +276,19 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
     );
   }
 
-  // ---- Layer: request-time templates and the error path
-  const reqName = typeof layerProto.handleRequest === 'function' ? 'handleRequest' : 'handle_request';
+  // ---- request: the matched route's template (a `route` accessor, no wrapper in the call path)
+  if (express.request !== null && typeof express.request === 'object') installRequestHooks(state, express.request);
+
+  // ---- Layer: the error path (an error handler's own errors are the only stacks this frame is in)
   const errName = typeof layerProto.handleError === 'function' ? 'handleError' : 'handle_error';
-  once(layerProto, reqName, (orig) =>
-    function handleRequest(this: LayerLike, req: Req, res: unknown, next: AnyFn) {
-      const info = this[LAYER];
-      if (info === undefined) return orig.call(this, req, res, next);
-      let n = next;
-      try {
-        n = enter(info, req, next);
-      } catch (err) {
-        fail('express.layer', err);
-      }
-      return orig.call(this, req, res, n);
-    },
-  );
   once(layerProto, errName, (orig) =>
-    function handleError(this: LayerLike, error: unknown, req: Req, res: unknown, next: AnyFn) {
-      let n = next;
+    function handleError(this: unknown, error: unknown, req: object, res: unknown, next: AnyFn) {
       try {
         if (req !== null && typeof req === 'object') stateOf(req).threw = true;
-        const info = this[LAYER];
-        if (info !== undefined && info.kind === Kind.Mount) n = enter(info, req, next);
       } catch (err) {
         fail('express.layer', err);
       }
-      return orig.call(this, error, req, res, n);
+      return orig.call(this, error, req, res, next);
     },
   );
   return state;
@@ -376,34 +304,10 @@ function once(obj: Record<string | symbol, unknown>, name: string, make: (orig: 
   obj[name] = patched;
 }
 
-function firstDiag(state: ModuleState): Diagnostics | undefined {
-  for (const s of state.sinks) if (s.sink.diag) return s.sink.diag;
-  return undefined;
-}
-
 // ---------------------------------------------------------------- registration
 
-function nodeOf(state: ModuleState, router: object): RouterNode {
-  let node = state.nodes.get(router);
-  if (!node) {
-    node = { entries: [], children: [], parents: [], root: false, subApp: false };
-    state.nodes.set(router, node);
-  }
-  return node;
-}
-
-function isRouter(fn: unknown): fn is RouterLike {
-  const f = fn as { stack?: unknown; handle?: unknown; route?: unknown } | undefined;
-  return typeof fn === 'function' && f !== undefined && Array.isArray(f.stack) && typeof f.handle === 'function' && typeof f.route === 'function';
-}
-
-function isApp(fn: unknown): fn is AppLike {
-  const f = fn as AppLike | undefined;
-  return typeof f === 'function' && typeof f.handle === 'function' && typeof f.set === 'function';
-}
-
 /** app.all(path, …fns): Express 4 calls every verb of the route; record one ALL entry instead. */
-function appAll(state: ModuleState, orig: AnyFn, app: AppLike, args: IArguments, fail: (code: string, err: unknown) => void): unknown {
+function appAll(state: ModuleState, orig: AnyFn, app: AppLike, args: IArguments): unknown {
   state.inAppAll++;
   state.lastRoute = undefined;
   let r: unknown;
@@ -417,17 +321,17 @@ function appAll(state: ModuleState, orig: AnyFn, app: AppLike, args: IArguments,
     state.lastRoute = undefined;
     if (route) onRouteVerb(state, route, 'ALL', Array.prototype.slice.call(args, 1));
   } catch (err) {
-    fail('express.verb', err);
+    state.fail('express.verb', err);
   }
   return r;
 }
 
 function onRouterRoute(state: ModuleState, router: RouterLike, route: object, path: unknown): void {
   state.lastRoute = route;
-  const part = toPart(path, false);
-  state.routes.set(route, { node: nodeOf(state, router), part });
   const layer = router.stack[router.stack.length - 1];
-  if (layer && layer.route === route) layer[LAYER] = { kind: Kind.Route, alts: part };
+  if (layer) state.known.add(layer);
+  const methods = (route as { methods?: Record<string, unknown> }).methods;
+  state.routes.set(route, { node: nodeOf(state, router), part: toPart(path, false), methods: methods ?? {}, cache: undefined });
 }
 
 /** Splits use()'s arguments the way Express does: a leading non-function is the path. */
@@ -447,16 +351,30 @@ function usePath(args: ArrayLike<unknown>): { path: unknown; fns: unknown[] } {
 }
 
 function onRouterUse(state: ModuleState, router: RouterLike, args: ArrayLike<unknown>, before: number): void {
-  const { path } = usePath(args);
-  const part = toPart(path, true);
-  const isRoot = part.length === 1 && part[0]!.text === '';
+  const part = toPart(usePath(args).path, true);
+  const root = isRootPart(part);
+  const node = nodeOf(state, router);
   for (let i = before; i < router.stack.length; i++) {
     const layer = router.stack[i]!;
-    const fn = layer.handle as { name?: string } | undefined;
-    const routerFn = isRouter(fn);
-    if (!isRoot && (routerFn || fn?.name === 'mounted_app')) layer[LAYER] = { kind: Kind.Mount, alts: part };
-    if (routerFn) link(state, nodeOf(state, router), nodeOf(state, fn), part);
+    state.known.add(layer);
+    const fn = layer.handle;
+    if (isRouter(fn)) link(state, node, discoverRouter(state, fn), part);
+    else if (isStatic(fn)) addStatic(state, node, part, captureSite());
+    else if (typeof fn === 'function' && (fn as { [AT_ENTRY]?: unknown })[AT_ENTRY] !== undefined) awaitFirstRequest(state, router);
+    if (!root) addMount(state, node, part, isStatic(fn));
   }
+}
+
+/**
+ * The measuring middleware added as a layer to a router not known as an app's (an app created
+ * before the agent: its `use` is Express's own, not the patched one). What the router holds is
+ * walked now; which app it belongs to is learnt from the first request (attribute.ts).
+ */
+function awaitFirstRequest(state: ModuleState, router: RouterLike): void {
+  const node = discoverRouter(state, router);
+  if (node.root || state.pendingRoots.has(router)) return;
+  state.pendingRoots.add(router);
+  capture.pending++;
 }
 
 function onRouteVerb(state: ModuleState, route: object, method: string, args: ArrayLike<unknown>): void {
@@ -468,9 +386,14 @@ function onRouteVerb(state: ModuleState, route: object, method: string, args: Ar
     method,
     part: info.part,
     location: captureSite(),
-    handler: typeof last === 'function' ? (last as RouteEntry['handler']) : undefined,
+    handler: typeof last === 'function' ? (last as AnyFn) : undefined,
     handlerLocation: undefined,
     fulls: [],
+    node: info.node,
+    discovered: false,
+    deferred: false,
+    isStatic: false,
+    literal: undefined,
   };
   info.node.entries.push(entry);
   const prefixes = prefixesOf(info.node, 0);
@@ -482,7 +405,7 @@ function onAppRegistration(state: ModuleState, app: AppLike): void {
   const router = state.getAppRouter(app);
   if (!router || typeof router !== 'function') return;
   state.appRouters.set(app, router);
-  const node = nodeOf(state, router);
+  const node = discoverRouter(state, router);
   const pending = state.pendingSubApps.get(app);
   if (pending) {
     state.pendingSubApps.delete(app);
@@ -494,46 +417,14 @@ function onAppRegistration(state: ModuleState, app: AppLike): void {
   // without their prefix.
   queueMicrotask(() => {
     try {
-      if (!node.subApp && !node.root) {
-        node.root = true;
-        emitSubtree(state, node, [{ text: '', source: '' }], 0);
-      }
+      markRoot(state, node);
     } catch (err) {
-      (firstDiag(state) ?? fallbackDiag).failure('express.app', err);
+      state.fail('express.app', err);
     }
   });
   for (const getHandler of state.injectors) {
     const handler = getHandler();
-    if (typeof handler === 'function' && !measureAtEntry(app, handler, (code, err) => (firstDiag(state) ?? fallbackDiag).failure(code, err))) router.use(handler);
-  }
-}
-
-/**
- * When `fn` is the measuring middleware (marked with AT_ENTRY), wraps `app.handle` so the
- * request is measured as the app receives it, and returns true: the caller then adds no layer.
- * A router runs every layer in its stack for every request (path match, params, `req.url`
- * bookkeeping: a handful of uncached property accesses on `req`), so a layer that only watches
- * costs more than the watching. Measuring at the entry also covers what the app does before
- * its first middleware, wherever `app.use(agent.middleware())` stands. Wrapping twice with the
- * same middleware is a no-op. False (use a layer) for anything else or on failure.
- */
-function measureAtEntry(app: AppLike, fn: unknown, fail: (code: string, err: unknown) => void): boolean {
-  try {
-    const enter = typeof fn === 'function' ? (fn as { [AT_ENTRY]?: AppEntry })[AT_ENTRY] : undefined;
-    if (typeof enter !== 'function' || !isApp(app)) return false;
-    type Handle = ((req: unknown, res: unknown, callback: unknown) => unknown) & { [ENTRY]?: AppEntry; [INNER]?: Handle };
-    const inner = app.handle as Handle;
-    for (let h: Handle | undefined = inner; h !== undefined; h = h[INNER]) if (h[ENTRY] === enter) return true;
-    const handle: Handle = function handle(this: unknown, req: unknown, res: unknown, callback: unknown) {
-      return enter(this, inner, req, res, callback);
-    };
-    Object.defineProperty(handle, ENTRY, { value: enter });
-    Object.defineProperty(handle, INNER, { value: inner });
-    app.handle = handle;
-    return true;
-  } catch (err) {
-    fail('express.app', err);
-    return false;
+    if (typeof handler === 'function' && !measureAtEntry(app, handler, state.fail)) router.use(handler);
   }
 }
 
@@ -544,7 +435,13 @@ function onAppUse(state: ModuleState, app: AppLike, args: ArrayLike<unknown>): v
   const part = toPart(path, true);
   for (const fn of fns) {
     if (!isApp(fn) || isRouter(fn)) continue;
-    const subRouter = state.appRouters.get(fn);
+    let subRouter = state.appRouters.get(fn);
+    // A sub-app created before Express was patched registers nothing through us: walk it now.
+    if (!subRouter && !(fn.use as { [PATCHED]?: boolean } | undefined)?.[PATCHED] && isRouter(fn._router ?? fn.router)) {
+      subRouter = (fn._router ?? fn.router) as RouterLike;
+      state.appRouters.set(fn, subRouter);
+      discoverRouter(state, subRouter as RouterLike);
+    }
     if (subRouter) {
       const node = nodeOf(state, subRouter);
       node.subApp = true;
@@ -555,145 +452,4 @@ function onAppUse(state: ModuleState, app: AppLike, args: ArrayLike<unknown>): v
       state.pendingSubApps.set(fn, list);
     }
   }
-}
-
-function link(state: ModuleState, parent: RouterNode, child: RouterNode, part: PathPart): void {
-  if (parent === child) return;
-  child.parents.push({ parent, part });
-  parent.children.push({ child, part });
-  const prefixes = prefixesOf(parent, 0);
-  if (prefixes.length) emitSubtree(state, child, joinParts(prefixes, part), 0);
-}
-
-/** Every full prefix under which a router's routes are served (empty when not reachable yet). */
-function prefixesOf(node: RouterNode, depth: number): Alt[] {
-  const out: Alt[] = node.root ? [{ text: '', source: '' }] : [];
-  if (depth >= MAX_DEPTH) return out;
-  for (const { parent, part } of node.parents) {
-    const up = prefixesOf(parent, depth + 1);
-    if (up.length) out.push(...joinParts(up, part));
-  }
-  return out;
-}
-
-function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[], depth: number): void {
-  if (depth >= MAX_DEPTH) return;
-  for (const entry of node.entries) emitEntry(state, entry, prefixes);
-  for (const { child, part } of node.children) emitSubtree(state, child, joinParts(prefixes, part), depth + 1);
-}
-
-function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
-  for (const alt of joinParts(prefixes, entry.part)) {
-    const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
-    // Once per registration and full path (a router mounted twice at one prefix reports once);
-    // another app registering the same template reports it again (sinks merge duplicates).
-    if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;
-    const def: RouteDefinition = { method: entry.method, route };
-    if (entry.location) def.location = entry.location;
-    if (entry.handlerLocation) def.handlerLocation = entry.handlerLocation;
-    const full: FullRoute = { def, matcher: undefined, entry };
-    entry.fulls.push(full);
-    const key = `${entry.method} ${route}`;
-    if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
-      full.matcher = compileMatcher(alt.source);
-      state.fulls.set(key, full);
-      state.order.push(full);
-    }
-    for (const s of state.sinks) send(s, def, s.sink.diag);
-    if (entry.handlerLocation === undefined && entry.handler) scheduleLookup(state, entry);
-  }
-}
-
-function send(s: SinkEntry, def: RouteDefinition, diag: Diagnostics | undefined): void {
-  try {
-    s.sink.registerRoute({ ...def });
-  } catch (err) {
-    (diag ?? fallbackDiag).failure('express.registerRoute', err);
-  }
-}
-
-// ---------------------------------------------------------------- handler locations (batched, off the request path)
-
-function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
-  entry.handlerLocation = null; // queued: never twice
-  state.lookups.push(entry);
-  if (state.lookupScheduled) return;
-  state.lookupScheduled = true;
-  setImmediate(() => {
-    state.lookupScheduled = false;
-    const batch = state.lookups.splice(0);
-    try {
-      const locs = functionLocations(batch.map((e) => e.handler!));
-      batch.forEach((entry, i) => {
-        const loc = locs[i];
-        if (!loc || sameLine(loc, entry.location)) return;
-        entry.handlerLocation = loc;
-        for (const full of entry.fulls) {
-          full.def.handlerLocation = loc;
-          for (const s of state.sinks) send(s, full.def, s.sink.diag);
-        }
-      });
-    } catch (err) {
-      (firstDiag(state) ?? fallbackDiag).failure('express.handlerLocation', err);
-    }
-  }).unref();
-}
-
-// ---------------------------------------------------------------- request time
-
-/** Records the layer's template in the request's state; returns the `next` to hand to the layer. */
-function enter(info: LayerInfo, req: Req, next: AnyFn): AnyFn {
-  const text = info.alts.length === 1 ? info.alts[0]!.text : pickAlt(info, req.url).text;
-  const state = stateOf(req);
-  const mount = state.mount;
-  if (info.kind === Kind.Route) {
-    // The middleware's state is also the request context (context.ts), so this sets its route too.
-    state.route = templateOf(mount === undefined ? text : mount + text);
-    return function routeNext(this: unknown, err?: unknown) {
-      if (err && err !== 'route' && err !== 'router') stateOf(req).threw = true;
-      return next.apply(this, arguments as never);
-    };
-  }
-  state.mount = mount === undefined ? text : mount + text;
-  return function mountNext(this: unknown) {
-    // Looked up again: a middleware further in may have replaced the state (it copies the marks).
-    const current = stateFor(req);
-    if (current !== undefined) current.mount = mount;
-    return next.apply(this, arguments as never);
-  };
-}
-
-/** For array paths: the alternative matching the router-relative URL (the first when none does). */
-function pickAlt(info: LayerInfo, url: string | undefined): Alt {
-  const alts = info.alts;
-  if (typeof url !== 'string') return alts[0]!;
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  info.matchers ??= alts.map((a) => {
-    try {
-      return new RegExp(info.kind === Kind.Route ? `^${a.source}\\/?$` : `^${a.source}(?:\\/|$)`, 'i');
-    } catch {
-      return undefined;
-    }
-  });
-  for (let i = 0; i < alts.length; i++) if (info.matchers[i]?.test(path)) return alts[i]!;
-  return alts[0]!;
-}
-
-function match(state: ModuleState, method: string, path: string): string | undefined {
-  try {
-    const m = String(method).toUpperCase();
-    let p = String(path);
-    const q = p.search(/[?#]/);
-    if (q >= 0) p = p.slice(0, q);
-    if (p.length > 8192) return undefined;
-    for (const full of state.order) {
-      const fm = full.def.method;
-      if (fm !== m && fm !== 'ALL' && !(m === 'HEAD' && fm === 'GET')) continue;
-      if (full.matcher?.test(p)) return full.def.route;
-    }
-  } catch {
-    /* unknown */
-  }
-  return undefined;
 }

@@ -247,3 +247,86 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
 export function sameLine(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
   return a !== undefined && b !== undefined && a.file === b.file && a.line === b.line;
 }
+
+// ---------------------------------------------------------------- registration sites of discovered routes
+
+const MAX_LINES_UP = 8;
+const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
+const MAX_SOURCES = 32;
+const sources = new Map<string, string[] | null>();
+
+function linesOf(file: string): string[] | null {
+  let lines = sources.get(file);
+  if (lines !== undefined) return lines;
+  try {
+    const text = readFileSync(file, 'utf8');
+    lines = text.length <= MAX_SOURCE_BYTES ? text.split('\n') : null;
+  } catch {
+    lines = null;
+  }
+  if (sources.size >= MAX_SOURCES) sources.clear();
+  sources.set(file, lines);
+  return lines;
+}
+
+function quoted(literal: string): string[] {
+  return [`'${literal}'`, `"${literal}"`, `\`${literal}\``];
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Where a route found already registered (no stack to read) was registered, from its handler's
+ * location: the `get(` / `post(` / … call on the handler's line or a few lines above it (with the
+ * route's path written at most as many lines above, when it is a string: `route('/x')` chains), else the one call with this method
+ * and this path literal in the handler's file or `otherFiles` (where the same router's other routes
+ * were found). Undefined when not found, or found more than once. Reads source files (cached);
+ * call off the request path.
+ */
+export function registrationSite(handler: SourceLocation, method: string, literal: string | undefined, otherFiles: Iterable<string>): SourceLocation | undefined {
+  try {
+    const verb = method === 'ALL' ? 'all' : method.toLowerCase();
+    if (!/^[a-z-]+$/.test(verb)) return undefined;
+    return nearCall(handler, verb, literal) ?? (literal === undefined ? undefined : onlyCall([handler.file, ...otherFiles], verb, literal));
+  } catch {
+    return undefined;
+  }
+}
+
+function nearCall(handler: SourceLocation, verb: string, literal: string | undefined): SourceLocation | undefined {
+  const lines = linesOf(handler.file);
+  const last = handler.line - 1;
+  if (!lines || last >= lines.length) return undefined;
+  const call = new RegExp(`\\b${escapeRegExp(verb)}\\s*\\(`, 'g');
+  for (let l = last; l >= 0 && l >= last - MAX_LINES_UP; l--) {
+    const text = l === last ? lines[l]!.slice(0, Math.max(0, handler.column - 1)) : lines[l]!;
+    let index = -1;
+    for (let m = call.exec(text); m !== null; m = call.exec(text)) index = m.index;
+    call.lastIndex = 0;
+    if (index < 0) continue;
+    if (literal !== undefined) {
+      const between = [...lines.slice(Math.max(0, l - MAX_LINES_UP), last), lines[last]!.slice(0, Math.max(0, handler.column - 1))].join('\n');
+      if (!quoted(literal).some((q) => between.includes(q))) return undefined;
+    }
+    return { file: handler.file, line: l + 1, column: index + 1 };
+  }
+  return undefined;
+}
+
+function onlyCall(files: string[], verb: string, literal: string): SourceLocation | undefined {
+  const call = new RegExp(`\\b${escapeRegExp(verb)}\\s*\\(\\s*(['"\`])${escapeRegExp(literal)}\\1`);
+  let found: SourceLocation | undefined;
+  for (const file of new Set(files)) {
+    const lines = linesOf(file);
+    if (!lines) continue;
+    for (let l = 0; l < lines.length; l++) {
+      const m = call.exec(lines[l]!);
+      if (!m) continue;
+      if (found) return undefined;
+      found = { file, line: l + 1, column: m.index + 1 };
+    }
+  }
+  return found;
+}

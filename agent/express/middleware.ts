@@ -26,7 +26,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
 import type { RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
-import { AT_ENTRY, type AppEntry, RequestState, stateFor, track, untrack } from './request';
+import { AT_ENTRY, type AppEntry, RequestState, capture, stateFor, track, untrack } from './request';
 
 export interface MiddlewareOptions {
   diag: Diagnostics;
@@ -65,12 +65,13 @@ class Pending extends RequestState implements RequestContext, RequestSample {
     public readonly owner: Owner,
     public req: Req | undefined,
     public res: Res | undefined,
-    public readonly method: string,
+    method: string,
     /** `now()` at first sight. */
     public readonly t0: number,
     private readonly seq: number,
   ) {
     super();
+    this.method = method;
   }
 
   /** The client's `x-request-id` when sane, else `<pid>-<start>-<n>`. Read from the request on demand. */
@@ -175,7 +176,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       p.status = status;
       p.aborted = aborted;
       if (status >= 500) p.threw = true;
-      if (p.route === undefined) p.route = fallbackRoute(p.req!, p.mount);
+      if (p.route === undefined) p.route = fallbackRoute(p.req!, p.mount) ?? (status === 404 || status === 0 ? undefined : answeredBy(p.req!, p.method));
       recorder.record(p);
     } catch (err) {
       diag.failure('express.record', err);
@@ -198,6 +199,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
         // Route capture saw a mount before this middleware ran: keep what it knows.
         p.mount = prev.mount;
         p.route = prev.route;
+        p.routeRef = prev.routeRef;
         p.threw = prev.threw;
       }
       watch(p, req, res);
@@ -211,6 +213,8 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   }
 
   const middleware = function routelens(req: Request, res: Response, next: NextFunction): void {
+    // As a layer of an app created before the agent: the app's routers are walked on its first request.
+    if (capture.pending !== 0) discover(req, diag);
     const ctx = begin(req as unknown as Req, res as unknown as Res);
     // The context is entered only once something reads it (see context.ts: it costs every promise on Node 20).
     if (ctx === undefined || !contextEntered()) next();
@@ -220,6 +224,12 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     const ctx = begin(req as Req, res as Res);
     if (ctx === undefined || !contextEntered()) return handle.call(app, req, res, callback);
     return requestContext.run(ctx, () => handle.call(app, req, res, callback));
+  };
+  atEntry.start = (req, res) => {
+    const ctx = begin(req as Req, res as Res);
+    // Entered for the rest of this request's synchronous run and what it starts; undefined clears
+    // a previous request's on the same connection.
+    if (contextEntered()) requestContext.enterWith(ctx as RequestContext);
   };
   Object.defineProperty(middleware, AT_ENTRY, { value: atEntry });
   return middleware;
@@ -242,6 +252,23 @@ function watch(p: Pending, req: Req, res: Res): void {
     }
   }
   res.on('close', onResponseClose);
+}
+
+function discover(req: object, diag: Diagnostics): void {
+  try {
+    for (const mod of capture.modules) mod.discover(req);
+  } catch (err) {
+    diag.failure('express.discover', err);
+  }
+}
+
+/** A response no route gave (and not a 404): what answered it, by route capture's deepest match (attribute.ts). */
+function answeredBy(req: object, method: string): string | undefined {
+  for (const mod of capture.modules) {
+    const route = mod.answeredBy(req, method);
+    if (route !== undefined) return route;
+  }
+  return undefined;
 }
 
 /** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */

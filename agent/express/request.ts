@@ -24,10 +24,14 @@
 
 /** The marks of one request. The measuring middleware's per-request state extends it. */
 export class RequestState {
-  /** The mount template of the router being run (`/orgs/:org`), set and restored as routers are entered and left. */
+  /** The method the router matched with; '' for a state nobody measures (the measuring middleware's state sets it). */
+  method = '';
+  /** The mount template of the route that matched (`/orgs/:org`). */
   mount: string | undefined = undefined;
-  /** The full template of the route that ran (`/orgs/:org/users/:id`). */
+  /** The full template of the route that matched (`/orgs/:org/users/:id`), set when Express assigns `req.route`. */
   route: string | undefined = undefined;
+  /** What Express assigned to `req.route` (route capture keeps it here and serves it back: attribute.ts). */
+  routeRef: unknown = undefined;
   /** The app's error path ran (a layer's handle_error / handleError, or next(err) from a route). */
   threw = false;
 }
@@ -75,6 +79,19 @@ export function trackedCount(): number {
   return measured.size;
 }
 
+/** What route capture adds to the request path, per patched Express module (attribute.ts). */
+export interface CaptureModule {
+  /** An app whose router got the measuring middleware as a layer: learn it from this request. */
+  discover(req: object): void;
+  /** For a request no route answered: the template of what did (a static mount, a mount, the route it would match). */
+  answeredBy(req: object, method: string): string | undefined;
+}
+
+/** Shared by every copy of the agent in the process. `pending` > 0 while an app waits for its first request. */
+export const capture: { pending: number; modules: CaptureModule[] } = ((registry as unknown as Record<symbol, { pending: number; modules: CaptureModule[] } | undefined>)[
+  Symbol.for('routelens.express.capture')
+] ??= { pending: 0, modules: [] });
+
 /** The route template route capture recorded for this request, if one matched. */
 export function capturedRoute(req: object): string | undefined {
   return stateFor(req)?.route;
@@ -88,5 +105,11 @@ export function capturedRoute(req: object): string | undefined {
  */
 export const AT_ENTRY = Symbol.for('routelens.express.atEntry');
 
-/** The value of AT_ENTRY: measure `req`, then `handle.call(app, req, res, callback)`; never throws of its own. */
-export type AppEntry = (app: unknown, handle: (req: unknown, res: unknown, callback: unknown) => unknown, req: unknown, res: unknown, callback: unknown) => unknown;
+/**
+ * The value of AT_ENTRY: measure `req`, then `handle.call(app, req, res, callback)`; never throws
+ * of its own. `start` only starts measuring (for a request its server is about to hand to the
+ * app: the app then runs with no call of ours around it); it never throws either.
+ */
+export type AppEntry = ((app: unknown, handle: (req: unknown, res: unknown, callback: unknown) => unknown, req: unknown, res: unknown, callback: unknown) => unknown) & {
+  start?: (req: unknown, res: unknown) => void;
+};

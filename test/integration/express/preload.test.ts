@@ -2,8 +2,8 @@
  * The zero-code preload end to end, in child processes: a plain Express app (CommonJS and ES
  * module, Express 4 and 5) started with `node --require register.js` / `--import register.mjs`
  * is measured by route template, with the middleware in front of the app's own; and
- * ROUTELENS_DISABLED=1 leaves it untouched. The preload is bundled here with the same esbuild
- * settings as scripts/build.mjs, so the test does not depend on a shared dist/.
+ * ROUTELENS_DISABLED=1 leaves it untouched. The preload is bundled by ./child.ts, so the test
+ * does not depend on a shared dist/.
  */
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -12,11 +12,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { type Bundle, bundleAgent } from './child';
 import { get } from './support';
-
-const root = join(__dirname, '../../..');
-const fixtures = join(root, 'test/fixtures/express-apps');
 
 interface Endpoint {
   id: string;
@@ -26,43 +23,17 @@ interface Endpoint {
 
 describe('express preload (routelens/register)', function () {
   this.timeout(60_000);
+  let bundle: Bundle;
   let dir: string;
-  const children: ChildProcess[] = [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'routelens-preload-'));
-    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
-    const external = [...Object.keys(pkg.dependencies), 'express'];
-    const common = { absWorkingDir: root, bundle: true, logLevel: 'silent' as const, platform: 'node' as const, target: 'node20', outdir: join(dir, 'agent') };
-    await build({ ...common, entryPoints: { index: 'agent/index.ts', register: 'agent/register.ts' }, format: 'cjs', external });
-    await build({ ...common, entryPoints: { register: 'agent/register-esm.ts' }, format: 'esm', outExtension: { '.js': '.mjs' }, external: [...external, './register.js'] });
+    bundle = await bundleAgent('routelens-preload-');
+    dir = bundle.dir;
   });
-  after(() => {
-    for (const c of children) c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => bundle.close());
 
-  async function start(args: string[], app: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess; stderr: () => string }> {
-    const child = spawn(process.execPath, [...args, join(fixtures, app)], {
-      cwd: fixtures,
-      env: { PATH: process.env.PATH ?? '', ROUTELENS_DISCOVERY_DIR: join(dir, 'discovery'), RL_REGISTER: join(dir, 'agent/register.js'), RL_AGENT: join(dir, 'agent/index.js'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /\{"port":(\d+)\}/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`app exited ${code}: ${err}`)));
-    });
-    return { port, child, stderr: () => err };
+  function start(args: string[], app: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess; stderr: () => string }> {
+    return bundle.start(args, app, env);
   }
 
   async function exercise(port: number): Promise<Endpoint[] | null> {

@@ -1,0 +1,261 @@
+/**
+ * Route capture's model of one Express module's routers, shared by registration
+ * (instrument.ts), discovery of routers built before capture (discover.ts) and request-time
+ * attribution (attribute.ts). No patching here.
+ *
+ *   RouterNode   one Express router (an app's or `express.Router()`): its routes, its children
+ *                mounted with a prefix, its parents; a root is an app's own router
+ *   RouteEntry   one (method, route path) registered on a router, with its locations
+ *   FullRoute    one entry under one full prefix: the RouteDefinition sent to sinks
+ */
+import { METHODS } from 'node:http';
+import type { SourceLocation } from '../../protocol';
+import type { RouteDefinition } from '../internal';
+import type { Diagnostics } from '../log';
+import { truncate } from '../text';
+import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, joinParts, templateOf } from './paths';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFn = (...args: any[]) => unknown;
+
+/** Where route definitions go (see instrument.ts's RouteSink). */
+export interface Sink {
+  registerRoute(def: RouteDefinition): void;
+  diag?: Diagnostics;
+}
+
+export interface RouteEntry {
+  method: string;
+  part: PathPart;
+  location: SourceLocation | undefined;
+  handler: AnyFn | undefined;
+  /** undefined = not looked up yet, null = looked up, nothing to report. */
+  handlerLocation: SourceLocation | null | undefined;
+  fulls: FullRoute[];
+  /** The router holding it. */
+  node: RouterNode;
+  /** Found by walking a router built before capture: the registration site comes from the handler (discover.ts). */
+  discovered: boolean;
+  /**
+   * Not sent to sinks until its locations are looked up (a discovered route): a sink keeps the
+   * first location it is given, and a discovered route has none before the lookup.
+   */
+  deferred: boolean;
+  /** `express.static` mounted here (`GET /public/*`): attributed by attribute.ts, never matched by path. */
+  isStatic: boolean;
+  /** The route path when it is one string (to find a discovered route's registration line). */
+  literal: string | undefined;
+}
+
+export interface RouterNode {
+  entries: RouteEntry[];
+  children: Array<{ child: RouterNode; part: PathPart }>;
+  parents: Array<{ parent: RouterNode; part: PathPart }>;
+  root: boolean;
+  /** An app's router mounted into another app (not a root of its own). */
+  subApp: boolean;
+  /** Files where this router's discovered routes were found registered (to place the others). */
+  homeFiles: Set<string>;
+}
+
+export interface FullRoute {
+  def: RouteDefinition;
+  matcher: RegExp | undefined;
+  entry: RouteEntry;
+}
+
+/** What request time needs of an Express Route object (state.routes). */
+export interface RouteInfo {
+  node: RouterNode;
+  part: PathPart;
+  /** The Route's own `methods` object (`{ get: true }`, `_all`): live, so verbs added later count. */
+  methods: Record<string, unknown>;
+  /** Full templates per (prefix, alternative), rebuilt when the routers' links change. */
+  cache: TemplateCache | undefined;
+}
+
+export interface TemplateCache {
+  version: number;
+  prefixes: Alt[];
+  /** prefixes.length × part.length templates, prefix-major. */
+  routes: string[];
+  prefixMatchers: Array<RegExp | undefined> | undefined;
+  altMatchers: Array<RegExp | undefined> | undefined;
+}
+
+/** A middleware or router mounted at a path (not the root): requests answered inside it are attributed to it. */
+export interface Mount {
+  node: RouterNode;
+  part: PathPart;
+  isStatic: boolean;
+}
+
+export interface ModuleState {
+  sinks: Set<{ sink: Sink }>;
+  fulls: Map<string, FullRoute>;
+  order: FullRoute[];
+  nodes: WeakMap<object, RouterNode>;
+  routes: WeakMap<object, RouteInfo>;
+  /** Layers already seen by registration or discovery (discovery skips them). */
+  known: WeakSet<object>;
+  appRouters: WeakMap<object, object>;
+  pendingSubApps: WeakMap<object, Array<{ parent: RouterNode; part: PathPart }>>;
+  /** Routers the measuring middleware was added to as a layer, whose app is learnt from its first request. */
+  pendingRoots: Set<object>;
+  mounts: Mount[];
+  /** Bumped whenever a link or a root changes full prefixes (request-time caches check it). */
+  version: number;
+  injectors: Array<() => unknown>;
+  lookups: RouteEntry[];
+  lookupScheduled: boolean;
+  /** >0 while app.all runs: Express 4 implements it as one call per verb; it is recorded once, as ALL. */
+  inAppAll: number;
+  lastRoute: object | undefined;
+  getAppRouter: (app: AppLike) => RouterLike | undefined;
+  /** Queues an entry's handler for the batched location lookup (instrument.ts). */
+  onLookup: (entry: RouteEntry) => void;
+  fail: (code: string, err: unknown) => void;
+}
+
+export interface RouterLike extends AnyFn {
+  stack: LayerLike[];
+  use: AnyFn;
+}
+export interface LayerLike {
+  handle: unknown;
+  route?: unknown;
+  method?: unknown;
+  /** Express 5 (router ≥ 2.2): the path as given to use()/route(). */
+  rawPath?: unknown;
+  /** Express 5: a use() at '/'. */
+  slash?: unknown;
+  /** Express 4: the compiled path, with `fast_slash` for a use() at '/'. */
+  regexp?: RegExp & { fast_slash?: boolean };
+  keys?: Array<{ name?: unknown }>;
+}
+export interface RouteLike {
+  path?: unknown;
+  stack?: LayerLike[];
+  methods?: Record<string, unknown>;
+}
+export interface AppLike extends AnyFn {
+  _router?: RouterLike;
+  router?: RouterLike;
+  lazyrouter?: () => void;
+  handle?: unknown;
+  set?: unknown;
+  parent?: unknown;
+  use?: unknown;
+}
+
+export const MAX_ROUTES = 10_000;
+export const MAX_ALTS_PER_ENTRY = 256;
+export const MAX_DEPTH = 16;
+export const MAX_MOUNTS = 1_000;
+export const ROOT: PathPart = [{ text: '', source: '' }];
+/** Lower-case verbs of Route objects (`all` last). */
+export const verbs = [...METHODS.map((m) => m.toLowerCase()), 'all'];
+/** Upper → lower case for known methods, so request time never lower-cases a string. */
+export const LOWER = new Map(METHODS.map((m) => [m, m.toLowerCase()]));
+
+export function nodeOf(state: ModuleState, router: object): RouterNode {
+  let node = state.nodes.get(router);
+  if (!node) {
+    node = { entries: [], children: [], parents: [], root: false, subApp: false, homeFiles: new Set() };
+    state.nodes.set(router, node);
+  }
+  return node;
+}
+
+export function isRouter(fn: unknown): fn is RouterLike {
+  const f = fn as { stack?: unknown; handle?: unknown; route?: unknown } | undefined;
+  return typeof fn === 'function' && f !== undefined && Array.isArray(f.stack) && typeof f.handle === 'function' && typeof f.route === 'function';
+}
+
+export function isApp(fn: unknown): fn is AppLike {
+  const f = fn as AppLike | undefined;
+  return typeof f === 'function' && typeof f.handle === 'function' && typeof f.set === 'function';
+}
+
+/** `express.static(…)`'s middleware (serve-static names it so). */
+export function isStatic(fn: unknown): boolean {
+  return typeof fn === 'function' && fn.name === 'serveStatic';
+}
+
+/** The part a static mount's endpoint is reported under: the mount and `/*`. */
+export function staticPart(mount: PathPart): PathPart {
+  return joinParts(mount, [{ text: '/*', source: '\\/.*' }]);
+}
+
+export function firstDiag(state: ModuleState): Diagnostics | undefined {
+  for (const s of state.sinks) if (s.sink.diag) return s.sink.diag;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- links and emission
+
+export function link(state: ModuleState, parent: RouterNode, child: RouterNode, part: PathPart): void {
+  if (parent === child) return;
+  child.parents.push({ parent, part });
+  parent.children.push({ child, part });
+  state.version++;
+  const prefixes = prefixesOf(parent, 0);
+  if (prefixes.length) emitSubtree(state, child, joinParts(prefixes, part), 0);
+}
+
+/** Makes an app's router a root and reports everything under it. */
+export function markRoot(state: ModuleState, node: RouterNode): void {
+  if (node.root || node.subApp) return;
+  node.root = true;
+  state.version++;
+  emitSubtree(state, node, [...ROOT], 0);
+}
+
+/** Every full prefix under which a router's routes are served (empty when not reachable yet). */
+export function prefixesOf(node: RouterNode, depth: number): Alt[] {
+  const out: Alt[] = node.root ? [...ROOT] : [];
+  if (depth >= MAX_DEPTH) return out;
+  for (const { parent, part } of node.parents) {
+    const up = prefixesOf(parent, depth + 1);
+    if (up.length) out.push(...joinParts(up, part));
+  }
+  return out;
+}
+
+export function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[], depth: number): void {
+  if (depth >= MAX_DEPTH) return;
+  for (const entry of node.entries) emitEntry(state, entry, prefixes);
+  for (const { child, part } of node.children) emitSubtree(state, child, joinParts(prefixes, part), depth + 1);
+}
+
+/** Reports an entry under each prefix (once per full path); schedules its handler's lookup. */
+export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
+  for (const alt of joinParts(prefixes, entry.part)) {
+    const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
+    // Once per registration and full path (a router mounted twice at one prefix reports once);
+    // another app registering the same template reports it again (sinks merge duplicates).
+    if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;
+    const def: RouteDefinition = { method: entry.method, route };
+    if (entry.location) def.location = entry.location;
+    if (entry.handlerLocation) def.handlerLocation = entry.handlerLocation;
+    const full: FullRoute = { def, matcher: undefined, entry };
+    entry.fulls.push(full);
+    const key = `${entry.method} ${route}`;
+    if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
+      if (!entry.isStatic) full.matcher = compileMatcher(alt.source);
+      state.fulls.set(key, full);
+      state.order.push(full);
+    }
+    if (!entry.deferred) for (const s of state.sinks) send(s.sink, def);
+    if (entry.handlerLocation === undefined && entry.handler) state.onLookup(entry);
+  }
+}
+
+/** Sends a definition to one sink (a copy: sinks may keep it). */
+export function send(sink: Sink, def: RouteDefinition): void {
+  try {
+    sink.registerRoute({ ...def });
+  } catch (err) {
+    sink.diag?.failure('express.registerRoute', err);
+  }
+}
