@@ -109,7 +109,7 @@ describe('the change feed of a real agent', () => {
 
   it('sends slow requests newest first and at most SLOW_REQUESTS_KEPT, in the snapshot and in deltas', async function () {
     this.timeout(60_000);
-    const r = await start({ batchMs: 1000, thresholds: { ...CALM, slowMs: { info: 0, warning: 60_000, critical: 120_000 } } }, (app) => {
+    const r = await start({ batchMs: 1000, thresholds: { ...CALM, slowMs: { info: 0.001, warning: 60_000, critical: 120_000 } } }, (app) => {
       app.get('/slow/:n', (_req, res) => {
         res.send('ok');
       });
