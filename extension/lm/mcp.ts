@@ -26,7 +26,9 @@ export function registerMcpServerProvider(s: Services): vscode.Disposable[] {
     const provider = {
       provideMcpServerDefinitions: () => {
         const entry = mcpServerEntry(s.context.extensionPath, discoveryDirOverride());
-        return [new api.McpStdioServerDefinition('RouteLens', entry.command, entry.args, entry.env ?? {}, String(s.context.extension.packageJSON.version ?? ''))];
+        // The editor's own Node.js (Electron run as Node in a desktop editor): no `node` on PATH needed.
+        const env = { ...entry.env, ELECTRON_RUN_AS_NODE: '1' };
+        return [new api.McpStdioServerDefinition('RouteLens', process.execPath, entry.args, env, String(s.context.extension.packageJSON.version ?? ''))];
       },
     };
     return [api.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, provider)];
