@@ -1,6 +1,7 @@
 /** `routelens agents`: the running agents this user can read. */
 import { AGENT_OPTIONS, type Command, stringOption } from '../command';
 import { createCliContext } from '../core/context';
+import { str } from '../tools/data';
 import { resolveDiscoveryDir } from '../../extension/core/discovery';
 
 export const agents: Command = {
@@ -27,14 +28,10 @@ export const agents: Command = {
       io.err(`No RouteLens agent is running (looked in ${resolveDiscoveryDir(dir, io.env)}).\n`);
       return 1;
     }
-    const rows = [['PID', 'NAME', 'URL', 'CWD'], ...list.map((a) => [String(a.pid), oneLine(a.name), a.url, oneLine(a.cwd)])];
+    // App-controlled text on a terminal: control characters (escape sequences) removed, one line each.
+    const rows = [['PID', 'NAME', 'URL', 'CWD'], ...list.map((a) => [String(a.pid), str(a.name), a.url, str(a.cwd, 300)])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     io.out(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
     return 0;
   },
 };
-
-/** App-controlled text on a terminal: no control characters (escape sequences), one line. */
-function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 200);
-}

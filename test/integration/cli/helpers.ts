@@ -1,7 +1,7 @@
 /** A real Express 5 app with the real agent, for the command-line and MCP tests; and a way to run `routelens`. */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ export async function startApp(name = 'cli-test-app'): Promise<TestApp> {
   });
   app.get('/slow', (_req, res) => void setTimeout(() => res.send('late'), 40));
   app.get(HOSTILE_ROUTE, (_req, res) => res.send('x'));
-  const server = await new Promise<http.Server>((resolve) => {
+  const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;

@@ -4,6 +4,8 @@
  * agent's HTTP API.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Ajv } from '@modelcontextprotocol/client/validators/ajv';
@@ -17,10 +19,12 @@ interface TextResult {
   isError: boolean;
 }
 
-async function connect(discoveryDir: string, extraArgs: string[] = []): Promise<Client> {
+const BUILT_CLI = join(ROOT, 'dist/cli/index.js');
+
+async function connect(discoveryDir: string, extraArgs: string[] = [], entry: string[] = ['--import', 'tsx', CLI]): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', CLI, 'mcp', ...extraArgs],
+    args: [...entry, 'mcp', ...extraArgs],
     cwd: ROOT,
     env: { ...(process.env as Record<string, string>), ROUTELENS_DISCOVERY_DIR: discoveryDir },
     stderr: 'pipe',
@@ -89,6 +93,18 @@ describe('routelens mcp over stdio (the SDK client, a real agent)', function () 
       [[process.pid, 'cli-test-app', `http://127.0.0.1:${app.record.port}`]],
     );
     assert.equal(r.text.includes(app.record.token), false);
+  });
+
+  it('the built dist/cli/index.js (SDK bundled) serves the same tools (when built)', async function () {
+    if (!existsSync(BUILT_CLI)) this.skip();
+    const built = await connect(app.discoveryDir, [], [BUILT_CLI]);
+    try {
+      assert.deepEqual((await built.listTools()).tools.map((t) => t.name), TOOLS.map((t) => t.name));
+      const { agents } = data<{ agents: Array<{ pid: number }> }>(await call(built, 'list_agents'));
+      assert.deepEqual(agents.map((a) => a.pid), [process.pid]);
+    } finally {
+      await built.close();
+    }
   });
 
   it('slowest_routes and busiest_routes equal /v1/endpoints sorted the same way', async () => {

@@ -1,6 +1,6 @@
 /** The editor's declarations of the assistant tools (package.json) match the tool table, and the MCP configuration it copies runs the bundled CLI. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TOOLS } from '../../../cli/tools';
@@ -38,5 +38,12 @@ describe('editor contributions for AI assistants', () => {
     assert.deepEqual(JSON.parse(mcpClientConfig(mcpServerEntry('/ext', ' /run/rl '))), {
       mcpServers: { routelens: { command: 'node', args: [join('/ext', 'dist', 'cli', 'index.js'), 'mcp'], env: { ROUTELENS_DISCOVERY_DIR: '/run/rl' } } },
     });
+  });
+
+  it('the MCP SDK is only in the CLI bundle, never in dist/agent or dist/extension (when built)', function () {
+    const files = ['dist/agent/index.js', 'dist/extension/extension.js', 'dist/cli/index.js'].map((f) => join(root, f));
+    if (!files.every((f) => existsSync(f))) this.skip();
+    const has = (f: string) => readFileSync(f, 'utf8').includes('StdioServerTransport');
+    assert.deepEqual(files.map(has), [false, false, true]);
   });
 });
