@@ -13,6 +13,8 @@ import { SECTION, readConfig } from './config';
 import { DiscoveryWatcher, filterByWorkspace, newestPerKey } from './core/discovery';
 import { AgentManager } from './core/manager';
 import { DashboardPanel, openSourceLocation } from './dashboard/panel';
+import { registerMcpServerProvider } from './lm/mcp';
+import { registerLanguageModelTools } from './lm/tools';
 import type { Services } from './services';
 import { LENS_LANGUAGES, RouteCodeLensProvider } from './views/codeLens';
 import { AlertDiagnostics } from './views/diagnostics';
@@ -131,6 +133,8 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
 
   context.subscriptions.push(
     ...registerCommands(services),
+    ...registerLanguageModelTools(services),
+    ...registerMcpServerProvider(services),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       const before = config;

@@ -5,7 +5,7 @@
 // script uses it, so an install from git builds no extension, webview or test bundle.
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,10 @@ const configs = [
   ...(!agentOnly && existsSync(join(root, 'extension/extension.ts'))
     ? [{ ...common, entryPoints: { 'extension/extension': 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'bufferutil', 'utf-8-validate'] }]
     : []),
+  // ---- command line (`routelens`, bin of the npm package): self-contained, the MCP SDK and zod bundled in
+  ...(existsSync(join(root, 'cli/index.ts'))
+    ? [{ ...common, entryPoints: { 'cli/index': 'cli/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' } }]
+    : []),
   // ---- webview (browser, DOM only)
   ...(!agentOnly && existsSync(join(root, 'webview/main.ts'))
     ? [{ ...common, entryPoints: { 'webview/main': 'webview/main.ts' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022' }]
@@ -49,6 +53,7 @@ if (watch) {
 } else {
   await Promise.all(configs.map((c) => build(c)));
   writeEsmWrapper('agent/index');
+  if (existsSync(join(root, 'dist/cli/index.js'))) chmodSync(join(root, 'dist/cli/index.js'), 0o755);
   if (!existsSync(join(root, 'agent/register-esm.ts'))) writeEsmWrapper('agent/register');
   if (!agentOnly && existsSync(join(root, 'webview/style.css'))) {
     mkdirSync(join(root, 'dist/webview'), { recursive: true });

@@ -14,6 +14,7 @@ export const enum CommandId {
   ExportReport = 'routelens.exportReport',
   ToggleCodeLenses = 'routelens.toggleCodeLenses',
   SelectAgent = 'routelens.selectAgent',
+  CopyMcpConfiguration = 'routelens.copyMcpConfiguration',
 }
 
 /** Dry-run first; ask before removing more keys than this. */

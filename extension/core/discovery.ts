@@ -2,7 +2,7 @@
  * Finds running agents through their discovery files (protocol/discovery.ts).
  * Pure Node (no vscode): the extension wraps it with settings and workspace folders.
  */
-import { type FSWatcher, promises as fsp, readFileSync, watch } from 'node:fs';
+import { type FSWatcher, constants as fsConstants, promises as fsp, readFileSync, watch } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { DISCOVERY_FILE_PATTERN, type DiscoveryRecord, PROTOCOL_VERSION, asDiscoveryRecord, discoveryDir } from '../../protocol';
@@ -73,6 +73,8 @@ export interface ReadOptions {
   log?: (line: string) => void;
   /** Delete the files of agents whose process is gone. Default true. */
   removeDead?: boolean;
+  /** Read only regular files (never through a symlink) owned by this uid. Default: any owner. */
+  ownerUid?: number;
 }
 
 /** Reads every valid, live discovery record in `dir` (missing dir → none). Newest first. */
@@ -91,7 +93,11 @@ export async function readDiscovery(dir: string, options: ReadOptions = {}): Pro
     const file = join(dir, name);
     let record: DiscoveryRecord | undefined;
     try {
-      const text = await fsp.readFile(file, 'utf8');
+      const text = options.ownerUid === undefined ? await fsp.readFile(file, 'utf8') : await readOwnedFile(file, options.ownerUid);
+      if (text === undefined) {
+        options.log?.(`discovery: ignoring ${name}: not a regular file owned by uid ${options.ownerUid}`);
+        continue;
+      }
       if (text.length > 64 * 1024) throw new Error('too large');
       record = asDiscoveryRecord(JSON.parse(text));
     } catch {
@@ -118,6 +124,19 @@ export async function readDiscovery(dir: string, options: ReadOptions = {}): Pro
     found.push({ key: agentKey(record), file, record });
   }
   return found.sort((a, b) => b.record.startedAt - a.record.startedAt);
+}
+
+/** The file's text when it is a regular file owned by `uid` (opened without following a symlink, never blocking on a FIFO), else undefined. */
+async function readOwnedFile(file: string, uid: number): Promise<string | undefined> {
+  const fh = await fsp.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0)).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.uid !== uid || st.size > 64 * 1024) return undefined;
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Expands `${workspaceFolder}` in `routelens.pathMappings` ({ "/app": "${workspaceFolder}" }). */

@@ -1,5 +1,7 @@
-/** The report exporter: JSON and Markdown from a Snapshot. Pure. */
+/** The report exporter: JSON and Markdown from a Snapshot, each opening with the executive summary (cli/core/summary.ts). Pure. */
 import { MISSING, type Snapshot, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime, snapshotOf } from '../../protocol';
+import { buildSummary } from '../../cli/core/summary';
+import { summaryMarkdown } from '../../cli/core/summaryMarkdown';
 import { markdownText } from './text';
 
 export interface ReportMeta {
@@ -9,7 +11,12 @@ export interface ReportMeta {
 }
 
 export function reportJson(snapshot: Snapshot, meta: ReportMeta): string {
-  return `${JSON.stringify({ routelensReport: 1, ...meta, snapshot: snapshotOf(snapshot) }, null, 2)}\n`;
+  return `${JSON.stringify({ routelensReport: 1, ...meta, summary: buildSummary(snapshot, reportTime(meta)), snapshot: snapshotOf(snapshot) }, null, 2)}\n`;
+}
+
+function reportTime(meta: ReportMeta): number {
+  const t = Date.parse(meta.generatedAt);
+  return Number.isFinite(t) ? t : Date.now();
 }
 
 /** A file name safe on every OS: `routelens-<app>-<time>`. */
@@ -24,6 +31,7 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
   const lines: string[] = [];
   lines.push(`# RouteLens report: ${t(snapshot.agent.name)}`, '');
   lines.push(`Generated ${t(meta.generatedAt)} by RouteLens ${t(meta.extensionVersion)}; agent ${t(snapshot.agent.version)}, pid ${snapshot.agent.pid}, Node ${t(s.nodeVersion)}.`, '');
+  lines.push(summaryMarkdown(buildSummary(snapshot, reportTime(meta)), 2));
   lines.push(`**Health:** ${t(snapshot.health.status)} (${snapshot.health.score}/100)${snapshot.health.reasons.length ? ` \u2014 ${snapshot.health.reasons.map((r) => t(r)).join('; ')}` : ''}`, '');
   lines.push('## System', '');
   lines.push('| metric | value |', '| --- | --- |');

@@ -26,6 +26,7 @@ export function run(): Promise<void> {
   // Loaded after the globals exist (esbuild keeps these requires lazy).
   require('./extension.test');
   require('./demo.test');
+  require('./assistant.test');
 
   const lines: string[] = [];
   let indent = 0;

@@ -12,7 +12,7 @@ function snapshot(): Snapshot {
     system: { pid: 42, nodeVersion: 'v20', uptime: 10, rss: 1e8, heapUsed: 5e7, heapTotal: 6e7, heapLimit: 2e9, external: 0, cpuPercent: 3, eventLoop: { delayP50: 1, delayP99: 4, delayMax: 9, utilization: 0.1 }, gc: { count: 0, pauseTotal: 0, pauseMax: 0 }, requestsPerSecond: 17, errorRate: 0.01, time: 0 },
     alerts: [{ id: 'a', rule: 'route-p95', target: 'GET /users/:id', severity: 'warning', state: 'firing', message: 'slow | `code` <b>', value: 1, threshold: 1, firedAt: 0 }],
     alertHistory: [],
-    thresholds: {} as never,
+    thresholds: { p95Ms: 500, errorRate: 0.05, heapPercent: 0.9, eventLoopDelayMs: 100, cacheHitRate: 0.5, rateLimitedShare: 0.2, anomalyFactor: 3, slowMs: { info: 200, warning: 500, critical: 1000 } },
     health: { score: 70, status: 'degraded', reasons: ['slow'] },
     slowRequests: [{ requestId: 'r', method: 'GET', route: '/users/:id', path: '/users/1', status: 200, duration: 900, time: 0, severity: 'warning' }],
     rateLimits: [],
@@ -27,12 +27,24 @@ describe('extension report export', () => {
     assert.equal(parsed.snapshot.endpoints.length, 2);
   });
 
+  it('opens with the executive summary (JSON and Markdown)', () => {
+    const meta = { generatedAt: '2030-01-01T00:00:00.000Z', extensionVersion: '0.1.0' };
+    const parsed = JSON.parse(reportJson(snapshot(), meta));
+    assert.equal(parsed.summary.routelensSummary, 1);
+    assert.equal(parsed.summary.generatedAt, meta.generatedAt);
+    assert.equal(parsed.summary.status, 'degraded');
+    assert.equal(parsed.summary.metrics.errorRatePercent, 1);
+    const md = reportMarkdown(snapshot(), meta);
+    assert.ok(md.indexOf('## Executive summary: shop/\\.\\./api') < md.indexOf('## System'));
+    assert.match(md, /^### Recommendations$/m);
+  });
+
   it('Markdown has the sections and escapes untrusted text (no raw HTML, no broken tables)', () => {
     const md = reportMarkdown(snapshot(), { generatedAt: 'now', extensionVersion: '0.1.0' });
     assert.match(md, /^# RouteLens report: shop\/\\\.\\\.\/api/m);
     assert.match(md, /\| GET \/users\/:id \| 1\.2k \| 2\/s \| 18 ms \| 42 ms \| 80 ms \| 120 ms \| 0\.4% \|/);
     assert.ok(!md.includes('<script>') && !md.includes('<b>'));
-    const row = md.split('\n').find((l) => l.startsWith('| POST'));
+    const row = md.slice(md.indexOf('## Endpoints')).split('\n').find((l) => l.startsWith('| POST'));
     assert.equal(row?.replace(/\\\|/g, '').split('|').length, 10, 'an escaped | does not add a column');
     assert.match(md, /POST \/x\\\|\\<script\\>/);
     assert.match(md, /## Slowest recent requests/);
