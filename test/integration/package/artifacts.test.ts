@@ -37,6 +37,11 @@ describe('package artifacts: the npm tarball', function () {
     }
   });
 
+  it('carries the routelens command that package.json "bin" points at', () => {
+    const bin = (manifest() as unknown as { bin: Record<string, string> }).bin;
+    assert.deepEqual(Object.values(bin).map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t)), []);
+  });
+
   it('carries every file that package.json "exports" points at', () => {
     const targets = Object.values(manifest().exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)));
     const missing = targets.map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t));
@@ -47,7 +52,7 @@ describe('package artifacts: the npm tarball', function () {
     for (const dir of ['dist/extension/', 'dist/webview/', 'dist/test/', 'media/', 'agent/', 'extension/', 'webview/', 'protocol/', 'test/', 'bench/', 'scripts/', 'examples/']) {
       assert.deepEqual(files.filter((f) => f.startsWith(dir)), [], `${dir} is in the tarball`);
     }
-    const allowed = /^(dist\/(agent|protocol|types)\/|docs\/[^/]+\.md$|(package\.json|README\.md|CHANGELOG\.md|LICENSE)$)/;
+    const allowed = /^(dist\/(agent|protocol|types|cli)\/|docs\/[^/]+\.md$|(package\.json|README\.md|CHANGELOG\.md|LICENSE)$)/;
     assert.deepEqual(files.filter((f) => !allowed.test(f)), []);
   });
 });

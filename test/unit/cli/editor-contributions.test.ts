@@ -29,7 +29,7 @@ describe('editor contributions for AI assistants', () => {
     assert.deepEqual(pkg.contributes.mcpServerDefinitionProviders, [{ id: 'routelens', label: 'RouteLens' }]);
     assert.ok(pkg.contributes.commands.some((c: { command: string; title: string }) => c.command === 'routelens.copyMcpConfiguration' && c.title === 'Copy MCP Configuration'));
     assert.equal(pkg.bin.routelens, 'dist/cli/index.js');
-    assert.ok(pkg.files.includes('dist/cli'));
+    assert.match(readFileSync(join(root, '.npmignore'), 'utf8'), /^!\/dist\/cli\/$/m, 'the npm package carries dist/cli');
   });
 
   it('the copied configuration runs node on the bundled CLI with "mcp"', () => {
