@@ -40,7 +40,7 @@ for (const [name, express] of Object.entries(frameworks)) {
         res.end('end');
       });
       app.get('/gz', rc, (_req: any, res: any) => res.set('Content-Encoding', 'gzip').send(gzipSync(`gz ${count('gz')}`))); // eslint-disable-line @typescript-eslint/no-explicit-any
-      const api = express.Router() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const api = (express as any).Router(); // eslint-disable-line @typescript-eslint/no-explicit-any
       api.get('/items/:id', rc, (req: any, res: any) => res.json({ item: req.params.id, n: count(`item${req.params.id}`) })); // eslint-disable-line @typescript-eslint/no-explicit-any
       app.use('/api', api);
       app.get('/boom', rc, () => {
