@@ -23,7 +23,7 @@ import { KeyBrowser } from './browse';
 import { freshInL1 } from './entry';
 import { Invalidations } from './invalidation';
 import { Loads } from './loads';
-import { checkKey, closedError, namespaceOf, type Resolved, resolveOptions } from './options';
+import { checkKey, checkPriority, closedError, namespaceOf, type Resolved, resolveOptions } from './options';
 import { Preloader } from './preload';
 import { routeTag } from './tags';
 import { CacheTelemetry } from './telemetry';
@@ -190,6 +190,7 @@ class TwoTierCache implements Cache {
     const bad = checkKey(key);
     if (bad) throw bad;
     if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
+    checkPriority('priority', options.priority);
     const now = this.clock();
     const e = this.tiers.lru.get(key);
     if (e !== undefined && freshInL1(e, now, this.tiers.tags)) {

@@ -14,8 +14,9 @@
 import type { CachePreloadStats } from '../../protocol';
 import { invalidOption } from '../errors';
 import type { Clock } from '../internal';
-import { compileGlob, type GlobMatcher, validatePattern } from './glob';
 import { LRUCache } from 'lru-cache';
+import { compileGlob, type GlobMatcher, validatePattern } from './glob';
+import { checkPriority } from './options';
 import { AccessModel } from './predict';
 import type { KeyLoader, PredictiveOptions, SetOptions } from './types';
 
@@ -77,6 +78,7 @@ export class Preloader {
     validatePattern(pattern);
     if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
     if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+    checkPriority('priority', options.priority);
     if (this.loaders.length >= MAX_LOADERS) throw invalidOption('register', `at most ${MAX_LOADERS} registered loaders`, pattern);
     this.loaders.unshift({ match: compileGlob(pattern), loader, options: { ...options } });
   }

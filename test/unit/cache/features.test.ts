@@ -162,6 +162,8 @@ describe('cache: priority', () => {
     await cache.getOrSet('a:3', () => 3, { priority: 'low' });
     assert.deepEqual(await cache.getMany(['a:1', 'a:2', 'a:3']), [1, 2, undefined]);
     await rejectsWith(cache.set('a:4', 4, { priority: 'urgent' as never }), 'ROUTELENS_ERR_INVALID_OPTION');
+    await rejectsWith(cache.getOrSet('a:4', () => 4, { priority: 'urgent' as never }), 'ROUTELENS_ERR_INVALID_OPTION');
+    await rejectsWith(() => cache!.register('a:*', () => 4, { priority: 'urgent' as never }), 'ROUTELENS_ERR_INVALID_OPTION');
     await rejectsWith(() => createCache({ namespaces: { a: { priority: 'top' as never } } }), 'ROUTELENS_ERR_INVALID_OPTION');
   });
 });
