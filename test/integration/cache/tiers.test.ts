@@ -6,16 +6,8 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createCache, type Cache } from '../../../agent/cache';
 import { startRedis, type TestRedis } from '../../support/redis';
+import { sleep, until } from './wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 describe('cache tiers (real Redis, KEYS disabled)', function () {
   this.timeout(30000);
