@@ -18,6 +18,7 @@ export class CacheView implements View {
   private readonly hotKeys = h('div');
   private readonly namespaces = h('div');
   private readonly warmers = h('div', { class: 'buttons' });
+  private readonly warmRuns = h('div');
   private readonly events = h('div');
 
   // key browser
@@ -79,7 +80,7 @@ export class CacheView implements View {
         clearNs,
         this.nsConfirm,
       ),
-      section('Warm', this.warmers),
+      section('Warm', this.warmers, this.warmRuns),
       section('Recent cache events', this.events),
     );
     this.el.append(this.none, this.body);
@@ -108,6 +109,8 @@ export class CacheView implements View {
         tile('Loads', `${fmtNum(c.loads.count)} (avg ${fmtMs(c.loads.avg)}, ${fmtNum(c.loads.errors)} failed)`),
         tile('L2 errors', fmtNum(c.l2.errors)),
         tile('Evictions / expiries', `${fmtNum(c.evictions)} / ${fmtNum(c.expirations)}`),
+        c.preloads ? tile('Preload hit rate', `${fmtPct(c.preloads.hitRate)} (${fmtNum(c.preloads.hits)} read, ${fmtNum(c.preloads.wasted)} wasted)`) : null,
+        c.promotions !== undefined ? tile('Hot keys promoted to L1', fmtNum(c.promotions)) : null,
       ),
     );
     const points = s.series.toArray();
@@ -149,6 +152,23 @@ export class CacheView implements View {
           : [empty('No warming strategies registered.')]),
       );
     }
+    const runs = (c.warming ?? []).filter((w) => w.every !== undefined || w.lastRun !== undefined);
+    fill(
+      this.warmRuns,
+      runs.length
+        ? table(
+            ['Warmer', 'Every', 'Last run', 'Duration', 'Keys loaded', 'Error'],
+            runs.map((w) => [
+              w.running ? `${w.name} (running)` : w.name,
+              w.every !== undefined ? fmtMs(w.every) : 'on demand',
+              w.lastRun ? `${fmtTime(w.lastRun.at)} (${w.lastRun.trigger})` : 'not yet',
+              w.lastRun ? fmtMs(w.lastRun.duration) : '',
+              w.lastRun ? fmtNum(w.lastRun.loaded) : '',
+              w.lastRun?.error ?? '',
+            ]),
+          )
+        : null,
+    );
     const events = s.cacheEvents.toArray().slice(-50).reverse();
     fill(
       this.events,
