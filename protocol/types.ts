@@ -220,6 +220,49 @@ export interface CacheStats {
   routes: Array<HitCounts & { route: string }>;
   hotKeys: Array<{ key: string; hits: number }>;
   warmers: string[];
+  /** Each warmer's schedule and last run (absent from agents older than scheduled warming). */
+  warming?: CacheWarmerStats[];
+  /** Predictive preloading; absent when no read ever opted in. */
+  preloads?: CachePreloadStats;
+  /** L1 entries per priority. */
+  priorities?: { high: number; normal: number; low: number };
+  /** Keys copied into L1 because they were read from L2 often, though their namespace keeps values out of L1. */
+  promotions?: number;
+}
+
+export interface CacheWarmerStats {
+  name: string;
+  /** Runs every `every` ms; absent: at start and on demand only. */
+  every?: number;
+  running: boolean;
+  runs: number;
+  /** When the next scheduled run is due (epoch ms). */
+  nextRun?: number;
+  lastRun?: {
+    trigger: 'start' | 'schedule' | 'demand';
+    /** Start (epoch ms). */
+    at: number;
+    duration: number;
+    loaded: number;
+    /** Why the run failed or stopped early (a thrown error, the time limit). */
+    error?: string;
+  };
+}
+
+export interface CachePreloadStats {
+  /** Background loads started from a prediction. */
+  started: number;
+  /** Preloaded keys read before they expired. */
+  hits: number;
+  /** Preloaded keys that expired, were evicted or were replaced before any read. */
+  wasted: number;
+  /** hits / (hits + wasted); 0 before any outcome. */
+  hitRate: number;
+  inFlight: number;
+  /** Predictions not acted on (in-flight cap, share of loader calls, no loader known). */
+  skipped: number;
+  /** Keys the access model holds (capped). */
+  modelKeys: number;
 }
 
 export interface CacheKeyInfo {

@@ -233,6 +233,32 @@ export class L2 {
     return this.run((c) => c.eval(SET_WITH_TAGS, 1 + tagKeys.length, key, ...tagKeys, value, String(px)));
   }
 
+  /** One MGET: each key's payload or null, in order. */
+  mget(keys: string[]): Promise<Array<Buffer | null> | Fail> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run((c) => c.mgetBuffer(...keys));
+  }
+
+  /**
+   * One pipeline (one round trip): each write as `set` would send it, then one PUBLISH of `message`.
+   * Per write, true when Redis accepted it. A pipeline whose every command failed counts as one failure.
+   */
+  setMany(writes: Array<{ key: string; payload: Buffer; px: number; tagKeys: string[] }>, message: string): Promise<boolean[] | Fail> {
+    return this.run(async (c) => {
+      const p = c.pipeline();
+      for (const w of writes) {
+        if (w.tagKeys.length > 0) p.eval(SET_WITH_TAGS, 1 + w.tagKeys.length, w.key, ...w.tagKeys, w.payload, String(w.px));
+        else if (w.px > 0) p.set(w.key, w.payload, 'PX', w.px);
+        else p.set(w.key, w.payload);
+      }
+      p.publish(this.o.channel, message);
+      const results = (await p.exec()) ?? [];
+      const errors = results.map(([err]) => err);
+      if (results.length === 0 || errors.every((e) => e !== null)) throw errors[0] ?? new Error('pipeline was not executed');
+      return writes.map((_, i) => errors[i] === null || errors[i] === undefined);
+    });
+  }
+
   unlink(keys: string[]): Promise<number | Fail> {
     if (keys.length === 0) return Promise.resolve(0);
     return this.run((c) => c.unlink(...keys));

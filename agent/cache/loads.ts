@@ -17,6 +17,8 @@ export type Loader<T> = () => T | Promise<T>;
 
 export class Loads {
   private readonly flights = new Map<string, Promise<unknown>>();
+  /** Told of every loader call (the preloader's share bound). */
+  onLoaderCall: ((now: number) => void) | undefined;
 
   constructor(
     private readonly tiers: Tiers,
@@ -39,6 +41,11 @@ export class Loads {
     void this.load(key, loader, options, stale).catch(() => {});
   }
 
+  /** A load of this key is in flight. */
+  loading(key: string): boolean {
+    return this.flights.has(key);
+  }
+
   clear(): void {
     this.flights.clear();
   }
@@ -47,6 +54,7 @@ export class Loads {
     const createdAt = this.clock();
     const started = performance.now();
     const route = this.telemetry.route()?.route;
+    this.onLoaderCall?.(createdAt);
     let value: T;
     try {
       value = await loader();

@@ -8,7 +8,9 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { NextFunction, Request, Response } from 'express';
 import { invalidOption } from '../errors';
 import type { AppRequest, Callback, Middleware } from '../api-types';
+import { capturedRoute } from '../express/request';
 import type { Cache } from './index';
+import { routeTag } from './tags';
 
 export interface ResponseCacheOptions {
   /** Time to live of a cached response (ms). */
@@ -150,7 +152,7 @@ export function createResponseCache(cache: Cache, opts: ResponseCacheOptions): M
           return;
         }
         try {
-          if (req.method === 'GET') capture(res, maxBody, (status, headers, body) => store(key, tags, status, headers, body));
+          if (req.method === 'GET') capture(res, maxBody, (status, headers, body) => store(key, withRoute(req, tags), status, headers, body));
           else res.setHeader('X-Cache', 'MISS');
         } catch {
           /* pass through uncached */
@@ -282,6 +284,13 @@ function capture(res: ServerResponse, maxBody: number, finish: Finish): void {
     }
     return result;
   } as ServerResponse['end'];
+}
+
+/** The tags plus the route template's (known once the route ran), so `invalidateRoute` finds the entry. */
+function withRoute(req: Request, tags: string[]): string[] {
+  const path: unknown = req.route?.path;
+  const template = capturedRoute(req) ?? (typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : undefined);
+  return template === undefined || template.length > 400 ? tags : [...tags, routeTag(template)];
 }
 
 function pathOf(req: Request): string {

@@ -34,3 +34,12 @@ export class TagStamps {
     this.stamps.clear();
   }
 }
+
+/**
+ * The tag the response cache puts on every response it stores for a route
+ * template (`/users/:id`), so `invalidateRoute` can drop them all. It has no
+ * `|`, so it never equals a path tag (`<namespace>|<path>`).
+ */
+export function routeTag(template: string): string {
+  return `@route ${template}`;
+}

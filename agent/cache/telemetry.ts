@@ -153,6 +153,11 @@ export class CacheTelemetry {
     if (this.events.room()) this.events.events.push({ kind: 'invalidation', time: this.clock(), invalidation: { by, target, source, removed } });
   }
 
+  /** A figure kept outside these counters moved (a warmer run, a preload's outcome). */
+  touched(): void {
+    this.changed = true;
+  }
+
   connection(state: RedisState): void {
     this.changed = true;
     if (this.events.room()) this.events.events.push({ kind: 'connection', time: this.clock(), state });

@@ -1,11 +1,12 @@
 /**
- * The data path's two tiers: L1 (lru-cache, bounded by entries and bytes) in
- * front of L2 (Redis, optional), with the peer messages that keep other
- * instances' L1 in step. A lookup asks L1, then L2; a write goes to L1, then
- * L2 and the channel. Nothing here validates a caller's key (the Cache does
- * that once); `store` validates what it is asked to write.
+ * The data path's two tiers: L1 (lru-caches per priority, bounded by entries
+ * and bytes, see l1.ts) in front of L2 (Redis, optional), with the peer
+ * messages that keep other instances' L1 in step. A lookup asks L1, then L2; a
+ * write goes to L1, then L2 and the channel. A namespace with `l1: false`
+ * skips L1 while Redis is there, except for hot keys (hot.ts). Nothing here
+ * validates a caller's key (the Cache does that once); `store` validates what
+ * it is asked to write.
  */
-import { LRUCache } from 'lru-cache';
 import type { RedisState } from '../../protocol';
 import type { RedisClient } from '../api-types';
 import { RouteLensError } from '../errors';
@@ -17,18 +18,43 @@ import { decodeEnvelope, encodeEnvelope } from './envelope';
 import { compileGlob, validatePattern } from './glob';
 import { truncate } from '../text';
 import { serialise } from './json';
+import { HotKeys } from './hot';
+import { PriorityL1 } from './l1';
 import { FAIL, L2 } from './l2';
-import { checkTags, checkTtl, namespaceOf, type Resolved } from './options';
+import { checkPriority, checkTags, checkTtl, namespaceOf, type Resolved } from './options';
 import { decodePeerMessage, encodePeerMessage, type PeerInvalidation } from './peers';
 import { TagStamps } from './tags';
 import type { CacheTelemetry } from './telemetry';
-import type { GetOrSetOptions } from './types';
+import type { GetOrSetOptions, Priority } from './types';
+
+/** What L1 holds for a key before L2 is asked: a fresh entry, or what to fall back on. */
+export interface L1State {
+  fresh?: Found;
+  stale?: Found;
+  /** An L1 copy past its backstop: L2 is asked first, but the copy is served when L2 cannot answer. */
+  backstop?: Entry;
+}
+
+const NOTHING: L1State = Object.freeze({});
+
+/** A value checked and serialised for a write, before it goes to either tier. */
+export interface Prepared {
+  key: string;
+  entry: Entry;
+  text: string;
+  /** Redis PX (ttl + grace), 0 = none. */
+  px: number;
+  priority: Priority;
+}
 
 const MAX_PENDING = 1_000;
 const PENDING_BATCH = 200;
 
 export class Tiers {
-  readonly lru: LRUCache<string, Entry>;
+  readonly lru: PriorityL1;
+  /** Read counts of keys in namespaces that skip L1; undefined when none does (or without Redis). */
+  readonly hot: HotKeys | undefined;
+  private readonly skipL1: Set<string> | undefined;
   readonly l2: L2 | undefined;
   /** Redis key of a cache key's value: `<prefix>d:<key>`. */
   readonly dataPrefix: string;
@@ -50,15 +76,13 @@ export class Tiers {
   ) {
     this.dataPrefix = `${o.prefix}d:`;
     this.tagPrefix = `${o.prefix}t:`;
-    this.lru = new LRUCache<string, Entry>({
-      max: o.maxEntries,
-      maxSize: o.maxBytes,
-      sizeCalculation: (e) => e.size,
-      dispose: (e, key, reason) => {
-        e.ns.entries--;
-        if (reason === 'evict') this.telemetry.evicted(key, e.ns.namespace);
-      },
+    this.lru = new PriorityL1(o.maxEntries, o.maxBytes, (e, key, reason) => {
+      e.ns.entries--;
+      if (reason === 'evict') this.telemetry.evicted(key, e.ns.namespace);
     });
+    const skip = redis === undefined ? [] : [...o.namespaces].filter(([, p]) => !p.l1).map(([ns]) => ns);
+    this.skipL1 = skip.length > 0 ? new Set(skip) : undefined;
+    this.hot = skip.length > 0 ? new HotKeys(o.hotKeys.threshold, o.hotKeys.maxKeys) : undefined;
     if (redis !== undefined) {
       this.redisState = 'connecting';
       this.l2 = new L2({
@@ -86,35 +110,70 @@ export class Tiers {
    * The best entry for a key: fresh from L1, else from L2 (copied into L1),
    * else a stale one within grace. Dead entries are removed (counted as expiries).
    * `count`: the caller serves what it finds, so a stale L2 copy is worth keeping in L1 too.
+   * `priority`: of the L1 copy an L2 hit makes (default: the namespace's).
    */
-  async lookup(key: string, now: number, count: boolean): Promise<Found | undefined> {
-    let stale: Found | undefined;
-    /** An L1 copy past its backstop: L2 is asked first, but the copy is served when L2 cannot answer. */
-    let backstop: Entry | undefined;
-    const e = this.lru.peek(key);
-    if (e !== undefined) {
-      const state = this.classify(e, now);
-      if (state === 'fresh') return { entry: e, tier: 'l1', stale: false };
-      if (state === 'stale') stale = { entry: e, tier: 'l1', stale: true };
-      else if (state === 'backstop') backstop = e;
-      else this.dropL1(key, e, state, now);
-    }
-    if (this.l2 === undefined || !this.l2.available()) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
+  async lookup(key: string, now: number, count: boolean, priority?: Priority): Promise<Found | undefined> {
+    const s = this.l1State(key, now);
+    if (s.fresh !== undefined) return s.fresh;
+    if (this.l2 === undefined || !this.l2.available()) return this.fallback(s);
     const seq = this.peerSeq;
     const raw = await this.l2.get(this.dataPrefix + key);
-    if (raw === FAIL) return backstop !== undefined ? { entry: backstop, tier: 'l1', stale: false } : stale;
-    if (backstop !== undefined && this.lru.peek(key) === backstop) this.lru.delete(key);
+    if (raw === FAIL) return this.fallback(s);
+    return this.fromL2(key, raw, now, count, seq, s, priority);
+  }
+
+  /** What L1 holds for a key; dead and obsolete copies are dropped. */
+  l1State(key: string, now: number): L1State {
+    const e = this.lru.peek(key);
+    if (e === undefined) return NOTHING;
+    const state = this.classify(e, now);
+    if (state === 'fresh') return { fresh: { entry: e, tier: 'l1', stale: false } };
+    if (state === 'stale') return { stale: { entry: e, tier: 'l1', stale: true } };
+    if (state === 'backstop') return { backstop: e };
+    this.dropL1(key, e, state, now);
+    return NOTHING;
+  }
+
+  /** What is served when L2 cannot answer: the backstop copy, else a stale one. */
+  fallback(s: L1State): Found | undefined {
+    return s.backstop !== undefined ? { entry: s.backstop, tier: 'l1', stale: false } : s.stale;
+  }
+
+  /** Peer messages seen so far: pass the value read before an L2 call to `fromL2`. */
+  get seq(): number {
+    return this.peerSeq;
+  }
+
+  /** Merges L2's answer for a key (null: absent) with what L1 held (`s`), copying a usable L2 entry into L1. */
+  async fromL2(key: string, raw: Buffer | null, now: number, count: boolean, seq: number, s: L1State, priority: Priority | undefined): Promise<Found | undefined> {
+    if (s.backstop !== undefined && this.lru.peek(key) === s.backstop) this.lru.delete(key);
+    let stale = s.stale;
     if (raw === null) return stale;
     const entry = await this.decode(key, raw, now);
     if (entry === undefined) return stale;
     const state = this.classify(entry, now);
     if (state === 'fresh' || (state === 'stale' && (stale === undefined || entry.createdAt > stale.entry.createdAt))) {
       // A peer message that arrived while the GET was in flight may have invalidated what it returned.
-      if ((count || state === 'fresh') && seq === this.peerSeq) this.insertL1(key, entry);
+      if ((count || state === 'fresh') && seq === this.peerSeq) this.copyToL1(key, entry, now, priority, s.backstop);
       if (state === 'fresh') return { entry, tier: 'l2', stale: false };
       stale = { entry, tier: 'l2', stale: true };
     }
     return stale;
+  }
+
+  /** An L2 read's copy into L1, unless its namespace keeps values out of L1 and the key is not hot. */
+  private copyToL1(key: string, entry: Entry, now: number, priority: Priority | undefined, previous: Entry | undefined): void {
+    const ns = namespaceOf(key);
+    if (this.hot !== undefined && this.skipsL1(ns)) {
+      // The previous copy's L1 hits count as reads: a promoted key that stays hot stays in L1.
+      if (!this.hot.read(key, now, 1 + (previous?.hits ?? 0))) return;
+      if (previous === undefined) this.hot.promoted();
+    }
+    this.insertL1(key, entry, priority ?? this.o.namespaces.get(ns)?.priority ?? 'normal');
+  }
+
+  private skipsL1(ns: string): boolean {
+    return this.skipL1 !== undefined && this.skipL1.has(ns);
   }
 
   /** A fresh value exists (in either tier). */
@@ -128,11 +187,11 @@ export class Tiers {
     if (why === 'dead') this.telemetry.expired(key, e.ns.namespace, now);
   }
 
-  private insertL1(key: string, e: Entry): void {
+  private insertL1(key: string, e: Entry, priority: Priority): void {
     if (e.size > this.o.maxEntryBytes) return;
     if (this.l2 !== undefined && this.o.l1Ttl > 0) e.l1Until = this.clock() + this.o.l1Ttl;
     e.ns.entries++;
-    this.lru.set(key, e);
+    this.lru.set(key, e, priority);
   }
 
   /** An L2 payload as an entry, or undefined (reported as an error event) when it cannot be read. */
@@ -154,36 +213,68 @@ export class Tiers {
    * `createdAt` is when the value was produced (a load's start); `grace` overrides the options' one.
    */
   async store(key: string, value: unknown, options: GetOrSetOptions, createdAt: number, grace: number | undefined): Promise<void> {
+    const p = this.prepare(key, value, options, createdAt, grace);
+    const l2 = this.writeL1(p);
+    if (l2 === undefined) return;
+    const dataKey = this.dataPrefix + key;
+    const encoded = this.payload(p);
+    const payload = Buffer.isBuffer(encoded) ? encoded : await encoded;
+    const [written] = await Promise.all([
+      l2.set(dataKey, payload, p.px, this.tagKeys(p.entry.tags)),
+      this.publish({ sender: this.o.instanceId, keys: [key] }),
+    ]);
+    if (written === FAIL) this.remember(dataKey);
+  }
+
+  /** Checks and serialises a write (throws INVALID_OPTION for what cannot be cached); touches neither tier. */
+  prepare(key: string, value: unknown, options: GetOrSetOptions, createdAt: number, grace: number | undefined): Prepared {
     const ttlOpt = checkTtl('ttl', options.ttl);
     const tags = checkTags(options.tags);
+    const given = checkPriority('priority', options.priority);
     const text = serialise(value);
     if (text instanceof Error) throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64, '')}": ${text.message}`);
     if (text.length > this.o.maxEntryBytes) {
       throw new RouteLensError('ROUTELENS_ERR_INVALID_OPTION', `cannot cache "${truncate(key, 64, '')}": value is ${text.length} bytes, maxEntryBytes is ${this.o.maxEntryBytes}`);
     }
     const nsName = namespaceOf(key);
-    const ttl = ttlOpt ?? this.o.namespaces.get(nsName)?.ttl ?? this.o.ttl;
+    const policy = this.o.namespaces.get(nsName);
+    const ttl = ttlOpt ?? policy?.ttl ?? this.o.ttl;
     const g = grace ?? checkTtl('grace', options.grace) ?? this.o.grace;
     const now = this.clock();
     const expiresAt = ttl > 0 ? now + ttl : 0;
     const staleUntil = ttl > 0 ? expiresAt + g : 0;
     const entry: Entry = { value: JSON.parse(text), size: Math.max(1, text.length), expiresAt, staleUntil, l1Until: 0, createdAt, tags, ns: this.telemetry.namespace(nsName), hits: 0 };
-    this.insertL1(key, entry);
-    this.telemetry.stored(key, nsName, now);
-    if (this.l2 === undefined) return;
-    const dataKey = this.dataPrefix + key;
-    if (!this.l2.available()) {
-      this.remember(dataKey);
-      return;
-    }
-    const encoded = encodeEnvelope(entry, text, this.o.compressAbove);
-    const payload = Buffer.isBuffer(encoded) ? encoded : await encoded;
-    const px = ttl > 0 ? ttl + g : 0;
-    const [written] = await Promise.all([
-      this.l2.set(dataKey, payload, px, tags ? tags.map((t) => this.tagPrefix + t) : []),
-      this.publish({ sender: this.o.instanceId, keys: [key] }),
-    ]);
-    if (written === FAIL) this.remember(dataKey);
+    return { key, entry, text, px: ttl > 0 ? ttl + g : 0, priority: given ?? policy?.priority ?? 'normal' };
+  }
+
+  /**
+   * Writes a prepared value to L1 (or, for a namespace that skips L1, drops the old copy unless the key is
+   * promoted) and counts the write. Returns the L2 to write to, or undefined (no Redis, or unavailable:
+   * then the key is remembered, and kept in L1 whatever its namespace says, so the write is not lost).
+   */
+  writeL1(p: Prepared): L2 | undefined {
+    const l2 = this.l2 !== undefined && this.l2.available() ? this.l2 : undefined;
+    const nsName = namespaceOf(p.key);
+    const keepOut = l2 !== undefined && this.skipsL1(nsName) && this.lru.peek(p.key) === undefined;
+    if (!keepOut) this.insertL1(p.key, p.entry, p.priority);
+    this.telemetry.stored(p.key, nsName, this.clock());
+    if (this.l2 !== undefined && l2 === undefined) this.remember(this.dataPrefix + p.key);
+    return l2;
+  }
+
+  /** The L2 payload of a prepared value: a Buffer, or a promise of one when it is gzipped (in the thread pool). */
+  payload(p: Prepared): Buffer | Promise<Buffer> {
+    return encodeEnvelope(p.entry, p.text, this.o.compressAbove);
+  }
+
+  /** Redis keys of an entry's tag sets. */
+  tagKeys(tags: string[] | undefined): string[] {
+    return tags ? tags.map((t) => this.tagPrefix + t) : [];
+  }
+
+  /** Keys whose L2 write failed (see `remember`). */
+  failed(dataKey: string): void {
+    this.remember(dataKey);
   }
 
   /** Drops a key from both tiers and tells the peers; true when it was present. `event`: peers show it as an invalidation. */
@@ -275,5 +366,6 @@ export class Tiers {
     this.closed = true;
     await this.l2?.close();
     this.lru.clear();
+    this.hot?.clear();
   }
 }

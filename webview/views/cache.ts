@@ -19,6 +19,7 @@ export class CacheView implements View {
   private readonly hotKeys = h('div');
   private readonly namespaces = h('div');
   private readonly warmers = h('div', { class: 'buttons' });
+  private readonly warmRuns = h('div');
   private readonly events = h('div');
 
   // key browser
@@ -80,7 +81,7 @@ export class CacheView implements View {
         clearNs,
         this.nsConfirm,
       ),
-      section('Warm', this.warmers),
+      section('Warm', this.warmers, this.warmRuns),
       section('Recent cache events', this.events),
     );
     this.el.append(this.none, this.body);
@@ -109,6 +110,8 @@ export class CacheView implements View {
         tile('Loads', `${formatCount(c.loads.count)} (avg ${formatMs(c.loads.avg)}, ${formatCount(c.loads.errors)} failed)`),
         tile('L2 errors', formatCount(c.l2.errors)),
         tile('Evictions / expiries', `${formatCount(c.evictions)} / ${formatCount(c.expirations)}`),
+        c.preloads ? tile('Preload hit rate', `${formatPercent(c.preloads.hitRate)} (${formatCount(c.preloads.hits)} read, ${formatCount(c.preloads.wasted)} wasted)`) : null,
+        c.promotions !== undefined ? tile('Hot keys promoted to L1', formatCount(c.promotions)) : null,
       ),
     );
     const points = s.series.toArray();
@@ -150,6 +153,23 @@ export class CacheView implements View {
           : [empty('No warming strategies registered.')]),
       );
     }
+    const runs = (c.warming ?? []).filter((w) => w.every !== undefined || w.lastRun !== undefined);
+    fill(
+      this.warmRuns,
+      runs.length
+        ? table(
+            ['Warmer', 'Every', 'Last run', 'Duration', 'Keys loaded', 'Error'],
+            runs.map((w) => [
+              w.running ? `${w.name} (running)` : w.name,
+              w.every !== undefined ? formatMs(w.every) : 'on demand',
+              w.lastRun ? `${fmtTime(w.lastRun.at)} (${w.lastRun.trigger})` : 'not yet',
+              w.lastRun ? formatMs(w.lastRun.duration) : '',
+              w.lastRun ? formatCount(w.lastRun.loaded) : '',
+              w.lastRun?.error ?? '',
+            ]),
+          )
+        : null,
+    );
     const events = s.cacheEvents.slice(-50).reverse();
     fill(
       this.events,

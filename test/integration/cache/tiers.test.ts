@@ -6,16 +6,8 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createCache, type Cache } from '../../../agent/cache';
 import { startRedis, type TestRedis } from '../../support/redis';
+import { sleep, until } from './wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 describe('cache tiers (real Redis, KEYS disabled)', function () {
   this.timeout(30000);
@@ -255,5 +247,27 @@ describe('cache tiers (real Redis, KEYS disabled)', function () {
       a.takeEvents().events.filter((e) => e.kind === 'hit').map((e) => e.tier),
       ['l2'],
     );
+  });
+  it('a namespace with l1: false lives in L2 only, except keys read from L2 more than hotKeys.threshold times a minute', async () => {
+    const opts = { namespaces: { big: { l1: false } }, hotKeys: { threshold: 5 }, l1Ttl: 300 };
+    const a = await make(opts);
+    const b = await make(opts);
+    await a.set('big:hot', 'h');
+    await a.set('big:cold', 'c');
+    await a.set('small:1', 's');
+    assert.equal(a.stats().l1.entries, 1, 'only small:1 is in the writer\'s L1');
+    const tiers = () => b.takeEvents().events.filter((e) => e.kind === 'hit').map((e) => e.tier);
+    for (let i = 0; i < 2; i++) assert.equal(await b.get('big:cold'), 'c');
+    for (let i = 0; i < 8; i++) assert.equal(await b.get('big:hot'), 'h');
+    assert.deepEqual(tiers(), [...Array(8).fill('l2'), 'l1', 'l1'], 'two cold reads, then big:hot is copied into L1 on its sixth L2 read');
+    assert.equal(b.stats().promotions, 1);
+    assert.equal(b.stats().l1.entries, 1, 'big:cold stayed out');
+    // Past the L1 backstop the copy is re-read from L2; its L1 hits count, so it stays promoted.
+    await sleep(350);
+    for (let i = 0; i < 2; i++) assert.equal(await b.get('big:hot'), 'h');
+    assert.deepEqual(tiers(), ['l2', 'l1']);
+    // A promoted copy is still invalidated by its peers.
+    await a.set('big:hot', 'h2');
+    await until(async () => (await b.get('big:hot')) === 'h2');
   });
 });

@@ -40,6 +40,9 @@ for (const [name, express] of Object.entries(frameworks)) {
         res.end('end');
       });
       app.get('/gz', rc, (_req: any, res: any) => res.set('Content-Encoding', 'gzip').send(gzipSync(`gz ${count('gz')}`))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const api = (express as any).Router(); // eslint-disable-line @typescript-eslint/no-explicit-any
+      api.get('/items/:id', rc, (req: any, res: any) => res.json({ item: req.params.id, n: count(`item${req.params.id}`) })); // eslint-disable-line @typescript-eslint/no-explicit-any
+      app.use('/api', api);
       app.get('/boom', rc, () => {
         throw new Error('app error');
       });
@@ -146,6 +149,25 @@ for (const [name, express] of Object.entries(frameworks)) {
       await (await fetch(`${base}/users`, { method: 'POST' })).text();
       await new Promise((r) => setTimeout(r, 20));
       assert.equal((await fetch(`${base}/users`)).headers.get('x-cache'), 'MISS');
+    });
+
+    it('invalidateRoute drops the entries of one route template, under every query string, and no other', async () => {
+      await start();
+      const get = (path: string) => fetch(`${base}${path}`).then(async (r) => r.headers.get('x-cache'));
+      for (const path of ['/users/1', '/users/2?full=1', '/users', '/api/items/7']) assert.equal(await get(path), 'MISS');
+      await new Promise((r) => setTimeout(r, 20));
+      for (const path of ['/users/1', '/users/2?full=1', '/users', '/api/items/7']) assert.equal(await get(path), 'HIT', path);
+      assert.deepEqual(await cache.invalidateRoute('/users/:id'), { removed: 2, dryRun: false });
+      assert.equal(await get('/users/1'), 'MISS');
+      assert.equal(await get('/users/2?full=1'), 'MISS');
+      assert.equal(await get('/users'), 'HIT');
+      // A route inside a mounted router is known by its full template.
+      assert.deepEqual(await cache.invalidateRoute('/api/items/:id', { dryRun: true }), { removed: 1, dryRun: true });
+      assert.deepEqual(await cache.invalidateRoute('/api/items/:id'), { removed: 1, dryRun: false });
+      assert.equal(await get('/api/items/7'), 'MISS');
+      const ev = cache.takeEvents().events.filter((e) => e.kind === 'invalidation');
+      assert.equal(ev.length, 2);
+      await assert.rejects(cache.invalidateRoute(''), (err: unknown) => err instanceof RouteLensError && err.code === 'ROUTELENS_ERR_INVALID_OPTION');
     });
 
     it('never breaks the app: a throwing key function and a closed cache pass through; app errors reach the app handler', async () => {
