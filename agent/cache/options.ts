@@ -65,12 +65,7 @@ export type Resolved = Required<Omit<CacheOptions, 'redis' | 'namespaces' | 'war
 export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): Resolved {
   if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
   const o = withEnv(options, env);
-  const nonNeg = (name: keyof CacheOptions, def: number, min = 0): number => {
-    const v = o[name];
-    if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw invalidOption(name, `a finite number >= ${min}`, v);
-    return v;
-  };
+  const nonNeg = (name: keyof CacheOptions, def: number, min = 0): number => check.number(o as Record<string, unknown>, name, def, { min }, `cache.${name}`);
   check.knownFields(o as Record<string, unknown>, CACHE_OPTION_NAMES, 'cache');
   check.redis(o.redis, 'cache.redis');
   const prefix = o.prefix ?? 'routelens:';
