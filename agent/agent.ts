@@ -26,6 +26,7 @@ import { type RouteTable, findExpressModules, instrumentExpress } from './expres
 import { createMiddleware } from './express/middleware';
 import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
+import { appNamespace } from './namespace';
 import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
@@ -74,9 +75,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (o.cache !== false) {
       const cacheOptions = { ...o.cache } as Parameters<typeof createCache>[0] & { redis?: unknown };
       if (cacheOptions.redis === undefined && o.redis !== undefined) cacheOptions.redis = o.redis;
+      if (cacheOptions.prefix === undefined) cacheOptions.prefix = appNamespace(o.name);
       this.cache = createCache(cacheOptions, { diag: this.diag });
     }
-    this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
+    this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, namespace: appNamespace(o.name), resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidOption, RouteLensError } from '../errors';
+import { appNamespace, defaultAppName } from '../namespace';
 import { asIoredis } from '../redis';
 import { truncate } from './json';
 import type { CacheOptions, Warmer } from './types';
@@ -36,7 +37,8 @@ export function resolveOptions(o: CacheOptions): Resolved {
   if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) throw invalidOption('redis', 'a redis:// or rediss:// URL', o.redis);
   const keyPrefix = typeof o.redis === 'object' ? asIoredis(o.redis).options?.keyPrefix : undefined;
   if (keyPrefix) throw invalidOption('redis', 'an ioredis client without keyPrefix (the cache prefixes keys itself)', keyPrefix);
-  const prefix = o.prefix ?? 'routelens:';
+  // The agent passes its app's namespace; a standalone cache takes the one the agent would by default.
+  const prefix = o.prefix ?? appNamespace(defaultAppName());
   if (typeof prefix !== 'string' || prefix.length > 256) throw invalidOption('prefix', 'a string of at most 256 characters', prefix);
   const namespaces = new Map<string, { ttl?: number }>();
   if (o.namespaces !== undefined) {

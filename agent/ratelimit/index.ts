@@ -50,6 +50,8 @@ export interface RateLimitDeps {
   diag: Diagnostics;
   clock?: Clock;
   redis?: string | RedisClient;
+  /** The app's namespace in Redis (agent/namespace.ts): limiter counters default to `<namespace>rl:<name>:`. Default `routelens:`. */
+  namespace?: string;
   /** Endpoint id (`GET /users/:id`) or route template for a request no route ran for (see routes.ts). */
   resolveRoute?: ResolveRoute;
 }
@@ -74,6 +76,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   readonly #limiters = new Map<string, Limiter>();
   /** Undefined without Redis: limiters count in memory. */
   readonly #redis: RedisConnections | undefined;
+  readonly #namespace: string;
   #closed = false;
   #changed = false;
   #forwardedForWarned = false;
@@ -82,6 +85,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   constructor(deps: RateLimitDeps) {
     this.diag = deps.diag;
     this.clock = deps.clock ?? systemClock;
+    this.#namespace = deps.namespace ?? 'routelens:';
     this.#redis = deps.redis === undefined ? undefined : new RedisConnections(deps.redis, deps.diag);
     this.routes = new RouteAttribution(deps.resolveRoute, deps.diag, () => this.markChanged());
   }
@@ -97,6 +101,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     }
     const config = resolveLimiterOptions(options, {
       hasRedis: this.#redis !== undefined,
+      namespace: this.#namespace,
       defaultName: () => this.#defaultName(),
       isTaken: (name) => this.#limiters.has(name),
     });
