@@ -195,7 +195,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   #buildStore(config: LimiterConfig, stats: LimiterStats): CountingStore {
     const counter = () => new MemoryCounter(config.algorithm, config.windowMs, config.max, this.clock, config.maxKeys);
     if (config.store === 'memory' || this.#redis === undefined) return new MemoryRateStore(config.prefix, counter());
-    const redis = this.#redis.get(config.timeout);
+    const connection = this.#redis.get(config.timeout);
     const insurance = config.onStoreError === 'memory' ? new InsuranceLimiter(counter()) : undefined;
     const onStoreError = (err: Error) => {
       stats.storeErrors++;
@@ -205,7 +205,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
         `rate limit "${config.name}": Redis failed (${err.message}); ${config.onStoreError === 'memory' ? 'counting in memory' : 'letting requests through'} until it answers again`,
       );
     };
-    const limiter = new CountingRedisLimiter(redis, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);
-    return new RedisRateStore(config.prefix, redis, limiter, insurance);
+    const limiter = new CountingRedisLimiter(connection, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);
+    return new RedisRateStore(config.prefix, connection.client, limiter, insurance);
   }
 }
