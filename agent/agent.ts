@@ -16,7 +16,7 @@ import {
   type Snapshot,
 } from '../protocol';
 import { createAlerts } from './alerts';
-import { type Cache, createCache } from './cache';
+import { type Cache, type CacheOptions, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
 import { type CommandHandlers, commandTable, runHandler } from './commands';
 import { RouteLensError } from './errors';
@@ -26,6 +26,7 @@ import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
 import type { AgentHost, Alerts, CommandSource } from './internal';
 import { Diagnostics } from './log';
+import { appNamespace } from './namespace';
 import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
@@ -83,9 +84,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.alerts.onFire((alert) => this.emitSafely('alert', alert));
 
     if (o.cache !== false) {
-      this.cache = createCache(o.cache.redis === undefined && o.redis !== undefined ? { ...o.cache, redis: o.redis } : o.cache, { diag: this.diag });
+      const cacheOptions: CacheOptions = o.cache.redis === undefined && o.redis !== undefined ? { ...o.cache, redis: o.redis } : { ...o.cache };
+      if (cacheOptions.prefix === undefined) cacheOptions.prefix = appNamespace(o.name);
+      this.cache = createCache(cacheOptions, { diag: this.diag });
     }
-    this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, resolveRoute: (method, path) => this.matchRoute(method, path) });
+    this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, namespace: appNamespace(o.name), resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });

@@ -113,7 +113,7 @@ export interface Alert {
 export interface Thresholds {
   /** Route p95 latency that fires a warning (ms); critical at twice this. */
   p95Ms: number;
-  /** Error rate (0..1) that fires a warning; critical at twice this. */
+  /** Error rate (0..1) that fires a warning; critical at 5× this for one route, 2× across the process. */
   errorRate: number;
   /** Heap used as a share of the heap limit (0..1). */
   heapPercent: number;

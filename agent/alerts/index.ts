@@ -4,15 +4,17 @@
  *
  * Every rule yields, per target, a level (rules.ts): clear (under the threshold
  * by the margin), between (within the margin), over (warning) or critical. An
- * alert fires after `confirm` consecutive evaluations over the threshold, is
- * upgraded to critical after `confirm` consecutive critical ones, and resolves
- * after `confirm` consecutive clear ones, so a value oscillating around the
- * threshold does not flap. See docs/metrics.md for each rule and its defaults.
+ * alert fires after its rule's `fireAfter` consecutive evaluations over the
+ * threshold (policy.ts), is upgraded to critical after as many consecutive
+ * critical ones, and resolves after `resolveAfter` consecutive clear ones, so a
+ * value oscillating around the threshold does not flap. See docs/metrics.md for
+ * each rule and its defaults.
  */
-import { type Alert, type HealthReport, ProtocolError, type Severity, type Thresholds } from '../../protocol';
+import { type Alert, type AlertRule, type HealthReport, ProtocolError, type Severity, type Thresholds } from '../../protocol';
 import { type AlertInputs, type Alerts, type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { round3, short } from './format';
+import { type RulePolicies, type RulePolicy, resolvePolicies } from './policy';
 import { type Check, Level, type RuleOptions, Rules } from './rules';
 import { DEFAULT_THRESHOLDS, type ThresholdsPatch, copyThresholds, mergeThresholds } from './thresholds';
 import { Track, healthOf, sameHealth } from './track';
@@ -22,14 +24,12 @@ export { DEFAULT_THRESHOLDS, THRESHOLD_ENV, type InvalidEnvHandler, thresholdsFr
 export interface AlertsOptions {
   clock?: Clock;
   thresholds?: Partial<Thresholds>;
-  /** Consecutive evaluations a condition must hold to fire, upgrade or resolve; default 2. */
-  confirm?: number;
+  /** Per rule: samples needed, evaluations over the threshold before firing, most severe level (defaults in policy.ts). */
+  policies?: Partial<Record<AlertRule, Partial<RulePolicy>>>;
+  /** Consecutive clear evaluations before a firing alert resolves; default 2. */
+  resolveAfter?: number;
   /** Resolve only when the value is this share past the threshold on the good side; default 0.1 (10% below). */
   clearMargin?: number;
-  /** Requests in the 1m window before a route's error rate counts; default 20. */
-  minRequests?: number;
-  /** Requests in the 1m window before a route's p95 counts; default 5. */
-  minLatencySamples?: number;
   /** Resolved alerts kept, newest first; default 200. */
   historySize?: number;
   /** Evaluations with enough samples before a route's latency baseline is trusted; default 10. */
@@ -48,8 +48,9 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
 class AlertEngine implements Alerts {
   readonly #clock: Clock;
   readonly #diag: Diagnostics | undefined;
-  /** Consecutive evaluations needed to fire, upgrade or resolve. */
-  readonly #confirm: number;
+  readonly #policies: RulePolicies;
+  /** Consecutive clear evaluations needed to resolve. */
+  readonly #resolveAfter: number;
   readonly #historySize: number;
   readonly #rules: Rules;
   #thresholds: Thresholds;
@@ -71,12 +72,12 @@ class AlertEngine implements Alerts {
   constructor(options: AlertsOptions) {
     this.#clock = options.clock ?? systemClock;
     this.#diag = options.diag;
-    this.#confirm = Math.max(1, Math.floor(options.confirm ?? 2));
+    this.#policies = resolvePolicies(options.policies);
+    this.#resolveAfter = Math.max(1, Math.floor(options.resolveAfter ?? 2));
     this.#historySize = options.historySize ?? 200;
     const rules: RuleOptions = {
       clearMargin: options.clearMargin ?? 0.1,
-      minRequests: options.minRequests ?? 20,
-      minLatencySamples: options.minLatencySamples ?? 5,
+      policies: this.#policies,
       baselineWarmup: options.baselineWarmup ?? 10,
       anomalyFloorMs: options.anomalyFloorMs ?? 50,
     };
@@ -174,22 +175,23 @@ class AlertEngine implements Alerts {
       return;
     }
     const alert = track.alert;
+    const { fireAfter } = this.#policies[track.rule];
     if (alert === undefined) {
       if (check === undefined || level < Level.Over) return;
-      if (track.over >= this.#confirm) this.#fire(track, check, track.critical >= this.#confirm ? 'critical' : 'warning');
+      if (track.over >= fireAfter) this.#fire(track, check, track.critical >= fireAfter ? 'critical' : 'warning');
       else track.pending = check;
       return;
     }
-    if (track.clear >= this.#confirm) {
+    if (track.clear >= this.#resolveAfter) {
       this.#settle(track, 'auto');
       return;
     }
     // The alert keeps the figures of its latest evaluation over the threshold (a message never reads "10 ms ≥ 2 s").
-    if (check !== undefined && level >= Level.Over) this.#update(track, alert, check);
+    if (check !== undefined && level >= Level.Over) this.#update(track, alert, check, fireAfter);
   }
 
   /** A firing alert takes the latest figures over its threshold, and is upgraded once critical long enough. */
-  #update(track: Track, alert: Alert, check: Check): void {
+  #update(track: Track, alert: Alert, check: Check, fireAfter: number): void {
     alert.value = round3(check.value);
     alert.threshold = round3(check.threshold);
     const message = check.message();
@@ -197,7 +199,7 @@ class AlertEngine implements Alerts {
       alert.message = message;
       this.#changed = true;
     }
-    if (alert.severity !== 'critical' && track.critical >= this.#confirm) {
+    if (alert.severity !== 'critical' && track.critical >= fireAfter) {
       alert.severity = 'critical';
       this.#changed = true;
       this.#notify(alert);

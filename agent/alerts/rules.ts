@@ -6,6 +6,7 @@
 import type { AlertRule, SourceLocation, Thresholds } from '../../protocol';
 import type { AlertEndpoint, AlertInputs } from '../internal';
 import { mib, ms, pct, short } from './format';
+import type { RulePolicies } from './policy';
 
 /** The rules' opinion of one target in one evaluation: clear (under the threshold by the margin), between (within the margin), over (warning) or critical. */
 export const Level = { Clear: 0, Between: 1, Over: 2, Critical: 3 } as const;
@@ -38,13 +39,19 @@ export function lowerIsWorse(value: number, threshold: number, critical: number,
   return Level.Clear;
 }
 
+/**
+ * A route's error rate is critical at this many times `errorRate` (25% by default: one request in four
+ * fails); the whole process's at twice it. One flaky route harms its own callers; an app failing
+ * across its routes harms everyone.
+ */
+export const ROUTE_CRITICAL_ERROR_FACTOR = 5;
+const PROCESS_CRITICAL_ERROR_FACTOR = 2;
+
 export interface RuleOptions {
   /** Resolve only this share past the threshold on the good side. */
   clearMargin: number;
-  /** Requests in the 1m window before an error rate, hit rate or limited share counts. */
-  minRequests: number;
-  /** Requests in the 1m window before a route's p95 counts. */
-  minLatencySamples: number;
+  /** Per rule: samples needed, and the most severe level (policy.ts). */
+  policies: RulePolicies;
   /** Evaluations with enough samples before a route's latency baseline is trusted. */
   baselineWarmup: number;
   /** A latency anomaly also needs the p95 above this many ms. */
@@ -121,6 +128,9 @@ export class Rules {
     this.system(inputs.system, thresholds, out);
     if (inputs.cache?.enabled === true) this.cache(inputs.cache, thresholds, out);
     this.rateLimits(inputs.rateLimits, thresholds, out);
+    for (const check of out) {
+      if (check.level === Level.Critical && this.options.policies[check.rule].maxSeverity !== 'critical') check.level = Level.Over;
+    }
     return out;
   }
 
@@ -130,7 +140,8 @@ export class Rules {
 
   /** Per route: p95, latency anomaly, error rate; then the error rate across all routes. */
   private routes(endpoints: readonly AlertEndpoint[], thresholds: Thresholds, out: Check[]): void {
-    const { minRequests, minLatencySamples } = this.options;
+    const { policies } = this.options;
+    const minErrorSamples = policies['error-rate'].minSamples;
     let processCount = 0;
     let processErrors = 0;
     const liveIds = new Set<string>();
@@ -144,8 +155,8 @@ export class Rules {
       const id = endpoint.id;
       liveIds.add(id);
       const location = endpoint.handlerLocation ?? endpoint.location;
-      if (lastMinute.count >= minLatencySamples) {
-        const p95 = lastMinute.p95;
+      const p95 = lastMinute.p95;
+      if (lastMinute.count >= policies['route-p95'].minSamples) {
         out.push({
           rule: 'route-p95',
           target: id,
@@ -155,16 +166,18 @@ export class Rules {
           message: () => `${short(id)} p95 ${ms(p95)} ≥ ${ms(thresholds.p95Ms)}`,
           location,
         });
+      }
+      if (lastMinute.count >= policies['latency-anomaly'].minSamples) {
         const anomaly = this.baselines.check(id, p95, thresholds.anomalyFactor, location);
         if (anomaly !== undefined) out.push(anomaly);
       }
-      if (lastMinute.count >= minRequests) {
+      if (lastMinute.count >= minErrorSamples) {
         const { errors, count } = lastMinute;
         const rate = errors / count;
         out.push({
           rule: 'error-rate',
           target: id,
-          level: this.over(rate, thresholds.errorRate, Math.min(1, 2 * thresholds.errorRate)),
+          level: this.over(rate, thresholds.errorRate, Math.min(1, ROUTE_CRITICAL_ERROR_FACTOR * thresholds.errorRate)),
           value: rate,
           threshold: thresholds.errorRate,
           message: () => `${short(id)} error rate ${pct(rate)} ≥ ${pct(thresholds.errorRate)} (${errors} of ${count} in 1m)`,
@@ -173,12 +186,12 @@ export class Rules {
       }
     }
     this.baselines.retainOnly(liveIds);
-    if (processCount >= minRequests) {
+    if (processCount >= minErrorSamples) {
       const rate = processErrors / processCount;
       out.push({
         rule: 'error-rate',
         target: 'process',
-        level: this.over(rate, thresholds.errorRate, Math.min(1, 2 * thresholds.errorRate)),
+        level: this.over(rate, thresholds.errorRate, Math.min(1, PROCESS_CRITICAL_ERROR_FACTOR * thresholds.errorRate)),
         value: rate,
         threshold: thresholds.errorRate,
         message: () => `error rate ${pct(rate)} ≥ ${pct(thresholds.errorRate)} across all routes (${processErrors} of ${processCount} in 1m)`,
@@ -214,7 +227,7 @@ export class Rules {
   /** Hit rate over the last minute; Redis up, connecting or down. */
   private cache(cache: NonNullable<AlertInputs['cache']>, thresholds: Thresholds, out: Check[]): void {
     const reads = cache.window.hits + cache.window.misses;
-    if (reads >= this.options.minRequests) {
+    if (reads >= this.options.policies['cache-hit-rate'].minSamples) {
       const rate = cache.window.hitRate;
       out.push({
         rule: 'cache-hit-rate',
@@ -243,7 +256,7 @@ export class Rules {
     for (const limiter of limiters) {
       const { allowed, limited } = limiter.window;
       const total = allowed + limited;
-      if (total < this.options.minRequests) continue;
+      if (total < this.options.policies['rate-limited'].minSamples) continue;
       const share = limited / total;
       out.push({
         rule: 'rate-limited',

@@ -9,7 +9,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   errorRate: 0.05,
   heapPercent: 0.85,
   eventLoopDelayMs: 200,
-  cacheHitRate: 0.7,
+  cacheHitRate: 0.5,
   rateLimitedShare: 0.2,
   anomalyFactor: 3,
   slowMs: Object.freeze({ info: 1000, warning: 5000, critical: 10000 }),

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidOption, RouteLensError } from '../errors';
+import { appNamespace, defaultAppName } from '../namespace';
 import * as check from '../check';
 import { truncate } from '../text';
 import type { CacheOptions, HotKeyOptions, PredictiveOptions, Priority, ScheduledWarmer, Warmer } from './types';
@@ -68,7 +69,8 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
   const nonNeg = (name: keyof CacheOptions, def: number, min = 0): number => check.number(o as Record<string, unknown>, name, def, { min }, `cache.${name}`);
   check.knownFields(o as Record<string, unknown>, CACHE_OPTION_NAMES, 'cache');
   check.redis(o.redis, 'cache.redis');
-  const prefix = o.prefix ?? 'routelens:';
+  // The agent passes its app's namespace; a standalone cache takes the one the agent would by default.
+  const prefix = o.prefix ?? appNamespace(defaultAppName());
   if (typeof prefix !== 'string' || prefix.length > 256) throw invalidOption('prefix', 'a string of at most 256 characters', prefix);
   const namespaces = resolveNamespaces(o.namespaces);
   const warmers = resolveWarmers(o.warmers);

@@ -80,7 +80,7 @@ export interface HotKeyOptions {
 export interface CacheOptions {
   /** A Redis URL or an ioredis client (without keyPrefix). Without it the cache is in-memory only. */
   redis?: string | RedisClient;
-  /** Forced on every Redis key and pattern. Default 'routelens:'. */
+  /** Forced on every Redis key and pattern. Default: the app's namespace, `routelens:<app name>:` (docs/cache.md). */
   prefix?: string;
   /** L1 entry cap. Default 10 000. */
   maxEntries?: number;

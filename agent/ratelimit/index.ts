@@ -52,6 +52,8 @@ export interface RateLimitDeps {
   diag: Diagnostics;
   clock?: Clock;
   redis?: string | RedisClient;
+  /** The app's namespace in Redis (agent/namespace.ts): limiter counters default to `<namespace>rl:<name>:`. Default `routelens:`. */
+  namespace?: string;
   /** Endpoint id (`GET /users/:id`) or route template for a request no route ran for (see routes.ts). */
   resolveRoute?: ResolveRoute;
 }
@@ -76,6 +78,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   readonly #limiters = new Map<string, Limiter>();
   /** Undefined without Redis: limiters count in memory. */
   readonly #redis: RedisConnections | undefined;
+  readonly #namespace: string;
   #closed = false;
   /** A change not yet counted in `#revision` (the first read after it bumps the revision). */
   #changed = false;
@@ -87,6 +90,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   constructor(deps: RateLimitDeps) {
     this.diag = deps.diag;
     this.clock = deps.clock ?? systemClock;
+    this.#namespace = deps.namespace ?? 'routelens:';
     this.#redis = deps.redis === undefined ? undefined : new RedisConnections(deps.redis, deps.diag);
     this.routes = new RouteAttribution(deps.resolveRoute, deps.diag, () => this.markChanged());
   }
@@ -102,6 +106,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     }
     const config = resolveLimiterOptions(options, {
       hasRedis: this.#redis !== undefined,
+      namespace: this.#namespace,
       defaultName: () => this.#defaultName(),
       isTaken: (name) => this.#limiters.has(name),
     });
@@ -206,7 +211,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   #buildStore(config: LimiterConfig, stats: LimiterStats): CountingStore {
     const counter = () => new MemoryCounter(config.algorithm, config.windowMs, config.max, this.clock, config.maxKeys);
     if (config.store === 'memory' || this.#redis === undefined) return new MemoryRateStore(config.prefix, counter());
-    const redis = this.#redis.get(config.timeout);
+    const connection = this.#redis.get(config.timeout);
     const insurance = config.onStoreError === 'memory' ? new InsuranceLimiter(counter()) : undefined;
     const onStoreError = (err: Error) => {
       stats.storeErrors++;
@@ -217,7 +222,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
         `ROUTELENS_WARN_RATE_LIMIT_STORE:${config.name}`,
       );
     };
-    const limiter = new CountingRedisLimiter(redis, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);
-    return new RedisRateStore(config.prefix, redis, limiter, insurance);
+    const limiter = new CountingRedisLimiter(connection, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);
+    return new RedisRateStore(config.prefix, connection.client, limiter, insurance);
   }
 }

@@ -43,7 +43,7 @@ export interface RateLimitOptions {
   handler?: Callback<[req: AppRequest, res: AppResponse, next: Next, options: LimitedResponseOptions], unknown>;
   /** Budget for one Redis call (ms). Default 50. */
   timeout?: number;
-  /** Redis key prefix. Default `routelens:rl:<name>:`. */
+  /** Redis key prefix. Default `<app namespace>rl:<name>:`, e.g. `routelens:my-app:rl:login:` (docs/ratelimit.md). */
   prefix?: string;
   /** Keys the in-memory counter (store or insurance) holds before evicting the oldest. Default 10 000. */
   maxKeys?: number;
@@ -85,6 +85,8 @@ export interface LimiterConfig {
 /** What validation needs to know of the limiters around this one. */
 export interface NameContext {
   hasRedis: boolean;
+  /** The app's namespace (`routelens:<app name>:`), the start of the default prefix. */
+  namespace: string;
   /** A fresh `limiter-N`. */
   defaultName(): string;
   isTaken(name: string): boolean;
@@ -125,7 +127,7 @@ export function resolveLimiterOptions(options: unknown, context: NameContext): L
     statusCode: integer(given, 'statusCode', 429, 400, 599),
     handler: callback(given, 'handler'),
     timeout: integer(given, 'timeout', 50, 1, 60_000),
-    prefix: prefixOf(given, name),
+    prefix: prefixOf(given, `${context.namespace}rl:${name}:`),
     maxKeys: integer(given, 'maxKeys', 10_000, 1, 10_000_000),
   };
 }
@@ -153,9 +155,9 @@ function allowListOf(given: Record<string, unknown>): ReadonlySet<string> | unde
   return list.length > 0 ? new Set(list as string[]) : undefined;
 }
 
-function prefixOf(given: Record<string, unknown>, name: string): string {
+function prefixOf(given: Record<string, unknown>, fallback: string): string {
   const prefix = given.prefix;
-  if (prefix === undefined) return `routelens:rl:${name}:`;
+  if (prefix === undefined) return fallback;
   if (typeof prefix !== 'string' || prefix.length < 1 || prefix.length > 200) throw invalidOption('prefix', 'a string of 1 to 200 characters', prefix);
   return prefix;
 }

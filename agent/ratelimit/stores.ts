@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../internal';
 import { type Algorithm, MemoryCounter } from './algorithms';
+import type { LimiterConnection } from './connections';
 
 /** Keys longer than this are stored as a hash (memory and Redis stay bounded per key). */
 export const MAX_STORED_KEY = 200;
@@ -195,15 +196,17 @@ export const TIMEOUT_COOLDOWN_MS = 1000;
  * timeout, calls are skipped for TIMEOUT_COOLDOWN_MS, so during a freeze each
  * request is not held for the whole timeout, and timed-out commands do not
  * pile up in the client's queue (each would still run, and count, when that
- * Redis resumes).
+ * Redis resumes). While the connection's first attempt is in flight, a call
+ * waits for it (bounded, see connections.ts) instead of counting in memory.
  */
 export class CountingRedisLimiter extends RateLimiterRedis {
   private readonly countCommand: CountCommand;
+  private readonly redis: Redis;
   /** Clock time until which calls are skipped; 0 when closed. */
   private openUntil = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly connection: LimiterConnection,
     algorithm: Algorithm,
     private readonly windowMs: number,
     max: number,
@@ -212,7 +215,8 @@ export class CountingRedisLimiter extends RateLimiterRedis {
     private readonly onStoreError: (err: Error) => void,
     private readonly clock: Clock,
   ) {
-    super({ storeClient: redis, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
+    super({ storeClient: connection.client, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
+    const redis = (this.redis = connection.client);
     const command = (redis as unknown as Record<string, CountCommand>)[COMMANDS[algorithm].name];
     if (typeof command !== 'function') throw new Error('defineCountCommands() was not called on this client');
     this.countCommand = command.bind(redis);
@@ -220,7 +224,12 @@ export class CountingRedisLimiter extends RateLimiterRedis {
 
   /** Replaces RateLimiterRedis's upsert; called by its consume(). Resolves to [hits, ms]. */
   _upsert(rlKey: string): Promise<[number, number]> {
-    if (this.redis.status !== 'ready') return this.skip(`Redis is not ready (${this.redis.status})`);
+    if (this.redis.status !== 'ready') {
+      // Settled before it resolves, so the second call never waits again.
+      const starting = this.connection.waitForFirst();
+      if (starting !== undefined) return starting.then(() => this._upsert(rlKey));
+      return this.skip(`Redis is not ready (${this.redis.status})`);
+    }
     if (this.openUntil !== 0) {
       if (this.clock() < this.openUntil) return this.skip('Redis timed out recently; skipped while cooling down');
       this.openUntil = 0;

@@ -167,7 +167,7 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
     // L2 is used again after recovery.
     await cache.set('after:1', 1);
     const raw = new Redis(redis.url);
-    assert.equal(await raw.exists('routelens:d:after:1'), 1);
+    assert.equal(await raw.exists('routelens:routelens:d:after:1'), 1, 'under the namespace of the app the cache runs in (the repository, named "routelens")');
     raw.disconnect();
   });
 

@@ -1,12 +1,18 @@
 /** The alert engine's parts on their own: levels, the rules' baselines, tracks, health, thresholds, message formats. */
 import assert from 'node:assert/strict';
 import { mib, ms, pct, round3, short } from '../../../agent/alerts/format';
+import { resolvePolicies } from '../../../agent/alerts/policy';
 import { LatencyBaselines, Level, Rules, higherIsWorse, lowerIsWorse } from '../../../agent/alerts/rules';
 import { DEFAULT_THRESHOLDS, mergeThresholds } from '../../../agent/alerts/thresholds';
 import { Track, healthOf, sameHealth } from '../../../agent/alerts/track';
 import type { Alert, SystemStats } from '../../../protocol';
 
-const ruleOptions = { clearMargin: 0.1, minRequests: 20, minLatencySamples: 5, baselineWarmup: 3, anomalyFloorMs: 50 };
+const ruleOptions = {
+  clearMargin: 0.1,
+  policies: resolvePolicies({ 'route-p95': { minSamples: 5 }, 'latency-anomaly': { minSamples: 5 }, 'error-rate': { minSamples: 20 } }),
+  baselineWarmup: 3,
+  anomalyFloorMs: 50,
+};
 
 function firingTrack(severity: Alert['severity'], message: string): Track {
   const track = new Track('route-p95', message);

@@ -5,12 +5,12 @@ import { DEFAULT_MESSAGE, resolveLimiterOptions, validMax } from '../../../agent
 
 const context = (hasRedis = false, taken: string[] = []) => {
   let n = 0;
-  return { hasRedis, defaultName: () => `limiter-${++n}`, isTaken: (name: string) => taken.includes(name) };
+  return { hasRedis, namespace: 'routelens:shop:', defaultName: () => `limiter-${++n}`, isTaken: (name: string) => taken.includes(name) };
 };
 const invalid = (e: unknown) => e instanceof RouteLensError && e.code === 'ROUTELENS_ERR_INVALID_OPTION';
 
 describe('rate limit options', () => {
-  it('resolveLimiterOptions(): every default, the store following the agent, the prefix following the name', () => {
+  it('resolveLimiterOptions(): every default, the store following the agent, the prefix following the app namespace and the name', () => {
     const config = resolveLimiterOptions(undefined, context());
     assert.deepEqual(
       { ...config },
@@ -30,12 +30,13 @@ describe('rate limit options', () => {
         statusCode: 429,
         handler: undefined,
         timeout: 50,
-        prefix: 'routelens:rl:limiter-1:',
+        prefix: 'routelens:shop:rl:limiter-1:',
         maxKeys: 10_000,
       },
     );
     assert.equal(resolveLimiterOptions({ name: 'api' }, context(true)).store, 'redis');
-    assert.equal(resolveLimiterOptions({ name: 'api' }, context(true)).prefix, 'routelens:rl:api:');
+    assert.equal(resolveLimiterOptions({ name: 'api' }, context(true)).prefix, 'routelens:shop:rl:api:');
+    assert.equal(resolveLimiterOptions({ name: 'api', prefix: 'mine:' }, context(true)).prefix, 'mine:', 'an explicit prefix wins');
   });
 
   it('resolveLimiterOptions(): an empty allow-list is none; a list becomes a set', () => {
