@@ -82,6 +82,8 @@ export interface Metrics extends RequestRecorder {
   takeChangedEndpoints(): EndpointStats[];
   system(): SystemStats;
   slowRequests(): SlowRequest[];
+  /** HTTP requests at or over `slowMs.info` (when recorded) in the 1m window, process-wide. */
+  slowLastMinute(): number;
   /** Slow requests recorded since the previous call. */
   takeNewSlowRequests(): SlowRequest[];
   droppedEndpoints(): number;
@@ -99,7 +101,7 @@ export interface AlertEndpoint {
   readonly kind: EndpointStats['kind'];
   readonly location?: EndpointStats['location'];
   readonly handlerLocation?: EndpointStats['handlerLocation'];
-  readonly windows: { readonly '1m': Readonly<Pick<EndpointStats['windows']['1m'], 'count' | 'errors' | 'p95'>> };
+  readonly windows: { readonly '1m': Readonly<Pick<EndpointStats['windows']['1m'], 'count' | 'errors' | 'p95' | 'avg'>> };
 }
 
 export interface AlertInputs {
@@ -107,6 +109,8 @@ export interface AlertInputs {
   system: SystemStats;
   cache?: CacheStats;
   rateLimits: RateLimitStats[];
+  /** Metrics.slowLastMinute(); the slow-requests rule is skipped without it. */
+  slowLastMinute?: number;
 }
 
 export interface Alerts {

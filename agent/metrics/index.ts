@@ -270,6 +270,9 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
   const gEpoch = new Float64Array(FINE_SLOTS).fill(-1);
   const gCount = new Float64Array(FINE_SLOTS);
   const gErrors = new Float64Array(FINE_SLOTS);
+  // Process-wide slow requests (≥ slowMs.info when recorded) over the 1m window, counted as the slow log records them.
+  const slowEpoch = new Float64Array(FINE_SLOTS).fill(-1);
+  const slowCount = new Float64Array(FINE_SLOTS);
 
   const slowRing: Array<SlowRequest | undefined> = new Array(slowRingSize).fill(undefined);
   let slowHead = 0; // next write position
@@ -423,6 +426,13 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
     };
     slowHead = (slowHead + 1) % slowRingSize;
     if (slowFresh < slowRingSize) slowFresh++;
+    const fe = Math.floor(now / FINE_MS);
+    const si = mod(fe, FINE_SLOTS);
+    if (slowEpoch[si] !== fe) {
+      slowEpoch[si] = fe;
+      slowCount[si] = 0;
+    }
+    slowCount[si]!++;
   }
 
   // ------------------------------------------------------------ aggregation (off the request path)
@@ -681,6 +691,16 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
       return qLen;
     },
 
+    slowLastMinute(): number {
+      const fe = Math.floor(clock() / FINE_MS);
+      let count = 0;
+      for (let i = 0; i < FINE_SLOTS; i++) {
+        const e = slowEpoch[i]!;
+        if (e > fe - FINE_SLOTS && e <= fe) count += slowCount[i]!;
+      }
+      return count;
+    },
+
     slowRequests(): SlowRequest[] {
       return newest(slowRingSize);
     },
@@ -709,6 +729,7 @@ export function createMetrics(opts: MetricsOptions): MetricsCore {
           dropped = 0;
           startedAt = now;
           gEpoch.fill(-1);
+          slowEpoch.fill(-1);
           slowRing.fill(undefined);
           slowFresh = 0;
           return n;
