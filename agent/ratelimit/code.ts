@@ -24,12 +24,16 @@ export interface CodeLimiter {
 }
 
 export function codeMethods(limiter: CodeLimiter, host: LimiterHost): Pick<RateLimitMiddleware, 'check' | 'consume'> {
-  const name = limiter.config.name;
+  const { name, allowList } = limiter.config;
+  /** An allow-listed key, as for a request: never limited nor counted. */
+  const allowed = (key: string): RateLimitResult | undefined => (allowList?.has(key) === true ? result(true, limiter.max, limiter.max, 0, undefined) : undefined);
   return {
     async check(key: string, points?: number): Promise<RateLimitResult> {
       const p = validPoints(points);
       const k = validKey(key);
       if (host.closed) throw closed(name);
+      const listed = allowed(k);
+      if (listed !== undefined) return listed;
       const { remaining, ms, fallback } = await limiter.store.peek(k, p);
       return result(remaining >= p, limiter.max, remaining, ms, fallback);
     },
@@ -38,17 +42,19 @@ export function codeMethods(limiter: CodeLimiter, host: LimiterHost): Pick<RateL
       const p = validPoints(points);
       const k = validKey(key);
       if (host.closed) throw closed(name);
+      const listed = allowed(k);
+      if (listed !== undefined) return listed;
       const { hits, ms, fallback } = await limiter.store.take(k, p);
       const max = limiter.max;
-      const allowed = hits <= max;
+      const within = hits <= max;
       try {
-        if (allowed) limiter.stats.recordAllowed(host.clock(), CODE_ROUTE);
+        if (within) limiter.stats.recordAllowed(host.clock(), CODE_ROUTE);
         else limiter.stats.recordLimited(host.clock(), CODE_ROUTE, k);
         host.markChanged();
       } catch (err) {
         host.diag.failure('ROUTELENS_RL_STATS', err);
       }
-      return result(allowed, max, Math.max(0, max - hits), ms, fallback);
+      return result(within, max, Math.max(0, max - hits), ms, fallback);
     },
   };
 }

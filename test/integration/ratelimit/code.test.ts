@@ -190,6 +190,14 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
     assert.ok(elapsed < 1500, `two calls took ${elapsed.toFixed(0)} ms (the first waits the 100 ms timeout, the second is not sent)`);
   });
 
+  it('allow-listed keys are never limited nor counted, from code as in requests', async () => {
+    const { limiter, rl } = await mounted({ name: 'code-allow', max: 1, allowList: ['internal'] }, 'memory');
+    for (let i = 0; i < 3; i++) assert.deepEqual(await limiter.consume('internal', 1), { allowed: true, limit: 1, remaining: 1, resetMs: 0 });
+    assert.equal((await limiter.check('internal')).allowed, true);
+    assert.deepEqual([rl.list()[0].allowed, rl.list()[0].limited], [0, 0]);
+    assert.deepEqual([(await limiter.consume('other')).allowed, (await limiter.consume('other')).allowed], [true, false]);
+  });
+
   it('refuses a bad key or points (ROUTELENS_ERR_INVALID_OPTION) and any call once closed (ROUTELENS_ERR_CLOSED)', async () => {
     const { limiter, rl } = await mounted({ name: 'code-args', max: 5 }, 'memory');
     const coded = (code: string, pattern: RegExp) => (err: unknown) => err instanceof RouteLensError && err.code === code && pattern.test(err.message);
