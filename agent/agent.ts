@@ -285,7 +285,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private evaluate(): void {
     if (!this.metrics) return;
     try {
-      this.alerts.evaluate({ endpoints: this.metrics.alertEndpoints(), system: this.metrics.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list() });
+      const m = this.metrics;
+      this.alerts.evaluate({ endpoints: m.alertEndpoints(), system: m.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list(), slowLastMinute: m.slowLastMinute() });
     } catch (err) {
       this.diag.failure('evaluate', err);
     }

@@ -21,7 +21,7 @@ export type { Cache, CacheOptions } from './cache';
 export type { ResponseCacheOptions } from './cache/response';
 export type { HealthBody, HealthHandlerOptions } from './health-endpoint';
 export type { AppRequest, AppResponse, Middleware, Next, RedisClient } from './api-types';
-export type { RateLimitOptions } from './ratelimit';
+export type { RateLimitMiddleware, RateLimitOptions, RateLimitResult } from './ratelimit';
 export type * from '../protocol/types';
 
 /** Creates an agent: measures requests, serves the local stream, owns the cache and rate limiters. */

@@ -81,6 +81,8 @@ export interface Metrics extends RequestRecorder {
   system(): SystemStats;
   /** Slow requests kept, newest first. */
   slowRequests(): SlowRequest[];
+  /** HTTP requests at or over `slowMs.info` (when recorded) in the 1m window, process-wide. */
+  slowLastMinute(): number;
   droppedEndpoints(): number;
   /** Where the change feed stands now: a reader starting here sees only later changes. */
   cursor(): MetricsCursor;
@@ -123,7 +125,7 @@ export interface AlertEndpoint {
   readonly kind: EndpointStats['kind'];
   readonly location?: EndpointStats['location'];
   readonly handlerLocation?: EndpointStats['handlerLocation'];
-  readonly windows: { readonly '1m': Readonly<Pick<EndpointStats['windows']['1m'], 'count' | 'errors' | 'p95'>> };
+  readonly windows: { readonly '1m': Readonly<Pick<EndpointStats['windows']['1m'], 'count' | 'errors' | 'p95' | 'avg'>> };
 }
 
 export interface AlertInputs {
@@ -131,6 +133,8 @@ export interface AlertInputs {
   system: SystemStats;
   cache?: CacheStats;
   rateLimits: RateLimitStats[];
+  /** Metrics.slowLastMinute(); the slow-requests rule is skipped without it. */
+  slowLastMinute?: number;
 }
 
 export interface Alerts {

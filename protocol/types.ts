@@ -90,7 +90,9 @@ export type AlertRule =
   | 'cache-hit-rate'
   | 'latency-anomaly'
   | 'rate-limited'
-  | 'redis';
+  | 'redis'
+  | 'route-avg'
+  | 'slow-requests';
 
 export interface Alert {
   id: string;
@@ -113,6 +115,10 @@ export interface Alert {
 export interface Thresholds {
   /** Route p95 latency that fires a warning (ms); critical at twice this. */
   p95Ms: number;
+  /** Route average latency over the last minute that fires a warning (ms); critical at twice this. */
+  avgMs: number;
+  /** Slow requests (at or over `slowMs.info`) in the last minute, process-wide, that fire a warning; critical at twice this. */
+  slowPerMinute: number;
   /** Error rate (0..1) that fires a warning; critical at 5× this for one route, 2× across the process. */
   errorRate: number;
   /** Heap used as a share of the heap limit (0..1). */

@@ -6,7 +6,7 @@
  * the compiler keeps the two in step (see `Same` below).
  */
 import { z } from 'zod';
-import { type CommandArgs, type CommandArgsMap, type CommandName, ProtocolError, isCommandName } from './commands';
+import { type CommandArgs, type CommandArgsMap, type CommandName, ProtocolError, type ThresholdsPatch, isCommandName } from './commands';
 import type { CommandMessage, ParsedClientMessage } from './messages';
 import { WEBVIEW_COMMANDS, type WebviewToHost } from './webview';
 
@@ -30,6 +30,8 @@ export const thresholdsPatch = z
     cacheHitRate: z.number().min(0).max(1),
     rateLimitedShare: z.number().gt(0).max(1),
     anomalyFactor: z.number().gt(1).max(1000),
+    avgMs: z.number().positive().max(3_600_000),
+    slowPerMinute: z.number().positive().max(1_000_000),
     slowMs,
   })
   .partial()
@@ -71,6 +73,9 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Drift = { [C in CommandName]: Same<z.output<(typeof COMMAND_SCHEMAS)[C]>, CommandArgsMap[C]> extends true ? never : C }[CommandName];
 const noDrift: [Drift] extends [never] ? true : Drift = true;
 void noDrift;
+// Optional fields escape the check above (a schema without one still agrees): the thresholds patch lists every field.
+const thresholdFieldsInStep: Same<keyof z.output<typeof thresholdsPatch>, keyof ThresholdsPatch> = true;
+void thresholdFieldsInStep;
 
 /** Validates a command's arguments; throws a ProtocolError(ERR_BAD_ARGS) on failure. */
 export function parseCommandArgs<C extends CommandName>(command: C, args: unknown): CommandArgs<C> {

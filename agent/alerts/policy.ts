@@ -24,7 +24,9 @@ export type RulePolicies = Readonly<Record<AlertRule, Readonly<RulePolicy>>>;
 
 export const DEFAULT_POLICIES: RulePolicies = Object.freeze({
   'route-p95': { minSamples: 20, fireAfter: 15, maxSeverity: 'critical' },
+  'route-avg': { minSamples: 20, fireAfter: 15, maxSeverity: 'critical' },
   'latency-anomaly': { minSamples: 20, fireAfter: 15, maxSeverity: 'critical' },
+  'slow-requests': { minSamples: 0, fireAfter: 15, maxSeverity: 'warning' },
   'error-rate': { minSamples: 50, fireAfter: 30, maxSeverity: 'critical' },
   heap: { minSamples: 0, fireAfter: 15, maxSeverity: 'critical' },
   'event-loop-delay': { minSamples: 0, fireAfter: 10, maxSeverity: 'critical' },

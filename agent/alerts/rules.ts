@@ -7,6 +7,7 @@ import type { AlertRule, SourceLocation, Thresholds } from '../../protocol';
 import type { AlertEndpoint, AlertInputs } from '../internal';
 import { mib, ms, pct, short } from './format';
 import type { RulePolicies } from './policy';
+import { routeAverageChecks, slowRequestsCheck } from './slowness';
 
 /** The rules' opinion of one target in one evaluation: clear (under the threshold by the margin), between (within the margin), over (warning) or critical. */
 export const Level = { Clear: 0, Between: 1, Over: 2, Critical: 3 } as const;
@@ -121,13 +122,15 @@ export class Rules {
     this.baselines = new LatencyBaselines(options);
   }
 
-  /** The checks of one evaluation: routes, the process, the cache, then the limiters. */
+  /** The checks of one evaluation: routes, the process, the cache, the limiters, then the slowness rules (slowness.ts). */
   checks(inputs: AlertInputs, thresholds: Thresholds): Check[] {
     const out: Check[] = [];
     this.routes(inputs.endpoints, thresholds, out);
     this.system(inputs.system, thresholds, out);
     if (inputs.cache?.enabled === true) this.cache(inputs.cache, thresholds, out);
     this.rateLimits(inputs.rateLimits, thresholds, out);
+    routeAverageChecks(inputs.endpoints, thresholds, this.options, out);
+    slowRequestsCheck(inputs.slowLastMinute, thresholds, this.options, out);
     for (const check of out) {
       if (check.level === Level.Critical && this.options.policies[check.rule].maxSeverity !== 'critical') check.level = Level.Over;
     }

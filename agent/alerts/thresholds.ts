@@ -12,6 +12,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   cacheHitRate: 0.5,
   rateLimitedShare: 0.2,
   anomalyFactor: 3,
+  avgMs: 1000,
+  slowPerMinute: 10,
   slowMs: Object.freeze({ info: 1000, warning: 5000, critical: 10000 }),
 }) as Thresholds;
 
@@ -23,9 +25,29 @@ export const THRESHOLD_ENV = {
   ROUTELENS_EVENT_LOOP_DELAY_MS: { field: 'eventLoopDelayMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
   ROUTELENS_CACHE_HIT_RATE: { field: 'cacheHitRate', min: 0, max: 1, minInclusive: true, expected: 'a fraction in [0, 1]' },
   ROUTELENS_RATE_LIMITED_SHARE: { field: 'rateLimitedShare', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
+  ROUTELENS_AVG_MS: { field: 'avgMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
+  ROUTELENS_SLOW_PER_MINUTE: { field: 'slowPerMinute', min: 0, max: 1_000_000, minInclusive: false, expected: 'a number of requests > 0' },
 } as const;
 
-export type InvalidEnvHandler = (name: keyof typeof THRESHOLD_ENV, value: string, expected: string) => void;
+const SLOW_MS_SPEC = { min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' } as const;
+
+/** Environment variables for the slow-request severities (`slowMs`), read by `thresholdsFromEnv` too. */
+export const SLOW_MS_ENV = {
+  ROUTELENS_SLOW_INFO_MS: { level: 'info', ...SLOW_MS_SPEC },
+  ROUTELENS_SLOW_WARNING_MS: { level: 'warning', ...SLOW_MS_SPEC },
+  ROUTELENS_SLOW_CRITICAL_MS: { level: 'critical', ...SLOW_MS_SPEC },
+} as const;
+
+export type ThresholdEnvName = keyof typeof THRESHOLD_ENV | keyof typeof SLOW_MS_ENV;
+
+export type InvalidEnvHandler = (name: ThresholdEnvName, value: string, expected: string) => void;
+
+interface EnvSpec {
+  min: number;
+  max: number;
+  minInclusive: boolean;
+  expected: string;
+}
 
 /** A partial update of the thresholds: any field, and slowMs field by field. */
 export type ThresholdsPatch = Partial<Omit<Thresholds, 'slowMs'>> & { slowMs?: Partial<Thresholds['slowMs']> };
@@ -36,27 +58,35 @@ const MAX_SHOWN_VALUE = 40;
 /**
  * Thresholds set through the environment. Unset or empty variables are skipped;
  * an invalid value (not a number, out of range) is ignored and reported to
- * `onInvalid` when given (the agent passes one that warns once).
+ * `onInvalid` when given (the agent passes one that warns once). A slow-request
+ * level set alone keeps the default of the others.
  */
 export function thresholdsFromEnv(env: NodeJS.ProcessEnv, onInvalid?: InvalidEnvHandler): Partial<Thresholds> {
   const out: Partial<Record<keyof Thresholds, number>> = {};
   for (const name of Object.keys(THRESHOLD_ENV) as Array<keyof typeof THRESHOLD_ENV>) {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') continue;
-    const spec = THRESHOLD_ENV[name];
-    const value = Number(raw.trim());
-    const inRange = Number.isFinite(value) && (spec.minInclusive ? value >= spec.min : value > spec.min) && value <= spec.max;
-    if (inRange) {
-      out[spec.field] = value;
-      continue;
-    }
-    try {
-      onInvalid?.(name, raw.length > MAX_SHOWN_VALUE ? raw.slice(0, MAX_SHOWN_VALUE) + '…' : raw, spec.expected);
-    } catch {
-      /* a reporting callback must not stop the agent */
-    }
+    const value = envNumber(env, name, THRESHOLD_ENV[name], onInvalid);
+    if (value !== undefined) out[THRESHOLD_ENV[name].field] = value;
   }
-  return out as Partial<Thresholds>;
+  let slowMs: Thresholds['slowMs'] | undefined;
+  for (const name of Object.keys(SLOW_MS_ENV) as Array<keyof typeof SLOW_MS_ENV>) {
+    const value = envNumber(env, name, SLOW_MS_ENV[name], onInvalid);
+    if (value !== undefined) (slowMs ??= { ...DEFAULT_THRESHOLDS.slowMs })[SLOW_MS_ENV[name].level] = value;
+  }
+  return (slowMs === undefined ? out : { ...out, slowMs }) as Partial<Thresholds>;
+}
+
+/** One variable's number when set and valid; undefined when unset, empty or invalid (reported). */
+function envNumber(env: NodeJS.ProcessEnv, name: ThresholdEnvName, spec: EnvSpec, onInvalid: InvalidEnvHandler | undefined): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw.trim());
+  if (Number.isFinite(value) && (spec.minInclusive ? value >= spec.min : value > spec.min) && value <= spec.max) return value;
+  try {
+    onInvalid?.(name, raw.length > MAX_SHOWN_VALUE ? raw.slice(0, MAX_SHOWN_VALUE) + '…' : raw, spec.expected);
+  } catch {
+    /* a reporting callback must not stop the agent */
+  }
+  return undefined;
 }
 
 /** `base` with every defined field of `patch`; slowMs merged field by field; unknown fields ignored. */

@@ -109,7 +109,11 @@ export class MetricsCore implements Metrics {
       const status = typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
       const flags = sample.aborted === true ? F_ABORTED : sample.threw === true || status >= 500 ? F_ERROR : 0;
       this.queue.push(ep, duration, status, flags);
-      if (duration >= this.slowFromMs) this.slow.add(sample, ep.method, ep.route, duration, status, this.clock());
+      if (duration >= this.slowFromMs) {
+        const now = this.clock();
+        this.slow.add(sample, ep.method, ep.route, duration, status, now);
+        this.traffic.addSlow(fineEpoch(now));
+      }
     } catch (err) {
       this.diag.failure('metrics.record', err);
     }
@@ -169,6 +173,10 @@ export class MetricsCore implements Metrics {
 
   slowRequests(): SlowRequest[] {
     return this.slow.all();
+  }
+
+  slowLastMinute(): number {
+    return this.traffic.slowInWindow(this.clock());
   }
 
   droppedEndpoints(): number {

@@ -1,6 +1,7 @@
 /**
- * Process-wide HTTP requests and errors over the 1m window (custom timings do
- * not count): one counter pair per 10 s slot, the figures of `system()`.
+ * Process-wide HTTP requests, errors and slow requests over the 1m window
+ * (custom timings do not count): counters per 10 s slot, the figures of
+ * `system()` and of the slow-requests alert rule.
  */
 import { FINE_MS, FINE_SLOTS } from './endpoint';
 import { mod, round } from './summary';
@@ -9,6 +10,8 @@ export class RequestTraffic {
   private readonly epochs = new Float64Array(FINE_SLOTS).fill(-1);
   private readonly requests = new Float64Array(FINE_SLOTS);
   private readonly errors = new Float64Array(FINE_SLOTS);
+  private readonly slowEpochs = new Float64Array(FINE_SLOTS).fill(-1);
+  private readonly slow = new Float64Array(FINE_SLOTS);
 
   /** One request in the 10 s slot `fineEpoch`. */
   add(fineEpoch: number, error: boolean): void {
@@ -37,7 +40,29 @@ export class RequestTraffic {
     return { requestsPerSecond: round(count / span), errorRate: count ? round(errors / count) : 0 };
   }
 
+  /** One slow request (at or over `slowMs.info`) in the 10 s slot `fineEpoch`. */
+  addSlow(fineEpoch: number): void {
+    const i = mod(fineEpoch, FINE_SLOTS);
+    if (this.slowEpochs[i] !== fineEpoch) {
+      this.slowEpochs[i] = fineEpoch;
+      this.slow[i] = 0;
+    }
+    this.slow[i]!++;
+  }
+
+  /** Slow requests in the 1m window at `now`. */
+  slowInWindow(now: number): number {
+    const fe = Math.floor(now / FINE_MS);
+    let count = 0;
+    for (let i = 0; i < FINE_SLOTS; i++) {
+      const e = this.slowEpochs[i]!;
+      if (e > fe - FINE_SLOTS && e <= fe) count += this.slow[i]!;
+    }
+    return count;
+  }
+
   clear(): void {
     this.epochs.fill(-1);
+    this.slowEpochs.fill(-1);
   }
 }

@@ -32,7 +32,7 @@ import { LimiterStats } from './stats';
 import { type CountingStore, CountingRedisLimiter, InsuranceLimiter, MemoryRateStore, RedisRateStore, StoreUnavailableError } from './stores';
 
 export type { Algorithm } from './algorithms';
-export type { LimitedResponseOptions, RateLimitMiddleware, RateLimitOptions, StandardHeaders } from './options';
+export type { LimitedResponseOptions, RateLimitMiddleware, RateLimitOptions, RateLimitResult, StandardHeaders } from './options';
 
 export interface RateLimits {
   create(options: RateLimitOptions): RateLimitMiddleware;

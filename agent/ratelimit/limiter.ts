@@ -10,6 +10,7 @@ import type { RateLimitStats } from '../../protocol';
 import type { Middleware } from '../api-types';
 import type { Clock } from '../internal';
 import type { Diagnostics } from '../log';
+import { codeMethods } from './code';
 import type { LimiterConfig, RateLimitMiddleware } from './options';
 import type { RouteAttribution } from './routes';
 import type { LimiterStats } from './stats';
@@ -44,7 +45,7 @@ export class Limiter {
     private readonly host: LimiterHost,
   ) {
     this.#max = config.max;
-    this.middleware = Object.assign(this.#buildMiddleware() as unknown as Middleware, { limiterName: config.name });
+    this.middleware = Object.assign(this.#buildMiddleware() as unknown as Middleware, { limiterName: config.name }, codeMethods(this, host));
   }
 
   get max(): number {

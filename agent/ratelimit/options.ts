@@ -49,8 +49,32 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
-/** What `agent.rateLimit()` returns: a middleware named after its limiter. */
-export type RateLimitMiddleware = Middleware & { readonly limiterName: string };
+/**
+ * What `agent.rateLimit()` returns: a middleware named after its limiter, and
+ * the limiter itself for code paths that are not requests (a job, a WebSocket
+ * message). Both count in the same store, under the same keys.
+ */
+export type RateLimitMiddleware = Middleware & {
+  readonly limiterName: string;
+  /** Whether `points` (default 1) would be allowed for `key` now, counting nothing. */
+  check(key: string, points?: number): Promise<RateLimitResult>;
+  /** Counts `points` (default 1) for `key`, as a request would count one. */
+  consume(key: string, points?: number): Promise<RateLimitResult>;
+};
+
+/** What `check` and `consume` answer. */
+export interface RateLimitResult {
+  /** consume: the points were counted within the limit. check: `points` would be now. */
+  allowed: boolean;
+  /** The max in force. */
+  limit: number;
+  /** Points left in the window: after this call (consume), or now (check). */
+  remaining: number;
+  /** Milliseconds until the count resets (allowed; 0 when nothing is counted) or until `points` fit (refused). */
+  resetMs: number;
+  /** Set when Redis failed or was slow and the limiter's `onStoreError` policy answered. */
+  fallback?: 'memory' | 'fail-open';
+}
 
 /** What a custom `handler` is told about the limiter that refused the request (express-rate-limit's options object). */
 export interface LimitedResponseOptions {

@@ -26,13 +26,32 @@ export function storageKey(key: string): string {
 
 // ---------------------------------------------------------------- Lua
 
-/** ARGV[1] = windowMs, ARGV[2] = max. Returns {hits, ms} as described in algorithms.ts. */
-const FIXED_LUA = `
-local c = redis.call('INCR', KEYS[1])
+/**
+ * ARGV[1] = windowMs, ARGV[2] = max, ARGV[3] = points (absent: 1), ARGV[4] = 'peek' to count nothing.
+ * Returns {hits, ms} as described in algorithms.ts; a peek returns {what is left now, ms}.
+ */
+const ARGS_LUA = `
+local w = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local p = tonumber(ARGV[3]) or 1
+local peek = ARGV[4] == 'peek'
+`;
+
+const FIXED_LUA = `${ARGS_LUA}
+if peek then
+  local v = redis.call('GET', KEYS[1])
+  local ttl = redis.call('PTTL', KEYS[1])
+  local c = 0
+  if v and ttl > 0 then c = tonumber(v) else ttl = 0 end
+  local left = math.max(0, max - c)
+  if ttl == 0 and left < p then ttl = w end
+  return {left, ttl}
+end
+local c = redis.call('INCRBY', KEYS[1], p)
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], w)
+  ttl = w
 end
 return {c, ttl}
 `;
@@ -42,53 +61,51 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-const SLIDING_LUA = `
-local w = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-${NOW_LUA}
+const SLIDING_LUA = `${ARGS_LUA}${NOW_LUA}
 local idx = math.floor(now / w)
 local v = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
 local cw = tonumber(v[1])
 local cur = tonumber(v[2]) or 0
 local prev = tonumber(v[3]) or 0
-if cw ~= idx then
+local rolled = cw ~= idx
+if rolled then
   if cw == idx - 1 then prev = cur else prev = 0 end
   cur = 0
 end
 local elapsed = now - idx * w
 local eff = prev * (w - elapsed) / w + cur
-if eff + 1 <= max + 1e-9 then
-  cur = cur + 1
-  redis.call('HSET', KEYS[1], 'w', idx, 'c', cur, 'p', prev)
-  redis.call('PEXPIRE', KEYS[1], 2 * w)
-  return {max - math.floor(max - eff - 1 + 1e-9), w - elapsed}
-end
-if cw ~= idx then
-  redis.call('HSET', KEYS[1], 'w', idx, 'c', cur, 'p', prev)
-  redis.call('PEXPIRE', KEYS[1], 2 * w)
-end
-local wait
-if max < 1 then
-  wait = w - elapsed
-else
+local fits = eff + p <= max + 1e-9
+local wait = w - elapsed
+if not fits and max >= p then
   wait = -1
-  if cur + 1 <= max and prev > 0 then
-    local need = math.ceil(w * (1 - (max - cur - 1) / prev)) - elapsed
+  if cur + p <= max and prev > 0 then
+    local need = math.ceil(w * (1 - (max - cur - p) / prev)) - elapsed
     if need <= w - elapsed then wait = math.max(1, need) end
   end
   if wait < 0 then
     local nxt = 0
-    if cur > 0 then nxt = math.max(0, math.ceil(w * (1 - (max - 1) / cur))) end
+    if cur > 0 then nxt = math.max(0, math.ceil(w * (1 - (max - p) / cur))) end
     wait = w - elapsed + nxt
   end
 end
+if peek then
+  if fits and eff <= 0 then wait = 0 end
+  return {math.max(0, math.floor(max - eff + 1e-9)), wait}
+end
+if fits then cur = cur + p end
+if fits or rolled then
+  redis.call('HSET', KEYS[1], 'w', idx, 'c', cur, 'p', prev)
+  redis.call('PEXPIRE', KEYS[1], 2 * w)
+end
+if fits then return {max - math.floor(max - eff - p + 1e-9), wait} end
 return {max + 1, wait}
 `;
 
-const TOKEN_LUA = `
-local w = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-if max <= 0 then return {1, w} end
+const TOKEN_LUA = `${ARGS_LUA}
+if max <= 0 then
+  if peek then return {0, w} end
+  return {1, w}
+end
 ${NOW_LUA}
 local rate = max / w
 local v = redis.call('HMGET', KEYS[1], 't', 'ts')
@@ -100,15 +117,21 @@ if tokens == nil or ts == nil then
 end
 if now > ts then tokens = tokens + (now - ts) * rate end
 if tokens > max then tokens = max end
+local fits = tokens >= p - 1e-9
+if peek then
+  local need = max - tokens
+  if not fits then need = p - tokens end
+  return {math.floor(tokens + 1e-9), math.ceil(need / rate)}
+end
 local hits
 local ms
-if tokens >= 1 - 1e-9 then
-  tokens = math.max(0, tokens - 1)
+if fits then
+  tokens = math.max(0, tokens - p)
   hits = max - math.floor(tokens + 1e-9)
   ms = math.ceil((max - tokens) / rate)
 else
   hits = max + 1
-  ms = math.ceil((1 - tokens) / rate)
+  ms = math.ceil((p - tokens) / rate)
 end
 redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((max - tokens) / rate)))
@@ -121,7 +144,7 @@ const COMMANDS: Record<Algorithm, { name: string; lua: string }> = {
   'token-bucket': { name: 'routelensRlToken', lua: TOKEN_LUA },
 };
 
-type CountCommand = (key: string, windowMs: number, max: number) => Promise<[number, number]>;
+type CountCommand = (key: string, windowMs: number, max: number, ...pointsAndMode: Array<number | string>) => Promise<[number, number]>;
 
 /**
  * Defines the three counting commands on a client. ioredis sends EVALSHA and,
@@ -147,9 +170,9 @@ export class InsuranceLimiter extends RateLimiterCompatibleAbstract {
     super();
   }
 
-  override consume(key: string | number): Promise<RateLimiterRes> {
+  override consume(key: string | number, points?: number): Promise<RateLimiterRes> {
     const counter = this.counter;
-    const hits = counter.hit(String(key));
+    const hits = counter.hit(String(key), points);
     const res = new RateLimiterRes(Math.max(counter.max - hits, 0), counter.ms, hits, false);
     return hits > counter.max ? Promise.reject(res) : Promise.resolve(res);
   }
@@ -222,19 +245,33 @@ export class CountingRedisLimiter extends RateLimiterRedis {
     this.countCommand = command.bind(redis);
   }
 
-  /** Replaces RateLimiterRedis's upsert; called by its consume(). Resolves to [hits, ms]. */
+  /** Replaces RateLimiterRedis's upsert; called by its consume() (one request: one point). Resolves to [hits, ms]. */
   _upsert(rlKey: string): Promise<[number, number]> {
+    return this.call(rlKey);
+  }
+
+  /** Counts `points` (limiter.consume). Resolves to [hits, ms]; rejects as _upsert does, without the insurance limiter. */
+  count(rlKey: string, points: number): Promise<[number, number]> {
+    return this.call(rlKey, points);
+  }
+
+  /** Counts nothing (limiter.check). Resolves to [what is left now, ms]; rejects as count() does. */
+  peek(rlKey: string, points: number): Promise<[number, number]> {
+    return this.call(rlKey, points, 'peek');
+  }
+
+  private call(rlKey: string, ...pointsAndMode: Array<number | string>): Promise<[number, number]> {
     if (this.redis.status !== 'ready') {
       // Settled before it resolves, so the second call never waits again.
       const starting = this.connection.waitForFirst();
-      if (starting !== undefined) return starting.then(() => this._upsert(rlKey));
+      if (starting !== undefined) return starting.then(() => this.call(rlKey, ...pointsAndMode));
       return this.skip(`Redis is not ready (${this.redis.status})`);
     }
     if (this.openUntil !== 0) {
       if (this.clock() < this.openUntil) return this.skip('Redis timed out recently; skipped while cooling down');
       this.openUntil = 0;
     }
-    return this.countCommand(rlKey, this.windowMs, this.points).catch((err: unknown) => {
+    return this.countCommand(rlKey, this.windowMs, this.points, ...pointsAndMode).catch((err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       if (e.message.includes('timed out')) this.openUntil = this.clock() + TIMEOUT_COOLDOWN_MS;
       this.onStoreError(e);
@@ -251,10 +288,31 @@ export class CountingRedisLimiter extends RateLimiterRedis {
 
 // ---------------------------------------------------------------- express-rate-limit stores
 
+/** How a store answered code (limiter.consume / check) when Redis failed: the limiter's onStoreError policy. */
+export type Fallback = 'memory' | 'fail-open';
+
+/** A store's answer to limiter.consume: `hits` and `ms` as in algorithms.ts. */
+export interface Tally {
+  hits: number;
+  ms: number;
+  fallback?: Fallback;
+}
+
+/** A store's answer to limiter.check: what is left now, and `ms` as in algorithms.ts. */
+export interface Peek {
+  remaining: number;
+  ms: number;
+  fallback?: Fallback;
+}
+
 export interface CountingStore extends Store {
   /** Removes one client's count; resolves to whether something was there. */
   reset(key: string): Promise<boolean>;
   setMax(max: number): void;
+  /** Counts `points` for `key` outside a request. A Redis failure follows onStoreError: never a rejection. */
+  take(key: string, points: number): Promise<Tally>;
+  /** What is left for `key`, counting nothing. Same failure policy as take(). */
+  peek(key: string, points: number): Promise<Peek>;
 }
 
 /** express-rate-limit store over the bounded in-memory counter. */
@@ -277,6 +335,18 @@ export class MemoryRateStore implements CountingStore {
 
   resetKey(key: string): void {
     this.counter.delete(storageKey(key));
+  }
+
+  take(key: string, points: number): Promise<Tally> {
+    const counter = this.counter;
+    const hits = counter.hit(storageKey(key), points);
+    return Promise.resolve({ hits, ms: counter.ms });
+  }
+
+  peek(key: string, points: number): Promise<Peek> {
+    const counter = this.counter;
+    const remaining = counter.peek(storageKey(key), points);
+    return Promise.resolve({ remaining, ms: counter.ms });
   }
 
   reset(key: string): Promise<boolean> {
@@ -315,6 +385,33 @@ export class RedisRateStore implements CountingStore {
 
   async resetKey(key: string): Promise<void> {
     await this.reset(key);
+  }
+
+  /** As the middleware counts: in Redis, else (Redis failed, counted by the limiter) in the insurance limiter or not at all. */
+  async take(key: string, points: number): Promise<Tally> {
+    const k = this.prefix + storageKey(key);
+    try {
+      const [hits, ms] = await this.limiter.count(k, points);
+      return { hits, ms };
+    } catch {
+      const counter = this.insurance?.counter;
+      if (counter === undefined) return { hits: 0, ms: 0, fallback: 'fail-open' };
+      const hits = counter.hit(k, points);
+      return { hits, ms: counter.ms, fallback: 'memory' };
+    }
+  }
+
+  async peek(key: string, points: number): Promise<Peek> {
+    const k = this.prefix + storageKey(key);
+    try {
+      const [remaining, ms] = await this.limiter.peek(k, points);
+      return { remaining, ms };
+    } catch {
+      const counter = this.insurance?.counter;
+      if (counter === undefined) return { remaining: this.limiter.points, ms: 0, fallback: 'fail-open' };
+      const remaining = counter.peek(k, points);
+      return { remaining, ms: counter.ms, fallback: 'memory' };
+    }
   }
 
   async reset(key: string): Promise<boolean> {

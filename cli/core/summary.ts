@@ -31,7 +31,7 @@ export interface SummaryAlert {
   value: number;
   threshold: number;
   /** Unit of `value` and `threshold`. */
-  unit: 'ms' | 'percent' | 'state';
+  unit: 'ms' | 'percent' | 'count' | 'state';
   firedAt: string | null;
 }
 
@@ -152,9 +152,12 @@ function p95UpperBound(endpoints: EndpointStats[]): number | null {
 function alertUnit(rule: AlertRule): SummaryAlert['unit'] {
   switch (rule) {
     case 'route-p95':
+    case 'route-avg':
     case 'event-loop-delay':
     case 'latency-anomaly':
       return 'ms';
+    case 'slow-requests':
+      return 'count';
     case 'error-rate':
     case 'heap':
     case 'cache-hit-rate':

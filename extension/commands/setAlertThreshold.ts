@@ -6,15 +6,19 @@ import { CommandId } from './ids';
 import { promptOptions } from './prompt';
 
 type Scalar = Exclude<keyof Thresholds, 'slowMs'>;
-const NAMES: Array<{ name: Scalar; label: string; unit: string }> = [
-  { name: 'p95Ms', label: 'Route p95 latency', unit: 'ms' },
-  { name: 'errorRate', label: 'Error rate', unit: 'fraction 0..1' },
-  { name: 'heapPercent', label: 'Heap used', unit: 'fraction 0..1' },
-  { name: 'eventLoopDelayMs', label: 'Event-loop delay p99', unit: 'ms' },
-  { name: 'cacheHitRate', label: 'Cache hit rate (minimum)', unit: 'fraction 0..1' },
-  { name: 'rateLimitedShare', label: 'Rate-limited share', unit: 'fraction 0..1' },
-  { name: 'anomalyFactor', label: 'Latency anomaly factor', unit: '× baseline' },
-];
+/** Every scalar threshold, in the order the picker lists them (a Record, so the compiler asks for a new field here). */
+const FIELDS: Record<Scalar, { label: string; unit: string }> = {
+  p95Ms: { label: 'Route p95 latency', unit: 'ms' },
+  avgMs: { label: 'Route average latency', unit: 'ms' },
+  errorRate: { label: 'Error rate', unit: 'fraction 0..1' },
+  heapPercent: { label: 'Heap used', unit: 'fraction 0..1' },
+  eventLoopDelayMs: { label: 'Event-loop delay p99', unit: 'ms' },
+  cacheHitRate: { label: 'Cache hit rate (minimum)', unit: 'fraction 0..1' },
+  rateLimitedShare: { label: 'Rate-limited share', unit: 'fraction 0..1' },
+  anomalyFactor: { label: 'Latency anomaly factor', unit: '× baseline' },
+  slowPerMinute: { label: 'Slow requests per minute', unit: 'requests ≥ the info slow threshold' },
+};
+const NAMES = (Object.keys(FIELDS) as Scalar[]).map((name) => ({ name, ...FIELDS[name] }));
 
 /** Args: `{ name, value }` (name: a Thresholds field). Returns the agent's thresholds after the change. */
 export function register(s: Services): vscode.Disposable {

@@ -82,6 +82,8 @@ const DEFAULT_THRESHOLDS: Thresholds = {
   cacheHitRate: 0.5,
   rateLimitedShare: 0.2,
   anomalyFactor: 3,
+  avgMs: 1000,
+  slowPerMinute: 10,
   slowMs: { info: 500, warning: 1000, critical: 3000 },
 };
 

@@ -36,6 +36,8 @@ export const THRESHOLDS: Thresholds = {
   cacheHitRate: 0.5,
   rateLimitedShare: 0.2,
   anomalyFactor: 3,
+  avgMs: 1000,
+  slowPerMinute: 10,
   slowMs: { info: 200, warning: 500, critical: 1000 },
 };
 

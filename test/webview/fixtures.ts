@@ -143,6 +143,8 @@ export function snapshot(endpoints: EndpointStats[], over: Partial<Snapshot> = {
       cacheHitRate: 0.5,
       rateLimitedShare: 0.2,
       anomalyFactor: 3,
+      avgMs: 1000,
+      slowPerMinute: 10,
       slowMs: { info: 500, warning: 1000, critical: 3000 },
     },
     health: { score: 82, status: 'degraded', reasons: ['GET /api/items1/:id p95 640 ms above 500 ms'] },

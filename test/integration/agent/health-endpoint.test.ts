@@ -83,7 +83,7 @@ for (const [name, load] of variants) {
       assert.equal(body.status, 'unhealthy');
       assert.ok(body.score < 50);
       assert.ok(body.reasons.includes('route-p95'), last.body);
-      const rules = ['route-p95', 'error-rate', 'heap', 'event-loop-delay', 'cache-hit-rate', 'latency-anomaly', 'rate-limited', 'redis'];
+      const rules = ['route-p95', 'error-rate', 'heap', 'event-loop-delay', 'cache-hit-rate', 'latency-anomaly', 'rate-limited', 'redis', 'route-avg', 'slow-requests'];
       assert.ok(body.reasons.every((r) => rules.includes(r)), last.body);
       assert.deepEqual(Object.keys(body).sort(), ['reasons', 'score', 'status']);
       assert.doesNotMatch(last.body, /secret|other|fail|boom|ms/);

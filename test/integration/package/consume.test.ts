@@ -60,13 +60,17 @@ describe('package routelens as installed by a user', function () {
       [
         "import express from 'express';",
         "import type { Request, Response } from 'express';",
-        "import { createAgent, type Snapshot, type EndpointStats } from 'routelens/agent';",
+        "import { createAgent, type Snapshot, type EndpointStats, type RateLimitResult } from 'routelens/agent';",
         'const agent = createAgent({ port: 0, discoveryDir: false });',
         'const app = express();',
         'app.use(agent.middleware());',
         // Callbacks may take Express's own types, or none and get the structural ones.
         "app.use(agent.rateLimit({ max: 5, key: (req: Request) => req.ip ?? '', handler: (_req, res) => { res.status(429).json({ slow: 'down' }); } }));",
         "app.get('/c', agent.cacheResponses({ ttl: 1000, key: (req: Request) => req.originalUrl, tags: (req) => [req.path ?? ''] }), (_req: Request, res: Response) => { res.send('ok'); });",
+        // The limiter from code: check and consume, typed from the package's own declarations.
+        "const perUser = agent.rateLimit({ name: 'per-user', max: 10 });",
+        "export const job: Promise<boolean> = perUser.consume('u1', 2).then((r: RateLimitResult) => r.allowed && r.remaining >= 0 && r.fallback !== 'fail-open');",
+        "export const left: Promise<number> = perUser.check('u1').then((r) => r.resetMs);",
         'const s: Snapshot = agent.snapshot();',
         'const first: EndpointStats | undefined = s.endpoints[0];',
         'export const p95: number | undefined = first?.p95;',

@@ -52,11 +52,11 @@ export interface AgentApp {
  * The app: GET /users/:id, POST /orders (answers after 25 ms), GET /health, and GET /limited
  * behind a rate limiter named `api` that allows 3 requests a minute. No discovery file. Alerts are
  * evaluated every 50 ms; the process-wide rules (heap, event-loop delay, cache hit rate, rate-limited
- * share) are set out of reach, so that a busy test machine raises none and the only alerts are the
+ * share, slow requests per minute) are set out of reach, so that a busy test machine raises none and the only alerts are the
  * ones a test provokes.
  */
 export async function startAgentApp(options: AgentOptions = {}): Promise<AgentApp> {
-  const quiet = { heapPercent: 1, eventLoopDelayMs: 3_600_000, cacheHitRate: 0, rateLimitedShare: 1 };
+  const quiet = { heapPercent: 1, eventLoopDelayMs: 3_600_000, cacheHitRate: 0, rateLimitedShare: 1, slowPerMinute: 1_000_000 };
   const agent = createAgent({ express, discoveryDir: false, evaluateMs: 50, ...options, thresholds: { ...quiet, ...options.thresholds } });
   const app = express();
   app.use(agent.middleware());

@@ -423,6 +423,8 @@ describe('alerts', () => {
         cacheHitRate: 0.5,
         rateLimitedShare: 0.2,
         anomalyFactor: 3,
+        avgMs: 1000,
+        slowPerMinute: 10,
         slowMs: { info: 1000, warning: 5000, critical: 10000 },
       });
       assert.deepEqual(DEFAULT_THRESHOLDS, alerts.thresholds());

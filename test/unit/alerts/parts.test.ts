@@ -44,7 +44,7 @@ describe('alerts parts', () => {
 
   it('Rules.checks(): no check below the sample minimums; an overflow endpoint counts process-wide only', () => {
     const rules = new Rules(ruleOptions);
-    const lastMinute = (count: number, errors: number) => ({ '1m': { count, errors, p95: 10 } });
+    const lastMinute = (count: number, errors: number) => ({ '1m': { count, errors, p95: 10, avg: 10 } });
     const system = { heapUsed: 0, heapLimit: 0, eventLoop: { delayP99: 1 } } as SystemStats;
     const checks = rules.checks(
       {
