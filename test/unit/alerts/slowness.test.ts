@@ -17,7 +17,9 @@ function route(id: string, count: number, avg: number, over: Partial<AlertEndpoi
 function setup(thresholds: Parameters<typeof createAlerts>[0] = {}) {
   let now = T0;
   const fired: Alert[] = [];
-  const alerts = createAlerts({ clock: () => now, ...thresholds });
+  // Short holds and low minimums, as the mechanics tests use: the calibrated defaults need 15 evaluations and 20 requests.
+  const policies = { 'route-avg': { minSamples: 5, fireAfter: 2 }, 'slow-requests': { fireAfter: 2, maxSeverity: 'critical' as const } };
+  const alerts = createAlerts({ clock: () => now, policies, ...thresholds });
   alerts.onFire((a) => fired.push(a));
   const tick = (over: Partial<AlertInputs>, times = 1) => {
     for (let k = 0; k < times; k++) {
