@@ -24,7 +24,7 @@ import { type HealthHandlerOptions, createHealthHandler } from './health-endpoin
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
-import type { AgentHost, Alerts, CommandSource } from './internal';
+import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
@@ -56,6 +56,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
+  /** Read first by the measuring middleware on every request. */
+  private readonly measuring: MeasuringSwitch = { paused: false };
   /** Grows with every `thresholds.set`. */
   private thresholdsRevision = 0;
   private closed = false;
@@ -81,7 +83,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
     if (o.enabled) {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
-      this.handler = createMiddleware(this.metrics, { diag: this.diag });
+      this.handler = createMiddleware(this.metrics, { diag: this.diag, measuring: this.measuring });
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
       this.evaluateTimer.unref();
@@ -115,10 +117,29 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
+  /**
+   * Stops measuring until `resume()`: the middleware then only passes requests on (one branch),
+   * and custom timings are not recorded. Figures so far stay; requests already in flight are
+   * still counted. Also from the editor and the `measuring.set` command. Idempotent.
+   */
+  pause(): void {
+    this.setPaused(true);
+  }
+
+  /** Measures again after `pause()`. Idempotent. */
+  resume(): void {
+    this.setPaused(false);
+  }
+
+  /** True while measuring is paused. */
+  get paused(): boolean {
+    return this.measuring.paused;
+  }
+
   /** Times `fn` (sync or async) as a custom timing called `name`. Returns what fn returns; errors pass through unchanged. */
   time<T>(name: string, fn: () => T): T {
     const metrics = this.metrics;
-    if (!metrics) return fn();
+    if (!metrics || this.measuring.paused) return fn();
     const start = performance.now();
     let result: T;
     try {
@@ -197,6 +218,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...(cache ? { cache } : {}),
       rateLimits: this.rateLimits.list(),
       droppedEndpoints: m ? m.droppedEndpoints() : 0,
+      paused: this.measuring.paused,
     };
   }
 
@@ -245,7 +267,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     return undefined;
   }
 
+  private setPaused(paused: boolean): void {
+    if (this.measuring.paused === paused) return;
+    this.measuring.paused = paused;
+    this.diag.info(paused ? 'measuring paused' : 'measuring resumed');
+  }
+
   private recordSafely(name: string, ms: number, error: boolean): void {
+    if (this.measuring.paused) return;
     try {
       this.metrics?.recordCustom(String(name), ms, error);
     } catch (err) {
@@ -310,6 +339,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           thresholdsRevision: () => this.thresholdsRevision,
           cache: this.cache,
           rateLimits: this.rateLimits,
+          paused: () => this.measuring.paused,
         }),
       execute: (command, args, source) => this.execute(command, args, source),
     };
@@ -374,6 +404,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         return (await this.rateLimits.resetKey(args.limiter, args.key)) as R;
       case 'rateLimit.setMax':
         return this.rateLimits.setMax(args.limiter, args.max) as R;
+      case 'measuring.set':
+        this.setPaused(args.paused);
+        return { paused: this.measuring.paused } as R;
       default:
         return assertNever(command, 'command');
     }

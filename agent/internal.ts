@@ -62,6 +62,11 @@ export interface RequestSample {
   start: number;
 }
 
+/** Measuring on or off at run time: the measuring middleware reads `paused` first on every request. */
+export interface MeasuringSwitch {
+  paused: boolean;
+}
+
 /** What the Express integration needs from the rest of the agent. */
 export interface RequestRecorder {
   registerRoute(def: RouteDefinition): void;

@@ -16,6 +16,9 @@ export const HTTP_PATHS = {
   /** POST `{namespace, dryRun?}` → cache.clearNamespace. */
   cacheClear: '/v1/cache/clear',
   rateLimits: '/v1/ratelimits',
+  /** POST (empty body) → measuring.set `{paused: true}` / `{paused: false}`. */
+  pause: '/v1/pause',
+  resume: '/v1/resume',
   metrics: '/metrics',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
