@@ -14,6 +14,8 @@ export const enum CommandId {
   ExportReport = 'routelens.exportReport',
   ToggleCodeLenses = 'routelens.toggleCodeLenses',
   SelectAgent = 'routelens.selectAgent',
+  PauseMeasuring = 'routelens.pauseMeasuring',
+  ResumeMeasuring = 'routelens.resumeMeasuring',
 }
 
 /** Dry-run first; ask before removing more keys than this. */
