@@ -30,6 +30,7 @@ import { type MetricsCore, createMetrics } from './metrics';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
+import { SlowLogFile } from './slowlog-file';
 
 declare const __ROUTELENS_VERSION__: string;
 export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
@@ -55,6 +56,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private routeTables: RouteTable[] = [];
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
+  private readonly slowLog: SlowLogFile | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
   /** Read first by the measuring middleware on every request. */
   private readonly measuring: MeasuringSwitch = { paused: false };
@@ -83,7 +85,9 @@ export class Agent extends EventEmitter<AgentEvents> {
 
     if (o.enabled) {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
-      this.handler = createMiddleware(this.metrics, { diag: this.diag, measuring: this.measuring });
+      const metrics = this.metrics;
+      this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
+      if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
       this.evaluateTimer.unref();
@@ -238,7 +242,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.closed = true;
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
-    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
+    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
     this.metrics?.close();
@@ -255,7 +259,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       protocolVersion: PROTOCOL_VERSION,
       cwd: process.cwd(),
       startedAt: this.startedAt,
-      features: [this.cache ? 'cache' : '', this.options.redis ? 'redis' : '', 'rateLimit'].filter(Boolean),
+      features: [this.cache ? 'cache' : '', this.options.redis ? 'redis' : '', 'rateLimit', this.slowLog ? 'slowLog' : ''].filter(Boolean),
     };
   }
 

@@ -86,6 +86,11 @@ export interface Metrics extends RequestRecorder {
   system(): SystemStats;
   /** Slow requests kept, newest first. */
   slowRequests(): SlowRequest[];
+  /**
+   * Slow requests written after `since` (0, or a previous answer's `position`), newest first,
+   * without consuming them; `missed` counts those that already left the ring.
+   */
+  slowSince(since: number): { slowRequests: SlowRequest[]; position: number; missed: number };
   droppedEndpoints(): number;
   /** Where the change feed stands now: a reader starting here sees only later changes. */
   cursor(): MetricsCursor;

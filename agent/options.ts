@@ -10,6 +10,7 @@ import type { RedisClient } from './api-types';
 import type { Thresholds } from '../protocol';
 import { invalidOption } from './errors';
 import { type Logger, consoleLogger, silentLogger } from './log';
+import { type ResolvedSlowLog, type SlowLogOptions, resolveSlowLog } from './slowlog-file';
 
 export interface AgentOptions {
   /** Shown in the editor. Default: ROUTELENS_NAME, else the name in ./package.json, else the folder name. */
@@ -47,6 +48,8 @@ export interface AgentOptions {
   evaluateMs?: number;
   /** How often process figures (CPU, memory, event-loop delay and utilisation) are sampled (ms). Default 1000. */
   systemMs?: number;
+  /** The slow-request log on disk (NDJSON, rotated by size); false/absent = none. ROUTELENS_SLOW_LOG_DIR. See docs/metrics.md. */
+  slowLog?: SlowLogOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -68,6 +71,7 @@ export interface ResolvedOptions {
   logger: Logger;
   evaluateMs: number;
   systemMs: number;
+  slowLog: ResolvedSlowLog | false;
 }
 
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
@@ -131,6 +135,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     logger,
     evaluateMs: positive('evaluateMs', 1000, 50, 600_000),
     systemMs: positive('systemMs', 1000, 100, 600_000),
+    slowLog: resolveSlowLog(o.slowLog, env, cwd),
   };
 }
 

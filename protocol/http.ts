@@ -35,5 +35,6 @@ export const ENV = {
   discoveryDir: 'ROUTELENS_DISCOVERY_DIR',
   disabled: 'ROUTELENS_DISABLED',
   name: 'ROUTELENS_NAME',
+  slowLogDir: 'ROUTELENS_SLOW_LOG_DIR',
   redisUrl: 'REDIS_URL',
 } as const;

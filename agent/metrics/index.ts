@@ -171,6 +171,12 @@ export class MetricsCore implements Metrics {
     return this.slow.all();
   }
 
+  slowSince(since: number): { slowRequests: SlowRequest[]; position: number; missed: number } {
+    const position = this.slow.written;
+    const slowRequests = this.slow.since(since);
+    return { slowRequests, position, missed: Math.max(0, position - since - slowRequests.length) };
+  }
+
   droppedEndpoints(): number {
     this.queue.drain();
     return this.dropped;
