@@ -12,7 +12,6 @@ import { createAgent } from '../../../agent';
 import type { AgentMessage } from '../../../protocol';
 import { type AgentApp, Client, closeAll, http, isType, jsonHeaders, startAgentApp, until } from '../server/helpers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express;
 
 const count = (app: AgentApp, id: string) => app.agent.snapshot().endpoints.find((e) => e.id === id)?.count ?? 0;
