@@ -24,7 +24,7 @@ import { type HealthHandlerOptions, createHealthHandler } from './health-endpoin
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
-import type { AgentHost, Alerts, CommandSource } from './internal';
+import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
 import { type MetricsCore, createMetrics } from './metrics';
@@ -32,6 +32,7 @@ import { type AgentOptions, type ResolvedOptions, resolveOptions } from './optio
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
 import { defaultDiscoveryDir } from './server/discovery';
+import { SlowLogFile } from './slowlog-file';
 
 declare const __ROUTELENS_VERSION__: string;
 export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
@@ -68,7 +69,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private routeTables: RouteTable[] = [];
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
+  private readonly slowLog: SlowLogFile | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
+  /** Read first by the measuring middleware on every request. */
+  private readonly measuring: MeasuringSwitch = { paused: false };
   /** Grows with every `thresholds.set`. */
   private thresholdsRevision = 0;
   private closed = false;
@@ -92,7 +96,9 @@ export class Agent extends EventEmitter<AgentEvents> {
 
     if (o.enabled) {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
-      this.handler = createMiddleware(this.metrics, { diag: this.diag });
+      const metrics = this.metrics;
+      this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
+      if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
       this.evaluateTimer.unref();
@@ -126,10 +132,29 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
+  /**
+   * Stops measuring until `resume()`: the middleware then only passes requests on (one branch),
+   * and custom timings are not recorded. Figures so far stay; requests already in flight are
+   * still counted. Also from the editor and the `measuring.set` command. Idempotent.
+   */
+  pause(): void {
+    this.setPaused(true);
+  }
+
+  /** Measures again after `pause()`. Idempotent. */
+  resume(): void {
+    this.setPaused(false);
+  }
+
+  /** True while measuring is paused. */
+  get paused(): boolean {
+    return this.measuring.paused;
+  }
+
   /** Times `fn` (sync or async) as a custom timing called `name`. Returns what fn returns; errors pass through unchanged. */
   time<T>(name: string, fn: () => T): T {
     const metrics = this.metrics;
-    if (!metrics) return fn();
+    if (!metrics || this.measuring.paused) return fn();
     const start = performance.now();
     let result: T;
     try {
@@ -208,6 +233,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...(cache ? { cache } : {}),
       rateLimits: this.rateLimits.list(),
       droppedEndpoints: m ? m.droppedEndpoints() : 0,
+      paused: this.measuring.paused,
     };
   }
 
@@ -228,7 +254,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     advertised().delete(this);
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
-    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close()]);
+    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
     this.metrics?.close();
@@ -249,12 +275,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     };
   }
 
-  /** What this agent has: `cache`, `redis` (the cache or the limiters use Redis), `rateLimit` (at least one limiter). */
+  /** What this agent has: `cache`, `redis` (the cache or the limiters use Redis), `rateLimit` (at least one limiter), `slowLog` (on disk). */
   private features(): string[] {
     const features: string[] = [];
     if (this.cache) features.push('cache');
     if (this.options.redis !== undefined || (this.options.cache !== false && this.options.cache.redis !== undefined)) features.push('redis');
     if (this.rateLimits.list().length > 0) features.push('rateLimit');
+    if (this.slowLog) features.push('slowLog');
     return features;
   }
 
@@ -266,7 +293,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     return undefined;
   }
 
+  private setPaused(paused: boolean): void {
+    if (this.measuring.paused === paused) return;
+    this.measuring.paused = paused;
+    this.diag.info(paused ? 'measuring paused' : 'measuring resumed');
+  }
+
   private recordSafely(name: string, ms: number, error: boolean): void {
+    if (this.measuring.paused) return;
     try {
       this.metrics?.recordCustom(String(name), ms, error);
     } catch (err) {
@@ -349,6 +383,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           thresholdsRevision: () => this.thresholdsRevision,
           cache: this.cache,
           rateLimits: this.rateLimits,
+          paused: () => this.measuring.paused,
         }),
       execute: (command, args, source) => this.execute(command, args, source),
     };
@@ -363,6 +398,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     rateLimits: () => this.rateLimits,
     thresholdsSet: () => {
       this.thresholdsRevision++;
+    },
+    setPaused: (paused) => {
+      this.setPaused(paused);
+      return this.measuring.paused;
     },
   });
 

@@ -23,6 +23,8 @@ export interface CommandParts {
   rateLimits(): RateLimits;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
+  /** Pauses or resumes measuring; returns whether it is paused now. */
+  setPaused(paused: boolean): boolean;
 }
 
 export function commandTable(p: CommandParts): CommandHandlers {
@@ -47,6 +49,7 @@ export function commandTable(p: CommandParts): CommandHandlers {
     },
     'alerts.list': () => ({ active: p.alerts().active(), history: p.alerts().history() }),
     'alerts.resolve': ({ id }) => p.alerts().resolve(id),
+    'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
     'cache.stats': () => cache().stats(),
     'cache.keys': (args) => cache().keys(args),
     'cache.inspect': async ({ key }) => {

@@ -43,6 +43,8 @@ export const AGENT_WARNING_CODES = {
   ROUTELENS_WARN_CACHE_REDIS_DOWN: { startup: false, meaning: 'The cache’s Redis is unreachable; the cache serves from memory until it is back.' },
   ROUTELENS_WARN_RATE_LIMIT_STORE: { startup: false, meaning: 'A limiter’s Redis failed; its onStoreError policy applies (once per limiter).' },
   ROUTELENS_WARN_RATE_LIMIT_REDIS: { startup: false, meaning: 'The limiters’ Redis connection reported an error.' },
+  ROUTELENS_WARN_SLOW_LOG: { startup: false, meaning: 'The slow-request log on disk could not be written (full disk, unwritable directory); that batch is dropped and writing is retried.' },
+  ROUTELENS_WARN_SLOW_LOG_MISSED: { startup: false, meaning: 'More slow requests arrived between two writes of the log on disk than the in-memory log holds; the rest are counted as missed.' },
   ROUTELENS_WARN_RATE_LIMIT_CONFIG: { startup: false, meaning: 'express-rate-limit found a configuration problem (its ERR_ERL_* / WRN_ERL_* code is in the message; once per code).' },
 } as const satisfies Record<string, WarningSpec>;
 

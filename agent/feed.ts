@@ -13,6 +13,7 @@
  *   cache, cacheEvents           when the stats changed; the events after this reader's previous read
  *   rateLimits                   when any limiter's figures changed
  *   droppedEndpoints             when the count changed
+ *   paused                       when measuring was paused or resumed
  */
 import type { Delta } from '../protocol';
 import type { Cache } from './cache';
@@ -28,6 +29,8 @@ export interface FeedSources {
   thresholdsRevision: () => number;
   cache: Cache | undefined;
   rateLimits: RateLimits;
+  /** True while measuring is paused. */
+  paused: () => boolean;
 }
 
 /** One reader's position in every source. */
@@ -39,6 +42,7 @@ class FeedReader {
   private cache: number;
   private cacheEvents: EventCursor | undefined;
   private rateLimits: number;
+  private paused: boolean;
 
   constructor(private readonly src: FeedSources) {
     this.metrics = src.metrics?.cursor();
@@ -48,6 +52,7 @@ class FeedReader {
     this.cache = src.cache?.revision() ?? 0;
     this.cacheEvents = src.cache?.readEvents().cursor;
     this.rateLimits = src.rateLimits.revision();
+    this.paused = src.paused();
   }
 
   /** What moved since the previous read, or undefined. */
@@ -74,6 +79,12 @@ class FeedReader {
     if (rateLimits !== this.rateLimits) {
       this.rateLimits = rateLimits;
       delta.rateLimits = src.rateLimits.list();
+      moved = true;
+    }
+    const paused = src.paused();
+    if (paused !== this.paused) {
+      this.paused = paused;
+      delta.paused = paused;
       moved = true;
     }
     return moved ? delta : undefined;

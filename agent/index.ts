@@ -20,6 +20,7 @@ export { createCache } from './cache';
 export type { Cache, CacheOptions } from './cache';
 export type { ResponseCacheOptions } from './cache/response';
 export type { HealthBody, HealthHandlerOptions } from './health-endpoint';
+export type { SlowLogOptions } from './slowlog-file';
 export type { AppRequest, AppResponse, Middleware, Next, RedisClient } from './api-types';
 export type { RateLimitMiddleware, RateLimitOptions, RateLimitResult } from './ratelimit';
 export type * from '../protocol/types';

@@ -62,6 +62,11 @@ export interface RequestSample {
   start: number;
 }
 
+/** Measuring on or off at run time: the measuring middleware reads `paused` first on every request. */
+export interface MeasuringSwitch {
+  paused: boolean;
+}
+
 /** What the Express integration needs from the rest of the agent. */
 export interface RequestRecorder {
   registerRoute(def: RouteDefinition): void;
@@ -83,6 +88,11 @@ export interface Metrics extends RequestRecorder {
   slowRequests(): SlowRequest[];
   /** HTTP requests at or over `slowMs.info` (when recorded) in the 1m window, process-wide. */
   slowLastMinute(): number;
+  /**
+   * Slow requests written after `since` (0, or a previous answer's `position`), newest first,
+   * without consuming them; `missed` counts those that already left the ring.
+   */
+  slowSince(since: number): { slowRequests: SlowRequest[]; position: number; missed: number };
   droppedEndpoints(): number;
   /** Where the change feed stands now: a reader starting here sees only later changes. */
   cursor(): MetricsCursor;

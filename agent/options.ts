@@ -23,6 +23,7 @@ import * as check from './check';
 import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknownOption } from './errors';
 import { type Logger, consoleLogger } from './log';
 import { truncate } from './text';
+import { type ResolvedSlowLog, type SlowLogOptions, resolveSlowLog } from './slowlog-file';
 
 export interface AgentOptions {
   /** Shown in the editor. Default: ROUTELENS_NAME, else the name in ./package.json, else the folder name. */
@@ -63,6 +64,8 @@ export interface AgentOptions {
   evaluateMs?: number;
   /** How often process figures (CPU, memory, event-loop delay and utilisation) are sampled (ms). Default 1000. */
   systemMs?: number;
+  /** The slow-request log on disk (NDJSON, rotated by size); false/absent = none. ROUTELENS_SLOW_LOG_DIR. See docs/metrics.md. */
+  slowLog?: SlowLogOptions | false;
 }
 
 /** A start-up warning found while resolving (a bad environment value); the agent writes it once. */
@@ -95,12 +98,13 @@ export interface ResolvedOptions {
   evaluateMs: number;
   systemMs: number;
   warnings: StartupWarning[];
+  slowLog: ResolvedSlowLog | false;
 }
 
 /** Every option createAgent knows; anything else is refused, naming the nearest. */
 export const AGENT_OPTION_NAMES = [
   'name', 'enabled', 'port', 'host', 'allowNonLoopback', 'token', 'discoveryDir', 'server', 'batchMs', 'heartbeatMs',
-  'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs',
+  'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs', 'slowLog',
 ] as const satisfies ReadonlyArray<keyof AgentOptions>;
 // Compile error when an option is added to AgentOptions but not to the list above.
 const allNamed: Exclude<keyof AgentOptions, (typeof AGENT_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -191,6 +195,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     evaluateMs: check.number(o, 'evaluateMs', 1000, INTERVALS.evaluateMs),
     systemMs: check.number(o, 'systemMs', 1000, INTERVALS.systemMs),
     warnings,
+    slowLog: resolveSlowLog(o.slowLog, env, cwd),
   };
 }
 

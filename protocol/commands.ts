@@ -41,6 +41,8 @@ export interface CommandArgsMap {
   'rateLimit.list': Record<string, never>;
   'rateLimit.resetKey': { limiter: string; key: string };
   'rateLimit.setMax': { limiter: string; max: number };
+  /** Pause (`true`) or resume (`false`) measuring; figures recorded so far stay. */
+  'measuring.set': { paused: boolean };
 }
 
 export type CommandName = keyof CommandArgsMap;
@@ -63,6 +65,7 @@ export const COMMAND_NAMES = [
   'rateLimit.list',
   'rateLimit.resetKey',
   'rateLimit.setMax',
+  'measuring.set',
 ] as const satisfies readonly CommandName[];
 
 export interface InvalidateResult {
@@ -88,6 +91,7 @@ export interface CommandResults {
   'rateLimit.list': RateLimitStats[];
   'rateLimit.resetKey': { reset: boolean };
   'rateLimit.setMax': RateLimitStats;
+  'measuring.set': { paused: boolean };
 }
 
 const commandNames: ReadonlySet<string> = new Set(COMMAND_NAMES);

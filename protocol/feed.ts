@@ -10,7 +10,7 @@
  * | time               | replace                                                     |
  * | endpoints          | upsert by `id`                                              |
  * | removedEndpoints   | remove from `endpoints` by `id`                             |
- * | system, thresholds, health, cache, rateLimits, droppedEndpoints | replace        |
+ * | system, thresholds, health, cache, rateLimits, droppedEndpoints, paused | replace |
  * | alerts             | replace (the full list of firing alerts)                    |
  * | alertHistory       | replace (newest first, bounded by the agent)                |
  * | slowRequests       | prepend (newest first), keep `SLOW_REQUESTS_KEPT`           |
@@ -83,6 +83,7 @@ export function applyDelta(state: FeedState, delta: Delta): FeedState {
   if (delta.cache) next.cache = delta.cache;
   if (delta.rateLimits) next.rateLimits = delta.rateLimits;
   if (delta.droppedEndpoints !== undefined) next.droppedEndpoints = delta.droppedEndpoints;
+  if (delta.paused !== undefined) next.paused = delta.paused;
   if (delta.slowRequests?.length) next.slowRequests = prependSlow(delta.slowRequests, state.slowRequests);
   if (delta.cacheEvents?.length) next.cacheEvents = appendEvents(state.cacheEvents, delta.cacheEvents);
   if (delta.droppedCacheEvents) next.droppedCacheEvents = state.droppedCacheEvents + delta.droppedCacheEvents;
@@ -103,6 +104,7 @@ export function mergeDeltas(a: Delta, b: Delta): Delta {
   if (b.cache) out.cache = b.cache;
   if (b.rateLimits) out.rateLimits = b.rateLimits;
   if (b.droppedEndpoints !== undefined) out.droppedEndpoints = b.droppedEndpoints;
+  if (b.paused !== undefined) out.paused = b.paused;
   if (a.endpoints || a.removedEndpoints || b.endpoints || b.removedEndpoints) {
     const upserted = new Map<string, EndpointStats>();
     const removed = new Set<string>();

@@ -16,6 +16,9 @@ export const HTTP_PATHS = {
   /** POST `{namespace, dryRun?}` → cache.clearNamespace. */
   cacheClear: '/v1/cache/clear',
   rateLimits: '/v1/ratelimits',
+  /** POST (empty body) → measuring.set `{paused: true}` / `{paused: false}`. */
+  pause: '/v1/pause',
+  resume: '/v1/resume',
   metrics: '/metrics',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
@@ -32,6 +35,7 @@ export const ENV = {
   discoveryDir: 'ROUTELENS_DISCOVERY_DIR',
   disabled: 'ROUTELENS_DISABLED',
   name: 'ROUTELENS_NAME',
+  slowLogDir: 'ROUTELENS_SLOW_LOG_DIR',
   redisUrl: 'ROUTELENS_REDIS_URL',
   debug: 'ROUTELENS_DEBUG',
 } as const;

@@ -318,6 +318,8 @@ export interface Snapshot {
   rateLimits: RateLimitStats[];
   /** Requests folded into the overflow bucket because the endpoint cap was reached. */
   droppedEndpoints: number;
+  /** True while measuring is paused (`agent.pause()`, the `measuring.set` command); absent or false: measuring. */
+  paused?: boolean;
 }
 
 /** What changed since the previous delta. Absent fields did not change. */
@@ -340,6 +342,8 @@ export interface Delta {
   droppedCacheEvents?: number;
   rateLimits?: RateLimitStats[];
   droppedEndpoints?: number;
+  /** Measuring was paused (`true`) or resumed (`false`). */
+  paused?: boolean;
 }
 
 /** Contents of a discovery file `agent-<pid>.json`. */

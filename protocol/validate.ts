@@ -65,6 +65,7 @@ export const COMMAND_SCHEMAS = {
   'rateLimit.list': none,
   'rateLimit.resetKey': z.object({ limiter: z.string().min(1).max(256), key: z.string().min(1).max(1024) }).strict(),
   'rateLimit.setMax': z.object({ limiter: z.string().min(1).max(256), max: z.number().int().min(0).max(1e9) }).strict(),
+  'measuring.set': z.object({ paused: z.boolean() }).strict(),
 } as const satisfies { [C in CommandName]: z.ZodType };
 
 // The schemas and the declared argument types must agree both ways: a compile

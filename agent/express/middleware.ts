@@ -24,7 +24,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
-import type { RequestRecorder, RequestSample } from '../internal';
+import type { MeasuringSwitch, RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { AT_ENTRY, type AppEntry, RequestState, capture, stateFor, track, untrack } from './request';
 
@@ -32,6 +32,8 @@ export interface MiddlewareOptions {
   diag: Diagnostics;
   /** Monotonic ms for durations. Default performance.now. */
   now?: () => number;
+  /** While `paused` is true a request costs one branch: the middleware only passes it on. */
+  measuring?: MeasuringSwitch;
 }
 
 /** Longest `url` kept in a sample (the rest is cut; reliability bar 23). */
@@ -147,6 +149,7 @@ function onResponseClose(this: Res): void {
 
 export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOptions): RequestHandler {
   const { diag } = opts;
+  const measuring = opts.measuring ?? { paused: false };
   const now = opts.now ?? performance.now.bind(performance);
   let counter = 0;
   const owner: Owner = {
@@ -213,6 +216,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   }
 
   const middleware = function routelens(req: Request, res: Response, next: NextFunction): void {
+    if (measuring.paused) return next();
     // As a layer of an app created before the agent: the app's routers are walked on its first request.
     if (capture.pending !== 0) discover(req, diag);
     const ctx = begin(req as unknown as Req, res as unknown as Res);
@@ -221,6 +225,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     else requestContext.run(ctx, next);
   };
   const atEntry: AppEntry = (app, handle, req, res, callback) => {
+    if (measuring.paused) return handle.call(app, req, res, callback);
     const ctx = begin(req as Req, res as Res);
     if (ctx === undefined || !contextEntered()) return handle.call(app, req, res, callback);
     return requestContext.run(ctx, () => handle.call(app, req, res, callback));

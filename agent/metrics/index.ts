@@ -179,6 +179,12 @@ export class MetricsCore implements Metrics {
     return this.traffic.slowInWindow(this.clock());
   }
 
+  slowSince(since: number): { slowRequests: SlowRequest[]; position: number; missed: number } {
+    const position = this.slow.written;
+    const slowRequests = this.slow.since(since);
+    return { slowRequests, position, missed: Math.max(0, position - since - slowRequests.length) };
+  }
+
   droppedEndpoints(): number {
     this.queue.drain();
     return this.dropped;

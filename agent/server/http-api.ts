@@ -183,6 +183,12 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
       allow(req, 'GET');
       noQuery(q);
       return command(ctx, res, 'rateLimit.list', {});
+    case HTTP_PATHS.pause:
+    case HTTP_PATHS.resume:
+      allow(req, 'POST');
+      noQuery(q);
+      await readJson(req, true);
+      return command(ctx, res, 'measuring.set', { paused: path === HTTP_PATHS.pause });
     case HTTP_PATHS.metrics: {
       allow(req, 'GET');
       noQuery(q);

@@ -15,6 +15,8 @@ export const enum CommandId {
   ToggleCodeLenses = 'routelens.toggleCodeLenses',
   SelectAgent = 'routelens.selectAgent',
   CopyMcpConfiguration = 'routelens.copyMcpConfiguration',
+  PauseMeasuring = 'routelens.pauseMeasuring',
+  ResumeMeasuring = 'routelens.resumeMeasuring',
 }
 
 /** Dry-run first; ask before removing more keys than this. */

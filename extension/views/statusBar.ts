@@ -1,4 +1,4 @@
-/** The status bar item: selected agent's name, req/s, p95 and health; coloured by health; opens the dashboard. */
+/** The status bar item: selected agent's name, req/s, p95 and health (or "paused"); coloured by health; opens the dashboard. */
 import * as vscode from 'vscode';
 import { statusText } from '../core/format';
 import type { AgentManager } from '../core/manager';
@@ -32,6 +32,10 @@ export class StatusBar implements vscode.Disposable {
     } else if (conn.client.state !== 'connected' || !snap) {
       this.item.text = `$(sync~spin) RouteLens: ${conn.label} reconnecting…`;
       this.item.tooltip = `${conn.label}: ${conn.client.state}`;
+      bg = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else if (snap.paused === true) {
+      this.item.text = `$(debug-pause) RouteLens: ${conn.label} paused`;
+      this.item.tooltip = `RouteLens: measuring is paused on ${conn.label} (pid ${snap.agent.pid}) — run "RouteLens: Resume Measuring" to measure again`;
       bg = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
       const health = snap.health?.status;

@@ -464,6 +464,7 @@ export class FakeAgent {
       case 'rateLimit.resetKey':
       case 'rateLimit.setMax':
       case 'rateLimit.list':
+      case 'measuring.set':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} is not implemented by the fake agent`);
       default: {
         const never: never = command;

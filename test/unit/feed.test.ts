@@ -59,7 +59,7 @@ function deltaBetween(prev: Snapshot, next: Snapshot): Delta {
   const cut = next.slowRequests.findIndex((r) => slowKey(r) === newestBefore);
   const added = cut < 0 ? next.slowRequests : next.slowRequests.slice(0, cut);
   if (added.length) d.slowRequests = added;
-  for (const k of ['system', 'alerts', 'alertHistory', 'thresholds', 'health', 'cache', 'rateLimits', 'droppedEndpoints'] as const) {
+  for (const k of ['system', 'alerts', 'alertHistory', 'thresholds', 'health', 'cache', 'rateLimits', 'droppedEndpoints', 'paused'] as const) {
     if (!same(prev[k], next[k])) Object.assign(d, { [k]: next[k] });
   }
   return d;
@@ -86,6 +86,7 @@ async function agentActivity(seed: number) {
   let n = 0;
   return {
     async step(): Promise<Snapshot> {
+      if (agent.paused) agent.resume();
       for (let i = r.int(7); i > 0; i--) {
         const pick = r.int(3);
         const q = `?n=${n++}`;
@@ -97,6 +98,8 @@ async function agentActivity(seed: number) {
       // Resetting a custom timing removes it; resetting a route zeroes it.
       if (r.chance(0.25)) await agent.execute('reset', { endpoint: `CUSTOM job${r.int(4)}` }).catch(() => undefined);
       if (r.chance(0.1)) await agent.execute('reset', { endpoint: 'GET /users/:id' }).catch(() => undefined);
+      // Paused now and then between two snapshots (resumed before the next step's requests).
+      if (r.chance(0.2)) await agent.execute('measuring.set', { paused: true });
       return agent.snapshot();
     },
     async close() {
@@ -219,6 +222,7 @@ function randomDelta(r: ReturnType<typeof rng>, time: number): Delta {
   if (r.chance(0.2)) d.droppedCacheEvents = 1 + r.int(5);
   if (r.chance(0.3)) d.droppedEndpoints = r.int(3);
   if (r.chance(0.3)) d.alerts = [];
+  if (r.chance(0.2)) d.paused = r.chance(0.5);
   return d;
 }
 
@@ -263,6 +267,15 @@ describe('change feed rules (protocol/feed.ts)', () => {
     assert.equal(next.slowRequests, s.slowRequests);
     assert.notEqual(next.alerts, s.alerts);
     assert.equal(s.time, 0);
+  });
+
+  it('paused: a delta that carries it replaces it, one without it leaves it; mergeDeltas keeps the later', () => {
+    const paused = applyDelta(start(), { time: 1, paused: true });
+    assert.equal(paused.paused, true);
+    assert.equal(applyDelta(paused, { time: 2, alerts: [] }).paused, true);
+    assert.equal(applyDelta(paused, { time: 3, paused: false }).paused, false);
+    assert.equal(mergeDeltas({ time: 1, paused: true }, { time: 2, paused: false }).paused, false);
+    assert.equal(mergeDeltas({ time: 1, paused: true }, { time: 2 }).paused, true);
   });
 
   it('cache events: oldest first, the newest CACHE_EVENTS_KEPT kept; dropped counts add up', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { CacheKeyInfo, EndpointStats, Thresholds } from '../../protocol';
+import type { CacheKeyInfo, EndpointStats, Snapshot, Thresholds } from '../../protocol';
 import type { RouteLensApi } from '../../extension/api';
 import { DemoProcess } from './demo-process';
 import { waitFor } from './wait';
@@ -87,6 +87,23 @@ describe('RouteLens extension with the real demo app and agent', function () {
   it('routelens.setAlertThreshold changes the real threshold', async () => {
     await vscode.commands.executeCommand('routelens.setAlertThreshold', { name: 'p95Ms', value: 1234 });
     assert.equal((await demo.api<Thresholds>('/v1/thresholds')).p95Ms, 1234);
+  });
+
+  it('routelens.pauseMeasuring pauses the real agent and the status bar shows it; routelens.resumeMeasuring measures again', async () => {
+    const usersCount = async () => (await demo.api<EndpointStats>(`/v1/endpoints/${encodeURIComponent('GET /users/:id')}`)).count;
+    const before = await usersCount();
+    const paused = await vscode.commands.executeCommand<{ paused: boolean }>('routelens.pauseMeasuring');
+    assert.deepEqual(paused, { paused: true });
+    assert.equal((await demo.api<Snapshot>('/v1/snapshot')).paused, true);
+    await waitFor(() => selected()?.client.store.snapshot?.paused === true, 'the store received the pause', 10_000);
+    await waitFor(() => /paused/.test(api.state().status) || undefined, 'the status bar shows the pause', 10_000);
+    for (let i = 0; i < 3; i++) assert.equal(await demo.get(`/users/${i}`), 200);
+
+    const resumed = await vscode.commands.executeCommand<{ paused: boolean }>('routelens.resumeMeasuring');
+    assert.deepEqual(resumed, { paused: false });
+    await waitFor(() => !/paused/.test(api.state().status) || undefined, 'the status bar no longer shows the pause', 10_000);
+    assert.equal(await demo.get('/users/1'), 200);
+    await waitFor(async () => (await usersCount()) === before + 1 || undefined, 'only the request made after resuming is counted', 10_000);
   });
 
   it('reconnects after the demo restarts (new pid, port and token)', async () => {

@@ -42,6 +42,8 @@ export interface AgentApp {
   agent: Agent;
   /** The local server's port (the HTTP API). */
   port: number;
+  /** The app's port. */
+  appPort: number;
   auth: Record<string, string>;
   /** Sends `count` requests to the app, one after another, and waits until the agent has recorded them. */
   traffic(method: string, path: string, count: number): Promise<void>;
@@ -81,6 +83,7 @@ export async function startAgentApp(options: AgentOptions = {}): Promise<AgentAp
   const started: AgentApp = {
     agent,
     port: ready.port,
+    appPort,
     auth: { Authorization: `Bearer ${ready.token}` },
     async traffic(method, path, count) {
       const before = recorded();

@@ -472,6 +472,22 @@ describe('metrics', () => {
       }
     });
 
+    it('slowSince(position): what came after it, newest first, and how many already left the ring', () => {
+      const c = setup({ slowRingSize: 3 });
+      try {
+        assert.deepEqual(c.m.slowSince(0), { slowRequests: [], position: 0, missed: 0 });
+        for (let i = 0; i < 5; i++) c.m.record(sample({ duration: 1000, requestId: `r${i}` }));
+        const first = c.m.slowSince(0);
+        assert.deepEqual([first.slowRequests.map((s) => s.requestId), first.position, first.missed], [['r4', 'r3', 'r2'], 5, 2]);
+        c.m.record(sample({ duration: 1000, requestId: 'r5' }));
+        const next = c.m.slowSince(first.position);
+        assert.deepEqual([next.slowRequests.map((s) => s.requestId), next.position, next.missed], [['r5'], 6, 0]);
+        assert.deepEqual(c.m.slowSince(first.position).slowRequests.length, 1, 'reading consumes nothing');
+      } finally {
+        c.m.close();
+      }
+    });
+
     it('redacts query values and truncates a 64 KiB URL to 512 characters', () => {
       m.record(sample({ duration: 2000, url: '/s?q=secret&page=2&flag&token=abc', route: '/s', requestId: 'x'.repeat(10_000) }));
       const huge = '/p/' + 'a'.repeat(64 * 1024);
