@@ -107,7 +107,9 @@ export class MetricsCore implements Metrics {
       const duration = clampDuration(sample.duration);
       const s = sample.status;
       const status = typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
-      const flags = sample.aborted === true ? F_ABORTED : sample.threw === true || status >= 500 ? F_ERROR : 0;
+      // An error is what was sent, not how the app got there: a 5xx, or a failure with no response at all.
+      // A 404 passed to next(err) is a 404 (a status class of its own), as if res.status(404) had sent it.
+      const flags = sample.aborted === true ? F_ABORTED : status >= 500 || (status < 100 && sample.threw === true) ? F_ERROR : 0;
       this.queue.push(ep, duration, status, flags);
       if (duration >= this.slowFromMs) {
         const now = this.clock();
