@@ -47,7 +47,7 @@ export function asIoredis(client: RedisClient): Redis {
 /** A fail-fast connection from a URL. An `error` listener is always attached: an unhandled one would crash the app. */
 export function connectRedis(url: string, opts: FailFastOptions = {}, onError?: (err: Error) => void): Redis {
   // Loaded on first use: an agent that never connects to Redis never loads ioredis (2 MB of heap).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { Redis: Client } = require('ioredis') as typeof import('ioredis');
   const client = new Client(url, failFastOptions(opts));
   client.on('error', (err: Error) => onError?.(err));

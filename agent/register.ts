@@ -33,7 +33,7 @@ const hooked = new WeakSet<object>();
  * share one copy of the agent's modules.
  */
 function createPreloadAgent(): PreloadAgent {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const index = require(join(__dirname, 'index')) as { createAgent(options?: object): PreloadAgent };
   return index.createAgent();
 }

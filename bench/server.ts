@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
 
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const express = require('express') as typeof import('express');
   let agent: BenchAgent | undefined;
   if (variant !== 'bare' && variant !== 'bare-b' && variant !== 'noop') {

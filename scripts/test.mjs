@@ -1,4 +1,4 @@
-// The one test command (`npm test`): build, type-check, then every layer in turn:
+// The one test command (`npm test`): build, type-check, lint (ESLint), then every layer in turn:
 // unit, integration (real Express 4/5, real Redis), end to end (real VS Code via
 // code-server, real Chromium). Prints one closing line: "tests: N passed, N failed".
 //   node scripts/test.mjs [unit|integration|e2e ...]
@@ -29,7 +29,10 @@ const run = (label, cmd, args) => {
 };
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-if (run('build', npm, ['run', '--silent', 'build']) && run('typecheck', npm, ['run', '--silent', 'typecheck'])) {
+const built = run('build', npm, ['run', '--silent', 'build']) && run('typecheck', npm, ['run', '--silent', 'typecheck']);
+// ESLint's findings fail the run, but the tests still run (a lint error does not hide a test failure).
+run('lint', npm, ['run', '--silent', 'lint']);
+if (built) {
   for (const layer of layers) {
     if (!all.includes(layer)) throw new Error(`unknown test layer ${layer}`);
     run(layer, npm, ['run', '--silent', `test:${layer}`]);

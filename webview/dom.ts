@@ -8,6 +8,7 @@ import { MISSING } from '../protocol/format';
 /** Bidi embedding/override/isolate controls and marks that can make text read differently than it is. */
 const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
 /** C0/C1 controls other than tab and newline. */
+// eslint-disable-next-line no-control-regex -- matching control characters is what this is for
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 /** Longest string put in the page; longer ones are cut with an ellipsis. */
 export const MAX_TEXT = 2000;

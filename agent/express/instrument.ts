@@ -131,7 +131,7 @@ export function injectMiddleware(expressModule: unknown, getHandler: () => Reque
 export function findExpressModules(): unknown[] {
   const found = new Set<unknown>();
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const cache = require('node:module')._cache as Record<string, { exports?: unknown } | undefined>;
     for (const [file, mod] of Object.entries(cache)) {
       if (/[\\/]node_modules[\\/]express[^\\/]*[\\/]index\.js$/.test(file) && isExpress(mod?.exports)) found.add(mod!.exports);
@@ -205,6 +205,9 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
   const fail = state.fail;
   Object.defineProperty(routerProto, STATE, { value: state, configurable: true });
 
+  // These wrappers hand Express its caller's own `arguments`: the same length (`app.get('setting')`
+  // is a settings read, `app.get(path, fn)` a route) and no rest array allocated per call.
+  /* eslint-disable prefer-rest-params */
   // ---- Router
   once(routerProto, 'route', (orig) =>
     function route(this: RouterLike, path: unknown) {
@@ -275,6 +278,8 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
       },
     );
   }
+
+  /* eslint-enable prefer-rest-params */
 
   // ---- request: the matched route's template (a `route` accessor, no wrapper in the call path)
   if (express.request !== null && typeof express.request === 'object') installRequestHooks(state, express.request);

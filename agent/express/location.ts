@@ -175,7 +175,7 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
   let session: InspectorSession | undefined;
   const g = globalThis as unknown as Record<symbol, unknown>;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const inspector = require('node:inspector') as { Session: new () => InspectorSession };
     session = new inspector.Session();
     session.connect();

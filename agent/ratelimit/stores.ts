@@ -14,7 +14,7 @@ import type { Store, IncrementResponse } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../internal';
-import { type Algorithm, MemoryCounter } from './algorithms';
+import { type Algorithm, type MemoryCounter } from './algorithms';
 import type { LimiterConnection } from './connections';
 
 /** Keys longer than this are stored as a hash (memory and Redis stay bounded per key). */

@@ -71,7 +71,7 @@ export function agentSource(): string {
 export async function prepareAgent(outfile = BUNDLE): Promise<string | undefined> {
   if (outfile === BUNDLE && agentSource() !== BUNDLE) return undefined;
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const esbuild = require('esbuild') as typeof import('esbuild');
   try {
     await esbuild.build({
@@ -100,7 +100,7 @@ export function loadAgent(): { mod?: AgentModule; error?: string } {
   if (loaded) return loaded;
   const file = agentSource();
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const mod = require(file) as Partial<AgentModule>;
     loaded = typeof mod.createAgent === 'function' ? { mod: mod as AgentModule } : { error: `${file} has no createAgent export` };
   } catch (err) {
@@ -120,7 +120,7 @@ export function benchCache(mod: AgentModule | undefined, redis: string, options:
     return { cache: agent.cache, close: () => agent.close(), via: 'createAgent().cache' };
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const { createCache } = require(join(ROOT, 'agent', 'cache', 'index.ts')) as { createCache(o: Record<string, unknown>): BenchCache & { close(): Promise<void> } };
     const cache = createCache({ ...options, redis });
     return { cache, close: () => cache.close(), via: 'createCache() (agent/cache; createAgent not loadable yet)' };

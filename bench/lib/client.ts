@@ -182,11 +182,10 @@ export class Connections {
       if (opts.rate && sent < limit && idle.length === 0) result.queued++;
     };
 
-    let timer: NodeJS.Timeout | undefined;
     const end = () => {
       if (ended) return;
       ended = true;
-      if (timer) clearInterval(timer);
+      clearInterval(timer);
       this.current = undefined;
       // A connection still waiting (the guard fired) could hand its late answer to the next run.
       for (const c of this.conns) if (c.busy) c.socket.destroy();
@@ -230,7 +229,7 @@ export class Connections {
 
     // Paced mode ticks every millisecond; unthrottled mode only needs the first
     // push and a check for the deadline.
-    timer = setInterval(pump, opts.rate ? 1 : 20);
+    const timer = setInterval(pump, opts.rate ? 1 : 20);
     if (idle.length === 0) end();
     else pump();
     // Never wait for stragglers longer than 5 s after the deadline.

@@ -22,7 +22,7 @@ export async function prepareDriver(variants: string[], base: string | undefined
   const err = await prepareAgent(bundle);
   if (err) throw new Error(err);
   const driver = join(RESULTS, 'ic-driver.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const esbuild = require('esbuild') as typeof import('esbuild');
   await esbuild.build({ entryPoints: [join(__dirname, 'ic-driver.ts')], outfile: driver, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent', external: ['express', 'esbuild'] });
   const specs: DriverSpec[] = [];

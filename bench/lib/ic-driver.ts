@@ -17,7 +17,7 @@ import { runLoad } from './client';
 
 async function main(): Promise<void> {
   const [variant, warmup, requests] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const express = require('express') as typeof import('express');
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-ir-'));
   let agent;

@@ -24,7 +24,7 @@ export interface PathMapping {
 /** The discovery directory: the `routelens.discoveryDir` override, else the protocol's rule. */
 export function resolveDiscoveryDir(override?: string, env: Record<string, string | undefined> = process.env): string {
   if (override && override.trim()) return override.trim();
-  let uid = 0;
+  let uid: number;
   try {
     uid = typeof process.getuid === 'function' ? process.getuid() : userInfo().uid;
   } catch {

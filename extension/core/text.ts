@@ -4,6 +4,7 @@
  * codicon syntax `$(name)`, and bounds the length.
  */
 // C0/C1 controls (tab and newline included: one-line surfaces), bidi embeddings/overrides/isolates, zero-width joiners.
+// eslint-disable-next-line no-control-regex -- matching control characters is what this is for
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 export function plainText(value: string, max = 200): string {
@@ -14,5 +15,5 @@ export function plainText(value: string, max = 200): string {
 
 /** Escapes text for a Markdown table cell or paragraph (no HTML, no links, no code spans). */
 export function markdownText(value: string, max = 500): string {
-  return plainText(value, max).replace(/[\\`*_{}\[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`);
+  return plainText(value, max).replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`);
 }

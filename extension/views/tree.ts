@@ -1,6 +1,6 @@
 /** Explorer view: agents → endpoints grouped by router prefix, alerts, cache namespaces. */
 import * as vscode from 'vscode';
-import { type EndpointStats, formatCount, formatMs } from '../../protocol';
+import { type EndpointStats, assertNever, formatCount, formatMs } from '../../protocol';
 import type { AgentConnection, AgentManager } from '../core/manager';
 import { plainText } from '../core/text';
 import { CommandId } from '../commands/ids';
@@ -56,8 +56,12 @@ export class RouteLensTree implements vscode.TreeDataProvider<Node>, vscode.Disp
           .filter((e) => routerPrefix(e.route) === node.prefix)
           .sort((a, b) => a.route.localeCompare(b.route) || a.method.localeCompare(b.method))
           .map((e) => ({ kind: 'endpoint', agentId: node.agentId, endpointId: e.id }));
+      case 'endpoint':
+      case 'alert':
+      case 'namespace':
+        return []; // leaves
       default:
-        return [];
+        return assertNever(node, 'tree node');
     }
   }
 

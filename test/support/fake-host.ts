@@ -6,7 +6,7 @@
  * for real figures run against a real agent instead (startAgentApp in
  * test/integration/server/helpers.ts).
  */
-import { type Alert, type CommandName, type Delta, type EndpointStats, type LatencySummary, PROTOCOL_VERSION, ProtocolError, type Snapshot, type Thresholds } from '../../protocol';
+import { type Alert, type CommandName, type Delta, type EndpointStats, type LatencySummary, PROTOCOL_VERSION, ProtocolError, type Snapshot, type Thresholds, assertNever } from '../../protocol';
 import type { AgentHost, CommandSource } from '../../agent/internal';
 
 export function latency(count: number, p95: number): LatencySummary {
@@ -167,8 +167,14 @@ export class FakeHost implements AgentHost {
         return { removed: 3, dryRun: a.dryRun === true };
       case 'rateLimit.list':
         return this.snapshot().rateLimits;
-      default:
+      case 'cache.inspect':
+      case 'cache.warm':
+      case 'measuring.set':
+      case 'rateLimit.resetKey':
+      case 'rateLimit.setMax':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} not in the fake host`);
+      default:
+        return assertNever(command, 'command');
     }
   }
 }

@@ -31,7 +31,7 @@ cpSync(join(root, 'test/vscode/workspace'), workspace, { recursive: true });
 const timeoutMs = Number(process.env.ROUTELENS_TEST_TIMEOUT_MS ?? 240_000);
 let server;
 let browser;
-let code = 1;
+let code;
 try {
   server = await startCodeServer({
     root,

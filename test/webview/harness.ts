@@ -46,7 +46,7 @@ export async function pageGenerator(file = join(ROOT, 'extension/dashboard/html.
   try {
     mod = (await import(pathToFileURL(file).href)) as { dashboardHtml?: unknown };
   } catch (err) {
-    throw new Error(`the webview harness needs the extension's page generator ${file}: ${(err as Error).message}`);
+    throw new Error(`the webview harness needs the extension's page generator ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (typeof mod.dashboardHtml !== 'function') throw new Error(`${file} exports no dashboardHtml function`);
   return { html: mod.dashboardHtml as HtmlFn, source: relative(ROOT, file) };

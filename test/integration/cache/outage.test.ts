@@ -53,7 +53,6 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
   let base: string;
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
-  let loads = 0;
   let runs = 0;
 
   before(async () => {
@@ -74,7 +73,6 @@ describe('cache under Redis outages (real Redis, real Express)', function () {
     app.get('/computed/:id', async (req, res, next) => {
       try {
         const v = await cache.getOrSet(`computed:${req.params.id}`, async () => {
-          loads++;
           return { id: req.params.id, loadedAt: Date.now() };
         });
         const p = await peer.getOrSet(`peer:${req.params.id}`, () => ({ ok: true }));

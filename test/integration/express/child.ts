@@ -25,7 +25,7 @@ export interface Bundle {
 export async function bundleAgent(prefix: string): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
   const external = [...Object.keys(pkg.dependencies), 'express'];
   const common = { absWorkingDir: root, bundle: true, logLevel: 'silent' as const, platform: 'node' as const, target: 'node20', outdir: join(dir, 'agent') };

@@ -101,9 +101,9 @@ for (const [name, expressModule] of versions) {
       const noop: RequestHandler = (_req, _res, next) => next();
       const app = express();
       app.get('/warm', (_req, res) => void res.send('w'));
-      let count = layers(app);
+      const count = layers(app);
       app.use('/api', mw);
-      assert.equal(layers(app), ++count, 'with a path');
+      assert.equal(layers(app), count + 1, 'with a path');
       const router = express.Router();
       router.use(mw);
       assert.equal(router.stack.length, 1, 'on a router');

@@ -27,7 +27,7 @@ describe('express locations through source maps', () => {
       const rec = memoryRecorder();
       const table = instrumentExpress(express, { registerRoute: (d) => rec.registerRoute(d), diag: new Diagnostics(silentLogger) })!;
       try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+         
         (require(out) as { build(e: unknown): unknown }).build(express);
         await until(() => rec.def('GET /typed/pets') !== undefined);
         const def = rec.def('GET /typed/pets')!;

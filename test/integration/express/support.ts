@@ -6,9 +6,9 @@ import type { RequestRecorder, RequestSample, RouteDefinition } from '../../../a
 
 /** Both Express majors, every case runs on each. */
 export const versions: Array<[string, unknown]> = [
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   ['express4', require('express4')],
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   ['express5', require('express')],
 ];
 
@@ -96,7 +96,7 @@ export function pristineExpress(name: string): unknown {
   const saved = new Map(Object.entries(require.cache));
   for (const key of saved.keys()) if (key.includes('/node_modules/')) delete require.cache[key];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     return require(name === 'express4' ? 'express4' : 'express');
   } finally {
     for (const key of Object.keys(require.cache)) if (key.includes('/node_modules/')) delete require.cache[key];

@@ -11,9 +11,9 @@ import type { RateLimitStats } from '../../../protocol';
 import { type Served, hit, serve, waitFor } from './helpers';
 
 const variants: Array<[string, () => typeof import('express')]> = [
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   ['Express 4', () => require('express4')],
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   ['Express 5', () => require('express')],
 ];
 

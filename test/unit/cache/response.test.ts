@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createCache, createResponseCache, type Cache } from '../../../agent/cache';
 import { RouteLensError } from '../../../agent/errors';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const frameworks = { 'express 5': require('express'), 'express 4': require('express4') } as Record<string, () => any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 for (const [name, express] of Object.entries(frameworks)) {

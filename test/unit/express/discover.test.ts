@@ -7,7 +7,7 @@ import { registrationSite } from '../../../agent/express/location';
 
 describe('express/discover', () => {
   describe('mountPartOf: a use() layer’s path', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const express4 = require('express4') as { Router(): { use(...a: unknown[]): void; stack: Array<Record<string, unknown>> } };
     const texts = (path: unknown): string[] | undefined => {
       const r = express4.Router();
@@ -40,7 +40,7 @@ describe('express/discover', () => {
     const c = (): void => undefined;
     assert.deepEqual(handlersByMethod([{ handle: a, method: 'get' }, { handle: b, method: 'get' }, { handle: c, method: 'post' }]), [['GET', b], ['POST', c]]);
     assert.deepEqual(handlersByMethod([{ handle: a, method: undefined }]), [['ALL', a]]);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const { METHODS } = require('node:http') as { METHODS: string[] };
     assert.deepEqual(handlersByMethod(METHODS.map((m) => ({ handle: a, method: m.toLowerCase() }))), [['ALL', a]]);
     assert.deepEqual(handlersByMethod(undefined), []);

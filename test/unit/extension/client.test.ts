@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AgentClient, endpointFromRecord } from '../../../extension/core/client';
 import { readDiscovery } from '../../../extension/core/discovery';
-import { RouteLensError } from '../../../extension/core/errors';
+import { type RouteLensError } from '../../../extension/core/errors';
 import { FakeAgent } from '../../support/fake-agent';
 import { tempDir, waitFor } from './helpers';
 
