@@ -100,14 +100,15 @@ describe('metrics', () => {
       m.record(sample({ duration: 30, status: 404 }));
       m.record(sample({ duration: 300, status: 503 }));
       m.record(sample({ duration: 40, status: 200, threw: true }));
+      m.record(sample({ duration: 45, status: 0, threw: true }));
       m.record(sample({ duration: 50, status: 0, aborted: true }));
       const e = m.endpoint('GET /a')!;
       assert.equal(e.id, 'GET /a');
       assert.equal(e.method, 'GET');
       assert.equal(e.route, '/a');
       assert.equal(e.kind, 'route');
-      assert.equal(e.count, 5);
-      assert.equal(e.errors, 2, '503 and the thrown request');
+      assert.equal(e.count, 6);
+      assert.equal(e.errors, 2, 'the 503 and the request that failed without a response; a 200 sent after a throw is not an error');
       assert.equal(e.aborted, 1, 'aborted is counted apart, not as an error');
       assert.deepEqual(e.statusCodes, { '2xx': 2, '4xx': 1, '5xx': 1 });
       assert.deepEqual(e.location, { file: '/app.js', line: 3, column: 5 });
@@ -122,7 +123,7 @@ describe('metrics', () => {
       assert.deepEqual(windows['5m'], top);
       assert.equal(histogram!.bounds.length, histogram!.counts.length);
       assert.equal(histogram!.bounds.length, HISTOGRAM_BOUNDS.length);
-      assert.equal(histogram!.counts.reduce((a, b) => a + b, 0), 5);
+      assert.equal(histogram!.counts.reduce((a, b) => a + b, 0), 6);
       // 3 ms falls in (2, 5], 300 ms in (250, 500]
       assert.equal(histogram!.counts[HISTOGRAM_BOUNDS.indexOf(5)], 1);
       assert.equal(histogram!.counts[HISTOGRAM_BOUNDS.indexOf(500)], 1);
