@@ -36,7 +36,7 @@ export interface MiddlewareOptions {
   measuring?: MeasuringSwitch;
 }
 
-/** Longest `url` kept in a sample (the rest is cut; reliability bar 23). */
+/** Longest `url` kept in a sample (the rest is cut). */
 export const MAX_URL = 2048;
 const MAX_REQUEST_ID = 128;
 const SANE_ID = /^[\w.:@+=/-]+$/;

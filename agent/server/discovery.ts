@@ -1,6 +1,6 @@
 /**
  * The discovery file `agent-<pid>.json`: how the extension finds the agent and
- * its token (reliability bar item 5). Directory 0700, file 0600, written to a
+ * its token. Directory 0700, file 0600, written to a
  * temporary name and renamed so a reader never sees half a file; removed on
  * close, synchronously on process exit, and on Ctrl-C or SIGTERM.
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP JSON API (reliability bar items 2–6). Every request passes the
+ * The HTTP JSON API. Every request passes the
  * Host/Origin/Sec-Fetch-Site checks and the token before any route runs; every
  * command goes through parseCommandArgs + runCommand, so validation lives in
  * one place; every handler failure answers 500 JSON and the server goes on.

@@ -159,7 +159,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Malformed requests and header floods (item 10): answer if we can, then drop.
+    // Malformed requests and header floods: answer if we can, then drop.
     if (socket.writable && !(err.code === 'ECONNRESET')) {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -175,7 +175,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     server.removeAllListeners();
     return disabledServer(opts.token, address);
   }
-  // After listening: errors are counted, never thrown (item 11).
+  // After listening: errors are counted, never thrown.
   server.on('error', (e) => diag.failure('server.http', e));
 
   const info = server.address();
@@ -199,7 +199,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
-      // Every check before handleUpgrade (items 2–4, 10): a refused client never joins.
+      // Every check before handleUpgrade: a refused client never joins.
       const refusal = check(req);
       if (refusal) return rawRefusal(socket, refusal.status, { code: refusal.code, message: refusal.message });
       const path = (req.url ?? '').split('?')[0];

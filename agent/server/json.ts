@@ -1,5 +1,5 @@
 /**
- * Serialisation that never throws (reliability bar item 23): the fast path is
+ * Serialisation that never throws: the fast path is
  * JSON.stringify; on failure (cycles, BigInt, a throwing toJSON) a careful
  * replacer truncates huge strings and replaces what cannot be written.
  */

@@ -1,6 +1,7 @@
 /**
- * Checks every request and upgrade passes before anything else runs
- * (reliability bar items 1–6). Pure functions over the request headers.
+ * Checks every request and upgrade passes before anything else runs: loopback
+ * only, no DNS rebinding (Host), no browser origins, the token, no cross-site
+ * state changes. Pure functions over the request headers.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

@@ -2,8 +2,9 @@
  * The WebSocket stream at /v1/stream: a snapshot on connect, batched deltas
  * (one feed read and one serialisation per tick for every client, and nothing
  * at a tick where nothing changed), commands
- * with exactly one reply each, heartbeats, and slow-consumer handling
- * (reliability bar items 7–13, 27). Its timers run only while a client is
+ * with exactly one reply each, heartbeats, and slow-consumer handling (bad
+ * input, floods and slow readers cost a socket, never the process). Its
+ * timers run only while a client is
  * connected: an agent nobody watches does not wake up for the stream.
  */
 import type { IncomingMessage } from 'node:http';
@@ -75,7 +76,7 @@ export class Stream {
       perMessageDeflate: false,
       maxPayload: opts.maxPayload,
       clientTracking: false,
-      // Fragment flooding (item 9): far below ws's own 16 Ki default.
+      // Fragment flooding: far below ws's own 16 Ki default.
       maxFragments: 256,
       maxBufferedChunks: 4096,
       maxPendingAutoPongs: 8,
@@ -156,7 +157,7 @@ export class Stream {
 
   private runClientCommand(client: Client, id: string | number, command: CommandName, args: CommandArgs<CommandName>): void {
     if (client.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      // The client is not reading: answer small, run nothing heavy (item 12).
+      // The client is not reading: answer small, run nothing heavy.
       this.reply(client, id, { code: 'ERR_UNAVAILABLE', message: 'client is not reading its replies; retry later' });
       return;
     }
@@ -235,7 +236,7 @@ export class Stream {
         ws.resume();
       }
       if (buffered > this.opts.maxBufferedBytes) {
-        // Slow consumer (item 12): drop its deltas and count them; resync later.
+        // Slow consumer: drop its deltas and count them; resync later.
         if (deltaText !== undefined) {
           this.stats.droppedDeltas++;
           client.stale = true;
@@ -258,7 +259,7 @@ export class Stream {
   private heartbeat(): void {
     for (const client of this.clients) {
       if (!client.alive) {
-        // No pong since the previous ping (item 13).
+        // No pong since the previous ping.
         this.stats.heartbeatTerminations++;
         this.leave(client);
         client.ws.terminate();

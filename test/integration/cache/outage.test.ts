@@ -1,6 +1,6 @@
 /**
  * Redis killed, restarted, frozen and flapping under a loop of real HTTP
- * requests (reliability bar 16, 17, 19): zero failed requests, every request
+ * requests: zero failed requests, every request
  * bounded, one connection event per outage, no unhandled errors, no listener
  * growth, recovery afterwards.
  */

@@ -107,7 +107,7 @@ describe('cache tiers (real Redis, KEYS disabled)', function () {
     );
   });
 
-  it('pattern invalidation never leaves the prefix: foreign keys survive (reliability bar 20)', async () => {
+  it('pattern invalidation never leaves the prefix: foreign keys survive', async () => {
     const c = await make({ prefix: 'we*ird:' });
     await c.set('users:1', 1);
     await raw.set('weXird:d:users:1', 'foreign-glob-lookalike');

@@ -1,6 +1,6 @@
 /**
  * Edge cases on Express 4 and 5: sub-apps, the request context during handlers, measuring
- * without route capture, huge values (reliability bar 23).
+ * without route capture, huge values.
  */
 import { strict as assert } from 'node:assert';
 import type { Express, Request, Response } from 'express';

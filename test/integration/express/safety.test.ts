@@ -1,5 +1,5 @@
 /**
- * The host app comes first (reliability bar 25, 26): with every RouteLens hook made to throw,
+ * The host app comes first: with every RouteLens hook made to throw,
  * responses are byte-identical to a run without the agent, the app's error handler receives the
  * very same error objects, next() runs exactly once; aborted and streaming responses give
  * exactly one sample each and leave nothing behind.

@@ -1,7 +1,7 @@
 /**
  * Redis store against a private, real redis-server: shared limits across
  * instances, NOSCRIPT, Redis killed / restarted / frozen with both failure
- * policies (reliability bar items 16, 18, 19).
+ * policies.
  */
 import assert from 'node:assert/strict';
 import express5 from 'express';

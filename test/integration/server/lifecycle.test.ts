@@ -34,7 +34,7 @@ describe('server lifecycle', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  describe('item 15: port in use', () => {
+  describe('port in use', () => {
     it('warns once and listens on another port, advertised in the discovery file', async () => {
       const busy = await occupy();
       try {
@@ -113,7 +113,7 @@ describe('server lifecycle', () => {
     });
   });
 
-  it('item 14: each restart advertises a new port and token, rewrites (not appends) the file, and a second server in the process does not delete the newer file', async () => {
+  it('each restart advertises a new port and token, rewrites (not appends) the file, and a second server in the process does not delete the newer file', async () => {
     const a = await start({ discoveryDir: dir });
     const first = JSON.parse(readFileSync(a.server.discoveryFile!, 'utf8'));
     await a.server.close();
@@ -138,7 +138,7 @@ describe('server lifecycle', () => {
     await assert.rejects(http(server.port, 'GET', '/v1/system', auth));
   });
 
-  it('item 15: 50 start/close cycles leave no growth of process listeners, timers or sockets', async function () {
+  it('50 start/close cycles leave no growth of process listeners, timers or sockets', async function () {
     this.timeout(60_000);
     const cycle = async () => {
       const { server, auth } = await start({ discoveryDir: dir, heartbeatMs: 1000 });

@@ -12,7 +12,7 @@ function upgradeRequest(port: number, headers: string[]): string {
 describe('server security', () => {
   afterEach(closeAll);
 
-  it('item 1: binds loopback only, refusing a non-loopback host with one warning', async () => {
+  it('binds loopback only, refusing a non-loopback host with one warning', async () => {
     const { server, logger } = await start({ host: '0.0.0.0' });
     assert.equal(server.enabled, true);
     assert.equal(server.host, '127.0.0.1');
@@ -22,13 +22,13 @@ describe('server security', () => {
     assert.equal(again.server.host, '127.0.0.1');
   });
 
-  it('item 1: a loopback host such as localhost binds 127.0.0.1', async () => {
+  it('a loopback host such as localhost binds 127.0.0.1', async () => {
     const { server, logger } = await start({ host: 'localhost' });
     assert.equal(server.host, '127.0.0.1');
     assert.equal(logger.lines.length, 0);
   });
 
-  describe('item 2: DNS rebinding, Host header', () => {
+  describe('DNS rebinding, Host header', () => {
     const bad = ['localhost.evil.com', 'localhost6', '0177.0.0.1', '127.1', 'evil.example', 'localhost', '127.0.0.1', '[::1]'];
     for (const name of bad) {
       it(`refuses Host ${name}${name.includes(':') || !['localhost', '127.0.0.1', '[::1]'].includes(name) ? '' : ' without the port'} with 403 on HTTP and upgrade`, async () => {
@@ -71,7 +71,7 @@ describe('server security', () => {
     });
   });
 
-  describe('item 3: cross-site WebSocket hijacking, Origin', () => {
+  describe('cross-site WebSocket hijacking, Origin', () => {
     for (const origin of ['https://evil.example', 'http://1.2.3.4', 'null', 'chrome-extension://abcdefghijklmnop', 'http://localhost:3000', 'http://127.0.0.1']) {
       it(`refuses a handshake with Origin ${origin}`, async () => {
         const { server, auth } = await start();
@@ -84,14 +84,14 @@ describe('server security', () => {
     }
   });
 
-  it('item 3: an Origin hidden behind many other headers is still refused', async () => {
+  it('an Origin hidden behind many other headers is still refused', async () => {
     const { server, auth } = await start();
     const filler = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`X-F${i}`, '1']));
     const r = await http(server.port, 'GET', '/v1/snapshot', { ...auth, ...filler, Origin: 'https://evil.example' });
     assert.equal(r.status, 403);
   });
 
-  describe('item 4: token', () => {
+  describe('token', () => {
     it('refuses a missing, wrong or wrong-length token with 401 and never joins the client', async () => {
       const { server, token } = await start();
       const cases: Array<Record<string, string>> = [
@@ -138,7 +138,7 @@ describe('server security', () => {
     });
   });
 
-  it('item 5: the token never appears in logs, URLs or process arguments', async () => {
+  it('the token never appears in logs, URLs or process arguments', async () => {
     const { server, token, logger } = await start({ host: '10.1.2.3' });
     await http(server.port, 'GET', '/v1/snapshot', { Authorization: 'Bearer wrong' });
     await http(server.port, 'GET', `/v1/nope`, { Authorization: `Bearer ${token}` });
@@ -147,7 +147,7 @@ describe('server security', () => {
     assert.ok(process.argv.every((a) => !a.includes(token)));
   });
 
-  describe('item 6: cross-site HTTP', () => {
+  describe('cross-site HTTP', () => {
     it('refuses Sec-Fetch-Site other than none, OPTIONS, and never sends Access-Control-Allow-Origin', async () => {
       const { server, auth } = await start();
       for (const site of ['cross-site', 'same-site', 'same-origin']) {

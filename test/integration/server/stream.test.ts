@@ -79,7 +79,7 @@ describe('server stream', () => {
     assert.equal(d2.seq, snap.seq + 2);
   });
 
-  it('item 27: one takeDelta and one serialisation per tick, the same delta to every client', async () => {
+  it('one feed read and one serialisation per tick, the same delta to every client', async () => {
     let n = 0;
     const { server, auth, host } = await start({ batchMs: 30 });
     host.deltaFactory = () => ({ time: ++n });
@@ -98,7 +98,7 @@ describe('server stream', () => {
     for (const s of common) assert.ok(seen[1]!.get(s) === seen[0]!.get(s) && seen[2]!.get(s) === seen[0]!.get(s));
   });
 
-  describe('item 7: bad input on the wire', () => {
+  describe('bad input on the wire', () => {
     it('answers malformed JSON, unknown commands, wrong types and __proto__ with a coded reply; the socket stays open', async () => {
       const { server, auth, host } = await start();
       const c = new Client(server.wsUrl, auth);
@@ -160,7 +160,7 @@ describe('server stream', () => {
     });
   });
 
-  it('item 8: an oversize frame closes that socket with 1009; other clients are untouched; no permessage-deflate', async () => {
+  it('an oversize frame closes that socket with 1009; other clients are untouched; no permessage-deflate', async () => {
     const { server, auth, host } = await start();
     const big = new Client(server.wsUrl, auth);
     const other = new Client(server.wsUrl, auth);
@@ -174,7 +174,7 @@ describe('server stream', () => {
     await until(() => server.clientCount() === 1);
   });
 
-  it('item 9: a fragment flood is closed with 1008 and memory stays bounded', async () => {
+  it('a fragment flood is closed with 1008 and memory stays bounded', async () => {
     const { server, token, auth } = await start();
     const other = new Client(server.wsUrl, auth);
     await other.next(isSnapshot);
@@ -189,7 +189,7 @@ describe('server stream', () => {
     assert.equal((await other.command(1, 'thresholds.get')).ok, true);
   });
 
-  it('item 10: handshake header floods and long Sec-WebSocket-Protocol values are refused quickly; the server answers others', async () => {
+  it('handshake header floods and long Sec-WebSocket-Protocol values are refused quickly; the server answers others', async () => {
     const { server, auth, token } = await start();
     const t0 = Date.now();
     const flood = await raw(
@@ -212,7 +212,7 @@ describe('server stream', () => {
     await c.next(isSnapshot);
   });
 
-  it('item 11: protocol errors close the socket, never the process', async () => {
+  it('protocol errors close the socket, never the process', async () => {
     const { server, token, auth } = await start();
     const other = new Client(server.wsUrl, auth);
     await other.next(isSnapshot);
@@ -244,7 +244,7 @@ describe('server stream', () => {
     assert.equal(server.clientCount(), 1);
   });
 
-  it('item 12: a client that stops reading skips deltas (counted), stays bounded, then resyncs from a snapshot', async function () {
+  it('a client that stops reading skips deltas (counted), stays bounded, then resyncs from a snapshot', async function () {
     this.timeout(40_000);
     const limit = 256 * 1024;
     const payload = 'r'.repeat(200 * 1024);
@@ -276,7 +276,7 @@ describe('server stream', () => {
     assert.ok(resync.seq >= fastSeqs[fastSeqs.length - 1]!);
   });
 
-  it('item 12: a client that sends commands but does not read the replies is paused, its buffer bounded; it resumes once drained', async function () {
+  it('a client that sends commands but does not read the replies is paused, its buffer bounded; it resumes once drained', async function () {
     this.timeout(40_000);
     const limit = 128 * 1024;
     const { server, auth, host } = await start({ batchMs: 20, maxBufferedBytes: limit, heartbeatMs: 60_000 });
@@ -301,7 +301,7 @@ describe('server stream', () => {
     assert.equal(new Set(replies().map((r) => r.id)).size, 400);
   });
 
-  it('item 13: a peer that stops answering pings is terminated within two intervals; a live one stays', async () => {
+  it('a peer that stops answering pings is terminated within two intervals; a live one stays', async () => {
     const { server, auth } = await start({ heartbeatMs: 100 });
     const dead = new Client(server.wsUrl, auth, { autoPong: false });
     const live = new Client(server.wsUrl, auth);
@@ -316,7 +316,7 @@ describe('server stream', () => {
     assert.equal(server.clientCount(), 1);
   });
 
-  it('item 23: cyclic results and huge error messages are serialised without throwing', async () => {
+  it('cyclic results and huge error messages are serialised without throwing', async () => {
     const { server, auth, host } = await start();
     const cyclic: Record<string, unknown> = { big: 1n, name: 'x'.repeat(1024 * 1024) };
     cyclic.self = cyclic;

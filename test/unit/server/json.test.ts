@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MAX_STRING_CHARS, safeStringify } from '../../../agent/server/json';
 
-describe('server safeStringify (item 23)', () => {
+describe('server safeStringify', () => {
   it('is plain JSON.stringify on ordinary values', () => {
     assert.equal(safeStringify({ a: [1, 'x'] }), '{"a":[1,"x"]}');
     assert.equal(safeStringify(undefined), 'null');
