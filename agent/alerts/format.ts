@@ -1,10 +1,11 @@
 /** How alert messages write figures: `850 ms`, `2.4 s`, `12%`, `512 MiB`, targets cut to a readable length. */
+import { round, truncate } from '../text';
 
 const MAX_TARGET_IN_MESSAGE = 200;
 
 /** A target (route, limiter name) cut to MAX_TARGET_IN_MESSAGE characters. */
 export function short(target: string): string {
-  return target.length <= MAX_TARGET_IN_MESSAGE ? target : target.slice(0, MAX_TARGET_IN_MESSAGE - 1) + '…';
+  return truncate(target, MAX_TARGET_IN_MESSAGE);
 }
 
 /** `850 ms`, `2.4 s`. */
@@ -24,9 +25,7 @@ export function mib(bytes: number): string {
 }
 
 /** A figure as alerts carry it: three decimals at most. */
-export function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
+export const round3 = (value: number): number => round(value);
 
 function oneDecimal(value: number): string {
   return value.toFixed(1).replace(/\.0$/, '');

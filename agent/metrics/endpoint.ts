@@ -6,7 +6,8 @@
  * What a read computes is cached until a sample arrives or a slot boundary passes.
  */
 import type { EndpointKind, EndpointStats, LatencySummary, SourceLocation, StatusClass } from '../../protocol';
-import { HISTOGRAM_BOUNDS, LatencyAccumulator, binKey, histogramBucket, mod, round } from './summary';
+import { round } from '../text';
+import { HISTOGRAM_BOUNDS, LatencyAccumulator, binKey, histogramBucket, mod } from './summary';
 
 export const FINE_MS = 10_000;
 export const FINE_SLOTS = 7;

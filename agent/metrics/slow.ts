@@ -6,7 +6,8 @@
  */
 import type { Severity, SlowRequest, Thresholds } from '../../protocol';
 import type { RequestSample } from '../internal';
-import { mod, round } from './summary';
+import { round } from '../text';
+import { mod } from './summary';
 import { redactUrl, truncate } from './text';
 
 const MAX_REQUEST_ID = 128;

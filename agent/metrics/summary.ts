@@ -6,6 +6,7 @@
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import type { LatencySummary } from '../../protocol';
+import { round } from '../text';
 
 /** Latency histogram (5 min window): bucket upper bounds in ms; the last is Infinity (`null` in JSON). */
 export const HISTOGRAM_BOUNDS: readonly number[] = Object.freeze([0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 60000, Infinity]);
@@ -124,9 +125,6 @@ export class LatencyAccumulator {
   }
 }
 
-export function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}
 
 export function mod(a: number, n: number): number {
   const r = a % n;

@@ -13,7 +13,7 @@ import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, per
 import v8 from 'node:v8';
 import type { SystemStats } from '../../protocol';
 import type { Diagnostics } from '../log';
-import { round } from './summary';
+import { round } from '../text';
 
 type Elu = ReturnType<typeof performance.eventLoopUtilization>;
 

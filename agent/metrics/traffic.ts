@@ -4,7 +4,8 @@
  * `system()` and of the slow-requests alert rule.
  */
 import { FINE_MS, FINE_SLOTS } from './endpoint';
-import { mod, round } from './summary';
+import { round } from '../text';
+import { mod } from './summary';
 
 export class RequestTraffic {
   private readonly epochs = new Float64Array(FINE_SLOTS).fill(-1);

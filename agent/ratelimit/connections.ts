@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { RedisClient } from '../api-types';
 import type { Diagnostics } from '../log';
 import { asIoredis, connectRedis, duplicateRedis } from '../redis';
-import { defineCountCommands } from './stores';
+import { defineCountCommands } from './scripts';
 
 /** Longest a request waits for its limiter's first Redis connection before the limiter falls back (ms). */
 export const FIRST_CONNECT_WAIT_MS = 1000;
