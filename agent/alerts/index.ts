@@ -10,6 +10,7 @@
  * value oscillating around the threshold does not flap. See docs/metrics.md for
  * each rule and its defaults.
  */
+import { Revision } from '../revision';
 import { type Alert, type AlertRule, type HealthReport, ProtocolError, type Severity, type Thresholds } from '../../protocol';
 import { type AlertInputs, type Alerts, type Clock, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
@@ -63,10 +64,7 @@ class AlertEngine implements Alerts {
   readonly #history: Alert[] = [];
   readonly #listeners: Array<(alert: Alert) => void> = [];
   #health: HealthReport = { score: 100, status: 'healthy', reasons: [] };
-  /** A change not yet counted in `#revision` (the first read after it bumps the revision). */
-  #changed = false;
-  #revision = 0;
-  #takenRevision = 0;
+  readonly #revision = new Revision();
   #alertCount = 0;
 
   constructor(options: AlertsOptions) {
@@ -105,7 +103,7 @@ class AlertEngine implements Alerts {
     const next = healthOf(this.#tracks.values());
     if (!sameHealth(next, this.#health)) {
       this.#health = next;
-      this.#changed = true;
+      this.#revision.mark();
     }
   }
 
@@ -145,19 +143,12 @@ class AlertEngine implements Alerts {
   }
 
   takeChanged(): boolean {
-    const revision = this.revision();
-    const changed = revision !== this.#takenRevision;
-    this.#takenRevision = revision;
-    return changed;
+    return this.#revision.taken();
   }
 
   /** Grows when anything this reports changed; any number of readers compare it with the value they last saw. */
   revision(): number {
-    if (this.#changed) {
-      this.#changed = false;
-      this.#revision++;
-    }
-    return this.#revision;
+    return this.#revision.value();
   }
 
   onFire(listener: (alert: Alert) => void): void {
@@ -197,11 +188,11 @@ class AlertEngine implements Alerts {
     const message = check.message();
     if (alert.message !== message) {
       alert.message = message;
-      this.#changed = true;
+      this.#revision.mark();
     }
     if (alert.severity !== 'critical' && track.critical >= fireAfter) {
       alert.severity = 'critical';
-      this.#changed = true;
+      this.#revision.mark();
       this.#notify(alert);
     }
   }
@@ -222,7 +213,7 @@ class AlertEngine implements Alerts {
     if (check.location) alert.location = check.location;
     track.alert = alert;
     this.#firing.set(alert.id, track);
-    this.#changed = true;
+    this.#revision.mark();
     this.#notify(alert);
   }
 
@@ -236,7 +227,7 @@ class AlertEngine implements Alerts {
     alert.resolvedBy = by;
     this.#history.unshift(alert);
     if (this.#history.length > this.#historySize) this.#history.length = this.#historySize;
-    this.#changed = true;
+    this.#revision.mark();
     return { ...alert };
   }
 

@@ -69,9 +69,6 @@ class TwoTierCache implements Cache {
   private readonly invalidations: Invalidations;
   private readonly browser: KeyBrowser;
   private readonly warmers: Warmers;
-  /** The stats' revision: bumped by the first read after a change. */
-  private revisionCount = 0;
-  private takenRevision = 0;
   private readonly batch: Batch;
   /** Created with the first predictive namespace or registered loader; undefined costs reads one check. */
   private preloader: Preloader | undefined;
@@ -282,24 +279,17 @@ class TwoTierCache implements Cache {
   }
 
   takeChanged(): boolean {
-    const revision = this.revision();
-    const changed = revision !== this.takenRevision;
-    this.takenRevision = revision;
-    return changed;
+    return this.telemetry.revision.taken();
   }
 
   /** Grows when the stats change; any number of readers compare it with the value they last saw. */
   revision(): number {
-    if (this.telemetry.changed) {
-      this.telemetry.changed = false;
-      this.revisionCount++;
-    }
-    return this.revisionCount;
+    return this.telemetry.revision.value();
   }
 
   async close(): Promise<void> {
     if (this.tiers.closed) return;
-    this.telemetry.changed = true;
+    this.telemetry.revision.mark();
     this.warmers.close();
     await this.tiers.close();
     this.loads.clear();

@@ -5,6 +5,7 @@
  * while the batch has room. `stats()` assembles CacheStats from these counts
  * and a view of L1 and L2 the caller passes in.
  */
+import { Revision } from '../revision';
 import type { CacheEvent, CacheStats, CacheTier, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
 import type { Clock } from '../internal';
@@ -35,8 +36,8 @@ export interface TierView {
 
 export class CacheTelemetry {
   readonly events: EventBatch;
-  /** True when a figure moved since the reader last reset it. */
-  changed = true;
+  /** Moves when a figure moved (the change feed reads it). */
+  readonly revision = new Revision();
   private readonly namespaces = new CappedCounts<NamespaceCounts>(MAX_NAMESPACES, (namespace) => ({ namespace, hits: 0, misses: 0, entries: 0 }));
   private readonly routes = new CappedCounts<RouteCounts>(MAX_ROUTES, (route) => ({ route, hits: 0, misses: 0 }));
   private readonly routeOf = new WeakMap<RequestContext, { template: string; counts: RouteCounts }>();
@@ -58,6 +59,7 @@ export class CacheTelemetry {
     private readonly clock: Clock,
   ) {
     this.events = new EventBatch(maxEvents);
+    this.revision.mark(); // a new cache's stats are news
   }
 
   /** The counts of a namespace (entries hold theirs, so L1 can keep `entries` current). */
@@ -78,7 +80,7 @@ export class CacheTelemetry {
   }
 
   hit(key: string, e: { ns: NamespaceCounts; hits: number }, tier: CacheTier, now: number): void {
-    this.changed = true;
+    this.revision.mark();
     this.overall.hits++;
     if (tier === 'l1') this.l1Counts.hits++;
     else {
@@ -94,7 +96,7 @@ export class CacheTelemetry {
   }
 
   miss(key: string, now: number): void {
-    this.changed = true;
+    this.revision.mark();
     this.overall.misses++;
     this.l1Counts.misses++;
     if (this.hasL2) this.l2Counts.misses++;
@@ -108,27 +110,27 @@ export class CacheTelemetry {
 
   stored(key: string, namespace: string, now: number): void {
     this.sets++;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'set', time: now, key, namespace, route: this.route()?.route });
   }
 
   deleted(key: string): void {
     this.deletes++;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'delete', time: this.clock(), key, namespace: namespaceOf(key), route: this.route()?.route });
   }
 
   /** lru-cache evicted an L1 entry for room. */
   evicted(key: string, namespace: string): void {
     this.evictions++;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'eviction', time: this.clock(), key, namespace, tier: 'l1' });
   }
 
   /** An L1 entry was found past its grace and dropped. */
   expired(key: string, namespace: string, now: number): void {
     this.expirations++;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'expiry', time: now, key, namespace, tier: 'l1' });
   }
 
@@ -137,34 +139,34 @@ export class CacheTelemetry {
     this.loads.count++;
     this.loads.total += duration;
     if (duration > this.loads.max) this.loads.max = duration;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'load', time: this.clock(), key, namespace: namespaceOf(key), duration, route });
   }
 
   loadFailed(key: string, message: string): void {
     this.loads.errors++;
-    this.changed = true;
+    this.revision.mark();
     this.error(`loader failed: ${message}`, key);
   }
 
   invalidated(by: Invalidation['by'], target: string, source: Invalidation['source'], removed: number): void {
     this.invalidations++;
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'invalidation', time: this.clock(), invalidation: { by, target, source, removed } });
   }
 
   /** A figure kept outside these counters moved (a warmer run, a preload's outcome). */
   touched(): void {
-    this.changed = true;
+    this.revision.mark();
   }
 
   connection(state: RedisState): void {
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'connection', time: this.clock(), state });
   }
 
   error(message: string, key: string | undefined): void {
-    this.changed = true;
+    this.revision.mark();
     if (this.events.room()) this.events.events.push({ kind: 'error', time: this.clock(), key, message: truncate(message, 500, '') });
   }
 

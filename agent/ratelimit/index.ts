@@ -17,6 +17,7 @@
  * This file: the registry of one agent's limiters and the commands over them.
  * options.ts validates a limiter's options, limiter.ts makes its middleware.
  */
+import { Revision } from '../revision';
 import type { Request } from 'express';
 import { ProtocolError, type RateLimitStats } from '../../protocol';
 import type { RedisClient } from '../api-types';
@@ -80,10 +81,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   readonly #redis: RedisConnections | undefined;
   readonly #namespace: string;
   #closed = false;
-  /** A change not yet counted in `#revision` (the first read after it bumps the revision). */
-  #changed = false;
-  #revision = 0;
-  #takenRevision = 0;
+  readonly #revision = new Revision();
   #forwardedForWarned = false;
   #defaultNames = 0;
 
@@ -126,7 +124,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     const limiter = this.#find(limiterName);
     try {
       const reset = await limiter.store.reset(String(key));
-      this.#changed = true;
+      this.#revision.mark();
       return { reset };
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw new ProtocolError('ERR_UNAVAILABLE', `rate limiter "${limiterName}": ${err.message}`);
@@ -137,25 +135,18 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   setMax(limiterName: string, max: number): RateLimitStats {
     const limiter = this.#find(limiterName);
     limiter.setMax(validMax(max));
-    this.#changed = true;
+    this.#revision.mark();
     this.routes.flush();
     return limiter.snapshot(this.clock());
   }
 
   takeChanged(): boolean {
-    const revision = this.revision();
-    const changed = revision !== this.#takenRevision;
-    this.#takenRevision = revision;
-    return changed;
+    return this.#revision.taken();
   }
 
   /** Grows when anything this reports changed; any number of readers compare it with the value they last saw. */
   revision(): number {
-    if (this.#changed) {
-      this.#changed = false;
-      this.#revision++;
-    }
-    return this.#revision;
+    return this.#revision.value();
   }
 
   async close(): Promise<void> {
@@ -168,7 +159,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
   // ------------------------------------------------------------ shared with the limiters (LimiterHost)
 
   markChanged(): void {
-    this.#changed = true;
+    this.#revision.mark();
   }
 
   checkForwardedFor(req: Request): void {
@@ -215,7 +206,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     const insurance = config.onStoreError === 'memory' ? new InsuranceLimiter(counter()) : undefined;
     const onStoreError = (err: Error) => {
       stats.storeErrors++;
-      this.#changed = true;
+      this.#revision.mark();
       this.diag.warnOnce(
         'ROUTELENS_WARN_RATE_LIMIT_STORE',
         `rate limit "${config.name}": Redis failed (${err.message}); ${config.onStoreError === 'memory' ? 'counting in memory' : 'letting requests through'} until it answers again`,
