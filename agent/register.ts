@@ -82,12 +82,19 @@ export function hookExpress(expressModule: unknown): void {
  * Node's `module.register`, sees those imports; registering it here, once, lets either flag
  * (`--require` or `--import`) instrument either kind of app.
  */
+const IMPORT_HOOK = Symbol.for('routelens.importHook');
+
 function hookImports(): void {
   const { register } = require('node:module') as { register?: (specifier: string, parentURL: string, options?: object) => void };
   if (typeof register !== 'function') {
     process.stderr.write('routelens: this Node.js cannot hook ES-module imports from --require; start an ES-module app with --import routelens/register\n');
     return;
   }
+  // One loader hook per process, even when two copies of the preload load (two flags, or the
+  // package installed twice): a second registration would only make Node warn.
+  const registry = globalThis as { [IMPORT_HOOK]?: true };
+  if (registry[IMPORT_HOOK]) return;
+  registry[IMPORT_HOOK] = true;
   register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include: EXPRESS_NAMES } });
   const { Hook: ImportHook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new ImportHook(EXPRESS_NAMES, (exported: { default?: unknown }) => {

@@ -231,6 +231,10 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     return requestContext.run(ctx, () => handle.call(app, req, res, callback));
   };
   atEntry.start = (req, res) => {
+    if (measuring.paused) {
+      if (contextEntered()) requestContext.enterWith(undefined as unknown as RequestContext);
+      return;
+    }
     const ctx = begin(req as Req, res as Res);
     // Entered for the rest of this request's synchronous run and what it starts; undefined clears
     // a previous request's on the same connection.

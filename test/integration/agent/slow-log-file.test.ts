@@ -27,7 +27,7 @@ interface Started {
 async function start(slowLog: AgentOptions['slowLog']): Promise<Started> {
   const logger = new MemoryLogger();
   // Every request is slow (info from 0 ms), so each one is one line.
-  const agent = createAgent({ express, server: false, discoveryDir: false, cache: false, logger, slowLog, thresholds: { slowMs: { info: 0, warning: 5000, critical: 10000 } } });
+  const agent = createAgent({ express, server: false, discoveryDir: false, cache: false, logger, slowLog, thresholds: { slowMs: { info: 0.001, warning: 5000, critical: 10000 } } });
   const app = express();
   app.use(agent.middleware());
   app.get('/search', (req, res) => void res.json({ q: req.query.q }));

@@ -27,7 +27,7 @@ describe('slow-request thresholds from the environment, and the slow-requests al
     try {
       assert.deepEqual(agent.snapshot().thresholds.slowMs, { info: 40, warning: 5000, critical: 120 });
       assert.equal(agent.snapshot().thresholds.slowPerMinute, 3);
-      assert.ok(warnings.some((w) => w.includes('ROUTELENS_SLOW_WARNING_MS=soon ignored')), warnings.join('\n'));
+      assert.ok(warnings.some((w) => w.includes('ROUTELENS_SLOW_WARNING_MS="soon" ignored')), warnings.join('\n'));
       const fired = new Promise<Alert>((resolve) => agent.on('alert', (a) => a.rule === 'slow-requests' && resolve(a)));
       const app = express();
       app.use(agent.middleware());

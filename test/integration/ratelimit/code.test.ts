@@ -165,7 +165,7 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
         }
         const st = rl.list()[0];
         assert.equal(st.storeErrors - errorsBefore, 4, 'three consumes and a check, each a store error');
-        assert.equal(warnings.filter((w) => w.includes(`ROUTELENS_RL_STORE_ERROR:${name}`)).length, 1, 'reported once');
+        assert.equal(warnings.filter((w) => w.includes(`rate limit "${name}": Redis failed`)).length, 1, 'reported once');
       } finally {
         await redis.restart();
       }

@@ -42,7 +42,7 @@ for (const [version, load] of variants) {
         res.json({ id: req.params.id });
       });
       const orgs = express.Router();
-      orgs.get('/members/:member', (_req, res) => {
+      orgs.get('/seats/:seat', (_req, res) => {
         setTimeout(() => res.send('member'), 5);
       });
       app.use('/orgs/:org', orgs);
@@ -63,11 +63,12 @@ for (const [version, load] of variants) {
 
     const limiter = (): RateLimitStats => agent.snapshot().rateLimits.find((l) => l.name === 'global')!;
 
+    // Paths no other test registers: a refused request is matched against every app's routes in the process.
     it('counts allowed requests under the endpoint that answered them, without the route table; refused ones once per path', async () => {
-      const allowed = ['/users/1', '/users/2', '/orgs/acme/members/7', '/users/3', '/orgs/beta/members/8', '/nowhere', '/users/4'];
+      const allowed = ['/users/1', '/users/2', '/orgs/acme/seats/7', '/users/3', '/orgs/beta/seats/8', '/nowhere', '/users/4'];
       for (const path of allowed) assert.notEqual((await hit(served.url + path)).status, 429, path);
       assert.equal((await fetch(served.url + '/items', { method: 'POST' })).status, 201);
-      for (const path of ['/users/5', '/users/5', '/orgs/x/members/1']) assert.equal((await hit(served.url + path)).status, 429, path);
+      for (const path of ['/users/5', '/users/5', '/orgs/x/seats/1']) assert.equal((await hit(served.url + path)).status, 429, path);
 
       await waitFor('every response counted', () => {
         const stats = limiter();
@@ -75,12 +76,12 @@ for (const [version, load] of variants) {
       });
       assert.deepEqual(limiter().routes, [
         { route: 'GET /users/:id', allowed: 4, limited: 2 },
-        { route: 'GET /orgs/:org/members/:member', allowed: 2, limited: 1 },
+        { route: 'GET /orgs/:org/seats/:seat', allowed: 2, limited: 1 },
         { route: 'GET (unmatched)', allowed: 1, limited: 0 },
         { route: 'POST /items', allowed: 1, limited: 0 },
       ]);
       // The route table is read for requests no route answered: the 404 and two refused paths (the repeated one is remembered).
-      assert.deepEqual(tableMatches.sort(), ['GET /nowhere', 'GET /orgs/x/members/1', 'GET /users/5']);
+      assert.deepEqual(tableMatches.sort(), ['GET /nowhere', 'GET /orgs/x/seats/1', 'GET /users/5']);
 
       // The limiter's stats and the endpoints agree: a refused request counts under the route it was
       // headed for (the deepest match), as the limiter counts it; only the 404 stays unmatched.
