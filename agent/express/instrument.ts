@@ -30,8 +30,9 @@ import { Diagnostics, silentLogger } from '../log';
 import { installRequestHooks, match } from './attribute';
 import { addMount, addStatic, discoverRouter, isRootPart } from './discover';
 import { measureAtEntry } from './entry';
-import { captureSite } from './location';
+import { captureRegistration, captureSite } from './location';
 import { scheduleLookup } from './lookup';
+import { claimNestRouter } from './nest';
 import {
   type AnyFn,
   type AppLike,
@@ -382,20 +383,25 @@ function onRouteVerb(state: ModuleState, route: object, method: string, args: Ar
   if (!info) return;
   const fns = (Array.prototype.slice.call(args) as unknown[]).flat(Infinity);
   const last = fns[fns.length - 1];
+  const { site, byNest } = captureRegistration();
+  // Registered by Nest: held back until the controller method is located (lookup.ts).
+  const nest = byNest && typeof last === 'function';
   const entry: RouteEntry = {
     method,
     part: info.part,
-    location: captureSite(),
+    location: site,
     handler: typeof last === 'function' ? (last as AnyFn) : undefined,
     handlerLocation: undefined,
     fulls: [],
     node: info.node,
     discovered: false,
-    deferred: false,
+    deferred: nest,
     isStatic: false,
     literal: undefined,
+    nest,
   };
   info.node.entries.push(entry);
+  if (nest) claimNestRouter(state, info.node);
   const prefixes = prefixesOf(info.node, 0);
   if (prefixes.length) emitEntry(state, entry, prefixes);
 }
