@@ -17,6 +17,9 @@
  * stacks when they are mounted, when an app is first registered on, or when an app whose router
  * got the measuring middleware as a layer handles its first request (discover.ts).
  *
+ * Routes NestJS registers (from `@nestjs/core`, on its app's own router) are located at their
+ * controller methods and make that router a root (nest.ts).
+ *
  * User handlers are never wrapped (their identity and arity stay what Express sees), and nothing
  * of ours sits between a router and the handlers it runs. Every patch does its own work in
  * try/catch (diag.failure) and then calls the original exactly once, so a failure leaves
