@@ -271,7 +271,7 @@ const OBJECT_GROUP = 'routelens';
 type Post = <T>(method: string, params?: object) => T;
 interface RemoteProperty {
   name: string;
-  value?: { type?: string; objectId?: string; description?: string; value?: { scriptId: string; lineNumber: number; columnNumber: number } };
+  value?: { type?: string; objectId?: string; description?: string; value?: unknown };
 }
 
 /** A function's definition (file, 1-based line and column, its script's source map) and closure scopes, by remote object id. */
@@ -281,7 +281,7 @@ function closureReader(post: Post, scripts: Map<string, { url: string; sourceMap
   const internals = (objectId: string): RemoteProperty[] =>
     post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).internalProperties ?? [];
   const locateIn = (props: RemoteProperty[]) => {
-    const loc = props.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
+    const loc = props.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     const script = loc && scripts.get(loc.scriptId);
     if (!loc || !script?.url) return undefined;
     const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
@@ -293,12 +293,13 @@ function closureReader(post: Post, scripts: Map<string, { url: string; sourceMap
       const props = internals(objectId);
       return { file: locateIn(props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
     },
-    properties: (objectId) =>
-      post<{ result?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).result?.map((p) => ({
+    properties: (objectId, inherited = false) =>
+      post<{ result?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: !inherited }).result?.map((p) => ({
         name: p.name,
         type: p.value?.type,
         objectId: p.value?.objectId,
         description: p.value?.description,
+        value: p.value?.value,
       })) ?? [],
   };
 }

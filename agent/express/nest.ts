@@ -63,8 +63,20 @@ const claims = new WeakSet<RouterNode>();
 export interface ClosureReader {
   /** The file a function (by remote object id) is defined in, and its `[[Scopes]]` object id. */
   describe(objectId: string): { file: string | undefined; scopes: string | undefined };
-  /** Own properties of a remote object: name, type and object id (functions and scopes have one). */
-  properties(objectId: string): Array<{ name: string; type: string | undefined; objectId: string | undefined; description: string | undefined }>;
+  /**
+   * Properties of a remote object (own ones, or with its prototype chain's when `inherited`):
+   * name, type, object id (functions, objects and scopes have one), description, and a
+   * primitive's value.
+   */
+  properties(objectId: string, inherited?: boolean): RemoteVariable[];
+}
+
+export interface RemoteVariable {
+  name: string;
+  type: string | undefined;
+  objectId: string | undefined;
+  description: string | undefined;
+  value?: unknown;
 }
 
 /**
@@ -86,7 +98,14 @@ export function nestTarget(reader: ClosureReader, objectId: string, isUser: (fil
         if (scopes === undefined || !spend()) continue;
         for (const scope of reader.properties(scopes)) {
           if (scope.objectId === undefined || !/^(Closure|Block)\b/.test(scope.description ?? '') || !spend()) continue;
-          for (const v of reader.properties(scope.objectId)) {
+          const variables = reader.properties(scope.objectId);
+          const method = requestScopedMethod(reader, variables, spend);
+          if (method !== undefined) {
+            if (!spend()) return undefined;
+            const { file } = reader.describe(method);
+            if (file !== undefined && isUser(file)) return method;
+          }
+          for (const v of variables) {
             if (v.type !== 'function' || v.objectId === undefined) continue;
             if (!spend()) return undefined;
             const { file } = reader.describe(v.objectId);
@@ -102,4 +121,16 @@ export function nestTarget(reader: ClosureReader, objectId: string, isUser: (fil
     /* nothing found */
   }
   return undefined;
+}
+
+/**
+ * A request-scoped controller's handler (router-explorer's createRequestScopedHandler) holds no
+ * method, only the controller's prototype instance and the method's name, resolved per request:
+ * the method is `instance[methodName]`, read from the instance's prototype chain.
+ */
+function requestScopedMethod(reader: ClosureReader, variables: RemoteVariable[], spend: () => boolean): string | undefined {
+  const name = variables.find((v) => v.name === 'methodName' && v.type === 'string')?.value;
+  const instance = variables.find((v) => v.name === 'instance' && v.type === 'object')?.objectId;
+  if (typeof name !== 'string' || instance === undefined || !spend()) return undefined;
+  return reader.properties(instance, true).find((p) => p.name === name && p.type === 'function')?.objectId;
 }

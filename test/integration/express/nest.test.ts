@@ -1,9 +1,9 @@
 /**
  * NestJS on Express, end to end: a real Nest app (test/fixtures/nest-app: a controller with
- * @Get(), @Get(':id') and @Post() under `app.setGlobalPrefix('api')`), compiled by tsc with
- * decorators and source maps, on Nest 11 (CommonJS) and Nest 12 (ES modules), run in a child
- * process with the preload and with the explicit API (the agent created after
- * NestFactory.create, `app.use(agent.middleware())`). Every route is known before any traffic,
+ * @Get(), @Get(':id') and @Post(), and a request-scoped one, under `app.setGlobalPrefix('api')`),
+ * compiled by tsc with decorators and source maps, on Nest 11 (CommonJS) and Nest 12 (ES
+ * modules), run in a child process with the preload and with the explicit API (the agent
+ * created after NestFactory.create, `app.use(agent.middleware())`). Every route is known before any traffic,
  * by template, located at its controller method in the `.ts` file (location and handler
  * location), requests are measured by template, and the app answers exactly as without the agent.
  *
@@ -81,13 +81,17 @@ const TRAFFIC: Array<[string, string, object?]> = [
   ['POST', '/api/items', { name: 'three' }],
   ['GET', '/api/items/3'],
   ['GET', '/api/items/99'],
+  ['GET', '/api/scoped'],
   ['GET', '/nothing'],
 ];
 
-const CONTROLLER_ROUTES: Array<[string, string]> = [
-  ['GET /api/items', 'findAll('],
-  ['GET /api/items/:id', 'findOne('],
-  ['POST /api/items', 'create('],
+/** Each controller route: its id, its controller's file under src/, and the text of its method's line. */
+const CONTROLLER_ROUTES: Array<[string, string, string]> = [
+  ['GET /api/items', 'items.controller.ts', 'findAll('],
+  ['GET /api/items/:id', 'items.controller.ts', 'findOne('],
+  ['POST /api/items', 'items.controller.ts', 'create('],
+  // request-scoped: Nest's handler holds the controller's instance and the method's name
+  ['GET /api/scoped', 'scoped.controller.ts', 'which('],
 ];
 
 /** The endpoints lines an app printed (one at start, one per SIGUSR2). */
@@ -114,12 +118,10 @@ describe('NestJS on Express (Nest 11 CommonJS, Nest 12 ES modules; slow: install
   for (const [major, type] of majors) {
     describe(`Nest ${major} (${type === 'module' ? 'ES modules' : 'CommonJS'})`, () => {
       let app: string;
-      let controller: string;
       let plain: Array<{ status: number; headers: object; body: string }>;
 
       before(async () => {
         app = await compileApp(await nestModules(major), type);
-        controller = join(app, 'src/items.controller.ts');
         const { port, child } = await bundle.start([], 'dist/main.js', { RL_MODE: 'none' }, app);
         try {
           plain = [];
@@ -134,8 +136,8 @@ describe('NestJS on Express (Nest 11 CommonJS, Nest 12 ES modules; slow: install
         if (app) rmSync(app, { recursive: true, force: true });
       });
 
-      const lineOf = (text: string): number => {
-        const line = readFileSync(controller, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+      const lineOf = (file: string, text: string): number => {
+        const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
         assert.ok(line > 0, text);
         return line;
       };
@@ -159,13 +161,14 @@ describe('NestJS on Express (Nest 11 CommonJS, Nest 12 ES modules; slow: install
               CONTROLLER_ROUTES.map(([id]) => id).sort(),
               JSON.stringify(before),
             );
-            for (const [id, method] of CONTROLLER_ROUTES) {
+            for (const [id, file, method] of CONTROLLER_ROUTES) {
               const e = byId.get(id)!;
+              const controller = join(app, 'src', file);
               assert.equal(e.count, 0, `${id} known before any request`);
               assert.equal(e.location?.file, controller, `${id} location: ${JSON.stringify(e.location)}`);
-              assert.equal(e.location?.line, lineOf(method), `${id} lens on the controller method`);
+              assert.equal(e.location?.line, lineOf(controller, method), `${id} lens on the controller method`);
               assert.equal(e.handlerLocation?.file, controller, `${id} handlerLocation: ${JSON.stringify(e.handlerLocation)}`);
-              assert.equal(e.handlerLocation?.line, lineOf(method));
+              assert.equal(e.handlerLocation?.line, lineOf(controller, method));
             }
             assert.ok(!before.some((e) => e.location?.file.endsWith('main.ts') && !e.id.startsWith('ALL ')), 'no controller route on the listen() line');
 
@@ -180,6 +183,7 @@ describe('NestJS on Express (Nest 11 CommonJS, Nest 12 ES modules; slow: install
             assert.equal(after.get('GET /api/items'), 1, JSON.stringify([...after]));
             assert.equal(after.get('GET /api/items/:id'), 3);
             assert.equal(after.get('POST /api/items'), 1);
+            assert.equal(after.get('GET /api/scoped'), 1);
             assert.ok(![...after.keys()].some((id) => /\/items\/\d/.test(id)), 'no raw URLs');
           } finally {
             child.kill('SIGKILL');

@@ -58,6 +58,21 @@ describe('express/nest', () => {
     assert.ok(r.calls <= 64, `inspector calls: ${r.calls}`);
   });
 
+  it('nestTarget reads a request-scoped controller’s method from the instance and the method name its handler holds', () => {
+    const heap: Record<string, FakeFn> = {
+      scopedHandler: { file: `${CORE}/router-explorer.js`, scopes: [['Closure (createRequestScopedHandler)', ['methodName', 'instance']]] },
+      which: { file: '/app/dist/scoped.controller.js', scopes: [] },
+    };
+    const r = reader(heap);
+    const properties = r.properties.bind(r);
+    r.properties = (id: string, inherited?: boolean) => {
+      if (id === 'instance') return inherited ? [{ name: 'constructor', type: 'function', objectId: 'which-class', description: undefined }, { name: 'which', type: 'function', objectId: 'which', description: undefined }] : [];
+      const vars = properties(id);
+      return vars.map((v) => (v.name === 'methodName' ? { ...v, type: 'string', objectId: undefined, value: 'which' } : v.name === 'instance' ? { ...v, type: 'object' } : v));
+    };
+    assert.equal(nestTarget(r, 'scopedHandler', isUser), 'which');
+  });
+
   it('nestTarget never throws: a failing inspector gives undefined', () => {
     const broken: ClosureReader = {
       describe: () => {
