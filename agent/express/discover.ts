@@ -62,7 +62,7 @@ function discoverRoute(state: ModuleState, node: RouterNode, route: RouteLike): 
   const literal = typeof route.path === 'string' ? route.path : undefined;
   const prefixes = prefixesOf(node, 0);
   for (const [method, handler] of handlersByMethod(route.stack)) {
-    const entry: RouteEntry = { method, part, location: undefined, handler, handlerLocation: undefined, fulls: [], node, discovered: true, deferred: handler !== undefined, isStatic: false, literal };
+    const entry: RouteEntry = { method, part, location: undefined, handler, handlerLocation: undefined, fulls: [], node, discovered: true, deferred: handler !== undefined, isStatic: false, literal, nest: false };
     node.entries.push(entry);
     if (prefixes.length) emitEntry(state, entry, prefixes);
   }
@@ -101,7 +101,7 @@ function discoverUse(state: ModuleState, node: RouterNode, layer: LayerLike, dep
 
 /** Records a static mount as an endpoint of its own: `GET <mount>/*`, located at the `express.static` line when known. */
 export function addStatic(state: ModuleState, node: RouterNode, mount: PathPart, location: RouteEntry['location']): void {
-  const entry: RouteEntry = { method: 'GET', part: staticPart(mount), location, handler: undefined, handlerLocation: null, fulls: [], node, discovered: false, deferred: false, isStatic: true, literal: undefined };
+  const entry: RouteEntry = { method: 'GET', part: staticPart(mount), location, handler: undefined, handlerLocation: null, fulls: [], node, discovered: false, deferred: false, isStatic: true, literal: undefined, nest: false };
   node.entries.push(entry);
   const prefixes = prefixesOf(node, 0);
   if (prefixes.length) emitEntry(state, entry, prefixes);

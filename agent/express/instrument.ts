@@ -17,6 +17,9 @@
  * stacks when they are mounted, when an app is first registered on, or when an app whose router
  * got the measuring middleware as a layer handles its first request (discover.ts).
  *
+ * Routes NestJS registers (from `@nestjs/core`, on its app's own router) are located at their
+ * controller methods and make that router a root (nest.ts).
+ *
  * User handlers are never wrapped (their identity and arity stay what Express sees), and nothing
  * of ours sits between a router and the handlers it runs. Every patch does its own work in
  * try/catch (diag.failure) and then calls the original exactly once, so a failure leaves
@@ -30,8 +33,9 @@ import { Diagnostics, silentLogger } from '../log';
 import { installRequestHooks, match } from './attribute';
 import { addMount, addStatic, discoverRouter, isRootPart } from './discover';
 import { measureAtEntry } from './entry';
-import { captureSite } from './location';
+import { captureRegistration, captureSite } from './location';
 import { scheduleLookup } from './lookup';
+import { claimNestRouter } from './nest';
 import {
   type AnyFn,
   type AppLike,
@@ -387,20 +391,25 @@ function onRouteVerb(state: ModuleState, route: object, method: string, args: Ar
   if (!info) return;
   const fns = (Array.prototype.slice.call(args) as unknown[]).flat(Infinity);
   const last = fns[fns.length - 1];
+  const { site, byNest } = captureRegistration();
+  // Registered by Nest: held back until the controller method is located (lookup.ts).
+  const nest = byNest && typeof last === 'function';
   const entry: RouteEntry = {
     method,
     part: info.part,
-    location: captureSite(),
+    location: site,
     handler: typeof last === 'function' ? (last as AnyFn) : undefined,
     handlerLocation: undefined,
     fulls: [],
     node: info.node,
     discovered: false,
-    deferred: false,
+    deferred: nest,
     isStatic: false,
     literal: undefined,
+    nest,
   };
   info.node.entries.push(entry);
+  if (nest) claimNestRouter(state, info.node);
   const prefixes = prefixesOf(info.node, 0);
   if (prefixes.length) emitEntry(state, entry, prefixes);
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { SourceMapConsumer } from 'source-map-js';
 import type { SourceLocation } from '../../protocol';
 import { truncate } from '../text';
+import { type ClosureReader, isNestCoreFile, isNestFile, nestTarget } from './nest';
 
 const MAX_PATH = 1024;
 const MAX_SOURCE_MAPS = 256;
@@ -37,26 +38,44 @@ export function isInternalFrame(file: string): boolean {
   );
 }
 
+/** Where a registration call came from: the first user frame, and whether NestJS's router made the call. */
+export interface Registration {
+  site: SourceLocation | undefined;
+  /** A frame of `@nestjs/core` is below the user's frame: Nest registered it (the user frame is the `app.listen()` line). */
+  byNest: boolean;
+}
+
 /**
  * The first user frame of the current stack: absolute file, 1-based line and column,
  * source-mapped when needed. Call it from inside the patched registration function.
  */
 export function captureSite(): SourceLocation | undefined {
+  return captureRegistration().site;
+}
+
+/** The first user frame of the current stack, and whether Nest made the call (see Registration). */
+export function captureRegistration(): Registration {
   let stack: string | undefined;
   const limit = Error.stackTraceLimit;
   try {
     Error.stackTraceLimit = 50;
     stack = new Error().stack;
   } catch {
-    return undefined;
+    return { site: undefined, byNest: false };
   } finally {
     Error.stackTraceLimit = limit;
   }
-  return typeof stack === 'string' ? userFrame(stack) : undefined;
+  return typeof stack === 'string' ? registrationFrame(stack) : { site: undefined, byNest: false };
 }
 
 /** The first user frame of a stack string (exported for tests). */
 export function userFrame(stack: string): SourceLocation | undefined {
+  return registrationFrame(stack).site;
+}
+
+/** The first user frame of a stack string, and whether a `@nestjs/core` frame came before it (exported for tests). */
+export function registrationFrame(stack: string): Registration {
+  let byNest = false;
   try {
     const lines = stack.split('\n');
     for (let i = 1; i < lines.length; i++) {
@@ -64,13 +83,16 @@ export function userFrame(stack: string): SourceLocation | undefined {
       if (!m) continue;
       let file = m[1]!;
       if (file.startsWith('file:')) file = toPath(file) ?? '';
-      if (!file || isInternalFrame(file)) continue;
-      return mapLocation({ file, line: Number(m[2]), column: Number(m[3]) });
+      if (!file || isInternalFrame(file)) {
+        byNest ||= isNestCoreFile(file);
+        continue;
+      }
+      return { site: mapLocation({ file, line: Number(m[2]), column: Number(m[3]) }), byNest };
     }
   } catch {
     /* a location is optional */
   }
-  return undefined;
+  return { site: undefined, byNest };
 }
 
 function toPath(url: string): string | undefined {
@@ -168,8 +190,10 @@ const FN_KEY = Symbol.for('routelens.locate.fn');
  * Where each function is defined, through one in-process inspector session (synchronous:
  * in-process sessions answer before `post` returns). Slow-ish (debugger enable), so call it in
  * batches off the request path. Undefined entries when unknown or the inspector is unusable.
+ * A function defined in a NestJS package (Nest's proxy around a controller method) is followed
+ * through its closures to the user function it calls (nest.ts); `throughNest[i]` is then true.
  */
-export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | undefined> {
+export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): Array<SourceLocation | undefined> {
   const out: Array<SourceLocation | undefined> = fns.map(() => undefined);
   if (inspectorBroken || fns.length === 0) return out;
   let session: InspectorSession | undefined;
@@ -198,6 +222,7 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
       if (error) throw error;
       return result as T;
     };
+    const reader = closureReader(post, scripts);
     post('Debugger.enable');
     try {
       fns.forEach((fn, i) => {
@@ -205,19 +230,17 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
           g[FN_KEY] = fn;
           const { result } = post<{ result: { objectId?: string } }>('Runtime.evaluate', {
             expression: 'globalThis[Symbol.for("routelens.locate.fn")]',
-            objectGroup: 'routelens',
+            objectGroup: OBJECT_GROUP,
           });
           if (!result.objectId) return;
-          const props = post<{ internalProperties?: Array<{ name: string; value?: { value?: { scriptId: string; lineNumber: number; columnNumber: number } } }> }>(
-            'Runtime.getProperties',
-            { objectId: result.objectId, ownProperties: true },
-          );
-          const loc = props.internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
-          const script = loc && scripts.get(loc.scriptId);
-          if (!loc || !script?.url) return;
-          const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
-          if (!file || isInternalFrame(file)) return;
-          out[i] = mapLocation({ file, line: loc.lineNumber + 1, column: loc.columnNumber + 1 }, script.sourceMapURL ?? undefined);
+          let found = reader.locate(result.objectId);
+          if (found?.file !== undefined && isInternalFrame(found.file) && isNestFile(found.file)) {
+            const target = nestTarget(reader, result.objectId, (file) => !isInternalFrame(file));
+            found = target === undefined ? undefined : reader.locate(target);
+            if (found && throughNest) throughNest[i] = true;
+          }
+          if (!found?.file || isInternalFrame(found.file)) return;
+          out[i] = mapLocation({ file: found.file, line: found.line, column: found.column }, found.sourceMapURL);
         } catch {
           /* this one stays unknown */
         }
@@ -225,7 +248,7 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
     } finally {
       delete g[FN_KEY];
       try {
-        post('Runtime.releaseObjectGroup', { objectGroup: 'routelens' });
+        post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
         post('Debugger.disable');
       } catch {
         /* disconnect below releases everything */
@@ -241,6 +264,44 @@ export function functionLocations(fns: readonly Fn[]): Array<SourceLocation | un
     }
   }
   return out;
+}
+
+const OBJECT_GROUP = 'routelens';
+
+type Post = <T>(method: string, params?: object) => T;
+interface RemoteProperty {
+  name: string;
+  value?: { type?: string; objectId?: string; description?: string; value?: unknown };
+}
+
+/** A function's definition (file, 1-based line and column, its script's source map) and closure scopes, by remote object id. */
+function closureReader(post: Post, scripts: Map<string, { url: string; sourceMapURL?: string }>): ClosureReader & {
+  locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined } | undefined;
+} {
+  const internals = (objectId: string): RemoteProperty[] =>
+    post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).internalProperties ?? [];
+  const locateIn = (props: RemoteProperty[]) => {
+    const loc = props.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+    const script = loc && scripts.get(loc.scriptId);
+    if (!loc || !script?.url) return undefined;
+    const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
+    return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL };
+  };
+  return {
+    locate: (objectId) => locateIn(internals(objectId)),
+    describe: (objectId) => {
+      const props = internals(objectId);
+      return { file: locateIn(props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
+    },
+    properties: (objectId, inherited = false) =>
+      post<{ result?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: !inherited }).result?.map((p) => ({
+        name: p.name,
+        type: p.value?.type,
+        objectId: p.value?.objectId,
+        description: p.value?.description,
+        value: p.value?.value,
+      })) ?? [],
+  };
 }
 
 /** True when two locations are on the same line of the same file. */

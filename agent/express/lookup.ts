@@ -1,7 +1,8 @@
 /**
  * Handler locations, looked up in batches off the request path (one `setImmediate` after
  * registration): V8's `[[FunctionLocation]]` through location.ts, then, for a route found by
- * walking a router (discover.ts), its registration site from the handler's.
+ * walking a router (discover.ts), its registration site from the handler's. A NestJS route is
+ * located at its controller method (nest.ts).
  */
 import { functionLocations, registrationSite, sameLine } from './location';
 import { type ModuleState, type RouteEntry, send } from './model';
@@ -15,7 +16,9 @@ export function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
     state.lookupScheduled = false;
     const batch = state.lookups.splice(0);
     try {
-      locate(batch, functionLocations(batch.map((e) => e.handler!)), (entry) => report(state, entry));
+      const throughNest: boolean[] = [];
+      const locs = functionLocations(batch.map((e) => e.handler!), throughNest);
+      locate(batch, locs, throughNest, (entry) => report(state, entry));
     } catch (err) {
       state.fail('express.handlerLocation', err);
     } finally {
@@ -34,12 +37,22 @@ function report(state: ModuleState, entry: RouteEntry): void {
   }
 }
 
-/** Sets each entry's locations from its handler's (`locs[i]`); calls `done` for every entry whose definitions changed. */
-function locate(batch: RouteEntry[], locs: Array<RouteEntry['location']>, done: (entry: RouteEntry) => void): void {
+/**
+ * Sets each entry's locations from its handler's (`locs[i]`); calls `done` for every entry whose
+ * definitions changed. A handler that is Nest's proxy (`throughNest[i]`) was located at the
+ * controller method it calls: that method is both the route's location and its handler's, so the
+ * lens sits on it rather than on the `app.listen()` line that started Nest's registration.
+ */
+function locate(batch: RouteEntry[], locs: Array<RouteEntry['location']>, throughNest: readonly boolean[], done: (entry: RouteEntry) => void): void {
   const unplaced: Array<[RouteEntry, RouteEntry['location']]> = [];
   batch.forEach((entry, i) => {
     const loc = locs[i];
-    if (entry.discovered) {
+    if (loc && throughNest[i] === true) {
+      entry.nest = true;
+      entry.location = loc;
+      entry.handlerLocation = loc;
+      done(entry);
+    } else if (entry.discovered) {
       if (loc && placeDiscovered(entry, loc)) done(entry);
       else unplaced.push([entry, loc]);
     } else if (loc && !sameLine(loc, entry.location)) {

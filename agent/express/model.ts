@@ -45,6 +45,11 @@ export interface RouteEntry {
   isStatic: boolean;
   /** The route path when it is one string (to find a discovered route's registration line). */
   literal: string | undefined;
+  /**
+   * Registered by NestJS (nest.ts), or its handler turned out to be Nest's proxy: located at the
+   * controller method its handler calls. Deferred until then.
+   */
+  nest: boolean;
 }
 
 export interface RouterNode {

@@ -17,7 +17,7 @@ export interface Bundle {
   /** dist/agent/index.js, register.js and register.mjs as built. */
   agent: { index: string; register: string; registerEsm: string };
   /** Starts `node <args> <app>` in `cwd` (the fixtures folder by default); resolves with its port. */
-  start(args: string[], app: string, env: Record<string, string>, cwd?: string): Promise<{ port: number; child: ChildProcess; stderr: () => string }>;
+  start(args: string[], app: string, env: Record<string, string>, cwd?: string): Promise<{ port: number; child: ChildProcess; stdout: () => string; stderr: () => string }>;
   /** Kills every child and removes the folder. */
   close(): void;
 }
@@ -53,7 +53,7 @@ export async function bundleAgent(prefix: string): Promise<Bundle> {
         });
         child.once('exit', (code) => reject(new Error(`app exited ${code}: ${err}`)));
       });
-      return { port, child, stderr: () => err };
+      return { port, child, stdout: () => out, stderr: () => err };
     },
     close() {
       for (const c of children) c.kill('SIGKILL');
