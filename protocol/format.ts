@@ -21,7 +21,7 @@
  * Which window a figure covers is named the same way everywhere (`WINDOW_LABELS`,
  * `NOW_LABEL`): "now (5 s)", "last minute", "last 5 minutes", "since start".
  */
-import type { WindowName } from './types';
+import type { EndpointStats, WindowName } from './types';
 
 /** What a missing figure is written as. */
 export const MISSING = '\u2014';
@@ -134,4 +134,18 @@ export function inWindow(window: WindowName | string): string {
   const label = (WINDOW_LABELS as Record<string, string>)[window] ?? window;
   if (label === WINDOW_LABELS.all) return label;
   return label === 'this window' ? 'in this window' : `in the ${label}`;
+}
+
+/** The endpoint with the worst p95 of a window among those whose p95 is shown (`percentileFigure`), if any. */
+export function worstP95(endpoints: Iterable<EndpointStats>, window: WindowName): EndpointStats | undefined {
+  let worst: EndpointStats | undefined;
+  let worstP95 = -1;
+  for (const e of endpoints) {
+    const w = e.windows?.[window];
+    if (w && w.p95 > worstP95 && percentileFigure('p95', w, window).shown) {
+      worst = e;
+      worstP95 = w.p95;
+    }
+  }
+  return worst;
 }

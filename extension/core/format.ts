@@ -10,7 +10,7 @@
  * `{count_1m}`; the status bar's rate is "now" (the last 5 s, from the
  * store's totals) and its p95 the worst route's over the last minute.
  */
-import { type EndpointStats, type HealthReport, MISSING, NOW_LABEL, PERCENTILE_MIN_COUNT, type Percentile, type SystemStats, WINDOW_LABELS, formatCount, formatMs, formatPercent, formatRate, percentileFigure } from '../../protocol';
+import { type EndpointStats, type HealthReport, MISSING, NOW_LABEL, PERCENTILE_MIN_COUNT, type Percentile, type SystemStats, WINDOW_LABELS, formatCount, formatMs, formatPercent, formatRate, percentileFigure, worstP95 } from '../../protocol';
 import { plainText } from './text';
 
 /** `routelens.codeLens.format` default. */
@@ -73,16 +73,6 @@ export function lensTooltip(e: EndpointStats, handler: boolean): string {
   return lines.join('\n');
 }
 
-/** The worst p95 over the last minute among routes whose minute holds enough requests for one. */
-function worstP95(endpoints: readonly EndpointStats[]): EndpointStats | undefined {
-  let worst: EndpointStats | undefined;
-  for (const e of endpoints) {
-    const w = e.windows?.['1m'];
-    if (w && percentileFigure('p95', w, '1m').shown && (!worst || w.p95 > worst.windows['1m'].p95)) worst = e;
-  }
-  return worst;
-}
-
 /**
  * Status bar text, e.g. `shop · 12/s now · p95 42 ms (1m) · healthy`. The
  * rate is "now" once the store knows it (a second after connecting), the
@@ -90,14 +80,14 @@ function worstP95(endpoints: readonly EndpointStats[]): EndpointStats | undefine
  */
 export function statusText(name: string, system: SystemStats | undefined, endpoints: readonly EndpointStats[], health: HealthReport | undefined, nowRate?: number): string {
   const rps = nowRate !== undefined ? `${formatRate(nowRate)} now` : `${formatRate(system?.requestsPerSecond ?? 0)} (1m)`;
-  const worst = worstP95(endpoints);
+  const worst = worstP95(endpoints, '1m');
   const p95 = worst ? formatMs(worst.windows['1m'].p95) : MISSING;
   return plainText(`${name} · ${rps} · p95 ${p95} (1m) · ${health?.status ?? 'unknown'}`, 120);
 }
 
 /** Status bar tooltip: each figure with the window it covers. */
 export function statusTooltip(name: string, pid: number, system: SystemStats | undefined, endpoints: readonly EndpointStats[], nowRate?: number): string {
-  const worst = worstP95(endpoints);
+  const worst = worstP95(endpoints, '1m');
   const lines = [
     `RouteLens: ${plainText(name)} (pid ${pid})`,
     `Requests/s ${NOW_LABEL}: ${formatRate(nowRate)}; ${WINDOW_LABELS['1m']}: ${formatRate(system?.requestsPerSecond)}`,
