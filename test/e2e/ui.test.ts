@@ -124,6 +124,9 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     assert.match(loc.file, /app\.mjs$/);
     const position = new RegExp(`Ln ${loc.line}, Col ${loc.column}\\b`);
     await waitFor(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => position.test(t)), 30_000, `the cursor at ${loc.line}:${loc.column}`);
+    // The lens there agrees with the dashboard: 20 requests since the reset, p95 shown, p99 not yet.
+    const lens = await waitFor(async () => (await page.locator('.codelens-decoration a').allInnerTexts()).find((t) => t.startsWith('GET /slow') && t.includes('20 req')), 30_000, 'the GET /slow lens with 20 requests');
+    assert.match(lens, /^GET \/slow · p95 [\d.]+ m?s · p99 — · 20 req · 0(\.0)?% err$/);
     await wb.shot('07-handler-opened');
   });
 });
