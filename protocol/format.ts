@@ -16,7 +16,12 @@
  * | percentage (a fraction 0..1)  | zero is `0%`; above zero and below 0.1 % `<0.1%`; below 10 % one decimal; whole above    | `0%` `<0.1%` `0.4%` `25%`              |
  * | size (bytes)                  | whole bytes; then KiB, MiB, GiB with one decimal below 10 of the unit, whole above; negative is missing | `512 B` `1.5 KiB` `50 MiB` |
  * | uptime (seconds)              | the largest units down to seconds, or three units from days                              | `45s` `2m 5s` `1h 2m 5s` `3d 4h 0m`    |
+ * | percentile of a window        | a duration when the window holds `PERCENTILE_MIN_COUNT` requests (p50 5, p95 20, p99 100); otherwise `—` and why | `42 ms` / `—` "p99 needs 100 requests in the last minute; 12 so far" |
+ *
+ * Which window a figure covers is named the same way everywhere (`WINDOW_LABELS`,
+ * `NOW_LABEL`): "now (5 s)", "last minute", "last 5 minutes", "since start".
  */
+import type { EndpointStats, WindowName } from './types';
 
 /** What a missing figure is written as. */
 export const MISSING = '\u2014';
@@ -85,4 +90,62 @@ export function formatUptime(seconds: number | undefined): string {
   if (hh > 0) return `${hh}h ${mm}m ${ss}s`;
   if (mm > 0) return `${mm}m ${ss}s`;
   return `${ss}s`;
+}
+
+/** How the live windows are named next to a figure and in a reason. "since start" is since the agent started or was last reset. */
+export const WINDOW_LABELS: Readonly<Record<WindowName, string>> = { '1m': 'last minute', '5m': 'last 5 minutes', all: 'since start' };
+
+/** The span of a "now" rate (ms), and its label. */
+export const NOW_WINDOW_MS = 5000;
+export const NOW_LABEL = 'now (5 s)';
+
+/**
+ * Requests a window must hold before a percentile is shown. With fewer, the
+ * nearest-rank percentile is the same one or two requests as its neighbours
+ * (p95 = p99 = the slowest request), which a reader would take for separate
+ * measurements.
+ */
+export const PERCENTILE_MIN_COUNT = { p50: 5, p95: 20, p99: 100 } as const;
+export type Percentile = keyof typeof PERCENTILE_MIN_COUNT;
+
+/** A percentile as it is shown: its text, and when it is a dash, why (for a tooltip). */
+export interface PercentileFigure {
+  /** The duration, or `—`. */
+  text: string;
+  shown: boolean;
+  /** Empty when shown; otherwise e.g. "p99 needs 100 requests in the last minute; 12 so far". */
+  why: string;
+}
+
+/**
+ * The one rule deciding whether a percentile of a window is shown (the lens,
+ * the status bar, the tree, the dashboard and the report all call it).
+ * `window` names the window in the reason: a `WindowName` or a label.
+ */
+export function percentileFigure(which: Percentile, summary: { count: number } & Record<Percentile, number>, window: WindowName | string = 'this window'): PercentileFigure {
+  const count = Number.isFinite(summary.count) && summary.count > 0 ? summary.count : 0;
+  const need = PERCENTILE_MIN_COUNT[which];
+  if (count >= need) return { text: formatMs(summary[which]), shown: true, why: '' };
+  return { text: MISSING, shown: false, why: `${which} needs ${need} requests ${inWindow(window)}; ${count === 0 ? 'none' : formatCount(count)} so far` };
+}
+
+/** "in the last minute", "since start", "in this window": a window as the end of a sentence. */
+export function inWindow(window: WindowName | string): string {
+  const label = (WINDOW_LABELS as Record<string, string>)[window] ?? window;
+  if (label === WINDOW_LABELS.all) return label;
+  return label === 'this window' ? 'in this window' : `in the ${label}`;
+}
+
+/** The endpoint with the worst p95 of a window among those whose p95 is shown (`percentileFigure`), if any. */
+export function worstP95(endpoints: Iterable<EndpointStats>, window: WindowName): EndpointStats | undefined {
+  let worst: EndpointStats | undefined;
+  let worstP95 = -1;
+  for (const e of endpoints) {
+    const w = e.windows?.[window];
+    if (w && w.p95 > worstP95 && percentileFigure('p95', w, window).shown) {
+      worst = e;
+      worstP95 = w.p95;
+    }
+  }
+  return worst;
 }

@@ -69,6 +69,15 @@ export function setText(el: HTMLElement, text: string): void {
 }
 const textCache = new WeakMap<HTMLElement, string>();
 
+/** Sets a tooltip (the title attribute) only when it changed; an empty one removes it. */
+export function setTitle(el: HTMLElement, title: string): void {
+  if (titleCache.get(el) === title) return;
+  titleCache.set(el, title);
+  if (title) el.title = clean(title);
+  else el.removeAttribute('title');
+}
+const titleCache = new WeakMap<HTMLElement, string>();
+
 export function clear(el: Element): void {
   el.replaceChildren();
 }

@@ -8,6 +8,8 @@ import { type FeedState, type StreamFields, applyDelta, stateFromSnapshot, touch
 import type { AgentInfo, Alert, CacheEvent, CacheStats, Delta, EndpointStats, HealthReport, RateLimitStats, SlowRequest, Snapshot, SystemStats, Thresholds, WindowName } from '../protocol/types';
 import { WINDOWS } from '../protocol/types';
 import { type AgentSummary, DASHBOARD_TABS, type DashboardTab } from '../protocol/webview';
+import { worstP95 } from '../protocol/format';
+import { NowRate, requestTotal } from '../protocol/rate';
 import { Ring } from './ring';
 
 export const SORT_KEYS = ['p50', 'p95', 'p99', 'avg', 'max', 'count', 'errors'] as const;
@@ -35,9 +37,11 @@ export interface UiState {
 /** One point of the overview series (per second). Rates are fractions, null when unknown. */
 export interface SeriesPoint {
   t: number;
+  /** Requests per second now (the last 5 s, `NowRate`); the agent's last-minute rate until that is known. */
   rps: number;
+  /** Over the last minute (the agent's). */
   errorRate: number;
-  /** The worst route p95 over the last minute. */
+  /** The worst route p95 over the last minute, among routes whose minute holds enough requests for one. */
   p95: number;
   rss: number;
   heapUsed: number;
@@ -115,6 +119,8 @@ export class Store {
   readonly series = new Ring<SeriesPoint>(LIMITS.seriesPoints);
   readonly endpointSeries = new Map<string, Ring<EndpointPoint>>();
   readonly namespaceSeries = new Map<string, Ring<NamespacePoint>>();
+  /** Requests per second over the last few seconds, from the request totals of successive states. */
+  private readonly now = new NowRate();
 
   /** A revision per area, bumped on change. */
   readonly rev: Record<Area, number> = { agents: 0, endpoints: 0, system: 0, alerts: 0, slow: 0, cache: 0, rateLimits: 0, series: 0, ui: 0 };
@@ -167,6 +173,10 @@ export class Store {
   }
   get droppedEndpoints(): number {
     return this.feed?.droppedEndpoints ?? 0;
+  }
+  /** Requests per second now (`NOW_WINDOW_MS`); undefined until a second of deltas came. */
+  get nowRate(): number | undefined {
+    return this.now.perSecond();
   }
 
   onChange(fn: (areas: Set<Area>) => void): void {
@@ -231,6 +241,7 @@ export class Store {
       this.series.clear();
       this.endpointSeries.clear();
       this.namespaceSeries.clear();
+      this.now.clear();
     }
     const carry = sameAgent && this.feed ? this.feed : undefined;
     this.agentId = agentId;
@@ -292,18 +303,15 @@ export class Store {
 
   /** One overview point per second (a later sample in the same second replaces it). */
   private sample(t: number): void {
-    let p95 = 0;
-    for (const e of this.endpoints.values()) {
-      const w = e.windows?.['1m'];
-      if (w && w.count > 0 && w.p95 > p95) p95 = w.p95;
-    }
+    const worst = worstP95(this.endpoints.values(), '1m');
+    this.now.add(t, requestTotal(this.endpoints.values()));
     const sys = this.system;
     const c = this.cache?.enabled ? this.cache : undefined;
     addPoint(this.series, {
       t,
-      rps: sys?.requestsPerSecond ?? 0,
+      rps: this.now.perSecond() ?? sys?.requestsPerSecond ?? 0,
       errorRate: sys?.errorRate ?? 0,
-      p95,
+      p95: worst ? worst.windows['1m'].p95 : 0,
       rss: sys?.rss ?? 0,
       heapUsed: sys?.heapUsed ?? 0,
       elP99: sys?.eventLoop.delayP99 ?? 0,

@@ -1,10 +1,16 @@
 /**
- * The code lens title template and the status bar text. Pure. Figures are
- * written by protocol/format.ts (the dashboard's rules too). The template is
- * compiled once per configuration change (`compileLensFormat`), so rendering a
- * lens only reads the compiled parts.
+ * The code lens title template, its tooltip, and the status bar text. Pure.
+ * Figures are written by protocol/format.ts (the dashboard's rules too),
+ * percentiles only when their window holds enough requests
+ * (`percentileFigure`). The template is compiled once per configuration change
+ * (`compileLensFormat`), so rendering a lens only reads the compiled parts.
+ *
+ * Windows: the lens's figures are since start (the agent's lifetime figures,
+ * or since the last reset) except `{rate}` (last minute) and `{p95_1m}`,
+ * `{count_1m}`; the status bar's rate is "now" (the last 5 s, from the
+ * store's totals) and its p95 the worst route's over the last minute.
  */
-import { type EndpointStats, type HealthReport, MISSING, type SystemStats, formatCount, formatMs, formatPercent, formatRate } from '../../protocol';
+import { type EndpointStats, type HealthReport, MISSING, NOW_LABEL, PERCENTILE_MIN_COUNT, type Percentile, type SystemStats, WINDOW_LABELS, formatCount, formatMs, formatPercent, formatRate, percentileFigure, worstP95 } from '../../protocol';
 import { plainText } from './text';
 
 /** `routelens.codeLens.format` default. */
@@ -16,9 +22,9 @@ export type LensPlaceholder = (typeof LENS_PLACEHOLDERS)[number];
 const placeholderValue: Record<LensPlaceholder, (e: EndpointStats) => string> = {
   method: (e) => e.method,
   route: (e) => e.route,
-  p50: (e) => (e.count ? formatMs(e.p50) : MISSING),
-  p95: (e) => (e.count ? formatMs(e.p95) : MISSING),
-  p99: (e) => (e.count ? formatMs(e.p99) : MISSING),
+  p50: (e) => percentileFigure('p50', e, 'all').text,
+  p95: (e) => percentileFigure('p95', e, 'all').text,
+  p99: (e) => percentileFigure('p99', e, 'all').text,
   avg: (e) => (e.count ? formatMs(e.avg) : MISSING),
   min: (e) => (e.count ? formatMs(e.min) : MISSING),
   max: (e) => (e.count ? formatMs(e.max) : MISSING),
@@ -26,7 +32,7 @@ const placeholderValue: Record<LensPlaceholder, (e: EndpointStats) => string> = 
   errors: (e) => formatCount(e.errors),
   errorRate: (e) => formatPercent(e.count ? e.errors / e.count : 0),
   rate: (e) => formatRate(e.rate),
-  p95_1m: (e) => (e.windows?.['1m']?.count ? formatMs(e.windows['1m'].p95) : MISSING),
+  p95_1m: (e) => (e.windows?.['1m'] ? percentileFigure('p95', e.windows['1m'], '1m').text : MISSING),
   count_1m: (e) => formatCount(e.windows?.['1m']?.count ?? 0),
 };
 
@@ -53,10 +59,50 @@ export function compileLensFormat(format: string = DEFAULT_LENS_FORMAT): LensFor
   return (e) => plainText(parts.map((p) => (typeof p === 'string' ? p : p(e))).join(''), 300);
 }
 
-/** Status bar text, e.g. `RouteLens: shop · 12/s · p95 42 ms · healthy`. */
-export function statusText(name: string, system: SystemStats | undefined, endpoints: EndpointStats[], health: HealthReport | undefined): string {
-  const rps = system ? formatRate(system.requestsPerSecond) : '0/s';
-  const routed = endpoints.filter((e) => e.count > 0);
-  const worstP95 = routed.length ? Math.max(...routed.map((e) => e.windows?.['1m']?.count ? e.windows['1m'].p95 : e.p95)) : NaN;
-  return plainText(`${name} · ${rps} · p95 ${formatMs(worstP95)} · ${health?.status ?? 'unknown'}`, 120);
+/**
+ * A lens's tooltip: which window its figures cover, why a percentile is a
+ * dash, and what a click does. Plain text.
+ */
+export function lensTooltip(e: EndpointStats, handler: boolean): string {
+  const lines = [`${formatCount(e.count)} requests ${WINDOW_LABELS.all} (rate: ${WINDOW_LABELS['1m']}).`];
+  for (const p of ['p50', 'p95', 'p99'] as Percentile[]) {
+    const f = percentileFigure(p, e, 'all');
+    if (!f.shown) lines.push(`${f.why}.`);
+  }
+  lines.push(handler ? 'Handler of this route: open it in the RouteLens dashboard.' : 'Open this route in the RouteLens dashboard.');
+  return lines.join('\n');
+}
+
+/**
+ * Status bar text, e.g. `shop · 12/s now · p95 42 ms (1m) · healthy`. The
+ * rate is "now" once the store knows it (a second after connecting), the
+ * agent's last minute until then; each is labelled.
+ */
+export function statusText(name: string, system: SystemStats | undefined, endpoints: readonly EndpointStats[], health: HealthReport | undefined, nowRate?: number): string {
+  const rps = nowRate !== undefined ? `${formatRate(nowRate)} now` : `${formatRate(system?.requestsPerSecond ?? 0)} (1m)`;
+  const worst = worstP95(endpoints, '1m');
+  const p95 = worst ? formatMs(worst.windows['1m'].p95) : MISSING;
+  return plainText(`${name} · ${rps} · p95 ${p95} (1m) · ${health?.status ?? 'unknown'}`, 120);
+}
+
+/** Status bar tooltip: each figure with the window it covers. */
+export function statusTooltip(name: string, pid: number, system: SystemStats | undefined, endpoints: readonly EndpointStats[], nowRate?: number): string {
+  const worst = worstP95(endpoints, '1m');
+  const lines = [
+    `RouteLens: ${plainText(name)} (pid ${pid})`,
+    `Requests/s ${NOW_LABEL}: ${formatRate(nowRate)}; ${WINDOW_LABELS['1m']}: ${formatRate(system?.requestsPerSecond)}`,
+    `Error rate, ${WINDOW_LABELS['1m']}: ${formatPercent(system?.errorRate)}`,
+    worst
+      ? `Worst p95, ${WINDOW_LABELS['1m']}: ${formatMs(worst.windows['1m'].p95)} (${plainText(worst.id)}, ${formatCount(worst.windows['1m'].count)} requests)`
+      : `Worst p95, ${WINDOW_LABELS['1m']}: ${MISSING} (no route has the ${PERCENTILE_MIN_COUNT.p95} requests a p95 needs)`,
+    'Click to open the dashboard.',
+  ];
+  return lines.join('\n');
+}
+
+/** A tree item's description and tooltip for an endpoint: p95 and requests since start. */
+export function endpointSummary(e: EndpointStats): { description: string; tooltip: string } {
+  if (!e.count) return { description: 'no requests', tooltip: `No requests ${WINDOW_LABELS.all}.` };
+  const p95 = percentileFigure('p95', e, 'all');
+  return { description: `p95 ${p95.text} · ${formatCount(e.count)} req`, tooltip: `${formatCount(e.count)} requests ${WINDOW_LABELS.all}.${p95.shown ? '' : ` ${p95.why}.`}` };
 }

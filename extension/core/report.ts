@@ -1,5 +1,11 @@
-/** The report exporter: JSON and Markdown from a Snapshot, each opening with the executive summary (cli/core/summary.ts). Pure. */
-import { MISSING, type Snapshot, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime, snapshotOf } from '../../protocol';
+/**
+ * The report exporter: JSON and Markdown from a Snapshot, each opening with
+ * the executive summary (cli/core/summary.ts). Pure. The Markdown
+ * says which window each figure covers; percentiles follow the same rule as
+ * the lens and the dashboard (`percentileFigure`), a dash with its reason
+ * written under the table since Markdown has no tooltip.
+ */
+import { type EndpointStats, MISSING, PERCENTILE_MIN_COUNT, type Snapshot, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime, percentileFigure, snapshotOf } from '../../protocol';
 import { buildSummary } from '../../cli/core/summary';
 import { summaryMarkdown } from '../../cli/core/summaryMarkdown';
 import { markdownText } from './text';
@@ -35,8 +41,8 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
   lines.push(`**Health:** ${t(snapshot.health.status)} (${snapshot.health.score}/100)${snapshot.health.reasons.length ? ` \u2014 ${snapshot.health.reasons.map((r) => t(r)).join('; ')}` : ''}`, '');
   lines.push('## System', '');
   lines.push('| metric | value |', '| --- | --- |');
-  lines.push(`| requests/s | ${formatRate(s.requestsPerSecond)} |`);
-  lines.push(`| error rate | ${formatPercent(s.errorRate)} |`);
+  lines.push(`| requests/s (last minute) | ${formatRate(s.requestsPerSecond)} |`);
+  lines.push(`| error rate (last minute) | ${formatPercent(s.errorRate)} |`);
   lines.push(`| heap used | ${formatBytes(s.heapUsed)} of ${formatBytes(s.heapLimit)} |`);
   lines.push(`| rss | ${formatBytes(s.rss)} |`);
   lines.push(`| event loop p99 | ${formatMs(s.eventLoop.delayP99)} |`);
@@ -44,17 +50,19 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
   lines.push(`| uptime | ${formatUptime(s.uptime)} |`, '');
 
   lines.push('## Endpoints', '');
-  const endpoints = [...snapshot.endpoints].sort((a, b) => b.p95 - a.p95 || b.count - a.count);
+  const endpoints = [...snapshot.endpoints].sort(slowestFirst);
   if (!endpoints.length) lines.push('No endpoints recorded.', '');
   else {
-    lines.push('| endpoint | requests | req/s | p50 | p95 | p99 | max | errors |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push('Since start (or the last reset), except req/s (last minute). Slowest p95 first.', '');
+    lines.push('| endpoint | requests | req/s | p50 | p95 | p99 | max | errors | 4xx |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const e of endpoints) {
       const has = e.count > 0;
-      lines.push(
-        `| ${t(e.id)} | ${formatCount(e.count)} | ${formatRate(e.rate)} | ${has ? formatMs(e.p50) : MISSING} | ${has ? formatMs(e.p95) : MISSING} | ${has ? formatMs(e.p99) : MISSING} | ${has ? formatMs(e.max) : MISSING} | ${formatPercent(e.count ? e.errors / e.count : 0)} |`,
-      );
+      const p = (which: 'p50' | 'p95' | 'p99') => percentileFigure(which, e, 'all').text;
+      const share = (n: number | undefined) => formatPercent(has ? (n ?? 0) / e.count : 0);
+      lines.push(`| ${t(e.id)} | ${formatCount(e.count)} | ${formatRate(e.rate)} | ${p('p50')} | ${p('p95')} | ${p('p99')} | ${has ? formatMs(e.max) : MISSING} | ${share(e.errors)} | ${share(e.statusCodes['4xx'])} |`);
     }
-    lines.push('');
+    const { p50, p95, p99 } = PERCENTILE_MIN_COUNT;
+    lines.push('', `${MISSING} in p50, p95, p99: too few requests for that percentile to differ from its neighbours (p50 needs ${p50}, p95 ${p95}, p99 ${p99}). errors: responses ≥ 500 and requests that failed without one; 4xx: share of requests answered 4xx.`, '');
   }
 
   lines.push('## Alerts', '');
@@ -92,4 +100,12 @@ export function reportMarkdown(snapshot: Snapshot, meta: ReportMeta): string {
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Endpoints whose p95 is shown first, slowest first; then the others, most requested first. */
+function slowestFirst(a: EndpointStats, b: EndpointStats): number {
+  const pa = percentileFigure('p95', a, 'all').shown;
+  const pb = percentileFigure('p95', b, 'all').shown;
+  if (pa !== pb) return pa ? -1 : 1;
+  return (pa ? b.p95 - a.p95 : 0) || b.count - a.count;
 }

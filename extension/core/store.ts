@@ -2,8 +2,10 @@
  * One agent's state: the last snapshot with every delta since applied by the
  * change feed's rules (protocol/feed.ts), plus an index id → endpoint. Pure.
  * Each connection owns its own store, so figures are never mixed between agents.
+ * It also keeps the request totals it saw, for the "now" rate (protocol/rate.ts).
  */
 import { type Delta, type EndpointStats, type FeedState, type Snapshot, applyDelta, endpointIndex, stateFromSnapshot, updateEndpointIndex } from '../../protocol';
+import { NowRate, requestTotal } from '../../protocol/rate';
 
 export class AgentStore {
   private current: FeedState | undefined;
@@ -11,6 +13,7 @@ export class AgentStore {
   private lastSeq = -1;
   /** Increments on every full snapshot (a restart or resync): line trackers re-sync on it. */
   generation = 0;
+  private readonly now = new NowRate();
 
   /** The agent's state: a Snapshot, plus the recent cache events the stream carried. */
   get snapshot(): FeedState | undefined {
@@ -27,6 +30,8 @@ export class AgentStore {
     const sameAgent = prev !== undefined && prev.agent.pid === snapshot.agent.pid && prev.agent.startedAt === snapshot.agent.startedAt;
     this.current = stateFromSnapshot(snapshot, sameAgent ? prev : undefined);
     this.byId = endpointIndex(this.current.endpoints);
+    if (!sameAgent) this.now.clear();
+    this.now.add(this.current.time, requestTotal(this.current.endpoints));
     this.lastSeq = seq;
     this.generation++;
   }
@@ -43,8 +48,14 @@ export class AgentStore {
     const gap = seq !== this.lastSeq + 1;
     this.current = applyDelta(this.current, delta);
     updateEndpointIndex(this.byId, delta);
+    this.now.add(delta.time, requestTotal(this.byId.values()));
     this.lastSeq = seq;
     return gap ? 'gap' : 'applied';
+  }
+
+  /** Requests per second over the last few seconds (`NOW_WINDOW_MS`), undefined until a second of deltas came. */
+  get nowRate(): number | undefined {
+    return this.now.perSecond();
   }
 
   endpoint(id: string): EndpointStats | undefined {
@@ -55,5 +66,6 @@ export class AgentStore {
     this.current = undefined;
     this.byId = new Map();
     this.lastSeq = -1;
+    this.now.clear();
   }
 }

@@ -14,6 +14,7 @@ import { LineTracker } from '../core/lines';
 import type { AgentManager, ManagerEvent } from '../core/manager';
 import { assertNever } from '../../protocol';
 import { CommandId } from '../commands/ids';
+import { lensTooltip } from '../core/format';
 import type { RouteLensConfig } from '../config';
 import { throttle } from './throttle';
 
@@ -151,7 +152,7 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       lenses.push(
         new vscode.CodeLens(range, {
           title: config.formatLens(endpoint),
-          tooltip: a.kind === 'handler' ? 'Handler of this route: open the RouteLens dashboard' : 'Open this route in the RouteLens dashboard',
+          tooltip: lensTooltip(endpoint, a.kind === 'handler'),
           command: CommandId.OpenDashboard,
           arguments: [{ endpointId: a.endpointId, agentId: a.agentId }],
         }),

@@ -1,6 +1,6 @@
-/** The status bar item: selected agent's name, req/s, p95 and health (or "paused"); coloured by health; opens the dashboard. */
+/** The status bar item: selected agent's name, req/s now, worst p95 over the last minute and health (or "paused"); coloured by health; opens the dashboard. */
 import * as vscode from 'vscode';
-import { statusText } from '../core/format';
+import { statusText, statusTooltip } from '../core/format';
 import type { AgentManager } from '../core/manager';
 import { CommandId } from '../commands/ids';
 import { throttle } from './throttle';
@@ -39,8 +39,9 @@ export class StatusBar implements vscode.Disposable {
       bg = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
       const health = snap.health?.status;
-      this.item.text = `$(pulse) ${statusText(conn.label, snap.system, snap.endpoints, snap.health)}`;
-      this.item.tooltip = `RouteLens: ${conn.label} (pid ${snap.agent.pid}) — click to open the dashboard`;
+      const now = conn.client.store.nowRate;
+      this.item.text = `$(pulse) ${statusText(conn.label, snap.system, snap.endpoints, snap.health, now)}`;
+      this.item.tooltip = statusTooltip(conn.label, snap.agent.pid, snap.system, snap.endpoints, now);
       if (health === 'degraded') bg = new vscode.ThemeColor('statusBarItem.warningBackground');
       if (health === 'unhealthy') bg = new vscode.ThemeColor('statusBarItem.errorBackground');
     }

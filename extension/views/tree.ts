@@ -1,6 +1,7 @@
 /** Explorer view: agents → endpoints grouped by router prefix, alerts, cache namespaces. */
 import * as vscode from 'vscode';
-import { type EndpointStats, assertNever, formatCount, formatMs } from '../../protocol';
+import { assertNever, formatCount } from '../../protocol';
+import { endpointSummary } from '../core/format';
 import type { AgentConnection, AgentManager } from '../core/manager';
 import { plainText } from '../core/text';
 import { CommandId } from '../commands/ids';
@@ -91,7 +92,11 @@ export class RouteLensTree implements vscode.TreeDataProvider<Node>, vscode.Disp
       case 'endpoint': {
         const e = snap?.endpoints.find((x) => x.id === node.endpointId);
         const item = new vscode.TreeItem(plainText(node.endpointId), None);
-        item.description = e ? endpointDescription(e) : '';
+        if (e) {
+          const summary = endpointSummary(e);
+          item.description = summary.description;
+          item.tooltip = summary.tooltip;
+        }
         item.command = { title: 'Open in dashboard', command: CommandId.OpenDashboard, arguments: [{ endpointId: node.endpointId, agentId: node.agentId }] };
         item.contextValue = 'routelens.endpoint';
         return item;
@@ -118,8 +123,4 @@ export class RouteLensTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     this.sub?.dispose();
     this.changed.dispose();
   }
-}
-
-function endpointDescription(e: EndpointStats): string {
-  return e.count ? `p95 ${formatMs(e.p95)} · ${formatCount(e.count)} req` : 'no requests';
 }

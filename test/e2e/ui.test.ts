@@ -58,8 +58,9 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
       const texts = await page.locator('.codelens-decoration a').allInnerTexts();
       return texts.find((t) => t.startsWith('GET /users/:id'));
     }, 60_000, 'the GET /users/:id code lens');
-    // 12 requests were sent before VS Code opened: the lens shows them.
-    assert.match(lens, /GET \/users\/:id · p95 [\d.]+ (ms|s) · p99 [\d.]+ (ms|s) · 12 req · 0(\.0)?% err/);
+    // 12 requests were sent before VS Code opened: the lens shows them, and no p95 or p99 yet
+    // (12 requests cannot tell them apart from the slowest one).
+    assert.match(lens, /GET \/users\/:id · p95 — · p99 — · 12 req · 0(\.0)?% err/);
     await wb.shot('02-code-lens');
 
     await page.locator('.codelens-decoration a', { hasText: 'GET /users/:id' }).first().click();
@@ -98,6 +99,35 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     await waitFor(async () => (await demo.api<{ keys: CacheKeyInfo[] }>('/v1/cache/keys?pattern=users:7')).keys.length === 0, 20_000, 'users:7 to be removed');
     await waitFor(() => notificationText(wb.page, /removed 1 key/i), 20_000, 'a notification saying one key was removed');
     await wb.shot('05-invalidate-key');
+  });
+
+  it('the dashboard\'s landing view (Overview) lists the demo\'s slowest route first; a click opens its handler in the editor', async () => {
+    const page = wb.page;
+    // Enough requests to GET /slow (150–750 ms each) for a p95, a few fast ones elsewhere.
+    const slow = await Promise.all(Array.from({ length: 20 }, () => demo.request('GET', '/slow')));
+    assert.ok(slow.every((r) => r.status === 200));
+    for (let i = 0; i < 5; i++) assert.equal((await demo.request('GET', `/users/${i}`)).status, 200);
+
+    await runCommand(page, 'RouteLens: Open Dashboard');
+    const frame = await waitFor(() => dashboardFrame(page, 'Most requested'), 60_000, 'the dashboard');
+    await frame.locator('button[data-tab="overview"]').click();
+    const first = frame.locator('.overview .top-list').first().locator('li:not([hidden])').first();
+    await waitFor(async () => (await first.locator('button').textContent()) === 'GET /slow', 30_000, 'GET /slow first among the slowest endpoints');
+    assert.match((await first.locator('.value').textContent()) ?? '', /^p95 [\d.]+ m?s · 20 req$/);
+    await wb.shot('06-landing-view');
+
+    await first.locator('button').click();
+    await waitFor(async () => (await page.locator('.tab.active').allInnerTexts()).some((t) => t.includes('app.mjs')), 30_000, 'app.mjs active in the editor');
+    // The cursor is on the handler's line, where the agent located app.get('/slow', …).
+    const reported = (await demo.api<{ endpoints: EndpointStats[] }>('/v1/endpoints?sort=most-requested&limit=100')).endpoints.find((e) => e.id === 'GET /slow')!;
+    const loc = reported.handlerLocation ?? reported.location!;
+    assert.match(loc.file, /app\.mjs$/);
+    const position = new RegExp(`Ln ${loc.line}, Col ${loc.column}\\b`);
+    await waitFor(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => position.test(t)), 30_000, `the cursor at ${loc.line}:${loc.column}`);
+    // The lens there agrees with the dashboard: 20 requests since the reset, p95 shown, p99 not yet.
+    const lens = await waitFor(async () => (await page.locator('.codelens-decoration a').allInnerTexts()).find((t) => t.startsWith('GET /slow') && t.includes('20 req')), 30_000, 'the GET /slow lens with 20 requests');
+    assert.match(lens, /^GET \/slow · p95 [\d.]+ m?s · p99 — · 20 req · 0(\.0)?% err$/);
+    await wb.shot('07-handler-opened');
   });
 });
 

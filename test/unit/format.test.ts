@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MISSING, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime } from '../../protocol/format';
+import { MISSING, PERCENTILE_MIN_COUNT, formatBytes, formatCount, formatMs, formatPercent, formatRate, formatUptime, inWindow, percentileFigure } from '../../protocol/format';
 
 describe('protocol/format: one way to write figures for the extension and the dashboard', () => {
   it('formatMs: two decimals below 1 ms, one below 10 ms, whole ms below 1 s, then seconds', () => {
@@ -40,5 +40,33 @@ describe('protocol/format: one way to write figures for the extension and the da
     }
     assert.equal(MISSING, '\u2014');
     assert.deepEqual([formatMs(-1), formatBytes(-1), formatUptime(-1)], [MISSING, MISSING, MISSING]);
+  });
+
+  describe('percentileFigure: a percentile only when its window holds enough requests', () => {
+    const w = (count: number) => ({ count, p50: 12, p95: 80, p99: 80 });
+
+    it('p50 from 5 requests, p95 from 20, p99 from 100', () => {
+      assert.deepEqual(PERCENTILE_MIN_COUNT, { p50: 5, p95: 20, p99: 100 });
+      const shown = (count: number) => (['p50', 'p95', 'p99'] as const).map((p) => percentileFigure(p, w(count)).shown);
+      assert.deepEqual([1, 4, 5, 19, 20, 99, 100].map(shown), [
+        [false, false, false],
+        [false, false, false],
+        [true, false, false],
+        [true, false, false],
+        [true, true, false],
+        [true, true, false],
+        [true, true, true],
+      ]);
+    });
+
+    it('a shown percentile is the duration; a hidden one is a dash with the reason, naming the window', () => {
+      assert.deepEqual(percentileFigure('p95', w(20), '1m'), { text: '80 ms', shown: true, why: '' });
+      assert.deepEqual(percentileFigure('p99', w(12), '1m'), { text: MISSING, shown: false, why: 'p99 needs 100 requests in the last minute; 12 so far' });
+      assert.equal(percentileFigure('p95', w(3), 'all').why, 'p95 needs 20 requests since start; 3 so far');
+      assert.equal(percentileFigure('p95', w(0), '5m').why, 'p95 needs 20 requests in the last 5 minutes; none so far');
+      assert.equal(percentileFigure('p50', w(2)).why, 'p50 needs 5 requests in this window; 2 so far');
+      assert.equal(percentileFigure('p95', { count: Number.NaN, p50: 1, p95: 1, p99: 1 }).text, MISSING, 'a missing count is no requests');
+      assert.deepEqual(['1m', '5m', 'all', 'this window'].map(inWindow), ['in the last minute', 'in the last 5 minutes', 'since start', 'in this window']);
+    });
   });
 });

@@ -87,10 +87,15 @@ describe('RouteLens extension in a real VS Code', function () {
     assert.deepEqual(list.find((l) => l.range.start.line === 10)?.command?.arguments?.[0]?.endpointId, 'POST /orders');
   });
 
-  it('updates lens figures live (throttled)', async () => {
+  it('updates lens figures live (throttled); a percentile is shown only once its requests can tell it apart, and the tooltip says why', async () => {
     for (const ms of [40, 42, 44, 80]) agent.hit('GET /users/:id', ms);
-    const title = await waitFor(async () => (await lenses()).find((l) => l.range.start.line === 4 && /4 req/.test(l.command?.title ?? ''))?.command?.title, 'live lens title');
-    assert.match(title, /^GET \/users\/:id · p95 80 ms · p99 80 ms · 4 req · 0% err$/);
+    const lens = await waitFor(async () => (await lenses()).find((l) => l.range.start.line === 4 && /4 req/.test(l.command?.title ?? '')), 'live lens title');
+    // Four requests: p95 and p99 would both be the one 80 ms request.
+    assert.match(String(lens.command?.title), /^GET \/users\/:id · p95 — · p99 — · 4 req · 0% err$/);
+    assert.match(String(lens.command?.tooltip), /p95 needs 20 requests since start; 4 so far/);
+    for (let i = 0; i < 16; i++) agent.hit('GET /users/:id', 40 + i);
+    const title = await waitFor(async () => (await lenses()).find((l) => l.range.start.line === 4 && /20 req/.test(l.command?.title ?? ''))?.command?.title, 'lens title at 20 requests');
+    assert.match(title, /^GET \/users\/:id · p95 \d+ ms · p99 — · 20 req · 0% err$/);
   });
 
   it('keeps lenses on the right lines while the file is edited, and re-syncs on a new snapshot (server restart)', async () => {

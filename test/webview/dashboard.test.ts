@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
 import { parseWebviewMessage } from '../../protocol/validate';
-import { formatCount, formatMs } from '../../protocol/format';
-import { endpoint, endpoints, snapshot, T0 } from './fixtures';
+import { formatCount, formatMs, formatPercent } from '../../protocol/format';
+import { endpoint, endpoints, snapshot, system, T0 } from './fixtures';
 import { launchChromium } from '../support/chromium';
 import { Dashboard, ROOT, type Server, buildBundle, pageGenerator, serve } from './harness';
 
@@ -66,12 +66,76 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.equal(await d.page.isVisible('text=Waiting for an agent…'), false);
     const tiles = await d.page.$$eval('.overview .tile', (ts) => ts.map((t) => t.textContent));
     assert.ok(tiles.includes('Endpoints25'), `tiles: ${tiles.join(', ')}`);
-    assert.ok(tiles.includes('Requests/s43'), 'figures written by protocol/format.ts');
+    assert.ok(tiles.includes('Requests/s (last minute)43'), 'figures written by protocol/format.ts, labelled with their window');
     assert.equal(await d.page.textContent('.score-value'), '82');
     await d.tab('endpoints');
     assert.match((await d.page.textContent('.summary')) ?? '', /^25 of 25 endpoints/);
     assert.equal((await d.rowIds()).length, 25);
     await d.page.screenshot({ path: join(SHOTS, 'endpoints.png'), fullPage: true });
+  });
+
+  it('the landing view lists the five slowest and five most requested endpoints with their figures; a click posts openHandler', async () => {
+    const noSource = endpoint(40, '(unmatched)');
+    delete noSource.location;
+    noSource.kind = 'unmatched';
+    noSource.windows['1m'] = { ...noSource.windows['1m'], count: 5000, p95: 1 };
+    const eps = [...endpoints(25), noSource];
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(eps) });
+    await d.settle();
+    assert.equal(await d.page.getAttribute('button[data-tab="overview"]', 'aria-selected'), 'true', 'the dashboard opens on Overview');
+    const lists = () =>
+      d.page.$$eval('.overview .top-list', (ols) =>
+        ols.map((ol) => [...ol.querySelectorAll('li:not([hidden])')].map((li) => [li.querySelector('button')!.textContent, li.querySelector('.value')!.textContent, li.querySelector('button')!.disabled])),
+      );
+    const [slowest, busiest] = await lists();
+    const expected = expectedLists(eps, '1m', 5);
+    assert.deepEqual(slowest!.map(([id, value]) => [id, value]), expected[0]);
+    assert.deepEqual(busiest!.map(([id, value]) => [id, value]), expected[1]);
+    assert.equal(slowest!.length, 5);
+    assert.deepEqual(busiest![0], [noSource.id, '5k req · p95 1 ms', true], 'an endpoint without a source location cannot be opened');
+    assert.deepEqual(await d.page.$$eval('.overview .landing-tops h2', (hs) => hs.map((x) => x.textContent)), ['Slowest endpoints (p95, last minute)', 'Most requested (last minute)']);
+    // The worst p95 tile names its route.
+    assert.equal(await d.page.getAttribute('[data-tile="p95"]', 'title'), slowest![0]![0]);
+    assert.equal(await d.page.textContent('[data-tile="p95"]'), String(slowest![0]![1]).replace(/^p95 (.*) · .*$/, '$1'));
+
+    await d.page.click('.overview .top-list >> nth=0 >> li >> nth=0 >> button');
+    assert.deepEqual((await d.posted()).pop(), { type: 'openHandler', endpointId: slowest![0]![0] });
+    await d.page.click('.overview .top-list >> nth=1 >> li >> nth=1 >> button');
+    assert.deepEqual((await d.posted()).pop(), { type: 'openHandler', endpointId: busiest![1]![0] });
+    assert.equal(await d.page.getAttribute('button[data-tab="overview"]', 'aria-selected'), 'true', 'the view stays');
+
+    // A quiet minute: the lists show the figures since start, and say so.
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(eps.map((e) => ({ ...e, windows: { ...e.windows, '1m': { ...e.windows['1m'], count: 0 } } }))) });
+    await d.settle();
+    assert.deepEqual(await d.page.$$eval('.overview .landing-tops h2', (hs) => hs.map((x) => x.textContent)), ['Slowest endpoints (p95, since start)', 'Most requested (since start)']);
+    assert.deepEqual((await lists())[0]!.map(([id, value]) => [id, value]), expectedLists(eps, 'all', 5)[0]);
+    await d.page.screenshot({ path: join(SHOTS, 'overview-landing.png'), fullPage: true });
+  });
+
+  it('the "now" rate reads the last few seconds: a ramp to 600 req/s reads 600 while the minute average lags; the 4xx rate has its own tile', async () => {
+    const e = endpoint(1);
+    const at = (count: number) => ({ ...e, count, windows: { ...e.windows, all: { ...e.windows.all, count } }, statusCodes: { '2xx': count - Math.floor(count / 10), '4xx': Math.floor(count / 10) } });
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot([at(0)]) });
+    await d.settle();
+    const tile = (key: string) => d.page.textContent(`[data-tile="${key}"]`);
+    assert.equal(await tile('rpsNow'), '\u2014', 'unknown before a second of deltas');
+    // Deltas every 250 ms: 2 s of ramp, then 6 s at 600 req/s; the agent's minute figure says 300.
+    let total = 0;
+    for (let i = 1; i <= 32; i++) {
+      total += i <= 8 ? 150 * (i / 8) : 150;
+      const t = T0 + i * 250;
+      await d.send({ type: 'delta', agentId: 'a', delta: { time: t, endpoints: [at(Math.round(total))], system: system(t, { requestsPerSecond: 300 }) } });
+    }
+    await d.settle();
+    assert.equal(await tile('rpsNow'), '600');
+    assert.equal(await tile('rps'), '300');
+    const labels = await d.page.$$eval('.overview .tile-label', (ls) => ls.map((l) => l.textContent));
+    assert.deepEqual(labels.slice(0, 5), ['Requests/s now (5 s)', 'Requests/s (last minute)', 'Error rate (last minute)', '4xx rate (since start)', 'Worst p95 (last minute)']);
+    assert.equal(await tile('4xx'), formatPercent(Math.floor(Math.round(total) / 10) / Math.round(total)));
+    // A reset (the total drops) starts over instead of reading a negative rate.
+    await d.send({ type: 'delta', agentId: 'a', delta: { time: T0 + 33 * 250, endpoints: [at(0)] } });
+    await d.settle();
+    assert.equal(await tile('rpsNow'), '\u2014');
   });
 
   it('sorts the table by every column, by click and by Enter, with aria-sort', async () => {
@@ -123,44 +187,135 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.equal(await countCell(), String(eps[10]!.windows['5m'].count));
   });
 
+  /** The Endpoints tab's two lists: [route, figures, tooltip] per item. */
+  const endpointLists = () =>
+    d.page.$$eval('.endpoints .top-list', (ols) =>
+      ols.map((ol) => [...ol.querySelectorAll('li:not([hidden])')].map((li) => [li.querySelector('button')!.textContent, li.querySelector('.value')!.textContent, li.querySelector('.value')!.getAttribute('title')])),
+    );
+
+  /**
+   * What the lists should hold, written out here: the slowest are the endpoints with a p95
+   * (20 requests in the window) by p95, then those with fewer by their slowest request;
+   * the busiest by count. Endpoints without a request in the window are left out.
+   */
+  const expectedLists = (all: EndpointStats[], w: 'all' | '1m', n = 10) => {
+    const live = all.filter((e) => e.windows[w].count > 0);
+    const by = (key: 'p95' | 'max' | 'count') => (a: EndpointStats, b: EndpointStats) => b.windows[w][key] - a.windows[w][key] || (a.id < b.id ? -1 : 1);
+    const withP95 = live.filter((e) => e.windows[w].count >= 20).sort(by('p95'));
+    const few = live.filter((e) => e.windows[w].count < 20).sort(by('max'));
+    const p95 = (e: EndpointStats) => (e.windows[w].count >= 20 ? formatMs(e.windows[w].p95) : '\u2014');
+    return [
+      [...withP95, ...few].slice(0, n).map((e) => [e.id, e.windows[w].count >= 20 ? `p95 ${p95(e)} · ${formatCount(e.windows[w].count)} req` : `max ${formatMs(e.windows[w].max)} · ${formatCount(e.windows[w].count)} req`]),
+      live.sort(by('count')).slice(0, n).map((e) => [e.id, `${formatCount(e.windows[w].count)} req · p95 ${p95(e)}`]),
+    ];
+  };
+  const withoutTitles = (lists: Array<Array<Array<string | null>>>) => lists.map((l) => l.map(([id, value]) => [id, value]));
+
   it('lists the ten slowest (p95) and the ten most requested endpoints of the window, in order, and follows deltas', async () => {
-    // 25 endpoints with distinct figures, and one with no request in the last minute (left out of both lists).
+    // 25 endpoints with distinct figures, one with no request in the last minute (left out of both lists),
+    // and one with 3 requests, all slow: too few for a p95, so it does not lead the slowest.
     const idle = endpoint(26);
     idle.windows['1m'] = { ...idle.windows['1m'], count: 0, p95: 99_999 };
-    const eps = [...endpoints(25), idle];
+    const few = endpoint(27);
+    few.windows['1m'] = { ...few.windows['1m'], count: 3, p95: 90_000, max: 90_000 };
+    const eps = [...endpoints(25), idle, few];
     await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(eps) });
     await d.tab('endpoints');
-    const lists = () =>
-      d.page.$$eval('.top-list', (ols) =>
-        ols.map((ol) => [...ol.querySelectorAll('li:not([hidden])')].map((li) => [li.querySelector('button')!.textContent, li.querySelector('.value')!.textContent])),
-      );
-    const expected = (all: EndpointStats[], w: 'all' | '1m') => {
-      const live = all.filter((e) => e.windows[w].count > 0);
-      const top = (key: 'p95' | 'count') => live.slice().sort((a, b) => b.windows[w][key] - a.windows[w][key] || (a.id < b.id ? -1 : 1)).slice(0, 10);
-      return [top('p95').map((e) => [e.id, formatMs(e.windows[w].p95)]), top('count').map((e) => [e.id, `${formatCount(e.windows[w].count)} req`])];
-    };
-    const [slowest, busiest] = await lists();
+    const [slowest, busiest] = await endpointLists();
     assert.equal(slowest!.length, 10);
-    assert.deepEqual([slowest, busiest], expected(eps, '1m'));
+    assert.deepEqual(withoutTitles([slowest!, busiest!]), expectedLists(eps, '1m'));
     assert.ok(!slowest!.some(([id]) => id === idle.id), 'an endpoint without requests in the window is not listed');
+    assert.ok(eps.filter((e) => e.windows['1m'].count >= 20).length > 10, 'the fixture has ten endpoints with a p95');
+    assert.ok(!slowest!.some(([id]) => id === few.id), 'three slow requests do not make a p95 that ranks above real ones');
+    assert.equal(slowest![0]![2], 'p95 and requests in the last minute');
+    assert.deepEqual(await d.page.$$eval('.endpoints .two-col h2', (hs) => hs.map((x) => x.textContent)), ['Slowest (p95, last minute)', 'Most requested (last minute)']);
 
     await d.page.click('button[data-window="all"]');
     await d.settle();
-    assert.deepEqual(await lists(), expected(eps, 'all'));
+    assert.deepEqual(withoutTitles(await endpointLists()), expectedLists(eps, 'all'));
 
     // A delta makes one endpoint the slowest and the busiest: both lists follow.
     const hot = endpoint(3);
     hot.windows.all = { ...hot.windows.all, p95: 50_000, count: 1_000_000 };
     await d.send({ type: 'delta', agentId: 'a', delta: { time: T0 + 1000, endpoints: [hot] } });
     await d.settle();
-    const after = await lists();
-    assert.deepEqual(after, expected(eps.map((e) => (e.id === hot.id ? hot : e)), 'all'));
-    assert.deepEqual([after[0]![0], after[1]![0]], [[hot.id, '50 s'], [hot.id, '1M req']]);
+    const after = await endpointLists();
+    assert.deepEqual(withoutTitles(after), expectedLists(eps.map((e) => (e.id === hot.id ? hot : e)), 'all'));
+    assert.deepEqual([after[0]![0]!.slice(0, 2), after[1]![0]!.slice(0, 2)], [[hot.id, 'p95 50 s · 1M req'], [hot.id, '1M req · p95 50 s']]);
 
     // An item opens that endpoint's detail.
-    await d.page.click('.top-list >> nth=1 >> li >> nth=0 >> button');
+    await d.page.click('.endpoints .top-list >> nth=1 >> li >> nth=0 >> button');
     await d.settle();
     assert.equal(await d.page.textContent('.detail h2'), hot.id);
+  });
+
+  it('an endpoint with too few requests for a p95 is listed after those with one, by its slowest request, and says why', async () => {
+    const few = endpoint(1);
+    few.windows['1m'] = { ...few.windows['1m'], count: 3, p95: 900, max: 950 };
+    const one = endpoint(2);
+    one.windows['1m'] = { ...one.windows['1m'], count: 40, p95: 120 };
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot([few, one]) });
+    await d.tab('endpoints');
+    const [slowest, busiest] = await endpointLists();
+    assert.deepEqual(slowest, [
+      [one.id, 'p95 120 ms · 40 req', 'p95 and requests in the last minute'],
+      [few.id, 'max 950 ms · 3 req', 'p95 needs 20 requests in the last minute; 3 so far: its slowest request is shown instead'],
+    ]);
+    assert.deepEqual(busiest![1], [few.id, '3 req · p95 \u2014', 'p95 needs 20 requests in the last minute; 3 so far']);
+  });
+
+  it('the filter narrows the Slowest and Most requested lists as it narrows the table, and the headings say so', async () => {
+    const eps = [...endpoints(25), endpoint(30, '/users/:id'), endpoint(31, '/users/:id/orders', 'POST')];
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(eps) });
+    await d.tab('endpoints');
+    await d.page.fill('input[aria-label="Filter endpoints"]', 'items1');
+    await d.settle();
+    const matching = eps.filter((e) => e.id.includes('items1'));
+    assert.deepEqual(withoutTitles(await endpointLists()), expectedLists(matching, '1m'));
+    const listed = (await endpointLists()).flat().map(([id]) => id);
+    assert.ok(listed.length > 0 && listed.every((id) => id!.includes('items1')), `listed: ${listed.join(', ')}`);
+    assert.deepEqual(await d.page.$$eval('.endpoints .two-col h2', (hs) => hs.map((x) => x.textContent)), ['Slowest (p95, last minute, matching the filter)', 'Most requested (last minute, matching the filter)']);
+    await d.page.fill('input[aria-label="Filter endpoints"]', 'users');
+    await d.settle();
+    assert.deepEqual((await endpointLists()).map((l) => l.map(([id]) => id).sort()), [['GET /users/:id', 'POST /users/:id/orders'], ['GET /users/:id', 'POST /users/:id/orders']]);
+    await d.page.fill('input[aria-label="Filter endpoints"]', '');
+    await d.settle();
+    assert.deepEqual(withoutTitles(await endpointLists()), expectedLists(eps, '1m'));
+  });
+
+  it('table percentiles: a dash with a tooltip saying why until the window holds enough requests; the count sits next to them; a 4xx rate of its own', async () => {
+    const e = endpoint(1, '/few');
+    e.windows['1m'] = { ...e.windows['1m'], count: 12, errors: 1 };
+    e.windows.all = { ...e.windows.all, count: 150 };
+    e.count = 150;
+    e.statusCodes = { '2xx': 120, '4xx': 27, '5xx': 3 };
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot([e]) });
+    await d.tab('endpoints');
+    const headers = await d.page.$$eval('.endpoint-table thead th', (ths) => ths.map((t) => t.textContent));
+    assert.deepEqual(headers, ['Method', 'Route', 'Count', 'Errors', '4xx', 'Avg', 'p50', 'p95', 'p99', 'Max', 'Req/s (1m)']);
+    const cells = () =>
+      d.page.$$eval('.endpoint-table tbody tr:not(.spacer):not([hidden]) td', (tds) => Object.fromEntries(tds.map((td, i) => [['method', 'route', 'count', 'errors', '4xx', 'avg', 'p50', 'p95', 'p99', 'max', 'rate'][i], [td.textContent, td.getAttribute('title')]])));
+    let c = await cells();
+    assert.deepEqual(c.count, ['12', null]);
+    assert.deepEqual(c.p50, [formatMs(e.windows['1m'].p50), null]);
+    assert.deepEqual(c.p95, ['\u2014', 'p95 needs 20 requests in the last minute; 12 so far']);
+    assert.deepEqual(c.p99, ['\u2014', 'p99 needs 100 requests in the last minute; 12 so far']);
+    assert.deepEqual(c['4xx'], [formatPercent(27 / 150), '27 of 150 requests answered 4xx since start']);
+    assert.equal(c.errors![0], '1', 'errors are counted apart from 4xx');
+
+    await d.page.click('button[data-window="all"]');
+    await d.settle();
+    c = await cells();
+    assert.deepEqual(c.p95, [formatMs(e.windows.all.p95), null], 'the title goes once the figure is shown');
+    assert.deepEqual(c.p99, [formatMs(e.windows.all.p99), null]);
+
+    await d.page.click('button[data-window="1m"]');
+    await d.page.click('.endpoint-table tbody tr:not(.spacer) >> text="/few"');
+    await d.settle();
+    const detail = (await d.page.textContent('.detail')) ?? '';
+    assert.match(detail, /4xx \(since start\)27 \(18%\)/);
+    assert.match(detail, /p95 — · p99 — · max [^·]+ · n = 12/);
+    assert.match(detail, /Why a dashp95 needs 20 requests in the last minute; 12 so far; p99 needs 100 requests in the last minute; 12 so far\./);
   });
 
   it('opens the endpoint detail from a row and from focusEndpoint; Go to handler posts openHandler', async () => {

@@ -1,9 +1,10 @@
 import type { EndpointStats, LatencySummary, WindowName } from '../../protocol/types';
 import { WINDOWS } from '../../protocol/types';
 import { BarChart, TimeChart, relative } from '../charts';
-import { button, empty, fill, fmtTime, h, kv, setText, table } from '../dom';
-import { formatCount, formatMs, formatPercent } from '../../protocol/format';
+import { button, empty, fill, fmtTime, h, kv, setText, setTitle, table } from '../dom';
+import { MISSING, WINDOW_LABELS, formatCount, formatMs, formatPercent, percentileFigure } from '../../protocol/format';
 import type { SortKey } from '../state';
+import { TopList, busiestRows, slowestRows } from './topList';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -11,59 +12,52 @@ import { Revs } from './view';
 export const ROW_HEIGHT = 26;
 const OVERSCAN = 8;
 
+/** A cell's text and its tooltip (why a figure is a dash, or what it covers). */
+interface Cell {
+  text: string;
+  title: string;
+}
+
 interface Column {
-  key: SortKey | 'method' | 'rate';
+  key: SortKey | 'method' | 'rate' | 'clientErrors';
   label: string;
+  /** The header's tooltip: which window the column covers when it is not the window chosen. */
+  title?: string;
   sortable: boolean;
-  value: (e: EndpointStats, w: LatencySummary) => string;
+  value: (e: EndpointStats, w: LatencySummary, window: WindowName) => string | Cell;
   cls?: string;
+}
+
+const percentile = (p: 'p50' | 'p95' | 'p99') => (_e: EndpointStats, w: LatencySummary, window: WindowName): Cell => {
+  const f = percentileFigure(p, w, window);
+  return { text: f.text, title: f.why };
+};
+
+/** Share of an endpoint's requests answered 4xx, since start: the agent counts status classes over the lifetime only. */
+export function clientErrorShare(e: EndpointStats): Cell {
+  const n = e.statusCodes['4xx'] ?? 0;
+  if (!e.count) return { text: MISSING, title: `no requests ${WINDOW_LABELS.all}` };
+  return { text: formatPercent(n / e.count), title: `${formatCount(n)} of ${formatCount(e.count)} requests answered 4xx ${WINDOW_LABELS.all}` };
 }
 
 const COLUMNS: Column[] = [
   { key: 'method', label: 'Method', sortable: false, value: (e) => e.method, cls: 'method' },
   { key: 'route', label: 'Route', sortable: true, value: (e) => e.route, cls: 'route' },
   { key: 'count', label: 'Count', sortable: true, value: (_e, w) => formatCount(w.count), cls: 'num' },
-  { key: 'errors', label: 'Errors', sortable: true, value: (_e, w) => formatCount(w.errors), cls: 'num' },
+  { key: 'errors', label: 'Errors', title: 'Responses with status 500 or above, and requests that failed without a response', sortable: true, value: (_e, w) => formatCount(w.errors), cls: 'num' },
+  { key: 'clientErrors', label: '4xx', title: 'Share of requests answered 4xx, since start (status classes are counted over the lifetime only)', sortable: false, value: clientErrorShare, cls: 'num' },
   { key: 'avg', label: 'Avg', sortable: true, value: (_e, w) => formatMs(w.avg), cls: 'num' },
-  { key: 'p50', label: 'p50', sortable: true, value: (_e, w) => formatMs(w.p50), cls: 'num' },
-  { key: 'p95', label: 'p95', sortable: true, value: (_e, w) => formatMs(w.p95), cls: 'num' },
-  { key: 'p99', label: 'p99', sortable: true, value: (_e, w) => formatMs(w.p99), cls: 'num' },
+  { key: 'p50', label: 'p50', sortable: true, value: percentile('p50'), cls: 'num' },
+  { key: 'p95', label: 'p95', sortable: true, value: percentile('p95'), cls: 'num' },
+  { key: 'p99', label: 'p99', sortable: true, value: percentile('p99'), cls: 'num' },
   { key: 'max', label: 'Max', sortable: true, value: (_e, w) => formatMs(w.max), cls: 'num' },
-  { key: 'rate', label: 'Req/s', sortable: false, value: (e) => formatCount(e.rate), cls: 'num' },
+  { key: 'rate', label: 'Req/s (1m)', title: 'Requests per second over the last minute, whatever the window chosen', sortable: false, value: (e) => formatCount(e.rate), cls: 'num' },
 ];
 
 interface Row {
   tr: HTMLTableRowElement;
   cells: HTMLElement[];
   id: string | null;
-}
-
-/** Top-10 list whose items are reused (text updated in place). */
-class TopList {
-  readonly el = h('ol', { class: 'top-list' });
-  private items: Array<{ li: HTMLLIElement; btn: HTMLButtonElement; value: HTMLElement; id: string | null }> = [];
-
-  constructor(private readonly open: (id: string) => void) {
-    for (let i = 0; i < 10; i++) {
-      const item = { li: h('li'), btn: h('button', { class: 'link' }), value: h('span', { class: 'value' }), id: null as string | null };
-      item.btn.addEventListener('click', () => item.id !== null && this.open(item.id));
-      item.li.append(item.btn, item.value);
-      this.items.push(item);
-      this.el.append(item.li);
-    }
-  }
-
-  set(rows: Array<{ id: string; value: string }>): void {
-    this.items.forEach((item, i) => {
-      const row = rows[i];
-      item.li.hidden = !row;
-      item.id = row?.id ?? null;
-      if (row) {
-        setText(item.btn, row.id);
-        setText(item.value, row.value);
-      }
-    });
-  }
 }
 
 /** Endpoint lists, the sortable/filterable table (virtualised) and the endpoint detail. */
@@ -75,6 +69,8 @@ export class EndpointsView implements View {
   private readonly summary = h('span', { class: 'muted summary' });
   private readonly slowest: TopList;
   private readonly busiest: TopList;
+  private readonly slowestHeading = h('h2');
+  private readonly busiestHeading = h('h2');
   private readonly detail = h('section', { class: 'card detail', attrs: { 'aria-label': 'Endpoint detail' } });
   private readonly scroller = h('div', { class: 'table-scroll', attrs: { tabindex: 0, 'aria-label': 'Endpoints table' } });
   private readonly tbody = h('tbody');
@@ -93,8 +89,8 @@ export class EndpointsView implements View {
   private detailBody = h('div');
 
   constructor(private readonly ctx: Ctx) {
-    this.slowest = new TopList((id) => ctx.openEndpoint(id));
-    this.busiest = new TopList((id) => ctx.openEndpoint(id));
+    this.slowest = new TopList(10, 'Open the endpoint\'s detail', (id) => ctx.openEndpoint(id));
+    this.busiest = new TopList(10, 'Open the endpoint\'s detail', (id) => ctx.openEndpoint(id));
     this.filter.value = ctx.store.ui.filter;
     this.filter.addEventListener('input', () => ctx.store.setUi({ filter: this.filter.value.slice(0, 200) }));
 
@@ -108,7 +104,7 @@ export class EndpointsView implements View {
 
     const headRow = h('tr');
     for (const col of COLUMNS) {
-      const th = h('th', { class: col.cls ?? '', attrs: { scope: 'col' } });
+      const th = h('th', { class: col.cls ?? '', attrs: { scope: 'col', title: col.title } });
       if (col.sortable) {
         const b = button(col.label, () => this.sortBy(col.key as SortKey), 'sort');
         b.dataset.sort = col.key;
@@ -141,8 +137,8 @@ export class EndpointsView implements View {
       h(
         'div',
         { class: 'two-col' },
-        h('section', { class: 'card' }, h('h2', { text: 'Slowest (p95)' }), this.slowest.el),
-        h('section', { class: 'card' }, h('h2', { text: 'Most requested' }), this.busiest.el),
+        h('section', { class: 'card' }, this.slowestHeading, this.slowest.el),
+        h('section', { class: 'card' }, this.busiestHeading, this.busiest.el),
       ),
       h('section', { class: 'card' }, h('h2', { text: 'All endpoints' }), this.scroller),
     );
@@ -188,17 +184,14 @@ export class EndpointsView implements View {
     return out;
   }
 
+  /** The two lists follow the table: the same window and the same filter. */
   private renderTops(): void {
-    const s = this.ctx.store;
-    const w = s.ui.window;
-    const all = [...s.endpoints.values()].filter((e) => (e.windows?.[w] ?? e).count > 0);
-    const pick = (key: 'p95' | 'count', fmt: (n: number) => string) =>
-      all
-        .sort((a, b) => (b.windows?.[w] ?? b)[key] - (a.windows?.[w] ?? a)[key] || (a.id < b.id ? -1 : 1))
-        .slice(0, 10)
-        .map((e) => ({ id: e.id, value: fmt((e.windows?.[w] ?? e)[key]) }));
-    this.slowest.set(pick('p95', formatMs));
-    this.busiest.set(pick('count', (n) => `${formatCount(n)} req`));
+    const { window, filter } = this.ctx.store.ui;
+    const scope = `${WINDOW_LABELS[window]}${filter.trim() ? ', matching the filter' : ''}`;
+    setText(this.slowestHeading, `Slowest (p95, ${scope})`);
+    setText(this.busiestHeading, `Most requested (${scope})`);
+    this.slowest.set(slowestRows(this.list, window, 10));
+    this.busiest.set(busiestRows(this.list, window, 10));
   }
 
   /** Renders only the rows in view (plus a few), reusing row elements; unchanged cells are not written. */
@@ -235,7 +228,15 @@ export class EndpointsView implements View {
       if (row.tr.hidden) row.tr.hidden = false;
       row.id = e.id;
       const win = e.windows?.[w] ?? e;
-      COLUMNS.forEach((c, j) => setText(row.cells[j]!, c.value(e, win)));
+      COLUMNS.forEach((c, j) => {
+        const v = c.value(e, win, w);
+        const cell = row.cells[j]!;
+        if (typeof v === 'string') setText(cell, v);
+        else {
+          setText(cell, v.text);
+          setTitle(cell, v.title);
+        }
+      });
       row.tr.classList.toggle('selected', e.id === selected);
       row.tr.classList.toggle('has-errors', win.errors > 0);
     });
@@ -290,6 +291,9 @@ export class EndpointsView implements View {
       return;
     }
     const win = s.summary(e);
+    const w = s.ui.window;
+    const pct = (p: 'p50' | 'p95' | 'p99') => percentileFigure(p, win, w);
+    const hidden = [pct('p50'), pct('p95'), pct('p99')].filter((f) => !f.shown).map((f) => f.why);
     const loc = (l: typeof e.location) => (l ? `${l.file}:${l.line}:${l.column}` : 'unknown');
     const codes = Object.entries(e.statusCodes).map(([k, v]) => h('span', { class: `code c${k[0]}`, text: `${k}: ${formatCount(v)}` }));
     const slow = s.slow.filter((r) => `${r.method} ${r.route}` === id).slice(0, 10);
@@ -299,9 +303,11 @@ export class EndpointsView implements View {
         ['Kind', e.kind],
         ['Registered at', loc(e.location)],
         ['Handler', loc(e.handlerLocation ?? e.location)],
-        [`Requests (${s.ui.window})`, `${formatCount(win.count)} · errors ${formatCount(win.errors)} (${formatPercent(win.count ? win.errors / win.count : 0)}) · aborted ${formatCount(win.aborted)}`],
-        [`Latency (${s.ui.window})`, `avg ${formatMs(win.avg)} · p50 ${formatMs(win.p50)} · p95 ${formatMs(win.p95)} · p99 ${formatMs(win.p99)} · max ${formatMs(win.max)}`],
-        ['Rate', `${formatCount(e.rate)} req/s`],
+        [`Requests (${WINDOW_LABELS[w]})`, `${formatCount(win.count)} · errors ${formatCount(win.errors)} (${formatPercent(win.count ? win.errors / win.count : 0)}) · aborted ${formatCount(win.aborted)}`],
+        [`4xx (${WINDOW_LABELS.all})`, `${formatCount(e.statusCodes['4xx'] ?? 0)} (${clientErrorShare(e).text})`],
+        [`Latency (${WINDOW_LABELS[w]})`, `avg ${formatMs(win.avg)} · p50 ${pct('p50').text} · p95 ${pct('p95').text} · p99 ${pct('p99').text} · max ${formatMs(win.max)} · n = ${formatCount(win.count)}`],
+        ...(hidden.length ? [['Why a dash', `${hidden.join('; ')}.`] as [string, string]] : []),
+        [`Rate (${WINDOW_LABELS['1m']})`, `${formatCount(e.rate)} req/s`],
         ['Last request', fmtTime(e.lastSeen)],
       ]),
       h('h3', { text: 'Status codes' }),
