@@ -88,8 +88,9 @@ describe('cache getMany / setMany (real Redis)', function () {
 
   it('getMany serves L1 and asks L2 for the rest in one MGET', async () => {
     const { cache: a } = await make();
-    const { cache: b, client } = await make();
     for (let i = 0; i < 20; i++) await a.set(`user:${i}`, i, { ttl: 60_000 });
+    // b starts after the writes: no peer invalidation still in flight can evict what it reads next.
+    const { cache: b, client } = await make();
     await b.get('user:0'); // now in b's L1
     const keys = [...Array.from({ length: 20 }, (_, i) => `user:${i}`), 'user:absent', 'user:3'];
     await raw.config('RESETSTAT');
