@@ -75,15 +75,7 @@ export function snapshotOf(state: Snapshot & Partial<StreamFields>): Snapshot {
 export function applyDelta(state: FeedState, delta: Delta): FeedState {
   const next: FeedState = { ...state, time: delta.time };
   if (delta.endpoints || delta.removedEndpoints) next.endpoints = upsertEndpoints(state.endpoints, delta.endpoints, delta.removedEndpoints);
-  if (delta.system) next.system = delta.system;
-  if (delta.alerts) next.alerts = delta.alerts;
-  if (delta.alertHistory) next.alertHistory = delta.alertHistory;
-  if (delta.thresholds) next.thresholds = delta.thresholds;
-  if (delta.health) next.health = delta.health;
-  if (delta.cache) next.cache = delta.cache;
-  if (delta.rateLimits) next.rateLimits = delta.rateLimits;
-  if (delta.droppedEndpoints !== undefined) next.droppedEndpoints = delta.droppedEndpoints;
-  if (delta.paused !== undefined) next.paused = delta.paused;
+  replaceFields(next, delta);
   if (delta.slowRequests?.length) next.slowRequests = prependSlow(delta.slowRequests, state.slowRequests);
   if (delta.cacheEvents?.length) next.cacheEvents = appendEvents(state.cacheEvents, delta.cacheEvents);
   if (delta.droppedCacheEvents) next.droppedCacheEvents = state.droppedCacheEvents + delta.droppedCacheEvents;
@@ -96,15 +88,7 @@ export function applyDelta(state: FeedState, delta: Delta): FeedState {
  */
 export function mergeDeltas(a: Delta, b: Delta): Delta {
   const out: Delta = { ...a, time: b.time };
-  if (b.system) out.system = b.system;
-  if (b.alerts) out.alerts = b.alerts;
-  if (b.alertHistory) out.alertHistory = b.alertHistory;
-  if (b.thresholds) out.thresholds = b.thresholds;
-  if (b.health) out.health = b.health;
-  if (b.cache) out.cache = b.cache;
-  if (b.rateLimits) out.rateLimits = b.rateLimits;
-  if (b.droppedEndpoints !== undefined) out.droppedEndpoints = b.droppedEndpoints;
-  if (b.paused !== undefined) out.paused = b.paused;
+  replaceFields(out, b);
   if (a.endpoints || a.removedEndpoints || b.endpoints || b.removedEndpoints) {
     const upserted = new Map<string, EndpointStats>();
     const removed = new Set<string>();
@@ -143,6 +127,14 @@ export function updateEndpointIndex(index: Map<string, EndpointStats>, delta: De
 /** A map id → endpoint of a state's endpoints. */
 export function endpointIndex(endpoints: readonly EndpointStats[]): Map<string, EndpointStats> {
   return new Map(endpoints.map((e) => [e.id, e]));
+}
+
+/** The fields whose rule is "replace": a delta that carries one carries it whole. */
+const REPLACED = ['system', 'alerts', 'alertHistory', 'thresholds', 'health', 'cache', 'rateLimits', 'droppedEndpoints', 'paused'] as const satisfies ReadonlyArray<keyof Delta & keyof Snapshot>;
+
+/** Copies every replaced field `from` carries onto `to`. */
+function replaceFields(to: Partial<Record<(typeof REPLACED)[number], unknown>>, from: Delta): void {
+  for (const field of REPLACED) if (from[field] !== undefined) to[field] = from[field];
 }
 
 /** Ids of the endpoints a delta upserts or removes. */
