@@ -26,7 +26,11 @@ export function appNamespace(appName: string): string {
  * uses it, so a standalone cache shares its keys with the agent's.
  */
 export function defaultAppName(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  if (env.ROUTELENS_NAME) return env.ROUTELENS_NAME;
+  return env.ROUTELENS_NAME || packageName(cwd);
+}
+
+/** The name in `cwd`'s package.json, else the folder's name. */
+export function packageName(cwd: string): string {
   try {
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { name?: unknown };
     if (typeof pkg.name === 'string' && pkg.name) return pkg.name;

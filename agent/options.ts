@@ -13,9 +13,8 @@
  * Environment variables win over options.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { RedisClient } from './api-types';
+import { packageName } from './namespace';
 import type { Thresholds, ThresholdsPatch } from '../protocol';
 import { thresholdsPatch } from '../protocol/validate';
 import { DEFAULT_THRESHOLDS, thresholdsFromEnv } from './alerts';
@@ -156,7 +155,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
   const enabled = disabledByEnv === true ? false : enabledOption;
 
   const nameOption = check.string(o, 'name', '', { min: 1, max: 100_000 });
-  const name = truncate(env.ROUTELENS_NAME || nameOption || appName(cwd), MAX_NAME);
+  const name = truncate(env.ROUTELENS_NAME || nameOption || packageName(cwd), MAX_NAME);
 
   const redisOption = check.redis(o.redis);
   const redis = fromEnv('ROUTELENS_REDIS_URL', readRedisUrl, redisOption ? 'using the redis option' : 'the cache and rate limits run in memory, without Redis') ?? redisOption;
@@ -269,12 +268,3 @@ function mergeThresholds(base: Thresholds, patch: ThresholdsPatch): Thresholds {
   return { ...base, ...patch, slowMs: { ...base.slowMs, ...patch.slowMs } };
 }
 
-function appName(cwd: string): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { name?: unknown };
-    if (typeof pkg.name === 'string' && pkg.name) return pkg.name;
-  } catch {
-    /* no package.json: fall back to the folder */
-  }
-  return basename(cwd) || 'app';
-}
