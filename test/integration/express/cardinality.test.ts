@@ -1,5 +1,5 @@
 /**
- * Reliability bar 22 (request-path side): thousands of random `/users/<uuid>` and random 404
+ * Route cardinality on the request path: thousands of random `/users/<uuid>` and random 404
  * paths are recorded by template — one route for the users, `undefined` (one unmatched bucket)
  * for the rest — never by raw URL.
  */

@@ -7,45 +7,23 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import type { Request } from 'express';
-import { Redis } from 'ioredis';
 import { createAgent } from '../../../agent';
 import { RouteLensError } from '../../../agent/errors';
 import { ALGORITHMS } from '../../../agent/ratelimit/algorithms';
 import { CODE_ROUTE } from '../../../agent/ratelimit/code';
-import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from '../../../agent/ratelimit';
-import { type TestRedis, startRedis } from '../../support/redis';
-import { type Served, hit, hits, recordingDiag, serve, waitFor } from './helpers';
+import { type RateLimitMiddleware, type RateLimitOptions, createRateLimits } from '../../../agent/ratelimit';
+import { hit, hits, recordingDiag, redisSuite, serve, waitFor } from './helpers';
 
 const keyOf = (req: Request) => String(req.headers['x-k'] ?? 'anon');
 
 describe('ratelimit from code: limiter.check / limiter.consume (real Express, real redis-server)', function () {
   this.timeout(60_000);
-  let redis: TestRedis;
-  let admin: Redis;
-  let served: Served[] = [];
-  let limits: RateLimits[] = [];
-
-  before(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url, { maxRetriesPerRequest: 2 });
-    admin.on('error', () => {});
-  });
-  after(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
-  afterEach(async () => {
-    redis.thaw();
-    await Promise.all(served.map((s) => s.close()));
-    await Promise.all(limits.map((l) => l.close()));
-    served = [];
-    limits = [];
-  });
-
+  const suite = redisSuite();
+  const { served, limits } = suite;
   /** A limiter on a real Express app (`GET /` behind its middleware, keyed by the x-k header). */
   async function mounted(options: RateLimitOptions, store: 'redis' | 'memory' = 'redis') {
     const rec = recordingDiag();
-    const rl = createRateLimits({ diag: rec.diag, redis: store === 'redis' ? redis.url : undefined });
+    const rl = createRateLimits({ diag: rec.diag, redis: store === 'redis' ? suite.redis.url : undefined });
     limits.push(rl);
     const limiter = rl.create({ key: keyOf, ...options });
     const app = express();
@@ -70,7 +48,7 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
       const { limiter } = await mounted({ name, max: 3, windowMs: 60_000, algorithm, timeout: 1000 });
       await redisReady(limiter);
       for (let i = 0; i < 5; i++) assert.deepEqual(await limiter.check('u'), { allowed: true, limit: 3, remaining: 3, resetMs: 0 });
-      assert.equal(await admin.exists(`routelens:rl:${name}:u`), 0, 'a check writes nothing to Redis');
+      assert.equal(await suite.admin.exists(`routelens:rl:${name}:u`), 0, 'a check writes nothing to Redis');
       const answers = [];
       for (let i = 0; i < 4; i++) answers.push(await limiter.consume('u'));
       assert.deepEqual(
@@ -79,7 +57,7 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
       );
       assert.ok(answers.every((a) => a.fallback === undefined && a.limit === 3));
       assert.ok(answers[3].resetMs > 0 && answers[3].resetMs <= 60_000, `refused: resetMs ${answers[3].resetMs}`);
-      assert.equal(await admin.exists(`routelens:rl:${name}:u`), 1, 'counted in Redis');
+      assert.equal(await suite.admin.exists(`routelens:rl:${name}:u`), 1, 'counted in Redis');
       const refused = await limiter.check('u');
       assert.equal(refused.allowed, false);
       assert.equal(refused.remaining, 0);
@@ -114,7 +92,7 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
       assert.equal((await hit(url, { 'x-k': 'alice' })).status, 429);
       assert.equal((await limiter.consume('alice')).allowed, false);
       assert.equal((await hit(url, { 'x-k': 'bob' })).status, 200, 'other keys untouched');
-      if (store === 'redis') assert.equal(await admin.get(`routelens:rl:${name}:alice`), '7', 'one count in Redis');
+      if (store === 'redis') assert.equal(await suite.admin.get(`routelens:rl:${name}:alice`), '7', 'one count in Redis');
       assert.deepEqual(await rl.resetKey(name, 'alice'), { reset: true });
       assert.equal((await limiter.check('alice')).remaining, 5, 'resetKey clears what code counted');
     });
@@ -147,7 +125,7 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
       const name = `code-down-${policy}`;
       const { limiter, rl, warnings } = await mounted({ name, max: 2, windowMs: 60_000, onStoreError: policy, timeout: 1000 });
       await redisReady(limiter);
-      await redis.kill();
+      await suite.redis.kill();
       try {
         await waitFor('the limiter to see Redis down', async () => (await limiter.check('probe')).fallback !== undefined);
         const errorsBefore = rl.list()[0].storeErrors;
@@ -167,23 +145,23 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
         assert.equal(st.storeErrors - errorsBefore, 4, 'three consumes and a check, each a store error');
         assert.equal(warnings.filter((w) => w.includes(`rate limit "${name}": Redis failed`)).length, 1, 'reported once');
       } finally {
-        await redis.restart();
+        await suite.redis.restart();
       }
       await redisReady(limiter);
       assert.deepEqual((await limiter.consume('back')).fallback, undefined);
-      assert.equal(await admin.get(`routelens:rl:${name}:back`), '1', 'counted in Redis again');
+      assert.equal(await suite.admin.get(`routelens:rl:${name}:back`), '1', 'counted in Redis again');
     });
   }
 
   it('Redis frozen: consume answers within the timeout, from the insurance limiter', async () => {
     const { limiter } = await mounted({ name: 'code-frozen', max: 5, windowMs: 60_000, timeout: 100 });
     await redisReady(limiter);
-    redis.freeze();
+    suite.redis.freeze();
     const t0 = performance.now();
     const first = await limiter.consume('f');
     const second = await limiter.consume('f');
     const elapsed = performance.now() - t0;
-    redis.thaw();
+    suite.redis.thaw();
     assert.equal(first.fallback, 'memory');
     assert.equal(second.fallback, 'memory');
     assert.deepEqual([first.remaining, second.remaining], [4, 3]);

@@ -1,5 +1,8 @@
 /** Shared helpers for the rate-limit integration tests: real servers on 127.0.0.1:0, real HTTP. */
 import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import type { RateLimits } from '../../../agent/ratelimit';
+import { type TestRedis, startRedis } from '../../support/redis';
 import { Diagnostics } from '../../../agent/log';
 import { listen } from '../express/support';
 
@@ -54,4 +57,48 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * A suite's private redis-server and an admin client to look inside it, and
+ * what each test started (apps served, rate limit registries), closed after
+ * the test; a frozen Redis is thawed first.
+ */
+export interface RedisSuite {
+  readonly redis: TestRedis;
+  readonly admin: Redis;
+  readonly served: Served[];
+  readonly limits: RateLimits[];
+}
+
+export function redisSuite(): RedisSuite {
+  let redis: TestRedis | undefined;
+  let admin: Redis | undefined;
+  const suite: RedisSuite = {
+    get redis() {
+      if (!redis) throw new Error('redisSuite: used before its before() hook ran');
+      return redis;
+    },
+    get admin() {
+      if (!admin) throw new Error('redisSuite: used before its before() hook ran');
+      return admin;
+    },
+    served: [],
+    limits: [],
+  };
+  before(async () => {
+    redis = await startRedis();
+    admin = new Redis(redis.url, { maxRetriesPerRequest: 2 });
+    admin.on('error', () => {});
+  });
+  after(async () => {
+    admin?.disconnect();
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    redis?.thaw();
+    await Promise.all(suite.served.splice(0).map((s) => s.close()));
+    await Promise.all(suite.limits.splice(0).map((l) => l.close()));
+  });
+  return suite;
 }

@@ -10,10 +10,10 @@ import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import { ALGORITHMS } from '../../../agent/ratelimit/algorithms';
 import { TIMEOUT_COOLDOWN_MS } from '../../../agent/ratelimit/stores';
-import { createRateLimits, type RateLimitOptions, type RateLimits } from '../../../agent/ratelimit';
+import { createRateLimits, type RateLimitOptions } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
-import { type TestRedis, freePort, startRedis } from '../../support/redis';
-import { type Hit, type Served, fakeClock, hit, hits, recordingDiag, serve, sleep, waitFor } from './helpers';
+import { freePort } from '../../support/redis';
+import { type Hit, fakeClock, hit, hits, recordingDiag, redisSuite, serve, sleep, waitFor } from './helpers';
 
 const keyOf = (req: Request) => String(req.headers['x-k'] ?? 'anon');
 /** Every request of these tests must be answered within this (the Redis budget is 50 ms; the box is loaded). */
@@ -21,31 +21,11 @@ const ANSWER_BOUND_MS = 2500;
 
 describe('ratelimit Redis store (real redis-server)', function () {
   this.timeout(60_000);
-  let redis: TestRedis;
-  let admin: Redis;
-  let served: Served[] = [];
-  let limits: RateLimits[] = [];
-
-  before(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url, { maxRetriesPerRequest: 2 });
-    admin.on('error', () => {});
-  });
-  after(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
-  afterEach(async () => {
-    redis.thaw();
-    await Promise.all(served.map((s) => s.close()));
-    await Promise.all(limits.map((l) => l.close()));
-    served = [];
-    limits = [];
-  });
-
+  const suite = redisSuite();
+  const { served, limits } = suite;
   async function instance(options: RateLimitOptions, opts: { express4?: boolean; redis?: string | Redis; clock?: () => number } = {}) {
     const rec = recordingDiag();
-    const rl = createRateLimits({ diag: rec.diag, redis: opts.redis ?? redis.url, clock: opts.clock });
+    const rl = createRateLimits({ diag: rec.diag, redis: opts.redis ?? suite.redis.url, clock: opts.clock });
     limits.push(rl);
     const app = opts.express4 ? (express4() as unknown as ReturnType<typeof express5>) : express5();
     app.use(rl.create({ key: keyOf, ...options }));
@@ -70,7 +50,7 @@ describe('ratelimit Redis store (real redis-server)', function () {
       const k = `probe-${++probes}`;
       await hit(url, { 'x-k': k });
       try {
-        return (await admin.exists(prefix + k)) === 1;
+        return (await suite.admin.exists(prefix + k)) === 1;
       } catch {
         return false;
       }
@@ -81,7 +61,7 @@ describe('ratelimit Redis store (real redis-server)', function () {
     it(`two instances share one ${algorithm} limit under concurrent load: exactly max allowed`, async () => {
       const name = `shared-${algorithm}`;
       const options: RateLimitOptions = { name, max: 25, windowMs: 3_600_000, algorithm, timeout: 2000 };
-      const client = new Redis(redis.url);
+      const client = new Redis(suite.redis.url);
       client.on('error', () => {});
       try {
         const a = await instance(options);
@@ -109,14 +89,14 @@ describe('ratelimit Redis store (real redis-server)', function () {
       await redisReady(url, `routelens:rl:${name}:`);
       const errorsBefore = rl.list()[0].storeErrors;
       await hits(url, 2, { 'x-k': 'n' });
-      await admin.script('FLUSH');
+      await suite.admin.script('FLUSH');
       const r = await hit(url, { 'x-k': 'n' });
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('ratelimit'), `"${name}"; r=2; t=${algorithm === 'fixed-window' ? 3600 : r.headers.get('ratelimit')?.split('t=')[1]}`, algorithm);
       assert.deepEqual(await hits(url, 3, { 'x-k': 'n' }), [200, 200, 429], algorithm);
       assert.equal(rl.list()[0].storeErrors, errorsBefore, algorithm);
     }
-    assert.equal(await admin.get('routelens:rl:noscript-fixed-window:n'), '6');
+    assert.equal(await suite.admin.get('routelens:rl:noscript-fixed-window:n'), '6');
   });
 
   it('setMax() and resetKey() take effect in Redis mode', async () => {
@@ -124,7 +104,7 @@ describe('ratelimit Redis store (real redis-server)', function () {
     await redisReady(url, 'routelens:rl:cmd-redis:');
     assert.deepEqual(await hits(url, 3, { 'x-k': 'c' }), [200, 200, 429]);
     assert.deepEqual(await rl.resetKey('cmd-redis', 'c'), { reset: true });
-    assert.equal(await admin.exists('routelens:rl:cmd-redis:c'), 0);
+    assert.equal(await suite.admin.exists('routelens:rl:cmd-redis:c'), 0);
     assert.deepEqual(await hits(url, 3, { 'x-k': 'c' }), [200, 200, 429]);
     rl.setMax('cmd-redis', 5);
     assert.deepEqual(await hits(url, 3, { 'x-k': 'c' }), [200, 200, 429], 'hits 4 and 5 fit under the new max');
@@ -157,12 +137,12 @@ describe('ratelimit Redis store (real redis-server)', function () {
       const handledBefore = counts.handled;
       const bg = load(url, 6);
       await sleep(300);
-      await redis.kill();
+      await suite.redis.kill();
       await sleep(300);
       const during = await hits(url, 8, { 'x-k': 'outage' });
       if (policy === 'memory') assert.deepEqual(during, [200, 200, 200, 200, 200, 429, 429, 429]);
       else assert.deepEqual(during, [200, 200, 200, 200, 200, 200, 200, 200]);
-      await redis.restart();
+      await suite.redis.restart();
       await redisReady(url, prefix);
       const answers = await bg.stop();
       assert.ok(answers.length > 20, `load ran (${answers.length} answers)`);
@@ -178,7 +158,7 @@ describe('ratelimit Redis store (real redis-server)', function () {
       // After recovery every request is counted once in Redis.
       const after = await hits(url, 3, { 'x-k': 'after' });
       assert.deepEqual(after, [200, 200, 200]);
-      assert.equal(await admin.get(prefix + 'after'), '3');
+      assert.equal(await suite.admin.get(prefix + 'after'), '3');
     });
   }
 
@@ -189,24 +169,24 @@ describe('ratelimit Redis store (real redis-server)', function () {
     const { url } = await instance({ name, max: 100, timeout: 3000 });
     await redisReady(url, prefix);
     // Keep the server busy (a 1.5 s script) so our counting commands wait, unanswered, in its socket buffer.
-    const busy = `local s = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1]-s[1])*1000000 + (n[2]-s[2]) > 1500000 then break end end return 1`;
-    void admin.eval(busy, 0).catch(() => {});
+    const busy = `local s = suite.redis.call('TIME') while true do local n = suite.redis.call('TIME') if (n[1]-s[1])*1000000 + (n[2]-s[2]) > 1500000 then break end end return 1`;
+    void suite.admin.eval(busy, 0).catch(() => {});
     await sleep(100);
     const inFlight = Promise.all(Array.from({ length: 5 }, () => hit(url, { 'x-k': 'r' })));
     await sleep(300);
-    await redis.kill();
+    await suite.redis.kill();
     const answers = await inFlight;
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 200, 200, 200],
       'answered by the insurance limiter',
     );
-    await redis.restart();
+    await suite.redis.restart();
     await redisReady(url, prefix);
     await sleep(300);
-    assert.equal(await admin.get(prefix + 'r'), null, 'nothing resent after the reconnect');
+    assert.equal(await suite.admin.get(prefix + 'r'), null, 'nothing resent after the reconnect');
     assert.equal((await hit(url, { 'x-k': 'r' })).status, 200);
-    assert.equal(await admin.get(prefix + 'r'), '1');
+    assert.equal(await suite.admin.get(prefix + 'r'), '1');
   });
 
   for (const policy of ['memory', 'fail-open'] as const) {
@@ -216,10 +196,10 @@ describe('ratelimit Redis store (real redis-server)', function () {
       const t = fakeClock(Date.now());
       const { url, rl } = await instance({ name, max: 3, timeout: 50, onStoreError: policy }, { clock: t.clock });
       await redisReady(url, prefix);
-      redis.freeze();
+      suite.redis.freeze();
       const answers: Hit[] = [];
       for (let i = 0; i < 5; i++) answers.push(await hit(url, { 'x-k': 'fz' }));
-      redis.thaw();
+      suite.redis.thaw();
       assert.deepEqual(
         answers.map((a) => a.status),
         policy === 'memory' ? [200, 200, 200, 429, 429] : [200, 200, 200, 200, 200],
@@ -229,11 +209,11 @@ describe('ratelimit Redis store (real redis-server)', function () {
       assert.ok(rl.list()[0].storeErrors >= 5);
       await sleep(300);
       // Only the first request's command was sent (it runs now that Redis resumed); the breaker skipped the rest.
-      assert.equal(await admin.get(prefix + 'fz'), '1');
+      assert.equal(await suite.admin.get(prefix + 'fz'), '1');
       t.now += TIMEOUT_COOLDOWN_MS;
       await redisReady(url, prefix);
       assert.deepEqual(await hits(url, 2, { 'x-k': 'thawed' }), [200, 200]);
-      assert.equal(await admin.get(prefix + 'thawed'), '2');
+      assert.equal(await suite.admin.get(prefix + 'thawed'), '2');
     });
   }
 
@@ -245,9 +225,9 @@ describe('ratelimit Redis store (real redis-server)', function () {
     const bg = load(url, 4);
     for (let i = 0; i < 3; i++) {
       await sleep(150);
-      await redis.kill();
+      await suite.redis.kill();
       await sleep(150);
-      await redis.restart();
+      await suite.redis.restart();
       await redisReady(url, prefix);
     }
     const answers = await bg.stop();
@@ -255,8 +235,8 @@ describe('ratelimit Redis store (real redis-server)', function () {
     assert.ok(Math.max(...answers.map((a) => a.ms)) < ANSWER_BOUND_MS);
     assert.ok(rl.list()[0].storeErrors > 0);
     await hits(url, 4, { 'x-k': 'settled' });
-    assert.equal(await admin.get(prefix + 'settled'), '4');
-    const clients = (await admin.client('LIST')) as string;
+    assert.equal(await suite.admin.get(prefix + 'settled'), '4');
+    const clients = (await suite.admin.client('LIST')) as string;
     assert.equal(clients.split('\n').filter((l) => l.includes('name=routelens-ratelimit')).length, 1, 'one limiter connection');
   });
 
