@@ -88,6 +88,8 @@ export interface Workbench {
   browser: Browser;
   url: string;
   shot(name: string): Promise<string>;
+  /** What the browser said (console errors and warnings, page errors, crashes, failed requests) and the frames it holds: printed when a test fails. */
+  diagnostics(): string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,17 @@ export async function openWorkbench(folder: string, extensionsDir: string, env: 
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const url = server.workbenchUrl(folder);
+  const said: string[] = [];
+  const note = (line: string) => {
+    said.push(`${new Date().toISOString().slice(11, 23)} ${line.slice(0, 400)}`);
+    if (said.length > 60) said.shift();
+  };
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') note(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (err) => note(`pageerror: ${err.message}`));
+  page.on('crash', () => note('the page crashed'));
+  page.on('requestfailed', (r) => note(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   mkdirSync(artifacts, { recursive: true });
@@ -109,6 +122,7 @@ export async function openWorkbench(folder: string, extensionsDir: string, env: 
       await page.screenshot({ path: file });
       return file;
     },
+    diagnostics: () => [`frames:`, ...page.frames().map((f) => `  ${f.url().slice(0, 200)}`), `browser:`, ...said.map((l) => `  ${l}`)].join('\n'),
     stop: async () => {
       await browser.close().catch(() => {});
       await server.stop();

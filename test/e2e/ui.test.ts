@@ -39,7 +39,9 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await wb?.shot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => {});
+    if (this.currentTest?.state !== 'failed' || !wb) return;
+    await wb.shot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => {});
+    console.log(wb.diagnostics());
   });
 
   it('connects to the demo agent by itself and says so in the status bar', async () => {

@@ -56,12 +56,15 @@ describe('ratelimit from code: limiter.check / limiter.consume (real Express, re
         [[true, 2], [true, 1], [true, 0], [false, 0]],
       );
       assert.ok(answers.every((a) => a.fallback === undefined && a.limit === 3));
-      assert.ok(answers[3].resetMs > 0 && answers[3].resetMs <= 60_000, `refused: resetMs ${answers[3].resetMs}`);
+      // A sliding window frees a slot only once enough of the hits slide out:
+      // near the end of an aligned window that is in the next one (≤ 2 windows).
+      const longestWait = algorithm === 'sliding-window' ? 120_000 : 60_000;
+      assert.ok(answers[3].resetMs > 0 && answers[3].resetMs <= longestWait, `refused: resetMs ${answers[3].resetMs}`);
       assert.equal(await suite.admin.exists(`routelens:rl:${name}:u`), 1, 'counted in Redis');
       const refused = await limiter.check('u');
       assert.equal(refused.allowed, false);
       assert.equal(refused.remaining, 0);
-      assert.ok(refused.resetMs > 0 && refused.resetMs <= 60_000, `check: resetMs ${refused.resetMs}`);
+      assert.ok(refused.resetMs > 0 && refused.resetMs <= longestWait, `check: resetMs ${refused.resetMs}`);
       assert.deepEqual(await limiter.check('other'), { allowed: true, limit: 3, remaining: 3, resetMs: 0 }, 'keys are independent');
     });
   }
