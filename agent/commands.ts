@@ -50,6 +50,13 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'alerts.list': () => ({ active: p.alerts().active(), history: p.alerts().history() }),
     'alerts.resolve': ({ id }) => p.alerts().resolve(id),
     'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
+    'traces.list': () => unavailable('traces'),
+    'endpoint.breakdown': () => unavailable('breakdowns'),
+    'findings.list': () => unavailable('findings'),
+    'profile.start': () => unavailable('route profiles'),
+    'history.get': () => unavailable('history'),
+    'baseline.compare': () => unavailable('baselines'),
+    'baseline.set': () => unavailable('baselines'),
     'cache.stats': () => cache().stats(),
     'cache.keys': (args) => cache().keys(args),
     'cache.inspect': async ({ key }) => {
@@ -92,4 +99,8 @@ function toProtocolError(err: unknown): unknown {
     if (err.code === 'ROUTELENS_ERR_INVALID_OPTION') return new ProtocolError('ERR_BAD_ARGS', err.message);
   }
   return err;
+}
+
+function unavailable(what: string): never {
+  throw new ProtocolError('ERR_UNAVAILABLE', `this agent does not record ${what} yet`);
 }

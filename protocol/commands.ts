@@ -4,6 +4,8 @@
  * Free of any validation library, so the webview and the public type
  * declarations can import it; the schemas live in ./validate.ts.
  */
+import type { BaselineComparison, HistoryAnswer, HistoryResolution } from './history';
+import type { Breakdown, Finding, ProfileSummary, Trace } from './spans';
 import type {
   Alert,
   CacheKeyInfo,
@@ -12,6 +14,7 @@ import type {
   RateLimitStats,
   Snapshot,
   Thresholds,
+  WindowName,
 } from './types';
 
 /** A partial update of the alert thresholds; `slowMs` may itself be partial. */
@@ -43,6 +46,19 @@ export interface CommandArgsMap {
   'rateLimit.setMax': { limiter: string; max: number };
   /** Pause (`true`) or resume (`false`) measuring; figures recorded so far stay. */
   'measuring.set': { paused: boolean };
+  /** One endpoint's kept traces (slowest of the last 5 minutes first, then recent ones). */
+  'traces.list': { endpoint: string; limit?: number };
+  /** Where one endpoint's time went over a live window (default `5m`). */
+  'endpoint.breakdown': { endpoint: string; window?: WindowName };
+  'findings.list': Record<string, never>;
+  /** Records a CPU profile for `seconds` (default 10) and keeps the samples of that endpoint's handler and middleware. */
+  'profile.start': { endpoint: string; seconds?: number };
+  /** One endpoint's history (default: the last 24 hours at the resolution that fits). */
+  'history.get': { endpoint: string; from?: number; to?: number; resolution?: HistoryResolution };
+  /** The live figures against the baseline (the default branch's recent figures, or the saved file set by `baseline.set`). */
+  'baseline.compare': Record<string, never>;
+  /** Compare against a saved baseline file (`routelens baseline --out`), or (no file) against the default branch again. */
+  'baseline.set': { file?: string };
 }
 
 export type CommandName = keyof CommandArgsMap;
@@ -66,6 +82,13 @@ export const COMMAND_NAMES = [
   'rateLimit.resetKey',
   'rateLimit.setMax',
   'measuring.set',
+  'traces.list',
+  'endpoint.breakdown',
+  'findings.list',
+  'profile.start',
+  'history.get',
+  'baseline.compare',
+  'baseline.set',
 ] as const satisfies readonly CommandName[];
 
 export interface InvalidateResult {
@@ -92,6 +115,13 @@ export interface CommandResults {
   'rateLimit.resetKey': { reset: boolean };
   'rateLimit.setMax': RateLimitStats;
   'measuring.set': { paused: boolean };
+  'traces.list': { traces: Trace[] };
+  'endpoint.breakdown': Breakdown;
+  'findings.list': { findings: Finding[] };
+  'profile.start': ProfileSummary;
+  'history.get': HistoryAnswer;
+  'baseline.compare': BaselineComparison;
+  'baseline.set': BaselineComparison;
 }
 
 const commandNames: ReadonlySet<string> = new Set(COMMAND_NAMES);

@@ -5,6 +5,8 @@
  * which the agent and the extension import on their own.
  */
 export * from './types';
+export * from './spans';
+export * from './history';
 export * from './commands';
 export * from './messages';
 export * from './http';

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { type CommandArgs, type CommandArgsMap, type CommandName, ProtocolError, type ThresholdsPatch, isCommandName } from './commands';
 import type { CommandMessage, ParsedClientMessage } from './messages';
+import { WINDOWS } from './types';
 import { WEBVIEW_COMMANDS, type WebviewToHost } from './webview';
 
 const none = z.object({}).strict();
@@ -66,6 +67,20 @@ export const COMMAND_SCHEMAS = {
   'rateLimit.resetKey': z.object({ limiter: z.string().min(1).max(256), key: z.string().min(1).max(1024) }).strict(),
   'rateLimit.setMax': z.object({ limiter: z.string().min(1).max(256), max: z.number().int().min(0).max(1e9) }).strict(),
   'measuring.set': z.object({ paused: z.boolean() }).strict(),
+  'traces.list': z.object({ endpoint: endpointId, limit: z.number().int().min(1).max(100).optional() }).strict(),
+  'endpoint.breakdown': z.object({ endpoint: endpointId, window: z.enum(WINDOWS).optional() }).strict(),
+  'findings.list': none,
+  'profile.start': z.object({ endpoint: endpointId, seconds: z.number().min(1).max(120).optional() }).strict(),
+  'history.get': z
+    .object({
+      endpoint: endpointId,
+      from: z.number().int().min(0).optional(),
+      to: z.number().int().min(0).optional(),
+      resolution: z.enum(['minute', 'hour', 'day']).optional(),
+    })
+    .strict(),
+  'baseline.compare': none,
+  'baseline.set': z.object({ file: z.string().min(1).max(4096).optional() }).strict(),
 } as const satisfies { [C in CommandName]: z.ZodType };
 
 // The schemas and the declared argument types must agree both ways: a compile

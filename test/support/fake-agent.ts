@@ -465,6 +465,13 @@ export class FakeAgent {
       case 'rateLimit.setMax':
       case 'rateLimit.list':
       case 'measuring.set':
+      case 'traces.list':
+      case 'endpoint.breakdown':
+      case 'findings.list':
+      case 'profile.start':
+      case 'history.get':
+      case 'baseline.compare':
+      case 'baseline.set':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} is not implemented by the fake agent`);
       default: {
         const never: never = command;

@@ -172,6 +172,13 @@ export class FakeHost implements AgentHost {
       case 'measuring.set':
       case 'rateLimit.resetKey':
       case 'rateLimit.setMax':
+      case 'traces.list':
+      case 'endpoint.breakdown':
+      case 'findings.list':
+      case 'profile.start':
+      case 'history.get':
+      case 'baseline.compare':
+      case 'baseline.set':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} not in the fake host`);
       default:
         return assertNever(command, 'command');
