@@ -130,7 +130,7 @@ export function endpointIndex(endpoints: readonly EndpointStats[]): Map<string, 
 }
 
 /** The fields whose rule is "replace": a delta that carries one carries it whole. */
-const REPLACED = ['system', 'alerts', 'alertHistory', 'thresholds', 'health', 'cache', 'rateLimits', 'droppedEndpoints', 'paused'] as const satisfies ReadonlyArray<keyof Delta & keyof Snapshot>;
+const REPLACED = ['system', 'alerts', 'alertHistory', 'thresholds', 'health', 'cache', 'rateLimits', 'droppedEndpoints', 'paused', 'findings'] as const satisfies ReadonlyArray<keyof Delta & keyof Snapshot>;
 
 /** Copies every replaced field `from` carries onto `to`. */
 function replaceFields(to: Partial<Record<(typeof REPLACED)[number], unknown>>, from: Delta): void {

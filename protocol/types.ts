@@ -5,6 +5,7 @@
  * Units: durations in milliseconds (floating point), sizes in bytes, times as
  * epoch milliseconds, rates as fractions 0..1 unless a name says otherwise.
  */
+import type { Finding } from './spans';
 
 /** Bumped on any incompatible change to a message or a type below. */
 export const PROTOCOL_VERSION = 1;
@@ -320,6 +321,8 @@ export interface Snapshot {
   droppedEndpoints: number;
   /** True while measuring is paused (`agent.pause()`, the `measuring.set` command); absent or false: measuring. */
   paused?: boolean;
+  /** What the agent found about why routes are slow (protocol/spans.ts), newest first; absent when it records no spans. */
+  findings?: Finding[];
 }
 
 /** What changed since the previous delta. Absent fields did not change. */
@@ -344,6 +347,8 @@ export interface Delta {
   droppedEndpoints?: number;
   /** Measuring was paused (`true`) or resumed (`false`). */
   paused?: boolean;
+  /** The findings, in full, when any changed. */
+  findings?: Finding[];
 }
 
 /** Contents of a discovery file `agent-<pid>.json`. */
