@@ -6,6 +6,7 @@
 import express from 'express';
 import { createAgent } from 'routelens/agent';
 import { catalogRouter } from './routes/catalog.mjs';
+import { getOrder, getOrderBatched } from './routes/orders.mjs';
 import { orgsRouter } from './routes/orgs.mjs';
 import { getUser, listUsers, search } from './routes/users.mjs';
 
@@ -34,6 +35,10 @@ export function createDemoApp(options = {}) {
   app.get('/users', listUsers(agent));
   app.get('/users/:id', getUser(agent));
   app.get('/search', search(agent));
+
+  // An order read item by item from another service (an N+1), and batched.
+  app.get('/orders/:id', getOrder());
+  app.get('/orders/:id/batched', getOrderBatched());
 
   // A mounted router with a response cache, and one whose prefix holds a parameter.
   app.use('/api/catalog', catalogRouter(agent));

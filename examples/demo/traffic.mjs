@@ -16,6 +16,8 @@ const MIX = [
   [2, () => ['PUT', '/api/catalog/products/2', { price: 10 + Math.floor(Math.random() * 30) }]],
   [5, () => ['GET', `/orgs/acme/members/${Math.floor(Math.random() * 9)}`]],
   [4, () => ['POST', '/auth/login', { user: 'demo' }]],
+  [3, () => ['GET', `/orders/${Math.floor(Math.random() * 20)}`]],
+  [2, () => ['GET', `/orders/${Math.floor(Math.random() * 20)}/batched`]],
   [3, () => ['GET', `/no/such/page/${Math.floor(Math.random() * 1000)}`]],
 ];
 const TOTAL = MIX.reduce((s, [w]) => s + w, 0);
