@@ -3,17 +3,7 @@
  * machine's noise in this run is wider than the distance between the figure and its target.
  * Pure (unit-tested).
  */
-import { median } from './stats';
-
-/** Quantile q of values (linear interpolation between ranks). */
-function quantile(values: readonly number[], q: number): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const pos = (v.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(v.length - 1, lo + 1);
-  return v[lo]! + (v[hi]! - v[lo]!) * (pos - lo);
-}
+import { median, quantileSorted } from './stats';
 
 /**
  * The A/A spread of one run, as a fraction: the larger of the A/A median's distance from 1 and
@@ -21,8 +11,9 @@ function quantile(values: readonly number[], q: number): number {
  * much in this run; a figure closer than this to its target cannot be told from it.
  */
 export function aaSpread(aaRatios: readonly number[]): number {
-  if (aaRatios.length === 0) return Number.NaN;
-  return Math.max(Math.abs(median([...aaRatios]) - 1), (quantile(aaRatios, 0.75) - quantile(aaRatios, 0.25)) / 2);
+  const sorted = aaRatios.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return Math.max(Math.abs(median(sorted) - 1), (quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25)) / 2);
 }
 
 export interface Judged {
