@@ -139,7 +139,7 @@ export async function runSuite(options: SuiteOptions): Promise<void> {
         if (args.aa) variants.push('bare-b');
         log(`  variants: ${variants.join(', ')}`);
         json.steadyOverhead = reportSteady(await runSteady(variants, steady), variants, log);
-        const heap = { routes: 2000, requests: args.quick ? 20_000 : 100_000, connections: http.connections, log };
+        const heap = { routes: 2000, requests: args['heap-requests'] ?? (args.quick ? 20_000 : 100_000), connections: http.connections, log };
         log(`\n== 4b. The agent's retained main-thread heap: idle, and after ${heap.requests} requests over ${heap.routes} routes`);
         const h = await runHeap(heap);
         reportHeap(h, heap, log);

@@ -50,6 +50,7 @@ export const COMMANDS = {
       aa: { kind: 'flag', help: 'sections 1 and 4 also run a second bare server, bare-b/bare being the noise floor (default on; off with --quick; --no-aa)' },
       profile: { kind: 'flag', help: "CPU profile of each server's paced and peak phases, summarised at the end (bench/results/profiles/)" },
       out: { kind: 'string', arg: 'FILE', default: 'bench/results/latest.json', help: 'where the JSON results go' },
+      'heap-requests': { kind: 'number', help: "requests of section 4's heap measurement (default 100000; 20000 with --quick)" },
       variants: { kind: 'list', arg: 'A,B,…', choices: VARIANTS, help: 'more variants for section 4 beside bare, agent, status-monitor, prom-bundle (e.g. agent-spans; bench/lib/variants.ts lists them)' },
     },
   },
