@@ -57,7 +57,7 @@ export async function runCpu(options: CpuOptions): Promise<void> {
   const runners: Runner[] = [];
   try {
     for (const s of specs) {
-      const child = await Child.spawn(s.variant, {}, s.agent ? { ROUTELENS_BENCH_AGENT: s.agent } : {});
+      const child = await Child.spawn(s.variant, {}, s.agent ? { env: { ROUTELENS_BENCH_AGENT: s.agent } } : {});
       runners.push({ name: s.name, child, load: await Connections.open(child.ready.port, mixedPlan(child.ready.port), args.connections), usPerRequest: [] });
     }
     const load = (r: Runner, n: number) => r.load.run({ durationMs: 120_000, maxRequests: n });

@@ -9,11 +9,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Connections } from './lib/client';
+import { Connections, type PlannedRequest } from './lib/client';
 import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
-import type { Variant } from './lib/variants';
+import { type Variant, specOf } from './lib/variants';
 import type { ChildMessage, ParentMessage } from './server';
 
 export interface HttpSettings {
@@ -36,6 +36,12 @@ export interface HttpSettings {
 
 const SERVER = join(__dirname, 'server.ts');
 
+/** What a caller adds to a variant's child: node flags (`--expose-gc`) and environment (`BENCH_ROUTES`). */
+export interface ChildExtras {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
 /** A server child (bench/server.ts) and its IPC. */
 export class Child {
   private waiters: Array<{ type: ChildMessage['type']; resolve: (m: ChildMessage) => void }> = [];
@@ -53,10 +59,12 @@ export class Child {
     });
   }
 
-  static async spawn(variant: Variant, settings: Pick<HttpSettings, 'redisUrl' | 'profileDir'>, env: Record<string, string> = {}): Promise<Child> {
-    const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', SERVER, variant], {
+  /** The variant's child, with its own environment (variants.ts) and `extra` (node flags, environment) on top. */
+  static async spawn(variant: Variant, settings: Pick<HttpSettings, 'redisUrl' | 'profileDir'>, extra: ChildExtras = {}): Promise<Child> {
+    const flags = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(extra.nodeArgs ?? [])];
+    const proc = spawn(process.execPath, [...flags, '--import', 'tsx', SERVER, variant], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '', ...env },
+      env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '', ...specOf(variant).env, ...extra.env },
     });
     const first = await new Promise<ChildMessage>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${variant} server did not start within 30 s`)), 30_000);
@@ -154,9 +162,9 @@ export interface Server {
 }
 
 /** Spawns a variant's child and opens its keep-alive connections (and, when asked, a stream client). */
-export async function startServer(variant: Variant, s: Pick<HttpSettings, 'connections' | 'redisUrl' | 'profileDir'>, withStream: boolean): Promise<Server> {
-  const child = await Child.spawn(variant, s);
-  const load = await Connections.open(child.ready.port, mixedPlan(child.ready.port), s.connections);
+export async function startServer(variant: Variant, s: Pick<HttpSettings, 'connections' | 'redisUrl' | 'profileDir'>, withStream: boolean, extra: ChildExtras & { plan?: (port: number) => PlannedRequest[] } = {}): Promise<Server> {
+  const child = await Child.spawn(variant, s, extra);
+  const load = await Connections.open(child.ready.port, (extra.plan ?? mixedPlan)(child.ready.port), s.connections);
   const server: Server = { variant, child, load, notes: [] };
   if (withStream) {
     if (!child.ready.agent) server.notes.push('agent address not found: no stream client');
@@ -226,7 +234,7 @@ async function pacedResult(srv: Server, round: number, t: PhaseTotals, notes: st
   const { child, variant } = srv;
   const snap = await child.ask({ type: 'snapshot' }, 'snapshot');
   let agentUsers: RoundResult['agentUsers'];
-  if (variant === 'agent' || variant === 'agent-metrics') {
+  if (specOf(variant).middleware === 'agent') {
     agentUsers = snap.users;
     if (!snap.users) notes.push('agent snapshot has no GET /users/:id endpoint');
   }
@@ -276,6 +284,9 @@ export interface Comparison {
   /** Lowest and highest per-round ratios: the spread shows how noisy the machine was. */
   cpuRange: [number, number];
   peakRange: [number, number];
+  /** The per-round ratios themselves (the A/A line's spread is read from them). */
+  cpuRatios: number[];
+  peakRatios: number[];
   cpuUsPerRequest: { baseline: number; variant: number };
   peakRps: { baseline: number; variant: number };
   peakCpuUsPerRequest: { baseline: number; variant: number };
@@ -365,6 +376,8 @@ export function compare(results: RatioRound[], baseline: Variant, variant: Varia
     peakCpuRatio: median(peakCpuRatios),
     cpuRange: [Math.min(...cpuRatios), Math.max(...cpuRatios)],
     peakRange: [Math.min(...peakRatios), Math.max(...peakRatios)],
+    cpuRatios,
+    peakRatios,
     cpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.cpuUsPerRequest)), variant: median(of(variant).map((r) => r.cpuUsPerRequest)) },
     peakRps: { baseline: median(of(baseline).map((r) => r.peakRps)), variant: median(of(variant).map((r) => r.peakRps)) },
     peakCpuUsPerRequest: { baseline: median(of(baseline).map((r) => r.peakCpuUsPerRequest)), variant: median(of(variant).map((r) => r.peakCpuUsPerRequest)) },
@@ -390,7 +403,7 @@ export interface SteadyRound extends RatioRound {
 
 /**
  * One server at a time, in a steady state. Per round, each variant in turn (the order reversed
- * every other round): a fresh server child (`agent` with a stream client attached), `warmupMs`
+ * every other round): a fresh server child (with a stream client attached where variants.ts says so), `warmupMs`
  * at the paced rate, then `pacedMs` at that rate (server CPU per request), then `peakMs` closed
  * loop (peak throughput, and CPU per request there). Unlike runAlternating's slices, no server
  * idles between its phases while others are loaded, so what it pays is what a server under
@@ -402,7 +415,7 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
   for (let round = 1; round <= s.rounds; round++) {
     const line: string[] = [];
     for (const variant of round % 2 === 0 ? [...variants].reverse() : variants) {
-      const server = await startServer(variant, s, variant === 'agent');
+      const server = await startServer(variant, s, specOf(variant).stream === true);
       const { child, load } = server;
       try {
         await load.run({ durationMs: s.warmupMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.warmupMs) / 1000) });

@@ -1,11 +1,13 @@
 /**
  * The server under test, run in a child process (one per variant and round)
- * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`.
+ * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`. Its CPU
+ * time is the whole process's (`process.cpuUsage()`: every thread, so an agent's worker thread
+ * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app).
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
- *   parent → { type: 'mark' | 'cpu' | 'snapshot' | 'profile-stop' | 'close' }
- *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
+ *   parent → { type: 'mark' | 'cpu' | 'heap' | 'snapshot' | 'profile-stop' | 'close' }
+ *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'heap', heapUsed } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
  *
  * Every variant also times `/users/` requests in two places, with the same
  * cheap code in every variant so it cancels out of the ratios: at the HTTP
@@ -23,14 +25,16 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { assertNever } from '../protocol/messages';
-import { addRoutes } from './lib/app';
-import { type BenchAgent, agentServer, endpointFigures, loadAgent, memoryLimiter, redisLimiter, startAgent } from './lib/adapter';
+import { addManyRoutes, addRoutes } from './lib/app';
+import { type BenchAgent, agentServer, endpointFigures, loadAgent, startAgent } from './lib/adapter';
 import { percentiles } from './lib/stats';
-import { VARIANTS, type Variant } from './lib/variants';
+import { VARIANTS, type Variant, specOf } from './lib/variants';
+import { mountMiddleware } from './lib/middleware';
 
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
   | { type: 'cpu'; cpu: NodeJS.CpuUsage }
+  | { type: 'heap'; heapUsed: number }
   | {
       type: 'snapshot';
       users?: { count: number; p50: number; p95: number; p99: number };
@@ -43,7 +47,7 @@ export type ChildMessage =
 
 type Pcts = { count: number; p50: number; p95: number; p99: number };
 
-export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
+export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap' } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
 
 export const USERS_ENDPOINT = 'GET /users/:id';
 
@@ -59,11 +63,12 @@ async function main(): Promise<void> {
 
    
   const express = require('express') as typeof import('express');
+  const spec = specOf(variant);
   let agent: BenchAgent | undefined;
-  if (variant !== 'bare' && variant !== 'bare-b' && variant !== 'noop') {
+  if (spec.agent !== 'none') {
     const { mod, error } = loadAgent();
     if (!mod) throw new Error(error);
-    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: variant === 'rl-redis' ? redisUrl : undefined }, variant === 'agent-metrics' ? { server: false } : {});
+    agent = startAgent(mod, { name: `bench-${variant}`, discoveryDir, express, redis: spec.redis ? redisUrl : undefined }, spec.agent === 'metrics' ? { server: false } : {});
   }
   const app = express();
   app.disable('x-powered-by');
@@ -76,12 +81,9 @@ async function main(): Promise<void> {
     }
     next();
   });
-  if (variant === 'noop') app.use((_req, _res, next) => next());
-  if (variant === 'agent' || variant === 'agent-metrics') app.use(agent!.middleware());
-  if (variant === 'rl-memory') app.use(memoryLimiter(agent!));
-  if (variant === 'rl-redis') app.use(redisLimiter(agent!));
-
+  await mountMiddleware(app, spec.middleware, agent, redisUrl);
   addRoutes(app, express);
+  addManyRoutes(app, Number(process.env.BENCH_ROUTES ?? 0));
 
   let edge: number[] = [];
   const server = http.createServer((req, res) => {
@@ -121,6 +123,9 @@ async function main(): Promise<void> {
       case 'cpu':
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
+      case 'heap':
+        void settledHeap().then((heapUsed) => send({ type: 'heap', heapUsed }));
+        break;
       case 'profile-stop':
         profiler?.stop();
         break;
@@ -155,6 +160,16 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', port, agent: agentAddr });
+}
+
+/** The main thread's heap in use after full collections (with --expose-gc; else as it is), bytes. */
+async function settledHeap(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  return process.memoryUsage().heapUsed;
 }
 
 /** Profiles from `mark` to `profile-stop` (a round's paced and peak phases) with the inspector, so start-up is left out. */

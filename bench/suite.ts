@@ -9,12 +9,14 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
-import { type Comparison, type HttpSettings, type RoundResult, type SteadyRound, calibrate, compare, percentileAgreement, runAlternating, runSteady } from './http';
+import { type Comparison, type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating, runSteady } from './http';
+import { STEADY_VARIANTS, reportHeap, reportSteady, runHeap } from './steady';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
 import type { BenchInvocation } from './lib/args';
 import type { Variant } from './lib/variants';
 import { fmt, fmtRange, median, pct, table, verdict } from './lib/stats';
+import { aaSpread, judge } from './lib/verdict';
 
 /** Targets (informational). See docs/performance.md for why each is what it is. */
 export const TARGETS = {
@@ -25,6 +27,8 @@ export const TARGETS = {
   l2HitVsGet: 1.1,
   limiterMemoryOverhead: 0.05,
   limiterRedisOverhead: 0.25,
+  /** Our limiter over express-rate-limit (+ rate-limiter-flexible) used directly: CPU per request. */
+  limiterShareOverAnchor: 0.03,
 } as const;
 
 /** The suite's options, as bench/lib/args.ts parses them. */
@@ -109,29 +113,37 @@ export async function runSuite(options: SuiteOptions): Promise<void> {
         log('  skipped: the agent is not available');
         json.rateLimit = { skipped: 'agent not available' };
       } else {
-        const results = await runAlternating(['agent-idle', 'rl-memory', 'rl-redis'], { ...http, redisUrl: redis!.url });
-        json.rateLimit = reportLimiter(results);
+        const variants: Variant[] = ['agent-idle', 'rl-memory', 'erl-memory', 'rl-redis', 'erl-redis'];
+        if (args.aa) variants.push('agent-idle-b');
+        const results = await runAlternating(variants, { ...http, redisUrl: redis!.url });
+        json.rateLimit = reportLimiter(results, !!args.aa);
       }
     }
 
     if (args.only.has(4)) {
       const steady = {
-        rounds: args.rounds ?? (args.quick ? 1 : 4),
+        rounds: args.rounds ?? (args.quick ? 2 : 12),
         rate: http.rate,
-        warmupMs: args.quick ? 1500 : 4000,
-        pacedMs: args.quick ? 3000 : 10_000,
-        peakMs: args.quick ? 1500 : 4000,
+        warmupMs: args.quick ? 1500 : 3000,
+        pacedMs: args.quick ? 2000 : 6000,
+        peakMs: args.quick ? 1500 : 3000,
         connections: http.connections,
         log,
       };
-      log(`\n== 4. Agent overhead, one server at a time in a steady state (${steady.rounds} rounds; each server fresh, warmed ${steady.warmupMs / 1000} s, paced ${steady.rate} req/s for ${steady.pacedMs / 1000} s, peak ${steady.peakMs / 1000} s)`);
+      log(`\n== 4. Overhead one server at a time in a steady state: the verdicts (${steady.rounds} rounds; each server fresh, warmed ${steady.warmupMs / 1000} s, paced ${steady.rate} req/s for ${steady.pacedMs / 1000} s, peak ${steady.peakMs / 1000} s)`);
       if (!agentMod) {
         log('  skipped: the agent is not available');
         json.steadyOverhead = { skipped: 'agent not available' };
       } else {
-        const variants: Variant[] = ['bare', 'agent'];
+        const variants: Variant[] = [...new Set([...STEADY_VARIANTS, ...(args.variants ?? [])])].filter((v) => v !== 'bare-b') as Variant[];
         if (args.aa) variants.push('bare-b');
-        json.steadyOverhead = reportSteady(await runSteady(variants, steady), !!args.aa);
+        log(`  variants: ${variants.join(', ')}`);
+        json.steadyOverhead = reportSteady(await runSteady(variants, steady), variants, log);
+        const heap = { routes: 2000, requests: args['heap-requests'] ?? (args.quick ? 20_000 : 100_000), connections: http.connections, log };
+        log(`\n== 4b. The agent's retained main-thread heap: idle, and after ${heap.requests} requests over ${heap.routes} routes`);
+        const h = await runHeap(heap);
+        reportHeap(h, heap, log);
+        json.heap = h;
       }
     }
   } finally {
@@ -155,7 +167,7 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean):
   const c = compare(results, 'bare', 'agent');
   const cpuOver = c.cpuRatio - 1;
   const tputOver = 1 - c.peakRatio;
-  log('\n' + overheadTable(c));
+  log('\n' + overheadTable(c, noise));
   const agree = percentileAgreement(results);
   log(
     '\n' +
@@ -192,33 +204,24 @@ function reportOverhead(results: RoundResult[], hasAgent: boolean, aa: boolean):
   return { comparison: c, metricsOnly: m, noiseFloor: noise, cpuOverhead: cpuOver, throughputOverhead: tputOver, percentiles: agree, rounds: results };
 }
 
-/** The agent's cost against bare Express with the targets: CPU per request, peak throughput, CPU per request at peak. */
-function overheadTable(c: Comparison): string {
+/** The agent's cost against bare Express with the targets: CPU per request, peak throughput, CPU per request at peak; verdicts beside the A/A spread. */
+function overheadTable(c: Comparison, noise: Comparison | undefined): string {
   const target = `≤ ${pct(TARGETS.agentOverhead, 0)}`;
-  const row = (measure: string, digits: number, base: number, agent: number, ratio: number, rounds: string, over: number) => [measure, fmt(base, digits), fmt(agent, digits), fmt(ratio, 3), rounds, pct(over), target, verdict(over <= TARGETS.agentOverhead)];
+  const cpuSpread = noise ? aaSpread(noise.cpuRatios) : Number.NaN;
+  const peakSpread = noise ? aaSpread(noise.peakRatios) : Number.NaN;
+  const row = (measure: string, digits: number, base: number, agent: number, ratio: number, rounds: string, over: number, j: string) => [measure, fmt(base, digits), fmt(agent, digits), fmt(ratio, 3), rounds, pct(over), target, j];
   return table(
-    ['measure', 'bare', 'agent', 'agent/bare', 'rounds range', 'overhead', 'target', 'verdict'],
+    ['measure', 'bare', 'agent', 'agent/bare', 'rounds range', 'overhead', 'target', 'verdict (beside the A/A spread)'],
     [
-      row('server CPU per request (µs)', 1, c.cpuUsPerRequest.baseline, c.cpuUsPerRequest.variant, c.cpuRatio, fmtRange(c.cpuRange), c.cpuRatio - 1),
-      row('peak throughput (req/s)', 0, c.peakRps.baseline, c.peakRps.variant, c.peakRatio, fmtRange(c.peakRange), 1 - c.peakRatio),
-      row('server CPU per request at peak (µs)', 1, c.peakCpuUsPerRequest.baseline, c.peakCpuUsPerRequest.variant, c.peakCpuRatio, '', c.peakCpuRatio - 1),
+      row('server CPU per request (µs)', 1, c.cpuUsPerRequest.baseline, c.cpuUsPerRequest.variant, c.cpuRatio, fmtRange(c.cpuRange), c.cpuRatio - 1, judge(c.cpuRatio, 1 + TARGETS.agentOverhead, 'at most', cpuSpread).text),
+      row('peak throughput (req/s)', 0, c.peakRps.baseline, c.peakRps.variant, c.peakRatio, fmtRange(c.peakRange), 1 - c.peakRatio, judge(c.peakRatio, 1 - TARGETS.agentOverhead, 'at least', peakSpread).text),
+      row('server CPU per request at peak (µs)', 1, c.peakCpuUsPerRequest.baseline, c.peakCpuUsPerRequest.variant, c.peakCpuRatio, '', c.peakCpuRatio - 1, '(info)'),
     ],
   );
 }
 
 function noiseLine(noise: Comparison): string {
   return `A/A noise floor (bare-b/bare): CPU/req ${fmt(noise.cpuRatio, 3)} (${fmtRange(noise.cpuRange)}), peak ${fmt(noise.peakRatio, 3)} (${fmtRange(noise.peakRange)}), CPU/req at peak ${fmt(noise.peakCpuRatio, 3)}`;
-}
-
-/** Section 4: the same measures as section 1's first table, one server at a time. */
-function reportSteady(results: SteadyRound[], aa: boolean): unknown {
-  const noise = aa ? compare(results, 'bare', 'bare-b') : undefined;
-  if (noise) log(`\n  ${noiseLine(noise)}`);
-  const c = compare(results, 'bare', 'agent');
-  log('\n' + overheadTable(c));
-  log('  agent = every feature on, with a stream client attached. No server idles between its phases here, unlike section 1\'s slices; a');
-  log(`  change in the machine's speed during one server's run is not cancelled within the round, so rounds spread more${noise ? ' (see the A/A line)' : ''}.`);
-  return { comparison: c, noiseFloor: noise, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio, rounds: results };
 }
 
 function cmp(reference: number, diff: number): string[] {
@@ -243,23 +246,50 @@ function reportCache(r: CacheResults): unknown {
   return { l1Ratio: l1, l1VsAwaitedRatio: l1a, l2Ratio: l2, ...r };
 }
 
-function reportLimiter(results: RoundResult[]): unknown {
+function reportLimiter(results: RoundResult[], aa: boolean): unknown {
   const rows: string[][] = [];
   const out: Record<string, unknown> = {};
+  const noise = aa ? compare(results, 'agent-idle', 'agent-idle-b') : undefined;
+  const cpuSpread = noise ? aaSpread(noise.cpuRatios) : Number.NaN;
+  const peakSpread = noise ? aaSpread(noise.peakRatios) : Number.NaN;
   for (const [v, target] of [
     ['rl-memory', TARGETS.limiterMemoryOverhead],
     ['rl-redis', TARGETS.limiterRedisOverhead],
   ] as const) {
     const c = compare(results, 'agent-idle', v);
     const label = v === 'rl-memory' ? 'memory store' : 'Redis store';
-    rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), fmtRange(c.cpuRange), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.cpuRatio - 1 <= target)]);
-    rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), fmtRange(c.peakRange), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, verdict(1 - c.peakRatio <= target)]);
-    rows.push([`${label}: CPU per request at peak (µs)`, fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(target, 0)}`, verdict(c.peakCpuRatio - 1 <= target)]);
+    rows.push([`${label}: CPU per request (µs)`, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), fmt(c.cpuRatio, 3), fmtRange(c.cpuRange), pct(c.cpuRatio - 1), `≤ ${pct(target, 0)}`, judge(c.cpuRatio, 1 + target, 'at most', cpuSpread).text]);
+    rows.push([`${label}: peak (req/s)`, fmt(c.peakRps.baseline, 0), fmt(c.peakRps.variant, 0), fmt(c.peakRatio, 3), fmtRange(c.peakRange), pct(1 - c.peakRatio), `≤ ${pct(target, 0)}`, judge(c.peakRatio, 1 - target, 'at least', peakSpread).text]);
+    rows.push([`${label}: CPU per request at peak (µs)`, fmt(c.peakCpuUsPerRequest.baseline, 1), fmt(c.peakCpuUsPerRequest.variant, 1), fmt(c.peakCpuRatio, 3), '', pct(c.peakCpuRatio - 1), `≤ ${pct(target, 0)}`, '(info)']);
     out[v] = { comparison: c, cpuOverhead: c.cpuRatio - 1, throughputOverhead: 1 - c.peakRatio };
   }
   log('\n' + table(['measure', 'no limiter', 'limiter', 'ratio', 'rounds range', 'overhead', 'target', 'verdict'], rows));
   log('  baseline: the same app with the agent created but no middleware mounted; the limiter never blocks (max 1e9).');
+  out.share = reportLimiterShare(results, aa);
   return { ...out, rounds: results };
+}
+
+/** Our limiter against the anchor a user would otherwise pick (express-rate-limit used directly), with the A/A line's spread. */
+function reportLimiterShare(results: RoundResult[], aa: boolean): unknown {
+  const noise = aa ? compare(results, 'agent-idle', 'agent-idle-b') : undefined;
+  const spread = noise ? aaSpread(noise.cpuRatios) : Number.NaN;
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  const out: Record<string, unknown> = { noiseFloor: noise, spread };
+  for (const [ours, anchor, label] of [
+    ['rl-memory', 'erl-memory', 'memory: agent.rateLimit vs express-rate-limit (its MemoryStore)'],
+    ['rl-redis', 'erl-redis', "Redis: agent.rateLimit vs express-rate-limit over rate-limiter-flexible's RateLimiterRedis"],
+  ] as const) {
+    const c = compare(results, anchor, ours);
+    const j = judge(c.cpuRatio, 1 + TARGETS.limiterShareOverAnchor, 'at most', spread);
+    rows.push([label, fmt(c.cpuUsPerRequest.baseline, 1), fmt(c.cpuUsPerRequest.variant, 1), `×${fmt(c.cpuRatio, 3)}`, fmtRange(c.cpuRange), `×${fmt(c.peakRatio, 3)}`]);
+    verdicts.push(`  verdict limiter share, ${ours} vs ${anchor}: CPU per request ×${fmt(c.cpuRatio, 3)} (target ≤ ×${1 + TARGETS.limiterShareOverAnchor}): ${j.text}`);
+    out[ours] = { comparison: c, verdict: j.verdict };
+  }
+  log('\n' + table(['the limiter\'s own share', 'anchor CPU µs/req', 'ours CPU µs/req', 'CPU/req ratio', 'rounds', 'peak ratio'], rows));
+  log(noise ? `  A/A line (agent-idle-b/agent-idle): CPU/req ×${fmt(noise.cpuRatio, 3)} (rounds ${fmtRange(noise.cpuRange)}), spread ±${pct(spread).slice(1)}` : '  no A/A line in this run (--no-aa or --quick): verdicts are unresolved');
+  for (const line of verdicts) log(line);
+  return out;
 }
 
 /**

@@ -27,6 +27,7 @@ import { truncate } from '../text';
 import { MAX_TEMPLATE, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
+import { RouteIndex } from './route-index';
 import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
 
 const MAX_DISCOVERY_TRIES = 1_000;
@@ -126,17 +127,26 @@ function pathOf(url: unknown): string | undefined {
 
 // ---------------------------------------------------------------- what the route table matches
 
-/** The template a request would match: method and path (query ignored); HEAD matches GET, OPTIONS any method. */
+/** Each module's route index (route-index.ts), brought up to date with its table on use. */
+const routeIndexes = new WeakMap<ModuleState, RouteIndex>();
+
+/**
+ * The template a request would match: method and path (query ignored); HEAD matches GET, OPTIONS any method.
+ * Through the route index: independent of how many routes are registered.
+ */
 export function match(state: ModuleState, method: string, path: string): string | undefined {
   try {
     const m = String(method).toUpperCase();
     const p = pathOf(String(path))!;
     if (p.length > MAX_PATH) return undefined;
-    for (const full of state.order) {
+    let index = routeIndexes.get(state);
+    if (index === undefined) routeIndexes.set(state, (index = new RouteIndex()));
+    index.update(state.order);
+    const first = index.first(state.order, p, (full) => {
       const fm = full.def.method;
-      if (fm !== m && fm !== 'ALL' && m !== 'OPTIONS' && !(m === 'HEAD' && fm === 'GET')) continue;
-      if (full.matcher?.test(p)) return full.def.route;
-    }
+      return fm === m || fm === 'ALL' || m === 'OPTIONS' || (m === 'HEAD' && fm === 'GET');
+    });
+    return first < 0 ? undefined : state.order[first]!.def.route;
   } catch {
     /* unknown */
   }

@@ -73,7 +73,8 @@ export interface RouteTable {
   /**
    * The template a request would match (`GET`, `/users/42` → `/users/:id`), or undefined. For
    * requests that never reached the router (a 429 from a limiter in front). Query strings are
-   * ignored; HEAD matches GET routes, OPTIONS any route; first registered wins. O(routes).
+   * ignored; HEAD matches GET routes, OPTIONS any route; first registered wins. Indexed
+   * (route-index.ts): its cost does not grow with the number of routes.
    */
   match(method: string, path: string): string | undefined;
   /** Every full route definition known so far. */

@@ -10,8 +10,10 @@
  * made on first use), when route capture's mark says which route ran, the one
  * metrics records. Requests no route ran for (refused by a limiter, answered by
  * a middleware before the router, 404s) are matched against the agent's route
- * table (`resolveRoute`, O(routes)); the matches of recent paths are
- * remembered, so a client refused again and again on one path costs a lookup.
+ * table (`resolveRoute`: indexed by path segments, agent/express/route-index.ts,
+ * so its cost does not grow with the number of routes); the matches of recent
+ * paths are remembered, so a client refused again and again on one path costs
+ * one map lookup.
  * Responses that end without that channel (aborted, HTTP/2) are counted when
  * the stats are next read.
  */

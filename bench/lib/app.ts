@@ -18,3 +18,12 @@ export function addRoutes(app: Express, express: typeof import('express')): void
   app.use('/api', api);
   // Anything else falls through to Express's 404.
 }
+
+/** `n` more routes, `/r0/:id` … `/r<n-1>/:id` (the heap measurement's app: many endpoints). */
+export function addManyRoutes(app: Express, n: number): void {
+  for (let i = 0; i < n; i++) {
+    app.get(`/r${i}/:id`, (req, res) => {
+      res.json({ id: req.params.id });
+    });
+  }
+}

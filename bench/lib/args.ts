@@ -4,7 +4,7 @@
  * (a bad subcommand, option or value throws UsageError); helpText prints it. No side effects,
  * so the parser is unit-tested without running anything.
  */
-import { LOCAL_VARIANTS } from './variants';
+import { LOCAL_VARIANTS, VARIANTS } from './variants';
 
 export type OptionSpec =
   | { kind: 'flag'; help: string }
@@ -41,15 +41,17 @@ const base = { kind: 'string', arg: 'FILE', help: 'also run every agent variant 
 
 export const COMMANDS = {
   suite: {
-    summary: 'what the agent costs against bare Express: 1 overhead (servers alternating in 1 s slices), 2 cache hits, 3 rate limiter, 4 overhead (one server at a time); writes bench/results/latest.json',
+    summary: 'what the agent costs against bare Express: 1 overhead (servers alternating in 1 s slices, a second reading), 2 cache hits, 3 rate limiter (and its share over express-rate-limit), 4 overhead one server at a time (the verdicts) and main-thread heap; writes bench/results/latest.json',
     options: {
-      quick: { kind: 'flag', help: '~1-minute smoke run (short phases, 2 rounds, 1 in section 4, no A/A)' },
-      rounds: { kind: 'number', help: 'rounds of the HTTP sections (default 6; 4 in section 4)' },
+      quick: { kind: 'flag', help: 'smoke run of the bench itself (short phases, 2 rounds, 20k requests for the heap, no A/A)' },
+      rounds: { kind: 'number', help: 'rounds of the HTTP sections (default 6; 12 in section 4)' },
       rate: { kind: 'number', help: "requests/s of the paced phase (default 40 % of bare Express's calibrated peak, at most 3000)" },
       only: { kind: 'list', arg: '1,2,3,4', choices: SECTIONS, default: SECTIONS, help: 'the sections to run' },
       aa: { kind: 'flag', help: 'sections 1 and 4 also run a second bare server, bare-b/bare being the noise floor (default on; off with --quick; --no-aa)' },
       profile: { kind: 'flag', help: "CPU profile of each server's paced and peak phases, summarised at the end (bench/results/profiles/)" },
       out: { kind: 'string', arg: 'FILE', default: 'bench/results/latest.json', help: 'where the JSON results go' },
+      'heap-requests': { kind: 'number', help: "requests of section 4's heap measurement (default 100000; 20000 with --quick)" },
+      variants: { kind: 'list', arg: 'A,B,…', choices: VARIANTS, help: 'more variants for section 4 beside bare, agent, status-monitor, prom-bundle (e.g. agent-spans; bench/lib/variants.ts lists them)' },
     },
   },
   cpu: {

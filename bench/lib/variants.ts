@@ -2,16 +2,55 @@
  * The server variants of bench/server.ts, in a module with no side effects (server.ts starts a
  * server when imported, so the tools that only need the list import it from here).
  *
- * bare: Express alone (bare-b: the same, a second child for an A/A noise check) · agent: createAgent() defaults (metrics, alerts, local server + stream) and its middleware ·
- * agent-metrics: the middleware with `server: false` (no stream) · agent-idle: createAgent(), no middleware ·
- * noop: bare plus one middleware that only calls next() (what any middleware costs: the router's work per layer) ·
- * rl-memory / rl-redis: agent-idle plus one app-wide limiter on that store.
+ * One row per variant: what the child builds (the agent, if any, and the middleware mounted
+ * before the app's routes), the environment it starts with, and whether the parent attaches a
+ * stream client (an editor reading the agent's deltas). To measure a new variant, add a row
+ * here (and, for a new kind of middleware, a case in server.ts's `mountMiddleware`); the suite's
+ * `--variants` option adds it to section 4 beside the others. `agent-spans` is such a row: the
+ * default agent with `ROUTELENS_SPANS=1` in its environment.
  */
-export const VARIANTS = ['bare', 'bare-b', 'noop', 'agent', 'agent-metrics', 'agent-idle', 'rl-memory', 'rl-redis'] as const;
-export type Variant = (typeof VARIANTS)[number];
+export type AgentKind = 'none' | 'idle' | 'metrics' | 'full';
+export type MiddlewareKind = 'none' | 'noop' | 'agent' | 'status-monitor' | 'prom-bundle' | 'rl-memory' | 'rl-redis' | 'erl-memory' | 'erl-redis';
+
+export interface VariantSpec {
+  /** none: no agent; idle: createAgent() and no middleware; metrics: `server: false`; full: createAgent()'s defaults. */
+  agent: AgentKind;
+  middleware: MiddlewareKind;
+  /** The parent attaches a WebSocket client reading the agent's stream (an editor attached). */
+  stream?: boolean;
+  /** Extra environment of the server child (a feature switched on by an environment variable). */
+  env?: Readonly<Record<string, string>>;
+  /** Needs the suite's private Redis. */
+  redis?: boolean;
+  help: string;
+}
+
+export const VARIANT_SPECS = {
+  bare: { agent: 'none', middleware: 'none', help: 'Express alone' },
+  'bare-b': { agent: 'none', middleware: 'none', help: 'the same as bare, a second child: the A/A noise check' },
+  noop: { agent: 'none', middleware: 'noop', help: "one middleware that only calls next() (the router's work per layer)" },
+  agent: { agent: 'full', middleware: 'agent', stream: true, help: "createAgent()'s defaults (metrics, alerts, local server) and its middleware, a stream client attached" },
+  'agent-metrics': { agent: 'metrics', middleware: 'agent', help: 'the middleware with `server: false` (no local server, no stream)' },
+  'agent-idle': { agent: 'idle', middleware: 'none', help: 'createAgent(), no middleware' },
+  'agent-idle-b': { agent: 'idle', middleware: 'none', help: 'the same as agent-idle, a second child: the limiter section\'s A/A check' },
+  'agent-spans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '1' }, help: 'as agent, with ROUTELENS_SPANS=1 (spans recorded)' },
+  'status-monitor': { agent: 'none', middleware: 'status-monitor', help: 'anchor: express-status-monitor with its defaults' },
+  'prom-bundle': { agent: 'none', middleware: 'prom-bundle', help: 'anchor: express-prom-bundle (method and path labels, /metrics)' },
+  'rl-memory': { agent: 'idle', middleware: 'rl-memory', help: "agent-idle plus one app-wide agent.rateLimit() on the memory store" },
+  'rl-redis': { agent: 'idle', middleware: 'rl-redis', redis: true, help: 'agent-idle plus one app-wide agent.rateLimit() on the Redis store' },
+  'erl-memory': { agent: 'idle', middleware: 'erl-memory', help: "anchor: agent-idle plus express-rate-limit used directly, its own MemoryStore" },
+  'erl-redis': { agent: 'idle', middleware: 'erl-redis', redis: true, help: "anchor: agent-idle plus express-rate-limit used directly over rate-limiter-flexible's RateLimiterRedis" },
+} as const satisfies Readonly<Record<string, VariantSpec>>;
+
+export type Variant = keyof typeof VARIANT_SPECS;
+export const VARIANTS = Object.keys(VARIANT_SPECS) as Variant[];
+
+export function specOf(variant: Variant): VariantSpec {
+  return VARIANT_SPECS[variant];
+}
 
 /** The variants that need no Redis server (the standalone tools start none). */
-export const LOCAL_VARIANTS: readonly Variant[] = VARIANTS.filter((v) => v !== 'rl-redis');
+export const LOCAL_VARIANTS: readonly Variant[] = VARIANTS.filter((v) => specOf(v).redis !== true);
 
 /** A `--variants a,b` list for the standalone tools: each must be one of LOCAL_VARIANTS. */
 export function localVariants(list: string): Variant[] {

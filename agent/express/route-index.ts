@@ -1,0 +1,124 @@
+/**
+ * The route table's index: which registered routes a path can match, found without trying every
+ * route's matcher, so matching a request that never reached the router (a global limiter's 429, a
+ * 404) costs the same with 5 routes or 5,000.
+ *
+ * A route whose template is plain segments (literals and `:name` parameters, as matcher and
+ * template agree on) goes into a tree of segments: a path walks it one segment at a time (a
+ * literal child, case-insensitively, and a parameter child), so the routes it reaches are those
+ * whose shape fits. Every other route (a RegExp, a wildcard, an optional or constrained
+ * parameter, a path the template does not spell out) is tried in order, as before. Candidates are
+ * still confirmed by their own matcher, and the first registered wins, so the answer is the one
+ * a scan in registration order gives.
+ */
+import type { FullRoute } from './model';
+import { compileMatcher, stringSource } from './paths';
+
+/** Paths with more segments than this are matched by the scan (the walk branches per segment). */
+const MAX_SEGMENTS = 32;
+/** ASCII only, so lower-casing agrees with the matchers' case-insensitive comparison. */
+const PLAIN_LITERAL = /^[A-Za-z0-9._~!$&'=,;@%-]+$/;
+const PLAIN_PARAM = /^:[A-Za-z_$][\w$]*$/;
+
+interface Node {
+  literals: Map<string, Node> | undefined;
+  param: Node | undefined;
+  /** Positions (in registration order) of the routes whose template ends here. */
+  ends: number[];
+}
+
+const node = (): Node => ({ literals: undefined, param: undefined, ends: [] });
+
+export class RouteIndex {
+  readonly #root = node();
+  /** Positions of the routes the tree cannot hold, in registration order. */
+  readonly #scanned: number[] = [];
+  /** Routes indexed so far (a prefix of the table, which only grows). */
+  #count = 0;
+
+  /** Indexes the routes registered since the last call (the table only grows). */
+  update(order: readonly FullRoute[]): void {
+    for (; this.#count < order.length; this.#count++) {
+      const segments = plainSegments(order[this.#count]!);
+      if (segments === undefined) this.#scanned.push(this.#count);
+      else this.#insert(segments).ends.push(this.#count);
+    }
+  }
+
+  /** The first registered route (position in `order`) that `accepts` and whose matcher matches `path`, else -1. */
+  first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean): number {
+    let best = -1;
+    const test = (i: number): void => {
+      if (best >= 0 && i >= best) return;
+      const full = order[i]!;
+      if (accepts(full) && full.matcher?.test(path) === true) best = i;
+    };
+    const segments = splitPath(path);
+    if (segments === undefined) {
+      for (let i = 0; i < this.#count; i++) test(i);
+      return best;
+    }
+    for (const i of this.#scanned) {
+      if (best >= 0) break;
+      test(i);
+    }
+    this.#walk(this.#root, segments, 0, test);
+    return best;
+  }
+
+  /** Routes the tree holds and routes tried in order (for tests). */
+  get sizes(): { indexed: number; scanned: number } {
+    return { indexed: this.#count - this.#scanned.length, scanned: this.#scanned.length };
+  }
+
+  #insert(segments: readonly string[]): Node {
+    let at = this.#root;
+    for (const s of segments) {
+      if (s === '') at = at.param ??= node();
+      else {
+        at.literals ??= new Map();
+        let next = at.literals.get(s);
+        if (next === undefined) at.literals.set(s, (next = node()));
+        at = next;
+      }
+    }
+    return at;
+  }
+
+  #walk(at: Node, segments: readonly string[], depth: number, test: (i: number) => void): void {
+    if (depth === segments.length) {
+      for (const i of at.ends) test(i);
+      return;
+    }
+    const s = segments[depth]!;
+    const literal = at.literals?.get(s.toLowerCase());
+    if (literal !== undefined) this.#walk(literal, segments, depth + 1, test);
+    if (at.param !== undefined && s !== '') this.#walk(at.param, segments, depth + 1, test);
+  }
+}
+
+/**
+ * A route's template as segments (lower-case literals; `''` for a parameter) when its matcher is
+ * exactly the one its template gives and every segment is plain, else undefined.
+ */
+function plainSegments(full: FullRoute): string[] | undefined {
+  const text = full.def.route;
+  if (full.matcher === undefined || text[0] !== '/' || text.length < 2) return undefined;
+  if (full.matcher.source !== compileMatcher(stringSource(text))?.source) return undefined;
+  const out: string[] = [];
+  for (const s of text.slice(1).split('/')) {
+    if (PLAIN_PARAM.test(s)) out.push('');
+    else if (PLAIN_LITERAL.test(s)) out.push(s.toLowerCase());
+    else return undefined;
+  }
+  return out;
+}
+
+/** A path's segments (one trailing slash dropped, as the matchers allow it); undefined when the walk should not be used. */
+function splitPath(path: string): string[] | undefined {
+  if (path[0] !== '/') return undefined;
+  const body = path.length > 1 && path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
+  if (body === '') return [];
+  const segments = body.split('/', MAX_SEGMENTS + 1);
+  return segments.length > MAX_SEGMENTS ? undefined : segments;
+}

@@ -1,0 +1,83 @@
+/**
+ * The middleware a variant mounts before the app's routes (bench/lib/variants.ts names it):
+ * the agent's, the anchors a user would otherwise pick (express-status-monitor,
+ * express-prom-bundle, express-rate-limit over its own store or rate-limiter-flexible's
+ * RateLimiterRedis), or nothing. Runs in the server child.
+ */
+import type { Express, RequestHandler } from 'express';
+import { assertNever } from '../../protocol/messages';
+import { type BenchAgent, memoryLimiter, redisLimiter } from './adapter';
+import type { MiddlewareKind } from './variants';
+
+/** Never reached: every limiter in the bench allows every request. */
+const NEVER = 1_000_000_000;
+
+export async function mountMiddleware(app: Express, kind: MiddlewareKind, agent: BenchAgent | undefined, redisUrl: string | undefined): Promise<void> {
+  switch (kind) {
+    case 'none':
+      return;
+    case 'noop':
+      app.use((_req, _res, next) => next());
+      return;
+    case 'agent':
+      app.use(agent!.middleware());
+      return;
+    case 'status-monitor': {
+      const monitor = require('express-status-monitor') as () => RequestHandler;
+      app.use(monitor());
+      return;
+    }
+    case 'prom-bundle': {
+      const bundle = require('express-prom-bundle') as (opts: Record<string, unknown>) => RequestHandler;
+      app.use(bundle({ includeMethod: true, includePath: true }));
+      return;
+    }
+    case 'rl-memory':
+      app.use(memoryLimiter(agent!));
+      return;
+    case 'rl-redis':
+      app.use(redisLimiter(agent!));
+      return;
+    case 'erl-memory': {
+      const { rateLimit } = require('express-rate-limit') as typeof import('express-rate-limit');
+      app.use(rateLimit({ windowMs: 60_000, limit: NEVER }));
+      return;
+    }
+    case 'erl-redis':
+      app.use(await redisAnchor(redisUrl));
+      return;
+    default:
+      assertNever(kind, 'middleware kind');
+  }
+}
+
+/** express-rate-limit over rate-limiter-flexible's RateLimiterRedis, the way a user wires them: a small Store adapter. */
+async function redisAnchor(redisUrl: string | undefined): Promise<RequestHandler> {
+  if (!redisUrl) throw new Error('erl-redis needs BENCH_REDIS_URL');
+  const { rateLimit } = require('express-rate-limit') as typeof import('express-rate-limit');
+  const { RateLimiterRedis, RateLimiterRes } = require('rate-limiter-flexible') as typeof import('rate-limiter-flexible');
+  const { Redis } = require('ioredis') as typeof import('ioredis');
+  const client = new Redis(redisUrl, { enableOfflineQueue: false });
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve);
+    client.once('error', reject);
+  });
+  const limiter = new RateLimiterRedis({ storeClient: client, points: NEVER, duration: 60, keyPrefix: 'bench-anchor' });
+  const consumed = (key: string) => limiter.consume(key).catch((r: unknown) => (r instanceof RateLimiterRes ? r : Promise.reject(r)));
+  return rateLimit({
+    windowMs: 60_000,
+    limit: NEVER,
+    store: {
+      async increment(key: string) {
+        const r = await consumed(key);
+        return { totalHits: r.consumedPoints, resetTime: new Date(Date.now() + r.msBeforeNext) };
+      },
+      async decrement(key: string) {
+        await limiter.reward(key);
+      },
+      async resetKey(key: string) {
+        await limiter.delete(key);
+      },
+    },
+  });
+}

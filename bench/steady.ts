@@ -1,0 +1,126 @@
+/**
+ * Section 4, the design the cost targets are read against: CPU per request one server at a time,
+ * in a steady state, at a fixed rate below saturation (runSteady in http.ts), with peak
+ * throughput from the same runs; every variant against bare Express as ratios side by side, the
+ * A/A line (bare-b) from the same run, and verdicts that carry its spread (lib/verdict.ts). Then
+ * the agent's retained main-thread heap, idle and after many requests over many routes.
+ */
+import { type SteadyRound, compare, startServer, stopServer } from './http';
+import { type PlannedRequest, buildRequest } from './lib/client';
+import { fmt, fmtRange, pct, table } from './lib/stats';
+import { type Variant, specOf } from './lib/variants';
+import { aaSpread, judge } from './lib/verdict';
+
+export const STEADY_TARGETS = {
+  /** CPU per request, variant/bare, at most. */
+  cpu: 1.03,
+  /** Peak throughput, variant/bare, at least. */
+  peak: 0.95,
+  /** The agent's retained heap on the main thread, bytes, at most. */
+  heapBytes: 5 * 1024 * 1024,
+} as const;
+
+/** The variants section 4 always runs; `--variants` adds more (variants.ts). The A/A variant comes last. */
+export const STEADY_VARIANTS: readonly Variant[] = ['bare', 'agent', 'status-monitor', 'prom-bundle'];
+
+type Log = (line: string) => void;
+
+/** Prints section 4's table and verdict lines; returns the JSON part. */
+export function reportSteady(results: SteadyRound[], variants: readonly Variant[], log: Log): unknown {
+  const noise = variants.includes('bare-b') ? compare(results, 'bare', 'bare-b') : undefined;
+  const cpuSpread = noise ? aaSpread(noise.cpuRatios) : Number.NaN;
+  const peakSpread = noise ? aaSpread(noise.peakRatios) : Number.NaN;
+  const rows: string[][] = [];
+  const out: Record<string, unknown> = { noiseFloor: noise, cpuSpread, peakSpread };
+  const verdicts: string[] = [];
+  for (const v of variants) {
+    if (v === 'bare') continue;
+    const c = compare(results, 'bare', v);
+    const cpu = judge(c.cpuRatio, STEADY_TARGETS.cpu, 'at most', cpuSpread);
+    const peak = judge(c.peakRatio, STEADY_TARGETS.peak, 'at least', peakSpread);
+    rows.push([v, fmt(c.cpuUsPerRequest.variant, 1), `×${fmt(c.cpuRatio, 3)}`, fmtRange(c.cpuRange), `×${fmt(c.peakRatio, 3)}`, fmtRange(c.peakRange), `×${fmt(c.peakCpuRatio, 3)}`]);
+    if (v !== 'bare-b') {
+      verdicts.push(`  verdict ${v}: CPU per request ×${fmt(c.cpuRatio, 3)} (target ≤ ×${STEADY_TARGETS.cpu}): ${cpu.text}; peak throughput ×${fmt(c.peakRatio, 3)} (target ≥ ×${STEADY_TARGETS.peak}): ${peak.text}`);
+    }
+    out[v] = { comparison: c, cpuVerdict: cpu.verdict, peakVerdict: peak.verdict };
+  }
+  const bare = compare(results, 'bare', 'bare');
+  log('\n' + table(['variant (vs bare)', 'CPU µs/req', 'CPU/req ratio', 'rounds', 'peak ratio', 'rounds', 'CPU/req at peak'], [['bare', fmt(bare.cpuUsPerRequest.baseline, 1), '×1', '', '×1', '', '×1'], ...rows]));
+  log(noise ? `  A/A line (bare-b/bare): CPU/req ×${fmt(noise.cpuRatio, 3)} (rounds ${fmtRange(noise.cpuRange)}), spread ±${pct(cpuSpread).slice(1)}; peak ×${fmt(noise.peakRatio, 3)} (rounds ${fmtRange(noise.peakRange)}), spread ±${pct(peakSpread).slice(1)}` : '  no A/A line in this run (--no-aa or --quick): verdicts are unresolved');
+  log('  spread = the larger of the A/A median\'s distance from ×1 and half the interquartile range of its per-round ratios; a verdict is "met" or');
+  log('  "not met" only when the figure is farther than that from its target. Ratios are medians of per-round ratios; CPU is the whole process\'s (every thread).');
+  for (const line of verdicts) log(line);
+  return out;
+}
+
+export interface HeapSettings {
+  routes: number;
+  requests: number;
+  connections: number;
+  log: Log;
+}
+
+export interface HeapResult {
+  /** Main-thread heap in use after full collections, bytes: started (idle) and after the requests, per variant. */
+  idle: Record<string, number>;
+  loaded: Record<string, number>;
+  /** agent − bare. */
+  retainedIdle: number;
+  retainedLoaded: number;
+}
+
+/**
+ * Requests over `routes` routes (`/r<i>/:id`, every id different) and one unmatched path in ten
+ * (`/x<n>/<n>`, every one different), so the figure says whether memory stays bounded whatever
+ * the URLs.
+ */
+function manyRoutesPlan(port: number, routes: number, requests: number): PlannedRequest[] {
+  const plan: PlannedRequest[] = [];
+  for (let i = 0; i < requests; i++) {
+    const path = i % 10 === 9 ? `/x${i}/${i}` : `/r${(i * 7919) % routes}/${i}`;
+    plan.push(buildRequest('GET', path, port, 'many'));
+  }
+  return plan;
+}
+
+/**
+ * The agent's retained heap on the main thread: `bare` and `agent` (with a stream client), both
+ * on an app with `routes` more routes and `--expose-gc`, each measured after start-up and after
+ * `requests` requests, after full collections; the agent's is the difference.
+ */
+export async function runHeap(s: HeapSettings): Promise<HeapResult> {
+  const idle: Record<string, number> = {};
+  const loaded: Record<string, number> = {};
+  for (const variant of ['bare', 'agent'] as const) {
+    const server = await startServer(variant, { connections: s.connections }, specOf(variant).stream === true, {
+      nodeArgs: ['--expose-gc'],
+      env: { BENCH_ROUTES: String(s.routes) },
+      plan: (port) => manyRoutesPlan(port, s.routes, s.requests),
+    });
+    try {
+      idle[variant] = (await server.child.ask({ type: 'heap' }, 'heap')).heapUsed;
+      const r = await server.load.run({ durationMs: 600_000, maxRequests: s.requests });
+      if (r.errors > 0) throw new Error(`${variant}: ${r.errors} failed requests`);
+      loaded[variant] = (await server.child.ask({ type: 'heap' }, 'heap')).heapUsed;
+      s.log(`  ${variant}: ${r.responses} requests in ${(r.elapsedMs / 1000).toFixed(0)} s; heap ${mb(idle[variant])} idle, ${mb(loaded[variant])} after`);
+    } finally {
+      await stopServer(server);
+    }
+  }
+  return { idle, loaded, retainedIdle: idle.agent! - idle.bare!, retainedLoaded: loaded.agent! - loaded.bare! };
+}
+
+export function reportHeap(h: HeapResult, s: HeapSettings, log: Log): void {
+  const v = (bytes: number) => (bytes <= STEADY_TARGETS.heapBytes ? 'met' : 'not met');
+  log('\n' + table(['main-thread heap after GC', 'bare', 'agent', 'agent − bare', 'target', 'verdict'], [
+    ['idle (started, stream attached)', mb(h.idle.bare!), mb(h.idle.agent!), mb(h.retainedIdle), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, v(h.retainedIdle)],
+    [`after ${s.requests} requests, ${s.routes} routes`, mb(h.loaded.bare!), mb(h.loaded.agent!), mb(h.retainedLoaded), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, v(h.retainedLoaded)],
+  ]));
+  log('  one child per variant, --expose-gc, 3 full collections before each reading; one request in ten goes to a different unmatched path.');
+  log(`  verdict agent heap: idle ${mb(h.retainedIdle)}: ${v(h.retainedIdle)}; after ${s.requests} requests over ${s.routes} routes ${mb(h.retainedLoaded)}: ${v(h.retainedLoaded)} (target ≤ ${mb(STEADY_TARGETS.heapBytes)})`);
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+}
+

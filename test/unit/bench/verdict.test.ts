@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { aaSpread, judge } from '../../../bench/lib/verdict';
+
+describe('bench verdicts beside the A/A spread', () => {
+  it('the spread is the larger of the A/A median’s distance from 1 and half its interquartile range', () => {
+    assert.ok(Math.abs(aaSpread([0.98, 0.99, 1.0, 1.01, 1.02]) - 0.01) < 1e-9);
+    assert.ok(Math.abs(aaSpread([1.05, 1.05, 1.05]) - 0.05) < 1e-9);
+    assert.ok(Number.isNaN(aaSpread([])));
+  });
+
+  it('met or not met only when the figure is farther from its target than the spread', () => {
+    assert.equal(judge(1.0, 1.03, 'at most', 0.02).verdict, 'met');
+    assert.equal(judge(1.1, 1.03, 'at most', 0.02).verdict, 'not met');
+    assert.equal(judge(0.99, 0.95, 'at least', 0.01).verdict, 'met');
+    assert.equal(judge(0.9, 0.95, 'at least', 0.01).verdict, 'not met');
+  });
+
+  it('a spread that cannot resolve the target gives "unresolved" with the spread, never met', () => {
+    assert.deepEqual(judge(1.0, 1.03, 'at most', 0.05), { verdict: 'unresolved', text: 'unresolved (A/A spread ±5.0 % wider than the effect, 3.0 % from the target)' });
+    assert.equal(judge(1.0, 1.03, 'at most', Number.NaN).text, 'unresolved (no A/A line in this run)');
+  });
+});
