@@ -7,6 +7,7 @@
 import { type CommandArgs, type CommandName, type CommandResults, ProtocolError, type Snapshot } from '../protocol';
 import type { Cache, InvalidateTarget } from './cache';
 import { RouteLensError } from './errors';
+import type { FindingsEngine } from './findings';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
@@ -21,6 +22,7 @@ export interface CommandParts {
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
+  findings(): FindingsEngine | undefined;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
   /** Pauses or resumes measuring; returns whether it is paused now. */
@@ -52,7 +54,7 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
     'traces.list': () => unavailable('traces'),
     'endpoint.breakdown': () => unavailable('breakdowns'),
-    'findings.list': () => unavailable('findings'),
+    'findings.list': () => ({ findings: p.findings()?.list() ?? unavailable('findings') }),
     'profile.start': () => unavailable('route profiles'),
     'history.get': () => unavailable('history'),
     'baseline.compare': () => unavailable('baselines'),

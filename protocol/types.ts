@@ -5,7 +5,7 @@
  * Units: durations in milliseconds (floating point), sizes in bytes, times as
  * epoch milliseconds, rates as fractions 0..1 unless a name says otherwise.
  */
-import type { Finding } from './spans';
+import type { Finding, SpanKind } from './spans';
 
 /** Bumped on any incompatible change to a message or a type below. */
 export const PROTOCOL_VERSION = 1;
@@ -165,6 +165,8 @@ export interface SlowRequest {
   duration: number;
   time: number;
   severity: Severity;
+  /** Set when the entry is a slow query of the request (a span over `slowQueryMs`), not the request itself; `duration` is then the span's. */
+  span?: { kind: SpanKind; name: string; location?: SourceLocation };
 }
 
 export interface AgentInfo {
