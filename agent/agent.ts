@@ -4,6 +4,7 @@
  * here, once; a disabled agent's middleware is a plain `next()`.
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Middleware } from './api-types';
 import {
@@ -25,6 +26,7 @@ import { type RouteTable, findExpressModules, instrumentExpress } from './expres
 import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
 import { FindingsEngine } from './findings';
+import { RouteProfiler } from './profile';
 import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
@@ -64,6 +66,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly metrics: MetricsCore | undefined;
   /** Why routes are slow: fed each finished trace through `findings.observe(trace)` (the span recorder's listener). */
   private readonly findings: FindingsEngine | undefined;
+  /** "Profile this route": one CPU profile at a time. */
+  private readonly profiler: RouteProfiler | undefined;
   private readonly alerts: Alerts;
   private readonly rateLimits: RateLimits;
   private readonly startedAt = Date.now();
@@ -102,6 +106,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       const metrics = this.metrics;
       this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
       this.findings = this.createFindings(metrics);
+      this.profiler = this.createProfiler(metrics, this.findings);
       if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
@@ -259,6 +264,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     advertised().delete(this);
     clearInterval(this.evaluateTimer);
     this.findings?.close();
+    this.profiler?.cancel();
     const server = await this.serverStart?.catch(() => undefined);
     await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
     for (const table of this.routeTables) table.detach();
@@ -302,6 +308,19 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...(cache ? { cacheEvents: (cursor) => cache.readEvents(cursor) } : {}),
       onSlowQuery: (entry) => metrics.recordSlowEntry(entry),
       diag: this.diag,
+    });
+  }
+
+  /** The route's frames: its handler, its registration site, and the handler and middleware its traces showed. */
+  private createProfiler(metrics: MetricsCore, findings: FindingsEngine): RouteProfiler {
+    return new RouteProfiler({
+      routeFrames: (endpoint) => {
+        const e = metrics.endpoint(endpoint);
+        if (!e || e.kind === 'custom' || e.kind === 'overflow') return undefined;
+        return [e.handlerLocation, e.location, ...findings.routeFrames(endpoint)].filter((l) => l !== undefined);
+      },
+      requestCount: (endpoint) => metrics.endpoint(endpoint)?.count ?? 0,
+      dir: join(process.cwd(), '.routelens', 'profiles'),
     });
   }
 
@@ -418,6 +437,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,
     findings: () => this.findings,
+    profiler: () => this.profiler,
     thresholdsSet: () => {
       this.thresholdsRevision++;
     },

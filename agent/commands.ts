@@ -8,6 +8,7 @@ import { type CommandArgs, type CommandName, type CommandResults, ProtocolError,
 import type { Cache, InvalidateTarget } from './cache';
 import { RouteLensError } from './errors';
 import type { FindingsEngine } from './findings';
+import type { RouteProfiler } from './profile';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
@@ -23,6 +24,7 @@ export interface CommandParts {
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
   findings(): FindingsEngine | undefined;
+  profiler(): RouteProfiler | undefined;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
   /** Pauses or resumes measuring; returns whether it is paused now. */
@@ -55,7 +57,7 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'traces.list': () => unavailable('traces'),
     'endpoint.breakdown': () => unavailable('breakdowns'),
     'findings.list': () => ({ findings: p.findings()?.list() ?? unavailable('findings') }),
-    'profile.start': () => unavailable('route profiles'),
+    'profile.start': ({ endpoint, seconds }) => (p.profiler() ?? unavailable('route profiles')).profile(endpoint, seconds),
     'history.get': () => unavailable('history'),
     'baseline.compare': () => unavailable('baselines'),
     'baseline.set': () => unavailable('baselines'),

@@ -66,6 +66,8 @@ const SLOW_QUERY_WINDOW_MS = 60_000;
 const EVENT_READ_TICKS = 50;
 const JUDGE_TICKS = 500;
 const MAX_ID_PART = 512;
+const MAX_FRAME_ROUTES = 500;
+const MAX_FRAMES_PER_ROUTE = 32;
 
 interface SlowQuery {
   time: number;
@@ -88,6 +90,8 @@ export class FindingsEngine {
   readonly #probe: LagProbe | undefined;
   readonly #opportunities: CacheOpportunities;
   readonly #hitRates: HitRates;
+  /** Per endpoint, the handler and middleware locations its traces showed (for route profiles). */
+  readonly #frames = new Map<string, Map<string, SourceLocation>>();
   #eventCursor: EventCursor | undefined;
   #ticks = 0;
 
@@ -126,6 +130,7 @@ export class FindingsEngine {
       const seen = detectTrace(trace, detect);
       this.#opportunities.observe(trace, seen);
       this.#hitRates.observeTrace(trace);
+      this.#learnFrames(trace);
       for (const o of seen) this.#add(o);
       this.#slowQueries(trace, thresholds);
       this.#pending.push(trace);
@@ -209,6 +214,11 @@ export class FindingsEngine {
     return [...byRoute.values()];
   }
 
+  /** The handler and middleware locations the endpoint's traces showed. */
+  routeFrames(endpoint: string): SourceLocation[] {
+    return [...(this.#frames.get(endpoint)?.values() ?? [])];
+  }
+
   close(): void {
     this.#probe?.stop();
     this.#pending = [];
@@ -234,6 +244,18 @@ export class FindingsEngine {
         severity,
         span: { kind: span.kind, name: span.name, ...(location ? { location } : {}) },
       });
+    }
+  }
+
+  #learnFrames(trace: Trace): void {
+    let frames = this.#frames.get(trace.endpoint);
+    for (const span of trace.spans) {
+      if ((span.kind !== 'handler' && span.kind !== 'middleware') || !span.location) continue;
+      if (!frames) {
+        if (this.#frames.size >= MAX_FRAME_ROUTES) return;
+        this.#frames.set(trace.endpoint, (frames = new Map()));
+      }
+      if (frames.size < MAX_FRAMES_PER_ROUTE) frames.set(locationKey(span.location), span.location);
     }
   }
 
