@@ -320,7 +320,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         return [e.handlerLocation, e.location, ...findings.routeFrames(endpoint)].filter((l) => l !== undefined);
       },
       requestCount: (endpoint) => metrics.endpoint(endpoint)?.count ?? 0,
-      dir: join(process.cwd(), '.routelens', 'profiles'),
+      dir: () => join(process.cwd(), '.routelens', 'profiles'),
     });
   }
 

@@ -34,8 +34,8 @@ export interface ProfilerParts {
   routeFrames(endpoint: string): SourceLocation[] | undefined;
   /** Requests of the endpoint completed so far (to count those while profiling). */
   requestCount(endpoint: string): number;
-  /** Directory the profiles go to (`<workspace>/.routelens/profiles`); a temp dir when it cannot be written. */
-  dir: string;
+  /** Directory the profiles go to (`<workspace>/.routelens/profiles`, read when a profile is written); a temp dir when it cannot be written. */
+  dir: () => string;
 }
 
 interface CallFrame {
@@ -90,7 +90,7 @@ export class RouteProfiler {
     const scripts = scriptMaps();
     const matcher = frameMatcher(frames, scripts);
     const { kept, top } = keepRoute(profile, matcher, scripts);
-    const file = await writeProfile(this.parts.dir, endpoint, kept);
+    const file = await writeProfile(this.parts.dir(), endpoint, kept);
     return { endpoint, seconds, file, samples: profile.samples.length, kept: kept.samples.length, requests, top };
   }
 
