@@ -100,7 +100,6 @@ export class RouteProfiler {
   }
 
   #record(seconds: number): Promise<CpuProfile> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a profile is asked for
     const inspector = require('node:inspector') as { Session: new () => Session };
     const session = new inspector.Session();
     const post = <T>(method: string, params: object = {}) =>
@@ -159,7 +158,6 @@ type ScriptMaps = Map<string, string | undefined>;
 /** Each script's source map URL, by script id: the Debugger domain on for one synchronous step. */
 function scriptMaps(): ScriptMaps {
   const out: ScriptMaps = new Map();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a profile is asked for
   const inspector = require('node:inspector') as { Session: new () => Session };
   const session = new inspector.Session();
   try {
