@@ -2,7 +2,7 @@
  * Blocking: the event loop blocked for more than `blockMs` while a route's
  * request ran synchronously.
  *
- * How it stays cheap: one unref()'d interval timer of `probeMs` (20 ms) that
+ * How it stays cheap: from the first trace on, one unref()'d interval timer of `probeMs` (20 ms) that
  * reads the clock and compares it with when it expected to run: nothing is
  * hooked, nothing is allocated per request, and an idle app sees 50 wake-ups a
  * second of a few instructions each. A tick that runs more than `blockMs` late

@@ -41,7 +41,7 @@ export interface FindingsOptions {
   blockMs?: number;
   /** The lag probe's period (ms); default 20. */
   probeMs?: number;
-  /** Run the lag probe and the cache reader timer; default true (tests drive `tick` by hand). */
+  /** Run the lag probe (which also reads the cache's events) from the first trace on; default true (tests drive `tick` by hand). */
   timer?: boolean;
   /** Findings kept (the least recently seen go first); default 200. */
   maxFindings?: number;
@@ -94,6 +94,8 @@ export class FindingsEngine {
   readonly #frames = new Map<string, Map<string, SourceLocation>>();
   #eventCursor: EventCursor | undefined;
   #ticks = 0;
+  #probing = false;
+  #closed = false;
 
   constructor(options: FindingsOptions) {
     this.#options = options;
@@ -110,15 +112,16 @@ export class FindingsEngine {
     this.#opportunities = new CacheOpportunities({ ...DEFAULT_OPPORTUNITY, routeLocation: options.routeLocation });
     this.#hitRates = new HitRates({ minReads: options.cacheMinReads ?? 100 }, options.routeLocation);
     this.#eventCursor = options.cacheEvents?.().cursor;
-    if (options.timer !== false) {
-      this.#probe = new LagProbe(this.#o.probeMs, this.#o.blockMs, this.#clock, (now, block) => this.tick(now, block));
-      this.#probe.start();
-    }
+    if (options.timer !== false) this.#probe = new LagProbe(this.#o.probeMs, this.#o.blockMs, this.#clock, (now, block) => this.tick(now, block));
   }
 
   /** A traced request finished: run the detectors on it. Never throws. */
   observe(trace: Trace): void {
     try {
+      if (this.#probe && !this.#probing && !this.#closed) {
+        this.#probing = true;
+        this.#probe.start(); // an app that records no spans pays nothing
+      }
       const thresholds = this.#options.thresholds();
       const detect: DetectOptions = {
         nPlusOne: this.#o.nPlusOne,
@@ -220,6 +223,7 @@ export class FindingsEngine {
   }
 
   close(): void {
+    this.#closed = true;
     this.#probe?.stop();
     this.#pending = [];
   }

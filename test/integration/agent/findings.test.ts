@@ -4,7 +4,8 @@
  * their real call sites in this file) builds each request's Trace and hands it
  * to the agent's findings engine, as the recorder does. The findings are read
  * through GET /v1/findings, the findings.list command and the WebSocket feed;
- * a slow query also lands in the slow log and fires the slow-query alert.
+ * a slow query also lands in the slow log and fires the slow-query alert; a
+ * low hit rate comes from the agent's real cache.
  */
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -45,6 +46,22 @@ async function query(name: string, ms: number, kind: Span['kind'] = 'db'): Promi
   span.durationMs = performance.now() - start;
 }
 
+/** A cache read recorded as a cache span of the current request, at its call site. */
+async function cacheRead<T>(name: string, read: () => Promise<T>): Promise<T> {
+  const c = als.getStore();
+  const span: Span = { kind: 'cache', name, startMs: 0, durationMs: 0, location: callSite(), parent: 0, source: 'routelens' };
+  const start = performance.now();
+  if (c) {
+    span.startMs = start - c.start;
+    c.spans.push(span);
+  }
+  try {
+    return await read();
+  } finally {
+    span.durationMs = performance.now() - start;
+  }
+}
+
 /** A route handler recorded as the request's handler span, located where it is registered. */
 function traced(name: string, fn: (req: express.Request, res: express.Response) => unknown): express.RequestHandler {
   const location = callSite();
@@ -78,7 +95,7 @@ describe('findings on a real agent and Express app', function () {
   let client: Client;
 
   before(async () => {
-    agent = createAgent({ express, discoveryDir: false, cache: false, evaluateMs: 50, thresholds: { slowQueryMs: 100, eventLoopDelayMs: 3_600_000, heapPercent: 1, cpuPercent: 100_000 } }) as Agent;
+    agent = createAgent({ express, discoveryDir: false, cache: {}, evaluateMs: 50, thresholds: { cacheHitRate: 0.5, slowQueryMs: 100, eventLoopDelayMs: 3_600_000, heapPercent: 1, cpuPercent: 100_000 } }) as Agent;
     const engine = (agent as unknown as { findings: FindingsEngine }).findings;
     const app = express();
     app.use(agent.middleware());
@@ -141,6 +158,21 @@ describe('findings on a real agent and Express app', function () {
           /* synchronous work */
         }
         res.json({ ok: true });
+      }),
+    );
+    app.get(
+      '/home',
+      traced('home', async (_req, res) => {
+        await query('SELECT * FROM settings', 12); // @cache-opportunity
+        res.json({ ok: true });
+      }),
+    );
+    app.get(
+      '/search',
+      traced('search', async (req, res) => {
+        const key = `search:${String(req.query.q)}:${Date.now()}-${Math.random()}`;
+        const hits = await cacheRead('cache.getOrSet search:?', () => agent.cache!.getOrSet(key, () => [])); // @low-hit-rate
+        res.json(hits);
       }),
     );
     server = app.listen(0, '127.0.0.1');
@@ -221,10 +253,32 @@ describe('findings on a real agent and Express app', function () {
     assert.deepEqual(f!.requestIds, ['req-export']);
   });
 
+  it('a cache opportunity at the repeated read', async () => {
+    for (let i = 0; i < 5; i++) await get('/home', `req-home-${i}`);
+    const f = (await listed()).find((x) => x.kind === 'cache-opportunity');
+    assert.ok(f);
+    assert.equal(f.endpoint, 'GET /home');
+    assert.equal(f.location.line, lineOf('// @cache-opportunity'));
+    assert.equal(f.evidence.seen, 5);
+  });
+
+  it('a low hit rate at the cache call, from the cache\'s own events, with the key shape as the reason', async () => {
+    for (let i = 0; i < 120; i++) await get(`/search?q=${i % 3}`, `req-search-${i}`);
+    const engine = (agent as unknown as { findings: FindingsEngine }).findings;
+    engine.readCacheEvents();
+    engine.judge();
+    const f = (await listed()).find((x) => x.kind === 'low-hit-rate');
+    assert.ok(f, JSON.stringify(agent.snapshot().cache?.namespaces));
+    assert.equal(f.endpoint, 'cache:search');
+    assert.equal(f.location.line, lineOf('// @low-hit-rate'));
+    assert.equal(f.evidence.reason, 'key-shape');
+    assert.equal(f.evidence.hitRate, 0);
+  });
+
   it('the findings.list command and the feed carry the same findings', async () => {
     const reply = await http(port, 'POST', '/v1/command', { ...auth, 'Content-Type': 'application/json' }, JSON.stringify({ command: 'findings.list', args: {} }));
     const viaCommand = (reply.json() as { findings: Finding[] }).findings;
-    assert.deepEqual(new Set(viaCommand.map((f) => f.kind)), new Set(['n-plus-one', 'slow-query', 'sequential-awaits', 'blocking']));
+    assert.deepEqual(new Set(viaCommand.map((f) => f.kind)), new Set(['n-plus-one', 'slow-query', 'sequential-awaits', 'blocking', 'cache-opportunity', 'low-hit-rate']));
     await until(() => client.messages.some((m) => m.type === 'delta' && m.delta.findings?.some((f) => f.kind === 'blocking')), 5000, 50);
     assert.deepEqual(agent.snapshot().findings?.map((f) => f.id).sort(), viaCommand.map((f) => f.id).sort());
   });

@@ -200,6 +200,7 @@ describe('findings: blocking', () => {
   it('the real probe notices a blocked loop', async () => {
     const blocks: number[] = [];
     const { engine } = setup({}, { timer: true, clock: Date.now });
+    engine.observe(trace([])); // the probe starts with the first trace
     const original = engine.tick.bind(engine);
     engine.tick = (now, block) => {
       if (block) blocks.push(block.lagMs);
