@@ -128,14 +128,14 @@ export class FindingsEngine {
         slowQueryMs: thresholds.slowQueryMs,
         sequentialGapMs: this.#o.sequentialGapMs,
         sequentialMinSavingMs: this.#o.sequentialMinSavingMs,
-        routeLocation: this.#options.routeLocation,
+        routeLocation: onceFor(this.#options.routeLocation),
       };
       const seen = detectTrace(trace, detect);
       this.#opportunities.observe(trace, seen);
       this.#hitRates.observeTrace(trace);
       this.#learnFrames(trace);
       for (const o of seen) this.#add(o);
-      this.#slowQueries(trace, thresholds);
+      this.#slowQueries(trace, thresholds, detect);
       this.#pending.push(trace);
       if (this.#pending.length > MAX_PENDING) this.#pending.shift();
     } catch (err) {
@@ -228,10 +228,10 @@ export class FindingsEngine {
     this.#pending = [];
   }
 
-  #slowQueries(trace: Trace, thresholds: Pick<Thresholds, 'slowQueryMs' | 'slowMs'>): void {
+  #slowQueries(trace: Trace, thresholds: Pick<Thresholds, 'slowQueryMs' | 'slowMs'>, detect: DetectOptions): void {
     for (const [i, span] of trace.spans.entries()) {
       if (span.durationMs < thresholds.slowQueryMs || !SLOW_KINDS.has(span.kind)) continue;
-      const location = locate(trace, i, this.#options);
+      const location = locate(trace, i, detect);
       const time = trace.startedAt + span.startMs;
       this.#slow.push({ time, endpoint: trace.endpoint, name: span.name, ...(location ? { location } : {}), ms: span.durationMs });
       if (this.#slow.length > MAX_SLOW_QUERIES) this.#slow.shift();
@@ -295,6 +295,20 @@ export class FindingsEngine {
 export function findingId(o: Pick<Observation, 'kind' | 'endpoint' | 'location'>): string {
   const hash = createHash('sha1').update(`${o.kind}\u0000${o.endpoint.slice(0, MAX_ID_PART)}\u0000${locationKey(o.location).slice(0, MAX_ID_PART * 2)}`).digest('hex');
   return `${o.kind}-${hash.slice(0, 16)}`;
+}
+
+/** The route's location looked up once per trace (a trace has one endpoint). */
+function onceFor(lookup: FindingsOptions['routeLocation']): FindingsOptions['routeLocation'] {
+  if (!lookup) return undefined;
+  let done = false;
+  let found: SourceLocation | undefined;
+  return (endpoint) => {
+    if (!done) {
+      done = true;
+      found = lookup(endpoint);
+    }
+    return found;
+  };
 }
 
 function addRequestId(ids: string[], id: string): void {
