@@ -4,6 +4,7 @@
  * here, once; a disabled agent's middleware is a plain `next()`.
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Middleware } from './api-types';
 import {
@@ -24,6 +25,8 @@ import { type HealthHandlerOptions, createHealthHandler } from './health-endpoin
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
+import { FindingsEngine } from './findings';
+import { RouteProfiler } from './profile';
 import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
@@ -61,6 +64,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The app's two-tier cache (works even when measuring is disabled). Undefined with `cache: false`. */
   readonly cache: Cache | undefined;
   private readonly metrics: MetricsCore | undefined;
+  /** Why routes are slow: fed each finished trace through `findings.observe(trace)` (the span recorder's listener). */
+  private readonly findings: FindingsEngine | undefined;
+  /** "Profile this route": one CPU profile at a time. */
+  private readonly profiler: RouteProfiler | undefined;
   private readonly alerts: Alerts;
   private readonly rateLimits: RateLimits;
   private readonly startedAt = Date.now();
@@ -98,6 +105,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
       const metrics = this.metrics;
       this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
+      this.findings = this.createFindings(metrics);
+      this.profiler = this.createProfiler(metrics, this.findings);
       if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
@@ -234,6 +243,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       rateLimits: this.rateLimits.list(),
       droppedEndpoints: m ? m.droppedEndpoints() : 0,
       paused: this.measuring.paused,
+      ...(this.findings ? { findings: this.findings.list() } : {}),
     };
   }
 
@@ -253,6 +263,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.closed = true;
     advertised().delete(this);
     clearInterval(this.evaluateTimer);
+    this.findings?.close();
+    this.profiler?.cancel();
     const server = await this.serverStart?.catch(() => undefined);
     await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
     for (const table of this.routeTables) table.detach();
@@ -283,6 +295,33 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.rateLimits.list().length > 0) features.push('rateLimit');
     if (this.slowLog) features.push('slowLog');
     return features;
+  }
+
+  private createFindings(metrics: MetricsCore): FindingsEngine {
+    const cache = this.cache;
+    return new FindingsEngine({
+      thresholds: () => this.alerts.thresholds(),
+      routeLocation: (endpoint) => {
+        const e = metrics.endpoint(endpoint);
+        return e?.handlerLocation ?? e?.location;
+      },
+      ...(cache ? { cacheEvents: (cursor) => cache.readEvents(cursor) } : {}),
+      onSlowQuery: (entry) => metrics.recordSlowEntry(entry),
+      diag: this.diag,
+    });
+  }
+
+  /** The route's frames: its handler, its registration site, and the handler and middleware its traces showed. */
+  private createProfiler(metrics: MetricsCore, findings: FindingsEngine): RouteProfiler {
+    return new RouteProfiler({
+      routeFrames: (endpoint) => {
+        const e = metrics.endpoint(endpoint);
+        if (!e || e.kind === 'custom' || e.kind === 'overflow') return undefined;
+        return [e.handlerLocation, e.location, ...findings.routeFrames(endpoint)].filter((l) => l !== undefined);
+      },
+      requestCount: (endpoint) => metrics.endpoint(endpoint)?.count ?? 0,
+      dir: () => join(process.cwd(), '.routelens', 'profiles'),
+    });
   }
 
   private matchRoute(method: string, path: string): string | undefined {
@@ -320,7 +359,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!this.metrics) return;
     try {
       const m = this.metrics;
-      this.alerts.evaluate({ endpoints: m.alertEndpoints(), system: m.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list(), slowLastMinute: m.slowLastMinute() });
+      this.alerts.evaluate({ endpoints: m.alertEndpoints(), system: m.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list(), slowLastMinute: m.slowLastMinute(), slowQueries: this.findings?.slowQueries() });
     } catch (err) {
       this.diag.failure('evaluate', err);
     }
@@ -384,6 +423,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           cache: this.cache,
           rateLimits: this.rateLimits,
           paused: () => this.measuring.paused,
+          findings: this.findings,
         }),
       execute: (command, args, source) => this.execute(command, args, source),
     };
@@ -396,6 +436,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     alerts: () => this.alerts,
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,
+    findings: () => this.findings,
+    profiler: () => this.profiler,
     thresholdsSet: () => {
       this.thresholdsRevision++;
     },

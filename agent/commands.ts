@@ -7,6 +7,8 @@
 import { type CommandArgs, type CommandName, type CommandResults, ProtocolError, type Snapshot } from '../protocol';
 import type { Cache, InvalidateTarget } from './cache';
 import { RouteLensError } from './errors';
+import type { FindingsEngine } from './findings';
+import type { RouteProfiler } from './profile';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
@@ -21,6 +23,8 @@ export interface CommandParts {
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
+  findings(): FindingsEngine | undefined;
+  profiler(): RouteProfiler | undefined;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
   /** Pauses or resumes measuring; returns whether it is paused now. */
@@ -52,8 +56,8 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
     'traces.list': () => unavailable('traces'),
     'endpoint.breakdown': () => unavailable('breakdowns'),
-    'findings.list': () => unavailable('findings'),
-    'profile.start': () => unavailable('route profiles'),
+    'findings.list': () => ({ findings: p.findings()?.list() ?? unavailable('findings') }),
+    'profile.start': ({ endpoint, seconds }) => (p.profiler() ?? unavailable('route profiles')).profile(endpoint, seconds),
     'history.get': () => unavailable('history'),
     'baseline.compare': () => unavailable('baselines'),
     'baseline.set': () => unavailable('baselines'),

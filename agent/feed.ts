@@ -14,8 +14,9 @@
  *   rateLimits                   when any limiter's figures changed
  *   droppedEndpoints             when the count changed
  *   paused                       when measuring was paused or resumed
+ *   findings                     in full, when any finding changed
  */
-import type { Delta } from '../protocol';
+import type { Delta, Finding } from '../protocol';
 import type { Cache } from './cache';
 import type { EventCursor } from './cache/stats';
 import type { Alerts, Clock, Metrics, MetricsCursor } from './internal';
@@ -31,6 +32,8 @@ export interface FeedSources {
   rateLimits: RateLimits;
   /** True while measuring is paused. */
   paused: () => boolean;
+  /** The findings (absent: none recorded). */
+  findings?: { revision(): number; list(): Finding[] };
 }
 
 /** One reader's position in every source. */
@@ -43,6 +46,7 @@ class FeedReader {
   private cacheEvents: EventCursor | undefined;
   private rateLimits: number;
   private paused: boolean;
+  private findings: number;
 
   constructor(private readonly src: FeedSources) {
     this.metrics = src.metrics?.cursor();
@@ -53,6 +57,7 @@ class FeedReader {
     this.cacheEvents = src.cache?.readEvents().cursor;
     this.rateLimits = src.rateLimits.revision();
     this.paused = src.paused();
+    this.findings = src.findings?.revision() ?? 0;
   }
 
   /** What moved since the previous read, or undefined. */
@@ -85,6 +90,12 @@ class FeedReader {
     if (paused !== this.paused) {
       this.paused = paused;
       delta.paused = paused;
+      moved = true;
+    }
+    const findings = src.findings?.revision() ?? 0;
+    if (findings !== this.findings) {
+      this.findings = findings;
+      delta.findings = src.findings!.list();
       moved = true;
     }
     return moved ? delta : undefined;

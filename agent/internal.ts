@@ -145,6 +145,17 @@ export interface AlertInputs {
   rateLimits: RateLimitStats[];
   /** Metrics.slowLastMinute(); the slow-requests rule is skipped without it. */
   slowLastMinute?: number;
+  /** Per route, its slow queries of the last minute (the findings); the slow-query rule is skipped without it. */
+  slowQueries?: SlowQuerySummary[];
+}
+
+/** A route's slow queries in the last minute: the slowest one's name and call site, how many. */
+export interface SlowQuerySummary {
+  endpoint: string;
+  name: string;
+  location?: SourceLocation;
+  maxMs: number;
+  count: number;
 }
 
 export interface Alerts {

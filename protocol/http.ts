@@ -20,6 +20,10 @@ export const HTTP_PATHS = {
   pause: '/v1/pause',
   resume: '/v1/resume',
   metrics: '/metrics',
+  /** GET → findings.list `{ findings }`. */
+  findings: '/v1/findings',
+  /** POST `{endpoint, seconds?}` → profile.start: the route profile's summary and where its `.cpuprofile` was written. */
+  profile: '/v1/profile',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
 } as const;

@@ -5,7 +5,7 @@
  * Units: durations in milliseconds (floating point), sizes in bytes, times as
  * epoch milliseconds, rates as fractions 0..1 unless a name says otherwise.
  */
-import type { Finding } from './spans';
+import type { Finding, SpanKind } from './spans';
 
 /** Bumped on any incompatible change to a message or a type below. */
 export const PROTOCOL_VERSION = 1;
@@ -93,7 +93,11 @@ export type AlertRule =
   | 'rate-limited'
   | 'redis'
   | 'route-avg'
-  | 'slow-requests';
+  | 'slow-requests'
+  | 'slow-query'
+  | 'cpu'
+  | 'error-rate-spike'
+  | 'memory-growth';
 
 export interface Alert {
   id: string;
@@ -134,6 +138,14 @@ export interface Thresholds {
   anomalyFactor: number;
   /** Slow-request severities (ms). */
   slowMs: { info: number; warning: number; critical: number };
+  /** A database, Redis, outbound HTTP or custom span this long or longer is a slow query (ms): a finding, a slow-log entry and an alert. */
+  slowQueryMs: number;
+  /** Process CPU (percent of one core) that fires a warning when sustained; critical at 1.5× this. */
+  cpuPercent: number;
+  /** The process's error rate this many times its own baseline is a spike. */
+  errorSpikeFactor: number;
+  /** Heap used this many times the process's own baseline is memory growth. */
+  memoryGrowthFactor: number;
 }
 
 export interface HealthReport {
@@ -153,6 +165,8 @@ export interface SlowRequest {
   duration: number;
   time: number;
   severity: Severity;
+  /** Set when the entry is a slow query of the request (a span over `slowQueryMs`), not the request itself; `duration` is then the span's. */
+  span?: { kind: SpanKind; name: string; location?: SourceLocation };
 }
 
 export interface AgentInfo {

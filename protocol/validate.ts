@@ -34,6 +34,10 @@ export const thresholdsPatch = z
     avgMs: z.number().positive().max(3_600_000),
     slowPerMinute: z.number().positive().max(1_000_000),
     slowMs,
+    slowQueryMs: z.number().positive().max(3_600_000),
+    cpuPercent: z.number().positive().max(100_000),
+    errorSpikeFactor: z.number().gt(1).max(1000),
+    memoryGrowthFactor: z.number().gt(1).max(1000),
   })
   .partial()
   .strict();

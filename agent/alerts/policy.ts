@@ -33,6 +33,11 @@ export const DEFAULT_POLICIES: RulePolicies = Object.freeze({
   'cache-hit-rate': { minSamples: 100, fireAfter: 60, maxSeverity: 'warning' },
   'rate-limited': { minSamples: 50, fireAfter: 30, maxSeverity: 'warning' },
   redis: { minSamples: 0, fireAfter: 5, maxSeverity: 'warning' },
+  // A slow query is an event: it fires at the first evaluation that sees one in the last minute.
+  'slow-query': { minSamples: 0, fireAfter: 1, maxSeverity: 'warning' },
+  cpu: { minSamples: 0, fireAfter: 30, maxSeverity: 'critical' },
+  'error-rate-spike': { minSamples: 50, fireAfter: 15, maxSeverity: 'critical' },
+  'memory-growth': { minSamples: 0, fireAfter: 30, maxSeverity: 'warning' },
 } satisfies Record<AlertRule, RulePolicy>);
 
 /** The defaults with a partial override per rule (tests, and a future option). */

@@ -7,6 +7,7 @@ import type { AlertRule, SourceLocation, Thresholds } from '../../protocol';
 import type { AlertEndpoint, AlertInputs } from '../internal';
 import { mib, ms, pct, short } from './format';
 import type { RulePolicies } from './policy';
+import { ProcessRules } from './process';
 import { routeAverageChecks, slowRequestsCheck } from './slowness';
 
 /** The rules' opinion of one target in one evaluation: clear (under the threshold by the margin), between (within the margin), over (warning) or critical. */
@@ -117,12 +118,14 @@ export class LatencyBaselines {
 /** Every rule over one evaluation's inputs. */
 export class Rules {
   readonly baselines: LatencyBaselines;
+  private readonly process: ProcessRules;
 
   constructor(private readonly options: RuleOptions) {
     this.baselines = new LatencyBaselines(options);
+    this.process = new ProcessRules(options);
   }
 
-  /** The checks of one evaluation: routes, the process, the cache, the limiters, then the slowness rules (slowness.ts). */
+  /** The checks of one evaluation: routes, the process, the cache, the limiters, the slowness rules (slowness.ts), then CPU, the process's baselines and slow queries (process.ts). */
   checks(inputs: AlertInputs, thresholds: Thresholds): Check[] {
     const out: Check[] = [];
     this.routes(inputs.endpoints, thresholds, out);
@@ -131,6 +134,7 @@ export class Rules {
     this.rateLimits(inputs.rateLimits, thresholds, out);
     routeAverageChecks(inputs.endpoints, thresholds, this.options, out);
     slowRequestsCheck(inputs.slowLastMinute, thresholds, this.options, out);
+    this.process.checks(inputs, thresholds, out);
     for (const check of out) {
       if (check.level === Level.Critical && this.options.policies[check.rule].maxSeverity !== 'critical') check.level = Level.Over;
     }

@@ -15,6 +15,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   avgMs: 1000,
   slowPerMinute: 10,
   slowMs: Object.freeze({ info: 1000, warning: 5000, critical: 10000 }),
+  slowQueryMs: 1000,
+  cpuPercent: 90,
+  errorSpikeFactor: 3,
+  memoryGrowthFactor: 1.5,
 }) as Thresholds;
 
 /** Environment variables read by `thresholdsFromEnv`, with the field each sets and the values it accepts. */
@@ -27,6 +31,10 @@ export const THRESHOLD_ENV = {
   ROUTELENS_RATE_LIMITED_SHARE: { field: 'rateLimitedShare', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
   ROUTELENS_AVG_MS: { field: 'avgMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
   ROUTELENS_SLOW_PER_MINUTE: { field: 'slowPerMinute', min: 0, max: 1_000_000, minInclusive: false, expected: 'a number of requests > 0' },
+  ROUTELENS_SLOW_QUERY_MS: { field: 'slowQueryMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
+  ROUTELENS_CPU_PERCENT: { field: 'cpuPercent', min: 0, max: 100_000, minInclusive: false, expected: 'a percentage of one core > 0' },
+  ROUTELENS_ERROR_SPIKE_FACTOR: { field: 'errorSpikeFactor', min: 1, max: 1000, minInclusive: false, expected: 'a factor > 1' },
+  ROUTELENS_MEMORY_GROWTH_FACTOR: { field: 'memoryGrowthFactor', min: 1, max: 1000, minInclusive: false, expected: 'a factor > 1' },
 } as const;
 
 const SLOW_MS_SPEC = { min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' } as const;

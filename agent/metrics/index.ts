@@ -177,6 +177,11 @@ export class MetricsCore implements Metrics {
     return this.slow.all();
   }
 
+  /** Adds an entry made elsewhere (a slow query from the findings) to the slow log; not counted as a slow request. */
+  recordSlowEntry(entry: SlowRequest): void {
+    this.slow.push(entry);
+  }
+
   slowLastMinute(): number {
     return this.traffic.slowInWindow(this.clock());
   }

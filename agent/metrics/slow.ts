@@ -32,7 +32,7 @@ export class SlowLog {
     const t = this.thresholds;
     const severity: Severity = duration >= t.critical ? 'critical' : duration >= t.warning ? 'warning' : 'info';
     const rid = sample.requestId;
-    this.ring[this.head] = {
+    this.push({
       requestId: typeof rid === 'string' ? truncate(rid, MAX_REQUEST_ID) : '',
       method,
       route,
@@ -41,7 +41,12 @@ export class SlowLog {
       duration: round(duration),
       time: typeof sample.start === 'number' && Number.isFinite(sample.start) ? sample.start : now - duration,
       severity,
-    };
+    });
+  }
+
+  /** Adds a ready-made entry (a slow query). */
+  push(entry: SlowRequest): void {
+    this.ring[this.head] = entry;
     this.head = (this.head + 1) % this.size;
     this.written++;
   }

@@ -189,6 +189,14 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
       noQuery(q);
       await readJson(req, true);
       return command(ctx, res, 'measuring.set', { paused: path === HTTP_PATHS.pause });
+    case HTTP_PATHS.findings:
+      allow(req, 'GET');
+      noQuery(q);
+      return command(ctx, res, 'findings.list', {});
+    case HTTP_PATHS.profile:
+      allow(req, 'POST');
+      noQuery(q);
+      return command(ctx, res, 'profile.start', await readJson(req));
     case HTTP_PATHS.metrics: {
       allow(req, 'GET');
       noQuery(q);

@@ -155,10 +155,14 @@ function alertUnit(rule: AlertRule): SummaryAlert['unit'] {
     case 'route-avg':
     case 'event-loop-delay':
     case 'latency-anomaly':
+    case 'slow-query':
       return 'ms';
     case 'slow-requests':
+    case 'cpu': // percent of one core, as the agent reports it
+    case 'memory-growth': // bytes of heap
       return 'count';
     case 'error-rate':
+    case 'error-rate-spike':
     case 'heap':
     case 'cache-hit-rate':
     case 'rate-limited':

@@ -17,6 +17,10 @@ const FIELDS: Record<Scalar, { label: string; unit: string }> = {
   rateLimitedShare: { label: 'Rate-limited share', unit: 'fraction 0..1' },
   anomalyFactor: { label: 'Latency anomaly factor', unit: '× baseline' },
   slowPerMinute: { label: 'Slow requests per minute', unit: 'requests ≥ the info slow threshold' },
+  slowQueryMs: { label: 'Slow query', unit: 'ms' },
+  cpuPercent: { label: 'Process CPU (sustained)', unit: '% of one core' },
+  errorSpikeFactor: { label: 'Error-rate spike factor', unit: '× baseline' },
+  memoryGrowthFactor: { label: 'Memory growth factor', unit: '× baseline' },
 };
 const NAMES = (Object.keys(FIELDS) as Scalar[]).map((name) => ({ name, ...FIELDS[name] }));
 

@@ -85,6 +85,7 @@ const DEFAULT_THRESHOLDS: Thresholds = {
   avgMs: 1000,
   slowPerMinute: 10,
   slowMs: { info: 500, warning: 1000, critical: 3000 },
+  slowQueryMs: 1000, cpuPercent: 90, errorSpikeFactor: 3, memoryGrowthFactor: 1.5,
 };
 
 export class FakeAgent {

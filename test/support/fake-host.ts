@@ -39,6 +39,7 @@ export const THRESHOLDS: Thresholds = {
   avgMs: 1000,
   slowPerMinute: 10,
   slowMs: { info: 200, warning: 500, critical: 1000 },
+  slowQueryMs: 1000, cpuPercent: 90, errorSpikeFactor: 3, memoryGrowthFactor: 1.5,
 };
 
 export interface ExecuteCall {

@@ -146,6 +146,7 @@ export function snapshot(endpoints: EndpointStats[], over: Partial<Snapshot> = {
       avgMs: 1000,
       slowPerMinute: 10,
       slowMs: { info: 500, warning: 1000, critical: 3000 },
+      slowQueryMs: 1000, cpuPercent: 90, errorSpikeFactor: 3, memoryGrowthFactor: 1.5,
     },
     health: { score: 82, status: 'degraded', reasons: ['GET /api/items1/:id p95 640 ms above 500 ms'] },
     // Newest first, as the agent sends them.

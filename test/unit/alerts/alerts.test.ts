@@ -426,6 +426,10 @@ describe('alerts', () => {
         avgMs: 1000,
         slowPerMinute: 10,
         slowMs: { info: 1000, warning: 5000, critical: 10000 },
+        slowQueryMs: 1000,
+        cpuPercent: 90,
+        errorSpikeFactor: 3,
+        memoryGrowthFactor: 1.5,
       });
       assert.deepEqual(DEFAULT_THRESHOLDS, alerts.thresholds());
     });

@@ -16,7 +16,7 @@ function snapshot(): Snapshot {
     system: { pid: 42, nodeVersion: 'v20', uptime: 10, rss: 1e8, heapUsed: 5e7, heapTotal: 6e7, heapLimit: 2e9, external: 0, cpuPercent: 3, eventLoop: { delayP50: 1, delayP99: 4, delayMax: 9, utilization: 0.1 }, gc: { count: 0, pauseTotal: 0, pauseMax: 0 }, requestsPerSecond: 17, errorRate: 0.01, time: 0 },
     alerts: [{ id: 'a', rule: 'route-p95', target: 'GET /users/:id', severity: 'warning', state: 'firing', message: 'slow | `code` <b>', value: 1, threshold: 1, firedAt: 0 }],
     alertHistory: [],
-    thresholds: { p95Ms: 500, errorRate: 0.05, heapPercent: 0.9, eventLoopDelayMs: 100, cacheHitRate: 0.5, rateLimitedShare: 0.2, anomalyFactor: 3, avgMs: 1000, slowPerMinute: 10, slowMs: { info: 200, warning: 500, critical: 1000 } },
+    thresholds: { p95Ms: 500, errorRate: 0.05, heapPercent: 0.9, eventLoopDelayMs: 100, cacheHitRate: 0.5, rateLimitedShare: 0.2, anomalyFactor: 3, avgMs: 1000, slowPerMinute: 10, slowMs: { info: 200, warning: 500, critical: 1000 }, slowQueryMs: 1000, cpuPercent: 90, errorSpikeFactor: 3, memoryGrowthFactor: 1.5 },
     health: { score: 70, status: 'degraded', reasons: ['slow'] },
     slowRequests: [{ requestId: 'r', method: 'GET', route: '/users/:id', path: '/users/1', status: 200, duration: 900, time: 0, severity: 'warning' }],
     rateLimits: [],
