@@ -29,7 +29,7 @@ export interface BaselineReportMeta {
 }
 
 export function baselineMarkdown(c: BaselineComparison, meta: BaselineReportMeta): string {
-  const source = c.source === 'branch' ? `the recent figures of the default branch \`${markdownText(c.name, 200)}\`` : `the saved baseline file \`${markdownText(c.name, 500)}\``;
+  const source = c.source === 'branch' ? `the recent figures of the default branch ${markdownText(c.name, 200)}` : `the saved baseline file ${markdownText(c.name, 500)}`;
   const counts = (Object.keys(ORDER) as Verdict[]).map((v) => `${c.endpoints.filter((d) => d.verdict === v).length} ${v}`);
   const lines = [
     `# RouteLens: live figures vs ${markdownText(c.name, 200)}`,
