@@ -207,10 +207,16 @@ export class BarChart extends BaseChart {
  * vertical markers (commits). Local-time axis labels.
  */
 export class HistoryChart extends BaseChart {
-  constructor(label: string, yFormat: (v: number) => string, timeLabel: (t: number, spanMs: number) => string, tooltipTime: (t: number) => string) {
+  constructor(
+    label: string,
+    yFormat: (v: number) => string,
+    timeLabel: (t: number, spanMs: number) => string,
+    tooltipTime: (t: number) => string,
+    private readonly tickStep: (spanMs: number) => number,
+  ) {
     super(label, 'line', yFormat, true);
     const x = this.chart.options.scales!.x!;
-    x.ticks = { ...x.ticks, maxTicksLimit: 8, callback: (v: number | string) => timeLabel(Number(v), Number(x.max) - Number(x.min)) };
+    x.ticks = { ...x.ticks, maxTicksLimit: 10, callback: (v: number | string) => timeLabel(Number(v), Number(x.max) - Number(x.min)) };
     const tooltip = this.chart.options.plugins!.tooltip!;
     tooltip.callbacks = { ...tooltip.callbacks, title: (items: Array<{ parsed: { x: number | null } }>) => (items[0]?.parsed.x != null ? tooltipTime(items[0].parsed.x) : '') };
     markersOf.set(this.chart, { markers: [], colour: readPaletteCached().marker });
@@ -221,6 +227,7 @@ export class HistoryChart extends BaseChart {
     const x = this.chart.options.scales!.x!;
     x.min = from;
     x.max = Math.max(to, from + 1);
+    (x.ticks as { stepSize?: number }).stepSize = this.tickStep(x.max - from);
     markersOf.set(this.chart, { markers, colour: p.marker });
     this.chart.data.datasets = series.map((s, i) => ({
       label: s.label,

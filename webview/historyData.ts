@@ -110,6 +110,14 @@ export function markerLabel(m: Pick<CommitMarker, 'commit' | 'branch' | 'dirty'>
   return `${short}${m.branch ? ` ${m.branch}` : ''}${m.dirty ? ' (dirty)' : ''}`;
 }
 
+/** The time axis step for a span: whole hours or days, at most about eight labels. */
+export function tickStep(spanMs: number): number {
+  if (spanMs <= 6 * HOUR) return HOUR;
+  if (spanMs <= DAY) return 4 * HOUR;
+  if (spanMs <= 7 * DAY) return DAY;
+  return 5 * DAY;
+}
+
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** A time axis label (local time): `14:05` within a day's span, `12-03 14:00` within a week, `12-03` beyond. */

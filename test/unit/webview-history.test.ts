@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RANGE_SPECS, historyArgs, historySeries, markerLabel, readHistory, timeLabel } from '../../webview/historyData';
+import { RANGE_SPECS, historyArgs, historySeries, markerLabel, readHistory, tickStep, timeLabel } from '../../webview/historyData';
 
 const T = Date.UTC(2026, 11, 6, 12, 0, 0);
 const MIN = 60_000;
@@ -55,5 +55,6 @@ describe('webview history data', () => {
     assert.equal(timeLabel(local, 6 * 60 * MIN), '09:05');
     assert.equal(timeLabel(local, 7 * 24 * 60 * MIN), '12-06 09:05');
     assert.equal(timeLabel(local, 30 * 24 * 60 * MIN), '12-06');
+    assert.deepEqual(Object.values(RANGE_SPECS).map((r) => tickStep(r.ms) / (60 * MIN)), [1, 4, 24, 120]);
   });
 });

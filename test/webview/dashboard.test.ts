@@ -513,7 +513,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(endpoints(3)) });
     await d.settle();
     const tabs = await d.page.$$eval('[role=tablist] [role=tab]', (ts) => ts.map((t) => t.tagName));
-    assert.deepEqual(tabs, Array(7).fill('BUTTON'));
+    assert.deepEqual(tabs, Array(8).fill('BUTTON'));
     await d.page.focus('button[data-tab="overview"]');
     const selected = () => d.page.$eval('[role=tab][aria-selected=true]', (t) => (t as HTMLElement).dataset.tab);
     const focused = () => d.page.evaluate(() => (document.activeElement as HTMLElement).dataset.tab);
@@ -525,7 +525,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.equal(await d.page.isVisible('#panel-overview'), false);
     await d.page.keyboard.press('End');
     await d.settle();
-    assert.equal(await selected(), 'system');
+    assert.equal(await selected(), 'history');
     await d.page.keyboard.press('ArrowRight');
     await d.settle();
     assert.equal(await selected(), 'overview', 'wraps around');
@@ -534,7 +534,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.settle();
     assert.equal(await selected(), 'overview');
     const tabindexes = await d.page.$$eval('[role=tab]', (ts) => ts.map((t) => t.getAttribute('tabindex')));
-    assert.deepEqual(tabindexes, ['0', '-1', '-1', '-1', '-1', '-1', '-1'], 'roving tabindex');
+    assert.deepEqual(tabindexes, ['0', '-1', '-1', '-1', '-1', '-1', '-1', '-1'], 'roving tabindex');
   });
 
   it('invalidate by pattern: dry run shows the count, confirm runs it, the status line shows the result', async () => {

@@ -2,7 +2,7 @@ import type { HistoryAnswer } from '../../protocol/history';
 import { formatCount, formatMs, formatRate } from '../../protocol/format';
 import { HistoryChart } from '../charts';
 import { button, clean, empty, fill, h, kv, setText, table } from '../dom';
-import { HISTORY_RANGES, type HistoryRange, RANGE_SPECS, dateTime, historyArgs, historySeries, markerLabel, readHistory, timeLabel } from '../historyData';
+import { HISTORY_RANGES, type HistoryRange, RANGE_SPECS, dateTime, historyArgs, historySeries, markerLabel, readHistory, tickStep, timeLabel } from '../historyData';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
 
@@ -180,7 +180,7 @@ export class HistoryView implements View {
 
   private ensureCharts(): NonNullable<HistoryView['charts']> {
     if (this.charts) return this.charts;
-    const chart = (label: string, fmt: (v: number) => string) => new HistoryChart(label, fmt, timeLabel, dateTime);
+    const chart = (label: string, fmt: (v: number) => string) => new HistoryChart(label, fmt, timeLabel, dateTime, tickStep);
     this.charts = {
       latency: chart('p50, p95 and p99 over time, with commit markers', (v) => formatMs(v)),
       rate: chart('Requests per second over time, with commit markers', (v) => formatRate(v)),
