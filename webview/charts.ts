@@ -147,6 +147,19 @@ export interface LineSeries {
   points: Array<{ x: number; y: number | null }>;
 }
 
+/** Line datasets in the palette's colours; points are drawn while a series has fewer than `pointsBelow`. */
+function lineDatasets(series: LineSeries[], p: Palette, pointsBelow: number): ChartDataset<'line'>[] {
+  return series.map((s, i) => ({
+    label: s.label,
+    data: s.points as Array<{ x: number; y: number }>,
+    borderColor: p.series[i % p.series.length],
+    backgroundColor: p.series[i % p.series.length],
+    borderWidth: 1.5,
+    pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < pointsBelow ? 2 : 0),
+    spanGaps: false,
+  }));
+}
+
 /** A line chart over time; x is seconds relative to the newest point (negative = past). */
 export class TimeChart extends BaseChart {
   constructor(label: string, yFormat: (v: number) => string = (v) => String(v)) {
@@ -163,16 +176,8 @@ export class TimeChart extends BaseChart {
     const ds = this.chart.data.datasets as ChartDataset<'line'>[];
     const labelsChanged = ds.length !== series.length || series.some((s, i) => ds[i]!.label !== s.label);
     if (labelsChanged) {
-      this.chart.data.datasets = series.map((s, i) => ({
-        label: s.label,
-        data: s.points as Array<{ x: number; y: number }>,
-        borderColor: p.series[i % p.series.length],
-        backgroundColor: p.series[i % p.series.length],
-        borderWidth: 1.5,
-        // Lines alone are invisible while a series has one point.
-        pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < 3 ? 2 : 0),
-        spanGaps: false,
-      }));
+      // Lines alone are invisible while a series has one point.
+      this.chart.data.datasets = lineDatasets(series, p, 3);
       this.applyPalette(p);
       return;
     }
@@ -229,15 +234,8 @@ export class HistoryChart extends BaseChart {
     x.max = Math.max(to, from + 1);
     (x.ticks as { stepSize?: number }).stepSize = this.tickStep(x.max - from);
     markersOf.set(this.chart, { markers, colour: p.marker });
-    this.chart.data.datasets = series.map((s, i) => ({
-      label: s.label,
-      data: s.points as Array<{ x: number; y: number }>,
-      borderColor: p.series[i % p.series.length],
-      backgroundColor: p.series[i % p.series.length],
-      borderWidth: 1.5,
-      pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < 40 ? 2 : 0),
-      spanGaps: false,
-    }));
+    // Points stay visible while sparse (a few hours between gaps).
+    this.chart.data.datasets = lineDatasets(series, p, 40);
     // Observable by tests: what is drawn, since a canvas is not.
     this.canvas.dataset.points = series.map((s) => s.points.filter((pt) => pt.y !== null).length).join(',');
     this.canvas.dataset.markers = markers.map((m) => m.label).join(' | ');

@@ -8,7 +8,7 @@
  * socket) keeps the last one. Listeners hear when a comparison changed.
  */
 import type { BaselineComparison } from '../../protocol';
-import type { Timers } from './client';
+import { type Timers, realTimers } from './client';
 import { RouteLensError } from './errors';
 import type { AgentConnection, AgentManager } from './manager';
 
@@ -16,15 +16,6 @@ import type { AgentConnection, AgentManager } from './manager';
 export const BASELINE_POLL_MS = 30_000;
 
 const NO_BASELINE = new Set(['ERR_UNAVAILABLE', 'ERR_UNKNOWN_COMMAND']);
-
-const intervalTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface BaselinePollerOptions {
   intervalMs?: number;
@@ -47,7 +38,7 @@ export class BaselinePoller {
     o: BaselinePollerOptions = {},
   ) {
     this.intervalMs = o.intervalMs ?? BASELINE_POLL_MS;
-    this.t = o.timers ?? intervalTimers;
+    this.t = o.timers ?? realTimers;
     this.log = o.log ?? (() => undefined);
     this.sub = manager.onEvent((e) => {
       if (e.kind === 'state') this.onState(e.id);

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { CommitMarker, HistoryAnswer, HistoryPoint } from '../../protocol/history';
-import { parseWebviewMessage } from '../../protocol/validate';
-import { launchChromium } from '../support/chromium';
 import { endpoint, endpoints, snapshot } from './fixtures';
-import { Dashboard, ROOT, type Server, buildBundle, serve } from './harness';
-
-const SHOTS = join(ROOT, 'test-results', 'webview');
+import { type Dashboard, SHOTS, dashboardSuite } from './harness';
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
 
@@ -29,40 +23,10 @@ function dayOfHistory(endpointId: string, over: Partial<HistoryAnswer> = {}): Hi
 }
 
 describe('webview History tab (headless Chromium, strict CSP)', function () {
-  let bundle: Awaited<ReturnType<typeof buildBundle>>;
-  let server: Server;
-  let browser: Browser;
+  const suite = dashboardSuite();
   let d: Dashboard;
-
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    bundle = await buildBundle();
-    server = await serve(bundle.dir);
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    bundle?.cleanup();
-  });
-
-  beforeEach(async () => {
-    d = await Dashboard.open(browser, server.origin);
-  });
-
-  afterEach(async function () {
-    // As in the dashboard suite: no CSP violation, dialog, script error or foreign request, and nothing the host would refuse.
-    const violations = await d.violations();
-    const foreign = d.requests.filter((u) => !u.startsWith(server.origin));
-    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
-    await d.page.close();
-    if (this.currentTest?.state === 'failed') return;
-    assert.deepEqual(violations, [], 'CSP violations');
-    assert.deepEqual(d.dialogs, [], 'dialogs fired');
-    assert.deepEqual(d.pageErrors, [], 'page errors');
-    assert.deepEqual(foreign, [], 'requests outside the harness origin');
-    assert.deepEqual(refused, [], 'messages the host would refuse');
+  beforeEach(() => {
+    d = suite.d;
   });
 
   const historyCommands = async () => (await d.posted()).filter((m) => m.type === 'command' && m.command === 'history.get') as Array<{ id: number; args: { endpoint: string; from: number; to: number; resolution: string } }>;

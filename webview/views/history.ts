@@ -109,7 +109,13 @@ export class HistoryView implements View {
     const seq = ++this.seq;
     const range = s.ui.historyRange;
     setText(this.heading, `${endpoint}: the last ${RANGE_SPECS[range].label}`);
-    if (this.answer?.endpoint !== endpoint) setText(this.note, 'Asking the agent…');
+    if (this.answer && this.answer.endpoint !== endpoint) {
+      // Another route's figures must not stand under this heading while its answer is on the way.
+      this.answer = null;
+      this.shownAnswer = undefined;
+      this.clearFigures();
+    }
+    if (!this.answer) setText(this.note, 'Asking the agent…');
     void this.ctx.commands.send('history.get', historyArgs(endpoint, range, Date.now()), (r) => `History: ${formatCount(r.points.length)} points`).then((r) => {
       if (seq !== this.seq) return; // a later question is on its way
       if (!r.ok) {
