@@ -11,6 +11,7 @@ import type { RouteLensApi } from './api';
 import { registerCommands } from './commands';
 import { SECTION, readConfig } from './config';
 import { DiscoveryWatcher, filterByWorkspace, newestPerKey } from './core/discovery';
+import { BaselinePoller } from './core/baseline';
 import { AgentManager } from './core/manager';
 import { DashboardPanel, openSourceLocation } from './dashboard/panel';
 import { registerMcpServerProvider } from './lm/mcp';
@@ -27,6 +28,7 @@ interface Started {
   status: StatusBar;
   diagnostics: AlertDiagnostics;
   lenses: RouteCodeLensProvider;
+  baseline: BaselinePoller;
 }
 
 export function activate(context: vscode.ExtensionContext): RouteLensApi {
@@ -85,18 +87,21 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       client: { maxDelayMs: config.maxDelayMs },
       log,
     });
+    const baseline = new BaselinePoller(manager, { log });
     const s: Started = {
       manager,
+      baseline,
       watcher,
       status: new StatusBar(manager),
       diagnostics: new AlertDiagnostics(manager, () => config, openLocation, (endpointId) => dashboard.show({ endpointId })),
-      lenses: new RouteCodeLensProvider(manager, () => config),
+      lenses: new RouteCodeLensProvider(manager, () => config, baseline),
     };
     started = s;
     tree.attach(manager);
     context.subscriptions.push(
       { dispose: () => watcher.close() },
       { dispose: () => manager.dispose() },
+      baseline,
       s.status,
       s.diagnostics,
       s.lenses,

@@ -1,5 +1,6 @@
 /** What every feature and command of the extension shares, created once in activate(). */
 import * as vscode from 'vscode';
+import type { BaselinePoller } from './core/baseline';
 import type { AgentConnection, AgentManager } from './core/manager';
 import type { DiscoveryWatcher } from './core/discovery';
 import { RouteLensError, errorMessage } from './core/errors';
@@ -10,7 +11,7 @@ export interface Services {
   readonly output: vscode.OutputChannel;
   config: RouteLensConfig;
   /** Starts discovery and the manager on first use (lazy activation). */
-  ensureStarted(): { manager: AgentManager; watcher: DiscoveryWatcher };
+  ensureStarted(): { manager: AgentManager; watcher: DiscoveryWatcher; baseline: BaselinePoller };
   /** Opens (or reveals) the dashboard; focuses an endpoint when given. */
   openDashboard(options?: { endpointId?: string; agentId?: string; tab?: string }): void;
   /** Enables/disables code lenses (setting change handled elsewhere). */

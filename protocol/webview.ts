@@ -43,7 +43,7 @@ export type HostToWebview =
 const HOST_TYPES_CHECKED: Record<HostToWebview['type'], true> = { agents: true, snapshot: true, delta: true, reply: true, focusEndpoint: true, showTab: true };
 export const HOST_MESSAGE_TYPES = Object.keys(HOST_TYPES_CHECKED) as ReadonlyArray<HostToWebview['type']>;
 
-export const DASHBOARD_TABS = ['overview', 'endpoints', 'cache', 'rateLimits', 'alerts', 'slow', 'system'] as const;
+export const DASHBOARD_TABS = ['overview', 'endpoints', 'cache', 'rateLimits', 'alerts', 'slow', 'system', 'history'] as const;
 export type DashboardTab = (typeof DASHBOARD_TABS)[number];
 
 /** Commands the webview may ask the host to forward to the agent. Everything else is refused. */
@@ -58,6 +58,7 @@ export const WEBVIEW_COMMANDS = [
   'cache.warm',
   'rateLimit.resetKey',
   'rateLimit.setMax',
+  'history.get',
 ] as const satisfies readonly CommandName[];
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 

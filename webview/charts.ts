@@ -10,9 +10,46 @@ import { BarController, BarElement, CategoryScale, Chart, type ChartDataset, Leg
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Tooltip);
 
+/** Vertical lines with labels (the History tab's commits), drawn on the canvas of the charts that have some. */
+const markersOf = new WeakMap<Chart, { markers: Array<{ t: number; label: string }>; colour: string }>();
+Chart.register({
+  id: 'routelensMarkers',
+  afterDatasetsDraw(chart: Chart) {
+    const m = markersOf.get(chart);
+    const x = chart.scales.x;
+    if (!m || !m.markers.length || !x) return;
+    const { top, bottom, left, right } = chart.chartArea;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.strokeStyle = m.colour;
+    ctx.fillStyle = m.colour;
+    ctx.lineWidth = 1;
+    ctx.setLineDash([4, 3]);
+    ctx.font = '10px sans-serif';
+    ctx.textBaseline = 'top';
+    let labelEnd = -Infinity;
+    for (const mk of m.markers) {
+      const px = x.getPixelForValue(mk.t);
+      if (!(px >= left && px <= right)) continue;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, bottom);
+      ctx.stroke();
+      // Labels that would overlap the previous one are left out (every marker is listed under the charts).
+      const w = ctx.measureText(mk.label).width;
+      if (px + 3 > labelEnd && px + 3 + w <= right) {
+        ctx.fillText(mk.label, px + 3, top + 2);
+        labelEnd = px + 3 + w + 6;
+      }
+    }
+    ctx.restore();
+  },
+});
+
 export interface Palette {
   fg: string;
   grid: string;
+  marker: string;
   series: string[];
 }
 
@@ -23,6 +60,7 @@ export function readPalette(): Palette {
   return {
     fg: v('--rl-chart-fg', '#cccccc'),
     grid: v('--rl-chart-grid', 'rgba(128,128,128,0.25)'),
+    marker: v('--rl-chart-marker', '#d18616'),
     series: [1, 2, 3, 4, 5, 6].map((i) => v(`--rl-series-${i}`, ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7', '#4ec9b0'][i - 1]!)),
   };
 }
@@ -80,6 +118,8 @@ abstract class BaseChart {
 
   applyPalette(p: Palette): void {
     const o = this.chart.options;
+    const markers = markersOf.get(this.chart);
+    if (markers) markers.colour = p.marker;
     const scales = o.scales as Record<string, { ticks?: { color?: string }; grid?: { color?: string } }>;
     for (const s of Object.values(scales)) {
       if (s.ticks) s.ticks.color = p.fg;
@@ -107,6 +147,19 @@ export interface LineSeries {
   points: Array<{ x: number; y: number | null }>;
 }
 
+/** Line datasets in the palette's colours; points are drawn while a series has fewer than `pointsBelow`. */
+function lineDatasets(series: LineSeries[], p: Palette, pointsBelow: number): ChartDataset<'line'>[] {
+  return series.map((s, i) => ({
+    label: s.label,
+    data: s.points as Array<{ x: number; y: number }>,
+    borderColor: p.series[i % p.series.length],
+    backgroundColor: p.series[i % p.series.length],
+    borderWidth: 1.5,
+    pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < pointsBelow ? 2 : 0),
+    spanGaps: false,
+  }));
+}
+
 /** A line chart over time; x is seconds relative to the newest point (negative = past). */
 export class TimeChart extends BaseChart {
   constructor(label: string, yFormat: (v: number) => string = (v) => String(v)) {
@@ -123,16 +176,8 @@ export class TimeChart extends BaseChart {
     const ds = this.chart.data.datasets as ChartDataset<'line'>[];
     const labelsChanged = ds.length !== series.length || series.some((s, i) => ds[i]!.label !== s.label);
     if (labelsChanged) {
-      this.chart.data.datasets = series.map((s, i) => ({
-        label: s.label,
-        data: s.points as Array<{ x: number; y: number }>,
-        borderColor: p.series[i % p.series.length],
-        backgroundColor: p.series[i % p.series.length],
-        borderWidth: 1.5,
-        // Lines alone are invisible while a series has one point.
-        pointRadius: (c: { dataset: { data: unknown[] } }) => (c.dataset.data.length < 3 ? 2 : 0),
-        spanGaps: false,
-      }));
+      // Lines alone are invisible while a series has one point.
+      this.chart.data.datasets = lineDatasets(series, p, 3);
       this.applyPalette(p);
       return;
     }
@@ -159,6 +204,42 @@ export class BarChart extends BaseChart {
     ds.label = label;
     ds.data = values;
     this.chart.update('none');
+  }
+}
+
+/**
+ * A line chart over absolute time (epoch ms) from `from` to `to`, with
+ * vertical markers (commits). Local-time axis labels.
+ */
+export class HistoryChart extends BaseChart {
+  constructor(
+    label: string,
+    yFormat: (v: number) => string,
+    timeLabel: (t: number, spanMs: number) => string,
+    tooltipTime: (t: number) => string,
+    private readonly tickStep: (spanMs: number) => number,
+  ) {
+    super(label, 'line', yFormat, true);
+    const x = this.chart.options.scales!.x!;
+    x.ticks = { ...x.ticks, maxTicksLimit: 10, callback: (v: number | string) => timeLabel(Number(v), Number(x.max) - Number(x.min)) };
+    const tooltip = this.chart.options.plugins!.tooltip!;
+    tooltip.callbacks = { ...tooltip.callbacks, title: (items: Array<{ parsed: { x: number | null } }>) => (items[0]?.parsed.x != null ? tooltipTime(items[0].parsed.x) : '') };
+    markersOf.set(this.chart, { markers: [], colour: readPaletteCached().marker });
+  }
+
+  set(from: number, to: number, series: LineSeries[], markers: Array<{ t: number; label: string }>): void {
+    const p = readPaletteCached();
+    const x = this.chart.options.scales!.x!;
+    x.min = from;
+    x.max = Math.max(to, from + 1);
+    (x.ticks as { stepSize?: number }).stepSize = this.tickStep(x.max - from);
+    markersOf.set(this.chart, { markers, colour: p.marker });
+    // Points stay visible while sparse (a few hours between gaps).
+    this.chart.data.datasets = lineDatasets(series, p, 40);
+    // Observable by tests: what is drawn, since a canvas is not.
+    this.canvas.dataset.points = series.map((s) => s.points.filter((pt) => pt.y !== null).length).join(',');
+    this.canvas.dataset.markers = markers.map((m) => m.label).join(' | ');
+    this.applyPalette(p);
   }
 }
 

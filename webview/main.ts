@@ -11,6 +11,7 @@ import { type Area, Store, readPersisted } from './state';
 import { AlertsView } from './views/alerts';
 import { CacheView } from './views/cache';
 import { EndpointsView } from './views/endpoints';
+import { HistoryView } from './views/history';
 import { OverviewView } from './views/overview';
 import { RateLimitsView } from './views/rateLimits';
 import { SlowView } from './views/slow';
@@ -25,6 +26,7 @@ const TAB_LABELS: Record<DashboardTab, string> = {
   alerts: 'Alerts',
   slow: 'Slow requests',
   system: 'System',
+  history: 'History',
 };
 
 /** How often series are written to setState at most (UI choices are written at once). */
@@ -44,7 +46,8 @@ function start(): void {
   const invalidate = () => {
     if (frame === 0) frame = requestAnimationFrame(renderNow);
   };
-  const openEndpoint = (id: string) => store.setUi({ tab: 'endpoints', selectedEndpoint: id });
+  // The History tab follows the endpoint opened last.
+  const openEndpoint = (id: string) => store.setUi({ tab: 'endpoints', selectedEndpoint: id, historyEndpoint: id });
   const ctx: Ctx = { store, commands, api, openEndpoint, invalidate };
 
   // ---- shell
@@ -66,6 +69,7 @@ function start(): void {
     ['alerts', new AlertsView(ctx)],
     ['slow', new SlowView(ctx)],
     ['system', new SystemView(ctx)],
+    ['history', new HistoryView(ctx)],
   ]);
   const tabButtons = new Map<DashboardTab, HTMLButtonElement>();
   const panels = new Map<DashboardTab, HTMLElement>();

@@ -10,6 +10,7 @@ import { WINDOWS } from '../protocol/types';
 import { type AgentSummary, DASHBOARD_TABS, type DashboardTab } from '../protocol/webview';
 import { worstP95 } from '../protocol/format';
 import { NowRate, requestTotal } from '../protocol/rate';
+import { HISTORY_RANGES, type HistoryRange } from './historyData';
 import { Ring } from './ring';
 
 export const SORT_KEYS = ['p50', 'p95', 'p99', 'avg', 'max', 'count', 'errors'] as const;
@@ -32,6 +33,10 @@ export interface UiState {
   filter: string;
   window: WindowName;
   selectedEndpoint: string | null;
+  /** The History tab's span. */
+  historyRange: HistoryRange;
+  /** The History tab's route (follows an endpoint opened from the lists); null: the selected or the busiest one. */
+  historyEndpoint: string | null;
 }
 
 /** One point of the overview series (per second). Rates are fractions, null when unknown. */
@@ -72,7 +77,7 @@ export interface PersistedState {
 }
 
 export function defaultUi(): UiState {
-  return { tab: 'overview', sort: { key: 'p95', dir: 'desc' }, filter: '', window: '1m', selectedEndpoint: null };
+  return { tab: 'overview', sort: { key: 'p95', dir: 'desc' }, filter: '', window: '1m', selectedEndpoint: null, historyRange: '24h', historyEndpoint: null };
 }
 
 /** Reads a persisted state defensively: anything malformed falls back to defaults. */
@@ -94,6 +99,8 @@ export function readPersisted(raw: unknown): PersistedState | null {
       filter: typeof ui.filter === 'string' ? ui.filter.slice(0, 200) : '',
       window: (WINDOWS as readonly string[]).includes(ui.window as string) ? (ui.window as WindowName) : d.window,
       selectedEndpoint: typeof ui.selectedEndpoint === 'string' ? ui.selectedEndpoint : null,
+      historyRange: (HISTORY_RANGES as readonly string[]).includes(ui.historyRange as string) ? (ui.historyRange as HistoryRange) : d.historyRange,
+      historyEndpoint: typeof ui.historyEndpoint === 'string' ? ui.historyEndpoint : null,
     },
     agentId: typeof s.agentId === 'string' ? s.agentId : null,
     series: Array.isArray(s.series) ? s.series.slice(-LIMITS.seriesPoints) : [],

@@ -17,6 +17,7 @@ export const enum CommandId {
   CopyMcpConfiguration = 'routelens.copyMcpConfiguration',
   PauseMeasuring = 'routelens.pauseMeasuring',
   ResumeMeasuring = 'routelens.resumeMeasuring',
+  CompareWithBaseline = 'routelens.compareWithBaseline',
 }
 
 /** Dry-run first; ask before removing more keys than this. */

@@ -1,6 +1,7 @@
 import type * as vscode from 'vscode';
 import type { Services } from '../services';
 import * as clearCacheNamespace from './clearCacheNamespace';
+import * as compareWithBaseline from './compareWithBaseline';
 import * as connect from './connect';
 import * as copyMcpConfiguration from './copyMcpConfiguration';
 import * as disconnect from './disconnect';
@@ -18,7 +19,7 @@ import * as setAlertThreshold from './setAlertThreshold';
 import * as showSlowRequests from './showSlowRequests';
 import * as toggleCodeLenses from './toggleCodeLenses';
 
-const ALL = [openDashboard, connect, disconnect, resetMetrics, invalidateCacheKey, invalidateCachePattern, invalidateCacheTag, clearCacheNamespace, resolveAlert, setAlertThreshold, showSlowRequests, exportReport, toggleCodeLenses, selectAgent, copyMcpConfiguration, pauseMeasuring, resumeMeasuring];
+const ALL = [openDashboard, connect, disconnect, resetMetrics, invalidateCacheKey, invalidateCachePattern, invalidateCacheTag, clearCacheNamespace, resolveAlert, setAlertThreshold, showSlowRequests, exportReport, toggleCodeLenses, selectAgent, copyMcpConfiguration, pauseMeasuring, resumeMeasuring, compareWithBaseline];
 
 export function registerCommands(s: Services): vscode.Disposable[] {
   return ALL.map((c) => c.register(s));

@@ -78,7 +78,8 @@ interface Pending {
   command: string;
 }
 
-const realTimers: Timers = {
+/** Node timers, unref'ed so a pending one never keeps the process alive. */
+export const realTimers: Timers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref?.();

@@ -10,7 +10,7 @@
  * `{count_1m}`; the status bar's rate is "now" (the last 5 s, from the
  * store's totals) and its p95 the worst route's over the last minute.
  */
-import { type EndpointStats, type HealthReport, MISSING, NOW_LABEL, PERCENTILE_MIN_COUNT, type Percentile, type SystemStats, WINDOW_LABELS, formatCount, formatMs, formatPercent, formatRate, percentileFigure, worstP95 } from '../../protocol';
+import { type BaselineComparison, type BaselineDelta, type EndpointStats, type HealthReport, MISSING, NOW_LABEL, PERCENTILE_MIN_COUNT, type Percentile, type SystemStats, WINDOW_LABELS, formatCount, formatMs, formatPercent, formatRate, percentileFigure, worstP95, assertNever } from '../../protocol';
 import { plainText } from './text';
 
 /** `routelens.codeLens.format` default. */
@@ -71,6 +71,55 @@ export function lensTooltip(e: EndpointStats, handler: boolean): string {
   }
   lines.push(handler ? 'Handler of this route: open it in the RouteLens dashboard.' : 'Open this route in the RouteLens dashboard.');
   return lines.join('\n');
+}
+
+/** What a baseline is called after "vs": the branch, or a saved file's base name. */
+export function baselineName(c: Pick<BaselineComparison, 'source' | 'name'>): string {
+  const name = c.source === 'file' ? (c.name.split(/[\\/]/).pop() ?? c.name) : c.name;
+  return plainText(name, 40);
+}
+
+/** A signed relative change: "+35%", "-20%", "0%". */
+export function signedPercent(change: number): string {
+  const text = formatPercent(Math.abs(change));
+  return change > 0 ? `+${text}` : change < 0 ? `-${text}` : text;
+}
+
+/**
+ * The baseline lens's title, e.g. `p95 42 ms ▲ 35% vs main` (▼ when
+ * improved); undefined unless the verdict is regressed or improved, so
+ * nothing shows while the difference is within the noise of both samples or
+ * there are too few requests to tell.
+ */
+export function baselineLensTitle(d: BaselineDelta, c: Pick<BaselineComparison, 'source' | 'name'>): string | undefined {
+  if (d.verdict !== 'regressed' && d.verdict !== 'improved') return undefined;
+  const arrow = d.verdict === 'regressed' ? '\u25B2' : '\u25BC';
+  return `p95 ${formatMs(d.head)} ${arrow} ${formatPercent(Math.abs(d.change))} vs ${baselineName(c)}`;
+}
+
+/**
+ * One line saying how an endpoint compares with the baseline, for every
+ * verdict (the lens tooltips): the two p95s, the change with its 95 %
+ * interval and the requests on each side, and whether the difference is
+ * beyond the noise, within it, or cannot be told.
+ */
+export function baselineTooltip(d: BaselineDelta, c: Pick<BaselineComparison, 'source' | 'name'>): string {
+  const name = baselineName(c);
+  const figures = `p95 ${formatMs(d.head)} now vs ${formatMs(d.base)} on ${name}: ${signedPercent(d.change)} (95% interval ${signedPercent(d.low)} to ${signedPercent(d.high)}; ${formatCount(d.headCount)} and ${formatCount(d.baseCount)} requests)`;
+  switch (d.verdict) {
+    case 'regressed':
+      return `Slower than ${name}, beyond the noise of both samples. ${figures}.`;
+    case 'improved':
+      return `Faster than ${name}, beyond the noise of both samples. ${figures}.`;
+    case 'unchanged':
+      return `Within noise of ${name}. ${figures}.`;
+    case 'inconclusive': {
+      const few = Math.min(d.headCount, d.baseCount) < PERCENTILE_MIN_COUNT.p95;
+      return `${few ? 'Too few requests' : 'Too noisy'} to compare with ${name}. ${figures}.`;
+    }
+    default:
+      return assertNever(d.verdict, 'verdict');
+  }
 }
 
 /**

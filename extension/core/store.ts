@@ -4,7 +4,7 @@
  * Each connection owns its own store, so figures are never mixed between agents.
  * It also keeps the request totals it saw, for the "now" rate (protocol/rate.ts).
  */
-import { type Delta, type EndpointStats, type FeedState, type Snapshot, applyDelta, endpointIndex, stateFromSnapshot, updateEndpointIndex } from '../../protocol';
+import { type BaselineComparison, type BaselineDelta, type Delta, type EndpointStats, type FeedState, type Snapshot, applyDelta, endpointIndex, stateFromSnapshot, updateEndpointIndex } from '../../protocol';
 import { NowRate, requestTotal } from '../../protocol/rate';
 
 export class AgentStore {
@@ -14,6 +14,8 @@ export class AgentStore {
   /** Increments on every full snapshot (a restart or resync): line trackers re-sync on it. */
   generation = 0;
   private readonly now = new NowRate();
+  private comparison: BaselineComparison | undefined;
+  private baselineById = new Map<string, BaselineDelta>();
 
   /** The agent's state: a Snapshot, plus the recent cache events the stream carried. */
   get snapshot(): FeedState | undefined {
@@ -58,6 +60,21 @@ export class AgentStore {
     return this.now.perSecond();
   }
 
+  /** The live figures against the baseline, as the agent last answered `baseline.compare` (extension/core/baseline.ts). */
+  get baseline(): BaselineComparison | undefined {
+    return this.comparison;
+  }
+
+  setBaseline(comparison: BaselineComparison | undefined): void {
+    this.comparison = comparison;
+    this.baselineById = new Map((comparison?.endpoints ?? []).map((d) => [d.endpoint, d]));
+  }
+
+  /** One endpoint's comparison, if the baseline holds it. */
+  baselineOf(id: string): BaselineDelta | undefined {
+    return this.baselineById.get(id);
+  }
+
   endpoint(id: string): EndpointStats | undefined {
     return this.byId.get(id);
   }
@@ -67,5 +84,6 @@ export class AgentStore {
     this.byId = new Map();
     this.lastSeq = -1;
     this.now.clear();
+    this.setBaseline(undefined);
   }
 }

@@ -172,8 +172,9 @@ export class DashboardPanel implements vscode.Disposable {
 
   private flushFocus(): void {
     if (!this.router?.ready) return;
-    if (this.pendingTab) this.router.post({ type: 'showTab', tab: this.pendingTab });
+    // Focus first: it opens the Endpoints tab, and a tab asked for with it (History) comes after.
     if (this.pendingFocus) this.router.post({ type: 'focusEndpoint', endpointId: this.pendingFocus });
+    if (this.pendingTab) this.router.post({ type: 'showTab', tab: this.pendingTab });
     this.pendingFocus = this.pendingTab = undefined;
   }
 

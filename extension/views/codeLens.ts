@@ -14,7 +14,8 @@ import { LineTracker } from '../core/lines';
 import type { AgentManager, ManagerEvent } from '../core/manager';
 import { assertNever } from '../../protocol';
 import { CommandId } from '../commands/ids';
-import { lensTooltip } from '../core/format';
+import { baselineLensTitle, baselineTooltip, lensTooltip } from '../core/format';
+import type { BaselinePoller } from '../core/baseline';
 import type { RouteLensConfig } from '../config';
 import { throttle } from './throttle';
 
@@ -39,6 +40,7 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   constructor(
     private readonly manager: AgentManager,
     private readonly getConfig: () => RouteLensConfig,
+    baseline?: BaselinePoller,
   ) {
     this.index.setMappings(getConfig().pathMappings);
     this.syncAgents();
@@ -46,6 +48,15 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       { dispose: manager.onEvent((e) => this.onManager(e)).dispose },
       vscode.workspace.onDidCloseTextDocument((d) => this.tracker.reset(fileKey(d.uri.fsPath))),
     );
+    // A new comparison may add, change or remove the baseline lens of any route.
+    if (baseline) {
+      this.disposables.push(
+        baseline.onChange(() => {
+          this.allStale = true;
+          this.fire();
+        }),
+      );
+    }
     this.updateEditSubscription();
   }
 
@@ -145,18 +156,33 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     const lenses: vscode.CodeLens[] = [];
     const key = fileKey(document.uri.fsPath);
     for (const a of anchors) {
-      const endpoint = this.manager.get(a.agentId)?.client.store.endpoint(a.endpointId);
-      if (!endpoint) continue;
+      const store = this.manager.get(a.agentId)?.client.store;
+      const endpoint = store?.endpoint(a.endpointId);
+      if (!store || !endpoint) continue;
       const line = Math.min(this.tracker.lineOf(key, a), Math.max(0, document.lineCount - 1));
       const range = document.lineAt(line).range;
+      const comparison = store.baseline;
+      const delta = comparison && store.baselineOf(a.endpointId);
+      const vsBaseline = comparison && delta ? baselineTooltip(delta, comparison) : undefined;
       lenses.push(
         new vscode.CodeLens(range, {
           title: config.formatLens(endpoint),
-          tooltip: lensTooltip(endpoint, a.kind === 'handler'),
+          tooltip: [lensTooltip(endpoint, a.kind === 'handler'), vsBaseline].filter(Boolean).join('\n'),
           command: CommandId.OpenDashboard,
           arguments: [{ endpointId: a.endpointId, agentId: a.agentId }],
         }),
       );
+      const title = comparison && delta ? baselineLensTitle(delta, comparison) : undefined;
+      if (title) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title,
+            tooltip: `${vsBaseline}\nOpen this route's history in the RouteLens dashboard.`,
+            command: CommandId.OpenDashboard,
+            arguments: [{ endpointId: a.endpointId, agentId: a.agentId, tab: 'history' }],
+          }),
+        );
+      }
     }
     return lenses;
   }

@@ -21,12 +21,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   type Alert,
+  type BaselineComparison,
   type CacheKeyInfo,
   type CacheStats,
   type CommandName,
   type Delta,
   type DiscoveryRecord,
   type EndpointStats,
+  type HistoryAnswer,
   HTTP_PATHS,
   type LatencySummary,
   MAX_CLIENT_MESSAGE_BYTES,
@@ -111,6 +113,17 @@ export class FakeAgent {
   alerts: Alert[] = [];
   history: Alert[] = [];
   thresholds: Thresholds = structuredClone(DEFAULT_THRESHOLDS);
+  /**
+   * What `baseline.compare` answers (canned); undefined answers ERR_UNAVAILABLE,
+   * like an agent that records no history. `baseline.set {file}` answers the
+   * same endpoints with `source: 'file'` and the file as the name, and later
+   * compares follow it; `baseline.set {}` goes back to the branch.
+   */
+  comparison: BaselineComparison | undefined;
+  /** The file of the last `baseline.set`, undefined for the default branch. */
+  baselineFile: string | undefined;
+  /** What `history.get` answers for an endpoint (canned); an endpoint without one answers ERR_NOT_FOUND. */
+  readonly histories = new Map<string, HistoryAnswer>();
 
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -461,6 +474,19 @@ export class FakeAgent {
         if (!dryRun && matches.length) this.cacheChanged = true;
         return { removed: matches.length, dryRun };
       }
+      case 'history.get': {
+        const answer = this.histories.get(args.endpoint as string);
+        if (!answer) throw new ProtocolError('ERR_NOT_FOUND', `no history for ${String(args.endpoint)}`);
+        const from = (args.from as number | undefined) ?? answer.from;
+        const to = (args.to as number | undefined) ?? answer.to;
+        const inRange = <T extends { t: number }>(xs: T[]) => xs.filter((x) => x.t >= from && x.t <= to);
+        return { ...answer, from, to, resolution: (args.resolution as HistoryAnswer['resolution'] | undefined) ?? answer.resolution, points: inRange(answer.points), commits: inRange(answer.commits) };
+      }
+      case 'baseline.compare':
+        return this.currentComparison();
+      case 'baseline.set':
+        this.baselineFile = args.file as string | undefined;
+        return this.currentComparison();
       case 'cache.warm':
       case 'rateLimit.resetKey':
       case 'rateLimit.setMax':
@@ -470,15 +496,17 @@ export class FakeAgent {
       case 'endpoint.breakdown':
       case 'findings.list':
       case 'profile.start':
-      case 'history.get':
-      case 'baseline.compare':
-      case 'baseline.set':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} is not implemented by the fake agent`);
       default: {
         const never: never = command;
         throw new ProtocolError('ERR_UNKNOWN_COMMAND', String(never));
       }
     }
+  }
+
+  private currentComparison(): BaselineComparison {
+    if (!this.comparison) throw new ProtocolError('ERR_UNAVAILABLE', 'baselines are not recorded by this fake agent');
+    return this.baselineFile === undefined ? structuredClone(this.comparison) : { ...structuredClone(this.comparison), source: 'file', name: this.baselineFile };
   }
 
   /** Sends every client a fresh snapshot (what the agent does for a client that fell behind). */

@@ -25,6 +25,7 @@ export function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'extension-host', mocha);
   // Loaded after the globals exist (esbuild keeps these requires lazy).
   require('./extension.test');
+  require('./baseline.test');
   require('./demo.test');
   require('./assistant.test');
 

@@ -1,52 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
-import { parseWebviewMessage } from '../../protocol/validate';
 import { formatCount, formatMs, formatPercent } from '../../protocol/format';
 import { endpoint, endpoints, snapshot, system, T0 } from './fixtures';
-import { launchChromium } from '../support/chromium';
-import { Dashboard, ROOT, type Server, buildBundle, pageGenerator, serve } from './harness';
-
-const SHOTS = join(ROOT, 'test-results', 'webview');
+import { type Dashboard, ROOT, SHOTS, type Server, buildBundle, dashboardSuite, pageGenerator } from './harness';
 
 describe('webview dashboard (headless Chromium, strict CSP)', function () {
-  let bundle: Awaited<ReturnType<typeof buildBundle>>;
-  let server: Server;
-  let browser: Browser;
+  const suite = dashboardSuite();
   let d: Dashboard;
-
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    bundle = await buildBundle();
-    server = await serve(bundle.dir);
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    bundle?.cleanup();
-  });
-
-  beforeEach(async () => {
-    d = await Dashboard.open(browser, server.origin);
-  });
-
-  afterEach(async function () {
-    // Every test also checks: no CSP violation, no dialog, no script error, nothing loaded from elsewhere.
-    const violations = await d.violations();
-    const foreign = d.requests.filter((u) => !u.startsWith(server.origin));
-    // Everything the page posted passes the host's own validator (allow-list and argument schemas).
-    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
-    await d.page.close();
-    if (this.currentTest?.state === 'failed') return;
-    assert.deepEqual(violations, [], 'CSP violations');
-    assert.deepEqual(d.dialogs, [], 'dialogs fired');
-    assert.deepEqual(d.pageErrors, [], 'page errors');
-    assert.deepEqual(foreign, [], 'requests outside the harness origin');
-    assert.deepEqual(refused, [], 'messages the host would refuse');
+  let server: Server;
+  beforeEach(() => {
+    d = suite.d;
+    server = suite.server;
   });
 
   it('posts ready once on load and shows the waiting state before any snapshot', async () => {
@@ -413,7 +379,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
   it('the bundle holds no eval, new Function or HTML sink (dist, and fresh builds minified and not)', async () => {
     const min = await buildBundle(true);
     try {
-      const files = [join(bundle.dir, 'main.js'), join(min.dir, 'main.js'), join(ROOT, 'dist/webview/main.js')].filter(existsSync);
+      const files = [join(suite.bundleDir, 'main.js'), join(min.dir, 'main.js'), join(ROOT, 'dist/webview/main.js')].filter(existsSync);
       for (const f of files) {
         const src = readFileSync(f, 'utf8');
         assert.ok(!/\beval\s*\(/.test(src), `eval( in ${f}`);
@@ -513,7 +479,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(endpoints(3)) });
     await d.settle();
     const tabs = await d.page.$$eval('[role=tablist] [role=tab]', (ts) => ts.map((t) => t.tagName));
-    assert.deepEqual(tabs, Array(7).fill('BUTTON'));
+    assert.deepEqual(tabs, Array(8).fill('BUTTON'));
     await d.page.focus('button[data-tab="overview"]');
     const selected = () => d.page.$eval('[role=tab][aria-selected=true]', (t) => (t as HTMLElement).dataset.tab);
     const focused = () => d.page.evaluate(() => (document.activeElement as HTMLElement).dataset.tab);
@@ -525,7 +491,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     assert.equal(await d.page.isVisible('#panel-overview'), false);
     await d.page.keyboard.press('End');
     await d.settle();
-    assert.equal(await selected(), 'system');
+    assert.equal(await selected(), 'history');
     await d.page.keyboard.press('ArrowRight');
     await d.settle();
     assert.equal(await selected(), 'overview', 'wraps around');
@@ -534,7 +500,7 @@ describe('webview dashboard (headless Chromium, strict CSP)', function () {
     await d.settle();
     assert.equal(await selected(), 'overview');
     const tabindexes = await d.page.$$eval('[role=tab]', (ts) => ts.map((t) => t.getAttribute('tabindex')));
-    assert.deepEqual(tabindexes, ['0', '-1', '-1', '-1', '-1', '-1', '-1'], 'roving tabindex');
+    assert.deepEqual(tabindexes, ['0', '-1', '-1', '-1', '-1', '-1', '-1', '-1'], 'roving tabindex');
   });
 
   it('invalidate by pattern: dry run shows the count, confirm runs it, the status line shows the result', async () => {

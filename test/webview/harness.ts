@@ -12,9 +12,15 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
+import { parseWebviewMessage } from '../../protocol/validate';
+import { launchChromium } from '../support/chromium';
 
 export const ROOT = join(__dirname, '..', '..');
+/** Where the suites write their screenshots. */
+export const SHOTS = join(ROOT, 'test-results', 'webview');
 
 /** Builds webview/main.ts → <dir>/main.js (IIFE, like scripts/build.mjs) and copies style.css. */
 export async function buildBundle(minify = false): Promise<{ dir: string; cleanup(): void }> {
@@ -178,4 +184,69 @@ export class Dashboard {
       rows.map((r) => `${r.children[0]!.textContent} ${r.children[1]!.textContent}`),
     );
   }
+}
+
+export interface DashboardSuite {
+  /** This test's page (fresh for each test). */
+  readonly d: Dashboard;
+  readonly server: Server;
+  /** The suite's own bundle (built from the sources, not dist/). */
+  readonly bundleDir: string;
+}
+
+/**
+ * Registers a suite's hooks (call inside `describe`): one bundle, server and
+ * browser for the suite, a fresh page per test, and after each passing test
+ * the checks every dashboard test shares: no CSP violation, no dialog, no
+ * script error, nothing loaded from elsewhere, and nothing posted that the
+ * host's own validator (allow-list and argument schemas) would refuse.
+ */
+export function dashboardSuite(): DashboardSuite {
+  let bundle: Awaited<ReturnType<typeof buildBundle>> | undefined;
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let d: Dashboard | undefined;
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    bundle = await buildBundle();
+    server = await serve(bundle.dir);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    bundle?.cleanup();
+  });
+
+  beforeEach(async () => {
+    d = await Dashboard.open(browser!, server!.origin);
+  });
+
+  afterEach(async function () {
+    const page = d!;
+    const violations = await page.violations();
+    const foreign = page.requests.filter((u) => !u.startsWith(server!.origin));
+    const refused = (await page.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
+    await page.page.close();
+    if (this.currentTest?.state === 'failed') return;
+    assert.deepEqual(violations, [], 'CSP violations');
+    assert.deepEqual(page.dialogs, [], 'dialogs fired');
+    assert.deepEqual(page.pageErrors, [], 'page errors');
+    assert.deepEqual(foreign, [], 'requests outside the harness origin');
+    assert.deepEqual(refused, [], 'messages the host would refuse');
+  });
+
+  return {
+    get d() {
+      return d!;
+    },
+    get server() {
+      return server!;
+    },
+    get bundleDir() {
+      return bundle!.dir;
+    },
+  };
 }

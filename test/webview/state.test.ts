@@ -80,7 +80,7 @@ describe('webview Store', () => {
     assert.equal(readPersisted(null), null);
     assert.equal(readPersisted({ v: 2, ui: {} }), null);
     const p = readPersisted({ v: 1, ui: { tab: 'evil', sort: { key: '__proto__', dir: 'x' }, filter: 42, window: '1h', selectedEndpoint: {} }, series: 'no', namespaces: null });
-    assert.deepEqual(p?.ui, { tab: 'overview', sort: { key: 'p95', dir: 'desc' }, filter: '', window: '1m', selectedEndpoint: null });
+    assert.deepEqual(p?.ui, { tab: 'overview', sort: { key: 'p95', dir: 'desc' }, filter: '', window: '1m', selectedEndpoint: null, historyRange: '24h', historyEndpoint: null });
     assert.deepEqual([p?.series, p?.namespaces], [[], []]);
   });
 });
