@@ -154,7 +154,7 @@ function onResponseFinish(message: unknown): void {
   if (p?.owner === undefined || p.ended) return;
   p.ended = true;
   p.owner.finish(p as Pending, false);
-  release(p as Pending);
+  releaseLater(p as Pending);
 }
 
 /** Connection → requests being measured on it. */
@@ -167,7 +167,7 @@ function onSocketClose(this: object): void {
   for (const p of list.splice(0)) {
     p.siblings = undefined;
     if (!p.ended) p.owner.finish(p, true);
-    release(p);
+    releaseLater(p);
   }
 }
 
@@ -176,7 +176,29 @@ function onResponseClose(this: Res): void {
   const p = this.req === undefined ? undefined : (stateFor(this.req) as Partial<Pending> | undefined);
   if (p?.owner !== undefined && p.res === this) {
     p.owner.finish(p as Pending, !this.writableFinished);
-    release(p as Pending);
+    releaseLater(p as Pending);
+  }
+}
+
+/**
+ * Requests whose sample is taken, released together once the current turn's callbacks ran: the
+ * finish channel's later subscribers (the rate limiter's route attribution) still find the
+ * request's state. One setImmediate per batch, not per request.
+ */
+const releasing: Array<Pending | undefined> = [];
+let toRelease = 0;
+
+function releaseLater(p: Pending): void {
+  if (toRelease === 0) setImmediate(releaseAll);
+  releasing[toRelease++] = p;
+}
+
+function releaseAll(): void {
+  const n = toRelease;
+  toRelease = 0;
+  for (let i = 0; i < n; i++) {
+    release(releasing[i]!);
+    releasing[i] = undefined;
   }
 }
 
