@@ -50,7 +50,7 @@ export interface RequestSample {
   route: string | undefined;
   /** 0 when aborted before headers were sent. */
   status: number;
-  /** Milliseconds, from the middleware's first sight of the request to the tick after finish, or to the connection's close. */
+  /** Milliseconds, from the request's announcement by its server (or the middleware's first sight) to the response's finish, or to the connection's close. */
   duration: number;
   aborted: boolean;
   /** A handler threw or called next(err). */

@@ -1,6 +1,7 @@
 /**
- * The measuring middleware: one sample per request, from the middleware's first sight of the
- * request to the tick after the response's finish (or to the connection closing first: aborted).
+ * The measuring middleware: one sample per request, from the request's announcement by its
+ * server (`http.server.request.start`; the middleware's first sight for a request no Node http
+ * server announced) to the response's finish (or to the connection closing first: aborted).
  * Passed alone to `app.use`, it runs at the app's entry instead of as a layer (AT_ENTRY, see
  * instrument.ts's measureAtEntry). It never sets headers, never throws into the app, and calls
  * `next()` (at the entry: the app's `handle`) exactly once: if anything of its own fails it
@@ -108,22 +109,52 @@ let subscribed = false;
 function ensureSubscribed(): void {
   if (subscribed) return;
   subscribed = true;
+  subscribe('http.server.request.start', onRequestStart);
   subscribe('http.server.response.finish', onResponseFinish);
 }
 
+/**
+ * The request a connection's server announced last, and when: a request's duration starts when
+ * its server hands it to the app (the HTTP edge), not when Express first runs, whichever way the
+ * request reaches the middleware. One slot per connection, made at its first request; a
+ * connection carries one request at a time (pipelined ones are announced and handed over in one
+ * synchronous run each), so the slot holds the request the middleware is about to see.
+ */
+interface StartSlot {
+  req: object | undefined;
+  readonly at: Float64Array;
+}
+const starts = new WeakMap<object, StartSlot>();
+const clock = performance.now.bind(performance);
+
+function onRequestStart(message: unknown): void {
+  const { request, socket } = message as { request: object; socket: object | null };
+  if (socket === null || typeof socket !== 'object') return;
+  let slot = starts.get(socket);
+  if (slot === undefined) starts.set(socket, (slot = { req: undefined, at: new Float64Array(1) }));
+  slot.req = request;
+  slot.at[0] = clock();
+}
+
+/** When the request's server announced it (then forgotten), or `now()` when it did not (not Node's http server, or announced long ago). */
+function startOf(req: object, socket: object | null, now: () => number): number {
+  const slot = socket === null ? undefined : starts.get(socket);
+  if (slot === undefined || slot.req !== req) return now();
+  slot.req = undefined;
+  return slot.at[0]!;
+}
+
+/**
+ * The response was handed to the connection (Node publishes from its own first 'finish'
+ * listener): the sample is taken here, with no tick or listener of its own per request.
+ */
 function onResponseFinish(message: unknown): void {
   const p = stateFor((message as { request: object }).request) as Partial<Pending> | undefined;
   // Another copy of the agent in the process measures with its own class: duck-typed.
   if (p?.owner === undefined || p.ended) return;
   p.ended = true;
-  // Node publishes from its own first 'finish' listener, before its post-response bookkeeping
-  // and the app's 'finish' listeners; the sample ends after them (where a 'close' listener
-  // would), so it agrees with what a first middleware timing to 'finish' sees.
-  process.nextTick(finishEnded, p);
-}
-
-function finishEnded(p: Pending): void {
-  p.owner.finish(p, false);
+  p.owner.finish(p as Pending, false);
+  releaseLater(p as Pending);
 }
 
 /** Connection → requests being measured on it. */
@@ -136,13 +167,49 @@ function onSocketClose(this: object): void {
   for (const p of list.splice(0)) {
     p.siblings = undefined;
     if (!p.ended) p.owner.finish(p, true);
+    releaseLater(p);
   }
 }
 
 function onResponseClose(this: Res): void {
   this.removeListener('close', onResponseClose);
   const p = this.req === undefined ? undefined : (stateFor(this.req) as Partial<Pending> | undefined);
-  if (p?.owner !== undefined && p.res === this) p.owner.finish(p as Pending, !this.writableFinished);
+  if (p?.owner !== undefined && p.res === this) {
+    p.owner.finish(p as Pending, !this.writableFinished);
+    releaseLater(p as Pending);
+  }
+}
+
+/**
+ * Requests whose sample is taken, released together once the current turn's callbacks ran: the
+ * finish channel's later subscribers (the rate limiter's route attribution) still find the
+ * request's state. One setImmediate per batch, not per request.
+ */
+const releasing: Array<Pending | undefined> = [];
+let toRelease = 0;
+
+function releaseLater(p: Pending): void {
+  if (toRelease === 0) setImmediate(releaseAll);
+  releasing[toRelease++] = p;
+}
+
+function releaseAll(): void {
+  const n = toRelease;
+  toRelease = 0;
+  for (let i = 0; i < n; i++) {
+    release(releasing[i]!);
+    releasing[i] = undefined;
+  }
+}
+
+/**
+ * After the sample (or a failure to take it): the request's state leaves the map, and keeps
+ * nothing big (async work started by the request may hold its context long after it).
+ */
+function release(p: Pending): void {
+  if (p.req !== undefined) untrack(p.req);
+  p.req = undefined;
+  p.res = undefined;
 }
 
 // ---------------------------------------------------------------- the middleware
@@ -150,7 +217,9 @@ function onResponseClose(this: Res): void {
 export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOptions): RequestHandler {
   const { diag } = opts;
   const measuring = opts.measuring ?? { paused: false };
-  const now = opts.now ?? performance.now.bind(performance);
+  const now = opts.now ?? clock;
+  /** The server's announcement is on the same clock as `now` only when it is the default. */
+  const fromServer = opts.now === undefined;
   let counter = 0;
   const owner: Owner = {
     idPrefix: `${process.pid.toString(36)}-${Date.now().toString(36)}-`,
@@ -183,11 +252,6 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       recorder.record(p);
     } catch (err) {
       diag.failure('express.record', err);
-    } finally {
-      if (p.req !== undefined) untrack(p.req);
-      // Async work started by the request may hold its context long after it: keep nothing big.
-      p.req = undefined;
-      p.res = undefined;
     }
   }
 
@@ -197,7 +261,9 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       const prev = stateFor(req);
       // Measured once, by the first measuring middleware (mounted twice, or two agents).
       if ((prev as Partial<Pending> | undefined)?.owner !== undefined) return undefined;
-      const p = new Pending(owner, req, res, typeof req.method === 'string' ? req.method : 'GET', now(), ++counter);
+      const socket = req instanceof IncomingMessage ? (req.socket as object | null) : null;
+      const t0 = fromServer ? startOf(req, socket, now) : now();
+      const p = new Pending(owner, req, res, typeof req.method === 'string' ? req.method : 'GET', t0, ++counter);
       if (prev !== undefined) {
         // Route capture saw a mount before this middleware ran: keep what it knows.
         p.mount = prev.mount;
@@ -205,7 +271,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
         p.routeRef = prev.routeRef;
         p.threw = prev.threw;
       }
-      watch(p, req, res);
+      watch(p, socket, res);
       track(req, p);
       requestStarted();
       return p;
@@ -245,20 +311,17 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
 }
 
 /** Arranges for an abort to be seen: per connection for Node's http server, else per response. */
-function watch(p: Pending, req: Req, res: Res): void {
-  if (req instanceof IncomingMessage) {
-    const socket = req.socket as object | null;
-    if (socket !== null && typeof socket === 'object') {
-      let list = inFlight.get(socket);
-      if (list === undefined) {
-        list = [];
-        inFlight.set(socket, list);
-        (socket as { once(event: string, fn: () => void): void }).once('close', onSocketClose);
-      }
-      list.push(p);
-      p.siblings = list;
-      return;
+function watch(p: Pending, socket: object | null, res: Res): void {
+  if (socket !== null && typeof socket === 'object') {
+    let list = inFlight.get(socket);
+    if (list === undefined) {
+      list = [];
+      inFlight.set(socket, list);
+      (socket as { once(event: string, fn: () => void): void }).once('close', onSocketClose);
     }
+    list.push(p);
+    p.siblings = list;
+    return;
   }
   res.on('close', onResponseClose);
 }
