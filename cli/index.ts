@@ -6,12 +6,13 @@
 import { parseArgs } from 'node:util';
 import { type CliIO, type Command, UsageError } from './command';
 import { agents } from './commands/agents';
+import { baseline } from './commands/baseline';
 import { mcp } from './commands/mcp';
 import { report } from './commands/report';
 import { NoAgentError } from './core/source';
 import { CLI_VERSION } from './version';
 
-export const COMMANDS: readonly Command[] = [agents, report, mcp];
+export const COMMANDS: readonly Command[] = [agents, report, mcp, baseline];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -20,6 +20,8 @@ export const HTTP_PATHS = {
   pause: '/v1/pause',
   resume: '/v1/resume',
   metrics: '/metrics',
+  /** GET: every endpoint's count and latency sketch since the start or the last reset (protocol/sketch.ts). */
+  sketches: '/v1/sketches',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
 } as const;
