@@ -1,11 +1,11 @@
 /** `routelens compare`: two baseline files, or base and head of the app in alternating rounds. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command, CliIO, OptionValues } from '../command';
 import { UsageError, stringOption } from '../command';
 import { compareFiles } from '../perf/compare-files';
 import { checkoutBase } from '../perf/git';
 import { RUN_OPTIONS, RUN_OPTIONS_HELP, runSettings } from '../perf/options';
-import { type ComparisonReport, comparisonMarkdown, parseBaseline, skippedMarkdown } from '../perf/report';
+import { type ComparisonReport, comparisonMarkdown, parseBaseline, skippedMarkdown, writeJsonAndMarkdown } from '../perf/report';
 import { compareRounds, runRounds } from '../perf/rounds';
 
 /** Shorter phases per round than a baseline's: rounds add up. */
@@ -45,10 +45,7 @@ export const compare: Command = {
     const md = comparisonMarkdown(report);
     io.out(md);
     const out = stringOption(values, 'out');
-    if (out) {
-      writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-      writeFileSync(out.endsWith('.json') ? `${out.slice(0, -5)}.md` : `${out}.md`, md);
-    }
+    if (out) writeJsonAndMarkdown(out, report, md);
     return report.routes.some((r) => r.verdict === 'regressed') ? 1 : 0;
   },
 };

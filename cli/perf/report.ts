@@ -2,7 +2,8 @@
  * The files `routelens baseline` and `routelens smoke` write (JSON and Markdown side by side),
  * and the Markdown of a comparison. Formats: docs/baselines.md.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { GitInfo } from './git';
 import type { LoadSettings, RouteFigures } from './measure';
 import type { Skipped } from './scenario';
@@ -94,6 +95,7 @@ export function skippedMarkdown(skipped: readonly Skipped[]): string[] {
 /** `x.json` → writes x.json and x.md; returns the Markdown path. */
 export function writeJsonAndMarkdown(out: string, json: unknown, markdown: string): string {
   const md = out.endsWith('.json') ? `${out.slice(0, -5)}.md` : `${out}.md`;
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(md, markdown);
   return md;
