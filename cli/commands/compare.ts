@@ -57,7 +57,7 @@ function compareBaselineFiles(positionals: string[], threshold: number): Compari
     try {
       return parseBaseline(readFileSync(f, 'utf8'), f);
     } catch (err) {
-      throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `${f}: no such file` : (err as Error).message);
+      throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `${f}: no such file` : (err as Error).message, { cause: err });
     }
   };
   return compareFiles(read(baseFile), read(headFile), threshold);

@@ -30,7 +30,7 @@ interface AutocannonResult {
 
 type Autocannon = (opts: AutocannonOptions, cb: (err: Error | null, result: AutocannonResult) => void) => { stop(): void };
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- autocannon ships no type declarations; the shape used is declared above
+// autocannon ships no type declarations: the shape used is declared above.
 const autocannon = require('autocannon') as Autocannon;
 
 export interface PhaseOptions {

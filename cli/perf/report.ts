@@ -55,7 +55,7 @@ export function parseBaseline(text: string, file: string): BaselineReport {
   try {
     data = JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`${file}: not JSON (${(err as Error).message})`);
+    throw new Error(`${file}: not JSON (${(err as Error).message})`, { cause: err });
   }
   const r = data as Partial<BaselineReport> | null;
   if (!r || typeof r !== 'object' || r.version !== BASELINE_VERSION || !Array.isArray(r.routes)) throw new Error(`${file}: not a routelens baseline (version ${BASELINE_VERSION} with routes)`);

@@ -9,9 +9,9 @@ import { PERF_APP, PERF_SCENARIO, runPerfCli } from './perf-support';
 
 /**
  * Alternating rounds of fresh processes on this shared, noisy 2-core machine: five rounds
- * (the fewest whose A/A test can reach a verdict), 3 s paced at 150 req/s per process.
+ * (the fewest whose A/A test can reach a verdict), a few seconds paced at 150 req/s per process.
  */
-const ROUNDS = ['--rounds', '5', '--duration', '3', '--warmup', '0.5', '--peak', '0', '--rate', '150', '--scenario', PERF_SCENARIO];
+const rounds = (seconds: number) => ['--rounds', '5', '--duration', String(seconds), '--warmup', '0.5', '--peak', '0', '--rate', '150', '--scenario', PERF_SCENARIO];
 
 function flagged(report: ComparisonReport): string[] {
   return report.routes.filter((r) => r.verdict === 'regressed' || r.verdict === 'improved').map((r) => `${r.id} ${r.verdict}`);
@@ -25,7 +25,7 @@ describe('routelens compare in alternating rounds (a planted slowdown, and A/A r
 
   it('flags exactly the route made slower, and exits 1', async () => {
     const out = join(dir, 'slow.json');
-    const r = await runPerfCli(['compare', '--cmd', `PERF_SLOW_ROUTE=report ${PERF_APP}`, '--base-cmd', PERF_APP, '--out', out, ...ROUNDS]);
+    const r = await runPerfCli(['compare', '--cmd', `PERF_SLOW_ROUTE=report ${PERF_APP}`, '--base-cmd', PERF_APP, '--out', out, ...rounds(3)]);
     const report = JSON.parse(readFileSync(out, 'utf8')) as ComparisonReport;
     assert.deepEqual(flagged(report), ['GET /report regressed'], r.stdout);
     assert.equal(r.code, 1);
@@ -35,7 +35,7 @@ describe('routelens compare in alternating rounds (a planted slowdown, and A/A r
   for (const run of [1, 2, 3]) {
     it(`an A/A comparison of the unchanged app flags nothing (run ${run} of 3)`, async () => {
       const out = join(dir, `aa-${run}.json`);
-      const r = await runPerfCli(['compare', '--cmd', PERF_APP, '--base-cmd', PERF_APP, '--out', out, ...ROUNDS]);
+      const r = await runPerfCli(['compare', '--cmd', PERF_APP, '--base-cmd', PERF_APP, '--out', out, ...rounds(2)]);
       const report = JSON.parse(readFileSync(out, 'utf8')) as ComparisonReport;
       assert.deepEqual(flagged(report), [], r.stdout);
       assert.equal(r.code, 0);

@@ -1,6 +1,7 @@
 /** Runs `routelens` (from source) as a child process in a given directory, for the perf command tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CLI, ROOT } from './helpers';
 
 export const PERF_APP = 'node test/fixtures/perf/app.cjs';
@@ -16,7 +17,7 @@ export interface CliResult {
 }
 
 export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
