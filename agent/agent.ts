@@ -31,6 +31,7 @@ import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './intern
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
 import { type MetricsCore, createMetrics } from './metrics';
+import { appPortsField } from './server/app-ports';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { type LocalServer, startServer } from './server';
@@ -284,6 +285,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       cwd: process.cwd(),
       startedAt: this.startedAt,
       features: this.features(),
+      ...appPortsField(this.server?.port),
     };
   }
 
@@ -414,6 +416,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     return {
       info: () => this.info(),
       snapshot: () => this.snapshot(),
+      sketches: () => this.metrics?.sketches() ?? [],
       openFeed: () =>
         openFeed({
           clock: Date.now,

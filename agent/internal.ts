@@ -185,6 +185,8 @@ export type CommandSource = 'editor' | 'http' | 'app';
 export interface AgentHost {
   info(): AgentInfo;
   snapshot(): Snapshot;
+  /** Every endpoint's count and latency sketch (base64 protobuf) since the start or the last reset. */
+  sketches(): Array<{ id: string; count: number; sketch: string }>;
   /**
    * Opens a reader of the change feed at the current position. Each call of
    * the reader returns what changed since its previous call (the first: since

@@ -6,12 +6,15 @@
 import { parseArgs } from 'node:util';
 import { type CliIO, type Command, UsageError } from './command';
 import { agents } from './commands/agents';
+import { baseline } from './commands/baseline';
+import { compare } from './commands/compare';
 import { mcp } from './commands/mcp';
 import { report } from './commands/report';
+import { smoke } from './commands/smoke';
 import { NoAgentError } from './core/source';
 import { CLI_VERSION } from './version';
 
-export const COMMANDS: readonly Command[] = [agents, report, mcp];
+export const COMMANDS: readonly Command[] = [agents, report, mcp, baseline, compare, smoke];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

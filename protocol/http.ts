@@ -24,6 +24,8 @@ export const HTTP_PATHS = {
   findings: '/v1/findings',
   /** POST `{endpoint, seconds?}` → profile.start: the route profile's summary and where its `.cpuprofile` was written. */
   profile: '/v1/profile',
+  /** GET: every endpoint's count and latency sketch since the start or the last reset (protocol/sketch.ts). */
+  sketches: '/v1/sketches',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
 } as const;

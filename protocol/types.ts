@@ -178,6 +178,8 @@ export interface AgentInfo {
   startedAt: number;
   /** Features compiled in and enabled, e.g. `cache`, `redis`, `rateLimit`. */
   features: string[];
+  /** TCP ports the app's own servers listen on (not the agent's); absent when none. */
+  appPorts?: number[];
 }
 
 // ---------------------------------------------------------------- cache

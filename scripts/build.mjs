@@ -33,9 +33,11 @@ const configs = [
   ...(!agentOnly && existsSync(join(root, 'extension/extension.ts'))
     ? [{ ...common, entryPoints: { 'extension/extension': 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'bufferutil', 'utf-8-validate'] }]
     : []),
-  // ---- command line (`routelens`, bin of the npm package): self-contained, the MCP SDK and zod bundled in
+  // ---- command line (`routelens`, bin of the npm package): self-contained, the MCP SDK, zod, autocannon and
+  // sketches-js bundled in. sketches-js's own protobuf (de)serialisation is never called (protocol/sketch.ts
+  // reads and writes the format), so its optional protobufjs stays out.
   ...(existsSync(join(root, 'cli/index.ts'))
-    ? [{ ...common, entryPoints: { 'cli/index': 'cli/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' } }]
+    ? [{ ...common, entryPoints: { 'cli/index': 'cli/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, external: ['protobufjs/minimal'] }]
     : []),
   // ---- webview (browser, DOM only)
   ...(!agentOnly && existsSync(join(root, 'webview/main.ts'))

@@ -1,10 +1,10 @@
 // The one test command (`npm test`): build, type-check, lint (ESLint), then every layer in turn:
 // unit, integration (real Express 4/5, real Redis), end to end (real VS Code via
-// code-server, real Chromium). Prints one closing line: "tests: N passed, N failed".
+// code-server, real Chromium), and `routelens smoke` against the demo app (test:smoke). Prints one closing line: "tests: N passed, N failed".
 //   node scripts/test.mjs [unit|integration|e2e ...]
 import { spawnSync } from 'node:child_process';
 
-const all = ['unit', 'integration', 'webview', 'vscode', 'e2e'];
+const all = ['unit', 'integration', 'webview', 'vscode', 'e2e', 'smoke'];
 const layers = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let passed = 0;
 let failed = 0;

@@ -65,6 +65,11 @@ export class Endpoint {
     this.since = since;
   }
 
+  /** Since creation or the last reset: the request count and the latency sketch (base64 protobuf). */
+  sketch(): { count: number; sketch: string } {
+    return { count: this.lifetime.count, sketch: this.lifetime.encodedSketch() };
+  }
+
   /** Aggregates one queued sample (off the request path). */
   add(d: number, status: number, flags: number, t: number): void {
     this.figures = undefined;

@@ -146,6 +146,14 @@ export class MetricsCore implements Metrics {
     return out;
   }
 
+  /** Every endpoint's lifetime count and latency sketch (GET /v1/sketches). */
+  sketches(): Array<{ id: string; count: number; sketch: string }> {
+    this.queue.drain();
+    const out: Array<{ id: string; count: number; sketch: string }> = [];
+    for (const ep of this.registry.values()) out.push({ id: ep.id, ...ep.sketch() });
+    return out;
+  }
+
   alertEndpoints(): AlertEndpoint[] {
     this.queue.drain();
     const now = this.clock();

@@ -6,6 +6,7 @@
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import type { LatencySummary } from '../../protocol';
+import { type SketchBins, encodeSketch } from '../../protocol/sketch';
 import { round } from '../text';
 
 /** Latency histogram (5 min window): bucket upper bounds in ms; the last is Infinity (`null` in JSON). */
@@ -115,6 +116,16 @@ export class LatencyAccumulator {
       p95: this.quantile(0.95),
       p99: this.quantile(0.99),
     };
+  }
+
+  /** The sketch in its portable protobuf form (protocol/sketch.ts), base64; empty when nothing was recorded. */
+  encodedSketch(): string {
+    const s = this.sketch;
+    if (!s) return '';
+    const m = s.mapping as unknown as { gamma: number; _offset: number };
+    const store = s.store as unknown as { bins: number[]; offset: number };
+    const bins: SketchBins = { gamma: m.gamma, indexOffset: m._offset, zeroCount: s.zeroCount, offset: store.offset, bins: store.bins };
+    return Buffer.from(encodeSketch(bins)).toString('base64');
   }
 
   private quantile(q: number): number {

@@ -142,6 +142,10 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
     case HTTP_PATHS.endpoints:
       allow(req, 'GET');
       return sendJson(res, 200, listEndpoints(ctx.host.snapshot().endpoints, q));
+    case HTTP_PATHS.sketches:
+      allow(req, 'GET');
+      noQuery(q);
+      return sendJson(res, 200, { endpoints: ctx.host.sketches() });
     case HTTP_PATHS.system:
       allow(req, 'GET');
       noQuery(q);

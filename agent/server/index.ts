@@ -6,6 +6,7 @@
  * port; any other listen failure resolves a disabled server (`enabled: false`).
  */
 import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { markAgentServer } from './app-ports';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ErrorInfo, HTTP_PATHS, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../protocol';
@@ -149,6 +150,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
   const address = bindAddress(opts);
 
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
+  markAgentServer(server);
   // No count limit: dropped headers could hide an Origin; size is capped by maxHeaderSize instead.
   server.maxHeadersCount = 0;
   // Bounded sockets: the editor needs a handful; a flood of idle connections is refused by the kernel backlog.

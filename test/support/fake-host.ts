@@ -73,6 +73,10 @@ export class FakeHost implements AgentHost {
     return { name: 'fake', pid: process.pid, version: '0.0.0-test', protocolVersion: PROTOCOL_VERSION, cwd: process.cwd(), startedAt: 1_700_000_000_000, features: ['cache', 'rateLimit'] };
   }
 
+  sketches(): Array<{ id: string; count: number; sketch: string }> {
+    return this.endpoints.map((e) => ({ id: e.id, count: e.count, sketch: '' }));
+  }
+
   snapshot(): Snapshot {
     this.snapshotCalls++;
     return {

@@ -4,6 +4,7 @@
  * produce on demand.
  */
 import assert from 'node:assert/strict';
+import { readSketch } from '../../../cli/perf/sketch';
 import { endpoint } from '../../support/fake-host';
 import { type AgentApp, closeAll, http, jsonHeaders, raw, start, startAgentApp, until } from './helpers';
 
@@ -39,6 +40,20 @@ describe('server HTTP API', () => {
     assert.equal(r.headers['access-control-allow-origin'], undefined);
     const byId = Object.fromEntries(r.json().endpoints.map((e: { id: string; count: number }) => [e.id, e.count]));
     assert.deepEqual(byId, { 'GET /users/:id': 2, 'POST /orders': 2, 'GET /health': 4, 'GET /limited': 0 });
+  });
+
+  it('GET /v1/sketches answers each endpoint\'s count and latency sketch, with the token only', async () => {
+    const app = await startAgentApp();
+    await someTraffic(app);
+    const r = await http(app.port, 'GET', '/v1/sketches', app.auth);
+    assert.equal(r.status, 200);
+    const byId = Object.fromEntries(r.json().endpoints.map((e: { id: string; count: number; sketch: string }) => [e.id, e]));
+    assert.equal(byId['GET /health'].count, 4);
+    assert.equal(readSketch(byId['GET /health'].sketch).count, 4);
+    assert.ok(readSketch(byId['POST /orders'].sketch).getValueAtQuantile(0.5) >= 20, 'the 25 ms orders are in their sketch');
+    assert.equal(byId['GET /limited'].sketch, '');
+    assert.equal((await http(app.port, 'GET', '/v1/sketches', {})).status, 401);
+    assert.equal((await http(app.port, 'GET', '/v1/sketches?x=1', app.auth)).status, 400);
   });
 
   describe('GET /v1/endpoints', () => {
