@@ -24,6 +24,7 @@ import { type HealthHandlerOptions, createHealthHandler } from './health-endpoin
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
+import { History } from './history';
 import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
@@ -70,6 +71,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
   private readonly slowLog: SlowLogFile | undefined;
+  /** Per-route minutes on disk; undefined with `history: false` or measuring off. */
+  private readonly history: History | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
   /** Read first by the measuring middleware on every request. */
   private readonly measuring: MeasuringSwitch = { paused: false };
@@ -95,7 +98,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, namespace: appNamespace(o.name), resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
-      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
+      if (o.history) this.history = new History(o.history, { diag: this.diag });
+      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs, history: this.history });
       const metrics = this.metrics;
       this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
       if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
@@ -254,7 +258,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     advertised().delete(this);
     clearInterval(this.evaluateTimer);
     const server = await this.serverStart?.catch(() => undefined);
-    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
+    this.metrics?.endpoints(); // aggregates what is queued, so the history's last minute has it
+    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close(), this.history?.close()]);
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
     this.metrics?.close();
@@ -396,6 +401,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     alerts: () => this.alerts,
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,
+    history: () => this.history,
     thresholdsSet: () => {
       this.thresholdsRevision++;
     },

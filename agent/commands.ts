@@ -7,6 +7,7 @@
 import { type CommandArgs, type CommandName, type CommandResults, ProtocolError, type Snapshot } from '../protocol';
 import type { Cache, InvalidateTarget } from './cache';
 import { RouteLensError } from './errors';
+import type { History } from './history';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
@@ -21,6 +22,7 @@ export interface CommandParts {
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
+  history(): History | undefined;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
   /** Pauses or resumes measuring; returns whether it is paused now. */
@@ -32,6 +34,11 @@ export function commandTable(p: CommandParts): CommandHandlers {
     const c = p.cache();
     if (!c) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
     return c;
+  };
+  const history = (): History => {
+    const h = p.history();
+    if (!h) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent keeps no history (history: false, ROUTELENS_HISTORY=0, or measuring off)');
+    return h;
   };
   return {
     snapshot: () => p.snapshot(),
@@ -54,9 +61,9 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'endpoint.breakdown': () => unavailable('breakdowns'),
     'findings.list': () => unavailable('findings'),
     'profile.start': () => unavailable('route profiles'),
-    'history.get': () => unavailable('history'),
-    'baseline.compare': () => unavailable('baselines'),
-    'baseline.set': () => unavailable('baselines'),
+    'history.get': (args) => history().get(args),
+    'baseline.compare': () => history().compare(),
+    'baseline.set': ({ file }) => history().setBaseline(file),
     'cache.stats': () => cache().stats(),
     'cache.keys': (args) => cache().keys(args),
     'cache.inspect': async ({ key }) => {

@@ -19,6 +19,10 @@ export const HTTP_PATHS = {
   /** POST (empty body) → measuring.set `{paused: true}` / `{paused: false}`. */
   pause: '/v1/pause',
   resume: '/v1/resume',
+  /** GET `?endpoint=&from=&to=&resolution=` → history.get. */
+  history: '/v1/history',
+  /** GET → baseline.compare; POST `{file?}` → baseline.set. */
+  baseline: '/v1/baseline',
   metrics: '/metrics',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
