@@ -11,15 +11,15 @@
  * half-widths in quadrature (independent samples), plus each sketch's
  * accuracy, then comes back as a relative change (head − base) / base.
  *
- * Verdict:
- * - `inconclusive` when either side has fewer than MIN_REQUESTS requests, or
- *   when the interval includes 0 yet reaches beyond ±minEffect (the data
- *   cannot tell a real change from none);
- * - `regressed` when the interval lies above 0 and the change is at least
- *   +minEffect; `improved` when it lies below 0 and the change is at most
- *   −minEffect;
- * - `unchanged` otherwise: the interval lies within ±minEffect, or the change
- *   is real but smaller than the minimum effect worth flagging.
+ * Verdict, against the band ±minEffect (default ±10 %):
+ * - `inconclusive` when either side has fewer than MIN_REQUESTS requests;
+ * - `regressed` when the whole interval lies at or above +minEffect (so it
+ *   excludes 0 and the smallest change the data allows is still worth a ▲);
+ *   `improved` when it lies at or below −minEffect;
+ * - `unchanged` when the whole interval lies inside the band (no change, or
+ *   a real one smaller than worth flagging);
+ * - `inconclusive` when the interval straddles an edge of the band: the data
+ *   cannot tell a change worth flagging from none.
  */
 import type { BaselineDelta, Verdict } from '../../protocol/history';
 import { round } from '../text';
@@ -72,13 +72,12 @@ export function compareSides(endpoint: string, base: Side | undefined, head: Sid
   out.change = round(Math.expm1(change), 4);
   out.low = round(Math.expm1(change - down), 4);
   out.high = round(Math.expm1(change + up), 4);
-  out.verdict = baseCount < minRequests || headCount < minRequests ? 'inconclusive' : verdict(out.change, out.low, out.high, minEffect);
+  out.verdict = baseCount < minRequests || headCount < minRequests ? 'inconclusive' : verdict(out.low, out.high, minEffect);
   return out;
 }
 
-export function verdict(change: number, low: number, high: number, minEffect: number): Verdict {
-  if (low > 0 && change >= minEffect) return 'regressed';
-  if (high < 0 && change <= -minEffect) return 'improved';
-  if (low > 0 || high < 0) return 'unchanged'; // real, but below the minimum effect
+export function verdict(low: number, high: number, minEffect: number): Verdict {
+  if (low >= minEffect) return 'regressed';
+  if (high <= -minEffect) return 'improved';
   return low > -minEffect && high < minEffect ? 'unchanged' : 'inconclusive';
 }

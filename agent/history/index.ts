@@ -4,7 +4,7 @@
  * figures against a baseline (`baseline.compare`, `baseline.set`). See
  * docs/history.md.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BaselineComparison, type BaselineDelta, type CommandArgs, type CommitMarker, type HistoryAnswer, type HistoryPoint, type HistoryResolution, ProtocolError } from '../../protocol';
 import type { Clock } from '../internal';
@@ -99,7 +99,9 @@ export class History {
   async setBaseline(file: string | undefined): Promise<BaselineComparison> {
     if (file === undefined) this.baseline = null;
     else this.baseline = { file, routes: await readBaseline(baselinePath(this.cwd, file), file) };
-    await writeFile(join(this.store.dir, CHOICE_FILE), JSON.stringify({ file: file ?? null }) + '\n').catch(() => undefined);
+    await mkdir(this.store.dir, { recursive: true })
+      .then(() => writeFile(join(this.store.dir, CHOICE_FILE), JSON.stringify({ file: file ?? null }) + '\n'))
+      .catch(() => undefined); // not remembered across restarts, still used in this one
     return this.compare();
   }
 

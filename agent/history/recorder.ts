@@ -44,6 +44,8 @@ export class HistoryRecorder {
   private writing: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** The latest read of the git state (minutes are tagged with it when sealed). */
+  private gitRead: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: RecorderOptions) {
     this.startedAt = o.clock();
@@ -89,12 +91,16 @@ export class HistoryRecorder {
   }
 
   /** Writes the minutes that ended (all of them, the current one included, with `all`). Never rejects. */
-  flush(all = false): Promise<void> {
+  async flush(all = false): Promise<void> {
+    await this.gitRead;
     const now = this.o.clock();
     if (all || Math.floor(now / MINUTE_MS) * MINUTE_MS > this.minute) this.seal();
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return this.writing;
+    // Minutes sealed before the first read of the git state finished take the state it found.
+    const git = this.o.git?.current();
+    if (git) for (const p of batch) p.git ??= git;
     this.inFlight.add(batch);
     this.writing = this.writing
       .then(() => this.o.store.append(batch))
@@ -113,14 +119,14 @@ export class HistoryRecorder {
   /** The in-memory minutes since `since` (the current one included), for the live figures. */
   recent(since: number): Period[] {
     const out = this.recentMinutes.filter((p) => p.t >= since);
-    if (this.current.size > 0 && this.minute >= since) out.push({ t: this.minute, endpoints: this.current });
+    if (this.current.size > 0 && this.minute >= since) out.push(this.currentPeriod());
     return out;
   }
 
   /** The minutes not in the store yet: being written, waiting, and the current one. */
   unwritten(): Period[] {
     const out = [...this.inFlight].flat().concat(this.pending);
-    if (this.current.size > 0) out.push({ t: this.minute, endpoints: this.current });
+    if (this.current.size > 0) out.push(this.currentPeriod());
     return out;
   }
 
@@ -133,13 +139,18 @@ export class HistoryRecorder {
   }
 
   private async refreshGit(): Promise<void> {
-    await this.o.git?.state();
+    await (this.gitRead = this.o.git?.state() ?? Promise.resolve());
+  }
+
+  /** The minute being recorded, under the git state read last. */
+  private currentPeriod(): Period {
+    const git = this.o.git?.current();
+    return { t: this.minute, ...(git ? { git } : {}), endpoints: this.current };
   }
 
   private seal(): void {
     if (this.current.size === 0) return;
-    const git = this.o.git?.current();
-    const p: Period = { t: this.minute, ...(git ? { git } : {}), endpoints: this.current };
+    const p = this.currentPeriod();
     this.current = new Map();
     this.pending.push(p);
     if (this.pending.length > MAX_PENDING) this.pending.shift();
