@@ -134,7 +134,7 @@ describe('history across restarts (real processes)', function () {
   it('a slowed route is regressed against a saved baseline file; the HTTP routes need the token', async () => {
     let app = await startApp(repo, { WORK_MS: '5' });
     await app.get('/steady', 150);
-    await app.get('/work', 150);
+    await app.get('/work', 300);
     await app.stop();
     // The baseline file, in the format `routelens baseline --out` writes: { routes: [{ id, count, sketch }] }.
     const store = new HistoryStore({ dir: join(repo, '.routelens', 'history'), maxBytes: 1e8 });
@@ -145,17 +145,21 @@ describe('history across restarts (real processes)', function () {
     mkdirSync(join(repo, 'perf'));
     writeFileSync(join(repo, 'perf', 'baseline.json'), JSON.stringify({ routes: [...routes].map(([id, f]) => ({ id, count: f.count, sketch: sketchToBase64(f.sketch) })) }));
 
-    app = await startApp(repo, { WORK_MS: '100' });
+    // 5 → 300 ms: far beyond what a loaded machine does to a 5 ms route between two runs.
+    app = await startApp(repo, { WORK_MS: '300' });
     await app.get('/steady', 150);
-    await app.get('/work', 150);
+    await app.get('/work', 200);
     const set = await app.api<BaselineComparison>('/v1/baseline', { method: 'POST', body: JSON.stringify({ file: 'perf/baseline.json' }) });
     assert.equal(set.source, 'file');
     const c = await app.api<BaselineComparison>('/v1/baseline');
     const by = Object.fromEntries(c.endpoints.map((e) => [e.endpoint, e]));
     assert.equal(by['GET /work']!.verdict, 'regressed', JSON.stringify(by['GET /work']));
-    assert.ok(by['GET /work']!.low > 1, 'a 5 → 100 ms route is several times slower');
-    assert.ok(by['GET /steady']!.change < by['GET /work']!.low, JSON.stringify(by['GET /steady']));
-    assert.equal(by['GET /work']!.baseCount, 150);
+    assert.ok(by['GET /work']!.head >= 300 && by['GET /work']!.head > 1.5 * by['GET /work']!.base, JSON.stringify(by['GET /work']));
+    // GET /steady is not asserted on: on a shared, loaded machine two runs minutes apart differ by
+    // more than the sampling noise of either (see docs/history.md); `routelens compare` alternates runs for that.
+    assert.equal(by['GET /steady']!.baseCount, 150);
+    assert.equal(by['GET /work']!.baseCount, 300);
+    assert.equal(by['GET /work']!.headCount, 200);
 
     const noToken = await fetch(`http://127.0.0.1:${app.agent}/v1/baseline`);
     assert.equal(noToken.status, 401);
