@@ -53,6 +53,15 @@ export interface Segment {
 }
 
 const RESOLUTION_OF: Record<string, HistoryResolution> = { m: 'minute', h: 'hour', d: 'day' };
+/** Finer → coarser. */
+const RANK: Record<HistoryResolution, number> = { minute: 0, hour: 1, day: 2 };
+
+/** Each day's coarsest resolution held: a read uses only that, and finer files of the day are leftovers. */
+function coarsestByDay(segments: Segment[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const s of segments) out.set(s.day, Math.max(out.get(s.day) ?? 0, RANK[s.resolution]));
+  return out;
+}
 
 export const dayOf = (t: number): number => Math.floor(t / DAY_MS) * DAY_MS;
 const gitKey = (g: GitState | undefined): string => (g ? `${g.commit}\0${g.branch}\0${g.dirty ? 1 : 0}` : '');
@@ -174,13 +183,11 @@ export class HistoryStore {
    */
   async read(from: number, to: number, endpoint?: string): Promise<Period[]> {
     const all = await this.segments();
-    const coarsest = new Map<number, number>();
-    const rank = { minute: 0, hour: 1, day: 2 } as const;
-    for (const s of all) coarsest.set(s.day, Math.max(coarsest.get(s.day) ?? 0, rank[s.resolution]));
+    const coarsest = coarsestByDay(all);
     const needle = endpoint === undefined ? undefined : JSON.stringify(endpoint);
     const out: Period[] = [];
     for (const s of all) {
-      if (s.day + DAY_MS <= from || s.day > to || rank[s.resolution] !== coarsest.get(s.day)) continue;
+      if (s.day + DAY_MS <= from || s.day > to || RANK[s.resolution] !== coarsest.get(s.day)) continue;
       const text = await readFile(join(this.dir, s.name), 'utf8').catch(() => '');
       for (const line of text.split('\n')) {
         if (line === '' || (needle !== undefined && !line.includes(needle))) continue;
@@ -223,21 +230,18 @@ export class HistoryStore {
   }
 
   private async rollUp(now: number): Promise<void> {
-    const segments = await this.segments();
     const days = new Map<number, Segment[]>();
-    for (const s of segments) days.set(s.day, [...(days.get(s.day) ?? []), s]);
+    for (const s of await this.segments()) days.set(s.day, [...(days.get(s.day) ?? []), s]);
     for (const [day, files] of [...days].sort((a, b) => a[0] - b[0])) {
       const age = now - (day + DAY_MS);
-      const has = (r: HistoryResolution) => files.some((f) => f.resolution === r);
-      if (age >= HOUR_DAYS * DAY_MS && !has('day') && has('hour')) await this.rollDay(day, files, 'hour', 'day');
-      else if (age >= HOUR_DAYS * DAY_MS && !has('day') && !has('hour') && has('minute')) await this.rollDay(day, files, 'minute', 'day');
-      else if (age >= MINUTE_DAYS * DAY_MS && !has('hour') && !has('day') && has('minute')) await this.rollDay(day, files, 'minute', 'hour');
-      // Leftovers of an interrupted rollup: finer files of a day that has a coarser one.
-      const current = await this.segments();
-      const coarse = current.filter((s) => s.day === day).some((s) => s.resolution === 'day') ? 2 : current.some((s) => s.day === day && s.resolution === 'hour') ? 1 : 0;
-      const rank = { minute: 0, hour: 1, day: 2 } as const;
-      for (const s of current) if (s.day === day && rank[s.resolution] < coarse) await rm(join(this.dir, s.name), { force: true }).catch(() => undefined);
+      const coarsest = Math.max(...files.map((f) => RANK[f.resolution]));
+      if (age >= HOUR_DAYS * DAY_MS && coarsest < RANK.day) await this.rollDay(day, files, coarsest === RANK.hour ? 'hour' : 'minute', 'day');
+      else if (age >= MINUTE_DAYS * DAY_MS && coarsest === RANK.minute) await this.rollDay(day, files, 'minute', 'hour');
     }
+    // Leftovers of an interrupted rollup: finer files of a day that has a coarser one.
+    const current = await this.segments();
+    const coarsest = coarsestByDay(current);
+    for (const s of current) if (RANK[s.resolution] < coarsest.get(s.day)!) await rm(join(this.dir, s.name), { force: true }).catch(() => undefined);
   }
 
   /** Writes the day's `to` file from its `from` files (whole, then renamed), then deletes them. */
@@ -263,9 +267,8 @@ export class HistoryStore {
     const segments = await this.segments();
     let total = segments.reduce((n, s) => n + s.bytes, 0);
     if (total <= this.maxBytes) return;
-    const rank = { day: 0, hour: 1, minute: 2 } as const;
     const own = this.segmentName(now);
-    segments.sort((a, b) => a.day - b.day || rank[a.resolution] - rank[b.resolution]);
+    segments.sort((a, b) => a.day - b.day || RANK[b.resolution] - RANK[a.resolution]);
     for (const s of segments) {
       if (total <= this.maxBytes) break;
       if (s.name === own) continue;
