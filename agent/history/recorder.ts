@@ -21,6 +21,8 @@ export const RECENT_MINUTES = 15;
 const MAX_ENDPOINTS_PER_MINUTE = 5000;
 /** Minutes waiting for the disk at most (a full disk for hours): the oldest are dropped. */
 const MAX_PENDING = 120;
+/** The first read of the git state, after start-up (ms). */
+const GIT_DELAY_MS = 2000;
 
 export interface RecorderOptions {
   store: HistoryStore;
@@ -46,10 +48,14 @@ export class HistoryRecorder {
   private closed = false;
   /** The latest read of the git state (minutes are tagged with it when sealed). */
   private gitRead: Promise<unknown> = Promise.resolve();
+  private gitKnown = false;
 
   constructor(private readonly o: RecorderOptions) {
     this.startedAt = o.clock();
-    void this.refreshGit();
+    // The first read (and its one `git status`) waits until start-up is over; a flush before then reads first.
+    const firstGit = setTimeout(() => void this.refreshGit(), GIT_DELAY_MS);
+    firstGit.unref();
+    this.timers.push(firstGit);
     const every = (ms: number, fn: () => Promise<void>) => {
       if (ms <= 0) return;
       const t = setInterval(() => void fn(), ms);
@@ -92,7 +98,7 @@ export class HistoryRecorder {
 
   /** Writes the minutes that ended (all of them, the current one included, with `all`). Never rejects. */
   async flush(all = false): Promise<void> {
-    await this.gitRead;
+    await (this.gitKnown ? this.gitRead : this.refreshGit());
     const now = this.o.clock();
     if (all || Math.floor(now / MINUTE_MS) * MINUTE_MS > this.minute) this.seal();
     const batch = this.pending;
@@ -139,6 +145,7 @@ export class HistoryRecorder {
   }
 
   private async refreshGit(): Promise<void> {
+    this.gitKnown = true;
     await (this.gitRead = this.o.git?.state() ?? Promise.resolve());
   }
 
