@@ -76,7 +76,7 @@ async function startApp(cwd: string, env: Record<string, string> = {}): Promise<
 }
 
 describe('history across restarts (real processes)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let repo: string;
 
   beforeEach(() => {
