@@ -27,6 +27,7 @@ import { createMiddleware } from './express/middleware';
 import { openFeed } from './feed';
 import { FindingsEngine } from './findings';
 import { RouteProfiler } from './profile';
+import { History } from './history';
 import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
@@ -78,6 +79,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private server: LocalServer | undefined;
   private serverStart: Promise<LocalServer | undefined> | undefined;
   private readonly slowLog: SlowLogFile | undefined;
+  /** Per-route minutes on disk; undefined with `history: false` or measuring off. */
+  private readonly history: History | undefined;
   private evaluateTimer: NodeJS.Timeout | undefined;
   /** Read first by the measuring middleware on every request. */
   private readonly measuring: MeasuringSwitch = { paused: false };
@@ -103,7 +106,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, namespace: appNamespace(o.name), resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
-      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs });
+      if (o.history) this.history = new History(o.history, { diag: this.diag });
+      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs, history: this.history });
       const metrics = this.metrics;
       this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
       this.findings = this.createFindings(metrics);
@@ -267,7 +271,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.findings?.close();
     this.profiler?.cancel();
     const server = await this.serverStart?.catch(() => undefined);
-    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close()]);
+    this.metrics?.endpoints(); // aggregates what is queued, so the history's last minute has it
+    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close(), this.history?.close()]);
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
     this.metrics?.close();
@@ -441,6 +446,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     rateLimits: () => this.rateLimits,
     findings: () => this.findings,
     profiler: () => this.profiler,
+    history: () => this.history,
     thresholdsSet: () => {
       this.thresholdsRevision++;
     },

@@ -9,6 +9,7 @@ import type { Cache, InvalidateTarget } from './cache';
 import { RouteLensError } from './errors';
 import type { FindingsEngine } from './findings';
 import type { RouteProfiler } from './profile';
+import type { History } from './history';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
@@ -25,6 +26,7 @@ export interface CommandParts {
   rateLimits(): RateLimits;
   findings(): FindingsEngine | undefined;
   profiler(): RouteProfiler | undefined;
+  history(): History | undefined;
   /** Called after thresholds.set (the next delta carries the thresholds). */
   thresholdsSet(): void;
   /** Pauses or resumes measuring; returns whether it is paused now. */
@@ -36,6 +38,11 @@ export function commandTable(p: CommandParts): CommandHandlers {
     const c = p.cache();
     if (!c) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
     return c;
+  };
+  const history = (): History => {
+    const h = p.history();
+    if (!h) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent keeps no history (history: false, ROUTELENS_HISTORY=0, or measuring off)');
+    return h;
   };
   return {
     snapshot: () => p.snapshot(),
@@ -58,9 +65,9 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'endpoint.breakdown': () => unavailable('breakdowns'),
     'findings.list': () => ({ findings: p.findings()?.list() ?? unavailable('findings') }),
     'profile.start': ({ endpoint, seconds }) => (p.profiler() ?? unavailable('route profiles')).profile(endpoint, seconds),
-    'history.get': () => unavailable('history'),
-    'baseline.compare': () => unavailable('baselines'),
-    'baseline.set': () => unavailable('baselines'),
+    'history.get': (args) => history().get(args),
+    'baseline.compare': () => history().compare(),
+    'baseline.set': ({ file }) => history().setBaseline(file),
     'cache.stats': () => cache().stats(),
     'cache.keys': (args) => cache().keys(args),
     'cache.inspect': async ({ key }) => {

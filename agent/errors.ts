@@ -45,6 +45,7 @@ export const AGENT_WARNING_CODES = {
   ROUTELENS_WARN_RATE_LIMIT_REDIS: { startup: false, meaning: 'The limiters’ Redis connection reported an error.' },
   ROUTELENS_WARN_SLOW_LOG: { startup: false, meaning: 'The slow-request log on disk could not be written (full disk, unwritable directory); that batch is dropped and writing is retried.' },
   ROUTELENS_WARN_SLOW_LOG_MISSED: { startup: false, meaning: 'More slow requests arrived between two writes of the log on disk than the in-memory log holds; the rest are counted as missed.' },
+  ROUTELENS_WARN_HISTORY: { startup: false, meaning: 'The history on disk could not be written (unwritable or locked directory, full disk); those minutes are dropped and writing is retried every minute.' },
   ROUTELENS_WARN_RATE_LIMIT_CONFIG: { startup: false, meaning: 'express-rate-limit found a configuration problem (its ERR_ERL_* / WRN_ERL_* code is in the message; once per code).' },
 } as const satisfies Record<string, WarningSpec>;
 

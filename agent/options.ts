@@ -23,6 +23,7 @@ import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknown
 import { type Logger, consoleLogger } from './log';
 import { truncate } from './text';
 import { type ResolvedSlowLog, type SlowLogOptions, resolveSlowLog } from './slowlog-file';
+import { type HistoryOptions, type ResolvedHistory, resolveHistory } from './history/options';
 
 export interface AgentOptions {
   /** Shown in the editor. Default: ROUTELENS_NAME, else the name in ./package.json, else the folder name. */
@@ -65,6 +66,11 @@ export interface AgentOptions {
   systemMs?: number;
   /** The slow-request log on disk (NDJSON, rotated by size); false/absent = none. ROUTELENS_SLOW_LOG_DIR. See docs/metrics.md. */
   slowLog?: SlowLogOptions | false;
+  /**
+   * Per-route figures per minute kept on disk across restarts (default on, in `.routelens/history/`);
+   * false = none. ROUTELENS_HISTORY=0, ROUTELENS_HISTORY_DIR. See docs/history.md.
+   */
+  history?: HistoryOptions | false;
 }
 
 /** A start-up warning found while resolving (a bad environment value); the agent writes it once. */
@@ -98,12 +104,14 @@ export interface ResolvedOptions {
   systemMs: number;
   warnings: StartupWarning[];
   slowLog: ResolvedSlowLog | false;
+  history: ResolvedHistory | false;
 }
 
 /** Every option createAgent knows; anything else is refused, naming the nearest. */
 export const AGENT_OPTION_NAMES = [
   'name', 'enabled', 'port', 'host', 'allowNonLoopback', 'token', 'discoveryDir', 'server', 'batchMs', 'heartbeatMs',
   'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs', 'slowLog',
+  'history',
 ] as const satisfies ReadonlyArray<keyof AgentOptions>;
 // Compile error when an option is added to AgentOptions but not to the list above.
 const allNamed: Exclude<keyof AgentOptions, (typeof AGENT_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -174,6 +182,9 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
 
   if (o.cache !== undefined && o.cache !== false) check.object(o.cache, 'cache');
 
+  const historyOff = fromEnv('ROUTELENS_HISTORY', readFlag, 'the history follows the history option') === false;
+  const historyDir = fromEnv('ROUTELENS_HISTORY_DIR', (raw) => (raw.includes('\0') ? new Unusable('a directory path') : raw), 'the history uses the history option or its default directory');
+
   return {
     name,
     enabled,
@@ -195,6 +206,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     systemMs: check.number(o, 'systemMs', 1000, INTERVALS.systemMs),
     warnings,
     slowLog: resolveSlowLog(o.slowLog, env, cwd),
+    history: resolveHistory(o.history, { off: historyOff, dir: historyDir }, cwd),
   };
 }
 

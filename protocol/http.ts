@@ -19,6 +19,10 @@ export const HTTP_PATHS = {
   /** POST (empty body) → measuring.set `{paused: true}` / `{paused: false}`. */
   pause: '/v1/pause',
   resume: '/v1/resume',
+  /** GET `?endpoint=&from=&to=&resolution=` → history.get. */
+  history: '/v1/history',
+  /** GET → baseline.compare; POST `{file?}` → baseline.set. */
+  baseline: '/v1/baseline',
   metrics: '/metrics',
   /** GET → findings.list `{ findings }`. */
   findings: '/v1/findings',

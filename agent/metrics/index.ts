@@ -45,6 +45,13 @@ export interface MetricsOptions {
   diag: Diagnostics;
   /** How often process figures are sampled (ms); default 1000, 0 = only at construction and on `sampleSystem()`. */
   systemIntervalMs?: number;
+  /** Receives every aggregated sample but the overflow bucket's (the history on disk). */
+  history?: HistorySink;
+}
+
+/** Where aggregated samples also go: `add(endpointId, durationMs, isError, time)`, off the request path. */
+export interface HistorySink {
+  add(endpointId: string, durationMs: number, isError: boolean, now: number): void;
 }
 
 const DEFAULT_SLOW_MS: Thresholds['slowMs'] = { info: 1000, warning: 5000, critical: 10000 };
@@ -65,6 +72,7 @@ export class MetricsCore implements Metrics {
   private readonly slow: SlowLog;
   private readonly traffic = new RequestTraffic();
   private readonly sampler: SystemSampler;
+  private readonly history: HistorySink | undefined;
   /** Endpoints with data still inside a window: marked changed when a slot boundary passes. */
   private readonly live = new Set<Endpoint>();
   /** The 10 s slot of the latest read that looked for sliding windows. */
@@ -87,6 +95,7 @@ export class MetricsCore implements Metrics {
     this.slowFromMs = this.slow.thresholds.info;
     this.queue = new RecordQueue(this.clock, this, this.diag);
     this.sampler = new SystemSampler(this.diag, opts.systemIntervalMs ?? 1000);
+    this.history = opts.history;
   }
 
   // ------------------------------------------------------------ recording (the request path)
@@ -272,6 +281,8 @@ export class MetricsCore implements Metrics {
     if (ep.kind !== 'custom') this.traffic.add(fineEpoch(t), (flags & F_ERROR) !== 0);
     this.live.add(ep);
     this.changes.touch(ep);
+    // The one place samples reach the history on disk (the overflow bucket's mix of routes has no trend).
+    if (this.history && ep.kind !== 'overflow') this.history.add(ep.id, d, (flags & F_ERROR) !== 0, t);
   }
 
   /** A registered endpoint is zeroed; any other is removed. */

@@ -201,6 +201,18 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
       allow(req, 'POST');
       noQuery(q);
       return command(ctx, res, 'profile.start', await readJson(req));
+    case HTTP_PATHS.history: {
+      allow(req, 'GET');
+      const args: Record<string, unknown> = {};
+      for (const [k, v] of readQuery(q, ['endpoint', 'from', 'to', 'resolution'])) if (v !== '') args[k] = k === 'from' || k === 'to' ? timeParam(k, v) : v;
+      return command(ctx, res, 'history.get', args);
+    }
+    case HTTP_PATHS.baseline: {
+      const m = allow(req, 'GET', 'POST');
+      noQuery(q);
+      if (m === 'GET') return command(ctx, res, 'baseline.compare', {});
+      return command(ctx, res, 'baseline.set', await readJson(req));
+    }
     case HTTP_PATHS.metrics: {
       allow(req, 'GET');
       noQuery(q);
@@ -273,6 +285,12 @@ function readQuery(q: URLSearchParams, known: string[]): Map<string, string> {
 
 function intParam(name: string, v: string): number {
   if (!/^\d{1,7}$/.test(v)) throw new ProtocolError('ERR_BAD_ARGS', `${name} must be a positive integer`);
+  return Number(v);
+}
+
+/** Epoch ms in a query parameter. */
+function timeParam(name: string, v: string): number {
+  if (!/^\d{1,15}$/.test(v)) throw new ProtocolError('ERR_BAD_ARGS', `${name} must be epoch milliseconds`);
   return Number(v);
 }
 
