@@ -10,6 +10,7 @@ import { RouteLensError } from './errors';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
+import type { SpanRecorder } from './spans';
 
 export type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
 export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
@@ -18,6 +19,7 @@ export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 export interface CommandParts {
   snapshot(): Snapshot;
   metrics(): MetricsCore | undefined;
+  spans(): SpanRecorder | undefined;
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
@@ -32,6 +34,11 @@ export function commandTable(p: CommandParts): CommandHandlers {
     const c = p.cache();
     if (!c) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent has no cache');
     return c;
+  };
+  const spans = (): SpanRecorder => {
+    const s = p.spans();
+    if (!s) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent does not record spans (spans: false)');
+    return s;
   };
   return {
     snapshot: () => p.snapshot(),
@@ -50,8 +57,12 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'alerts.list': () => ({ active: p.alerts().active(), history: p.alerts().history() }),
     'alerts.resolve': ({ id }) => p.alerts().resolve(id),
     'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
-    'traces.list': () => unavailable('traces'),
-    'endpoint.breakdown': () => unavailable('breakdowns'),
+    'traces.list': ({ endpoint, limit }) => ({ traces: spans().traces(endpoint, limit) }),
+    'endpoint.breakdown': ({ endpoint, window = '5m' }) => {
+      const stats = p.metrics()?.endpoint(endpoint);
+      if (stats === undefined && !spans().has(endpoint)) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+      return spans().breakdown(endpoint, window, stats?.windows[window].count ?? 0);
+    },
     'findings.list': () => unavailable('findings'),
     'profile.start': () => unavailable('route profiles'),
     'history.get': () => unavailable('history'),

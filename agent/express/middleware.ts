@@ -34,6 +34,8 @@ export interface MiddlewareOptions {
   now?: () => number;
   /** While `paused` is true a request costs one branch: the middleware only passes it on. */
   measuring?: MeasuringSwitch;
+  /** Answer every measured request with its id in `X-Request-Id` (the client's when sane, else generated). */
+  requestIdHeader?: boolean;
 }
 
 /** Longest `url` kept in a sample (the rest is cut). */
@@ -151,6 +153,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   const { diag } = opts;
   const measuring = opts.measuring ?? { paused: false };
   const now = opts.now ?? performance.now.bind(performance);
+  const idHeader = opts.requestIdHeader === true;
   let counter = 0;
   const owner: Owner = {
     idPrefix: `${process.pid.toString(36)}-${Date.now().toString(36)}-`,
@@ -207,6 +210,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       }
       watch(p, req, res);
       track(req, p);
+      if (idHeader && !res.headersSent) res.setHeader('X-Request-Id', p.requestId);
       requestStarted();
       return p;
     } catch (err) {
