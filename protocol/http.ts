@@ -22,6 +22,8 @@ export const HTTP_PATHS = {
   metrics: '/metrics',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
+  /** GET `?endpoint={id}&limit=N` → traces.list: `{ traces }`. */
+  traces: '/v1/traces',
 } as const;
 
 export const ENDPOINT_SORTS = ['slowest', 'most-requested'] as const;
