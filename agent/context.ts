@@ -14,6 +14,7 @@
  * express/request.ts instead.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { SourceLocation } from '../protocol';
 
 export interface RequestContext {
   method: string;
@@ -28,6 +29,8 @@ export interface RequestContext {
   spanParent?: number;
   /** In a child context: spans started here are the enclosing span's own (the agent's own Redis calls), not recorded. */
   quiet?: boolean;
+  /** In a child context: the user's call site of the operation running in it (a pool's query, whose client query starts later). */
+  callSite?: SourceLocation;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();

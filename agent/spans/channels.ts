@@ -10,8 +10,10 @@
  * whatever context the library finishes in, through the handle kept with the message.
  */
 import { subscribe, tracingChannel } from 'node:diagnostics_channel';
+import http from 'node:http';
+import https from 'node:https';
 import { httpName, normaliseQuery, redisName } from './normalize';
-import { CALL_SITE, type OpenSpan, endSpan, startSpan } from './recorder';
+import { CALL_SITE, type OpenSpan, endSpan, startSpan, withCallSite } from './recorder';
 
 let installed = false;
 
@@ -24,6 +26,7 @@ export function installChannels(): void {
   for (const name of ['mysql2:query', 'mysql2:execute']) traced(name, 'db', 'mysql2', (m) => normaliseQuery(m.query));
   traced('pg:query', 'db', 'pg', (m) => normaliseQuery(typeof m.query === 'object' && m.query !== null ? (m.query as { text?: unknown }).text : m.query));
   traced('ioredis:command', 'redis', 'ioredis', (m) => redisName(m.command, m.args as unknown[] | undefined));
+  callSites();
   traced('node-redis:command', 'redis', 'node-redis', (m) => redisName(m.command, (m.args as unknown[] | undefined)?.slice(1)));
 }
 
@@ -58,6 +61,7 @@ interface ClientRequestLike {
   method?: string;
   host?: string;
   path?: string;
+  getHeader?(name: string): unknown;
   once(event: 'close', fn: () => void): unknown;
 }
 
@@ -65,7 +69,7 @@ function httpClient(): void {
   const failed = new WeakSet<object>();
   subscribe('http.client.request.start', (message) => {
     const request = (message as { request: ClientRequestLike }).request;
-    const span = startSpan('http', httpName(request.method, request.host, request.path), 'http', CALL_SITE);
+    const span = startSpan('http', httpName(request.method, hostOf(request), request.path), 'http', CALL_SITE);
     if (span === undefined) return;
     // 'close' only: an 'error' listener of ours would hide the app's unhandled errors.
     request.once('close', () => endSpan(span, failed.has(request) || !(request as { res?: unknown }).res));
@@ -75,6 +79,43 @@ function httpClient(): void {
     if ((response.statusCode ?? 0) >= 500) failed.add(request);
   });
 }
+
+/** `host:port` as the request's Host header says, else the host alone. */
+function hostOf(request: ClientRequestLike): string | undefined {
+  const header = typeof request.getHeader === 'function' ? request.getHeader('host') : undefined;
+  return typeof header === 'string' ? header : request.host;
+}
+
+/**
+ * undici publishes `request:create` deep in fetch's own promise chain, and node:http publishes
+ * `http.client.request.start` a tick after the request is made: the caller's frame is no longer
+ * on the stack. So global fetch and the http/https modules' `request` and `get` are wrapped (same
+ * name, length and result; nothing else done) to capture a traced request's call site where the
+ * app calls them. Code that took `http.get` before the agent started goes without a location.
+ */
+function callSites(): void {
+  siteOf(globalThis as unknown as Record<string, unknown>, 'fetch');
+  for (const mod of [http, https] as unknown as Array<Record<string, unknown>>) {
+    siteOf(mod, 'request');
+    siteOf(mod, 'get');
+  }
+}
+
+function siteOf(obj: Record<string, unknown>, name: string): void {
+  const orig = obj[name] as ((this: unknown, ...args: unknown[]) => unknown) & { [CALL_SITE_WRAPPED]?: true };
+  if (typeof orig !== 'function' || orig[CALL_SITE_WRAPPED] === true) return;
+  const wrapped = {
+    [name](this: unknown) {
+      // eslint-disable-next-line prefer-rest-params -- hand the function its caller's own arguments
+      const args = arguments;
+      return withCallSite(() => orig.apply(this, args as never));
+    },
+  }[name]!;
+  Object.defineProperty(wrapped, CALL_SITE_WRAPPED, { value: true });
+  Object.defineProperty(wrapped, 'length', { value: orig.length });
+  obj[name] = wrapped;
+}
+const CALL_SITE_WRAPPED = Symbol.for('routelens.spans.callSite');
 
 function undici(): void {
   const open = new WeakMap<object, OpenSpan>();

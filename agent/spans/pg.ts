@@ -14,6 +14,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Hook } from 'require-in-the-middle';
+import { runQuiet } from './recorder';
 
 const WRAPPED = Symbol.for('routelens.pg.wrapped');
 const channel = tracingChannel('pg:query');
@@ -55,6 +56,7 @@ export function wrapPg(pg: PgModule): void {
   if (pool !== undefined && typeof pool.connect === 'function' && !pool[WRAPPED]) {
     Object.defineProperty(pool, WRAPPED, { value: true });
     pool.connect = wrapConnect(pool.connect as AnyFn);
+    if (typeof pool.query === 'function') pool.query = wrapPoolQuery(pool.query as AnyFn);
   }
 }
 
@@ -67,23 +69,42 @@ function subscribed(): boolean {
 }
 
 function wrapQuery(orig: AnyFn): AnyFn {
-  return function query(this: unknown, config: unknown, values?: unknown, callback?: unknown) {
+  return function query(this: unknown) {
     // eslint-disable-next-line prefer-rest-params -- hand pg its caller's own arguments
-    const args = arguments;
-    const submittable = typeof (config as { submit?: unknown } | null)?.submit === 'function';
-    if (!subscribed() || submittable || config === null || config === undefined) return orig.apply(this, args as never);
-    const conn = this as { database?: unknown; host?: unknown; port?: unknown; connectionParameters?: { database?: unknown } };
-    const context = {
-      query: typeof config === 'string' ? config : (config as { text?: unknown }).text,
-      database: conn.database ?? conn.connectionParameters?.database,
-      serverAddress: conn.host,
-      serverPort: conn.port,
-    };
-    const at = typeof values === 'function' ? 1 : typeof callback === 'function' ? 2 : typeof (config as { callback?: unknown }).callback === 'function' ? -2 : -1;
-    if (at === -2) return orig.apply(this, args as never);
-    if (at >= 0) return channel.traceCallback(orig as never, at, context, this, ...(Array.prototype.slice.call(args) as never[]));
-    return channel.tracePromise(() => orig.apply(this, args as never) as Promise<unknown>, context);
+    return traceQuery(this, orig, arguments, false);
   };
+}
+
+/**
+ * A pool's query is one span from the call (so the wait for a free connection counts as the
+ * query's) to the reply; the client query it runs is the same operation, so it runs quiet. The
+ * caller's callback is bound to the caller's context first (it must not run quiet).
+ */
+function wrapPoolQuery(orig: AnyFn): AnyFn {
+  return function query(this: unknown) {
+    // eslint-disable-next-line prefer-rest-params -- hand pg-pool its caller's own arguments
+    return traceQuery(this, orig, arguments, true);
+  };
+}
+
+/** Publishes one query on `pg:query` around `orig` (a client's or a pool's query). */
+function traceQuery(self: unknown, orig: AnyFn, args: IArguments, pool: boolean): unknown {
+  const [config, values, callback] = args as unknown as [unknown, unknown, unknown];
+  const submittable = typeof (config as { submit?: unknown } | null)?.submit === 'function';
+  if (!subscribed() || submittable || config === null || config === undefined || typeof (config as { callback?: unknown }).callback === 'function') return orig.apply(self, args as never);
+  const conn = (pool ? (self as { options?: object }).options : self) as { database?: unknown; host?: unknown; port?: unknown; connectionParameters?: { database?: unknown } } | undefined;
+  const context = {
+    query: typeof config === 'string' ? config : (config as { text?: unknown }).text,
+    database: conn?.database ?? conn?.connectionParameters?.database,
+    serverAddress: conn?.host,
+    serverPort: conn?.port,
+  };
+  const list = Array.prototype.slice.call(args) as unknown[];
+  const at = typeof values === 'function' ? 1 : typeof callback === 'function' ? 2 : -1;
+  if (at >= 0 && pool) list[at] = AsyncResource.bind(list[at] as AnyFn);
+  const run = pool ? (...a: unknown[]) => runQuiet(() => orig.apply(self, a)) : (...a: unknown[]) => orig.apply(self, a);
+  if (at >= 0) return channel.traceCallback(run as never, at, context, self, ...(list as never[]));
+  return channel.tracePromise(() => run(...list) as Promise<unknown>, context);
 }
 
 function wrapConnect(orig: AnyFn): AnyFn {

@@ -110,7 +110,7 @@ export function startSpan(kind: SpanKind, name: string, source: string, location
   const start = performance.now();
   const span: Span = { kind, name, startMs: start - b.t0, durationMs: -1, source };
   if (ctx.spanParent !== undefined) span.parent = ctx.spanParent;
-  const loc = location === CALL_SITE ? captureSite() : location;
+  const loc = location === CALL_SITE ? (ctx.callSite ?? captureSite()) : location;
   if (loc !== undefined) span.location = loc;
   const index = b.spans.push(span) - 1;
   b.fns[index] = fn;
@@ -153,11 +153,35 @@ export function withSpan<T>(kind: SpanKind, name: string, source: string, locati
   return result;
 }
 
+/**
+ * Runs `fn` (an operation whose spans start later, out of the user's stack: a pool's query) with
+ * the user's call site captured now, if the request is traced.
+ */
+export function withCallSite<T>(fn: () => T): T {
+  if (slot.sink === undefined) return fn();
+  const ctx = requestContext.getStore();
+  if (ctx === undefined || ctx.quiet === true || ctx.callSite !== undefined || bufferOf(ctx) === undefined) return fn();
+  const site = captureSite();
+  if (site === undefined) return fn();
+  const child = Object.create(ctx) as RequestContext;
+  child.callSite = site;
+  return requestContext.run(child, fn);
+}
+
+/** Runs `fn` where spans are not recorded (an operation already recorded by its caller). */
+export function runQuiet<T>(fn: () => T): T {
+  const ctx = requestContext.getStore();
+  if (ctx === undefined || ctx.quiet === true) return fn();
+  const child = Object.create(ctx) as RequestContext;
+  child.quiet = true;
+  return requestContext.run(child, fn);
+}
+
 /** Runs `fn` in the current request's own context (out of a child's): for `next()` called inside a quiet span. */
 export function outOfSpan<T>(fn: () => T): T {
   const ctx = requestContext.getStore();
-  if (ctx === undefined || ctx.spanParent === undefined) return fn();
+  if (ctx === undefined || (ctx.spanParent === undefined && ctx.quiet !== true && ctx.callSite === undefined)) return fn();
   let root: RequestContext = ctx;
-  while (Object.prototype.hasOwnProperty.call(root, 'spanParent')) root = Object.getPrototypeOf(root) as RequestContext;
+  while (['spanParent', 'callSite', 'quiet'].some((k) => Object.prototype.hasOwnProperty.call(root, k))) root = Object.getPrototypeOf(root) as RequestContext;
   return requestContext.run(root, fn);
 }
