@@ -13,7 +13,8 @@ import { subscribe, tracingChannel } from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { httpName, normaliseQuery, redisName } from './normalize';
-import { CALL_SITE, type OpenSpan, endSpan, startSpan, withCallSite } from './recorder';
+import { type RequestContext, requestContext } from '../context';
+import { CALL_SITE, type OpenSpan, endSpan, siteContext, startSpan, withCallSite } from './recorder';
 
 let installed = false;
 
@@ -24,6 +25,9 @@ export function installChannels(): void {
   httpClient();
   undici();
   for (const name of ['mysql2:query', 'mysql2:execute']) traced(name, 'db', 'mysql2', (m) => normaliseQuery(m.query));
+  // A pooled connection is handed to a waiting caller from another request's release: the
+  // callback runs in its caller's context again, with the caller's call site.
+  keepContext('mysql2:pool:connect', true);
   traced('pg:query', 'db', 'pg', (m) => normaliseQuery(typeof m.query === 'object' && m.query !== null ? (m.query as { text?: unknown }).text : m.query));
   traced('ioredis:command', 'redis', 'ioredis', (m) => redisName(m.command, m.args as unknown[] | undefined));
   callSites();
@@ -32,8 +36,26 @@ export function installChannels(): void {
 
 type Message = Record<string, unknown>;
 
+const SAVED = Symbol('routelens.spans.context');
+
+/**
+ * TracingChannel's "context recovery": the context current at `start` (a child carrying the
+ * caller's call site when `site`) is the one the library's callback runs in (`asyncStart`),
+ * whatever context the library called back from.
+ */
+function keepContext(channel: string, site: boolean): void {
+  const tc = tracingChannel(channel);
+  tc.start.bindStore(requestContext, (m) => {
+    const store = site ? siteContext() : requestContext.getStore();
+    (m as { [SAVED]?: RequestContext })[SAVED] = store;
+    return store as RequestContext;
+  });
+  tc.asyncStart.bindStore(requestContext, (m) => (m as { [SAVED]?: RequestContext })[SAVED] as RequestContext);
+}
+
 /** A TracingChannel: the span starts on `start`, ends on `asyncStart` (the reply came) or a synchronous `end` without a callback. */
 function traced(channel: string, kind: 'db' | 'redis', source: string, name: (m: Message) => string): void {
+  keepContext(channel, false);
   const open = new WeakMap<object, OpenSpan>();
   tracingChannel(channel).subscribe({
     start(m) {

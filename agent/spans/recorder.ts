@@ -158,14 +158,20 @@ export function withSpan<T>(kind: SpanKind, name: string, source: string, locati
  * the user's call site captured now, if the request is traced.
  */
 export function withCallSite<T>(fn: () => T): T {
-  if (slot.sink === undefined) return fn();
   const ctx = requestContext.getStore();
-  if (ctx === undefined || ctx.quiet === true || ctx.callSite !== undefined || bufferOf(ctx) === undefined) return fn();
+  const child = siteContext();
+  return child === ctx ? fn() : requestContext.run(child!, fn);
+}
+
+/** The current context, or a child of it carrying the call site captured now when the request is traced. */
+export function siteContext(): RequestContext | undefined {
+  const ctx = requestContext.getStore();
+  if (slot.sink === undefined || ctx === undefined || ctx.quiet === true || ctx.callSite !== undefined || bufferOf(ctx) === undefined) return ctx;
   const site = captureSite();
-  if (site === undefined) return fn();
+  if (site === undefined) return ctx;
   const child = Object.create(ctx) as RequestContext;
   child.callSite = site;
-  return requestContext.run(child, fn);
+  return child;
 }
 
 /** Runs `fn` where spans are not recorded (an operation already recorded by its caller). */
