@@ -26,7 +26,7 @@ export function normaliseQuery(text: unknown, max = MAX_QUERY): string {
   let q = text.length > 8 * max ? text.slice(0, 8 * max) : text;
   q = q.replace(COMMENT, ' ');
   q = q.replace(STRING, (m) => (m.startsWith('"') ? m : '?'));
-  q = q.replace(NUMBER, (m, offset: number, all: string) => (all[offset - 1] === '$' ? m : '?'));
+  q = q.replace(NUMBER, '?');
   q = q.replace(BOOLEAN, '?');
   q = q.replace(LIST, '(?)');
   q = q.replace(SPACE, ' ').trim();
@@ -59,9 +59,12 @@ export function httpName(method: unknown, host: unknown, path: unknown): string 
   let p = typeof path === 'string' ? path : '/';
   const q = p.indexOf('?');
   if (q >= 0) p = p.slice(0, q);
-  p = p.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '?').replace(/(?<=\/)[^/]*\d[^/]*(?=\/|$)/g, '?');
+  p = p.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '?').replace(/(?<=\/)[^/]+/g, (seg) => (ID_SEGMENT.test(seg) ? '?' : seg));
   return cap(`${m} ${h}${p}`, MAX_QUERY);
 }
+
+/** A path segment that is an id: digits, long hex, or anything with a run of 3+ digits (`v2` stays). */
+const ID_SEGMENT = /^\d+$|^[0-9a-f]{8,}$|\d{3,}/i;
 
 function cap(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
