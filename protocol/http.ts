@@ -40,4 +40,5 @@ export const ENV = {
   slowLogDir: 'ROUTELENS_SLOW_LOG_DIR',
   redisUrl: 'ROUTELENS_REDIS_URL',
   debug: 'ROUTELENS_DEBUG',
+  spans: 'ROUTELENS_SPANS',
 } as const;
