@@ -29,8 +29,39 @@ interface LayerLike {
 }
 type Handle = (this: LayerLike, req: unknown, res: unknown, next: Next) => unknown;
 
-/** Hooks an Express module's Layer prototype (idempotent; called by route capture when it patches the module). */
+/** Layer prototypes known (from route capture), hooked only while an agent records spans. */
+const protos: Array<Record<string | symbol, unknown>> = [];
+let enabled = false;
+
+/**
+ * Called by route capture when it patches a module: the Layer prototype is hooked while an agent
+ * records spans (so without spans no frame of ours is in the app's stacks). Idempotent.
+ */
 export function hookLayers(layerProto: Record<string | symbol, unknown>): void {
+  if (protos.includes(layerProto)) return;
+  protos.push(layerProto);
+  if (enabled) hook(layerProto);
+}
+
+/** Hooks (true) or restores (false) every known Layer prototype. */
+export function layerSpans(on: boolean): void {
+  enabled = on;
+  for (const proto of protos) {
+    if (on) hook(proto);
+    else unhook(proto);
+  }
+}
+
+const ORIGINAL = Symbol.for('routelens.spans.layer.original');
+
+function unhook(layerProto: Record<string | symbol, unknown>): void {
+  for (const name of ['handleRequest', 'handle_request']) {
+    const fn = layerProto[name] as { [ORIGINAL]?: unknown } | undefined;
+    if (typeof fn === 'function' && fn[ORIGINAL] !== undefined) layerProto[name] = fn[ORIGINAL];
+  }
+}
+
+function hook(layerProto: Record<string | symbol, unknown>): void {
   const name = typeof layerProto.handleRequest === 'function' ? 'handleRequest' : 'handle_request';
   const orig = layerProto[name] as (Handle & { [HOOKED]?: true }) | undefined;
   if (typeof orig !== 'function' || orig[HOOKED] === true) return;
@@ -39,6 +70,7 @@ export function hookLayers(layerProto: Record<string | symbol, unknown>): void {
     return layerSpan(this, orig, req, res, next);
   };
   Object.defineProperty(hooked, HOOKED, { value: true });
+  Object.defineProperty(hooked, ORIGINAL, { value: orig });
   Object.defineProperty(hooked, 'length', { value: orig.length });
   layerProto[name] = hooked;
 }

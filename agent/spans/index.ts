@@ -7,6 +7,7 @@
 import { enterAlways } from '../context';
 import type { Diagnostics } from '../log';
 import { installChannels } from './channels';
+import { layerSpans } from './express';
 import { installPg } from './pg';
 import { setSpanSink, spanSink } from './recorder';
 import { type SpanOptions, SpanRecorder } from './store';
@@ -17,6 +18,7 @@ export { CALL_SITE, withSpan } from './recorder';
 export function startSpans(options: SpanOptions, diag: Diagnostics): SpanRecorder {
   const recorder = new SpanRecorder(options, diag);
   setSpanSink(recorder);
+  layerSpans(true);
   enterAlways();
   try {
     installChannels();
@@ -29,5 +31,7 @@ export function startSpans(options: SpanOptions, diag: Diagnostics): SpanRecorde
 
 /** The recorder stops receiving spans (another agent's, if any, is not touched). */
 export function stopSpans(recorder: SpanRecorder): void {
-  if (spanSink() === recorder) setSpanSink(undefined);
+  if (spanSink() !== recorder) return;
+  setSpanSink(undefined);
+  layerSpans(false);
 }

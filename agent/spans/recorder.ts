@@ -79,7 +79,7 @@ export function bufferOf(ctx: RequestContext): TraceBuffer | undefined {
 /** The sink's sampling decision for a buffer (made once). */
 export function decide(b: TraceBuffer, method: string, route: string): void {
   b.decided = true;
-  let admitted = false;
+  let admitted: boolean;
   try {
     admitted = b.sink.admit(method, route);
   } catch {
