@@ -28,7 +28,7 @@ import { openFeed } from './feed';
 import { FindingsEngine } from './findings';
 import { RouteProfiler } from './profile';
 import { History } from './history';
-import type { AgentHost, Alerts, CommandSource, MeasuringSwitch } from './internal';
+import type { AgentHost, Alerts, CommandSource, MeasuringSwitch, RequestSample } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
 import { type MetricsCore, createMetrics } from './metrics';
@@ -38,6 +38,8 @@ import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, creat
 import { type LocalServer, startServer } from './server';
 import { defaultDiscoveryDir } from './server/discovery';
 import { SlowLogFile } from './slowlog-file';
+import { currentContext } from './context';
+import { CALL_SITE, type SpanRecorder, startSpans, stopSpans, withSpan } from './spans';
 
 declare const __ROUTELENS_VERSION__: string;
 export const VERSION: string = typeof __ROUTELENS_VERSION__ === 'string' ? __ROUTELENS_VERSION__ : '0.0.0-dev';
@@ -70,6 +72,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly findings: FindingsEngine | undefined;
   /** "Profile this route": one CPU profile at a time. */
   private readonly profiler: RouteProfiler | undefined;
+  /** Span recording (undefined when off); `spans.onTrace(listener)` hears every traced request. */
+  readonly spans: SpanRecorder | undefined;
   private readonly alerts: Alerts;
   private readonly rateLimits: RateLimits;
   private readonly startedAt = Date.now();
@@ -109,9 +113,17 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (o.history) this.history = new History(o.history, { diag: this.diag });
       this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs, history: this.history });
       const metrics = this.metrics;
-      this.handler = createMiddleware(metrics, { diag: this.diag, measuring: this.measuring });
+      const spans = o.spans === false ? undefined : startSpans(o.spans, this.diag);
+      this.spans = spans;
+      const recorder = spans === undefined ? metrics : { registerRoute: metrics.registerRoute.bind(metrics), record: (s: RequestSample) => {
+        metrics.record(s);
+        spans.finish(s);
+      } };
+      this.handler = createMiddleware(recorder, { diag: this.diag, measuring: this.measuring, requestIdHeader: o.requestIdHeader });
       this.findings = this.createFindings(metrics);
       this.profiler = this.createProfiler(metrics, this.findings);
+      const findings = this.findings;
+      if (spans !== undefined && findings !== undefined) spans.onTrace((trace) => findings.observe(trace));
       if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
@@ -172,7 +184,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const start = performance.now();
     let result: T;
     try {
-      result = fn();
+      result = this.spans === undefined ? fn() : withSpan('custom', String(name), 'agent.time', CALL_SITE, false, fn);
     } catch (err) {
       this.recordSafely(name, performance.now() - start, true);
       throw err;
@@ -191,6 +203,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.recordSafely(name, performance.now() - start, false);
     return result;
+  }
+
+  /** The id of the request being handled (its `X-Request-Id`, or the one the agent generated); undefined outside a request. */
+  requestId(): string | undefined {
+    return currentContext()?.requestId;
   }
 
   /** Records a custom timing measured elsewhere (ms). */
@@ -276,6 +293,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
     this.metrics?.close();
+    if (this.spans) stopSpans(this.spans);
     this.removeAllListeners();
   }
 
@@ -441,6 +459,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly commands: CommandHandlers = commandTable({
     snapshot: () => this.snapshot(),
     metrics: () => this.metrics,
+    spans: () => this.spans,
     alerts: () => this.alerts,
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,

@@ -13,6 +13,7 @@ import type { History } from './history';
 import type { Alerts, CommandSource } from './internal';
 import type { MetricsCore } from './metrics';
 import type { RateLimits } from './ratelimit';
+import type { SpanRecorder } from './spans';
 
 export type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
 export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
@@ -21,6 +22,7 @@ export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 export interface CommandParts {
   snapshot(): Snapshot;
   metrics(): MetricsCore | undefined;
+  spans(): SpanRecorder | undefined;
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
@@ -44,6 +46,11 @@ export function commandTable(p: CommandParts): CommandHandlers {
     if (!h) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent keeps no history (history: false, ROUTELENS_HISTORY=0, or measuring off)');
     return h;
   };
+  const spans = (): SpanRecorder => {
+    const s = p.spans();
+    if (!s) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent does not record spans (spans: false)');
+    return s;
+  };
   return {
     snapshot: () => p.snapshot(),
     reset: ({ endpoint }) => {
@@ -61,8 +68,12 @@ export function commandTable(p: CommandParts): CommandHandlers {
     'alerts.list': () => ({ active: p.alerts().active(), history: p.alerts().history() }),
     'alerts.resolve': ({ id }) => p.alerts().resolve(id),
     'measuring.set': ({ paused }) => ({ paused: p.setPaused(paused) }),
-    'traces.list': () => unavailable('traces'),
-    'endpoint.breakdown': () => unavailable('breakdowns'),
+    'traces.list': ({ endpoint, limit }) => ({ traces: spans().traces(endpoint, limit) }),
+    'endpoint.breakdown': ({ endpoint, window = '5m' }) => {
+      const stats = p.metrics()?.endpoint(endpoint);
+      if (stats === undefined && !spans().has(endpoint)) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+      return spans().breakdown(endpoint, window, stats?.windows[window].count ?? 0);
+    },
     'findings.list': () => ({ findings: p.findings()?.list() ?? unavailable('findings') }),
     'profile.start': ({ endpoint, seconds }) => (p.profiler() ?? unavailable('route profiles')).profile(endpoint, seconds),
     'history.get': (args) => history().get(args),

@@ -14,12 +14,23 @@
  * express/request.ts instead.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { SourceLocation } from '../protocol';
 
 export interface RequestContext {
   method: string;
   /** Matched template (`/users/:id`), set by route capture; undefined until a route matches. */
   route: string | undefined;
   requestId: string;
+  /** `performance.now()` at the request's first sight (the measuring middleware's state has it). */
+  readonly t0?: number;
+  /** The request's span buffer (spans/recorder.ts): undefined until its first span, null when not traced. */
+  trace?: unknown;
+  /** In a child context (spans/recorder.ts): the index of the span that encloses what runs in it. */
+  spanParent?: number;
+  /** In a child context: spans started here are the enclosing span's own (the agent's own Redis calls), not recorded. */
+  quiet?: boolean;
+  /** In a child context: the user's call site of the operation running in it (a pool's query, whose client query starts later). */
+  callSite?: SourceLocation;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -48,6 +59,11 @@ export function currentContext(): RequestContext | undefined {
   const ctx = requestContext.getStore();
   if (ctx === undefined && !state.entering && state.inFlight > 0) state.entering = true;
   return ctx;
+}
+
+/** Enters every request's context from now on (span recording needs it from the first request). */
+export function enterAlways(): void {
+  state.entering = true;
 }
 
 /** For tests: back to the lazy start. */

@@ -22,6 +22,7 @@ import * as check from './check';
 import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknownOption } from './errors';
 import { type Logger, consoleLogger } from './log';
 import { truncate } from './text';
+import type { SpanOptions } from './spans/store';
 import { type ResolvedSlowLog, type SlowLogOptions, resolveSlowLog } from './slowlog-file';
 import { type HistoryOptions, type ResolvedHistory, resolveHistory } from './history/options';
 
@@ -71,6 +72,15 @@ export interface AgentOptions {
    * false = none. ROUTELENS_HISTORY=0, ROUTELENS_HISTORY_DIR. See docs/history.md.
    */
   history?: HistoryOptions | false;
+  /**
+   * Spans (what each request spent its time on; see docs/spans.md): false = none; true or an
+   * object = recorded for a sample of each route's requests (`sample` per second after the first
+   * 20; 'all' = every request), at most `maxSpansPerRequest` each. Default on, sampled.
+   * ROUTELENS_SPANS=0 (off), 1 or all (every request), sampled.
+   */
+  spans?: boolean | { sample?: number | 'all'; maxSpansPerRequest?: number };
+  /** false = no `X-Request-Id` response header (the request id is still kept). Default true. */
+  requestIdHeader?: boolean;
 }
 
 /** A start-up warning found while resolving (a bad environment value); the agent writes it once. */
@@ -105,6 +115,8 @@ export interface ResolvedOptions {
   warnings: StartupWarning[];
   slowLog: ResolvedSlowLog | false;
   history: ResolvedHistory | false;
+  spans: SpanOptions | false;
+  requestIdHeader: boolean;
 }
 
 /** Every option createAgent knows; anything else is refused, naming the nearest. */
@@ -112,6 +124,7 @@ export const AGENT_OPTION_NAMES = [
   'name', 'enabled', 'port', 'host', 'allowNonLoopback', 'token', 'discoveryDir', 'server', 'batchMs', 'heartbeatMs',
   'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs', 'slowLog',
   'history',
+  'spans', 'requestIdHeader',
 ] as const satisfies ReadonlyArray<keyof AgentOptions>;
 // Compile error when an option is added to AgentOptions but not to the list above.
 const allNamed: Exclude<keyof AgentOptions, (typeof AGENT_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -207,7 +220,31 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     warnings,
     slowLog: resolveSlowLog(o.slowLog, env, cwd),
     history: resolveHistory(o.history, { off: historyOff, dir: historyDir }, cwd),
+    spans: resolveSpans(o.spans, fromEnv('ROUTELENS_SPANS', readSpans, 'spans use the spans option')),
+    requestIdHeader: check.boolean(o, 'requestIdHeader', true),
   };
+}
+
+const SPAN_SAMPLE: check.Range = { min: 0.001, max: 1_000_000 };
+const MAX_SPANS: check.Range = { min: 1, max: 10_000, integer: true };
+
+/** The spans option, with ROUTELENS_SPANS (`0`/`false` off, `1`/`true`/`all` every request, `sampled`) winning. */
+function resolveSpans(option: unknown, env: 'off' | 'all' | 'sampled' | undefined): SpanOptions | false {
+  if (option !== undefined && typeof option !== 'boolean') check.object(option, 'spans');
+  const o = (typeof option === 'object' && option !== null ? option : {}) as Record<string, unknown>;
+  if (typeof option === 'object' && option !== null) check.knownFields(o, ['sample', 'maxSpansPerRequest'], 'spans');
+  const sample = o.sample === 'all' ? 'all' : check.number(o, 'sample', 2, SPAN_SAMPLE, 'spans.sample');
+  const maxSpansPerRequest = check.number(o, 'maxSpansPerRequest', 200, MAX_SPANS, 'spans.maxSpansPerRequest');
+  if (env === 'off' || (env === undefined && option === false)) return false;
+  return { sample: env === 'all' ? 'all' : env === 'sampled' && sample === 'all' ? 2 : sample, maxSpansPerRequest };
+}
+
+function readSpans(raw: string): 'off' | 'all' | 'sampled' | Unusable {
+  const v = raw.trim().toLowerCase();
+  if (v === '0' || v === 'false' || v === 'off') return 'off';
+  if (v === '1' || v === 'true' || v === 'all') return 'all';
+  if (v === 'sampled') return 'sampled';
+  return new Unusable('0 (off), 1 or all (every request), or sampled');
 }
 
 /** Why an environment value cannot be used: what the variable takes. */

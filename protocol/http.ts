@@ -32,6 +32,8 @@ export const HTTP_PATHS = {
   sketches: '/v1/sketches',
   /** POST `{command, args}`: any command, as on the WebSocket. */
   command: '/v1/command',
+  /** GET `?endpoint={id}&limit=N` → traces.list: `{ traces }`. */
+  traces: '/v1/traces',
 } as const;
 
 export const ENDPOINT_SORTS = ['slowest', 'most-requested'] as const;
@@ -48,4 +50,5 @@ export const ENV = {
   slowLogDir: 'ROUTELENS_SLOW_LOG_DIR',
   redisUrl: 'ROUTELENS_REDIS_URL',
   debug: 'ROUTELENS_DEBUG',
+  spans: 'ROUTELENS_SPANS',
 } as const;

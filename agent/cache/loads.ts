@@ -5,6 +5,7 @@
  * one; a loaded value that cannot be cached is still returned.
  */
 import { RouteLensError } from '../errors';
+import { cacheSpan } from '../spans/cache';
 import type { Clock } from '../internal';
 import type { Found } from './entry';
 import { truncate } from '../text';
@@ -57,7 +58,7 @@ export class Loads {
     this.onLoaderCall?.(createdAt);
     let value: T;
     try {
-      value = await loader();
+      value = await cacheSpan('load', key, false, loader);
     } catch (err) {
       this.telemetry.loadFailed(key, err instanceof Error ? err.message : String(err));
       const fallback = stale ?? (await this.tiers.lookup(key, this.clock(), false));

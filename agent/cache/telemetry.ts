@@ -8,6 +8,7 @@
 import { Revision } from '../revision';
 import type { CacheEvent, CacheStats, CacheTier, RedisState } from '../../protocol';
 import { currentContext, type RequestContext } from '../context';
+import { cacheMark } from '../spans/cache';
 import type { Clock } from '../internal';
 import { truncate } from '../text';
 import { namespaceOf } from './options';
@@ -81,6 +82,7 @@ export class CacheTelemetry {
 
   hit(key: string, e: { ns: NamespaceCounts; hits: number }, tier: CacheTier, now: number): void {
     this.revision.mark();
+    cacheMark(tier === 'l1' ? 'l1 hit' : 'l2 hit', key);
     this.overall.hits++;
     if (tier === 'l1') this.l1Counts.hits++;
     else {
@@ -97,6 +99,7 @@ export class CacheTelemetry {
 
   miss(key: string, now: number): void {
     this.revision.mark();
+    cacheMark('miss', key);
     this.overall.misses++;
     this.l1Counts.misses++;
     if (this.hasL2) this.l2Counts.misses++;

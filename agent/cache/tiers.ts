@@ -13,6 +13,7 @@ import { RouteLensError } from '../errors';
 import type { Clock } from '../internal';
 import type { Diagnostics } from '../log';
 import { asIoredis } from '../redis';
+import { cacheSpan } from '../spans/cache';
 import { classify, type Entry, type Found, type Freshness } from './entry';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
 import { compileGlob, validatePattern } from './glob';
@@ -117,7 +118,8 @@ export class Tiers {
     if (s.fresh !== undefined) return s.fresh;
     if (this.l2 === undefined || !this.l2.available()) return this.fallback(s);
     const seq = this.peerSeq;
-    const raw = await this.l2.get(this.dataPrefix + key);
+    const l2 = this.l2;
+    const raw = await cacheSpan('l2 get', key, true, () => l2.get(this.dataPrefix + key));
     if (raw === FAIL) return this.fallback(s);
     return this.fromL2(key, raw, now, count, seq, s, priority);
   }

@@ -33,6 +33,7 @@ import { Diagnostics, silentLogger } from '../log';
 import { installRequestHooks, match } from './attribute';
 import { addMount, addStatic, discoverRouter, isRootPart } from './discover';
 import { measureAtEntry } from './entry';
+import { hookLayers } from '../spans/express';
 import { captureRegistration, captureSite } from './location';
 import { scheduleLookup } from './lookup';
 import { claimNestRouter } from './nest';
@@ -290,6 +291,7 @@ function patch(expressModule: unknown, diag: Diagnostics): ModuleState | undefin
   if (express.request !== null && typeof express.request === 'object') installRequestHooks(state, express.request);
 
   // ---- Layer: the error path (an error handler's own errors are the only stacks this frame is in)
+  hookLayers(layerProto);
   const errName = typeof layerProto.handleError === 'function' ? 'handleError' : 'handle_error';
   once(layerProto, errName, (orig) =>
     function handleError(this: unknown, error: unknown, req: object, res: unknown, next: AnyFn) {

@@ -3,7 +3,8 @@
  * server (`http.server.request.start`; the middleware's first sight for a request no Node http
  * server announced) to the response's finish (or to the connection closing first: aborted).
  * Passed alone to `app.use`, it runs at the app's entry instead of as a layer (AT_ENTRY, see
- * instrument.ts's measureAtEntry). It never sets headers, never throws into the app, and calls
+ * instrument.ts's measureAtEntry). The only header it sets is the request's `X-Request-Id`
+ * (unless `requestIdHeader: false`); it never throws into the app, and calls
  * `next()` (at the entry: the app's `handle`) exactly once: if anything of its own fails it
  * counts the failure and passes the request on as if it were absent.
  *
@@ -35,6 +36,8 @@ export interface MiddlewareOptions {
   now?: () => number;
   /** While `paused` is true a request costs one branch: the middleware only passes it on. */
   measuring?: MeasuringSwitch;
+  /** Answer every measured request with its id in `X-Request-Id` (the client's when sane, else generated). */
+  requestIdHeader?: boolean;
 }
 
 /** Longest `url` kept in a sample (the rest is cut). */
@@ -220,6 +223,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
   const now = opts.now ?? clock;
   /** The server's announcement is on the same clock as `now` only when it is the default. */
   const fromServer = opts.now === undefined;
+  const idHeader = opts.requestIdHeader === true;
   let counter = 0;
   const owner: Owner = {
     idPrefix: `${process.pid.toString(36)}-${Date.now().toString(36)}-`,
@@ -273,6 +277,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       }
       watch(p, socket, res);
       track(req, p);
+      if (idHeader && !res.headersSent) res.setHeader('X-Request-Id', p.requestId);
       requestStarted();
       return p;
     } catch (err) {

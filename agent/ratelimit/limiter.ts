@@ -10,6 +10,7 @@ import type { RateLimitStats } from '../../protocol';
 import type { Middleware } from '../api-types';
 import type { Clock } from '../internal';
 import type { Diagnostics } from '../log';
+import { SPAN_KIND } from '../spans/express';
 import { codeMethods } from './code';
 import type { LimiterConfig, RateLimitMiddleware } from './options';
 import type { RouteAttribution } from './routes';
@@ -46,6 +47,7 @@ export class Limiter {
   ) {
     this.#max = config.max;
     this.middleware = Object.assign(this.#buildMiddleware() as unknown as Middleware, { limiterName: config.name }, codeMethods(this, host));
+    Object.defineProperty(this.middleware, SPAN_KIND, { value: { kind: 'ratelimit', name: `ratelimit ${config.name}` } });
   }
 
   get max(): number {

@@ -231,6 +231,12 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
       if (typeof name !== 'string' || !isCommandName(name)) throw new ProtocolError('ERR_UNKNOWN_COMMAND', `unknown command: ${String(name).slice(0, 64)}`);
       return command(ctx, res, name, args ?? {});
     }
+    case HTTP_PATHS.traces: {
+      allow(req, 'GET');
+      const params = readQuery(q, ['endpoint', 'limit']);
+      const limit = params.get('limit');
+      return command(ctx, res, 'traces.list', { endpoint: params.get('endpoint'), ...(limit !== undefined && limit !== '' ? { limit: intParam('limit', limit) } : {}) });
+    }
     default:
       break;
   }
@@ -241,7 +247,9 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
     const id = decodeSegment(path.slice(endpointPrefix.length));
     const found = ctx.host.snapshot().endpoints.find((e) => e.id === id);
     if (!found) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${JSON.stringify(id.slice(0, 200))}`);
-    return sendJson(res, 200, found);
+    // Its breakdown when the agent records spans (absent otherwise).
+    const breakdown = await ctx.host.execute('endpoint.breakdown', { endpoint: id }, 'http').catch(() => undefined);
+    return sendJson(res, 200, breakdown === undefined ? found : { ...found, breakdown });
   }
   const alert = /^\/v1\/alerts\/([^/]+)\/resolve$/.exec(path);
   if (alert) {

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { resolveOptions } from '../../../agent/options';
+import { Diagnostics, silentLogger } from '../../../agent/log';
+import { FIRST_PER_ROUTE, SpanRecorder } from '../../../agent/spans/store';
+
+const diag = new Diagnostics(silentLogger);
+
+describe('SpanRecorder sampling', () => {
+  it('traces the first requests of each route, then at most `sample` per second', () => {
+    const r = new SpanRecorder({ sample: 2, maxSpansPerRequest: 10 }, diag);
+    const admitted = Array.from({ length: FIRST_PER_ROUTE + 50 }, () => r.admit('GET', '/a')).filter(Boolean).length;
+    assert.ok(admitted >= FIRST_PER_ROUTE && admitted <= FIRST_PER_ROUTE + 2, String(admitted));
+    // Another route has its own budget.
+    assert.equal(r.admit('GET', '/b'), true);
+    assert.equal(r.sampled, true);
+  });
+  it("traces every request with sample 'all'", () => {
+    const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag);
+    assert.ok(Array.from({ length: 500 }, () => r.admit('GET', '/a')).every(Boolean));
+    assert.equal(r.sampled, false);
+  });
+});
+
+describe('the spans option', () => {
+  it('is on and sampled by default, off with false, every request with ROUTELENS_SPANS=1', () => {
+    assert.deepEqual(resolveOptions({}, {}).spans, { sample: 2, maxSpansPerRequest: 200 });
+    assert.equal(resolveOptions({ spans: false }, {}).spans, false);
+    assert.deepEqual(resolveOptions({ spans: { maxSpansPerRequest: 50 } }, { ROUTELENS_SPANS: '1' }).spans, { sample: 'all', maxSpansPerRequest: 50 });
+    assert.equal(resolveOptions({}, { ROUTELENS_SPANS: '0' }).spans, false);
+  });
+  it('warns about an unusable ROUTELENS_SPANS and refuses a bad option', () => {
+    assert.equal(resolveOptions({}, { ROUTELENS_SPANS: 'lots' }).warnings[0]?.code, 'ROUTELENS_WARN_INVALID_ENV');
+    assert.throws(() => resolveOptions({ spans: { sample: -1 } }, {}), /spans\.sample/);
+    assert.throws(() => resolveOptions({ spans: { samples: 1 } as never }, {}), /sample/);
+  });
+  it('sends X-Request-Id unless requestIdHeader is false', () => {
+    assert.equal(resolveOptions({}, {}).requestIdHeader, true);
+    assert.equal(resolveOptions({ requestIdHeader: false }, {}).requestIdHeader, false);
+  });
+});
