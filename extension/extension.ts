@@ -18,6 +18,8 @@ import { registerLanguageModelTools } from './lm/tools';
 import type { Services } from './services';
 import { LENS_LANGUAGES, RouteCodeLensProvider } from './views/codeLens';
 import { AlertDiagnostics } from './views/diagnostics';
+import { FindingDiagnostics } from './views/findingDiagnostics';
+import { FindingsTree } from './views/findingsTree';
 import { StatusBar } from './views/statusBar';
 import { RouteLensTree } from './views/tree';
 
@@ -27,6 +29,7 @@ interface Started {
   status: StatusBar;
   diagnostics: AlertDiagnostics;
   lenses: RouteCodeLensProvider;
+  findings: FindingDiagnostics;
 }
 
 export function activate(context: vscode.ExtensionContext): RouteLensApi {
@@ -70,6 +73,16 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
     }),
   );
 
+  const findingsTree = new FindingsTree(() => config);
+  const findingsView = vscode.window.createTreeView('routelens.findings', { treeDataProvider: findingsTree, showCollapseAll: true });
+  context.subscriptions.push(
+    findingsTree,
+    findingsView,
+    findingsView.onDidChangeVisibility((e) => {
+      if (e.visible) ensureStarted();
+    }),
+  );
+
   const openLocation = (loc: SourceLocation) => void openSourceLocation(loc, config.pathMappings).then(undefined, (err: Error) => log(`open ${loc.file} failed: ${err.message}`));
 
   function ensureStarted(): Started {
@@ -91,15 +104,18 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       status: new StatusBar(manager),
       diagnostics: new AlertDiagnostics(manager, () => config, openLocation, (endpointId) => dashboard.show({ endpointId })),
       lenses: new RouteCodeLensProvider(manager, () => config),
+      findings: new FindingDiagnostics(manager, () => config),
     };
     started = s;
     tree.attach(manager);
+    findingsTree.attach(manager);
     context.subscriptions.push(
       { dispose: () => watcher.close() },
       { dispose: () => manager.dispose() },
       s.status,
       s.diagnostics,
       s.lenses,
+      s.findings,
       { dispose: () => lensRegistration?.dispose() },
       manager.onEvent((e) => {
         if (e.kind === 'state') log(`${e.id}: ${e.state}`);
@@ -128,6 +144,10 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       ensureStarted();
       dashboard.show(options);
     },
+    showProfile: (agentId, summary) => {
+      ensureStarted();
+      dashboard.showProfile(agentId, summary);
+    },
     log,
   };
 
@@ -143,6 +163,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       if (e.affectsConfiguration(`${SECTION}.discoveryDir`) && before.discoveryDir !== config.discoveryDir) log('routelens.discoveryDir changed: reload the window to watch the new directory');
       updateLensRegistration();
       started.diagnostics.render();
+      started.findings.render();
       if (config.autoConnect) started.manager.autoConnect(visible(started.watcher));
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
@@ -172,6 +193,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
     },
     notifications: () => started?.diagnostics.notified ?? 0,
     tree: () => tree,
+    findingsTree: () => findingsTree,
   };
 }
 

@@ -10,6 +10,7 @@ import { Commands, StatusLine, isHostMessage, vscodeApi } from './host';
 import { type Area, Store, readPersisted } from './state';
 import { AlertsView } from './views/alerts';
 import { CacheView } from './views/cache';
+import { DetailsView } from './views/details';
 import { EndpointsView } from './views/endpoints';
 import { OverviewView } from './views/overview';
 import { RateLimitsView } from './views/rateLimits';
@@ -25,6 +26,7 @@ const TAB_LABELS: Record<DashboardTab, string> = {
   alerts: 'Alerts',
   slow: 'Slow requests',
   system: 'System',
+  details: 'Route details',
 };
 
 /** How often series are written to setState at most (UI choices are written at once). */
@@ -58,6 +60,7 @@ function start(): void {
   // The extension's page has <div id="app" role="main">; outside it, mount on <body>.
   const mountPoint = document.getElementById('app');
   const main = h(mountPoint ? 'div' : 'main', { class: 'panels' });
+  const details = new DetailsView(ctx);
   const views = new Map<DashboardTab, View>([
     ['overview', new OverviewView(ctx)],
     ['endpoints', new EndpointsView(ctx)],
@@ -66,6 +69,7 @@ function start(): void {
     ['alerts', new AlertsView(ctx)],
     ['slow', new SlowView(ctx)],
     ['system', new SystemView(ctx)],
+    ['details', details],
   ]);
   const tabButtons = new Map<DashboardTab, HTMLButtonElement>();
   const panels = new Map<DashboardTab, HTMLElement>();
@@ -170,6 +174,13 @@ function start(): void {
         break;
       case 'showTab':
         if ((TABS as readonly string[]).includes(msg.tab)) store.setUi({ tab: msg.tab });
+        break;
+      case 'showDetails':
+        store.setUi({ tab: 'details', selectedEndpoint: msg.endpointId });
+        details.load(true);
+        break;
+      case 'profile':
+        if (msg.agentId === store.agentId || store.agentId === null) details.setProfile(msg.summary);
         break;
       default:
         assertNever(msg, 'host message');

@@ -17,6 +17,9 @@ export const enum CommandId {
   CopyMcpConfiguration = 'routelens.copyMcpConfiguration',
   PauseMeasuring = 'routelens.pauseMeasuring',
   ResumeMeasuring = 'routelens.resumeMeasuring',
+  ShowFindings = 'routelens.showFindings',
+  ShowRouteDetails = 'routelens.showRouteDetails',
+  ProfileRoute = 'routelens.profileRoute',
 }
 
 /** Dry-run first; ask before removing more keys than this. */

@@ -17,6 +17,7 @@ import { CommandId } from '../commands/ids';
 import { lensTooltip } from '../core/format';
 import type { RouteLensConfig } from '../config';
 import { throttle } from './throttle';
+import { whyLenses } from './whyLenses';
 
 export const LENS_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'];
 
@@ -63,7 +64,8 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       }
       case 'delta':
         for (const f of this.index.applyDelta(e.id, e.delta)) this.staleFiles.add(f);
-        if (this.staleFiles.size) this.fire();
+        if (e.delta.findings) this.allStale = true;
+        if (this.staleFiles.size || this.allStale) this.fire();
         return;
       case 'agents':
       case 'selected':
@@ -145,7 +147,8 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     const lenses: vscode.CodeLens[] = [];
     const key = fileKey(document.uri.fsPath);
     for (const a of anchors) {
-      const endpoint = this.manager.get(a.agentId)?.client.store.endpoint(a.endpointId);
+      const store = this.manager.get(a.agentId)?.client.store;
+      const endpoint = store?.endpoint(a.endpointId);
       if (!endpoint) continue;
       const line = Math.min(this.tracker.lineOf(key, a), Math.max(0, document.lineCount - 1));
       const range = document.lineAt(line).range;
@@ -156,6 +159,7 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
           command: CommandId.OpenDashboard,
           arguments: [{ endpointId: a.endpointId, agentId: a.agentId }],
         }),
+        ...whyLenses(range, a.agentId, a.endpointId, store?.snapshot?.findings),
       );
     }
     return lenses;
