@@ -269,12 +269,14 @@ export class EndpointsView implements View {
       goto.dataset.action = 'open-handler';
       const reset = button('Reset stats', () => void this.ctx.commands.send('reset', { endpoint: id }, (r) => `Reset ${r.reset} endpoint${r.reset === 1 ? '' : 's'}`));
       reset.dataset.action = 'reset-endpoint';
+      const why = button('Route details', () => s.setUi({ tab: 'details' }));
+      why.dataset.action = 'route-details';
       const close = button('Close', () => s.setUi({ selectedEndpoint: null }));
       close.dataset.action = 'close-detail';
       this.detailBody = h('div', { class: 'detail-body' });
       fill(
         this.detail,
-        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, reset, close),
+        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, why, reset, close),
         this.detailBody,
         h(
           'div',
