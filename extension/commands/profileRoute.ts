@@ -45,7 +45,8 @@ export function register(s: Services): vscode.Disposable {
         );
         s.log(`profile of ${endpoint}: ${summary.kept} of ${summary.samples} samples kept, ${summary.requests} requests, written to ${summary.file}`);
         s.showProfile(conn.id, summary);
-        if (args?.open !== false) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(mapRemotePath(summary.file, s.config.pathMappings)));
+        // Beside the dashboard, so its Route Details (the top functions) stays in view next to the profile viewer.
+        if (args?.open !== false) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(mapRemotePath(summary.file, s.config.pathMappings)), vscode.ViewColumn.Beside);
         return summary;
       },
       (r) => `profile of ${plainText(r.endpoint)}: ${formatCount(r.kept)} samples kept (${formatCount(r.requests)} requests)`,

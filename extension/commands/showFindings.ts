@@ -6,7 +6,6 @@ import { plainText } from '../core/text';
 import { report, type Services } from '../services';
 import { liveFindings } from '../views/findingDiagnostics';
 import { CommandId } from './ids';
-import { promptOptions } from './prompt';
 
 /** Opens a finding's line; the cursor lands on the diagnostic, whose hover then says what was seen and what to try. */
 export async function openFinding(s: Services, loc: SourceLocation): Promise<void> {
@@ -37,7 +36,7 @@ export function register(s: Services): vscode.Disposable {
       if (typeof args?.endpointId === 'string') items = items.filter((i) => i.finding.endpoint === args.endpointId);
       const findings = items.map((i) => i.finding);
       if (args?.pick === false) return findings;
-      void vscode.commands.executeCommand('routelens.findings.focus').then(undefined, () => undefined);
+      void Promise.resolve(vscode.commands.executeCommand('routelens.findings.focus')).catch(() => undefined);
       if (!items.length) {
         void vscode.window.showInformationMessage('RouteLens: no findings yet. They appear when the agent records spans and sees an N+1, a slow query, blocking work…');
         return findings;
@@ -49,7 +48,8 @@ export function register(s: Services): vscode.Disposable {
           detail: plainText(`${FINDING_LABELS[f.kind]}: ${f.message} Try: ${f.recommendation}`, 400),
           finding: f,
         })),
-        { title: 'RouteLens: Findings', placeHolder: 'Pick a finding to open its line', matchOnDescription: true, matchOnDetail: true, ...promptOptions() },
+        // Kept open when the Findings view, shown alongside, takes the focus (Escape still closes it).
+        { title: 'RouteLens: Findings', placeHolder: 'Pick a finding to open its line', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
       );
       if (pick) await openFinding(s, pick.finding.location);
       return findings;

@@ -27,6 +27,7 @@ export function run(): Promise<void> {
   require('./extension.test');
   require('./demo.test');
   require('./assistant.test');
+  require('./findings.test');
 
   const lines: string[] = [];
   let indent = 0;
