@@ -62,26 +62,21 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
   });
   context.subscriptions.push(dashboardDisposable);
 
-  // The view is registered now (cheap); opening it starts discovery.
+  // The views are registered now (cheap); opening one starts discovery.
+  const registerView = <T>(id: string, provider: vscode.TreeDataProvider<T> & vscode.Disposable) => {
+    const view = vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: true });
+    context.subscriptions.push(
+      provider,
+      view,
+      view.onDidChangeVisibility((e) => {
+        if (e.visible) ensureStarted();
+      }),
+    );
+  };
   const tree = new RouteLensTree();
-  const treeView = vscode.window.createTreeView('routelens.agents', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(
-    tree,
-    treeView,
-    treeView.onDidChangeVisibility((e) => {
-      if (e.visible) ensureStarted();
-    }),
-  );
-
+  registerView('routelens.agents', tree);
   const findingsTree = new FindingsTree(() => config);
-  const findingsView = vscode.window.createTreeView('routelens.findings', { treeDataProvider: findingsTree, showCollapseAll: true });
-  context.subscriptions.push(
-    findingsTree,
-    findingsView,
-    findingsView.onDidChangeVisibility((e) => {
-      if (e.visible) ensureStarted();
-    }),
-  );
+  registerView('routelens.findings', findingsTree);
 
   const openLocation = (loc: SourceLocation) => void openSourceLocation(loc, config.pathMappings).then(undefined, (err: Error) => log(`open ${loc.file} failed: ${err.message}`));
 

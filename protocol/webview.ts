@@ -6,7 +6,7 @@
  */
 import type { CommandName, ErrorInfo } from './commands';
 import type { StreamFields } from './feed';
-import type { ProfileSummary } from './spans';
+import type { FindingKind, ProfileSummary } from './spans';
 import type { Delta, Snapshot, SourceLocation } from './types';
 
 /** The connection state of one agent, as the extension sees it. */
@@ -85,3 +85,18 @@ export type WebviewToHost =
    * profile); anything else is refused.
    */
   | { type: 'openLocation'; location: SourceLocation };
+
+/** How the editor and the dashboard name each kind of finding (lens, Problems panel, Findings view, Route details). */
+export const FINDING_LABELS: Record<FindingKind, string> = {
+  'n-plus-one': 'N+1',
+  'slow-query': 'Slow query',
+  'sequential-awaits': 'Sequential awaits',
+  blocking: 'Blocking',
+  'cache-opportunity': 'Cache opportunity',
+  'low-hit-rate': 'Low hit rate',
+};
+
+/** `routes/orders.js:12`: a location by the last two segments of its path (untrusted: show it as text). */
+export function shortLocation(loc: SourceLocation): string {
+  return `${loc.file.split(/[\\/]/).filter(Boolean).slice(-2).join('/')}:${loc.line}`;
+}

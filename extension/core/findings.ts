@@ -3,17 +3,10 @@
  * the Problems-panel text, grouping by endpoint. Pure (no vscode), so it is
  * unit-tested in plain Node. Every string from the agent passes `plainText`.
  */
-import type { Finding, FindingKind, SourceLocation } from '../../protocol';
-import { plainText } from './text';
+import { FINDING_LABELS, type Finding, type SourceLocation, shortLocation as shortPath } from '../../protocol';
 
-export const FINDING_LABELS: Record<FindingKind, string> = {
-  'n-plus-one': 'N+1',
-  'slow-query': 'Slow query',
-  'sequential-awaits': 'Sequential awaits',
-  blocking: 'Blocking',
-  'cache-opportunity': 'Cache opportunity',
-  'low-hit-rate': 'Low hit rate',
-};
+export { FINDING_LABELS };
+import { plainText } from './text';
 
 /** Longest lens suffix: a lens is one line above the code. */
 export const LENS_TITLE_MAX = 64;
@@ -71,6 +64,5 @@ export function locationKey(loc: SourceLocation): string {
 
 /** `routes/orders.js:12` (the last two path segments). */
 export function shortLocation(loc: SourceLocation): string {
-  const parts = loc.file.split(/[\\/]/).filter(Boolean);
-  return plainText(`${parts.slice(-2).join('/')}:${loc.line}`, 120);
+  return plainText(shortPath(loc), 120);
 }

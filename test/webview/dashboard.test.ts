@@ -1,53 +1,22 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { EndpointStats } from '../../protocol/types';
-import { parseWebviewMessage } from '../../protocol/validate';
 import { DASHBOARD_TABS } from '../../protocol/webview';
 import { formatCount, formatMs, formatPercent } from '../../protocol/format';
 import { endpoint, endpoints, snapshot, system, T0 } from './fixtures';
-import { launchChromium } from '../support/chromium';
-import { Dashboard, ROOT, type Server, buildBundle, pageGenerator, serve } from './harness';
+import { type Dashboard, ROOT, type Server, type WebviewSuite, buildBundle, pageGenerator, webviewSuite } from './harness';
 
 const SHOTS = join(ROOT, 'test-results', 'webview');
 
 describe('webview dashboard (headless Chromium, strict CSP)', function () {
-  let bundle: Awaited<ReturnType<typeof buildBundle>>;
+  const suite = webviewSuite();
+  let bundle: WebviewSuite['bundle'];
   let server: Server;
-  let browser: Browser;
   let d: Dashboard;
 
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    bundle = await buildBundle();
-    server = await serve(bundle.dir);
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    bundle?.cleanup();
-  });
-
-  beforeEach(async () => {
-    d = await Dashboard.open(browser, server.origin);
-  });
-
-  afterEach(async function () {
-    // Every test also checks: no CSP violation, no dialog, no script error, nothing loaded from elsewhere.
-    const violations = await d.violations();
-    const foreign = d.requests.filter((u) => !u.startsWith(server.origin));
-    // Everything the page posted passes the host's own validator (allow-list and argument schemas).
-    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
-    await d.page.close();
-    if (this.currentTest?.state === 'failed') return;
-    assert.deepEqual(violations, [], 'CSP violations');
-    assert.deepEqual(d.dialogs, [], 'dialogs fired');
-    assert.deepEqual(d.pageErrors, [], 'page errors');
-    assert.deepEqual(foreign, [], 'requests outside the harness origin');
-    assert.deepEqual(refused, [], 'messages the host would refuse');
+  beforeEach(() => {
+    ({ bundle, server, d } = suite);
   });
 
   it('posts ready once on load and shows the waiting state before any snapshot', async () => {

@@ -1,54 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { formatMs, formatPercent } from '../../protocol/format';
 import type { Trace } from '../../protocol/spans';
 import type { Thresholds } from '../../protocol/types';
-import { parseWebviewMessage } from '../../protocol/validate';
-import { launchChromium } from '../support/chromium';
 import { n1Breakdown, n1Finding, n1Trace, profileSummary } from '../support/why-fixtures';
 import { endpoint, endpoints, snapshot } from './fixtures';
-import { Dashboard, ROOT, type Server, buildBundle, serve } from './harness';
+import { type Dashboard, ROOT, webviewSuite } from './harness';
 
 const SHOTS = join(ROOT, 'test-results', 'webview');
 const FILE = '/srv/app/routes/orders.js';
 const ORDERS = 'GET /orders/:id';
 
 describe('webview Route Details (headless Chromium, strict CSP)', function () {
-  let bundle: Awaited<ReturnType<typeof buildBundle>>;
-  let server: Server;
-  let browser: Browser;
+  const suite = webviewSuite();
   let d: Dashboard;
 
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    bundle = await buildBundle();
-    server = await serve(bundle.dir);
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    bundle?.cleanup();
-  });
-
-  beforeEach(async () => {
-    d = await Dashboard.open(browser, server.origin);
-  });
-
-  afterEach(async function () {
-    const violations = await d.violations();
-    const foreign = d.requests.filter((u) => !u.startsWith(server.origin));
-    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
-    await d.page.close();
-    if (this.currentTest?.state === 'failed') return;
-    assert.deepEqual(violations, [], 'CSP violations');
-    assert.deepEqual(d.dialogs, [], 'dialogs fired');
-    assert.deepEqual(d.pageErrors, [], 'page errors');
-    assert.deepEqual(foreign, [], 'requests outside the harness origin');
-    assert.deepEqual(refused, [], 'messages the host would refuse');
+  beforeEach(() => {
+    d = suite.d;
   });
 
   /** A snapshot with GET /orders/:id and its N+1 finding, then showDetails answered with `traces`. */

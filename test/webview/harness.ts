@@ -3,8 +3,9 @@
  * scripts/build.mjs), serves it on 127.0.0.1 with a page under the extension's strict CSP
  * (a fresh nonce per load), and drives it in headless Chromium with playwright-core.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,9 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
+import { parseWebviewMessage } from '../../protocol/validate';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
+import { launchChromium } from '../support/chromium';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -178,4 +181,51 @@ export class Dashboard {
       rows.map((r) => `${r.children[0]!.textContent} ${r.children[1]!.textContent}`),
     );
   }
+}
+
+export interface WebviewSuite {
+  readonly bundle: { dir: string; cleanup(): void };
+  readonly server: Server;
+  readonly browser: Browser;
+  /** The page of the running test (a fresh one per test). */
+  readonly d: Dashboard;
+}
+
+/**
+ * Registers, in the calling `describe`, the hooks every dashboard suite shares:
+ * one bundle, server and Chromium per suite, a fresh page per test, and after
+ * each passing test the checks that no CSP violation, dialog, script error or
+ * outside request happened and that every message the page posted passes the
+ * host's own validator (allow-list and argument schemas).
+ */
+export function webviewSuite(): WebviewSuite {
+  const s = {} as { bundle: WebviewSuite['bundle']; server: Server; browser: Browser; d: Dashboard };
+  before(async () => {
+    mkdirSync(join(ROOT, 'test-results', 'webview'), { recursive: true });
+    s.bundle = await buildBundle();
+    s.server = await serve(s.bundle.dir);
+    s.browser = await launchChromium();
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.server?.close();
+    s.bundle?.cleanup();
+  });
+  beforeEach(async () => {
+    s.d = await Dashboard.open(s.browser, s.server.origin);
+  });
+  afterEach(async function () {
+    const d = s.d;
+    const violations = await d.violations();
+    const foreign = d.requests.filter((u) => !u.startsWith(s.server.origin));
+    const refused = (await d.posted()).map((m) => ({ m, r: parseWebviewMessage(m) })).filter((x) => !x.r.ok);
+    await d.page.close();
+    if (this.currentTest?.state === 'failed') return;
+    assert.deepEqual(violations, [], 'CSP violations');
+    assert.deepEqual(d.dialogs, [], 'dialogs fired');
+    assert.deepEqual(d.pageErrors, [], 'page errors');
+    assert.deepEqual(foreign, [], 'requests outside the harness origin');
+    assert.deepEqual(refused, [], 'messages the host would refuse');
+  });
+  return s;
 }

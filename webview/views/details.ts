@@ -6,10 +6,11 @@
  * location links to its source line (`openLocation`; the host opens only
  * locations the agent reported).
  */
-import type { Breakdown, Finding, ProfileSummary, Trace } from '../../protocol/spans';
+import type { Breakdown, ProfileSummary, Trace } from '../../protocol/spans';
 import type { SourceLocation } from '../../protocol/types';
 import { WINDOW_LABELS, formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { ErrorInfo } from '../../protocol/commands';
+import { FINDING_LABELS, shortLocation } from '../../protocol/webview';
 import { button, empty, fill, fmtTime, h, section, setText, table } from '../dom';
 import { waterfall } from '../waterfall';
 import type { Ctx, View } from './view';
@@ -17,20 +18,6 @@ import { Revs } from './view';
 
 /** Traces asked for per load. */
 export const TRACES_SHOWN = 20;
-
-const FINDING_LABELS: Record<Finding['kind'], string> = {
-  'n-plus-one': 'N+1',
-  'slow-query': 'Slow query',
-  'sequential-awaits': 'Sequential awaits',
-  blocking: 'Blocking',
-  'cache-opportunity': 'Cache opportunity',
-  'low-hit-rate': 'Low hit rate',
-};
-
-/** `routes/orders.js:12` (the last two path segments). */
-export function shortLocation(loc: SourceLocation): string {
-  return `${loc.file.split(/[\\/]/).filter(Boolean).slice(-2).join('/')}:${loc.line}`;
-}
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: ErrorInfo };
 
