@@ -1,6 +1,7 @@
 /** What activate() returns: a small API for scripts and the extension-host tests. */
 import type { AgentSummary, HostToWebview } from '../protocol';
 import type { AgentManager } from './core/manager';
+import type { FindingsTree } from './views/findingsTree';
 import type { RouteLensTree } from './views/tree';
 
 export interface RouteLensApi {
@@ -20,6 +21,8 @@ export interface RouteLensApi {
   };
   /** The Explorer view's data provider. */
   tree(): RouteLensTree;
+  /** The Findings view's data provider. */
+  findingsTree(): FindingsTree;
   /** Notifications raised for alerts so far. */
   notifications(): number;
 }

@@ -19,6 +19,8 @@ import { registerLanguageModelTools } from './lm/tools';
 import type { Services } from './services';
 import { LENS_LANGUAGES, RouteCodeLensProvider } from './views/codeLens';
 import { AlertDiagnostics } from './views/diagnostics';
+import { FindingDiagnostics } from './views/findingDiagnostics';
+import { FindingsTree } from './views/findingsTree';
 import { StatusBar } from './views/statusBar';
 import { RouteLensTree } from './views/tree';
 
@@ -29,6 +31,7 @@ interface Started {
   diagnostics: AlertDiagnostics;
   lenses: RouteCodeLensProvider;
   baseline: BaselinePoller;
+  findings: FindingDiagnostics;
 }
 
 export function activate(context: vscode.ExtensionContext): RouteLensApi {
@@ -61,16 +64,21 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
   });
   context.subscriptions.push(dashboardDisposable);
 
-  // The view is registered now (cheap); opening it starts discovery.
+  // The views are registered now (cheap); opening one starts discovery.
+  const registerView = <T>(id: string, provider: vscode.TreeDataProvider<T> & vscode.Disposable) => {
+    const view = vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: true });
+    context.subscriptions.push(
+      provider,
+      view,
+      view.onDidChangeVisibility((e) => {
+        if (e.visible) ensureStarted();
+      }),
+    );
+  };
   const tree = new RouteLensTree();
-  const treeView = vscode.window.createTreeView('routelens.agents', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(
-    tree,
-    treeView,
-    treeView.onDidChangeVisibility((e) => {
-      if (e.visible) ensureStarted();
-    }),
-  );
+  registerView('routelens.agents', tree);
+  const findingsTree = new FindingsTree(() => config);
+  registerView('routelens.findings', findingsTree);
 
   const openLocation = (loc: SourceLocation) => void openSourceLocation(loc, config.pathMappings).then(undefined, (err: Error) => log(`open ${loc.file} failed: ${err.message}`));
 
@@ -95,9 +103,11 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       status: new StatusBar(manager),
       diagnostics: new AlertDiagnostics(manager, () => config, openLocation, (endpointId) => dashboard.show({ endpointId })),
       lenses: new RouteCodeLensProvider(manager, () => config, baseline),
+      findings: new FindingDiagnostics(manager, () => config),
     };
     started = s;
     tree.attach(manager);
+    findingsTree.attach(manager);
     context.subscriptions.push(
       { dispose: () => watcher.close() },
       { dispose: () => manager.dispose() },
@@ -105,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       s.status,
       s.diagnostics,
       s.lenses,
+      s.findings,
       { dispose: () => lensRegistration?.dispose() },
       manager.onEvent((e) => {
         if (e.kind === 'state') log(`${e.id}: ${e.state}`);
@@ -133,6 +144,10 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       ensureStarted();
       dashboard.show(options);
     },
+    showProfile: (agentId, summary) => {
+      ensureStarted();
+      dashboard.showProfile(agentId, summary);
+    },
     log,
   };
 
@@ -148,6 +163,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
       if (e.affectsConfiguration(`${SECTION}.discoveryDir`) && before.discoveryDir !== config.discoveryDir) log('routelens.discoveryDir changed: reload the window to watch the new directory');
       updateLensRegistration();
       started.diagnostics.render();
+      started.findings.render();
       if (config.autoConnect) started.manager.autoConnect(visible(started.watcher));
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
@@ -177,6 +193,7 @@ export function activate(context: vscode.ExtensionContext): RouteLensApi {
     },
     notifications: () => started?.diagnostics.notified ?? 0,
     tree: () => tree,
+    findingsTree: () => findingsTree,
   };
 }
 

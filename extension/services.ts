@@ -1,6 +1,7 @@
 /** What every feature and command of the extension shares, created once in activate(). */
 import * as vscode from 'vscode';
 import type { BaselinePoller } from './core/baseline';
+import type { ProfileSummary } from '../protocol';
 import type { AgentConnection, AgentManager } from './core/manager';
 import type { DiscoveryWatcher } from './core/discovery';
 import { RouteLensError, errorMessage } from './core/errors';
@@ -13,7 +14,9 @@ export interface Services {
   /** Starts discovery and the manager on first use (lazy activation). */
   ensureStarted(): { manager: AgentManager; watcher: DiscoveryWatcher; baseline: BaselinePoller };
   /** Opens (or reveals) the dashboard; focuses an endpoint when given. */
-  openDashboard(options?: { endpointId?: string; agentId?: string; tab?: string }): void;
+  openDashboard(options?: { endpointId?: string; agentId?: string; tab?: string; details?: boolean }): void;
+  /** Lists a finished route profile in the dashboard's Route Details of its endpoint (opens the dashboard). */
+  showProfile(agentId: string, summary: ProfileSummary): void;
   /** Enables/disables code lenses (setting change handled elsewhere). */
   log(line: string): void;
 }

@@ -168,6 +168,12 @@ const webviewMessage = z.discriminatedUnion('type', [
     .strict(),
   z.object({ type: z.literal('openHandler'), endpointId: z.string().min(1).max(2048) }).strict(),
   z.object({ type: z.literal('selectAgent'), agentId: z.string().min(1).max(256) }).strict(),
+  z
+    .object({
+      type: z.literal('openLocation'),
+      location: z.object({ file: z.string().min(1).max(4096), line: z.number().int().min(1).max(10_000_000), column: z.number().int().min(0).max(1_000_000) }).strict(),
+    })
+    .strict(),
 ]);
 
 type WebviewDrift = Same<z.output<typeof webviewMessage>, WebviewToHost>;

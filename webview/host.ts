@@ -45,6 +45,10 @@ export function isHostMessage(data: unknown): data is HostToWebview {
       return typeof m.endpointId === 'string';
     case 'showTab':
       return typeof m.tab === 'string';
+    case 'showDetails':
+      return typeof m.endpointId === 'string';
+    case 'profile':
+      return typeof m.agentId === 'string' && !!m.summary && typeof m.summary === 'object' && Array.isArray((m.summary as { top?: unknown }).top);
     default:
       return false;
   }

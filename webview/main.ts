@@ -10,6 +10,7 @@ import { Commands, StatusLine, isHostMessage, vscodeApi } from './host';
 import { type Area, Store, readPersisted } from './state';
 import { AlertsView } from './views/alerts';
 import { CacheView } from './views/cache';
+import { DetailsView } from './views/details';
 import { EndpointsView } from './views/endpoints';
 import { HistoryView } from './views/history';
 import { OverviewView } from './views/overview';
@@ -27,6 +28,7 @@ const TAB_LABELS: Record<DashboardTab, string> = {
   slow: 'Slow requests',
   system: 'System',
   history: 'History',
+  details: 'Route details',
 };
 
 /** How often series are written to setState at most (UI choices are written at once). */
@@ -61,6 +63,7 @@ function start(): void {
   // The extension's page has <div id="app" role="main">; outside it, mount on <body>.
   const mountPoint = document.getElementById('app');
   const main = h(mountPoint ? 'div' : 'main', { class: 'panels' });
+  const details = new DetailsView(ctx);
   const views = new Map<DashboardTab, View>([
     ['overview', new OverviewView(ctx)],
     ['endpoints', new EndpointsView(ctx)],
@@ -70,6 +73,7 @@ function start(): void {
     ['slow', new SlowView(ctx)],
     ['system', new SystemView(ctx)],
     ['history', new HistoryView(ctx)],
+    ['details', details],
   ]);
   const tabButtons = new Map<DashboardTab, HTMLButtonElement>();
   const panels = new Map<DashboardTab, HTMLElement>();
@@ -174,6 +178,13 @@ function start(): void {
         break;
       case 'showTab':
         if ((TABS as readonly string[]).includes(msg.tab)) store.setUi({ tab: msg.tab });
+        break;
+      case 'showDetails':
+        store.setUi({ tab: 'details', selectedEndpoint: msg.endpointId });
+        details.load(true);
+        break;
+      case 'profile':
+        if (msg.agentId === store.agentId || store.agentId === null) details.setProfile(msg.summary);
         break;
       default:
         assertNever(msg, 'host message');

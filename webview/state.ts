@@ -5,6 +5,7 @@
  * and the UI choices that survive a hidden or reloaded panel (persisted with setState).
  */
 import { type FeedState, type StreamFields, applyDelta, stateFromSnapshot, touchedEndpoints, updateEndpointIndex } from '../protocol/feed';
+import type { Finding } from '../protocol/spans';
 import type { AgentInfo, Alert, CacheEvent, CacheStats, Delta, EndpointStats, HealthReport, RateLimitStats, SlowRequest, Snapshot, SystemStats, Thresholds, WindowName } from '../protocol/types';
 import { WINDOWS } from '../protocol/types';
 import { type AgentSummary, DASHBOARD_TABS, type DashboardTab } from '../protocol/webview';
@@ -109,7 +110,7 @@ export function readPersisted(raw: unknown): PersistedState | null {
 }
 
 /** Which part of the state changed; views re-render only when theirs did. */
-export type Area = 'agents' | 'endpoints' | 'system' | 'alerts' | 'slow' | 'cache' | 'rateLimits' | 'series' | 'ui';
+export type Area = 'agents' | 'endpoints' | 'system' | 'alerts' | 'slow' | 'cache' | 'rateLimits' | 'series' | 'ui' | 'findings';
 
 export class Store {
   ui: UiState = defaultUi();
@@ -130,7 +131,7 @@ export class Store {
   private readonly now = new NowRate();
 
   /** A revision per area, bumped on change. */
-  readonly rev: Record<Area, number> = { agents: 0, endpoints: 0, system: 0, alerts: 0, slow: 0, cache: 0, rateLimits: 0, series: 0, ui: 0 };
+  readonly rev: Record<Area, number> = { agents: 0, endpoints: 0, system: 0, alerts: 0, slow: 0, cache: 0, rateLimits: 0, series: 0, ui: 0, findings: 0 };
   /** Ids of endpoints changed since the table last looked (it clears this). */
   readonly changedEndpoints = new Set<string>();
 
@@ -177,6 +178,10 @@ export class Store {
   }
   get rateLimits(): RateLimitStats[] {
     return this.feed?.rateLimits ?? [];
+  }
+  /** Why routes are slow (protocol/spans.ts); empty when the agent records no spans. */
+  get findings(): Finding[] {
+    return this.feed?.findings ?? [];
   }
   get droppedEndpoints(): number {
     return this.feed?.droppedEndpoints ?? 0;
@@ -258,7 +263,7 @@ export class Store {
     this.changedEndpoints.clear();
     for (const e of this.feed.endpoints) this.sampleEndpoint(e, this.feed.time);
     this.sample(this.feed.time);
-    this.emit(new Set<Area>(['agents', 'endpoints', 'system', 'alerts', 'slow', 'cache', 'rateLimits', 'series']));
+    this.emit(new Set<Area>(['agents', 'endpoints', 'system', 'alerts', 'slow', 'cache', 'rateLimits', 'series', 'findings']));
   }
 
   /** Applies a delta by the feed's rules; the derived extras follow what it touched. */
@@ -276,6 +281,7 @@ export class Store {
     if (next.slowRequests !== prev.slowRequests) areas.add('slow');
     if (next.cache !== prev.cache || next.cacheEvents !== prev.cacheEvents || next.droppedCacheEvents !== prev.droppedCacheEvents) areas.add('cache');
     if (next.rateLimits !== prev.rateLimits) areas.add('rateLimits');
+    if (next.findings !== prev.findings) areas.add('findings');
     for (const id of touchedEndpoints(d)) {
       this.changedEndpoints.add(id);
       const e = this.endpoints.get(id);

@@ -18,6 +18,9 @@ export const enum CommandId {
   PauseMeasuring = 'routelens.pauseMeasuring',
   ResumeMeasuring = 'routelens.resumeMeasuring',
   CompareWithBaseline = 'routelens.compareWithBaseline',
+  ShowFindings = 'routelens.showFindings',
+  ShowRouteDetails = 'routelens.showRouteDetails',
+  ProfileRoute = 'routelens.profileRoute',
 }
 
 /** Dry-run first; ask before removing more keys than this. */

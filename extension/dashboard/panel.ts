@@ -6,7 +6,8 @@
  * agent's snapshot and deltas (≤ 4 updates/s).
  */
 import * as vscode from 'vscode';
-import { DASHBOARD_TABS, type DashboardTab, type HostToWebview, type SourceLocation } from '../../protocol';
+import { DASHBOARD_TABS, type DashboardTab, type HostToWebview, type ProfileSummary, type SourceLocation } from '../../protocol';
+import { locationKey } from '../core/findings';
 import { mapRemotePath } from '../core/discovery';
 import type { AgentManager } from '../core/manager';
 import type { RouteLensConfig } from '../config';
@@ -30,6 +31,9 @@ export class DashboardPanel implements vscode.Disposable {
   private managerSub: { dispose(): void } | undefined;
   private pendingFocus: string | undefined;
   private pendingTab: DashboardTab | undefined;
+  private pendingDetails: string | undefined;
+  /** The latest route profiles (per agent and endpoint), posted again whenever the webview reloads. */
+  private readonly profiles = new Map<string, { agentId: string; summary: ProfileSummary }>();
   /** Last messages posted (bounded), for tests and diagnostics. */
   readonly posted: HostToWebview[] = [];
 
@@ -69,10 +73,11 @@ export class DashboardPanel implements vscode.Disposable {
     };
   }
 
-  show(options: { endpointId?: string; agentId?: string; tab?: string } = {}): void {
+  show(options: { endpointId?: string; agentId?: string; tab?: string; details?: boolean } = {}): void {
     const manager = this.deps.manager();
     if (options.agentId) manager.select(options.agentId);
-    if (options.endpointId) this.pendingFocus = options.endpointId;
+    if (options.endpointId && options.details) this.pendingDetails = options.endpointId;
+    else if (options.endpointId) this.pendingFocus = options.endpointId;
     if (options.tab && (DASHBOARD_TABS as readonly string[]).includes(options.tab)) this.pendingTab = options.tab as DashboardTab;
     if (this.panel) {
       this.panel.reveal(undefined, false);
@@ -81,6 +86,35 @@ export class DashboardPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'RouteLens', { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, this.webviewOptions());
     this.attach(panel);
+  }
+
+  /** A route profile finished: kept (the latest 20) and listed in that endpoint's Route Details. */
+  showProfile(agentId: string, summary: ProfileSummary): void {
+    this.profiles.delete(`${agentId}\u0000${summary.endpoint}`);
+    this.profiles.set(`${agentId}\u0000${summary.endpoint}`, { agentId, summary });
+    if (this.profiles.size > 20) this.profiles.delete(this.profiles.keys().next().value!);
+    this.show({ agentId, endpointId: summary.endpoint, details: true });
+    this.postProfiles();
+  }
+
+  private postProfiles(): void {
+    const router = this.router;
+    const selected = this.deps.manager().selected?.id;
+    if (!router?.ready || !selected) return;
+    for (const p of this.profiles.values()) {
+      if (p.agentId !== selected) continue;
+      router.reported.addAll(p.summary.top);
+      router.post({ type: 'profile', agentId: p.agentId, summary: p.summary });
+    }
+  }
+
+  /** Locations of the selected agent's findings and endpoints. */
+  private knownLocation(loc: SourceLocation): boolean {
+    const snap = this.deps.manager().selected?.client.store.snapshot;
+    if (!snap) return false;
+    const key = locationKey(loc);
+    const same = (l: SourceLocation | undefined) => l !== undefined && locationKey(l) === key;
+    return (snap.findings ?? []).some((f) => same(f.location)) || snap.endpoints.some((e) => same(e.location) || same(e.handlerLocation));
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -100,6 +134,7 @@ export class DashboardPanel implements vscode.Disposable {
         return e?.handlerLocation ?? e?.location;
       },
       openLocation: (loc) => void openSourceLocation(loc, this.deps.config().pathMappings),
+      knownLocation: (loc) => this.knownLocation(loc),
       selectAgent: (id) => this.deps.manager().select(id),
       ready: () => this.sendAll(),
       log: this.deps.log,
@@ -167,6 +202,7 @@ export class DashboardPanel implements vscode.Disposable {
     const snap = conn?.client.store.snapshot;
     this.throttle?.dispose();
     if (conn && snap) this.router.post({ type: 'snapshot', agentId: conn.id, snapshot: snap });
+    this.postProfiles();
     this.flushFocus();
   }
 
@@ -175,7 +211,8 @@ export class DashboardPanel implements vscode.Disposable {
     // Focus first: it opens the Endpoints tab, and a tab asked for with it (History) comes after.
     if (this.pendingFocus) this.router.post({ type: 'focusEndpoint', endpointId: this.pendingFocus });
     if (this.pendingTab) this.router.post({ type: 'showTab', tab: this.pendingTab });
-    this.pendingFocus = this.pendingTab = undefined;
+    if (this.pendingDetails) this.router.post({ type: 'showDetails', endpointId: this.pendingDetails });
+    this.pendingFocus = this.pendingTab = this.pendingDetails = undefined;
   }
 
   private detach(): void {

@@ -19,6 +19,7 @@ import {
 } from '../../protocol';
 import { parseWebviewMessage } from '../../protocol/validate';
 import { RouteLensError } from '../core/errors';
+import { ReportedLocations } from './locations';
 
 export interface DashboardHost {
   post(message: HostToWebview): void;
@@ -27,6 +28,8 @@ export interface DashboardHost {
   /** The reported handler (else registration) location of an endpoint of the selected agent. */
   endpointLocation(endpointId: string): SourceLocation | undefined;
   openLocation(location: SourceLocation): void;
+  /** True for a location the selected agent reported outside a forwarded reply (a finding's, an endpoint's). */
+  knownLocation?(location: SourceLocation): boolean;
   /** Returns false for an unknown agent id. */
   selectAgent(agentId: string): boolean;
   /** The webview said `ready`: post the agent list and the selected snapshot. */
@@ -43,6 +46,8 @@ export interface RouterStats {
 export class DashboardRouter {
   readonly stats: RouterStats = { received: 0, rejected: 0, forwarded: 0 };
   private isReady = false;
+  /** Locations the agent reported in replies forwarded to this webview, and in profiles posted to it: `openLocation` opens only these. */
+  readonly reported = new ReportedLocations();
 
   constructor(private readonly host: DashboardHost) {}
 
@@ -85,6 +90,7 @@ export class DashboardRouter {
         this.stats.forwarded++;
         try {
           const result = await this.host.request(message.command, message.args);
+          this.reported.addFromReply(message.command, result);
           this.post({ type: 'reply', id: message.id, ok: true, result });
         } catch (err) {
           const code = err instanceof RouteLensError && err.code.startsWith('ERR_') ? (err.code as 'ERR_INTERNAL') : 'ERR_UNAVAILABLE';
@@ -97,6 +103,16 @@ export class DashboardRouter {
         if (!loc) {
           this.stats.rejected++;
           this.host.log(`dashboard: no reported location for ${message.endpointId.slice(0, 100)}`);
+          return;
+        }
+        this.host.openLocation(loc);
+        return;
+      }
+      case 'openLocation': {
+        const loc = message.location;
+        if (!this.reported.has(loc) && !this.host.knownLocation?.(loc)) {
+          this.stats.rejected++;
+          this.host.log(`dashboard: refused to open a location the agent did not report (${loc.file.slice(-100)}:${loc.line})`);
           return;
         }
         this.host.openLocation(loc);

@@ -18,6 +18,7 @@ import { baselineLensTitle, baselineTooltip, lensTooltip } from '../core/format'
 import type { BaselinePoller } from '../core/baseline';
 import type { RouteLensConfig } from '../config';
 import { throttle } from './throttle';
+import { whyLenses } from './whyLenses';
 
 export const LENS_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'];
 
@@ -74,7 +75,8 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       }
       case 'delta':
         for (const f of this.index.applyDelta(e.id, e.delta)) this.staleFiles.add(f);
-        if (this.staleFiles.size) this.fire();
+        if (e.delta.findings) this.allStale = true;
+        if (this.staleFiles.size || this.allStale) this.fire();
         return;
       case 'agents':
       case 'selected':
@@ -171,6 +173,7 @@ export class RouteCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
           command: CommandId.OpenDashboard,
           arguments: [{ endpointId: a.endpointId, agentId: a.agentId }],
         }),
+        ...whyLenses(range, a.agentId, a.endpointId, store?.snapshot?.findings),
       );
       const title = comparison && delta ? baselineLensTitle(delta, comparison) : undefined;
       if (title) {

@@ -13,15 +13,21 @@
  *   await agent.stop();
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   type Alert,
   type BaselineComparison,
+  type Breakdown,
+  type Finding,
+  type ProfileSummary,
+  type Trace,
   type CacheKeyInfo,
   type CacheStats,
   type CommandName,
@@ -41,6 +47,7 @@ import {
   toErrorInfo,
 } from '../../protocol';
 import { parseClientMessage } from '../../protocol/validate';
+import { tinyCpuProfile } from './why-fixtures';
 
 export interface FakeRoute {
   method: string;
@@ -124,6 +131,20 @@ export class FakeAgent {
   baselineFile: string | undefined;
   /** What `history.get` answers for an endpoint (canned); an endpoint without one answers ERR_NOT_FOUND. */
   readonly histories = new Map<string, HistoryAnswer>();
+  /** Why routes are slow: set with setFindings() (sent in the snapshot and, when changed, a delta). */
+  findings: Finding[] = [];
+  /** Kept traces and breakdowns per endpoint, answered by `traces.list` and `endpoint.breakdown`. */
+  readonly traces = new Map<string, Trace[]>();
+  readonly breakdowns = new Map<string, Breakdown>();
+  /** What `profile.start` answers (the file is written by the fake); unset: a summary with no functions. */
+  profileTop: ProfileSummary['top'] = [];
+  /** Real milliseconds a profile second takes here (tests keep profiles short). */
+  profileMsPerSecond = 100;
+  /** The endpoint being profiled; a second `profile.start` meanwhile is refused, like the agent does. */
+  profiling: string | undefined;
+  /** Where profiles are written (a temp dir, removed by stop()). */
+  readonly profileDir = mkdtempSync(join(tmpdir(), 'routelens-fake-profiles-'));
+  private findingsChanged = false;
 
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -311,6 +332,12 @@ export class FakeAgent {
     return alert;
   }
 
+  /** Replaces the findings; the next delta carries them in full. */
+  setFindings(findings: Finding[]): void {
+    this.findings = findings;
+    this.findingsChanged = true;
+  }
+
   resolveAlert(id: string, by: 'auto' | 'manual' = 'auto'): Alert {
     const a = this.alerts.find((x) => x.id === id);
     if (!a) throw new ProtocolError('ERR_NOT_FOUND', `no firing alert ${id}`);
@@ -336,6 +363,7 @@ export class FakeAgent {
       cache: this.cacheStats(),
       rateLimits: [],
       droppedEndpoints: 0,
+      findings: [...this.findings],
     };
   }
 
@@ -392,7 +420,7 @@ export class FakeAgent {
 
   /** Sends pending changes as one delta to every client (runs on the batch timer). */
   flush(): void {
-    if (!this.changed.size && !this.alertsChanged && !this.cacheChanged) return;
+    if (!this.changed.size && !this.alertsChanged && !this.cacheChanged && !this.findingsChanged) return;
     const delta: Delta = { time: Date.now() };
     if (this.changed.size) delta.endpoints = [...this.changed].filter((id) => this.routes.has(id)).map((id) => this.endpointStats(id));
     delta.system = this.system();
@@ -402,6 +430,8 @@ export class FakeAgent {
       delta.health = this.health();
     }
     if (this.cacheChanged) delta.cache = this.cacheStats();
+    if (this.findingsChanged) delta.findings = [...this.findings];
+    this.findingsChanged = false;
     this.changed.clear();
     this.alertsChanged = this.cacheChanged = false;
     this.seq++;
@@ -487,15 +517,26 @@ export class FakeAgent {
       case 'baseline.set':
         this.baselineFile = args.file as string | undefined;
         return this.currentComparison();
+      case 'traces.list': {
+        const endpoint = args.endpoint as string;
+        if (!this.routes.has(endpoint)) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+        return { traces: (this.traces.get(endpoint) ?? []).slice(0, (args.limit as number | undefined) ?? 20) };
+      }
+      case 'endpoint.breakdown': {
+        const endpoint = args.endpoint as string;
+        const b = this.breakdowns.get(endpoint);
+        if (!b) throw new ProtocolError(this.routes.has(endpoint) ? 'ERR_UNAVAILABLE' : 'ERR_NOT_FOUND', `no spans recorded for ${endpoint}`);
+        return b;
+      }
+      case 'findings.list':
+        return { findings: this.findings };
+      case 'profile.start':
+        return this.profile(args.endpoint as string, (args.seconds as number | undefined) ?? 10);
       case 'cache.warm':
       case 'rateLimit.resetKey':
       case 'rateLimit.setMax':
       case 'rateLimit.list':
       case 'measuring.set':
-      case 'traces.list':
-      case 'endpoint.breakdown':
-      case 'findings.list':
-      case 'profile.start':
         throw new ProtocolError('ERR_UNAVAILABLE', `${command} is not implemented by the fake agent`);
       default: {
         const never: never = command;
@@ -507,6 +548,22 @@ export class FakeAgent {
   private currentComparison(): BaselineComparison {
     if (!this.comparison) throw new ProtocolError('ERR_UNAVAILABLE', 'baselines are not recorded by this fake agent');
     return this.baselineFile === undefined ? structuredClone(this.comparison) : { ...structuredClone(this.comparison), source: 'file', name: this.baselineFile };
+  }
+
+  /** Records nothing, waits `seconds` (scaled by profileMsPerSecond) and writes a tiny valid `.cpuprofile`. */
+  private async profile(endpoint: string, seconds: number): Promise<ProfileSummary> {
+    if (!this.routes.has(endpoint)) throw new ProtocolError('ERR_NOT_FOUND', `no endpoint ${endpoint}`);
+    if (this.profiling) throw new ProtocolError('ERR_UNAVAILABLE', `a profile of ${this.profiling} is already running; one at a time`);
+    this.profiling = endpoint;
+    try {
+      await new Promise((r) => setTimeout(r, seconds * this.profileMsPerSecond));
+      const file = join(this.profileDir, `routelens-${Date.now()}.cpuprofile`);
+      const source = this.routes.get(endpoint)?.handlerLocation?.file ?? this.routes.get(endpoint)?.location?.file ?? join(this.cwd, 'server.js');
+      writeFileSync(file, JSON.stringify(tinyCpuProfile(pathToFileURL(source).href)));
+      return { endpoint, seconds, file, samples: 120, kept: 10, requests: 9, top: this.profileTop };
+    } finally {
+      this.profiling = undefined;
+    }
   }
 
   /** Sends every client a fresh snapshot (what the agent does for a client that fell behind). */
@@ -558,6 +615,7 @@ export class FakeAgent {
   async stop(): Promise<void> {
     await this.close();
     rmSync(this.discoveryFile, { force: true });
+    rmSync(this.profileDir, { recursive: true, force: true });
   }
 }
 

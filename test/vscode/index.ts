@@ -28,6 +28,7 @@ export function run(): Promise<void> {
   require('./baseline.test');
   require('./demo.test');
   require('./assistant.test');
+  require('./findings.test');
 
   const lines: string[] = [];
   let indent = 0;

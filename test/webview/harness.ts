@@ -3,8 +3,9 @@
  * scripts/build.mjs), serves it on 127.0.0.1 with a page under the extension's strict CSP
  * (a fresh nonce per load), and drives it in headless Chromium with playwright-core.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,6 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { parseWebviewMessage } from '../../protocol/validate';
 import { launchChromium } from '../support/chromium';

@@ -271,12 +271,14 @@ export class EndpointsView implements View {
       reset.dataset.action = 'reset-endpoint';
       const history = button('History', () => s.setUi({ tab: 'history', historyEndpoint: id }));
       history.dataset.action = 'open-history';
+      const why = button('Route details', () => s.setUi({ tab: 'details' }));
+      why.dataset.action = 'route-details';
       const close = button('Close', () => s.setUi({ selectedEndpoint: null }));
       close.dataset.action = 'close-detail';
       this.detailBody = h('div', { class: 'detail-body' });
       fill(
         this.detail,
-        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, history, reset, close),
+        h('div', { class: 'detail-head' }, h('h2', { text: id }), goto, history, why, reset, close),
         this.detailBody,
         h(
           'div',

@@ -31,7 +31,7 @@ describe('extension bundle hygiene', () => {
   it('package.json declares every command with the RouteLens category, and the extension kind', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     const ids = readFileSync(join(root, 'extension/commands/ids.ts'), 'utf8').match(/'routelens\.[A-Za-z]+'/g)?.map((s) => s.slice(1, -1)) ?? [];
-    assert.equal(ids.length, 18);
+    assert.equal(ids.length, 21);
     assert.deepEqual(pkg.contributes.commands.map((c: { command: string }) => c.command).sort(), [...ids].sort());
     assert.ok(pkg.contributes.commands.every((c: { category: string }) => c.category === 'RouteLens'));
     assert.deepEqual(pkg.extensionKind, ['workspace']);
