@@ -1,6 +1,6 @@
 /**
  * Findings on a real agent measuring a real Express app. The span recorder is
- * not part of this suite: the test's own tracer (AsyncLocalStorage, spans at
+ * not part of this suite (spans: false): the test's own tracer (AsyncLocalStorage, spans at
  * their real call sites in this file) builds each request's Trace and hands it
  * to the agent's findings engine, as the recorder does. The findings are read
  * through GET /v1/findings, the findings.list command and the WebSocket feed;
@@ -95,7 +95,7 @@ describe('findings on a real agent and Express app', function () {
   let client: Client;
 
   before(async () => {
-    agent = createAgent({ express, discoveryDir: false, cache: {}, evaluateMs: 50, thresholds: { cacheHitRate: 0.5, slowQueryMs: 100, eventLoopDelayMs: 3_600_000, heapPercent: 1, cpuPercent: 100_000 } }) as Agent;
+    agent = createAgent({ express, discoveryDir: false, spans: false, cache: {}, evaluateMs: 50, thresholds: { cacheHitRate: 0.5, slowQueryMs: 100, eventLoopDelayMs: 3_600_000, heapPercent: 1, cpuPercent: 100_000 } }) as Agent;
     const engine = (agent as unknown as { findings: FindingsEngine }).findings;
     const app = express();
     app.use(agent.middleware());

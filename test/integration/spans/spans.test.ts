@@ -87,6 +87,11 @@ describe('spans against real PostgreSQL, Redis and HTTP', function () {
       const v = await agent.cache!.getOrSet(`users:${req.params.id}`, async () => (await pool.query('SELECT 2 AS two')).rows[0]); // @cache-load
       res.json(v);
     });
+    a.get('/order-lines/:id', async (req, res) => {
+      const names = [];
+      for (let i = 1; i <= 6; i++) names.push((await pool.query('SELECT name FROM items WHERE id = $1', [Number(req.params.id) * 10 + i])).rows[0]); // @n-plus-one
+      res.json(names);
+    });
     a.get('/a', async (_req, res) => {
       await pool.query('SELECT pg_sleep(0.03) AS route_a');
       res.end('a');
@@ -249,5 +254,20 @@ describe('spans against real PostgreSQL, Redis and HTTP', function () {
     assert.ok((body.breakdown?.traced ?? 0) >= 1, JSON.stringify(body).slice(0, 300));
     const bad = await fetch(`${server.url.replace(/^ws/, 'http')}/v1/traces`, { headers: auth });
     assert.equal(bad.status, 400);
+  });
+
+  it('an N+1 of real queries becomes a finding at the query line, with the request id, through the agent\'s own recorder', async () => {
+    const res = await fetch(`${app.url}/order-lines/3`);
+    assert.equal(res.status, 200);
+    const requestId = res.headers.get('x-request-id');
+    await traceOf(res);
+    const { findings } = await agent.execute('findings.list', {});
+    const f = findings.find((x) => x.kind === 'n-plus-one' && x.endpoint === 'GET /order-lines/:id');
+    assert.ok(f, JSON.stringify(findings.map((x) => [x.kind, x.endpoint])));
+    assert.equal(f.location.file, FILE);
+    assert.equal(f.location.line, lineOf(FILE, '@n-plus-one'));
+    assert.ok(f.requestIds.includes(requestId!));
+    assert.match(f.message, /6/);
+    assert.ok(!JSON.stringify(f).includes('secret-value'));
   });
 });
