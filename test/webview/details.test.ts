@@ -151,7 +151,10 @@ describe('webview Route Details (headless Chromium, strict CSP)', function () {
   });
 
   it('the thresholds editor has avgMs and slowPerMinute, and shows slowQueryMs and cpuPercent once the agent\'s thresholds carry them', async () => {
-    await d.send({ type: 'snapshot', agentId: 'a', snapshot: snapshot(endpoints(2)) });
+    // An older agent's thresholds, without the fields added since.
+    const older = snapshot(endpoints(2));
+    const { slowQueryMs: _q, cpuPercent: _c, ...carried } = older.thresholds;
+    await d.send({ type: 'snapshot', agentId: 'a', snapshot: { ...older, thresholds: carried as Thresholds } });
     await d.tab('alerts');
     assert.equal(await d.page.inputValue('#th-avgMs'), '1000');
     assert.equal(await d.page.inputValue('#th-slowPerMinute'), '10');
