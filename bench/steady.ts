@@ -21,7 +21,8 @@ export const STEADY_TARGETS = {
 } as const;
 
 /** The variants section 4 always runs; `--variants` adds more (variants.ts). The A/A variant comes last. */
-export const STEADY_VARIANTS: readonly Variant[] = ['bare', 'agent', 'status-monitor', 'prom-bundle'];
+/** The agent's cost is read with spans as they are by default (sampled), off, and on for every request, in one run. */
+export const STEADY_VARIANTS: readonly Variant[] = ['bare', 'agent', 'agent-nospans', 'agent-spans', 'status-monitor', 'prom-bundle'];
 
 type Log = (line: string) => void;
 

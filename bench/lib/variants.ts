@@ -6,8 +6,8 @@
  * before the app's routes), the environment it starts with, and whether the parent attaches a
  * stream client (an editor reading the agent's deltas). To measure a new variant, add a row
  * here (and, for a new kind of middleware, a case in server.ts's `mountMiddleware`); the suite's
- * `--variants` option adds it to section 4 beside the others. `agent-spans` is such a row: the
- * default agent with `ROUTELENS_SPANS=1` in its environment.
+ * `--variants` option adds it to section 4 beside the others. `agent-spans` and `agent-nospans`
+ * are such rows: the default agent with `ROUTELENS_SPANS=1` (every request traced) or `=0`.
  */
 export type AgentKind = 'none' | 'idle' | 'metrics' | 'full';
 export type MiddlewareKind = 'none' | 'noop' | 'agent' | 'status-monitor' | 'prom-bundle' | 'rl-memory' | 'rl-redis' | 'erl-memory' | 'erl-redis';
@@ -29,11 +29,12 @@ export const VARIANT_SPECS = {
   bare: { agent: 'none', middleware: 'none', help: 'Express alone' },
   'bare-b': { agent: 'none', middleware: 'none', help: 'the same as bare, a second child: the A/A noise check' },
   noop: { agent: 'none', middleware: 'noop', help: "one middleware that only calls next() (the router's work per layer)" },
-  agent: { agent: 'full', middleware: 'agent', stream: true, help: "createAgent()'s defaults (metrics, alerts, local server) and its middleware, a stream client attached" },
+  agent: { agent: 'full', middleware: 'agent', stream: true, help: "createAgent()'s defaults (metrics, alerts, local server, history, spans for a sample of requests) and its middleware, a stream client attached" },
+  'agent-nospans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '0' }, help: 'as agent, with ROUTELENS_SPANS=0 (no spans)' },
   'agent-metrics': { agent: 'metrics', middleware: 'agent', help: 'the middleware with `server: false` (no local server, no stream)' },
   'agent-idle': { agent: 'idle', middleware: 'none', help: 'createAgent(), no middleware' },
   'agent-idle-b': { agent: 'idle', middleware: 'none', help: 'the same as agent-idle, a second child: the limiter section\'s A/A check' },
-  'agent-spans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '1' }, help: 'as agent, with ROUTELENS_SPANS=1 (spans recorded)' },
+  'agent-spans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '1' }, help: 'as agent, with ROUTELENS_SPANS=1 (spans recorded for every request)' },
   'status-monitor': { agent: 'none', middleware: 'status-monitor', help: 'anchor: express-status-monitor with its defaults' },
   'prom-bundle': { agent: 'none', middleware: 'prom-bundle', help: 'anchor: express-prom-bundle (method and path labels, /metrics)' },
   'rl-memory': { agent: 'idle', middleware: 'rl-memory', help: "agent-idle plus one app-wide agent.rateLimit() on the memory store" },
