@@ -4,11 +4,12 @@
  * phase (throughput: the agent's request count per route over the phase). Every figure is
  * the agent's own, per route; autocannon's aggregate is not used.
  */
+import { readSketch } from '../../agent/metrics/sketch';
 import { HTTP_PATHS } from '../../protocol';
 import type { RunningApp } from './app';
 import { runPhase } from './load';
 import type { Target } from './scenario';
-import { quantileOf, readSketch, round2 } from './sketch';
+import { quantileOf, round2 } from './sketch';
 
 export interface LoadSettings {
   /** Paced phase, seconds. */

@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BaselineComparison, HistoryAnswer } from '../../../protocol';
 import { mergePeriods, HistoryStore, MINUTE_MS } from '../../../agent/history/store';
-import { emptyFigures, mergeFigures, sketchToBase64 } from '../../../agent/history/sketch';
+import { emptyFigures, mergeFigures } from '../../../agent/history/sketch';
+import { sketchToBase64 } from '../../../agent/metrics/sketch';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/history-app.ts');
 /** The app runs in a temporary repository, where `tsx` cannot be found by name. */

@@ -1,7 +1,7 @@
 /** The statistics of a verdict: the p95 change's interval from two sketches, and what it is called. */
 import assert from 'node:assert/strict';
 import { MIN_EFFECT, MIN_REQUESTS, type Side, compareSides, quantileInterval, verdict } from '../../../agent/history/compare';
-import { newSketch } from '../../../agent/history/sketch';
+import { newSketch } from '../../../agent/metrics/sketch';
 
 /** A seeded generator (mulberry32), so each case is the same on every run. */
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ProtocolError } from '../../../protocol';
 import { History, fitResolution } from '../../../agent/history';
 import { resolveHistory } from '../../../agent/history/options';
-import { newSketch, sketchToBase64 } from '../../../agent/history/sketch';
+import { newSketch, sketchToBase64 } from '../../../agent/metrics/sketch';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../agent/history/store';
 import { Diagnostics } from '../../../agent/log';
 
