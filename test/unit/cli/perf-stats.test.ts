@@ -6,12 +6,7 @@ import { parseScenario, planRoutes } from '../../../cli/perf/scenario';
 import { aaNoise, mannWhitneyGreater, median, medianInterval, quantileRankBounds, rateInterval, ratioChange, roundsChange, verdictOf } from '../../../cli/perf/stats';
 import type { Snapshot } from '../../../protocol';
 import { endpoint } from '../extension/helpers';
-
-/** A deterministic pseudo-random stream (LCG), so the tests never flake. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
+import { seededRandom } from '../../support/random';
 
 function sketchOf(values: number[]): string {
   const a = new LatencyAccumulator();
@@ -91,7 +86,7 @@ describe('perf statistics (cli/perf/stats.ts)', () => {
   });
 
   it('roundsChange: A/A-like ratios around 1 are unchanged, and never regressed or improved', () => {
-    const next = rng(7);
+    const next = seededRandom(7);
     for (let trial = 0; trial < 50; trial++) {
       const noisy = () => Array.from({ length: 5 }, () => 1 + (next() - 0.5) * 0.1);
       const v = roundsChange(noisy(), noisy(), 0.1).verdict;
@@ -110,7 +105,7 @@ describe('perf statistics (cli/perf/stats.ts)', () => {
 });
 
 describe('compare of two baseline files', () => {
-  const next = rng(3);
+  const next = seededRandom(3);
   const sample = (n: number, scale: number) => Array.from({ length: n }, () => scale * (1 + next()));
   const file = (routes: Array<[string, number]>): BaselineReport => ({
     version: 1,
