@@ -20,5 +20,3 @@ export function quantileOf(sketch: Sketch, q: number): QuantileEstimate {
   const denom = Math.max(1, n - 1);
   return { value: at(q), lo: at(r.lo / denom), hi: at(r.hi / denom) };
 }
-
-export const round2 = (v: number): number => Math.round(v * 100) / 100;
