@@ -1,12 +1,15 @@
 /**
  * A DDSketch in its portable protobuf form (the `DDSketch` message of
  * DataDog's sketches-go / sketches-py / sketches-js), without a protobuf
- * library: the agent writes it, the command line and the history store read
- * it. Only what a latency sketch uses: a logarithmic mapping (`gamma`,
+ * library: the one codec of it (agent/metrics/sketch.ts turns a DDSketch into
+ * these bins and back, and the base64 of GET /v1/sketches and baseline files). Only what a latency sketch uses: a logarithmic mapping (`gamma`,
  * `indexOffset`), the positive store as contiguous bins from `offset`, and the
  * zero count. Decoding also accepts the store's sparse `binCounts` map and
  * skips fields it does not know. Pure: no Node, no DOM.
  */
+
+/** More bins than any sketch holds: the bytes are corrupt (and are not allocated from). */
+const MAX_BINS = 1_000_000;
 
 /** One sketch's bins: `bins[i]` counts the values whose key is `offset + i`. */
 export interface SketchBins {
@@ -161,6 +164,7 @@ function readStore(bytes: Uint8Array, out: SketchBins): void {
     } else if (field === 2 && wire === 2) {
       const p = new Reader(r.bytes());
       while (!p.done) contiguous.push(p.double());
+      if (contiguous.length > MAX_BINS) throw new Error('sketch: too many bins');
     } else if (field === 2 && wire === 1) contiguous.push(r.double());
     else if (field === 3 && wire === 0) offset = unzigzag(r.varint());
     else return false;
@@ -169,6 +173,7 @@ function readStore(bytes: Uint8Array, out: SketchBins): void {
   if (sparse.size > 0) {
     const keys = [...sparse.keys(), ...(contiguous.length ? [offset, offset + contiguous.length - 1] : [])];
     const lo = Math.min(...keys);
+    if (Math.max(...keys) - lo >= MAX_BINS) throw new Error('sketch: too many bins');
     const merged = new Array<number>(Math.max(...keys) - lo + 1).fill(0);
     contiguous.forEach((c, i) => (merged[offset + i - lo]! += c));
     for (const [k, c] of sparse) merged[k - lo]! += c;

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ProtocolError } from '../../protocol';
 import type { Side } from './compare';
-import { sketchFromBase64 } from './sketch';
+import { type Sketch, mergeSketch, readSketch } from '../metrics/sketch';
 
 /** A baseline file may be large (one sketch per route), not unbounded. */
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
@@ -53,14 +53,22 @@ export function parseBaseline(text: string, shown: string): Map<string, Side> {
   for (const r of routes as unknown[]) {
     const { id, count, sketch } = (r ?? {}) as { id?: unknown; count?: unknown; sketch?: unknown };
     if (typeof id !== 'string' || typeof sketch !== 'string') continue;
-    const s = sketchFromBase64(sketch);
+    const s = readOrSkip(sketch);
     if (!s) continue;
     const n = typeof count === 'number' && Number.isFinite(count) && count >= 0 ? count : s.count;
     const prev = out.get(id);
     if (prev) {
       prev.count += n;
-      prev.sketch.merge(s);
+      mergeSketch(prev.sketch, s);
     } else out.set(id, { count: n, sketch: s });
   }
   return out;
+}
+
+function readOrSkip(base64: string): Sketch | undefined {
+  try {
+    return readSketch(base64);
+  } catch {
+    return undefined;
+  }
 }

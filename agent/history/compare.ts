@@ -23,7 +23,7 @@
  */
 import type { BaselineDelta, Verdict } from '../../protocol/history';
 import { round } from '../text';
-import { type Sketch, quantile } from './sketch';
+import { type Sketch, quantile } from '../metrics/sketch';
 
 /** Fewer requests than this on either side: inconclusive (a p95 of 50 samples rests on its 3 largest). */
 export const MIN_REQUESTS = 50;

@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { type BaselineComparison, type BaselineDelta, type CommandArgs, type CommitMarker, type HistoryAnswer, type HistoryPoint, type HistoryResolution, ProtocolError } from '../../protocol';
 import type { Clock } from '../internal';
 import type { Diagnostics } from '../log';
+import { quantile } from '../metrics/sketch';
 import { baselinePath, readBaseline } from './baseline';
 import { type Side, compareSides } from './compare';
 import { GitWatcher } from './git';
 import type { ResolvedHistory } from './options';
 import { HistoryRecorder, RECENT_MINUTES } from './recorder';
-import { type Figures, emptyFigures, mergeFigures, quantile } from './sketch';
+import { type Figures, emptyFigures, mergeFigures } from './sketch';
 import { DAY_MS, HOUR_MS, HistoryStore, MINUTE_MS, PERIOD_MS, type Period, mergePeriods } from './store';
 
 export { resolveHistory, type HistoryOptions, type ResolvedHistory } from './options';

@@ -4,10 +4,9 @@
  * `LatencyAccumulator` holds an endpoint's lifetime, one window slot, or a
  * window being merged on read.
  */
-import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import type { LatencySummary } from '../../protocol';
-import { type SketchBins, encodeSketch } from '../../protocol/sketch';
 import { round } from '../text';
+import { SKETCH_MAPPING, type Sketch, newSketch, sketchToBase64 } from './sketch';
 
 /** Latency histogram (5 min window): bucket upper bounds in ms; the last is Infinity (`null` in JSON). */
 export const HISTOGRAM_BOUNDS: readonly number[] = Object.freeze([0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 60000, Infinity]);
@@ -16,20 +15,12 @@ export const HISTOGRAM_BOUNDS: readonly number[] = Object.freeze([0.5, 1, 2, 5, 
 export const F_ABORTED = 1;
 export const F_ERROR = 2;
 
-const RELATIVE_ACCURACY = 0.01;
-/** Keeps each sketch bounded: 1024 bins at 1% cover ~9 orders of magnitude; smaller values collapse first. */
-const BIN_LIMIT = 1024;
-
-type Sketch = LogCollapsingLowestDenseDDSketch;
-const newSketch = (): Sketch => new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: RELATIVE_ACCURACY, binLimit: BIN_LIMIT });
-/** Every sketch shares this mapping (same accuracy), so a sample's bin key is computed once for all its sketches. */
-const MAPPING = newSketch().mapping;
 /** Key meaning "counts as zero" (below the mapping's smallest value). */
 const ZERO_KEY = -Infinity;
 
-/** The sketch bin of a duration, computed once per sample for every sketch it goes into. */
+/** The sketch bin of a duration, computed once per sample for every sketch it goes into (they share one mapping). */
 export function binKey(d: number): number {
-  return d > MAPPING.minPossible ? MAPPING.key(d) : ZERO_KEY;
+  return d > SKETCH_MAPPING.minPossible ? SKETCH_MAPPING.key(d) : ZERO_KEY;
 }
 
 /** The histogram bucket of a duration. */
@@ -120,12 +111,7 @@ export class LatencyAccumulator {
 
   /** The sketch in its portable protobuf form (protocol/sketch.ts), base64; empty when nothing was recorded. */
   encodedSketch(): string {
-    const s = this.sketch;
-    if (!s) return '';
-    const m = s.mapping as unknown as { gamma: number; _offset: number };
-    const store = s.store as unknown as { bins: number[]; offset: number };
-    const bins: SketchBins = { gamma: m.gamma, indexOffset: m._offset, zeroCount: s.zeroCount, offset: store.offset, bins: store.bins };
-    return Buffer.from(encodeSketch(bins)).toString('base64');
+    return this.sketch ? sketchToBase64(this.sketch) : '';
   }
 
   private quantile(q: number): number {

@@ -1,6 +1,7 @@
 /** `routelens compare base.json head.json`: per route, each quantile's change with the interval its two sketches allow. */
 import { type BaselineReport, METRICS, type ComparisonReport, type Metric, type RouteComparison } from './report';
-import { quantileOf, readSketch } from './sketch';
+import { readSketch } from '../../agent/metrics/sketch';
+import { quantileOf } from './sketch';
 import { judge, rateInterval, ratioChange } from './stats';
 
 const QUANTILES: Record<Exclude<Metric, 'rps'>, number> = { p50: 0.5, p95: 0.95, p99: 0.99 };

@@ -4,11 +4,13 @@
  * phase (throughput: the agent's request count per route over the phase). Every figure is
  * the agent's own, per route; autocannon's aggregate is not used.
  */
+import { readSketch } from '../../agent/metrics/sketch';
+import { round } from '../../agent/text';
 import { HTTP_PATHS } from '../../protocol';
 import type { RunningApp } from './app';
 import { runPhase } from './load';
 import type { Target } from './scenario';
-import { quantileOf, readSketch, round2 } from './sketch';
+import { quantileOf } from './sketch';
 
 export interface LoadSettings {
   /** Paced phase, seconds. */
@@ -90,10 +92,10 @@ export async function measure(app: RunningApp, targets: readonly Target[], s: Lo
       count: e.count,
       errors: e.errors,
       status5xx: (e.statusCodes['5xx'] ?? 0) + (peak5xx.get(e.id) ?? 0),
-      p50: round2(quantileOf(sk, 0.5).value),
-      p95: round2(quantileOf(sk, 0.95).value),
-      p99: round2(quantileOf(sk, 0.99).value),
-      rps: s.peakSeconds > 0 ? round2((peak.get(e.id) ?? 0) / s.peakSeconds) : 0,
+      p50: round(quantileOf(sk, 0.5).value, 2),
+      p95: round(quantileOf(sk, 0.95).value, 2),
+      p99: round(quantileOf(sk, 0.99).value, 2),
+      rps: s.peakSeconds > 0 ? round((peak.get(e.id) ?? 0) / s.peakSeconds, 2) : 0,
       sketch: encoded,
     });
   }

@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
 import type { GitInfo } from './git';
 import type { LoadSettings, RouteFigures } from './measure';
 import type { Skipped } from './scenario';
-import type { Judged, Verdict } from './stats';
+import type { Verdict } from '../../protocol/history';
+import type { Judged } from './stats';
 
 export const BASELINE_VERSION = 1;
 

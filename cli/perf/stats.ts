@@ -10,8 +10,7 @@
  * For throughput, higher is better: a fall is the regression. Alternating rounds (roundsChange)
  * add a test against the A/A pair's ratios.
  */
-
-export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'inconclusive';
+import type { Verdict } from '../../protocol/history';
 
 /** A relative change (head / base - 1) and its interval. */
 export interface Change {

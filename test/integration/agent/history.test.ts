@@ -6,20 +6,21 @@
  * slowed route compared against a saved baseline file.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BaselineComparison, HistoryAnswer } from '../../../protocol';
 import { mergePeriods, HistoryStore, MINUTE_MS } from '../../../agent/history/store';
-import { emptyFigures, mergeFigures, sketchToBase64 } from '../../../agent/history/sketch';
+import { emptyFigures, mergeFigures } from '../../../agent/history/sketch';
+import { sketchToBase64 } from '../../../agent/metrics/sketch';
+import { git } from '../../support/git';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/history-app.ts');
 /** The app runs in a temporary repository, where `tsx` cannot be found by name. */
 const TSX = pathToFileURL(join(resolve(__dirname, '../../..'), 'node_modules/tsx/dist/loader.mjs')).href;
 const TOKEN = 'history-test-token-0123456789abcdef';
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
 
 interface App {
   child: ChildProcess;

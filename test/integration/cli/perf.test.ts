@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSketch } from '../../../cli/perf/sketch';
+import { readSketch } from '../../../agent/metrics/sketch';
 import type { BaselineReport } from '../../../cli/perf/report';
 import type { SmokeReport } from '../../../cli/perf/smoke';
 import { PERF_APP, PERF_SCENARIO, QUICK, alive, runPerfCli, spawnCli } from './perf-support';

@@ -4,7 +4,7 @@
  * produce on demand.
  */
 import assert from 'node:assert/strict';
-import { readSketch } from '../../../cli/perf/sketch';
+import { readSketch } from '../../../agent/metrics/sketch';
 import { endpoint } from '../../support/fake-host';
 import { type AgentApp, closeAll, http, jsonHeaders, raw, start, startAgentApp, until } from './helpers';
 

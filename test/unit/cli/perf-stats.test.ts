@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { LatencyAccumulator, binKey } from '../../../agent/metrics/summary';
-import { decodeSketch, encodeSketch } from '../../../protocol/sketch';
 import { compareFiles } from '../../../cli/perf/compare-files';
 import type { BaselineReport } from '../../../cli/perf/report';
 import { parseScenario, planRoutes } from '../../../cli/perf/scenario';
-import { mergeSketches, quantileOf, readSketch } from '../../../cli/perf/sketch';
 import { aaNoise, mannWhitneyGreater, median, medianInterval, quantileRankBounds, rateInterval, ratioChange, roundsChange, verdictOf } from '../../../cli/perf/stats';
 import type { Snapshot } from '../../../protocol';
 import { endpoint } from '../extension/helpers';
-
-/** A deterministic pseudo-random stream (LCG), so the tests never flake. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
+import { seededRandom } from '../../support/random';
 
 function sketchOf(values: number[]): string {
   const a = new LatencyAccumulator();
@@ -93,7 +86,7 @@ describe('perf statistics (cli/perf/stats.ts)', () => {
   });
 
   it('roundsChange: A/A-like ratios around 1 are unchanged, and never regressed or improved', () => {
-    const next = rng(7);
+    const next = seededRandom(7);
     for (let trial = 0; trial < 50; trial++) {
       const noisy = () => Array.from({ length: 5 }, () => 1 + (next() - 0.5) * 0.1);
       const v = roundsChange(noisy(), noisy(), 0.1).verdict;
@@ -111,46 +104,8 @@ describe('perf statistics (cli/perf/stats.ts)', () => {
   });
 });
 
-describe('portable sketches (protocol/sketch.ts, cli/perf/sketch.ts)', () => {
-  it('the agent encodes, the CLI decodes: same count and quantiles', () => {
-    const next = rng(1);
-    const values = Array.from({ length: 5000 }, () => 1 + next() * 99);
-    const a = new LatencyAccumulator();
-    for (const v of values) a.add(v, binKey(v), 0);
-    const s = readSketch(a.encodedSketch());
-    assert.equal(s.count, 5000);
-    const sum = a.summary();
-    assert.ok(Math.abs(quantileOf(s, 0.95).value - sum.p95) / sum.p95 < 0.02);
-    assert.ok(Math.abs(quantileOf(s, 0.5).value - sum.p50) / sum.p50 < 0.02);
-  });
-
-  it('zeros, the sparse map form and unknown fields decode', () => {
-    const bytes = encodeSketch({ gamma: 1.02, indexOffset: 0, zeroCount: 3, offset: -2, bins: [1, 0, 2] });
-    const d = decodeSketch(bytes);
-    assert.deepEqual(d, { gamma: 1.02, indexOffset: 0, zeroCount: 3, offset: -2, bins: [1, 0, 2] });
-    // sparse store entry (key 5 → 4), plus an unknown varint field 9 at the top
-    const f64 = (v: number) => [...new Uint8Array(new Float64Array([v]).buffer)];
-    const entry = [0x08, 10, 0x11, ...f64(4)];
-    const store = [0x0a, entry.length, ...entry];
-    const mapping = [0x09, ...f64(1.02)];
-    const sparse = Uint8Array.from([0x0a, mapping.length, ...mapping, 0x12, store.length, ...store, 0x48, 1]);
-    const s = decodeSketch(sparse);
-    assert.equal(s.offset, 5);
-    assert.deepEqual(s.bins, [4]);
-    assert.throws(() => decodeSketch(Uint8Array.from([0x0a, 5, 1])), /truncated/);
-  });
-
-  it('sketches merge: the merged quantiles are those of all the samples', () => {
-    const low = Array.from({ length: 1000 }, (_, i) => 1 + i / 100);
-    const high = Array.from({ length: 1000 }, (_, i) => 50 + i / 10);
-    const merged = mergeSketches([readSketch(sketchOf(low)), readSketch(sketchOf(high))]);
-    assert.equal(merged.count, 2000);
-    assert.ok(quantileOf(merged, 0.25).value < 11 && quantileOf(merged, 0.75).value > 50);
-  });
-});
-
 describe('compare of two baseline files', () => {
-  const next = rng(3);
+  const next = seededRandom(3);
   const sample = (n: number, scale: number) => Array.from({ length: n }, () => scale * (1 + next()));
   const file = (routes: Array<[string, number]>): BaselineReport => ({
     version: 1,

@@ -1,23 +1,12 @@
 /** The statistics of a verdict: the p95 change's interval from two sketches, and what it is called. */
 import assert from 'node:assert/strict';
 import { MIN_EFFECT, MIN_REQUESTS, type Side, compareSides, quantileInterval, verdict } from '../../../agent/history/compare';
-import { newSketch } from '../../../agent/history/sketch';
-
-/** A seeded generator (mulberry32), so each case is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { newSketch } from '../../../agent/metrics/sketch';
+import { seededRandom } from '../../support/random';
 
 /** n latencies (ms), log-normal around `median` with a long right tail, times `factor`. */
 function side(n: number, seed: number, factor = 1, median = 20): Side {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const s = newSketch();
   for (let i = 0; i < n; i++) {
     const z = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

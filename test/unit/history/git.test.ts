@@ -1,12 +1,11 @@
 /** The git state read from `.git` (HEAD, loose refs, packed-refs, worktrees) on real repositories made with git. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitWatcher, defaultBranch, findGitDirs, readHead } from '../../../agent/history/git';
+import { git } from '../../support/git';
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
 
 describe('history git state', () => {
   let root: string;

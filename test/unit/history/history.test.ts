@@ -1,17 +1,16 @@
 /** The history facade with an injected clock: minutes across restarts, resolutions, commit markers, baselines. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProtocolError } from '../../../protocol';
 import { History, fitResolution } from '../../../agent/history';
 import { resolveHistory } from '../../../agent/history/options';
-import { newSketch, sketchToBase64 } from '../../../agent/history/sketch';
+import { newSketch, sketchToBase64 } from '../../../agent/metrics/sketch';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../agent/history/store';
 import { Diagnostics } from '../../../agent/log';
+import { git } from '../../support/git';
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
 const T0 = Date.UTC(2026, 5, 1, 9, 0);
 
 describe('history', () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Figures, emptyFigures, quantile } from '../../../agent/history/sketch';
+import { type Figures, emptyFigures } from '../../../agent/history/sketch';
+import { quantile } from '../../../agent/metrics/sketch';
 import { DAY_MS, HOUR_DAYS, HistoryStore, MINUTE_DAYS, MINUTE_MS, type Period, mergePeriods } from '../../../agent/history/store';
 
 const T0 = Date.UTC(2026, 0, 10, 12, 0); // a minute start

@@ -5,20 +5,9 @@ import { runInNewContext } from 'node:vm';
 import { HISTOGRAM_BOUNDS, MAX_CUSTOM_NAME, type MetricsCore, OVERFLOW_ID, createMetrics } from '../../../agent/metrics';
 import type { MetricsChanges, MetricsCursor, RequestSample } from '../../../agent/internal';
 import { Diagnostics, silentLogger } from '../../../agent/log';
+import { seededRandom } from '../../support/random';
 
 const T0 = 1_800_000_000_000; // a multiple of 60 s, so slot boundaries are predictable
-
-/** A seeded PRNG (mulberry32), so distributions are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function setup(opts: { maxEndpoints?: number; slowRingSize?: number } = {}) {
   let now = T0;
@@ -65,7 +54,7 @@ describe('metrics', () => {
 
   describe('percentiles (DDSketch)', () => {
     it('p50/p95/p99 are within 1% of the exact percentiles on a log-normal distribution, lifetime and windows', () => {
-      const rand = rng(42);
+      const rand = seededRandom(42);
       const values: number[] = [];
       for (let i = 0; i < 50_000; i++) {
         // log-normal around 40 ms with a long tail (Box–Muller)
