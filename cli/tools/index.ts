@@ -8,7 +8,8 @@ import { NoAgentError } from '../core/source';
 import { AgentHttpError } from '../core/http';
 import { invalidateCache, resetMetrics } from './actions';
 import { type ToolOutput, fail, renderOutput } from './data';
-import { compare, findings, healthSummary, listAgents } from './overview';
+import { compare, history } from './history';
+import { findings, healthSummary, listAgents } from './overview';
 import { busiestRoutes, routeDetails, slowRequests, slowestRoutes } from './routes';
 import type { ToolContext, ToolDef } from './types';
 
@@ -16,7 +17,7 @@ export type { ToolContext, ToolDef } from './types';
 export { ConfirmationTokens } from './confirm';
 export { parseOutputData, renderOutput, type ToolOutput } from './data';
 
-export const TOOLS: readonly ToolDef[] = [listAgents, healthSummary, slowestRoutes, busiestRoutes, routeDetails, findings, compare, slowRequests, resetMetrics, invalidateCache];
+export const TOOLS: readonly ToolDef[] = [listAgents, healthSummary, slowestRoutes, busiestRoutes, routeDetails, findings, compare, history, slowRequests, resetMetrics, invalidateCache];
 
 /** Longest a tool call may take, agent calls included. */
 export const TOOL_TIMEOUT_MS = 15_000;
