@@ -52,9 +52,12 @@ export const findings = defineTool({
     if (!answer) return ok(`Findings are ${NOT_RECORDED}. Use route_details and slow_requests instead.`, { agent: agentOf(source), available: false });
     const ofKind = answer.findings.filter((f) => !args.kind || f.kind === args.kind);
     const list = rankFindings(args.route ? byRoute(ofKind, args.route) : ofKind);
-    const data = { agent: agentOf(source), total: answer.findings.length, matching: list.length, findings: list.slice(0, args.limit).map(findingRow) };
-    if (!list.length) return ok(answer.findings.length ? `None of the agent's ${answer.findings.length} finding(s) matches.` : 'The agent has no findings: nothing it detects was seen in the traced requests (findings are dropped after an hour unseen).', data);
-    return ok(`${Math.min(list.length, args.limit)} of ${list.length} finding(s), warnings first.`, data);
+    // With spans off the engine still judges the cache, but sees no request: say so.
+    const spans = (await orUnavailable(source.command('traces.list', { endpoint: 'GET /', limit: 1 }))) !== undefined;
+    const data = { agent: agentOf(source), spansRecorded: spans, total: answer.findings.length, matching: list.length, findings: list.slice(0, args.limit).map(findingRow) };
+    const caveat = spans ? '' : ` Request findings are ${NOT_RECORDED}; only cache findings can appear.`;
+    if (!list.length) return ok(`${answer.findings.length ? `None of the agent's ${answer.findings.length} finding(s) matches.` : 'The agent has no findings: nothing it detects was seen (findings are dropped after an hour unseen).'}${caveat}`, data);
+    return ok(`${Math.min(list.length, args.limit)} of ${list.length} finding(s), warnings first.${caveat}`, data);
   },
 });
 

@@ -100,7 +100,8 @@ export async function spansOf(source: AgentSource, endpoint: string, allFindings
   const traces = breakdown ? ((await orUnavailable(source.command('traces.list', { endpoint, limit: 20 })))?.traces ?? []) : undefined;
   return {
     breakdown: breakdown ? breakdownRow(breakdown) : NOT_RECORDED,
-    findings: allFindings ? findingsOf(allFindings, endpoint).map(findingRow) : NOT_RECORDED,
+    // A route's findings come from its traces: none without spans, whatever the engine says of the cache.
+    findings: breakdown && allFindings ? findingsOf(allFindings, endpoint).map(findingRow) : NOT_RECORDED,
     slowestTraces: traces ? [...traces].sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST_TRACES).map(traceRow) : NOT_RECORDED,
   };
 }
