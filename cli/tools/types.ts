@@ -21,6 +21,8 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   input: S;
   /** Reads only (false: changes the app's state). */
   readOnly: boolean;
+  /** How long a call may take (ms), when longer than TOOL_TIMEOUT_MS: a tool that runs for a while by design. */
+  timeoutMs?(args: z.infer<S>): number;
   run(ctx: ToolContext, args: z.infer<S>): Promise<ToolOutput>;
 }
 

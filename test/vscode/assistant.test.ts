@@ -66,7 +66,7 @@ describe('RouteLens assistant tools in a real VS Code', function () {
 
   it('every RouteLens tool is registered and listed in vscode.lm.tools with its input schema', async () => {
     const declared = pkg.contributes.languageModelTools;
-    assert.equal(declared.length, 11);
+    assert.equal(declared.length, 12);
     const listed = await waitFor(() => {
       const names = new Set(lm!.tools!.map((t) => t.name));
       return declared.every((d) => names.has(d.name)) ? lm!.tools! : undefined;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Ajv } from '@modelcontextprotocol/client/validators/ajv';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BaselineComparison, Breakdown, CacheKeyInfo, EndpointStats, Finding, Snapshot, Trace } from '../../../protocol';
 import { TOOLS, parseOutputData } from '../../../cli/tools';
@@ -301,6 +301,34 @@ describe('routelens mcp over stdio (the SDK client, a real agent)', function () 
       assert.match(p.commit ?? '', /^[0-9a-f]{12}$/, 'this repository\'s commit');
     }
     assert.ok(Array.isArray(d.commits));
+  });
+
+  it('profile_route needs confirm: true, runs for its seconds and answers the written .cpuprofile of the route', async () => {
+    const refused = await client.callTool({ name: 'profile_route', arguments: { route: ORDERS_ID, seconds: 1 } });
+    assert.equal(refused.isError, true);
+    let stop = false;
+    const traffic = (async () => {
+      let n = 0;
+      while (!stop) n += (await app.get(`/orders/${n}`)) === 200 ? 1 : 0;
+      return n;
+    })();
+    const started = Date.now();
+    const r = await call(client, 'profile_route', { route: '/orders/:id', seconds: 2, confirm: true });
+    stop = true;
+    const sent = await traffic;
+    assert.equal(r.isError, false, r.text);
+    assert.ok(Date.now() - started >= 2000, 'it ran for its seconds');
+    const d = data<{ route: string; seconds: number; file: string; samples: number; keptSamples: number; requests: number; top: Array<{ selfMs: number; sharePercent: number }> }>(r);
+    try {
+      assert.deepEqual([d.route, d.seconds], [ORDERS_ID, 2]);
+      assert.ok(d.samples > 0 && d.keptSamples <= d.samples);
+      assert.ok(d.requests > 0 && d.requests <= sent, `${d.requests} of ${sent}`);
+      assert.ok(d.top.length <= 10);
+      const profile = JSON.parse(readFileSync(d.file, 'utf8')) as { nodes: unknown[]; samples: unknown[] };
+      assert.equal(profile.samples.length, d.keptSamples, 'the file holds the kept samples');
+    } finally {
+      rmSync(d.file, { force: true });
+    }
   });
 
   it('a hostile route name comes back as data, JSON-quoted inside the fenced block', async () => {
