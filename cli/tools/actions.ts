@@ -5,7 +5,7 @@ import { CONFIRMATION_TTL_MS } from './confirm';
 import { agentOf, fail, ms, ok, percent, str } from './data';
 import { matchRoutes } from './routes';
 import { where } from './spans';
-import { agentArg, defineTool } from './types';
+import { agentArg, defineTool, routeArg } from './types';
 
 export const resetMetrics = defineTool({
   name: 'reset_metrics',
@@ -87,7 +87,7 @@ export const profileRoute = defineTool({
   description:
     "Records a CPU profile of the app for `seconds` (1-30, default 10) and keeps the samples whose stacks pass through one route's handler or middleware: answers where the route's CPU time goes (the top functions by self time with file:line:column, self ms and share in percent), how many samples were taken and kept, the route's requests meanwhile, and the path of the written .cpuprofile (opens in VS Code and Chrome DevTools). The route needs traffic while it runs. It costs a few percent of CPU while it runs and writes a file; call it only when the user asked for a profile, and pass confirm: true.",
   input: z.object({
-    route: z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"'),
+    route: routeArg,
     seconds: z.number().int().min(1).max(MAX_PROFILE_SECONDS).default(10).describe(`how long to profile, in seconds (1-${MAX_PROFILE_SECONDS})`),
     confirm: z.literal(true).describe('must be true: the user asked for this profile'),
     agent: agentArg,

@@ -5,7 +5,7 @@ import type { AgentSource } from '../core/source';
 import { agentOf, iso, ms, ok, percent, str } from './data';
 import { matchRoutes } from './routes';
 import { orUnavailable } from './spans';
-import { agentArg, defineTool, limitArg } from './types';
+import { agentArg, defineTool, limitArg, routeArg } from './types';
 
 const NO_HISTORY = 'not available from this agent: it keeps no history (history: false, ROUTELENS_HISTORY=0, measuring off, or an agent older than history)';
 
@@ -83,7 +83,7 @@ export const history = defineTool({
   description:
     "One route's latency and traffic over hours or days, surviving restarts: per period (minute, hour or day) the start time (ISO 8601), requests, errors, p50/p95/p99 (ms), requests per second, and the commit it ran under; plus markers where the measured commit changed (commit, branch, dirty working tree). Use it to see when a route got slower and which commit it coincides with. Periods without requests are left out.",
   input: z.object({
-    route: z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"'),
+    route: routeArg,
     hours: z.number().min(1).max(24 * 90).default(24).describe('how far back, in hours (1 to 2160); default 24'),
     resolution: z.enum(['minute', 'hour', 'day']).optional().describe('period of each point; default: minutes up to 2 hours, hours up to 6 days, days beyond'),
     agent: agentArg,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type EndpointSort, type EndpointStats, type LatencySummary, type SlowRequest, type Snapshot, WINDOWS, type WindowName } from '../../protocol';
 import { agentOf, fail, iso, ms, ok, share, str } from './data';
 import { orUnavailable, spansOf, where } from './spans';
-import { type ToolDef, agentArg, defineTool, limitArg, windowArg } from './types';
+import { type ToolDef, agentArg, defineTool, limitArg, routeArg, windowArg } from './types';
 
 /** One window's figures, units in the names. */
 function figures(w: LatencySummary) {
@@ -80,7 +80,7 @@ export const routeDetails = defineTool({
   title: 'Route details',
   description:
     'Everything RouteLens knows about one route: figures over the 1m, 5m and all windows (requests, errors, error rate in percent, p50/p95/p99/avg/max in ms), status code classes, requests per second, where it is registered and where its handler is (file:line:column), its firing alerts, its cache hit rate, its slowest recent requests, and why it is slow: the breakdown of its time by kind (db, redis, http, cache, middleware, own code: share in percent, mean ms per request) with its top operations and their call sites (from a sample of traced requests, "sampled" says so), its findings (N+1 queries, slow queries, sequential awaits, blocking work) and its 3 slowest kept traces (request id, duration, longest spans with their file:line:column). Give an endpoint id ("GET /users/:id") or a route template ("/users/:id", all methods).',
-  input: z.object({ route: z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"'), agent: agentArg }),
+  input: z.object({ route: routeArg, agent: agentArg }),
   readOnly: true,
   async run(ctx, args) {
     const source = await ctx.source(args.agent);

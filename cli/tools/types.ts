@@ -41,3 +41,6 @@ export const agentArg = z
 export const windowArg = z.enum(['1m', '5m', 'all']).default('5m').describe('time window: last minute, last 5 minutes, or since the app started (or the last reset)');
 
 export const limitArg = (max: number, dflt: number) => z.number().int().min(1).max(max).default(dflt).describe(`how many to return (1-${max})`);
+
+/** One route, as route_details, history and profile_route take it. */
+export const routeArg = z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"');
