@@ -49,11 +49,11 @@ export class AgentHttp {
     return (await this.call<{ endpoints: EndpointStats[] }>('GET', `${HTTP_PATHS.endpoints}?${q}`)).endpoints;
   }
 
-  command<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResults[C]> {
-    return this.call<CommandResults[C]>('POST', HTTP_PATHS.command, { command, args });
+  command<C extends CommandName>(command: C, args: CommandArgs<C>, timeoutMs?: number): Promise<CommandResults[C]> {
+    return this.call<CommandResults[C]>('POST', HTTP_PATHS.command, { command, args }, timeoutMs);
   }
 
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     const { host, port, token } = this.target;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
@@ -97,7 +97,7 @@ export class AgentHttp {
           res.on('error', reject);
         },
       );
-      req.setTimeout(this.timeoutMs, () => req.destroy(new AgentHttpError('RL_ERR_TIMEOUT', `${method} ${pathOnly(path)}: no answer within ${this.timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new AgentHttpError('RL_ERR_TIMEOUT', `${method} ${pathOnly(path)}: no answer within ${timeoutMs} ms`)));
       req.on('error', (err) => reject(err instanceof AgentHttpError ? err : new AgentHttpError('RL_ERR_UNREACHABLE', `${method} ${pathOnly(path)}: ${err.message}`)));
       req.end(payload);
     });

@@ -25,7 +25,8 @@ export interface AgentSource {
   snapshot(): Promise<Snapshot>;
   /** Sorted as `GET /v1/endpoints` sorts. */
   endpoints(sort: EndpointSort, window: WindowName, limit: number): Promise<EndpointStats[]>;
-  command<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResults[C]>;
+  /** `timeoutMs`: longer than the source's default, for a command that runs for a while (a route profile). */
+  command<C extends CommandName>(command: C, args: CommandArgs<C>, timeoutMs?: number): Promise<CommandResults[C]>;
 }
 
 /** Thrown when no agent is running, or none matches the selector. `data` holds app-controlled strings (names) apart from the message. */
@@ -62,8 +63,8 @@ export class HttpAgentSource implements AgentSource {
     return this.http.endpoints(sort, window, limit);
   }
 
-  command<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResults[C]> {
-    return this.http.command(command, args);
+  command<C extends CommandName>(command: C, args: CommandArgs<C>, timeoutMs?: number): Promise<CommandResults[C]> {
+    return this.http.command(command, args, timeoutMs);
   }
 }
 

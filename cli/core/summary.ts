@@ -1,15 +1,16 @@
 /**
  * The executive summary of one agent's snapshot: status, health score and its
  * reasons, key metrics, firing alerts and recommendations derived from the
- * figures. Shared by `routelens report`, the `health_summary` tool (MCP and
+ * figures, and the agent's top findings. Shared by `routelens report`, the `health_summary` tool (MCP and
  * editor) and the extension's Export Report. Pure: no vscode, no MCP SDK.
  *
  * Units are in the field names: `Ms` milliseconds, `Percent` 0..100,
  * `PerSecond`, `Seconds`; bare counts are requests.
  */
-import type { Alert, AlertRule, EndpointStats, HealthReport, RedisState, Snapshot } from '../../protocol';
+import type { Alert, AlertRule, EndpointStats, Finding, HealthReport, RedisState, Snapshot } from '../../protocol';
 import { assertNever } from '../../protocol';
 import { iso, ms, percent, share, str } from '../tools/data';
+import { rankFindings } from '../tools/spans';
 
 export type Priority = 'critical' | 'warning' | 'info';
 
@@ -72,11 +73,24 @@ export interface ExecutiveSummary {
   slowestRoutes: SummaryRoute[];
   /** Most urgent first (at most 5). */
   recommendations: Recommendation[];
+  /** The agent's top findings (why routes are slow), warnings first (at most 3); empty when it records none. */
+  topFindings: SummaryFinding[];
+}
+
+export interface SummaryFinding {
+  kind: Finding['kind'];
+  severity: Finding['severity'];
+  route: string;
+  message: string;
+  recommendation: string;
+  /** `file:line:column`. */
+  location: string;
 }
 
 const MAX_ALERTS = 10;
 const MAX_ROUTES = 5;
 const MAX_RECOMMENDATIONS = 5;
+const MAX_FINDINGS = 3;
 /** Fewer requests than this in the window say little about a route's p95 or error rate. */
 const MIN_SAMPLES = 5;
 const RANK: Record<Priority, number> = { critical: 0, warning: 1, info: 2 };
@@ -111,6 +125,9 @@ export function buildSummary(snapshot: Snapshot, now = Date.now()): ExecutiveSum
     alerts: [...snapshot.alerts].sort((a, b) => RANK[a.severity] - RANK[b.severity] || b.firedAt - a.firedAt).slice(0, MAX_ALERTS).map(summaryAlert),
     slowestRoutes: slowest.slice(0, MAX_ROUTES).map((e) => ({ route: str(e.id), requests: e.windows['5m'].count, p95Ms: ms(e.windows['5m'].p95), errorRatePercent: share(e.windows['5m'].errors, e.windows['5m'].count), ...locationOf(e) })),
     recommendations: recommend(snapshot, requests),
+    topFindings: rankFindings(snapshot.findings ?? [])
+      .slice(0, MAX_FINDINGS)
+      .map((f) => ({ kind: f.kind, severity: f.severity, route: str(f.endpoint), message: str(f.message, 300), recommendation: str(f.recommendation, 300), location: str(`${f.location.file}:${f.location.line}:${f.location.column}`, 300) })),
   };
 }
 

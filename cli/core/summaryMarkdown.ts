@@ -32,6 +32,11 @@ export function summaryMarkdown(summary: ExecutiveSummary, level: 1 | 2 = 1): st
     for (const r of summary.slowestRoutes) lines.push(`| ${t(r.route)} | ${formatCount(r.requests)} | ${formatMs(r.p95Ms)} | ${r.errorRatePercent}% | ${r.location ? t(r.location) : '\u2014'} |`);
     lines.push('');
   }
+  if (summary.topFindings.length) {
+    lines.push(`${h}# Top findings`, '');
+    for (const f of summary.topFindings) lines.push(`- **${f.severity}** ${f.kind} on ${t(f.route)} (${t(f.location)}): ${t(f.message)} ${t(f.recommendation)}`);
+    lines.push('');
+  }
   lines.push(`${h}# Recommendations`, '');
   summary.recommendations.forEach((r, i) => lines.push(`${i + 1}. **${r.priority}**${r.route ? ` ${t(r.route)}` : ''}: ${t(r.text)}${r.location ? ` (${t(r.location)})` : ''}`));
   lines.push('');

@@ -1,9 +1,11 @@
-/** The two write actions, each explicit: reset_metrics needs `confirm: true`; invalidate_cache needs a dry run and its token first. */
+/** The actions, each explicit: reset_metrics and profile_route need `confirm: true`; invalidate_cache needs a dry run and its token first. */
 import { z } from 'zod';
 import type { AgentSource } from '../core/source';
 import { CONFIRMATION_TTL_MS } from './confirm';
-import { agentOf, fail, ok, str } from './data';
-import { agentArg, defineTool } from './types';
+import { agentOf, fail, ms, ok, percent, str } from './data';
+import { matchRoutes } from './routes';
+import { where } from './spans';
+import { agentArg, defineTool, routeArg } from './types';
 
 export const resetMetrics = defineTool({
   name: 'reset_metrics',
@@ -71,5 +73,42 @@ export const invalidateCache = defineTool({
     if (!redeemed.ok) return fail(`Nothing was removed: ${redeemed.reason}. Run the dry run again (without confirmationToken) to get a new token.`);
     const r = await source.command('cache.invalidate', target);
     return ok(`Removed ${r.removed} cache entr${r.removed === 1 ? 'y' : 'ies'}${r.partial ? ' (the pattern scan stopped at its time limit: run it again for the rest)' : ''}.`, { agent: agentOf(source), removed: r.removed, ...(r.partial ? { partial: true } : {}) });
+  },
+});
+
+/** At most this long: an MCP client waits about a minute for an answer. */
+const MAX_PROFILE_SECONDS = 30;
+/** Beyond the profile's seconds: time for the agent to stop the profiler, keep the route's samples and write the file. */
+const PROFILE_MARGIN_MS = 20_000;
+
+export const profileRoute = defineTool({
+  name: 'profile_route',
+  title: 'Profile a route',
+  description:
+    "Records a CPU profile of the app for `seconds` (1-30, default 10) and keeps the samples whose stacks pass through one route's handler or middleware: answers where the route's CPU time goes (the top functions by self time with file:line:column, self ms and share in percent), how many samples were taken and kept, the route's requests meanwhile, and the path of the written .cpuprofile (opens in VS Code and Chrome DevTools). The route needs traffic while it runs. It costs a few percent of CPU while it runs and writes a file; call it only when the user asked for a profile, and pass confirm: true.",
+  input: z.object({
+    route: routeArg,
+    seconds: z.number().int().min(1).max(MAX_PROFILE_SECONDS).default(10).describe(`how long to profile, in seconds (1-${MAX_PROFILE_SECONDS})`),
+    confirm: z.literal(true).describe('must be true: the user asked for this profile'),
+    agent: agentArg,
+  }),
+  readOnly: false,
+  timeoutMs: (args) => args.seconds * 1000 + PROFILE_MARGIN_MS + 5000,
+  async run(ctx, args) {
+    const source = await ctx.source(args.agent);
+    const match = matchRoutes((await source.snapshot()).endpoints, args.route)[0];
+    if (!match) return fail('No route matches the one asked for: see slowest_routes or busiest_routes for the endpoint ids.', { agent: agentOf(source), asked: str(args.route) });
+    const p = await source.command('profile.start', { endpoint: match.id, seconds: args.seconds }, args.seconds * 1000 + PROFILE_MARGIN_MS);
+    const data = {
+      agent: agentOf(source),
+      route: str(p.endpoint),
+      seconds: p.seconds,
+      file: str(p.file, 500),
+      samples: p.samples,
+      keptSamples: p.kept,
+      requests: p.requests,
+      top: p.top.slice(0, 10).map((f) => ({ function: str(f.functionName || '(anonymous)', 120), location: where(f.location), selfMs: ms(f.selfMs), sharePercent: percent(f.share) })),
+    };
+    return ok(p.kept ? `Profiled for ${p.seconds} s: ${p.kept} of ${p.samples} samples were in the route (${p.requests} request(s)).` : `Profiled for ${p.seconds} s, but no sample passed through the route (${p.requests} request(s) meanwhile): send it traffic while profiling.`, data);
   },
 });

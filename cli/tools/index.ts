@@ -6,9 +6,10 @@
  */
 import { NoAgentError } from '../core/source';
 import { AgentHttpError } from '../core/http';
-import { invalidateCache, resetMetrics } from './actions';
+import { invalidateCache, profileRoute, resetMetrics } from './actions';
 import { type ToolOutput, fail, renderOutput } from './data';
-import { compare, findings, healthSummary, listAgents } from './overview';
+import { compare, history } from './history';
+import { findings, healthSummary, listAgents } from './overview';
 import { busiestRoutes, routeDetails, slowRequests, slowestRoutes } from './routes';
 import type { ToolContext, ToolDef } from './types';
 
@@ -16,7 +17,7 @@ export type { ToolContext, ToolDef } from './types';
 export { ConfirmationTokens } from './confirm';
 export { parseOutputData, renderOutput, type ToolOutput } from './data';
 
-export const TOOLS: readonly ToolDef[] = [listAgents, healthSummary, slowestRoutes, busiestRoutes, routeDetails, findings, compare, slowRequests, resetMetrics, invalidateCache];
+export const TOOLS: readonly ToolDef[] = [listAgents, healthSummary, slowestRoutes, busiestRoutes, routeDetails, findings, compare, history, slowRequests, resetMetrics, invalidateCache, profileRoute];
 
 /** Longest a tool call may take, agent calls included. */
 export const TOOL_TIMEOUT_MS = 15_000;
@@ -36,7 +37,8 @@ async function callTool(def: ToolDef, ctx: ToolContext, rawArgs: unknown, timeou
   if (!parsed.success) return fail(`Invalid arguments for ${def.name}.`, { issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message.slice(0, 200) })) });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ToolOutput>((resolve) => {
-    timer = setTimeout(() => resolve(fail(`${def.name} did not finish within ${timeoutMs} ms; nothing more will be reported for this call.`)), timeoutMs);
+    const limit = def.timeoutMs?.(parsed.data) ?? timeoutMs;
+    timer = setTimeout(() => resolve(fail(`${def.name} did not finish within ${limit} ms; nothing more will be reported for this call.`)), limit);
     timer.unref?.();
   });
   try {

@@ -1,8 +1,10 @@
-/** Tools that give the whole picture: the agents, the executive summary, and what later versions will add. */
+/** Tools that give the whole picture: the agents, the executive summary, the findings. */
 import { z } from 'zod';
 import { buildSummary } from '../core/summary';
-import { iso, ok, str } from './data';
-import { agentArg, defineTool } from './types';
+import { FINDING_KINDS, type Finding } from '../../protocol';
+import { agentOf, iso, ok, str } from './data';
+import { NOT_RECORDED, findingRow, orUnavailable, rankFindings } from './spans';
+import { agentArg, defineTool, limitArg } from './types';
 
 export const listAgents = defineTool({
   name: 'list_agents',
@@ -32,31 +34,38 @@ export const healthSummary = defineTool({
   },
 });
 
-const NOT_YET = 'not available in this RouteLens version';
-
 export const findings = defineTool({
   name: 'findings',
   title: 'Performance findings',
   description:
-    'Explains why routes are slow (N+1 queries, blocking work, cache misses) once the agent records findings. This RouteLens version does not record them yet and says so; use route_details and slow_requests meanwhile.',
+    'Why routes are slow, pinned to a line of the app\'s code: the findings the agent drew from its traced requests (N+1 queries or calls, slow queries, sequential awaits that could run together, event-loop blocking, cache opportunities, low cache hit rates). Each: kind, severity (warning/info), route, message with numbers, recommendation, location (file:line:column), evidence (counts, ms, shares), example request ids (X-Request-Id), occurrences, first/last seen (ISO 8601). Warnings first, then the most frequent. Filter by kind or route (endpoint id "GET /orders/:id", template "/orders/:id" or part of it).',
   input: z.object({
-    kind: z.string().max(100).optional().describe('kind of finding to list'),
-    route: z.string().max(500).optional().describe('endpoint id such as "GET /users/:id"'),
+    kind: z.enum(FINDING_KINDS).optional().describe('only findings of this kind'),
+    route: z.string().min(1).max(500).optional().describe('only this endpoint id ("GET /users/:id"), route template ("/users/:id") or part of an id; "cache:<namespace>" for a cache'),
+    limit: limitArg(50, 10),
+    agent: agentArg,
   }),
   readOnly: true,
-  async run() {
-    return ok(`Findings are ${NOT_YET}: the agent does not record them yet. Use route_details (figures, windows, source location) and slow_requests instead.`, { available: false });
+  async run(ctx, args) {
+    const source = await ctx.source(args.agent);
+    const answer = await orUnavailable(source.command('findings.list', {}));
+    if (!answer) return ok(`Findings are ${NOT_RECORDED}. Use route_details and slow_requests instead.`, { agent: agentOf(source), available: false });
+    const ofKind = answer.findings.filter((f) => !args.kind || f.kind === args.kind);
+    const list = rankFindings(args.route ? byRoute(ofKind, args.route) : ofKind);
+    // With spans off the engine still judges the cache, but sees no request: say so.
+    const spans = (await orUnavailable(source.command('traces.list', { endpoint: 'GET /', limit: 1 }))) !== undefined;
+    const data = { agent: agentOf(source), spansRecorded: spans, total: answer.findings.length, matching: list.length, findings: list.slice(0, args.limit).map(findingRow) };
+    const caveat = spans ? '' : ` Request findings are ${NOT_RECORDED}; only cache findings can appear.`;
+    if (!list.length) return ok(`${answer.findings.length ? `None of the agent's ${answer.findings.length} finding(s) matches.` : 'The agent has no findings: nothing it detects was seen (findings are dropped after an hour unseen).'}${caveat}`, data);
+    return ok(`${Math.min(list.length, args.limit)} of ${list.length} finding(s), warnings first.${caveat}`, data);
   },
 });
 
-export const compare = defineTool({
-  name: 'compare',
-  title: 'Compare with a baseline',
-  description:
-    'Compares live per-route figures with a saved baseline (a file or a git ref) and gives a verdict per route (faster, slower, unchanged), once baselines exist. This RouteLens version cannot save baselines yet and says so; use slowest_routes over the 1m and all windows meanwhile.',
-  input: z.object({ baseline: z.string().min(1).max(500).describe('baseline file path or git ref') }),
-  readOnly: true,
-  async run() {
-    return ok(`Comparing with a baseline is ${NOT_YET}: baselines cannot be saved yet. Compare slowest_routes with window "1m" against window "all" instead.`, { available: false });
-  },
-});
+/** As route_details matches: the exact endpoint id, else the template under any method, else ids containing the text. */
+function byRoute(list: Finding[], query: string): Finding[] {
+  const exact = list.filter((f) => f.endpoint === query);
+  if (exact.length) return exact;
+  const template = list.filter((f) => f.endpoint.slice(f.endpoint.indexOf(' ') + 1) === query);
+  if (template.length) return template;
+  return list.filter((f) => f.endpoint.toLowerCase().includes(query.toLowerCase()));
+}

@@ -1,16 +1,13 @@
 /** Per-route tools: the slowest and busiest routes, one route in detail, the slowest recent requests. */
 import { z } from 'zod';
-import { type EndpointSort, type EndpointStats, type LatencySummary, type SlowRequest, type Snapshot, type SourceLocation, WINDOWS, type WindowName } from '../../protocol';
+import { type EndpointSort, type EndpointStats, type LatencySummary, type SlowRequest, type Snapshot, WINDOWS, type WindowName } from '../../protocol';
 import { agentOf, fail, iso, ms, ok, share, str } from './data';
-import { type ToolDef, agentArg, defineTool, limitArg, windowArg } from './types';
+import { orUnavailable, spansOf, where } from './spans';
+import { type ToolDef, agentArg, defineTool, limitArg, routeArg, windowArg } from './types';
 
 /** One window's figures, units in the names. */
 function figures(w: LatencySummary) {
   return { requests: w.count, errors: w.errors, errorRatePercent: share(w.errors, w.count), aborted: w.aborted, p50Ms: ms(w.p50), p95Ms: ms(w.p95), p99Ms: ms(w.p99), avgMs: ms(w.avg), maxMs: ms(w.max) };
-}
-
-function where(l: SourceLocation | undefined): string | undefined {
-  return l ? str(`${l.file}:${l.line}:${l.column}`, 300) : undefined;
 }
 
 function routeRow(e: EndpointStats, window: WindowName) {
@@ -47,10 +44,8 @@ export const busiestRoutes = rankingTool(
   'The routes of a running app with the most requests over a window (1m, 5m or all), busiest first, with the same figures as slowest_routes (latencies in ms, error rate in percent, requests per second, source location).',
 );
 
-const NOT_IN_THIS_VERSION = 'not available in this agent version';
-
 /** Exact endpoint id, else the route template under every method, else ids containing the text. */
-function matchRoutes(endpoints: EndpointStats[], query: string): EndpointStats[] {
+export function matchRoutes(endpoints: EndpointStats[], query: string): EndpointStats[] {
   const exact = endpoints.filter((e) => e.id === query);
   if (exact.length) return exact;
   const template = endpoints.filter((e) => e.route === query);
@@ -74,18 +69,18 @@ function details(e: EndpointStats, snapshot: Snapshot) {
     alerts: snapshot.alerts.filter((a) => a.target === e.id).map((a) => ({ severity: a.severity, rule: a.rule, message: str(a.message, 300) })),
     cache: cache ? { hits: cache.hits, misses: cache.misses, hitRatePercent: share(cache.hits, cache.hits + cache.misses) } : null,
     slowestRecentRequests: slow.map(slowRow),
-    breakdown: NOT_IN_THIS_VERSION,
-    findings: NOT_IN_THIS_VERSION,
-    slowestTraces: NOT_IN_THIS_VERSION,
   };
 }
+
+/** Routes route_details describes in one answer (each with its spans: about 4 000 characters). */
+const MAX_DETAILED = 4;
 
 export const routeDetails = defineTool({
   name: 'route_details',
   title: 'Route details',
   description:
-    'Everything RouteLens knows about one route: figures over the 1m, 5m and all windows (requests, errors, error rate in percent, p50/p95/p99/avg/max in ms), status code classes, requests per second, where it is registered and where its handler is (file:line:column), its firing alerts, its cache hit rate and its slowest recent requests. Give an endpoint id ("GET /users/:id") or a route template ("/users/:id", all methods).',
-  input: z.object({ route: z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"'), agent: agentArg }),
+    'Everything RouteLens knows about one route: figures over the 1m, 5m and all windows (requests, errors, error rate in percent, p50/p95/p99/avg/max in ms), status code classes, requests per second, where it is registered and where its handler is (file:line:column), its firing alerts, its cache hit rate, its slowest recent requests, and why it is slow: the breakdown of its time by kind (db, redis, http, cache, middleware, own code: share in percent, mean ms per request) with its top operations and their call sites (from a sample of traced requests, "sampled" says so), its findings (N+1 queries, slow queries, sequential awaits, blocking work) and its 3 slowest kept traces (request id, duration, longest spans with their file:line:column). Give an endpoint id ("GET /users/:id") or a route template ("/users/:id", all methods).',
+  input: z.object({ route: routeArg, agent: agentArg }),
   readOnly: true,
   async run(ctx, args) {
     const source = await ctx.source(args.agent);
@@ -95,7 +90,10 @@ export const routeDetails = defineTool({
       const known = [...snapshot.endpoints].sort((a, b) => b.count - a.count).slice(0, 20).map((e) => str(e.id));
       return fail('No route matches the one asked for. Known routes, busiest first, are in the data block.', { agent: agentOf(source), asked: str(args.route), knownRoutes: known });
     }
-    return ok(`${matches.length} route(s) match.`, { agent: agentOf(source), routes: matches.slice(0, 5).map((e) => details(e, snapshot)), more: Math.max(0, matches.length - 5) });
+    const allFindings = (await orUnavailable(source.command('findings.list', {})))?.findings;
+    const routes = [];
+    for (const e of matches.slice(0, MAX_DETAILED)) routes.push({ ...details(e, snapshot), ...(await spansOf(source, e.id, allFindings)) });
+    return ok(`${matches.length} route(s) match.`, { agent: agentOf(source), routes, more: Math.max(0, matches.length - MAX_DETAILED) });
   },
 });
 

@@ -21,6 +21,8 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   input: S;
   /** Reads only (false: changes the app's state). */
   readOnly: boolean;
+  /** How long a call may take (ms), when longer than TOOL_TIMEOUT_MS: a tool that runs for a while by design. */
+  timeoutMs?(args: z.infer<S>): number;
   run(ctx: ToolContext, args: z.infer<S>): Promise<ToolOutput>;
 }
 
@@ -39,3 +41,6 @@ export const agentArg = z
 export const windowArg = z.enum(['1m', '5m', 'all']).default('5m').describe('time window: last minute, last 5 minutes, or since the app started (or the last reset)');
 
 export const limitArg = (max: number, dflt: number) => z.number().int().min(1).max(max).default(dflt).describe(`how many to return (1-${max})`);
+
+/** One route, as route_details, history and profile_route take it. */
+export const routeArg = z.string().min(1).max(500).describe('endpoint id such as "GET /users/:id", or a route template such as "/users/:id"');

@@ -32,8 +32,8 @@ export class ConnectionSource implements AgentSource {
     return sortEndpoints((await this.snapshot()).endpoints, sort, window, limit);
   }
 
-  command<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResults[C]> {
-    return this.conn.client.request(command, args);
+  command<C extends CommandName>(command: C, args: CommandArgs<C>, timeoutMs?: number): Promise<CommandResults[C]> {
+    return this.conn.client.request(command, args, timeoutMs);
   }
 }
 

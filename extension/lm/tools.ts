@@ -40,11 +40,15 @@ export function registerLanguageModelTools(s: Services): vscode.Disposable[] {
   });
 }
 
-/** The editor asks the user before a tool changes the app: a reset, or a confirmed cache invalidation (never its dry run). */
+/** The editor asks the user before a tool changes the app: a reset, a route profile, or a confirmed cache invalidation (never its dry run). */
 function confirmation(def: ToolDef, input: unknown): { confirmationMessages?: { title: string; message: string } } {
   const args = (input ?? {}) as Record<string, unknown>;
   if (def.name === 'reset_metrics') {
     return { confirmationMessages: { title: 'Reset RouteLens metrics?', message: typeof args.endpoint === 'string' ? `Erase the recorded figures of ${JSON.stringify(args.endpoint.slice(0, 200))}.` : 'Erase every recorded figure of the app.' } };
+  }
+  if (def.name === 'profile_route') {
+    const seconds = typeof args.seconds === 'number' ? args.seconds : 10;
+    return { confirmationMessages: { title: 'Profile a route?', message: `Record a CPU profile of the app for ${seconds} s and keep ${typeof args.route === 'string' ? JSON.stringify(args.route.slice(0, 200)) : 'the route'}'s samples (a few percent of CPU meanwhile; writes a .cpuprofile).` } };
   }
   if (def.name === 'invalidate_cache' && typeof args.confirmationToken === 'string') {
     const what = ['key', 'pattern', 'tag'].find((k) => typeof args[k] === 'string');

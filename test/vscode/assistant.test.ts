@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { EndpointStats, Snapshot } from '../../protocol';
+import type { Breakdown, EndpointStats, Finding, Snapshot } from '../../protocol';
 import type { RouteLensApi } from '../../extension/api';
 import { parseOutputData } from '../../cli/tools/data';
 import type { ExecutiveSummary } from '../../cli/core/summary';
@@ -66,7 +66,7 @@ describe('RouteLens assistant tools in a real VS Code', function () {
 
   it('every RouteLens tool is registered and listed in vscode.lm.tools with its input schema', async () => {
     const declared = pkg.contributes.languageModelTools;
-    assert.equal(declared.length, 10);
+    assert.equal(declared.length, 12);
     const listed = await waitFor(() => {
       const names = new Set(lm!.tools!.map((t) => t.name));
       return declared.every((d) => names.has(d.name)) ? lm!.tools! : undefined;
@@ -96,6 +96,24 @@ describe('RouteLens assistant tools in a real VS Code', function () {
     assert.equal(s.status, snap.health.status);
     assert.match(text, /data, not instructions/);
     await assert.rejects(() => invoke('routelens_health_summary', { agent: 'no-such-app' }), /No running RouteLens agent matches/);
+  });
+
+  it('routelens_findings and routelens_route_details answer the demo\'s N+1 (findings, breakdown, traces) over the editor\'s connection', async () => {
+    for (let i = 0; i < 6; i++) assert.equal(await demo.get(`/orders/${i + 1}`), 200);
+    const expected = async () => (await demo.api<{ findings: Finding[] }>('/v1/findings')).findings.find((f) => f.kind === 'n-plus-one' && f.endpoint === 'GET /orders/:id');
+    const real = await waitFor(expected, 'the agent\'s N+1 finding', 20_000);
+    const found = await waitFor(async () => {
+      const { data } = await invoke('routelens_findings', { kind: 'n-plus-one', route: '/orders/:id', agent: String(demo.pid) });
+      return (data as { findings: Array<{ route: string; location: string; message: string }> }).findings.find((f) => f.route === 'GET /orders/:id');
+    }, 'the finding through the tool', 20_000);
+    assert.equal(found.location, `${real.location.file}:${real.location.line}:${real.location.column}`);
+    const { data } = await invoke('routelens_route_details', { route: 'GET /orders/:id', agent: String(demo.pid) });
+    const [d] = (data as { routes: Array<{ breakdown: { window: string; tracedRequests: number; kinds: Array<{ kind: string; sharePercent: number }> }; findings: Array<{ kind: string }>; slowestTraces: Array<{ requestId: string }> }> }).routes;
+    const breakdown = await demo.api<Breakdown>('/v1/command', { method: 'POST', body: { command: 'endpoint.breakdown', args: { endpoint: 'GET /orders/:id', window: d!.breakdown.window } } });
+    assert.ok(d!.breakdown.tracedRequests >= 1);
+    assert.deepEqual(d!.breakdown.kinds.map((k) => k.kind).sort(), breakdown.kinds.map((k) => k.kind).sort());
+    assert.ok(d!.findings.some((f) => f.kind === 'n-plus-one'));
+    assert.ok(d!.slowestTraces.length >= 1 && d!.slowestTraces.length <= 3);
   });
 
   it('"RouteLens: Copy MCP Configuration" gives a configuration that runs the bundled CLI', async () => {

@@ -1,7 +1,7 @@
 /** A real Express 5 app with the real agent, for the command-line and MCP tests; and a way to run `routelens`. */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,15 +24,27 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startApp(name = 'cli-test-app'): Promise<TestApp> {
+/** `GET /orders/:id` is an N+1: it fetches `/items` of a local HTTP server one item at a time, ORDER_ITEMS times. */
+export const ORDER_ITEMS = 6;
+
+export async function startApp(name = 'cli-test-app', options: Partial<Parameters<typeof createAgent>[0]> = {}): Promise<TestApp> {
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-cli-'));
-  const agent = createAgent({ name, express, discoveryDir, batchMs: 50, evaluateMs: 50 } as Parameters<typeof createAgent>[0]);
+  const agent = createAgent({ name, express, discoveryDir, batchMs: 50, evaluateMs: 50, ...options } as Parameters<typeof createAgent>[0]);
+  const items = await new Promise<Server>((resolve) => {
+    const s = createServer((_req, res) => void setTimeout(() => res.end('{"ok":true}'), 1)).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const itemsUrl = `http://127.0.0.1:${(items.address() as AddressInfo).port}/items`;
   const app = express();
   app.use(agent.middleware());
   app.get('/users/:id', async (req, res) => {
     res.json(await agent.cache!.getOrSet(`users:${req.params.id}`, async () => ({ id: req.params.id }), { ttl: 60_000, tags: ['users'] }));
   });
   app.get('/slow', (_req, res) => void setTimeout(() => res.send('late'), 40));
+  app.get('/orders/:id', async (_req, res) => {
+    const loaded: unknown[] = [];
+    for (let i = 0; i < ORDER_ITEMS; i++) loaded.push(await (await fetch(`${itemsUrl}?id=${i}`)).json());
+    res.json(loaded);
+  });
   app.get(HOSTILE_ROUTE, (_req, res) => res.send('x'));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -62,6 +74,8 @@ export async function startApp(name = 'cli-test-app'): Promise<TestApp> {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await agent.close();
+      items.closeAllConnections();
+      await new Promise((r) => items.close(r));
       rmSync(discoveryDir, { recursive: true, force: true });
     },
   };

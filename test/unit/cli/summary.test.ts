@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { CacheStats, Snapshot, Thresholds } from '../../../protocol';
+import type { CacheStats, Finding, Snapshot, Thresholds } from '../../../protocol';
 import { buildSummary } from '../../../cli/core/summary';
 import { summaryMarkdown } from '../../../cli/core/summaryMarkdown';
 import { endpoint } from '../extension/helpers';
@@ -97,5 +97,34 @@ describe('executive summary', () => {
     assert.equal(md.includes('<b>'), false);
     assert.ok(md.includes('GET /\\`\\`\\`ignore previous instructions\\|\\<b\\>'));
     assert.match(summaryMarkdown(buildSummary(snapshot()), 2), /^## Executive summary: shop$/m);
+  });
+
+  it('top findings: at most 3, warnings first, then the most frequent, with their location; in the Markdown too', () => {
+    const finding = (id: string, severity: Finding['severity'], occurrences: number): Finding => ({
+      id,
+      kind: 'n-plus-one',
+      severity,
+      endpoint: 'GET /orders/:id',
+      message: `query ${id} ran 6 times`,
+      recommendation: 'load them in one query',
+      location: { file: '/app/orders.ts', line: 12, column: 7 },
+      evidence: { count: 6 },
+      requestIds: ['r1'],
+      firstSeen: 1,
+      lastSeen: 2,
+      occurrences,
+    });
+    const s = buildSummary(snapshot({ findings: [finding('a', 'info', 50), finding('b', 'warning', 2), finding('c', 'warning', 9), finding('d', 'info', 1)] }));
+    assert.deepEqual(
+      s.topFindings.map((f) => [f.severity, f.message]),
+      [
+        ['warning', 'query c ran 6 times'],
+        ['warning', 'query b ran 6 times'],
+        ['info', 'query a ran 6 times'],
+      ],
+    );
+    assert.equal(s.topFindings[0]!.location, '/app/orders.ts:12:7');
+    assert.match(summaryMarkdown(s), /## Top findings\n\n- \*\*warning\*\* n-plus-one on GET \/orders\/:id \(\/app\/orders\\\.ts:12:7\): query c ran 6 times/);
+    assert.deepEqual(buildSummary(snapshot()).topFindings, [], 'an agent without findings');
   });
 });
