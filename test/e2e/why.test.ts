@@ -5,7 +5,7 @@
  * panel, Route Details' waterfall and a route profile like a person would.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding } from '../../protocol';
@@ -42,6 +42,14 @@ describe('Why a route is slow, in a real VS Code: findings, route details, a rou
     await wb?.stop();
     await demo?.stop();
     for (const f of listProfiles()) if (!profilesBefore.includes(f)) rmSync(join(profiles, f), { force: true });
+    // Directories the profile created, when empty now: leave the demo folder as it was.
+    for (const dir of [profiles, join(workspace, '.routelens')]) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* not empty, or not there */
+      }
+    }
     for (const dir of [discovery, extensions, history]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -88,9 +96,10 @@ describe('Why a route is slow, in a real VS Code: findings, route details, a rou
     for (let i = 7; i <= 9; i++) assert.equal((await demo.request('GET', `/orders/${i}`)).status, 200);
     await runCommand(page, 'RouteLens: Show Route Details');
     await pickItem(page, /GET \/orders\/:id(?!\/)/);
-    const frame = await waitFor(() => dashboardFrame(page, 'Spans of request'), 60_000, 'Route Details with a waterfall');
+    const frame = await waitFor(() => dashboardFrame(page, 'Route details: GET /orders/:id'), 60_000, 'Route Details of GET /orders/:id');
     const waterfall = frame.locator('.view.details .waterfall').first();
     await waterfall.waitFor({ timeout: 30_000 });
+    await waterfall.scrollIntoViewIfNeeded();
     const spans = waterfall.locator('button.wf-span');
     const labels = await waitFor(async () => {
       const all = await spans.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
