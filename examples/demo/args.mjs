@@ -17,7 +17,8 @@ Options:
   -h, --help        this text
 
 Environment: ROUTELENS_REDIS_URL=redis://… puts the cache's L2 and the rate limiter in Redis;
-ROUTELENS_DISABLED=1 runs the app without the agent.`;
+ROUTELENS_DISABLED=1 runs the app without the agent; DEMO_EXTRA_MS_USERS=N makes GET /users/:id
+N ms slower (a planted regression to compare against a baseline).`;
 
 /**
  * @param {string[]} argv

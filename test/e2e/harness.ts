@@ -26,10 +26,10 @@ export interface Demo {
 }
 
 /** Starts examples/demo/server.mjs (no synthetic traffic: the tests send their own) with its cwd in `workspace`. */
-export async function startDemo(workspace: string, discoveryDir: string): Promise<Demo> {
+export async function startDemo(workspace: string, discoveryDir: string, env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   const child = spawn(process.execPath, [join(root, 'examples/demo/server.mjs'), '--port', '0', '--no-traffic'], {
     cwd: workspace,
-    env: { ...process.env, ROUTELENS_DISCOVERY_DIR: discoveryDir },
+    env: { ...process.env, ROUTELENS_DISCOVERY_DIR: discoveryDir, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const appPort = await new Promise<number>((resolve, reject) => {

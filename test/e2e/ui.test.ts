@@ -17,6 +17,7 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
   this.timeout(180_000);
   let discovery: string;
   let extensions: string;
+  let history: string;
   let demo: Demo;
   let wb: Workbench;
 
@@ -24,8 +25,9 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     this.timeout(300_000);
     discovery = mkdtempSync(join(tmpdir(), 'routelens-e2e-disc-'));
     extensions = mkdtempSync(join(tmpdir(), 'routelens-e2e-ext-'));
+    history = mkdtempSync(join(tmpdir(), 'routelens-e2e-hist-'));
     installVsix(extensions);
-    demo = await startDemo(workspace, discovery);
+    demo = await startDemo(workspace, discovery, { ROUTELENS_HISTORY_DIR: history });
     for (let i = 0; i < 12; i++) assert.equal((await demo.request('GET', `/users/${i % 4}`)).status, 200);
     wb = await openWorkbench(workspace, extensions, { ROUTELENS_DISCOVERY_DIR: discovery });
   });
@@ -36,6 +38,7 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     await demo?.stop();
     rmSync(discovery, { recursive: true, force: true });
     rmSync(extensions, { recursive: true, force: true });
+    if (history) rmSync(history, { recursive: true, force: true });
   });
 
   afterEach(async function () {

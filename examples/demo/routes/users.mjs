@@ -1,6 +1,9 @@
 /** User routes: handlers defined here and registered in app.mjs. */
 import { sleep } from '../app.mjs';
 
+/** DEMO_EXTRA_MS_USERS=N makes GET /users/:id N ms slower (a planted regression, for baseline comparisons). */
+const EXTRA_MS = Math.min(Math.max(Number(process.env.DEMO_EXTRA_MS_USERS) || 0, 0), 10_000);
+
 const NAMES = ['Ada', 'Grace', 'Linus', 'Barbara', 'Ken', 'Margaret', 'Dennis', 'Radia'];
 
 /** Simulated database lookup: 20–80 ms. */
@@ -14,6 +17,7 @@ export function getUser(agent) {
     const id = req.params.id;
     if (!/^\d+$/.test(id)) return res.status(404).json({ error: 'no such user' });
     const user = await agent.cache.getOrSet(`users:${id}`, () => loadUser(id), { ttl: 30_000, tags: ['users'] });
+    if (EXTRA_MS) await sleep(EXTRA_MS);
     res.json(user);
   };
 }
