@@ -15,7 +15,7 @@ import type { BaselineComparison, Breakdown, CacheKeyInfo, EndpointStats, Findin
 import { TOOLS, parseOutputData } from '../../../cli/tools';
 import { NOT_RECORDED } from '../../../cli/tools/spans';
 import type { ExecutiveSummary } from '../../../cli/core/summary';
-import { newSketch, sketchToBase64 } from '../../../agent/history/sketch';
+import { newSketch, sketchToBase64 } from '../../../agent/metrics/sketch';
 import { CLI, HOSTILE_ROUTE, ORDER_ITEMS, ROOT, type TestApp, emptyDir, startApp } from './helpers';
 
 interface TextResult {
