@@ -35,6 +35,7 @@ describe('spans against real PostgreSQL, Redis and HTTP', function () {
     agent = createAgent({ name: 'spans-test', express, discoveryDir: false, token: 'a'.repeat(32), spans: { sample: 'all' }, logger: false });
     agent.spans!.onTrace((t) => traces.push(t));
     pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    pool.on('error', () => {}); // an idle client told that the test's server is stopping
     await pool.query('CREATE TABLE items (id int, order_id int, name text)');
     await pool.query("INSERT INTO items SELECT g, g % 10, 'item ' || g FROM generate_series(1, 100) g");
     redis = new Redis(redisServer.url);
