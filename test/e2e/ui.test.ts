@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
 import type { CacheKeyInfo, EndpointStats } from '../../protocol';
+import { dashboardFrame, notificationText, openFile, pickItem, runCommand } from './actions';
 import { type Demo, type Workbench, installVsix, openWorkbench, root, startDemo, waitFor } from './harness';
 
 const workspace = join(root, 'examples/demo');
@@ -135,46 +135,3 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     await wb.shot('07-handler-opened');
   });
 });
-
-async function openFile(page: Page, name: string): Promise<void> {
-  const item = page.locator('.explorer-item', { hasText: name }).first();
-  await item.waitFor({ timeout: 60_000 });
-  await item.dblclick();
-  await page.locator('.tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
-}
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } });
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input').first();
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 15_000 });
-  await row.click();
-}
-
-async function pickItem(page: Page, label: RegExp): Promise<void> {
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: label }).first();
-  await row.waitFor({ timeout: 20_000 });
-  await row.click();
-}
-
-async function notificationText(page: Page, pattern: RegExp): Promise<string | undefined> {
-  const texts = await page.locator('.notification-list-item-message').allInnerTexts();
-  return texts.find((t) => pattern.test(t));
-}
-
-/** The webview's inner frame whose document shows `text`. */
-async function dashboardFrame(page: Page, text: string): Promise<Frame | undefined> {
-  for (const frame of page.frames()) {
-    try {
-      if (await frame.getByText(text, { exact: false }).first().isVisible({ timeout: 200 })) {
-        if (frame !== page.mainFrame()) return frame;
-      }
-    } catch {
-      /* detached or cross-origin frame still loading */
-    }
-  }
-  return undefined;
-}
