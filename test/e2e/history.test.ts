@@ -91,7 +91,7 @@ describe('Slower than before, in a real VS Code: history across restarts, a base
       const text = await view.innerText();
       return text.includes(`Requests\n${5 + drivenBefore}`) || new RegExp(`Requests\\s+${5 + drivenBefore}\\b`).test(text) ? text : undefined;
     }, 60_000, `the History tab counting ${5 + drivenBefore} requests of GET /users/:id`);
-    assert.match(summary, new RegExp(`${head.slice(0, 7)} e2e`), 'the summary names the commit the requests ran under');
+    assert.match(summary, new RegExp(`\\b${head.slice(0, 7)}\\b`), 'the summary names the commit the requests ran under');
     const table = await view.locator('section[aria-label="Commits in this range"]').innerText();
     assert.match(table, new RegExp(head.slice(0, 12)), `the commit table lists HEAD: ${table}`);
     await wb.shot('history-01-after-restart-and-reload');
