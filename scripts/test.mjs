@@ -9,6 +9,17 @@ const layers = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let passed = 0;
 let failed = 0;
 let broken = false;
+const recap = []; // each failing layer's mocha failure list, repeated at the end so a log's tail shows what failed
+
+// Mocha prints "N failing" then the failures, each starting "  1) suite": keep that block, bounded.
+const failures = (label, out) => {
+  const at = out.search(/^\s*\d+ failing/m);
+  if (at < 0) return;
+  const lines = out.slice(at).split('\n');
+  const kept = lines.slice(0, 80);
+  if (lines.length > kept.length) kept.push(`  … ${lines.length - kept.length} more lines in the layer's output above`);
+  recap.push(`--- ${label}\n${kept.join('\n')}`);
+};
 
 const run = (label, cmd, args) => {
   console.log(`\n=== ${label}: ${cmd} ${args.join(' ')}`);
@@ -19,6 +30,7 @@ const run = (label, cmd, args) => {
   passed += p ? Number(p[1]) : 0;
   failed += f ? Number(f[1]) : 0;
   if (r.status !== 0) {
+    failures(label, r.stdout ?? '');
     if (!f) {
       failed += 1; // a step that broke without a mocha count still fails the run
       broken = true;
@@ -38,5 +50,6 @@ if (built) {
     run(layer, npm, ['run', '--silent', `test:${layer}`]);
   }
 }
+if (recap.length) console.log(`\n=== what failed\n${recap.join('\n')}`);
 console.log(`\ntests: ${passed} passed, ${failed} failed${broken ? ' (a step failed without a test count: see above)' : ''}`);
 process.exit(failed > 0 ? 1 : 0);
