@@ -14,3 +14,4 @@ export * from './discovery';
 export * from './webview';
 export * from './feed';
 export * from './format';
+export * from './thresholds';

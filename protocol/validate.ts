@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { type CommandArgs, type CommandArgsMap, type CommandName, ProtocolError, type ThresholdsPatch, isCommandName } from './commands';
 import type { CommandMessage, ParsedClientMessage } from './messages';
+import { SCALAR_THRESHOLDS, type ScalarThreshold, THRESHOLD_SPECS, type ThresholdSpec } from './thresholds';
 import { WINDOWS } from './types';
 import { WEBVIEW_COMMANDS, type WebviewToHost } from './webview';
 
@@ -22,23 +23,11 @@ const slowMs = z
   .partial()
   .strict();
 
+const scalarThreshold = (s: ThresholdSpec) => (s.minInclusive ? z.number().min(s.min) : z.number().gt(s.min)).max(s.max);
+const scalarThresholds = Object.fromEntries(SCALAR_THRESHOLDS.map((k) => [k, scalarThreshold(THRESHOLD_SPECS[k])])) as Record<ScalarThreshold, z.ZodNumber>;
+
 export const thresholdsPatch = z
-  .object({
-    p95Ms: z.number().positive().max(3_600_000),
-    errorRate: z.number().gt(0).max(1),
-    heapPercent: z.number().gt(0).max(1),
-    eventLoopDelayMs: z.number().positive().max(3_600_000),
-    cacheHitRate: z.number().min(0).max(1),
-    rateLimitedShare: z.number().gt(0).max(1),
-    anomalyFactor: z.number().gt(1).max(1000),
-    avgMs: z.number().positive().max(3_600_000),
-    slowPerMinute: z.number().positive().max(1_000_000),
-    slowMs,
-    slowQueryMs: z.number().positive().max(3_600_000),
-    cpuPercent: z.number().positive().max(100_000),
-    errorSpikeFactor: z.number().gt(1).max(1000),
-    memoryGrowthFactor: z.number().gt(1).max(1000),
-  })
+  .object({ ...scalarThresholds, slowMs })
   .partial()
   .strict();
 

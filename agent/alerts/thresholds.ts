@@ -2,7 +2,7 @@
  * Alert thresholds: the defaults, the environment variables that override them,
  * and how a partial update is folded into the current set.
  */
-import type { Thresholds } from '../../protocol';
+import { type ScalarThreshold, THRESHOLD_SPECS, type Thresholds } from '../../protocol';
 
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   p95Ms: 2000,
@@ -21,21 +21,27 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   memoryGrowthFactor: 1.5,
 }) as Thresholds;
 
+/** A variable for one scalar threshold: the field it sets and, from the protocol's table, the values it accepts. */
+const variable = <F extends ScalarThreshold>(field: F, expected: string) => {
+  const { min, max, minInclusive } = THRESHOLD_SPECS[field];
+  return { field, min, max, minInclusive, expected };
+};
+
 /** Environment variables read by `thresholdsFromEnv`, with the field each sets and the values it accepts. */
 export const THRESHOLD_ENV = {
-  ROUTELENS_P95_MS: { field: 'p95Ms', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
-  ROUTELENS_ERROR_RATE: { field: 'errorRate', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
-  ROUTELENS_HEAP_PERCENT: { field: 'heapPercent', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
-  ROUTELENS_EVENT_LOOP_DELAY_MS: { field: 'eventLoopDelayMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
-  ROUTELENS_CACHE_HIT_RATE: { field: 'cacheHitRate', min: 0, max: 1, minInclusive: true, expected: 'a fraction in [0, 1]' },
-  ROUTELENS_RATE_LIMITED_SHARE: { field: 'rateLimitedShare', min: 0, max: 1, minInclusive: false, expected: 'a fraction in (0, 1]' },
-  ROUTELENS_AVG_MS: { field: 'avgMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
-  ROUTELENS_SLOW_PER_MINUTE: { field: 'slowPerMinute', min: 0, max: 1_000_000, minInclusive: false, expected: 'a number of requests > 0' },
-  ROUTELENS_SLOW_QUERY_MS: { field: 'slowQueryMs', min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' },
-  ROUTELENS_CPU_PERCENT: { field: 'cpuPercent', min: 0, max: 100_000, minInclusive: false, expected: 'a percentage of one core > 0' },
-  ROUTELENS_ERROR_SPIKE_FACTOR: { field: 'errorSpikeFactor', min: 1, max: 1000, minInclusive: false, expected: 'a factor > 1' },
-  ROUTELENS_MEMORY_GROWTH_FACTOR: { field: 'memoryGrowthFactor', min: 1, max: 1000, minInclusive: false, expected: 'a factor > 1' },
-} as const;
+  ROUTELENS_P95_MS: variable('p95Ms', 'a number of milliseconds > 0'),
+  ROUTELENS_ERROR_RATE: variable('errorRate', 'a fraction in (0, 1]'),
+  ROUTELENS_HEAP_PERCENT: variable('heapPercent', 'a fraction in (0, 1]'),
+  ROUTELENS_EVENT_LOOP_DELAY_MS: variable('eventLoopDelayMs', 'a number of milliseconds > 0'),
+  ROUTELENS_CACHE_HIT_RATE: variable('cacheHitRate', 'a fraction in [0, 1]'),
+  ROUTELENS_RATE_LIMITED_SHARE: variable('rateLimitedShare', 'a fraction in (0, 1]'),
+  ROUTELENS_AVG_MS: variable('avgMs', 'a number of milliseconds > 0'),
+  ROUTELENS_SLOW_PER_MINUTE: variable('slowPerMinute', 'a number of requests > 0'),
+  ROUTELENS_SLOW_QUERY_MS: variable('slowQueryMs', 'a number of milliseconds > 0'),
+  ROUTELENS_CPU_PERCENT: variable('cpuPercent', 'a percentage of one core > 0'),
+  ROUTELENS_ERROR_SPIKE_FACTOR: variable('errorSpikeFactor', 'a factor > 1'),
+  ROUTELENS_MEMORY_GROWTH_FACTOR: variable('memoryGrowthFactor', 'a factor > 1'),
+};
 
 const SLOW_MS_SPEC = { min: 0, max: 3_600_000, minInclusive: false, expected: 'a number of milliseconds > 0' } as const;
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES } from '../../protocol';
-import { parseClientMessage, parseWebviewMessage } from '../../protocol/validate';
+import { DEFAULT_THRESHOLDS } from '../../agent/alerts/thresholds';
+import { ERROR_CODES, SCALAR_THRESHOLDS, THRESHOLD_SPECS, inRange } from '../../protocol';
+import { parseClientMessage, parseWebviewMessage, thresholdsPatch } from '../../protocol/validate';
 
 describe('protocol parseClientMessage', () => {
   it('accepts a valid command and returns its parsed arguments', () => {
@@ -50,5 +51,25 @@ describe('protocol ERROR_CODES', () => {
   it('documents every code in docs/protocol.md', () => {
     const doc = readFileSync(join(__dirname, '../../docs/protocol.md'), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.ok(doc.includes(code), `${code} missing from docs/protocol.md`);
+  });
+});
+
+describe('protocol thresholds table', () => {
+  it('describes every scalar threshold the agent has, and each default is in its own range', () => {
+    const scalars = Object.keys(DEFAULT_THRESHOLDS).filter((k) => k !== 'slowMs').sort();
+    assert.deepEqual([...SCALAR_THRESHOLDS].sort(), scalars);
+    for (const k of SCALAR_THRESHOLDS) assert.ok(inRange(THRESHOLD_SPECS[k], DEFAULT_THRESHOLDS[k]), `${k} default ${DEFAULT_THRESHOLDS[k]}`);
+  });
+
+  it("the agent's validation accepts exactly the table's range at each bound", () => {
+    for (const k of SCALAR_THRESHOLDS) {
+      const spec = THRESHOLD_SPECS[k];
+      const ok = (v: number) => thresholdsPatch.safeParse({ [k]: v }).success;
+      assert.equal(ok(spec.max), true, `${k} at max`);
+      assert.equal(ok(spec.max * 1.001 + 1), false, `${k} over max`);
+      assert.equal(ok(spec.min), spec.minInclusive, `${k} at min`);
+      assert.equal(ok(spec.min - 1), false, `${k} under min`);
+      assert.equal(ok(Number.NaN), false, `${k} NaN`);
+    }
   });
 });

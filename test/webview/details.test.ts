@@ -150,29 +150,34 @@ describe('webview Route Details (headless Chromium, strict CSP)', function () {
     assert.ok(!found.text.includes('\u202E'));
   });
 
-  it('the thresholds editor has avgMs and slowPerMinute, and shows slowQueryMs and cpuPercent once the agent\'s thresholds carry them', async () => {
+  it('the thresholds editor has avgMs and slowPerMinute, and shows slowQueryMs, cpuPercent and the spike and growth factors once the agent\'s thresholds carry them', async () => {
     // An older agent's thresholds, without the fields added since.
     const older = snapshot(endpoints(2));
-    const { slowQueryMs: _q, cpuPercent: _c, ...carried } = older.thresholds;
+    const { slowQueryMs: _q, cpuPercent: _c, errorSpikeFactor: _s, memoryGrowthFactor: _m, ...carried } = older.thresholds;
     await d.send({ type: 'snapshot', agentId: 'a', snapshot: { ...older, thresholds: carried as Thresholds } });
     await d.tab('alerts');
     assert.equal(await d.page.inputValue('#th-avgMs'), '1000');
     assert.equal(await d.page.inputValue('#th-slowPerMinute'), '10');
     assert.equal(await d.page.locator('#th-slowQueryMs').count(), 0, 'not carried by this agent: not shown');
     const base = snapshot([]).thresholds;
-    await d.send({ type: 'delta', agentId: 'a', delta: { time: Date.now(), thresholds: { ...base, slowQueryMs: 1000, cpuPercent: 90 } as Thresholds } });
+    await d.send({ type: 'delta', agentId: 'a', delta: { time: Date.now(), thresholds: { ...base, slowQueryMs: 1000, cpuPercent: 90, errorSpikeFactor: 3, memoryGrowthFactor: 1.5 } as Thresholds } });
     await d.settle();
     assert.equal(await d.page.inputValue('#th-slowQueryMs'), '1000');
     assert.equal(await d.page.inputValue('#th-cpuPercent'), '90');
+    assert.equal(await d.page.inputValue('#th-memoryGrowthFactor'), '1.5');
     assert.equal(await d.page.textContent('label[for="th-slowQueryMs"]'), 'Slow query, db/redis/http span (ms)');
+    assert.equal(await d.page.textContent('label[for="th-errorSpikeFactor"]'), 'Error-rate spike, × own baseline');
     await d.page.fill('#th-avgMs', '750');
+    await d.page.fill('#th-memoryGrowthFactor', '1');
     await d.page.fill('#th-slowPerMinute', '0');
     await d.page.click('button:has-text("Save thresholds")');
     await d.settle();
     assert.equal(await d.page.getAttribute('#th-slowPerMinute', 'aria-invalid'), 'true');
+    assert.equal(await d.page.getAttribute('#th-memoryGrowthFactor', 'aria-invalid'), 'true', 'a factor must be more than 1');
     await d.page.fill('#th-slowPerMinute', '25');
+    await d.page.fill('#th-memoryGrowthFactor', '2');
     await d.page.click('button:has-text("Save thresholds")');
     const cmd = await d.waitForCommand('thresholds.set');
-    assert.deepEqual(cmd.args, { thresholds: { avgMs: 750, slowPerMinute: 25 } });
+    assert.deepEqual(cmd.args, { thresholds: { avgMs: 750, slowPerMinute: 25, memoryGrowthFactor: 2 } });
   });
 });

@@ -1,10 +1,11 @@
 /**
- * The thresholds editor. One line of `THRESHOLD_FIELDS` per scalar threshold;
+ * The thresholds editor. One line per scalar threshold of protocol/thresholds.ts;
  * a field shows only when the agent's thresholds carry it (an older agent
  * lacks the newer ones). Saving sends only the fields the user changed,
  * fractions as the wire has them, after checking them here; the agent's
  * refusal is shown in its own words.
  */
+import { SCALAR_THRESHOLDS, THRESHOLD_SPECS, type ThresholdUnit } from '../../protocol/thresholds';
 import type { Thresholds } from '../../protocol/types';
 import { button, h } from '../dom';
 
@@ -19,23 +20,14 @@ export interface ThresholdField {
   max: number;
 }
 
-const ms = (key: string, label: string): ThresholdField => ({ key, label, scale: 1, min: 0, minInclusive: false, max: 3_600_000 });
-const pct = (key: string, label: string, minInclusive = false): ThresholdField => ({ key, label, scale: 100, min: 0, minInclusive, max: 100 });
+const SUFFIX: Record<ThresholdUnit, string> = { ms: ' (ms)', fraction: ' (%)', percent: ' (% of one core)', factor: '', count: '' };
 
-/** In the order shown. Adding a threshold to the editor is one line here. */
-export const THRESHOLD_FIELDS: readonly ThresholdField[] = [
-  ms('p95Ms', 'Route p95 (ms)'),
-  ms('avgMs', 'Route average, last minute (ms)'),
-  pct('errorRate', 'Error rate (%)'),
-  { key: 'slowPerMinute', label: 'Slow requests per minute', scale: 1, min: 0, minInclusive: false, max: 1_000_000 },
-  ms('slowQueryMs', 'Slow query, db/redis/http span (ms)'),
-  pct('heapPercent', 'Heap used (% of limit)'),
-  { key: 'cpuPercent', label: 'Process CPU (%)', scale: 1, min: 0, minInclusive: false, max: 100_000 },
-  ms('eventLoopDelayMs', 'Event-loop delay p99 (ms)'),
-  pct('cacheHitRate', 'Cache hit rate below (%)', true),
-  pct('rateLimitedShare', 'Rate-limited share (%)'),
-  { key: 'anomalyFactor', label: 'Latency anomaly (× own baseline)', scale: 1, min: 1, minInclusive: false, max: 1000 },
-];
+/** In the order shown: the protocol's one table of thresholds, fractions shown as percentages. */
+export const THRESHOLD_FIELDS: readonly ThresholdField[] = SCALAR_THRESHOLDS.map((key) => {
+  const spec = THRESHOLD_SPECS[key];
+  const scale = spec.unit === 'fraction' ? 100 : 1;
+  return { key, label: spec.label + SUFFIX[spec.unit], scale, min: spec.min * scale, minInclusive: spec.minInclusive, max: spec.max * scale };
+});
 
 type Values = Record<string, number | undefined>;
 
