@@ -52,11 +52,15 @@ export async function waitForActiveTab(page: Page, name: string | RegExp, ms = 3
   return waitFor(async () => (await page.locator('.tab.active').allInnerTexts()).find(match), ms, `${String(name)} active in the editor`);
 }
 
-/** The webview's inner frame whose document shows `text`. */
+/**
+ * The webview's inner frame whose document shows `text` somewhere visible. Any visible match
+ * counts: the first match in the document may sit in a hidden tab (the Overview's lists hold
+ * route names too), and which tab shows depends on the state the dashboard restored.
+ */
 export async function dashboardFrame(page: Page, text: string): Promise<Frame | undefined> {
   for (const frame of page.frames()) {
     try {
-      if (await frame.getByText(text, { exact: false }).first().isVisible({ timeout: 200 })) {
+      if ((await frame.getByText(text, { exact: false }).filter({ visible: true }).count()) > 0) {
         if (frame !== page.mainFrame()) return frame;
       }
     } catch {

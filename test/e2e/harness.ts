@@ -4,8 +4,9 @@
  * the workbench like a person. Screenshots go to test-results/e2e/.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
@@ -128,6 +129,63 @@ export async function openWorkbench(folder: string, extensionsDir: string, env: 
       await server.stop();
     },
   };
+}
+
+/** What an e2e suite runs against: its own directories, the demo with its agent, VS Code on the demo. */
+export interface Session {
+  discovery: string;
+  extensions: string;
+  history: string;
+  /** The running demo; a test that restarts it assigns the new one here, and the session stops that one. */
+  demo: Demo;
+  wb: Workbench;
+}
+
+export interface SessionSetup {
+  /** Names the failure screenshots: `<shots>-failed-<test>`. */
+  shots: string;
+  /** Before the demo starts (seed its history directory, note files). */
+  prepare?(s: Session): void;
+  /** After the demo started, before VS Code opens (send requests the editor must find). */
+  warm?(s: Session): Promise<void>;
+  /** After everything stopped, before the directories go (remove files the suite left in the workspace). */
+  cleanup?(): void;
+}
+
+/**
+ * The set-up every e2e suite shares, as mocha hooks of the calling `describe`: temp discovery,
+ * extensions and history directories, the packed extension installed, the demo started in
+ * `workspace` (its history in the session's directory), VS Code opened on `workspace`. A failing
+ * test leaves a screenshot and prints the browser's diagnostics; after the suite everything is
+ * stopped and the directories removed. The returned session's fields are set once `before` ran.
+ */
+export function workbenchSession(workspace: string, setup: SessionSetup): Session {
+  const s = {} as Session;
+  before(async function () {
+    this.timeout(300_000);
+    s.discovery = mkdtempSync(join(tmpdir(), 'routelens-e2e-disc-'));
+    s.extensions = mkdtempSync(join(tmpdir(), 'routelens-e2e-ext-'));
+    s.history = mkdtempSync(join(tmpdir(), 'routelens-e2e-hist-'));
+    setup.prepare?.(s);
+    installVsix(s.extensions);
+    s.demo = await startDemo(workspace, s.discovery, { ROUTELENS_HISTORY_DIR: s.history });
+    await setup.warm?.(s);
+    s.wb = await openWorkbench(workspace, s.extensions, { ROUTELENS_DISCOVERY_DIR: s.discovery });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !s.wb) return;
+    await s.wb.shot(`${setup.shots}-failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => {});
+    console.log(s.wb.diagnostics());
+  });
+
+  after(async function () {
+    await s.wb?.stop();
+    await s.demo?.stop();
+    setup.cleanup?.();
+    for (const dir of [s.discovery, s.extensions, s.history]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return s;
 }
 
 export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string): Promise<T> {

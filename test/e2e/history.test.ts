@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { dashboardFrame, openFile, pickItem, runCommand } from './actions';
-import { type Demo, type Workbench, installVsix, openWorkbench, root, startDemo, waitFor } from './harness';
+import { type Demo, root, startDemo, waitFor, workbenchSession } from './harness';
 
 const workspace = join(root, 'examples/demo');
 const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -25,59 +24,35 @@ const PER_SIDE = 60; // more than the 50 requests a side a verdict needs
 
 describe('Slower than before, in a real VS Code: history across restarts, a baseline ▲ on the lens', function () {
   this.timeout(180_000);
-  let discovery: string;
-  let extensions: string;
-  let history: string;
-  let demo: Demo;
-  let wb: Workbench;
   const baselineName = `e2e-baseline-${process.pid}.json`;
   const baselineFile = join(workspace, baselineName);
   let drivenBefore = 0;
-
-  before(async function () {
-    this.timeout(300_000);
-    discovery = mkdtempSync(join(tmpdir(), 'routelens-e2e-disc-'));
-    extensions = mkdtempSync(join(tmpdir(), 'routelens-e2e-ext-'));
-    history = mkdtempSync(join(tmpdir(), 'routelens-e2e-hist-'));
-    seedEarlierMinute(history);
-    installVsix(extensions);
-    demo = await startDemo(workspace, discovery, { ROUTELENS_HISTORY_DIR: history });
-    wb = await openWorkbench(workspace, extensions, { ROUTELENS_DISCOVERY_DIR: discovery });
-  });
-
-  after(async function () {
-    await wb?.stop();
-    await demo?.stop();
-    rmSync(baselineFile, { force: true });
-    for (const dir of [discovery, extensions, history]) if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !wb) return;
-    await wb.shot(`history-failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => {});
-    console.log(wb.diagnostics());
+  const s = workbenchSession(workspace, {
+    shots: 'history',
+    prepare: ({ history }) => seedEarlierMinute(history),
+    cleanup: () => rmSync(baselineFile, { force: true }),
   });
 
   it('the History tab shows a route\'s earlier requests under their commit after the app restarted and the window reloaded', async () => {
-    const page = wb.page;
+    const page = s.wb.page;
     await connected(page);
-    drivenBefore = await drive(demo, PER_SIDE + 40, (i) => `/users/${i % 4}`, 1);
-    await drive(demo, PER_SIDE, () => SEARCH, 4);
+    drivenBefore = await drive(s.demo, PER_SIDE + 40, (i) => `/users/${i % 4}`, 1);
+    await drive(s.demo, PER_SIDE, () => SEARCH, 4);
     // The normal run's per-route sketches are the baseline file (the format `routelens baseline` writes).
-    const sketches = await demo.api<{ endpoints: Array<{ id: string; count: number; sketch: string }> }>('/v1/sketches');
+    const sketches = await s.demo.api<{ endpoints: Array<{ id: string; count: number; sketch: string }> }>('/v1/sketches');
     const routes = sketches.endpoints.filter((e) => e.count > 0);
     assert.deepEqual(routes.map((r) => r.id).filter((id) => id.startsWith('GET ')).sort(), ['GET /search', 'GET /users/:id']);
     writeFileSync(baselineFile, JSON.stringify({ version: 1, routes }, null, 2));
 
     // SIGTERM: the agent writes the unfinished minute on close.
-    await demo.stop();
-    const written = readdirSync(history).filter((f) => f.startsWith('m-') && !f.includes('-1-5eed'));
-    const lines = written.flatMap((f) => readFileSync(join(history, f), 'utf8').trim().split('\n'));
+    await s.demo.stop();
+    const written = readdirSync(s.history).filter((f) => f.startsWith('m-') && !f.includes('-1-5eed'));
+    const lines = written.flatMap((f) => readFileSync(join(s.history, f), 'utf8').trim().split('\n'));
     const users = lines.map((l) => JSON.parse(l) as { e: Record<string, number[]>; g?: { c: string } }).filter((l) => l.e['GET /users/:id']);
     assert.equal(users.reduce((n, l) => n + l.e['GET /users/:id'][0], 0), drivenBefore, 'every request of the stopped run is on disk');
     assert.ok(users.every((l) => l.g?.c === head), 'under the commit checked out');
 
-    demo = await startDemo(workspace, discovery, { ROUTELENS_HISTORY_DIR: history, DEMO_EXTRA_MS_USERS: '150' });
+    s.demo = await startDemo(workspace, s.discovery, { ROUTELENS_HISTORY_DIR: s.history, DEMO_EXTRA_MS_USERS: '150' });
     await reloadWindow(page);
     await connected(page);
 
@@ -94,13 +69,13 @@ describe('Slower than before, in a real VS Code: history across restarts, a base
     assert.match(summary, new RegExp(`\\b${head.slice(0, 7)}\\b`), 'the summary names the commit the requests ran under');
     const table = await view.locator('section[aria-label="Commits in this range"]').innerText();
     assert.match(table, new RegExp(head.slice(0, 12)), `the commit table lists HEAD: ${table}`);
-    await wb.shot('history-01-after-restart-and-reload');
+    await s.wb.shot('history-01-after-restart-and-reload');
   });
 
   it('"RouteLens: Compare with Baseline…" with the saved file puts ▲ on the slowed route\'s lens, and none on a route left alone', async () => {
-    const page = wb.page;
-    await drive(demo, PER_SIDE + 40, (i) => `/users/${i % 4}`, 10);
-    await drive(demo, PER_SIDE, () => SEARCH, 4);
+    const page = s.wb.page;
+    await drive(s.demo, PER_SIDE + 40, (i) => `/users/${i % 4}`, 10);
+    await drive(s.demo, PER_SIDE, () => SEARCH, 4);
 
     await runCommand(page, 'RouteLens: Compare with Baseline');
     await pickItem(page, /A saved baseline file/);
@@ -117,7 +92,7 @@ describe('Slower than before, in a real VS Code: history across restarts, a base
     const searchLine = await lensLine(page, 'GET /search ·');
     assert.ok(searchLine, 'the GET /search lens is shown');
     assert.doesNotMatch(searchLine, /[▲▼]/, `GET /search ran as before: ${searchLine}`);
-    await wb.shot('history-02-baseline-lens');
+    await s.wb.shot('history-02-baseline-lens');
   });
 });
 
