@@ -93,7 +93,7 @@ export class RecordedPaths {
   add(id: string, url: string, t: number): boolean {
     const end = pathEnd(url);
     if (end < 0) return false;
-    if (!(t > 0)) t = 0;
+    t = t > 0 ? Math.floor(t) : 0; // a request's start is fractional; the file keeps whole ms
     let r = this.routes.get(id);
     if (r === undefined) {
       if (this.routes.size >= MAX_PATH_ROUTES) return false;
@@ -169,7 +169,7 @@ export function decodePaths(text: string): Map<string, Array<[string, number]>> 
     for (const entry of list.slice(0, PATHS_PER_ROUTE)) {
       if (!Array.isArray(entry) || entry.length !== 2) continue;
       const [path, t] = entry as [unknown, unknown];
-      if (typeof path === 'string' && pathEnd(path) === path.length && typeof t === 'number' && Number.isSafeInteger(t) && t >= 0) kept.push([path, t]);
+      if (typeof path === 'string' && pathEnd(path) === path.length && Number.isSafeInteger(t) && (t as number) >= 0) kept.push([path, t as number]);
     }
     if (kept.length) out.set(id, kept);
     if (out.size >= MAX_PATH_ROUTES) break;

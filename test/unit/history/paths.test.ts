@@ -114,8 +114,9 @@ describe('recorded paths in the store (HistoryRecorder)', () => {
 
   it('survive a restart: close() writes them, the next recorder reads them back', async () => {
     const a = recorder();
-    a.addPath(ID, '/users/42?secret=1', T);
-    a.addPath(ID, '/users/7', T + 1);
+    // A request's start time is fractional (the clock less its duration).
+    a.addPath(ID, '/users/42?secret=1', T + 0.25);
+    a.addPath(ID, '/users/7', T + 1.5);
     await a.close();
     assert.doesNotMatch(await readFile(join(dir, PATHS_FILE), 'utf8'), /secret/);
     const b = recorder();
