@@ -10,7 +10,7 @@ import { type LoadSettings, type RouteFigures, measure } from './measure';
 import type { RunSettings } from './options';
 import { METRICS, type ComparisonReport, type RouteComparison } from './report';
 import { planApp } from './paths';
-import type { Plan, Scenario, Skipped } from './scenario';
+import type { Plan, Scenario } from './scenario';
 import { roundsChange } from './stats';
 
 export interface Side {
