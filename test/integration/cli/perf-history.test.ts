@@ -4,7 +4,8 @@
  * started again, and the plan (read from the running agent) drives its route with parameters
  * with those paths, saying they came from the history. A damaged paths file costs its paths,
  * never the app. Then the whole command line: the preloaded agent of a started app records the
- * paths, the app is stopped by SIGTERM, and `routelens baseline` drives the route with them.
+ * paths, the app is stopped by SIGTERM, and `routelens baseline` drives the route with them;
+ * and `routelens compare` drives a base that keeps no history with the head's paths.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { PATHS_FILE } from '../../../agent/history/store';
 import { AgentHttp } from '../../../cli/core/http';
 import { RunningApp, sleep } from '../../../cli/perf/app';
 import { planApp } from '../../../cli/perf/paths';
-import type { BaselineReport } from '../../../cli/perf/report';
+import type { BaselineReport, ComparisonReport } from '../../../cli/perf/report';
 import type { HistoryAnswer } from '../../../protocol';
 import { ROOT, type TestApp, startApp } from './helpers';
 import { PERF_APP, QUICK, runPerfCli } from './perf-support';
@@ -90,5 +91,17 @@ describe('recorded paths drive routelens baseline across a restart (a real app a
     assert.deepEqual([...items.paths!].sort(), ['/items/42', '/items/7']);
     assert.ok(items.count > 0, 'the route was driven');
     assert.match(readFileSync(join(dir, 'baseline.md'), 'utf8'), /\| `GET \/items\/:id` \|.*\| history \(2\) \|/);
+  });
+
+  it('routelens compare: a base with no history of its own is driven with the head\'s recorded paths, the same on both sides', async () => {
+    writeFileSync(join(dir, PATHS_FILE), `${JSON.stringify({ v: 1, routes: { 'GET /items/:id': [['/items/5', Date.now()], ['/items/6', Date.now() - 1000]] } })}\n`);
+    const out = join(dir, 'compare.json');
+    const quick = ['--rounds', '1', '--duration', '1', '--warmup', '0.5', '--peak', '0', '--rate', '60'];
+    const r = await runPerfCli(['compare', '--cmd', PERF_APP, '--base-cmd', `ROUTELENS_HISTORY=0 ${PERF_APP}`, '--out', out, ...quick], { env: { ROUTELENS_HISTORY: '1', ROUTELENS_HISTORY_DIR: dir } });
+    const report = JSON.parse(readFileSync(out, 'utf8')) as ComparisonReport;
+    assert.deepEqual(report.paths, [{ id: 'GET /items/:id', source: 'history', paths: ['/items/5', '/items/6'] }], r.stderr);
+    assert.ok(report.routes.some((x) => x.id === 'GET /items/:id'), 'measured on both sides');
+    assert.deepEqual([report.onlyBase, report.onlyHead], [[], []]);
+    assert.match(r.stdout, /Paths of routes with parameters, the same on both sides: `GET \/items\/:id` from history \(2\)/);
   });
 });
