@@ -14,7 +14,8 @@
  *   system.ts    memory, CPU, event loop, GC
  *
  * Hot path: `record()` resolves the endpoint with two Map lookups, writes five
- * numbers into the preallocated queue and returns. A short unref()'d timer (or
+ * numbers into the preallocated queue and returns (a replayable route's answer
+ * also decrements a countdown; its URL is read only when that reaches 0). A short unref()'d timer (or
  * the next read, or a full queue) drains the queue into the sketches, so
  * aggregation stays off the request path and reads are exact. See docs/metrics.md.
  */
