@@ -40,6 +40,12 @@ export interface HistoryAnswer {
   to: number;
   points: HistoryPoint[];
   commits: CommitMarker[];
+  /**
+   * Concrete paths of a GET or HEAD route with parameters, recorded from real traffic (answers
+   * 2xx/3xx, without their query; at most 8, newest seen first), whatever `from` and `to` say;
+   * absent when none was recorded. What `routelens baseline` drives the route with.
+   */
+  paths?: string[];
 }
 
 /** A comparison's verdict: beyond the noise of both samples, within it, or too noisy to tell. */

@@ -63,6 +63,11 @@ export class History {
     this.recorder.add(endpointId, durationMs, isError, now);
   }
 
+  /** A sampled answer's URL for the endpoint's recorded paths (see HistoryRecorder.addPath). */
+  addPath(endpointId: string, url: string, now: number): boolean {
+    return this.recorder.addPath(endpointId, url, now);
+  }
+
   async get(args: CommandArgs<'history.get'>): Promise<HistoryAnswer> {
     const to = args.to ?? this.clock();
     const from = args.from ?? to - DEFAULT_SPAN_MS;
@@ -71,7 +76,8 @@ export class History {
     await this.recorder.flush();
     const periods = (await this.store.read(from, to, args.endpoint)).concat(this.unwritten(from, to, args.endpoint));
     const fine = mergePeriods(periods, MINUTE_MS);
-    return { endpoint: args.endpoint, resolution, from, to, points: points(mergePeriods(fine, PERIOD_MS[resolution]), args.endpoint), commits: markers(fine) };
+    const recorded = await this.recorder.recordedPaths(args.endpoint);
+    return { endpoint: args.endpoint, resolution, from, to, points: points(mergePeriods(fine, PERIOD_MS[resolution]), args.endpoint), commits: markers(fine), ...(recorded.length ? { paths: recorded } : {}) };
   }
 
   /** The live figures (this run's latest minutes) against the baseline. */

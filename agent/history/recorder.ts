@@ -12,6 +12,7 @@
 import type { Clock } from '../internal';
 import type { Diagnostics } from '../log';
 import type { GitWatcher } from './git';
+import { RecordedPaths, decodePaths, encodePaths } from './paths';
 import { type Figures, emptyFigures } from './sketch';
 import { HOUR_MS, type HistoryStore, MINUTE_MS, type Period } from './store';
 
@@ -21,6 +22,8 @@ export const RECENT_MINUTES = 15;
 const MAX_ENDPOINTS_PER_MINUTE = 5000;
 /** Minutes waiting for the disk at most (a full disk for hours): the oldest are dropped. */
 const MAX_PENDING = 120;
+/** How often the recorded paths are written when they changed (ms). */
+const PATHS_WRITE_MS = 5000;
 /** The first read of the git state, after start-up (ms). */
 const GIT_DELAY_MS = 2000;
 
@@ -33,6 +36,8 @@ export interface RecorderOptions {
   flushMs?: number;
   /** How often old data is rolled up and pruned (ms); default one hour, 0 = only by maintain(). */
   maintainMs?: number;
+  /** How often changed recorded paths are written (ms); default 5 s (0 with `flushMs: 0`), 0 = only by savePaths() and close(). */
+  pathsMs?: number;
 }
 
 export class HistoryRecorder {
@@ -49,9 +54,17 @@ export class HistoryRecorder {
   /** The latest read of the git state (minutes are tagged with it when sealed). */
   private gitRead: Promise<unknown> = Promise.resolve();
   private gitKnown = false;
+  /** Concrete request paths per route (paths.ts): read from the store at start, written when they change. */
+  private readonly paths = new RecordedPaths();
+  private readonly pathsLoaded: Promise<void>;
+  private pathsWriting: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: RecorderOptions) {
     this.startedAt = o.clock();
+    this.pathsLoaded = o.store
+      .readPaths()
+      .then((text) => this.paths.merge(decodePaths(text)))
+      .catch((err: unknown) => o.diag.failure('history.readPaths', err));
     // The first read (and its one `git status`) waits until start-up is over; a flush before then reads first.
     const firstGit = setTimeout(() => void this.refreshGit(), GIT_DELAY_MS);
     firstGit.unref();
@@ -67,6 +80,7 @@ export class HistoryRecorder {
       await this.flush();
     });
     every(o.maintainMs ?? HOUR_MS, () => this.maintain());
+    every(o.pathsMs ?? (o.flushMs === 0 ? 0 : PATHS_WRITE_MS), () => this.savePaths());
     if ((o.maintainMs ?? HOUR_MS) > 0) {
       const first = setTimeout(() => void this.maintain(), 10_000);
       first.unref();
@@ -94,6 +108,43 @@ export class HistoryRecorder {
     } catch (err) {
       this.o.diag.failure('history.add', err);
     }
+  }
+
+  /**
+   * A sampled answer's URL for the endpoint's recorded paths (on the request path, at the rate
+   * the metrics sample): true when its path was new and there is room for more. Never throws.
+   */
+  addPath(endpointId: string, url: string, now: number): boolean {
+    if (this.closed) return false;
+    try {
+      return this.paths.add(endpointId, url, now);
+    } catch (err) {
+      this.o.diag.failure('history.addPath', err);
+      return false;
+    }
+  }
+
+  /** One endpoint's recorded paths (this process's and those in the store), newest seen first. */
+  async recordedPaths(endpointId: string): Promise<string[]> {
+    await this.pathsLoaded;
+    return this.paths.get(endpointId);
+  }
+
+  /** Writes the recorded paths if they changed: merged with the file (other processes' paths), then the file replaced whole. Never rejects. */
+  savePaths(): Promise<void> {
+    if (!this.paths.changed) return this.pathsWriting;
+    return (this.pathsWriting = this.pathsWriting.then(async () => {
+      await this.pathsLoaded;
+      if (!this.paths.changed) return;
+      this.paths.changed = false;
+      try {
+        this.paths.merge(decodePaths(await this.o.store.readPaths()));
+        await this.o.store.writePaths(encodePaths(this.paths));
+      } catch (err) {
+        this.paths.changed = true; // tried again at the next write
+        this.o.diag.warnOnce('ROUTELENS_WARN_HISTORY', `the recorded paths could not be written to ${this.o.store.dir} (${(err as { code?: string }).code ?? String(err)}); writing is retried`);
+      }
+    }));
   }
 
   /** Writes the minutes that ended (all of them, the current one included, with `all`). Never rejects. */
@@ -140,7 +191,7 @@ export class HistoryRecorder {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);
-    await this.flush(true);
+    await Promise.all([this.flush(true), this.savePaths()]);
     this.closed = true;
   }
 

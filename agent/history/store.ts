@@ -16,6 +16,9 @@
  * ignores finer files of a day that has a coarser one, so an interrupted
  * rollup counts nothing twice. A line that does not parse (garbage, a
  * half-written last line) and a file that cannot be read are skipped.
+ *
+ *   paths.json                     recorded request paths per route (paths.ts),
+ *                                  merged with the file and replaced whole by each write
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -34,6 +37,10 @@ export const HOUR_DAYS = 30;
 /** A maintenance lock older than this is taken over (its holder died). */
 const STALE_LOCK_MS = 10 * MINUTE_MS;
 const LOCK = 'maintain.lock';
+/** The recorded request paths (agent/history/paths.ts), replaced whole by each write. */
+export const PATHS_FILE = 'paths.json';
+/** A paths file larger than this is not read: no agent writes one that large. */
+const MAX_PATHS_BYTES = 4 * 1024 * 1024;
 
 const PREFIX: Record<HistoryResolution, string> = { minute: 'm', hour: 'h', day: 'd' };
 const NAME = /^([mhd])-(\d{1,15})(?:-\d+-[0-9a-f]+)?\.jsonl$/;
@@ -151,6 +158,28 @@ export class HistoryStore {
       byFile.set(name, (byFile.get(name) ?? '') + encodePeriod(p));
     }
     for (const [name, text] of byFile) await appendFile(join(this.dir, name), text);
+  }
+
+  /** The paths file's text; '' when it is missing, unreadable or too large. Never rejects. */
+  async readPaths(): Promise<string> {
+    const file = join(this.dir, PATHS_FILE);
+    const s = await stat(file).catch(() => undefined);
+    if (!s?.isFile() || s.size > MAX_PATHS_BYTES) return '';
+    return readFile(file, 'utf8').catch(() => '');
+  }
+
+  /** Replaces the paths file whole: written under a temporary name, then renamed, so a reader sees the old file or the new one. */
+  async writePaths(text: string): Promise<void> {
+    await (this.prepared ??= this.prepare());
+    const file = join(this.dir, PATHS_FILE);
+    const tmp = `${file}.${this.writerId}.tmp`;
+    try {
+      await writeFile(tmp, text);
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   private async prepare(): Promise<void> {

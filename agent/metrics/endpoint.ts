@@ -6,6 +6,7 @@
  * What a read computes is cached until a sample arrives or a slot boundary passes.
  */
 import type { EndpointKind, EndpointStats, LatencySummary, SourceLocation, StatusClass } from '../../protocol';
+import { replayable } from '../history/paths';
 import { round } from '../text';
 import { HISTOGRAM_BOUNDS, LatencyAccumulator, binKey, histogramBucket, mod } from './summary';
 
@@ -47,6 +48,15 @@ export class Endpoint {
   /** Revision of its latest change (see EndpointChanges). */
   revision = 0;
   removed = false;
+  /**
+   * A GET or HEAD route with parameters: its answers' paths are sampled for the history's recorded
+   * paths. The next 2xx/3xx answer is taken when `pathCountdown` reaches 0; then `pathEvery`
+   * answers pass before the next (1 while new paths fill the route's set, doubling up to
+   * MAX_PATH_EVERY once they stop being new), so a steady stream of requests rarely reads a URL.
+   */
+  readonly replayable: boolean;
+  pathEvery = 1;
+  pathCountdown = 1;
   private readonly lifetime = new LatencyAccumulator();
   private readonly statusCounts = [0, 0, 0, 0, 0];
   private readonly fine: Array<WindowSlot | undefined> = new Array(FINE_SLOTS).fill(undefined);
@@ -63,6 +73,7 @@ export class Endpoint {
     since: number,
   ) {
     this.since = since;
+    this.replayable = kind === 'route' && replayable(method, route);
   }
 
   /** Since creation or the last reset: the request count and the latency sketch (base64 protobuf). */

@@ -14,7 +14,8 @@
  *   system.ts    memory, CPU, event loop, GC
  *
  * Hot path: `record()` resolves the endpoint with two Map lookups, writes five
- * numbers into the preallocated queue and returns. A short unref()'d timer (or
+ * numbers into the preallocated queue and returns (a replayable route's answer
+ * also decrements a countdown; its URL is read only when that reaches 0). A short unref()'d timer (or
  * the next read, or a full queue) drains the queue into the sketches, so
  * aggregation stays off the request path and reads are exact. See docs/metrics.md.
  */
@@ -49,10 +50,18 @@ export interface MetricsOptions {
   history?: HistorySink;
 }
 
-/** Where aggregated samples also go: `add(endpointId, durationMs, isError, time)`, off the request path. */
+/**
+ * Where aggregated samples also go: `add(endpointId, durationMs, isError, time)`, off the request
+ * path; and `addPath`, a sampled 2xx/3xx answer's URL of a GET/HEAD route with parameters, on the
+ * request path at a low rate (true: the path was new, sample the route's next answer too).
+ */
 export interface HistorySink {
   add(endpointId: string, durationMs: number, isError: boolean, now: number): void;
+  addPath(endpointId: string, url: string, now: number): boolean;
 }
+
+/** At most one answer in this many of a route has its URL read for the recorded paths, in a steady state. */
+const MAX_PATH_EVERY = 256;
 
 const DEFAULT_SLOW_MS: Thresholds['slowMs'] = { info: 1000, warning: 5000, critical: 10000 };
 /** Durations are clamped into [0, one day]. */
@@ -120,6 +129,7 @@ export class MetricsCore implements Metrics {
       // A 404 passed to next(err) is a 404 (a status class of its own), as if res.status(404) had sent it.
       const flags = sample.aborted === true ? F_ABORTED : status >= 500 || (status < 100 && sample.threw === true) ? F_ERROR : 0;
       this.queue.push(ep, duration, status, flags);
+      if (ep.replayable && status >= 200 && status < 400 && this.history !== undefined && --ep.pathCountdown <= 0) this.takePath(ep, sample);
       if (duration >= this.slowFromMs) {
         const now = this.clock();
         this.slow.add(sample, ep.method, ep.route, duration, status, now);
@@ -128,6 +138,12 @@ export class MetricsCore implements Metrics {
     } catch (err) {
       this.diag.failure('metrics.record', err);
     }
+  }
+
+  /** A sampled answer's path for the history; how many answers pass before the next. */
+  private takePath(ep: Endpoint, sample: RequestSample): void {
+    if (!this.history!.addPath(ep.id, sample.url, sample.start)) ep.pathEvery = Math.min(ep.pathEvery * 2, MAX_PATH_EVERY);
+    ep.pathCountdown = ep.pathEvery;
   }
 
   recordCustom(name: string, duration: number, error: boolean): void {

@@ -14,7 +14,8 @@ export const baseline: Command = {
     'Usage: routelens baseline --cmd "node app.js" --out perf/baseline.json [options]',
     '',
     'Starts the app with the RouteLens agent preloaded, learns its routes from the agent and',
-    'drives each: GET/HEAD routes with paths the agent recorded or the scenario declares, other',
+    'drives each: GET/HEAD routes with parameters with the paths the scenario declares, else',
+    'those the agent recorded from real traffic (its history), else its slow-request log; other',
     'methods only from the scenario. A paced phase below saturation gives the latency figures,',
     "a short peak phase the throughput; every figure is the agent's own, per route, with a",
     'mergeable latency sketch. --out x.json also writes x.md (a table for a pull request).',
@@ -32,7 +33,7 @@ export const baseline: Command = {
     try {
       io.err(`driving ${plan.targets.length} route(s) at ${s.load.rate} req/s for ${s.load.seconds} s, then ${s.load.peakSeconds} s at peak…\n`);
       const figures = await measure(app, plan.targets, s.load);
-      const report = baselineReport(basename(cwd), figures, s.load, plan.skipped, gitInfo(cwd));
+      const report = baselineReport(basename(cwd), figures, s.load, plan, gitInfo(cwd));
       const md = baselineMarkdown(report);
       const mdFile = writeJsonAndMarkdown(out, report, md);
       io.out(md);

@@ -5,7 +5,7 @@ import { UsageError, stringOption } from '../command';
 import { compareFiles } from '../perf/compare-files';
 import { checkoutBase } from '../perf/git';
 import { RUN_OPTIONS, RUN_OPTIONS_HELP, runSettings } from '../perf/options';
-import { type ComparisonReport, comparisonMarkdown, parseBaseline, skippedMarkdown, writeJsonAndMarkdown } from '../perf/report';
+import { type ComparisonReport, comparedPaths, comparisonMarkdown, parseBaseline, skippedMarkdown, writeJsonAndMarkdown } from '../perf/report';
 import { compareRounds, runRounds } from '../perf/rounds';
 
 /** Shorter phases per round than a baseline's: rounds add up. */
@@ -26,7 +26,9 @@ export const compare: Command = {
     'With --base, the ref is checked out into a temporary git worktree (npm ci when it has a',
     'lockfile) and base and head run alternately in rounds of fresh processes, with an A/A pair',
     '(base twice) that shows how much the machine alone moves each figure. --base-cmd compares',
-    'two commands in this directory instead (e.g. an environment switch).',
+    'two commands in this directory instead (e.g. an environment switch). Routes with parameters',
+    "are driven on both sides with the same paths: the scenario's, else those the head's agent",
+    'recorded from real traffic (the base checkout has no history of its own), else its slow log.',
     '',
     '  --threshold <percent>   the change on p95 that counts (default 10)',
     '  --base <git-ref>        the ref to compare against (with --cmd)',
@@ -80,7 +82,9 @@ async function compareRuns(values: OptionValues, positionals: string[], io: CliI
     log(`comparing ${ref !== undefined ? `--base ${ref}` : 'the base command'} with this tree: ${rounds} rounds of base, head and A/A…`);
     const result = await runRounds(base, { cmd: s.cmd, cwd }, s, rounds, log);
     const report = compareRounds(result.rounds, threshold);
-    const skipped = skippedMarkdown(result.skipped);
+    const paths = comparedPaths(result.plan);
+    if (paths.length) report.paths = paths;
+    const skipped = skippedMarkdown(result.plan.skipped);
     if (skipped.length) report.note = skipped.join('\n').trim();
     return report;
   } finally {

@@ -35,7 +35,7 @@ export const smoke: Command = {
     const { app, plan } = await startAndPlan(s, cwd);
     try {
       const figures = await measure(app, plan.targets, s.load);
-      const report = smokeReport(basename(cwd), figures, plan.skipped, { maxP95, maxErrorRate }, gitInfo(cwd));
+      const report = smokeReport(basename(cwd), figures, plan, { maxP95, maxErrorRate }, gitInfo(cwd));
       const md = smokeMarkdown(report);
       const out = stringOption(values, 'out');
       if (out) writeJsonAndMarkdown(out, report, md);

@@ -3,7 +3,8 @@ import type { Command, OptionValues } from '../command';
 import { UsageError, stringOption } from '../command';
 import { RunningApp } from './app';
 import { DEFAULT_LOAD, type LoadSettings } from './measure';
-import { type Plan, type Scenario, planRoutes, readScenario } from './scenario';
+import { planApp } from './paths';
+import { type Plan, type Scenario, readScenario } from './scenario';
 
 export const RUN_OPTIONS = {
   cmd: { type: 'string' },
@@ -73,7 +74,7 @@ export function runSettings(values: OptionValues, defaults: Partial<LoadSettings
 export async function startAndPlan(s: RunSettings, cwd: string, label?: string, env?: Record<string, string>): Promise<{ app: RunningApp; plan: Plan }> {
   const app = await RunningApp.start({ cmd: s.cmd, cwd, startTimeoutMs: s.startTimeoutMs, preload: s.preload, ...(s.port !== undefined ? { port: s.port } : {}), ...(label ? { label } : {}), ...(env ? { env } : {}) });
   try {
-    const plan = planRoutes(await app.snapshot(), s.scenario, s.scenarioFile);
+    const plan = await planApp(app.http, s.scenario, s.scenarioFile);
     if (!plan.targets.length) throw new UsageError(`no route to drive: ${plan.skipped.length ? plan.skipped.map((x) => `${x.id} ${x.reason}`).join('; ') : 'the app registered no route'}`);
     return { app, plan };
   } catch (err) {

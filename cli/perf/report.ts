@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GitInfo } from './git';
 import type { LoadSettings, RouteFigures } from './measure';
-import type { Skipped } from './scenario';
+import type { PathSource, Plan, Skipped, Target } from './scenario';
 import type { Verdict } from '../../protocol/history';
 import type { Judged } from './stats';
 
@@ -22,6 +22,10 @@ export interface BaselineRoute {
   p99: number;
   rps: number;
   sketch: string;
+  /** Where the paths it was driven with came from; `route`: the route itself (no parameters). */
+  source?: PathSource;
+  /** Those paths, for a route with parameters. */
+  paths?: string[];
 }
 
 export interface BaselineReport {
@@ -35,7 +39,22 @@ export interface BaselineReport {
   skipped: Skipped[];
 }
 
-export function baselineReport(app: string, figures: readonly RouteFigures[], settings: LoadSettings, skipped: Skipped[], git: GitInfo | undefined): BaselineReport {
+/** A driven route's `source` and (for a route with parameters) `paths`, as the reports write them. */
+export function drivenPaths(targets: readonly Target[], id: string): { source?: PathSource; paths?: string[] } {
+  const t = targets.find((x) => x.id === id);
+  if (!t) return {};
+  return t.source === 'route' ? { source: t.source } : { source: t.source, paths: t.paths };
+}
+
+const SOURCE_TEXT: Record<PathSource, string> = { scenario: 'scenario', history: 'history', 'slow-log': 'slow log', route: 'the route' };
+
+/** The Markdown cell saying where a route's paths came from: `history (2)`. */
+export function sourceCell(r: { source?: PathSource; paths?: readonly string[] }): string {
+  if (!r.source) return '';
+  return r.source === 'route' ? SOURCE_TEXT.route : `${SOURCE_TEXT[r.source]} (${r.paths?.length ?? 0})`;
+}
+
+export function baselineReport(app: string, figures: readonly RouteFigures[], settings: LoadSettings, plan: Plan, git: GitInfo | undefined): BaselineReport {
   const { connections: _c, ...rest } = settings;
   void _c;
   return {
@@ -45,8 +64,8 @@ export function baselineReport(app: string, figures: readonly RouteFigures[], se
     ...(git ? { git } : {}),
     node: process.version,
     settings: rest,
-    routes: figures.map((f) => ({ id: f.id, method: f.method, count: f.count, errors: f.errors, p50: f.p50, p95: f.p95, p99: f.p99, rps: f.rps, sketch: f.sketch })),
-    skipped,
+    routes: figures.map((f) => ({ id: f.id, method: f.method, count: f.count, errors: f.errors, p50: f.p50, p95: f.p95, p99: f.p99, rps: f.rps, sketch: f.sketch, ...drivenPaths(plan.targets, f.id) })),
+    skipped: plan.skipped,
   };
 }
 
@@ -80,9 +99,9 @@ export function baselineMarkdown(r: BaselineReport): string {
     '',
     `${r.createdAt} · ${gitLine(r.git)} · Node ${r.node} · ${s.rate} req/s for ${s.seconds} s, then ${s.peakSeconds} s at peak`,
     '',
-    '| Route | Requests | Errors | p50 ms | p95 ms | p99 ms | Peak req/s |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.routes.map((x) => `| \`${cell(x.id)}\` | ${x.count} | ${x.errors} | ${ms(x.p50)} | ${ms(x.p95)} | ${ms(x.p99)} | ${x.rps.toFixed(1)} |`),
+    '| Route | Requests | Errors | p50 ms | p95 ms | p99 ms | Peak req/s | Paths from |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...r.routes.map((x) => `| \`${cell(x.id)}\` | ${x.count} | ${x.errors} | ${ms(x.p50)} | ${ms(x.p95)} | ${ms(x.p99)} | ${x.rps.toFixed(1)} | ${sourceCell(x)} |`),
   ];
   lines.push(...skippedMarkdown(r.skipped));
   return `${lines.join('\n')}\n`;
@@ -122,7 +141,14 @@ export interface ComparisonReport {
   /** Routes in only one of the two sides. */
   onlyBase: string[];
   onlyHead: string[];
+  /** Routes with parameters: where the paths both sides were driven with came from, and the paths. */
+  paths?: Array<{ id: string; source: PathSource; paths: string[] }>;
   note?: string;
+}
+
+/** The `paths` of a comparison: the plan's routes with parameters. */
+export function comparedPaths(plan: Plan): NonNullable<ComparisonReport['paths']> {
+  return plan.targets.filter((t) => t.source !== 'route').map((t) => ({ id: t.id, source: t.source, paths: t.paths }));
 }
 
 const pct = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)} %` : 'n/a');
@@ -150,6 +176,7 @@ export function comparisonMarkdown(c: ComparisonReport, title = 'RouteLens perfo
   ];
   if (c.onlyBase.length) lines.push('', `Only in base: ${c.onlyBase.map((x) => `\`${cell(x)}\``).join(', ')}`);
   if (c.onlyHead.length) lines.push('', `Only in head: ${c.onlyHead.map((x) => `\`${cell(x)}\``).join(', ')}`);
+  if (c.paths?.length) lines.push('', `Paths of routes with parameters, the same on both sides: ${c.paths.map((x) => `\`${cell(x.id)}\` from ${sourceCell(x)}`).join(', ')}`);
   if (c.note) lines.push('', c.note);
   return `${lines.join('\n')}\n`;
 }

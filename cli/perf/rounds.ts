@@ -9,7 +9,8 @@ import { RunningApp } from './app';
 import { type LoadSettings, type RouteFigures, measure } from './measure';
 import type { RunSettings } from './options';
 import { METRICS, type ComparisonReport, type RouteComparison } from './report';
-import { type Scenario, type Skipped, planRoutes } from './scenario';
+import { planApp } from './paths';
+import type { Plan, Scenario } from './scenario';
 import { roundsChange } from './stats';
 
 export interface Side {
@@ -26,9 +27,14 @@ const ORDERS: Role[][] = [
 
 export type RoundFigures = Record<Role, RouteFigures[]>;
 
-export async function runRounds(base: Side, head: Side, s: RunSettings, rounds: number, log: (line: string) => void): Promise<{ rounds: RoundFigures[]; skipped: Skipped[] }> {
+/**
+ * The plan is made once, from the head's agent in the first round: the head's recorded paths
+ * (the base's checkout has no history of its own) drive both sides in every round, so both
+ * sides always answer the same requests.
+ */
+export async function runRounds(base: Side, head: Side, s: RunSettings, rounds: number, log: (line: string) => void): Promise<{ rounds: RoundFigures[]; plan: Plan }> {
   const out: RoundFigures[] = [];
-  let skipped: Skipped[] = [];
+  let plan: Plan | undefined;
   for (let r = 0; r < rounds; r++) {
     const sides: Record<Role, Side> = { base, head, aa: base };
     const started = await Promise.allSettled((['base', 'head', 'aa'] as const).map((role) => start(sides[role], s, role)));
@@ -37,8 +43,7 @@ export async function runRounds(base: Side, head: Side, s: RunSettings, rounds: 
       const failed = started.find((x) => x.status === 'rejected');
       if (failed) throw failed.reason;
       const [b, h, a] = apps as [RunningApp, RunningApp, RunningApp];
-      const plan = planRoutes(await h.snapshot(), s.scenario, s.scenarioFile);
-      skipped = plan.skipped;
+      plan ??= await planApp(h.http, s.scenario, s.scenarioFile);
       const byRole: Record<Role, RunningApp> = { base: b, head: h, aa: a };
       const figures: Partial<RoundFigures> = {};
       for (const role of ORDERS[r % ORDERS.length]!) figures[role] = await measure(byRole[role], plan.targets, s.load);
@@ -48,7 +53,7 @@ export async function runRounds(base: Side, head: Side, s: RunSettings, rounds: 
       await Promise.all(apps.map((a) => a.stop()));
     }
   }
-  return { rounds: out, skipped };
+  return { rounds: out, plan: plan ?? { targets: [], skipped: [] } };
 }
 
 function start(side: Side, s: RunSettings, label: string): Promise<RunningApp> {

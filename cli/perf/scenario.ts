@@ -1,13 +1,15 @@
 /**
- * What to send to each route. GET and HEAD routes are driven with paths the agent saw in real
- * traffic (its slow-request log) or, for a route without parameters, the route itself; any
- * route can be given paths, headers and a body in a scenario file. Other methods are driven
- * only from the scenario file: no write is ever invented.
+ * What to send to each route. GET and HEAD routes with parameters are driven with paths the
+ * agent saw in real traffic (recorded in its history, else its slow-request log); a route
+ * without parameters with the route itself; any route can be given paths, headers and a body
+ * in a scenario file, which comes first. Other methods are driven only from the scenario file:
+ * no write is ever invented.
  *
  * Scenario file (JSON):
  *   { "routes": { "GET /users/:id": { "paths": ["/users/1"], "headers": {...}, "body": ... } } }
  */
 import { readFileSync } from 'node:fs';
+import { routeHasParams } from '../../agent/history/paths';
 import type { EndpointStats, Snapshot } from '../../protocol';
 
 export interface RouteScenario {
@@ -21,12 +23,19 @@ export interface Scenario {
   routes: Record<string, RouteScenario>;
 }
 
+/**
+ * Where a route's paths came from: the scenario file, the paths the agent recorded from real
+ * traffic (its history), its slow-request log, or the route itself (no parameters).
+ */
+export type PathSource = 'scenario' | 'history' | 'slow-log' | 'route';
+
 /** One route to drive. */
 export interface Target {
   id: string;
   method: string;
   route: string;
   paths: string[];
+  source: PathSource;
   headers: Record<string, string>;
   body?: string;
 }
@@ -94,13 +103,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const hasParams = (route: string) => /[:*(]/.test(route);
 const READS = new Set(['GET', 'HEAD']);
-/** Paths per route kept from the agent's records. */
-const MAX_RECORDED_PATHS = 5;
+/** Paths per route kept from the slow-request log. */
+const MAX_SLOW_LOG_PATHS = 5;
 
-/** The routes of a snapshot, the scenario applied; a scenario naming an unknown route throws, listing the known ones. */
-export function planRoutes(snapshot: Snapshot, scenario: Scenario | undefined, file = '<scenario>'): Plan {
+/** The routes whose paths would come from the agent's records: GET/HEAD with parameters, not in the scenario. */
+export function routesNeedingPaths(snapshot: Snapshot, scenario: Scenario | undefined): string[] {
+  return snapshot.endpoints.filter((e) => e.kind === 'route' && READS.has(e.method) && routeHasParams(e.route) && !scenario?.routes[e.id]).map((e) => e.id);
+}
+
+/** Paths of the slow-request log per route (query dropped). */
+function slowLogPaths(snapshot: Snapshot): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const s of snapshot.slowRequests) {
+    const id = `${s.method} ${s.route}`;
+    const path = s.path.split('?')[0]!;
+    if (!path.startsWith('/') || path.includes('*')) continue;
+    const list = out.get(id) ?? [];
+    if (list.length < MAX_SLOW_LOG_PATHS && !list.includes(path)) list.push(path);
+    out.set(id, list);
+  }
+  return out;
+}
+
+/**
+ * The routes of a snapshot, the scenario applied; a scenario naming an unknown route throws,
+ * listing the known ones. A GET/HEAD route with parameters takes the scenario's paths, else
+ * `recorded` (the agent's history), else the slow-request log's; else it is skipped.
+ */
+export function planRoutes(snapshot: Snapshot, scenario: Scenario | undefined, file = '<scenario>', recorded: ReadonlyMap<string, readonly string[]> = new Map()): Plan {
   const routes = snapshot.endpoints.filter((e: EndpointStats) => e.kind === 'route');
   const known = new Set(routes.map((e) => e.id));
   for (const id of Object.keys(scenario?.routes ?? {})) {
@@ -108,15 +139,7 @@ export function planRoutes(snapshot: Snapshot, scenario: Scenario | undefined, f
       throw new ScenarioError(file, `no route ${JSON.stringify(id)} in the app; its routes are:\n  ${[...known].sort().join('\n  ') || '(none)'}`);
     }
   }
-  const recorded = new Map<string, Set<string>>();
-  for (const s of snapshot.slowRequests) {
-    const id = `${s.method} ${s.route}`;
-    const path = s.path.split('?')[0]!;
-    if (!path.startsWith('/') || path.includes('*')) continue;
-    const set = recorded.get(id) ?? new Set<string>();
-    if (set.size < MAX_RECORDED_PATHS) set.add(path);
-    recorded.set(id, set);
-  }
+  const slow = slowLogPaths(snapshot);
   const targets: Target[] = [];
   const skipped: Skipped[] = [];
   for (const e of [...routes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
@@ -124,19 +147,22 @@ export function planRoutes(snapshot: Snapshot, scenario: Scenario | undefined, f
     if (declared) {
       const body = declared.body === undefined ? undefined : typeof declared.body === 'string' ? declared.body : JSON.stringify(declared.body);
       const headers = { ...(body !== undefined && typeof declared.body !== 'string' ? { 'content-type': 'application/json' } : {}), ...declared.headers };
-      targets.push({ id: e.id, method: e.method, route: e.route, paths: declared.paths, headers, ...(body !== undefined ? { body } : {}) });
+      targets.push({ id: e.id, method: e.method, route: e.route, paths: declared.paths, source: 'scenario', headers, ...(body !== undefined ? { body } : {}) });
       continue;
     }
     if (!READS.has(e.method)) {
       skipped.push({ id: e.id, reason: `${e.method} is driven only from a scenario file (no write is invented)` });
       continue;
     }
-    const paths = hasParams(e.route) ? [...(recorded.get(e.id) ?? [])] : [e.route];
-    if (!paths.length) {
-      skipped.push({ id: e.id, reason: 'has parameters, and no path was recorded or declared for it' });
+    if (!routeHasParams(e.route)) {
+      targets.push({ id: e.id, method: e.method, route: e.route, paths: [e.route], source: 'route', headers: {} });
       continue;
     }
-    targets.push({ id: e.id, method: e.method, route: e.route, paths, headers: {} });
+    const history = recorded.get(e.id) ?? [];
+    const fromSlowLog = slow.get(e.id) ?? [];
+    if (history.length) targets.push({ id: e.id, method: e.method, route: e.route, paths: [...history], source: 'history', headers: {} });
+    else if (fromSlowLog.length) targets.push({ id: e.id, method: e.method, route: e.route, paths: fromSlowLog, source: 'slow-log', headers: {} });
+    else skipped.push({ id: e.id, reason: 'has parameters, and no path was recorded or declared for it' });
   }
   return { targets, skipped };
 }

@@ -1,8 +1,8 @@
 /** The smoke test's per-route checks and its report (JSON + Markdown). */
 import type { GitInfo } from './git';
 import type { RouteFigures } from './measure';
-import type { Skipped } from './scenario';
-import { skippedMarkdown } from './report';
+import type { PathSource, Plan, Skipped } from './scenario';
+import { drivenPaths, skippedMarkdown, sourceCell } from './report';
 
 export interface SmokeLimits {
   /** ms; Infinity = none. */
@@ -19,6 +19,9 @@ export interface SmokeRoute {
   p95: number;
   ok: boolean;
   problems: string[];
+  /** Where the paths it was driven with came from (see BaselineRoute). */
+  source?: PathSource;
+  paths?: string[];
 }
 
 export interface SmokeReport {
@@ -42,8 +45,8 @@ export function checkRoute(f: RouteFigures, limits: SmokeLimits): SmokeRoute {
   return { id: f.id, count: f.count, status5xx: f.status5xx, errorRate: Math.round(errorRate * 10_000) / 10_000, p95: f.p95, ok: problems.length === 0, problems };
 }
 
-export function smokeReport(app: string, figures: readonly RouteFigures[], skipped: Skipped[], limits: SmokeLimits, git: GitInfo | undefined): SmokeReport {
-  const routes = figures.map((f) => checkRoute(f, limits));
+export function smokeReport(app: string, figures: readonly RouteFigures[], plan: Plan, limits: SmokeLimits, git: GitInfo | undefined): SmokeReport {
+  const routes = figures.map((f) => ({ ...checkRoute(f, limits), ...drivenPaths(plan.targets, f.id) }));
   return {
     version: 1,
     app,
@@ -53,7 +56,7 @@ export function smokeReport(app: string, figures: readonly RouteFigures[], skipp
     limits: { maxP95: Number.isFinite(limits.maxP95) ? limits.maxP95 : null, maxErrorRate: limits.maxErrorRate },
     passed: routes.every((r) => r.ok),
     routes,
-    skipped,
+    skipped: plan.skipped,
   };
 }
 
@@ -64,9 +67,9 @@ export function smokeMarkdown(r: SmokeReport): string {
     '',
     `Limits: p95 ≤ ${r.limits.maxP95 === null ? '(none)' : `${r.limits.maxP95} ms`}, 5xx ≤ ${(r.limits.maxErrorRate * 100).toFixed(1)} %`,
     '',
-    '| Route | Requests | 5xx rate | p95 ms | Result |',
-    '| --- | ---: | ---: | ---: | --- |',
-    ...r.routes.map((x) => `| \`${x.id.replace(/\|/g, '\\|')}\` | ${x.count} | ${(x.errorRate * 100).toFixed(1)} % | ${x.p95} | ${x.ok ? 'ok' : `**failed**: ${x.problems.join('; ')}`} |`),
+    '| Route | Requests | 5xx rate | p95 ms | Result | Paths from |',
+    '| --- | ---: | ---: | ---: | --- | --- |',
+    ...r.routes.map((x) => `| \`${x.id.replace(/\|/g, '\\|')}\` | ${x.count} | ${(x.errorRate * 100).toFixed(1)} % | ${x.p95} | ${x.ok ? 'ok' : `**failed**: ${x.problems.join('; ')}`} | ${sourceCell(x)} |`),
     ...skippedMarkdown(r.skipped),
   ];
   return `${lines.join('\n')}\n`;

@@ -19,7 +19,8 @@ export interface CliResult {
 export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), ...opts.env },
+    // No history unless a test asks: paths recorded by one test's run must not drive another's routes.
+    env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), ROUTELENS_HISTORY: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
