@@ -6,7 +6,7 @@
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
- *   parent → { type: 'mark' | 'cpu' | 'heap' | 'snapshot' | 'profile-stop' | 'close' }
+ *   parent → { type: 'mark' | 'cpu' | 'heap' (snapshot?: file) | 'snapshot' | 'profile-stop' | 'close' }
  *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'heap', heapUsed } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
  *
  * Every variant also times `/users/` requests in two places, with the same
@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { assertNever } from '../protocol/messages';
 import { addManyRoutes, addRoutes } from './lib/app';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, startAgent } from './lib/adapter';
@@ -47,7 +48,8 @@ export type ChildMessage =
 
 type Pcts = { count: number; p50: number; p95: number; p99: number };
 
-export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap' } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
+/** `heap` with `snapshot`: also writes a heap snapshot (v8.writeHeapSnapshot) to that file after the collections. */
+export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap'; snapshot?: string } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
 
 export const USERS_ENDPOINT = 'GET /users/:id';
 
@@ -124,7 +126,10 @@ async function main(): Promise<void> {
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
       case 'heap':
-        void settledHeap().then((heapUsed) => send({ type: 'heap', heapUsed }));
+        void settledHeap().then((heapUsed) => {
+          if (msg.snapshot) v8.writeHeapSnapshot(msg.snapshot);
+          send({ type: 'heap', heapUsed });
+        });
         break;
       case 'profile-stop':
         profiler?.stop();
