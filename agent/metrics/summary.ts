@@ -33,7 +33,7 @@ export function histogramBucket(d: number): number {
 /** `sketch.accept(d)` with the key already known (what accept does, without a logarithm per sketch). */
 function acceptKey(s: Sketch, d: number, key: number): void {
   if (key === ZERO_KEY) s.zeroCount++;
-  else s.store.add(key);
+  else s.addKey(key);
   s.count++;
   s.sum += d;
   if (d < s.min) s.min = d;
