@@ -64,14 +64,18 @@ async function measureRow(row: Row, routes: number, checkpoints: readonly number
     plan: (port) => manyRoutesPlan(port, routes, total),
   });
   try {
-    const readings: Readings = [(await server.child.ask({ type: 'heap' }, 'heap')).heapUsed];
+    const read = async (snapshotFile?: string) => {
+      const m = await server.child.ask({ type: 'heap', snapshot: snapshotFile }, 'heap', 300_000);
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const readings: Readings = [await read()];
     let done = 0;
     for (const [i, c] of checkpoints.entries()) {
       const r = await server.load.run({ durationMs: 600_000, maxRequests: c - done });
       if (r.errors > 0) throw new Error(`${row.label}: ${r.errors} failed requests`);
       done = c;
       const last = i === checkpoints.length - 1;
-      readings.push((await server.child.ask({ type: 'heap', snapshot: last ? snapshot : undefined }, 'heap', 300_000)).heapUsed);
+      readings.push(await read(last ? snapshot : undefined));
     }
     return readings;
   } finally {
@@ -132,7 +136,7 @@ function report(rows: readonly Row[], all: Map<string, Readings[]>, routes: numb
     body.push([row.label, ...cells, `${(perRoute / 1024).toFixed(1)} kB`]);
   }
   log('\n' + table(heads, body));
-  log('  main-thread heapUsed after 3 full collections (--expose-gc), one child per row and round; "per route" = (growth from idle, − bare\'s) / routes.');
+  log('  main-thread heapUsed + arrayBuffers after 3 full collections (--expose-gc), one child per row and round; "per route" = (growth from idle, − bare\'s) / routes.');
   for (const row of rows) log(`  ${row.label}: ${row.help}`);
 }
 

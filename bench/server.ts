@@ -35,7 +35,7 @@ import { mountMiddleware } from './lib/middleware';
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
   | { type: 'cpu'; cpu: NodeJS.CpuUsage }
-  | { type: 'heap'; heapUsed: number }
+  | { type: 'heap'; heapUsed: number; arrayBuffers: number }
   | {
       type: 'snapshot';
       users?: { count: number; p50: number; p95: number; p99: number };
@@ -126,9 +126,9 @@ async function main(): Promise<void> {
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
       case 'heap':
-        void settledHeap().then((heapUsed) => {
+        void settledHeap().then((m) => {
           if (msg.snapshot) v8.writeHeapSnapshot(msg.snapshot);
-          send({ type: 'heap', heapUsed });
+          send({ type: 'heap', ...m });
         });
         break;
       case 'profile-stop':
@@ -167,14 +167,18 @@ async function main(): Promise<void> {
   send({ type: 'ready', port, agent: agentAddr });
 }
 
-/** The main thread's heap in use after full collections (with --expose-gc; else as it is), bytes. */
-async function settledHeap(): Promise<number> {
+/**
+ * The main thread's heap in use after full collections (with --expose-gc; else as it is), bytes, and the memory of its
+ * ArrayBuffers (typed arrays longer than 64 bytes keep their contents outside the heap).
+ */
+async function settledHeap(): Promise<{ heapUsed: number; arrayBuffers: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
     gc?.();
     await new Promise((r) => setImmediate(r));
   }
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers };
 }
 
 /** Profiles from `mark` to `profile-stop` (a round's paced and peak phases) with the inspector, so start-up is left out. */
