@@ -38,6 +38,8 @@ export const SKETCH_MAPPING = new LogCollapsingLowestDenseDDSketch({ relativeAcc
 type Mapping = typeof SKETCH_MAPPING;
 
 type Bins = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+const EMPTY_MIN = 0x3fffffff;
+const EMPTY_MAX = -0x3fffffff;
 const NO_BINS: Bins = new Uint8Array(0);
 
 /** The next wider bins for a count of `v` (float64 once counts pass 2³² or are fractional). */
@@ -57,8 +59,9 @@ export class Sketch {
   /** The positive store: the count of key `offset + i` is `bins[i]`; every non-empty key is within minKey..maxKey. */
   bins: Bins = NO_BINS;
   offset = 0;
-  minKey = Infinity;
-  maxKey = -Infinity;
+  /** EMPTY_MIN / EMPTY_MAX while the store is empty (whole numbers, so V8 keeps the fields unboxed). */
+  minKey = EMPTY_MIN;
+  maxKey = EMPTY_MAX;
   /** The store's total (count − zeroCount). */
   storeCount = 0;
   /** Keys below minKey were folded into it (the span reached the bin limit): later ones are too. */
