@@ -6,10 +6,11 @@
  * against bare Express. `--features` adds rows with one feature switched off at a time (spans,
  * history, the local server), so the difference to `agent` is that feature's share; `--snapshot`
  * writes a heap snapshot of every row at its last reading and prints what the agent adds over
- * bare, by constructor (self sizes). Prints, never asserts.
+ * bare, by constructor (self sizes). `--base FILE` adds the agent bundled from an earlier commit
+ * (`save-base`), so before and after are measured side by side. Prints, never asserts.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { startServer, stopServer } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
@@ -60,7 +61,7 @@ async function measureRow(row: Row, routes: number, checkpoints: readonly number
   const total = checkpoints[checkpoints.length - 1]!;
   const server = await startServer(row.variant, { connections: 8 }, specOf(row.variant).stream === true, {
     nodeArgs: ['--expose-gc'],
-    env: { BENCH_ROUTES: String(routes), ...row.env },
+    env: { BENCH_ROUTES: String(routes), BENCH_SOURCE_MAPS: '0', ...row.env },
     plan: (port) => manyRoutesPlan(port, routes, total),
   });
   try {
@@ -89,7 +90,8 @@ export async function runHeapCommand(o: HeapOptions): Promise<void> {
   if (!mod) throw new Error(bundleError ?? error);
   const routes = o.routes;
   const checkpoints = [...new Set([o.checkpoint, o.requests])].filter((c) => c <= o.requests).sort((a, b) => a - b);
-  const rows = o.features ? [...ROWS, ...FEATURE_ROWS] : ROWS;
+  const baseRow: Row[] = o.base ? [{ label: 'agent@base', variant: 'agent', env: { ROUTELENS_BENCH_AGENT: resolve(o.base) }, help: `agent, loaded from ${o.base} (save-base of an earlier commit)` }] : [];
+  const rows = [...ROWS, ...baseRow, ...(o.features ? FEATURE_ROWS : [])];
   const snapDir = join(__dirname, 'results', 'heap');
   if (o.snapshot) {
     rmSync(snapDir, { recursive: true, force: true });

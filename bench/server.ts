@@ -2,7 +2,8 @@
  * The server under test, run in a child process (one per variant and round)
  * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`. Its CPU
  * time is the whole process's (`process.cpuUsage()`: every thread, so an agent's worker thread
- * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app).
+ * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app); `BENCH_SOURCE_MAPS=0`
+ * turns off the source maps tsx turned on.
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}`);
   const redisUrl = process.env.BENCH_REDIS_URL;
+  // tsx turns Node's source maps on; an app run by node is without them, and with them every module loaded from here
+  // (the agent's bundle among them) would keep its parsed map. BENCH_SOURCE_MAPS=0 turns them off again (the heap readings).
+  if (process.env.BENCH_SOURCE_MAPS === '0') process.setSourceMapsEnabled(false);
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
 
    

@@ -81,7 +81,7 @@ export async function runHeap(s: HeapSettings): Promise<HeapResult> {
   for (const variant of ['bare', 'agent'] as const) {
     const server = await startServer(variant, { connections: s.connections }, specOf(variant).stream === true, {
       nodeArgs: ['--expose-gc'],
-      env: { BENCH_ROUTES: String(s.routes) },
+      env: { BENCH_ROUTES: String(s.routes), BENCH_SOURCE_MAPS: '0' },
       plan: (port) => manyRoutesPlan(port, s.routes, s.requests),
     });
     try {

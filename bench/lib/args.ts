@@ -94,6 +94,7 @@ export const COMMANDS = {
       features: { kind: 'flag', help: 'also rows with spans, history, the local server switched off, and an agent without middleware' },
       snapshot: { kind: 'flag', help: 'heap snapshots at the last reading (bench/results/heap/), diffed against bare by constructor' },
       top: { kind: 'number', default: 25, help: 'constructors listed per row with --snapshot' },
+      base,
     },
   },
   'save-base': {
