@@ -114,6 +114,17 @@ export class Sketch {
     if (o.max > this.max) this.max = o.max;
   }
 
+  /** Empties the sketch (its bins are freed). */
+  clear(): void {
+    this.count = this.zeroCount = this.sum = this.storeCount = this.offset = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.bins = NO_BINS;
+    this.minKey = EMPTY_MIN;
+    this.maxKey = EMPTY_MAX;
+    this.collapsed = false;
+  }
+
   /** The value at quantile q, as DDSketch's `getValueAtQuantile` (NaN when empty or q is outside [0, 1]). */
   getValueAtQuantile(q: number): number {
     if (q < 0 || q > 1 || this.count === 0) return NaN;
