@@ -35,7 +35,6 @@ const BIN_STEP = 16;
 
 /** The mapping every sketch here shares (sketches-js's logarithmic one at 1 %): gamma = (1 + α) / (1 − α). */
 export const SKETCH_MAPPING = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: RELATIVE_ACCURACY, binLimit: SKETCH_BIN_LIMIT }).mapping;
-type Mapping = typeof SKETCH_MAPPING;
 
 type Bins = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 const EMPTY_MIN = 0x3fffffff;
@@ -66,10 +65,6 @@ export class Sketch {
   storeCount = 0;
   /** Keys below minKey were folded into it (the span reached the bin limit): later ones are too. */
   private collapsed = false;
-
-  get mapping(): Mapping {
-    return SKETCH_MAPPING;
-  }
 
   /** One value (ms) with its weight, as DDSketch's `accept`. */
   accept(value: number, weight = 1): void {
