@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClient } from './api-types';
 import { packageName } from './namespace';
 import type { Thresholds, ThresholdsPatch } from '../protocol';
-import { thresholdsPatch } from '../protocol/validate';
 import { DEFAULT_THRESHOLDS, thresholdsFromEnv } from './alerts';
 import * as check from './check';
 import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknownOption } from './errors';
@@ -25,6 +24,7 @@ import { truncate } from './text';
 import type { SpanOptions } from './spans/store';
 import { type ResolvedSlowLog, type SlowLogOptions, resolveSlowLog } from './slowlog-file';
 import { type HistoryOptions, type ResolvedHistory, resolveHistory } from './history/options';
+import { validation } from './validate';
 
 export interface AgentOptions {
   /** Shown in the editor. Default: ROUTELENS_NAME, else the name in ./package.json, else the folder name. */
@@ -300,7 +300,7 @@ function checkThresholds(value: unknown): ThresholdsPatch {
   const t = check.object(value, 'thresholds');
   check.knownFields(t, THRESHOLD_NAMES, 'thresholds');
   if (t.slowMs !== undefined) check.knownFields(check.object(t.slowMs, 'thresholds.slowMs'), SLOW_NAMES, 'thresholds.slowMs');
-  const parsed = thresholdsPatch.safeParse(t);
+  const parsed = validation().thresholdsPatch.safeParse(t);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = ['thresholds', ...(issue?.path ?? [])].join('.');

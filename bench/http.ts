@@ -95,9 +95,9 @@ export class Child {
     this.proc.send(msg);
   }
 
-  ask<T extends ChildMessage['type']>(msg: ParentMessage, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  ask<T extends ChildMessage['type']>(msg: ParentMessage, type: T, timeoutMs = 10_000): Promise<Extract<ChildMessage, { type: T }>> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no ${type} answer from the server`)), 10_000);
+      const t = setTimeout(() => reject(new Error(`no ${type} answer from the server`)), timeoutMs);
       this.waiters.push({
         type,
         resolve: (m) => {

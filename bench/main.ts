@@ -5,6 +5,7 @@
  */
 import { assertNever } from '../protocol';
 import { runCpu, saveBase } from './cpu';
+import { runHeapCommand } from './heap';
 import { runIc } from './ic';
 import { COMMANDS, DEFAULT_COMMAND, UsageError, helpText, parseArgs } from './lib/args';
 import { runProfile } from './profile';
@@ -21,6 +22,8 @@ async function main(argv: string[]): Promise<void> {
       return runSuite(run.options);
     case 'cpu':
       return runCpu(run.options);
+    case 'heap':
+      return runHeapCommand(run.options);
     case 'ic':
       return runIc(run.options);
     case 'profile':

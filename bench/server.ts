@@ -2,11 +2,12 @@
  * The server under test, run in a child process (one per variant and round)
  * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`. Its CPU
  * time is the whole process's (`process.cpuUsage()`: every thread, so an agent's worker thread
- * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app).
+ * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app); `BENCH_SOURCE_MAPS=0`
+ * turns off the source maps tsx turned on.
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
  * have the same route table):
- *   parent → { type: 'mark' | 'cpu' | 'heap' | 'snapshot' | 'profile-stop' | 'close' }
+ *   parent → { type: 'mark' | 'cpu' | 'heap' (snapshot?: file) | 'snapshot' | 'profile-stop' | 'close' }
  *   child  → { type: 'ready', port, agent? } · { type: 'cpu', cpu } · { type: 'heap', heapUsed } · { type: 'snapshot', users, edge, … } · { type: 'error', message }
  *
  * Every variant also times `/users/` requests in two places, with the same
@@ -24,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { assertNever } from '../protocol/messages';
 import { addManyRoutes, addRoutes } from './lib/app';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, startAgent } from './lib/adapter';
@@ -34,7 +36,7 @@ import { mountMiddleware } from './lib/middleware';
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
   | { type: 'cpu'; cpu: NodeJS.CpuUsage }
-  | { type: 'heap'; heapUsed: number }
+  | { type: 'heap'; heapUsed: number; arrayBuffers: number }
   | {
       type: 'snapshot';
       users?: { count: number; p50: number; p95: number; p99: number };
@@ -47,7 +49,8 @@ export type ChildMessage =
 
 type Pcts = { count: number; p50: number; p95: number; p99: number };
 
-export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap' } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
+/** `heap` with `snapshot`: also writes a heap snapshot (v8.writeHeapSnapshot) to that file after the collections. */
+export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap'; snapshot?: string } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
 
 export const USERS_ENDPOINT = 'GET /users/:id';
 
@@ -59,6 +62,9 @@ async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}`);
   const redisUrl = process.env.BENCH_REDIS_URL;
+  // tsx turns Node's source maps on; an app run by node is without them, and with them every module loaded from here
+  // (the agent's bundle among them) would keep its parsed map. BENCH_SOURCE_MAPS=0 turns them off again (the heap readings).
+  if (process.env.BENCH_SOURCE_MAPS === '0') process.setSourceMapsEnabled(false);
   const discoveryDir = mkdtempSync(join(tmpdir(), 'routelens-bench-'));
 
    
@@ -124,7 +130,10 @@ async function main(): Promise<void> {
         send({ type: 'cpu', cpu: process.cpuUsage() });
         break;
       case 'heap':
-        void settledHeap().then((heapUsed) => send({ type: 'heap', heapUsed }));
+        void settledHeap().then((m) => {
+          if (msg.snapshot) v8.writeHeapSnapshot(msg.snapshot);
+          send({ type: 'heap', ...m });
+        });
         break;
       case 'profile-stop':
         profiler?.stop();
@@ -162,14 +171,18 @@ async function main(): Promise<void> {
   send({ type: 'ready', port, agent: agentAddr });
 }
 
-/** The main thread's heap in use after full collections (with --expose-gc; else as it is), bytes. */
-async function settledHeap(): Promise<number> {
+/**
+ * The main thread's heap in use after full collections (with --expose-gc; else as it is), bytes, and the memory of its
+ * ArrayBuffers (typed arrays longer than 64 bytes keep their contents outside the heap).
+ */
+async function settledHeap(): Promise<{ heapUsed: number; arrayBuffers: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
     gc?.();
     await new Promise((r) => setImmediate(r));
   }
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers };
 }
 
 /** Profiles from `mark` to `profile-stop` (a round's paced and peak phases) with the inspector, so start-up is left out. */

@@ -103,8 +103,22 @@ function toPath(url: string): string | undefined {
   }
 }
 
+/** File paths, one flat copy each: a path cut from a stack trace would otherwise keep the whole trace alive. */
+const files = new Map<string, string>();
+const MAX_FILES = 4096;
+
+function intern(file: string): string {
+  let flat = files.get(file);
+  if (flat === undefined) {
+    flat = JSON.parse(JSON.stringify(file)) as string; // a new sequential string, not a slice of the stack
+    if (files.size >= MAX_FILES) files.clear();
+    files.set(flat, flat);
+  }
+  return flat;
+}
+
 function clean(loc: SourceLocation): SourceLocation {
-  const file = truncate(loc.file, MAX_PATH);
+  const file = intern(truncate(loc.file, MAX_PATH));
   return { file, line: Math.max(1, Math.trunc(loc.line) || 1), column: Math.max(1, Math.trunc(loc.column) || 1) };
 }
 

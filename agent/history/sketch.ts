@@ -62,7 +62,7 @@ export function decodeFigures(raw: unknown): Figures | undefined {
     if (typeof dk !== 'number' || !Number.isInteger(dk) || !isCount(c) || c === 0) return undefined;
     key += dk;
     if (Math.abs(key) > MAX_KEY) return undefined;
-    sketch.store.add(key, c);
+    sketch.addKey(key, c);
     total += c;
   }
   sketch.zeroCount = zero;

@@ -23,7 +23,8 @@ export const coarseEpoch = (t: number): number => Math.floor(t / COARSE_MS);
 /** One slot of a window ring: the samples of one sub-window (`epoch` = its start / its length). */
 class WindowSlot extends LatencyAccumulator {
   epoch = -1;
-  histogram: Uint32Array | null = null;
+  /** Counts per HISTOGRAM_BOUNDS bucket (coarse slots only): a plain array, smaller than a typed one of 17. */
+  histogram: number[] | null = null;
 }
 
 /** The costly part of an endpoint's stats, valid while the slot epochs it was computed in are current. */
@@ -172,7 +173,7 @@ function slot(ring: Array<WindowSlot | undefined>, epoch: number, withHistogram:
   let s = ring[i];
   if (!s) {
     ring[i] = s = new WindowSlot();
-    if (withHistogram) s.histogram = new Uint32Array(HISTOGRAM_BOUNDS.length);
+    if (withHistogram) s.histogram = new Array<number>(HISTOGRAM_BOUNDS.length).fill(0);
   }
   if (s.epoch !== epoch) {
     s.clear();

@@ -18,7 +18,7 @@ import {
   isCommandName,
   type WindowName,
 } from '../../protocol';
-import { parseCommandArgs } from '../../protocol/validate';
+import { validation } from '../validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { errorInfo, runCommand } from './command';
@@ -262,7 +262,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
 }
 
 async function command(ctx: ApiContext, res: ServerResponse, name: CommandName, raw: unknown): Promise<void> {
-  const args = parseCommandArgs(name, raw);
+  const args = validation().parseCommandArgs(name, raw);
   const outcome = await runCommand(ctx.host, name, args, 'http', ctx.commandTimeoutMs);
   if (outcome.ok) sendJson(res, 200, outcome.result);
   else sendError(res, STATUS_BY_CODE[outcome.error.code], outcome.error);

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type CommandArgs, type CommandName, type Delta, type ErrorInfo, assertNever } from '../../protocol';
-import { parseClientMessage } from '../../protocol/validate';
+import { validation } from '../validate';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
 import { runCommand } from './command';
@@ -140,7 +140,7 @@ export class Stream {
     }
     // binaryType is the default 'nodebuffer': one Buffer per message.
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : (data as Buffer).toString('utf8');
-    const parsed = parseClientMessage(text);
+    const parsed = validation().parseClientMessage(text);
     if (!parsed.ok) {
       this.reply(client, parsed.id, parsed.error);
       return;

@@ -7,7 +7,8 @@
  * (a token bucket), or every request with `sample: 'all'`. Counts and timings of every request
  * are recorded by metrics regardless; only spans are sampled. Memory: at most `maxSpans` spans
  * per request (the rest counted in droppedSpans), MAX_ROUTES routes, SLOWEST + RECENT traces
- * and MAX_SUMMARIES summaries per route.
+ * and MAX_SUMMARIES summaries per route, MAX_TOTAL_SUMMARIES in all (past it, the oldest of the
+ * route holding the most go first).
  */
 import type { Breakdown, Span, Trace, WindowName } from '../../protocol';
 import type { RequestSample } from '../internal';
@@ -32,6 +33,8 @@ const SLOWEST = 5;
 const RECENT = 3;
 const SLOWEST_MS = 5 * 60_000;
 const MAX_SUMMARIES = 500;
+/** Summaries kept over all routes (a few hundred bytes each): 500 routes × 500 would be ~75 MB of the app's heap. */
+export const MAX_TOTAL_SUMMARIES = 20_000;
 const WINDOW_MS: Record<WindowName, number> = { '1m': 60_000, '5m': 5 * 60_000, all: Infinity };
 
 interface RouteSpans {
@@ -49,6 +52,8 @@ export class SpanRecorder implements SpanSink {
   private readonly routes = new Map<string, RouteSpans>();
   private readonly listeners: TraceListener[] = [];
   private seq = 0;
+  /** Summaries kept over every route. */
+  private summaryCount = 0;
 
   constructor(
     readonly options: SpanOptions,
@@ -109,8 +114,7 @@ export class SpanRecorder implements SpanSink {
     const duration = sample.duration;
     for (const s of b.spans) if (s.durationMs < 0 || s.startMs + s.durationMs > duration) s.durationMs = Math.max(0, duration - s.startMs);
     const now = this.clock();
-    r.summaries.push(summarise(b.spans, duration, now));
-    if (r.summaries.length > MAX_SUMMARIES) r.summaries.splice(0, r.summaries.length - MAX_SUMMARIES);
+    this.addSummary(r, summarise(b.spans, duration, now));
     const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
     const entersSlowest = slowest.length < SLOWEST || duration > slowest[slowest.length - 1]!.durationMs;
     r.slowest = slowest;
@@ -179,6 +183,22 @@ export class SpanRecorder implements SpanSink {
   /** Whether any request of the endpoint was traced. */
   has(endpoint: string): boolean {
     return this.routes.has(endpoint);
+  }
+
+  /** Keeps `summary` within the per-route and the total bounds. */
+  private addSummary(r: RouteSpans, summary: TraceSummary): void {
+    r.summaries.push(summary);
+    this.summaryCount++;
+    if (r.summaries.length > MAX_SUMMARIES) {
+      r.summaries.shift();
+      this.summaryCount--;
+    }
+    if (this.summaryCount <= MAX_TOTAL_SUMMARIES) return;
+    // The route with the most summaries gives up its oldest (this one, while it holds its share or more).
+    let from = r;
+    if (r.summaries.length < MAX_TOTAL_SUMMARIES / this.routes.size) for (const o of this.routes.values()) if (o.summaries.length > from.summaries.length) from = o;
+    from.summaries.shift();
+    this.summaryCount--;
   }
 
   private route(endpoint: string): RouteSpans | undefined {

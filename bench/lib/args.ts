@@ -84,6 +84,19 @@ export const COMMANDS = {
       depth: { kind: 'number', default: 6, help: 'frames per chain with --callers' },
     },
   },
+  heap: {
+    summary: "where the agent's main-thread heap goes: bare and agent (and, with --features, one feature off at a time) idle and after many requests over many routes, settled with full collections; --snapshot attributes it by constructor",
+    options: {
+      routes: { kind: 'number', default: 2000, help: 'routes /r<i>/:id added to the app' },
+      checkpoint: { kind: 'number', default: 20_000, help: 'requests of the first reading after idle' },
+      requests: { kind: 'number', default: 100_000, help: 'requests of the last reading' },
+      rounds: { kind: 'number', default: 1, help: 'children per row (the table shows the median and the spread)' },
+      features: { kind: 'flag', help: 'also rows with spans, history, the local server switched off, and an agent without middleware' },
+      snapshot: { kind: 'flag', help: 'heap snapshots at the last reading (bench/results/heap/), diffed against bare by constructor' },
+      top: { kind: 'number', default: 25, help: 'constructors listed per row with --snapshot' },
+      base,
+    },
+  },
   'save-base': {
     summary: 'bundles the current agent/ to FILE (e.g. bench/results/base.js), for a later cpu or ic run with --base FILE: old and new code in one run',
     args: { name: 'FILE', min: 1, max: 1 },

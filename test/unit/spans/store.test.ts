@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { resolveOptions } from '../../../agent/options';
 import { Diagnostics, silentLogger } from '../../../agent/log';
-import { FIRST_PER_ROUTE, SpanRecorder } from '../../../agent/spans/store';
+import type { RequestSample } from '../../../agent/internal';
+import { TraceBuffer } from '../../../agent/spans/recorder';
+import { FIRST_PER_ROUTE, MAX_TOTAL_SUMMARIES, SpanRecorder } from '../../../agent/spans/store';
 
 const diag = new Diagnostics(silentLogger);
 
@@ -18,6 +20,26 @@ describe('SpanRecorder sampling', () => {
     const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag);
     assert.ok(Array.from({ length: 500 }, () => r.admit('GET', '/a')).every(Boolean));
     assert.equal(r.sampled, false);
+  });
+});
+
+describe('SpanRecorder memory', () => {
+  it(`keeps at most ${MAX_TOTAL_SUMMARIES} request summaries over all routes; the route holding the most gives up its oldest`, () => {
+    let now = 1_700_000_000_000;
+    const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag, () => now);
+    const finish = (route: string) => {
+      const sample = { method: 'GET', route, status: 200, duration: 1, aborted: false, threw: false, url: route, requestId: 'r', start: now, trace: new TraceBuffer(r, 0) } as RequestSample & { trace: TraceBuffer };
+      r.finish(sample);
+      now += 1;
+    };
+    // 100 routes × 300 requests: 30,000 summaries offered, each route under the per-route bound.
+    for (let k = 0; k < 300; k++) for (let i = 0; i < 100; i++) finish(`/r${i}`);
+    const counts = Array.from({ length: 100 }, (_, i) => r.breakdown(`GET /r${i}`, 'all', 0).traced);
+    assert.equal(counts.reduce((a, b) => a + b, 0), MAX_TOTAL_SUMMARIES);
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `shares ${Math.min(...counts)}–${Math.max(...counts)}`);
+    // A new route still gets its summaries, taken from the routes holding the most.
+    for (let k = 0; k < 50; k++) finish('/new');
+    assert.equal(r.breakdown('GET /new', 'all', 0).traced, 50);
   });
 });
 
