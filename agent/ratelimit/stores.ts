@@ -95,6 +95,10 @@ export const TIMEOUT_COOLDOWN_MS = 1000;
 export class CountingRedisLimiter extends RateLimiterRedis {
   private readonly script: CountScript;
   private readonly redis: Redis;
+  /** The script's arguments as ioredis would write them (it converts numbers on every call). */
+  private readonly windowArg: string;
+  #maxArg = '';
+  #maxArgOf = Number.NaN;
   /** Clock time until which calls are skipped; 0 when closed. */
   private openUntil = 0;
   /** A failed call: resent as EVAL on NOSCRIPT (the refused EVALSHA did not run), else counted and passed on. */
@@ -115,7 +119,7 @@ export class CountingRedisLimiter extends RateLimiterRedis {
   constructor(
     private readonly connection: LimiterConnection,
     algorithm: Algorithm,
-    private readonly windowMs: number,
+    windowMs: number,
     max: number,
     insurance: InsuranceLimiter | undefined,
     /** Called once per failed or skipped Redis call (not ready, refused, timed out, cooling down). */
@@ -125,21 +129,31 @@ export class CountingRedisLimiter extends RateLimiterRedis {
     super({ storeClient: connection.client, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
     this.redis = connection.client;
     this.script = SCRIPTS[algorithm];
+    this.windowArg = String(windowMs);
+  }
+
+  /** `points` (the max in force, changed by setMax) as a script argument. */
+  private maxArg(): string {
+    if (this.points !== this.#maxArgOf) {
+      this.#maxArgOf = this.points;
+      this.#maxArg = String(this.points);
+    }
+    return this.#maxArg;
   }
 
   /** Replaces RateLimiterRedis's upsert; called by its consume() (one request: one point). Resolves to [hits, ms]. */
   _upsert(rlKey: string): Promise<[number, number]> {
-    return this.call([this.script.sha, 1, rlKey, this.windowMs, this.points]);
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg()]);
   }
 
   /** Counts `points` (limiter.consume). Resolves to [hits, ms]; rejects as _upsert does, without the insurance limiter. */
   count(rlKey: string, points: number): Promise<[number, number]> {
-    return this.call([this.script.sha, 1, rlKey, this.windowMs, this.points, points]);
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg(), points]);
   }
 
   /** Counts nothing (limiter.check). Resolves to [what is left now, ms]; rejects as count() does. */
   peek(rlKey: string, points: number): Promise<[number, number]> {
-    return this.call([this.script.sha, 1, rlKey, this.windowMs, this.points, points, 'peek']);
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg(), points, 'peek']);
   }
 
   /** One EVALSHA of the algorithm's script; `args` are its arguments (sha, 1 key, the key, ARGV as in scripts.ts). */
