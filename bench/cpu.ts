@@ -24,7 +24,8 @@ import { prepareAgent } from './lib/adapter';
 import { Connections } from './lib/client';
 import type { BenchInvocation } from './lib/args';
 import { median, quantileSorted, table } from './lib/stats';
-import type { Variant } from './lib/variants';
+import { specOf, type Variant } from './lib/variants';
+import { startRedis, type TestRedis } from '../test/support/redis';
 
 type CpuOptions = Extract<BenchInvocation, { command: 'cpu' }>['options'];
 
@@ -52,12 +53,15 @@ export async function runCpu(options: CpuOptions): Promise<void> {
   for (const v of args.variants) {
     const isAgent = v !== 'bare' && v !== 'bare-b' && v !== 'noop';
     specs.push({ name: v, variant: v, agent: isAgent ? bundle : undefined });
-    if (isAgent && args.base) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
+    // The anchors (express-rate-limit used directly) do not run the agent's code on the request path.
+    if (isAgent && args.base && !specOf(v).middleware.startsWith('erl-')) specs.push({ name: `${v}@base`, variant: v, agent: args.base });
   }
   const runners: Runner[] = [];
+  // The Redis variants (the limiter's store and its anchor) share one private redis-server.
+  const redis: TestRedis | undefined = args.variants.some((v) => specOf(v).redis === true) ? await startRedis() : undefined;
   try {
     for (const s of specs) {
-      const child = await Child.spawn(s.variant, {}, s.agent ? { env: { ROUTELENS_BENCH_AGENT: s.agent } } : {});
+      const child = await Child.spawn(s.variant, { redisUrl: redis?.url }, s.agent ? { env: { ROUTELENS_BENCH_AGENT: s.agent } } : {});
       runners.push({ name: s.name, child, load: await Connections.open(child.ready.port, mixedPlan(child.ready.port), args.connections), usPerRequest: [] });
     }
     const load = (r: Runner, n: number) => r.load.run({ durationMs: 120_000, maxRequests: n });
@@ -79,6 +83,7 @@ export async function runCpu(options: CpuOptions): Promise<void> {
       r.load.close();
       await r.child.close();
     }
+    await redis?.stop();
   }
 
   const base = runners[0]!;

@@ -1,31 +1,54 @@
 /**
- * The limiters' Redis connections: one per Redis call budget (`timeout`, the
- * connection's command timeout), opened when the first limiter with that
- * budget is created, from the agent's URL or duplicated from the app's client,
- * with the counting commands defined.
+ * The limiters' Redis connections: one per Redis call budget (`timeout`),
+ * opened when the first limiter with that budget is created, from the agent's
+ * URL or duplicated from the app's client.
+ *
+ * The budget is kept by one timer per connection, not by ioredis's
+ * `commandTimeout` (a timer armed and cleared for every command, which cost
+ * more per request than the rest of our wrapper): every command on a
+ * connection has the same budget and Redis answers them in order, so their
+ * deadlines are in order too, and one timer armed for the oldest command in
+ * flight finds every command past its budget. A command past its budget is
+ * rejected with ioredis's "Command timed out", as `commandTimeout` would.
  *
  * Right after start a connection is still opening. A request counted then in
  * the per-process insurance limiter would let N instances admit up to N × max
  * between them, so until the first connection attempt settles (ready, failed,
  * refused, or FIRST_CONNECT_WAIT_MS passed) a limiter waits for it instead.
  */
-import type { Redis } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import type { Command, Redis } from 'ioredis';
 import type { RedisClient } from '../api-types';
 import type { Diagnostics } from '../log';
 import { asIoredis, connectRedis, duplicateRedis } from '../redis';
-import { defineCountCommands } from './scripts';
 
 /** Longest a request waits for its limiter's first Redis connection before the limiter falls back (ms). */
 export const FIRST_CONNECT_WAIT_MS = 1000;
 
-/** A limiters' connection and, while its first attempt is in flight, the wait for it. */
+/** Commands settled (answered or timed out) at the head of the queue are dropped in batches of at least this many. */
+const COMPACT_AFTER = 1024;
+
+/** A limiters' connection, its commands' budget and, while its first attempt is in flight, the wait for it. */
 export class LimiterConnection {
+  /** ioredis's Command class (ioredis is loaded only once a connection is made). */
+  readonly Command: typeof Command;
   /** Resolved when the first attempt settles; undefined once it has. */
   #starting: Promise<void> | undefined;
   #settle: (() => void) | undefined;
   #deadline: NodeJS.Timeout | undefined;
+  /** Commands sent, oldest first from #head, with the time (performance.now()) each is due by. */
+  readonly #sent: Array<Command | undefined> = [];
+  readonly #due: number[] = [];
+  #head = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  readonly #expire = (): void => this.#expireOverdue();
 
-  constructor(readonly client: Redis) {
+  constructor(
+    readonly client: Redis,
+    /** Budget of one command (ms). */
+    readonly timeout: number,
+  ) {
+    this.Command = (require('ioredis') as typeof import('ioredis')).Command;
     if (client.status === 'ready') return;
     this.#starting = new Promise<void>((resolve) => {
       const settle = () => {
@@ -56,6 +79,56 @@ export class LimiterConnection {
     }
     return this.#starting;
   }
+
+  /** Sends `command`; its promise rejects with "Command timed out" when Redis has not answered within the budget. */
+  send(command: Command): Promise<unknown> {
+    this.#dropAnswered();
+    this.#sent.push(command);
+    this.#due.push(performance.now() + this.timeout);
+    if (this.#watchdog === undefined) this.#arm(this.timeout);
+    void this.client.sendCommand(command);
+    return command.promise;
+  }
+
+  /** Stops the budget's timer (the connection is closing; ioredis rejects what is still in flight). */
+  close(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+    this.#sent.length = this.#due.length = this.#head = 0;
+  }
+
+  /** Forgets the answered commands at the head (Redis answers in order: usually all but the last few), so only those in flight are held. */
+  #dropAnswered(): void {
+    const sent = this.#sent;
+    let i = this.#head;
+    while (i < sent.length && sent[i]!.isSettled) sent[i++] = undefined;
+    if (i === sent.length) sent.length = this.#due.length = i = 0;
+    else if (i >= COMPACT_AFTER) {
+      sent.splice(0, i);
+      this.#due.splice(0, i);
+      i = 0;
+    }
+    this.#head = i;
+  }
+
+  #arm(ms: number): void {
+    this.#watchdog = setTimeout(this.#expire, Math.max(1, Math.ceil(ms)));
+    this.#watchdog.unref();
+  }
+
+  /** Rejects the commands past their budget; re-arms for the oldest one still in flight. */
+  #expireOverdue(): void {
+    this.#watchdog = undefined;
+    const sent = this.#sent;
+    const due = this.#due;
+    const now = performance.now();
+    for (let i = this.#head; i < sent.length && due[i]! <= now; i++) {
+      const command = sent[i]!;
+      if (!command.isSettled) command.reject(new Error('Command timed out'));
+    }
+    this.#dropAnswered();
+    if (this.#head < sent.length) this.#arm(due[this.#head]! - now);
+  }
 }
 
 export class RedisConnections {
@@ -75,11 +148,11 @@ export class RedisConnections {
     if (connection === undefined) {
       const onError = (err: Error) =>
         this.#diag.warnOnce('ROUTELENS_WARN_RATE_LIMIT_REDIS', `rate limit: Redis connection error (${err.message}); limiters follow their onStoreError policy until it is back`);
-      const options = { commandTimeout: timeout, connectionName: 'routelens-ratelimit' };
+      // No ioredis commandTimeout: the connection keeps the budget itself (see the file comment).
+      const options = { connectionName: 'routelens-ratelimit', redisOptions: { commandTimeout: undefined } };
       const source = this.#source;
       const client = typeof source === 'string' ? connectRedis(source, options, onError) : duplicateRedis(asIoredis(source), options, onError);
-      defineCountCommands(client);
-      connection = new LimiterConnection(client);
+      connection = new LimiterConnection(client, timeout);
       this.#byTimeout.set(timeout, connection);
     }
     return connection;
@@ -88,6 +161,9 @@ export class RedisConnections {
   close(): void {
     const connections = [...this.#byTimeout.values()];
     this.#byTimeout.clear();
-    for (const connection of connections) connection.client.disconnect();
+    for (const connection of connections) {
+      connection.close();
+      connection.client.disconnect();
+    }
   }
 }

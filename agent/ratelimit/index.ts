@@ -214,6 +214,6 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
       );
     };
     const limiter = new CountingRedisLimiter(connection, config.algorithm, config.windowMs, config.max, insurance, onStoreError, this.clock);
-    return new RedisRateStore(config.prefix, connection.client, limiter, insurance);
+    return new RedisRateStore(config.prefix, connection, limiter, insurance);
   }
 }

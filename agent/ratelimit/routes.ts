@@ -52,8 +52,10 @@ interface Waiting {
   /** `req.method` when the limiter let the request through. */
   readonly method: string;
   readonly res: EndingResponse;
-  /** Every limiter of this registry that let the request through before routing. */
-  readonly stats: LimiterStats[];
+  /** The first limiter of this registry that let the request through before routing (usually the only one). */
+  readonly stats: LimiterStats;
+  /** The others, if any. */
+  more: LimiterStats[] | undefined;
 }
 
 export class RouteAttribution {
@@ -91,7 +93,7 @@ export class RouteAttribution {
   attributeOnFinish(req: RoutedRequest, res: EndingResponse, stats: LimiterStats): void {
     const waiting = this.#waiting.get(req);
     if (waiting !== undefined) {
-      waiting.stats.push(stats);
+      (waiting.more ??= []).push(stats);
       return;
     }
     if (this.#waiting.size >= MAX_WAITING) {
@@ -104,7 +106,7 @@ export class RouteAttribution {
     }
     // Aborted requests never finish: swept now and then, so they are not held until the stats are read.
     if (++this.#heldSinceSweep >= SWEEP_EVERY) this.flush();
-    this.#waiting.set(req, { method: req.method, res, stats: [stats] });
+    this.#waiting.set(req, { method: req.method, res, stats, more: undefined });
   }
 
   /** Counts the requests whose responses ended without a finish event (aborted, or not Node's http). */
@@ -143,7 +145,8 @@ export class RouteAttribution {
     try {
       const captured = capturedRoute(req);
       const route = captured === undefined ? this.#tableMatch(waiting.method, req) : `${waiting.method} ${captured}`;
-      for (const stats of waiting.stats) stats.attributeAllowed(route);
+      waiting.stats.attributeAllowed(route);
+      if (waiting.more !== undefined) for (const stats of waiting.more) stats.attributeAllowed(route);
       this.#onAttributed();
     } catch (err) {
       this.#diag.failure('ratelimit.stats', err);

@@ -1,9 +1,8 @@
 /**
- * The limiters' counting scripts in Redis, one Lua command per algorithm
- * (atomic: read, count and expire in one round trip), and their definition on
- * an ioredis client.
+ * The limiters' counting scripts in Redis, one Lua script per algorithm
+ * (atomic: read, count and expire in one round trip: one EVALSHA per request).
  */
-import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import type { Algorithm } from './algorithms';
 
 /**
@@ -118,21 +117,24 @@ redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((max - tokens) / rate)))
 return {hits, ms}
 `;
 
-export const COMMANDS: Record<Algorithm, { name: string; lua: string }> = {
-  'fixed-window': { name: 'routelensRlFixed', lua: FIXED_LUA },
-  'sliding-window': { name: 'routelensRlSliding', lua: SLIDING_LUA },
-  'token-bucket': { name: 'routelensRlToken', lua: TOKEN_LUA },
+function script(lua: string): CountScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/** Each algorithm's script and its SHA-1, the name EVALSHA runs it by. */
+export const SCRIPTS: Readonly<Record<Algorithm, CountScript>> = {
+  'fixed-window': script(FIXED_LUA),
+  'sliding-window': script(SLIDING_LUA),
+  'token-bucket': script(TOKEN_LUA),
 };
 
-export type CountCommand = (key: string, windowMs: number, max: number, ...pointsAndMode: Array<number | string>) => Promise<[number, number]>;
+/** A counting script: sent as EVALSHA, and again as EVAL when Redis answers NOSCRIPT (restarted or flushed). */
+export interface CountScript {
+  readonly lua: string;
+  readonly sha: string;
+}
 
-/**
- * Defines the three counting commands on a client. ioredis sends EVALSHA and,
- * on NOSCRIPT (a restarted or flushed Redis), the full script again: the
- * refused EVALSHA did not run, so nothing is counted twice.
- */
-export function defineCountCommands(client: Redis): void {
-  for (const { name, lua } of Object.values(COMMANDS)) {
-    if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua });
-  }
+/** Redis's answer to an EVALSHA of a script it does not hold: the refused call did not run, so resending it as EVAL counts once. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }

@@ -4,10 +4,12 @@
  *
  * What we add to RateLimiterRedis: millisecond windows (it floors windows to
  * whole seconds and counts non-atomically below one second), the sliding-window
- * and token-bucket algorithms, one Lua command per algorithm (its
- * `customIncrTtlLuaScript` defines every script under one command name, so two
- * limiters with different scripts on one client would overwrite each other),
- * and store errors counted at the source (its insurance path swallows them).
+ * and token-bucket algorithms, one Lua script per algorithm sent as one
+ * EVALSHA per request (its `customIncrTtlLuaScript` defines every script under
+ * one command name, so two limiters with different scripts on one client would
+ * overwrite each other), a per-connection budget instead of a timer per command
+ * (connections.ts), and store errors counted at the source (its insurance path
+ * swallows them).
  */
 import { createHash } from 'node:crypto';
 import type { Store, IncrementResponse } from 'express-rate-limit';
@@ -16,7 +18,7 @@ import { RateLimiterCompatibleAbstract, RateLimiterRedis, RateLimiterRes } from 
 import type { Clock } from '../internal';
 import { type Algorithm, type MemoryCounter } from './algorithms';
 import type { LimiterConnection } from './connections';
-import { COMMANDS, type CountCommand } from './scripts';
+import { type CountScript, SCRIPTS, isNoScript } from './scripts';
 
 /** Keys longer than this are stored as a hash (memory and Redis stay bounded per key). */
 export const MAX_STORED_KEY = 200;
@@ -91,15 +93,33 @@ export const TIMEOUT_COOLDOWN_MS = 1000;
  * waits for it (bounded, see connections.ts) instead of counting in memory.
  */
 export class CountingRedisLimiter extends RateLimiterRedis {
-  private readonly countCommand: CountCommand;
+  private readonly script: CountScript;
   private readonly redis: Redis;
+  /** The script's arguments as ioredis would write them (it converts numbers on every call). */
+  private readonly windowArg: string;
+  #maxArg = '';
+  #maxArgOf = Number.NaN;
   /** Clock time until which calls are skipped; 0 when closed. */
   private openUntil = 0;
+  /** A failed call: resent as EVAL on NOSCRIPT (the refused EVALSHA did not run), else counted and passed on. */
+  private readonly failed = (err: unknown, args: Array<string | number>): Promise<[number, number]> => {
+    if (isNoScript(err)) {
+      args[0] = this.script.lua;
+      return this.send('eval', args).then(undefined, this.failedAgain);
+    }
+    return this.failedAgain(err);
+  };
+  private readonly failedAgain = (err: unknown): never => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (e.message.includes('timed out')) this.openUntil = this.clock() + TIMEOUT_COOLDOWN_MS;
+    this.onStoreError(e);
+    throw e;
+  };
 
   constructor(
     private readonly connection: LimiterConnection,
     algorithm: Algorithm,
-    private readonly windowMs: number,
+    windowMs: number,
     max: number,
     insurance: InsuranceLimiter | undefined,
     /** Called once per failed or skipped Redis call (not ready, refused, timed out, cooling down). */
@@ -107,44 +127,53 @@ export class CountingRedisLimiter extends RateLimiterRedis {
     private readonly clock: Clock,
   ) {
     super({ storeClient: connection.client, points: max, duration: windowMs / 1000, keyPrefix: '', insuranceLimiter: insurance, rejectIfRedisNotReady: true });
-    const redis = (this.redis = connection.client);
-    const command = (redis as unknown as Record<string, CountCommand>)[COMMANDS[algorithm].name];
-    if (typeof command !== 'function') throw new Error('defineCountCommands() was not called on this client');
-    this.countCommand = command.bind(redis);
+    this.redis = connection.client;
+    this.script = SCRIPTS[algorithm];
+    this.windowArg = String(windowMs);
+  }
+
+  /** `points` (the max in force, changed by setMax) as a script argument. */
+  private maxArg(): string {
+    if (this.points !== this.#maxArgOf) {
+      this.#maxArgOf = this.points;
+      this.#maxArg = String(this.points);
+    }
+    return this.#maxArg;
   }
 
   /** Replaces RateLimiterRedis's upsert; called by its consume() (one request: one point). Resolves to [hits, ms]. */
   _upsert(rlKey: string): Promise<[number, number]> {
-    return this.call(rlKey);
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg()]);
   }
 
   /** Counts `points` (limiter.consume). Resolves to [hits, ms]; rejects as _upsert does, without the insurance limiter. */
   count(rlKey: string, points: number): Promise<[number, number]> {
-    return this.call(rlKey, points);
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg(), points]);
   }
 
   /** Counts nothing (limiter.check). Resolves to [what is left now, ms]; rejects as count() does. */
   peek(rlKey: string, points: number): Promise<[number, number]> {
-    return this.call(rlKey, points, 'peek');
+    return this.call([this.script.sha, '1', rlKey, this.windowArg, this.maxArg(), points, 'peek']);
   }
 
-  private call(rlKey: string, ...pointsAndMode: Array<number | string>): Promise<[number, number]> {
+  /** One EVALSHA of the algorithm's script; `args` are its arguments (sha, 1 key, the key, ARGV as in scripts.ts). */
+  private call(args: Array<string | number>): Promise<[number, number]> {
     if (this.redis.status !== 'ready') {
       // Settled before it resolves, so the second call never waits again.
       const starting = this.connection.waitForFirst();
-      if (starting !== undefined) return starting.then(() => this.call(rlKey, ...pointsAndMode));
+      if (starting !== undefined) return starting.then(() => this.call(args));
       return this.skip(`Redis is not ready (${this.redis.status})`);
     }
     if (this.openUntil !== 0) {
       if (this.clock() < this.openUntil) return this.skip('Redis timed out recently; skipped while cooling down');
       this.openUntil = 0;
     }
-    return this.countCommand(rlKey, this.windowMs, this.points, ...pointsAndMode).catch((err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (e.message.includes('timed out')) this.openUntil = this.clock() + TIMEOUT_COOLDOWN_MS;
-      this.onStoreError(e);
-      throw e;
-    });
+    return this.send('evalsha', args).then(undefined, (err: unknown) => this.failed(err, args));
+  }
+
+  private send(name: 'evalsha' | 'eval', args: Array<string | number>): Promise<[number, number]> {
+    const connection = this.connection;
+    return connection.send(new connection.Command(name, args)) as Promise<[number, number]>;
   }
 
   private skip(reason: string): Promise<never> {
@@ -238,7 +267,7 @@ export class RedisRateStore implements CountingStore {
 
   constructor(
     readonly prefix: string,
-    private readonly redis: Redis,
+    private readonly connection: LimiterConnection,
     readonly limiter: CountingRedisLimiter,
     private readonly insurance: InsuranceLimiter | undefined,
   ) {}
@@ -286,7 +315,8 @@ export class RedisRateStore implements CountingStore {
     const k = this.prefix + storageKey(key);
     const inMemory = this.insurance?.counter.delete(k) ?? false;
     try {
-      return (await this.redis.del(k)) > 0 || inMemory;
+      const connection = this.connection;
+      return ((await connection.send(new connection.Command('del', [k]))) as number) > 0 || inMemory;
     } catch (err) {
       throw new StoreUnavailableError(`Redis did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }

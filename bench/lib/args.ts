@@ -4,7 +4,7 @@
  * (a bad subcommand, option or value throws UsageError); helpText prints it. No side effects,
  * so the parser is unit-tested without running anything.
  */
-import { LOCAL_VARIANTS, VARIANTS } from './variants';
+import { VARIANTS } from './variants';
 
 export type OptionSpec =
   | { kind: 'flag'; help: string }
@@ -57,7 +57,7 @@ export const COMMANDS = {
   cpu: {
     summary: 'paired A/B of server CPU per request, for "is B cheaper than A": long-lived children, batches in rotating order, median of paired differences',
     options: {
-      variants: { kind: 'list', arg: 'A,B,…', choices: LOCAL_VARIANTS, default: ['bare', 'agent-metrics'], help: 'the servers; differences are against the first' },
+      variants: { kind: 'list', arg: 'A,B,…', choices: VARIANTS, default: ['bare', 'agent-metrics'], help: 'the servers; differences are against the first (a Redis variant, e.g. rl-redis, starts a private redis-server)' },
       base,
       batches: { kind: 'number', default: 30, help: 'rounds of one batch per variant' },
       requests: { kind: 'number', default: 2000, help: 'requests per batch' },

@@ -6,11 +6,21 @@
  */
 import type { Express, RequestHandler } from 'express';
 import { assertNever } from '../../protocol/messages';
-import { type BenchAgent, memoryLimiter, redisLimiter } from './adapter';
+import { type BenchAgent, MEMORY_LIMITER, REDIS_LIMITER, memoryLimiter, redisLimiter } from './adapter';
 import type { MiddlewareKind } from './variants';
 
 /** Never reached: every limiter in the bench allows every request. */
 const NEVER = 1_000_000_000;
+
+/**
+ * The anchors send the headers agent.rateLimit() sends by default (draft-8 `RateLimit` and
+ * `RateLimit-Policy` named after the limiter, no legacy `X-RateLimit-*`), so both do the same
+ * work per request; express-rate-limit's own defaults (legacy headers only, with a `Date`)
+ * would compare different header work.
+ */
+function sameHeaders(identifier: string) {
+  return { standardHeaders: 'draft-8', legacyHeaders: false, identifier } as const;
+}
 
 export async function mountMiddleware(app: Express, kind: MiddlewareKind, agent: BenchAgent | undefined, redisUrl: string | undefined): Promise<void> {
   switch (kind) {
@@ -40,7 +50,7 @@ export async function mountMiddleware(app: Express, kind: MiddlewareKind, agent:
       return;
     case 'erl-memory': {
       const { rateLimit } = require('express-rate-limit') as typeof import('express-rate-limit');
-      app.use(rateLimit({ windowMs: 60_000, limit: NEVER }));
+      app.use(rateLimit({ windowMs: 60_000, limit: NEVER, ...sameHeaders(MEMORY_LIMITER) }));
       return;
     }
     case 'erl-redis':
@@ -67,6 +77,7 @@ async function redisAnchor(redisUrl: string | undefined): Promise<RequestHandler
   return rateLimit({
     windowMs: 60_000,
     limit: NEVER,
+    ...sameHeaders(REDIS_LIMITER),
     store: {
       async increment(key: string) {
         const r = await consumed(key);

@@ -49,13 +49,3 @@ export const VARIANTS = Object.keys(VARIANT_SPECS) as Variant[];
 export function specOf(variant: Variant): VariantSpec {
   return VARIANT_SPECS[variant];
 }
-
-/** The variants that need no Redis server (the standalone tools start none). */
-export const LOCAL_VARIANTS: readonly Variant[] = VARIANTS.filter((v) => specOf(v).redis !== true);
-
-/** A `--variants a,b` list for the standalone tools: each must be one of LOCAL_VARIANTS. */
-export function localVariants(list: string): Variant[] {
-  const variants = list.split(',') as Variant[];
-  for (const v of variants) if (!LOCAL_VARIANTS.includes(v)) throw new Error(`unknown or unsupported variant ${v}`);
-  return variants;
-}
