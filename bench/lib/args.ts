@@ -84,6 +84,19 @@ export const COMMANDS = {
       depth: { kind: 'number', default: 6, help: 'frames per chain with --callers' },
     },
   },
+  instructions: {
+    summary: 'CPU per request as instructions executed under valgrind\'s callgrind: repeatable whatever the machine\'s load; verdicts against ≤ ×1.03 beside an A/A line, and where the agent\'s instructions go (bench/results/callgrind/)',
+    options: {
+      variants: { kind: 'list', arg: 'A,B,…', choices: LOCAL_VARIANTS, default: ['bare', 'agent', 'agent-spans', 'status-monitor', 'prom-bundle', 'bare-b'], help: 'the servers, each in its own child per repeat; ratios are against bare, bare-b is the A/A line' },
+      repeats: { kind: 'number', default: 2, help: 'children per variant' },
+      warmup: { kind: 'number', default: 2000, help: 'requests before counting starts (V8 tiers up)' },
+      requests: { kind: 'number', default: 2000, help: 'counted requests' },
+      idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
+      rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
+      top: { kind: 'number', default: 15, help: 'agent functions listed per window' },
+      out: { kind: 'string', arg: 'FILE', default: 'bench/results/instructions.json', help: 'where the JSON results go' },
+    },
+  },
   'save-base': {
     summary: 'bundles the current agent/ to FILE (e.g. bench/results/base.js), for a later cpu or ic run with --base FILE: old and new code in one run',
     args: { name: 'FILE', min: 1, max: 1 },
