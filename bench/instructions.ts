@@ -8,7 +8,8 @@
  * routes, agent options and stream client as section 4) starts under
  * `valgrind --tool=callgrind --instr-atstart=no`, so nothing is counted until asked; the parent
  * sends `warmup` requests of the section-1 mix over one keep-alive connection (V8 tiers up),
- * waits 3 s for the compilations and GC work they started, switches counting on
+ * waits until its CPU per second is at its idle level (the optimising compiles and GC work the
+ * warm-up started have finished), switches counting on
  * (`callgrind_control -i on`), waits `idle` seconds with no requests, dumps (periodic work: the
  * agent's timers, its stream), sends `requests` more, dumps again, and stops the child.
  * Instructions per request: the second dump over the requests, less the periodic work the first
@@ -21,7 +22,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { startServer, stopServer } from './http';
+import { type Child, startServer, stopServer } from './http';
 import { prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
 import { CATEGORIES, type Category, type FunctionCost, type PerRequest, type Window, byCategory, functionCosts, halfRange, judgeInstructions, mean, namedCosts, perRequest, readPerfMap, readSummary } from './lib/callgrind';
@@ -36,7 +37,9 @@ const DIR = join(__dirname, 'results', 'callgrind');
 /** V8 writes /tmp/perf-<pid>.map, naming its generated code (every tier) for the attribution tables. */
 const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
 const BUNDLE_MARK = 'agent-bundle/index.js';
-const SETTLE_MS = 3000;
+/** Settled: two seconds in a row with at most this much CPU per second (the optimising compiles and GC work the warm-up started have finished). */
+const QUIET_CPU_US_PER_S = 150_000;
+const SETTLE_MAX_S = 120;
 
 interface Measured {
   variant: Variant;
@@ -86,11 +89,10 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     const r = await server.load.run({ durationMs: 3_600_000, maxRequests: n });
     if (r.errors > 0 || r.responses !== n) throw new Error(`${variant}: ${r.responses} of ${n} responses, ${r.errors} errors`);
   };
-  let window: Window;
+  let window: Window | undefined;
   try {
     await send(o.warmup);
-    // Let compilations and GC work the warm-up started finish before anything is counted.
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await settle(server.child);
     await control('-i', 'on');
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, o.idle * 1000));
@@ -110,6 +112,7 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     };
   } finally {
     await stopServer(server);
+    if (!window) rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
   const name = `${variant}-${repeat}`;
   const files = { requests: join(DIR, `${name}.requests.cg`), idle: join(DIR, `${name}.idle.cg`), perfMap: undefined as string | undefined };
@@ -124,6 +127,18 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
   }
   const categories = files.perfMap ? categorise(files, files.perfMap, window) : undefined;
   return { variant, repeat, window, per: perRequest(window, o.rate), files, categories };
+}
+
+/** Waits until the child's CPU time per second drops to its idle level (never more than SETTLE_MAX_S). */
+async function settle(child: Child): Promise<void> {
+  let quiet = 0;
+  let last = await child.cpuUs();
+  for (let s = 0; s < SETTLE_MAX_S && quiet < 2; s++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await child.cpuUs();
+    quiet = now - last <= QUIET_CPU_US_PER_S ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 function categorise(files: Measured['files'], perfMap: string, w: Window): Measured['categories'] {

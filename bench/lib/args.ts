@@ -89,7 +89,7 @@ export const COMMANDS = {
     options: {
       variants: { kind: 'list', arg: 'A,B,…', choices: LOCAL_VARIANTS, default: ['bare', 'agent', 'agent-spans', 'status-monitor', 'prom-bundle', 'bare-b'], help: 'the servers, each in its own child per repeat; ratios are against bare, bare-b is the A/A line' },
       repeats: { kind: 'number', default: 2, help: 'children per variant' },
-      warmup: { kind: 'number', default: 2000, help: 'requests before counting starts (V8 tiers up)' },
+      warmup: { kind: 'number', default: 5000, help: 'requests before counting starts (V8 tiers up)' },
       requests: { kind: 'number', default: 2000, help: 'counted requests' },
       idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
       rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
