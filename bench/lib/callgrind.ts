@@ -127,8 +127,17 @@ export interface PerRequest {
   atRate: number;
 }
 
-export function perRequest(w: Window, rate: number): PerRequest {
-  const periodicPerSecond = w.idleSeconds > 0 ? w.idleInstructions / w.idleSeconds : 0;
+/** The idle window's instructions per second. */
+export function idleRate(w: Window): number {
+  return w.idleSeconds > 0 ? w.idleInstructions / w.idleSeconds : 0;
+}
+
+/**
+ * Per-request figures of one window; `periodicPerSecond` defaults to its own idle window's rate
+ * (the caller passes the lowest over a variant's repeats: work left over from the warm-up only
+ * ever adds to an idle window).
+ */
+export function perRequest(w: Window, rate: number, periodicPerSecond = idleRate(w)): PerRequest {
   const net = (w.instructions - periodicPerSecond * w.seconds) / w.requests;
   return { gross: w.instructions / w.requests, periodicPerSecond, net, atRate: net + periodicPerSecond / rate };
 }

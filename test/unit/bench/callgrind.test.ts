@@ -65,6 +65,8 @@ describe('bench instructions: callgrind dumps and per-request arithmetic', () =>
     assert.equal(p.periodicPerSecond, 2_000_000);
     assert.equal(p.net, 2_000_000);
     assert.equal(p.atRate, 2_001_000);
+    const given = perRequest({ requests: 1000, instructions: 2_200_000_000, seconds: 100, idleInstructions: 90_000_000, idleSeconds: 10 }, 2000, 2_000_000);
+    assert.equal(given.net, 2_000_000, 'a periodic rate passed in (the lowest of the repeats) replaces the window’s own');
   });
 
   it('judges the ratio of means beside the larger of the A/A spread and the variant’s own', () => {
