@@ -73,8 +73,10 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
       log(`  ${v} #${k}: ${fmt(m.per.gross / 1e6, 3)} M instructions/request gross, ${fmt(m.per.net / 1e6, 3)} M net of ${fmt(m.per.periodicPerSecond / 1e6, 2)} M/s periodic; window ${fmt(m.window.seconds, 0)} s`);
     }
   }
-  // Work left over from a warm-up only ever adds to an idle window: each variant's periodic rate is its lowest over the repeats.
-  for (const m of all) m.per = perRequest(m.window, o.rate, Math.min(...all.filter((x) => x.variant === m.variant).map((x) => idleRate(x.window))));
+  // Work left over from a warm-up only ever adds to an idle window: each variant's periodic rate is its lowest over the repeats,
+  // without the window's GC (V8's memory reducer starts a major GC a few seconds after allocation stops: not periodic work).
+  const periodic = (x: Measured) => idleRate(x.window) - (x.categories?.idle['V8 GC'] ?? 0);
+  for (const m of all) m.per = perRequest(m.window, o.rate, Math.min(...all.filter((x) => x.variant === m.variant).map(periodic)));
   const json = { ...report(all, variants, o, log), categories: reportCategories(all, variants, log) };
   const agentRun = [...all].reverse().find((m) => m.variant === 'agent');
   const attribution = agentRun ? attribute(agentRun, o, log) : undefined;
@@ -190,7 +192,7 @@ function report(all: Measured[], variants: Variant[], o: InstructionOptions, log
     log(`  A/A line (bare-b/bare): ×${fmt(aa.ratio, 4)}; spread ±${fmt(aa.spread * 100, 2)} % (the larger of its distance from ×1 and the half-ranges of both)`);
   } else log('  no A/A line (bare-b not among --variants): verdicts are unresolved');
   log('  gross = all instructions of the server process (every thread) during the counted requests / requests; request path = gross less the');
-  log('  lowest idle-window rate of its repeats × the window\'s wall time; at N/s = request path + periodic instructions per second / N (what a');
+  log('  lowest idle-window rate of its repeats (less that window\'s GC) × the window\'s wall time; at N/s = request path + periodic instructions per second / N (what a');
   log('  server at that rate pays per request, natively). Ratios are of means over the repeats; verdicts read the "at N/s" ratio beside the');
   log('  larger of the A/A spread and the variant\'s own half-range.');
   for (const l of lines) log(l);
