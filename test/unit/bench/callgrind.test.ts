@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { functionCosts, judgeInstructions, namedCosts, perRequest, readPerfMap, readSummary, symbolize } from '../../../bench/lib/callgrind';
 
 /** A dump as callgrind writes it (name compression, relative positions, a call with its inclusive cost). */
@@ -78,5 +82,17 @@ describe('bench instructions: callgrind dumps and per-request arithmetic', () =>
     assert.equal(wide.verdict, 'unresolved');
     assert.match(wide.text, /spread \(A\/A or repeats\) ±4\.9 %/);
     assert.equal(judgeInstructions([1_010_000], bare, undefined, 1.03).verdict, 'unresolved');
+  });
+
+  it('npm run bench -- instructions without valgrind on the PATH says so and exits 2', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-valgrind-'));
+    try {
+      const root = join(__dirname, '..', '..', '..');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'main.ts'), 'instructions'], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: empty } });
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /valgrind \(with callgrind_control\) is not installed/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });
