@@ -40,6 +40,8 @@ const SERVER = join(__dirname, 'server.ts');
 export interface ChildExtras {
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** A command the child runs under, before node (`valgrind --tool=callgrind …`), and how long it may then take to start (ms, default 30 s). */
+  wrapper?: { argv: string[]; readyTimeoutMs: number };
 }
 
 /** A server child (bench/server.ts) and its IPC. */
@@ -62,12 +64,17 @@ export class Child {
   /** The variant's child, with its own environment (variants.ts) and `extra` (node flags, environment) on top. */
   static async spawn(variant: Variant, settings: Pick<HttpSettings, 'redisUrl' | 'profileDir'>, extra: ChildExtras = {}): Promise<Child> {
     const flags = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(extra.nodeArgs ?? [])];
-    const proc = spawn(process.execPath, [...flags, '--import', 'tsx', SERVER, variant], {
+    const argv = [...(extra.wrapper?.argv ?? []), process.execPath, ...flags, '--import', 'tsx', SERVER, variant];
+    const proc = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, BENCH_REDIS_URL: settings.redisUrl ?? '', BENCH_PROFILE_DIR: settings.profileDir ?? '', ...specOf(variant).env, ...extra.env },
     });
     const first = await new Promise<ChildMessage>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${variant} server did not start within 30 s`)), 30_000);
+      const limit = extra.wrapper?.readyTimeoutMs ?? 30_000;
+      const t = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`${variant} server did not start within ${limit / 1000} s`));
+      }, limit);
       proc.once('message', (m: ChildMessage) => {
         clearTimeout(t);
         resolve(m);

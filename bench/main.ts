@@ -7,6 +7,7 @@ import { assertNever } from '../protocol';
 import { runCpu, saveBase } from './cpu';
 import { runHeapCommand } from './heap';
 import { runIc } from './ic';
+import { runInstructions } from './instructions';
 import { COMMANDS, DEFAULT_COMMAND, UsageError, helpText, parseArgs } from './lib/args';
 import { runProfile } from './profile';
 import { runSuite } from './suite';
@@ -26,6 +27,8 @@ async function main(argv: string[]): Promise<void> {
       return runHeapCommand(run.options);
     case 'ic':
       return runIc(run.options);
+    case 'instructions':
+      return runInstructions(run.options);
     case 'profile':
       return runProfile(run.args, run.options);
     case 'save-base':

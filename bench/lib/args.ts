@@ -4,7 +4,7 @@
  * (a bad subcommand, option or value throws UsageError); helpText prints it. No side effects,
  * so the parser is unit-tested without running anything.
  */
-import { VARIANTS } from './variants';
+import { VARIANTS, specOf } from './variants';
 
 export type OptionSpec =
   | { kind: 'flag'; help: string }
@@ -34,6 +34,8 @@ export class UsageError extends Error {
 }
 
 const SECTIONS = ['1', '2', '3', '4'] as const;
+/** The variants that need no Redis server (the instructions subcommand starts none). */
+const LOCAL_VARIANTS = VARIANTS.filter((v) => specOf(v).redis !== true);
 /** The variants bench/lib/ic-driver.ts can run. */
 const DRIVER_VARIANTS = ['bare', 'noop', 'agent-idle', 'agent-metrics'] as const;
 
@@ -95,6 +97,19 @@ export const COMMANDS = {
       snapshot: { kind: 'flag', help: 'heap snapshots at the last reading (bench/results/heap/), diffed against bare by constructor' },
       top: { kind: 'number', default: 25, help: 'constructors listed per row with --snapshot' },
       base,
+    },
+  },
+  instructions: {
+    summary: 'CPU per request as instructions executed under valgrind\'s callgrind: repeatable whatever the machine\'s load; verdicts against ≤ ×1.03 beside an A/A line, and where the agent\'s instructions go (bench/results/callgrind/)',
+    options: {
+      variants: { kind: 'list', arg: 'A,B,…', choices: LOCAL_VARIANTS, default: ['bare', 'agent', 'agent-spans', 'status-monitor', 'prom-bundle', 'bare-b'], help: 'the servers, each in its own child per repeat; ratios are against bare, bare-b is the A/A line' },
+      repeats: { kind: 'number', default: 2, help: 'children per variant' },
+      warmup: { kind: 'number', default: 5000, help: 'requests before counting starts (V8 tiers up)' },
+      requests: { kind: 'number', default: 2000, help: 'counted requests' },
+      idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
+      rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
+      top: { kind: 'number', default: 15, help: 'agent functions listed per window' },
+      out: { kind: 'string', arg: 'FILE', default: 'bench/results/instructions.json', help: 'where the JSON results go' },
     },
   },
   'save-base': {

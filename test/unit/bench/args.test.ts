@@ -35,7 +35,7 @@ describe('bench command line: parseArgs', () => {
   });
 
   const refused: Array<[string[], RegExp]> = [
-    [['bogus'], /^unknown subcommand 'bogus' \(subcommands: suite, cpu, ic, profile, heap, save-base\)$/],
+    [['bogus'], /^unknown subcommand 'bogus' \(subcommands: suite, cpu, ic, profile, heap, instructions, save-base\)$/],
     [['toString'], /^unknown subcommand 'toString'/],
     [['--bogus'], /^unknown option --bogus for suite \(its options: --quick --rounds/],
     [['cpu', '--rounds', '3'], /^unknown option --rounds for cpu/],
@@ -76,7 +76,7 @@ describe('bench entry point (npm run bench)', () => {
     this.timeout(30_000);
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'main.ts'), 'bogus', '--quick'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr, "bench: unknown subcommand 'bogus' (subcommands: suite, cpu, ic, profile, heap, save-base)\nSee npm run bench -- --help for the subcommands and their options.\n");
+    assert.equal(r.stderr, "bench: unknown subcommand 'bogus' (subcommands: suite, cpu, ic, profile, heap, instructions, save-base)\nSee npm run bench -- --help for the subcommands and their options.\n");
     assert.equal(r.stdout, '');
   });
 });

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench -- instructions`: CPU per request as instructions executed, counted by
+ * valgrind's callgrind, so the figure does not move with the machine's load (the timed sections
+ * swing by 5–20 % from run to run on a shared machine). Options in bench/lib/args.ts; the
+ * arithmetic in bench/lib/callgrind.ts; what the figure leaves out in docs/performance.md.
+ *
+ * For each variant and repeat: the variant's server child (bench/server.ts, the same app,
+ * routes, agent options and stream client as section 4) starts under
+ * `valgrind --tool=callgrind --instr-atstart=no`, so nothing is counted until asked; the parent
+ * sends `warmup` requests of the section-1 mix over one keep-alive connection (V8 tiers up),
+ * waits until its CPU per second is at its idle level (the optimising compiles and GC work the
+ * warm-up started have finished), switches counting on
+ * (`callgrind_control -i on`), waits `idle` seconds with no requests, dumps (periodic work: the
+ * agent's timers, its stream), sends `requests` more, dumps again, and stops the child.
+ * Instructions per request: the second dump over the requests, less the periodic work the first
+ * shows per second of wall time (timers run by wall time, and valgrind stretches the window
+ * tens of times over). The child runs with `--perf-basic-prof`, so the dumps' generated code is
+ * named by function (the attribution tables).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { type Child, startServer, stopServer } from './http';
+import { prepareAgent } from './lib/adapter';
+import type { BenchInvocation } from './lib/args';
+import { CATEGORIES, type Category, type FunctionCost, type PerRequest, type Window, byCategory, functionCosts, halfRange, idleRate, judgeInstructions, mean, namedCosts, perRequest, readPerfMap, readSummary } from './lib/callgrind';
+import { fmt, table } from './lib/stats';
+import { type Variant, specOf } from './lib/variants';
+import { STEADY_TARGETS } from './steady';
+
+type InstructionOptions = Extract<BenchInvocation, { command: 'instructions' }>['options'];
+
+const run = promisify(execFile);
+const DIR = join(__dirname, 'results', 'callgrind');
+/** V8 writes /tmp/perf-<pid>.map, naming its generated code (every tier) for the attribution tables. */
+const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
+const BUNDLE_MARK = 'agent-bundle/index.js';
+/** Settled: two seconds in a row with at most this much CPU per second (the optimising compiles and GC work the warm-up started have finished). */
+const QUIET_CPU_US_PER_S = 150_000;
+const SETTLE_MAX_S = 120;
+
+interface Measured {
+  variant: Variant;
+  repeat: number;
+  window: Window;
+  per: PerRequest;
+  /** Files kept for the attribution: the two dumps and the perf map. */
+  files: { requests: string; idle: string; perfMap?: string };
+  /** Self instructions by category: per request in the request window, per second in the idle one. */
+  categories?: { requests: Record<Category, number>; idle: Record<Category, number> };
+}
+
+export async function runInstructions(o: InstructionOptions): Promise<void> {
+  const log = (line: string) => process.stdout.write(line + '\n');
+  if (spawnSync('valgrind', ['--version']).error || spawnSync('callgrind_control', ['--version']).error) {
+    process.stderr.write('bench instructions: valgrind (with callgrind_control) is not installed; apt-get install valgrind\n');
+    process.exitCode = 2;
+    return;
+  }
+  const err = await prepareAgent();
+  if (err) throw new Error(err);
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  const variants = o.variants as Variant[];
+  log(`instructions per request under callgrind: ${variants.join(', ')}; ${o.repeats} repeat(s) of ${o.warmup} warm-up + ${o.requests} counted requests (section-1 mix, 1 connection), then ${o.idle} s idle`);
+  const all: Measured[] = [];
+  for (let k = 1; k <= o.repeats; k++) {
+    for (const v of variants) {
+      const m = await measure(v, k, o);
+      all.push(m);
+      log(`  ${v} #${k}: ${fmt(m.per.gross / 1e6, 3)} M instructions/request gross, ${fmt(m.per.net / 1e6, 3)} M net of its idle window (${fmt(m.per.periodicPerSecond / 1e6, 2)} M/s); window ${fmt(m.window.seconds, 0)} s`);
+    }
+  }
+  // Work left over from a warm-up only ever adds to an idle window: each variant's periodic rate is its lowest over the repeats,
+  // without the window's GC (V8's memory reducer starts a major GC a few seconds after allocation stops: not periodic work).
+  const periodic = (x: Measured) => idleRate(x.window) - (x.categories?.idle['V8 GC'] ?? 0);
+  for (const m of all) m.per = perRequest(m.window, o.rate, Math.min(...all.filter((x) => x.variant === m.variant).map(periodic)));
+  const json = { ...report(all, variants, o, log), categories: reportCategories(all, variants, log) };
+  const agentRun = [...all].reverse().find((m) => m.variant === 'agent');
+  const attribution = agentRun ? attribute(agentRun, o, log) : undefined;
+  writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), options: o, runs: all.map(({ files: _files, ...m }) => m), ...json, attribution }, null, 2));
+  log(`\nresults: ${o.out}; dumps: ${DIR}`);
+}
+
+async function measure(variant: Variant, repeat: number, o: InstructionOptions): Promise<Measured> {
+  const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(DIR, 'cg.%p')}`, `--log-file=${join(DIR, 'valgrind.%p.log')}`];
+  const server = await startServer(variant, { connections: 1 }, specOf(variant).stream === true, { nodeArgs: NODE_FLAGS, wrapper: { argv: wrapper, readyTimeoutMs: 600_000 } });
+  const pid = String(server.child.pid);
+  const control = (...args: string[]) => run('callgrind_control', [...args, pid], { timeout: 120_000 });
+  const send = async (n: number) => {
+    const r = await server.load.run({ durationMs: 3_600_000, maxRequests: n });
+    if (r.errors > 0 || r.responses !== n) throw new Error(`${variant}: ${r.responses} of ${n} responses, ${r.errors} errors`);
+  };
+  let window: Window | undefined;
+  try {
+    await send(o.warmup);
+    await settle(server.child);
+    await control('-i', 'on');
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, o.idle * 1000));
+    await control('-d', 'idle');
+    const t1 = performance.now();
+    await send(o.requests);
+    // The window ends when the dump is taken: work done while callgrind_control waited for it counts.
+    await control('-d', 'requests');
+    const t2 = performance.now();
+    await control('-i', 'off');
+    window = {
+      requests: o.requests,
+      instructions: readSummary(readFileSync(join(DIR, `cg.${pid}.2`), 'utf8')),
+      seconds: (t2 - t1) / 1000,
+      idleInstructions: readSummary(readFileSync(join(DIR, `cg.${pid}.1`), 'utf8')),
+      idleSeconds: (t1 - t0) / 1000,
+    };
+  } finally {
+    await stopServer(server);
+    if (!window) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  }
+  const name = `${variant}-${repeat}`;
+  const files = { requests: join(DIR, `${name}.requests.cg`), idle: join(DIR, `${name}.idle.cg`), perfMap: undefined as string | undefined };
+  copyFileSync(join(DIR, `cg.${pid}.2`), files.requests);
+  copyFileSync(join(DIR, `cg.${pid}.1`), files.idle);
+  for (const f of readdirSync(DIR)) if (f.startsWith(`cg.${pid}`)) rmSync(join(DIR, f));
+  const map = `/tmp/perf-${pid}.map`;
+  if (existsSync(map)) {
+    files.perfMap = join(DIR, `${name}.perf.map`);
+    copyFileSync(map, files.perfMap);
+    rmSync(map);
+  }
+  const categories = files.perfMap ? categorise(files, files.perfMap, window) : undefined;
+  return { variant, repeat, window, per: perRequest(window, o.rate), files, categories };
+}
+
+/** Waits until the child's CPU time per second drops to its idle level (never more than SETTLE_MAX_S). */
+async function settle(child: Child): Promise<void> {
+  let quiet = 0;
+  let last = await child.cpuUs();
+  for (let s = 0; s < SETTLE_MAX_S && quiet < 2; s++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await child.cpuUs();
+    quiet = now - last <= QUIET_CPU_US_PER_S ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
+function categorise(files: Measured['files'], perfMap: string, w: Window): Measured['categories'] {
+  const ranges = readPerfMap(readFileSync(perfMap, 'utf8'));
+  const read = (file: string, per: number) => {
+    const c = byCategory(namedCosts(functionCosts(readFileSync(file, 'utf8')), ranges), BUNDLE_MARK);
+    for (const k of CATEGORIES) c[k] /= per;
+    return c;
+  };
+  return { requests: read(files.requests, w.requests), idle: read(files.idle, w.idleSeconds) };
+}
+
+/** Self instructions by category, mean over the repeats: where each variant's instructions go, per request and per idle second. */
+function reportCategories(all: Measured[], variants: Variant[], log: (l: string) => void): Record<string, unknown> {
+  const shown = variants.filter((v) => v !== 'bare-b' && all.some((m) => m.variant === v && m.categories));
+  const cat = (v: Variant, w: 'requests' | 'idle', k: Category) => mean(all.filter((m) => m.variant === v && m.categories).map((m) => m.categories![w][k]));
+  const out: Record<string, unknown> = {};
+  for (const w of ['requests', 'idle'] as const) {
+    const rows = CATEGORIES.map((k) => [k, ...shown.map((v) => fmt(cat(v, w, k) / 1000, 1)), ...(shown.includes('agent') ? [fmt((cat('agent', w, k) - cat('bare', w, k)) / 1000, 1)] : [])]);
+    log(`\nwhere the instructions go, ${w === 'requests' ? 'thousands per request (request window)' : 'thousands per second (idle window)'}; self cost by category, mean of the repeats`);
+    log(table(['category', ...shown, ...(shown.includes('agent') ? ['agent − bare'] : [])], rows));
+    out[w] = Object.fromEntries(shown.map((v) => [v, Object.fromEntries(CATEGORIES.map((k) => [k, cat(v, w, k)]))]));
+  }
+  return out;
+}
+
+function report(all: Measured[], variants: Variant[], o: InstructionOptions, log: (l: string) => void): Record<string, unknown> {
+  const of = (v: Variant, key: keyof PerRequest) => all.filter((m) => m.variant === v).map((m) => m.per[key]);
+  const M = (x: number) => fmt(x / 1e6, 3);
+  const range = (xs: number[]) => `${M(Math.min(...xs))}–${M(Math.max(...xs))}`;
+  const bareB = variants.includes('bare-b') ? of('bare-b', 'atRate') : undefined;
+  const rows: string[][] = [];
+  const verdicts: Record<string, unknown> = {};
+  const lines: string[] = [];
+  for (const v of variants) {
+    const net = of(v, 'net');
+    const at = of(v, 'atRate');
+    const judged = judgeInstructions(at, of('bare', 'atRate'), bareB, STEADY_TARGETS.cpu);
+    const netRatio = mean(net) / mean(of('bare', 'net'));
+    rows.push([v, M(mean(of(v, 'gross'))), M(mean(net)), range(net), `±${fmt(halfRange(net) * 100, 2)} %`, `×${fmt(netRatio, 3)}`, fmt(mean(of(v, 'periodicPerSecond')) / 1e6, 2), M(mean(at)), `×${fmt(judged.ratio, 3)}`]);
+    verdicts[v] = { gross: mean(of(v, 'gross')), net: mean(net), netRange: [Math.min(...net), Math.max(...net)], netRatio, periodicPerSecond: mean(of(v, 'periodicPerSecond')), atRate: mean(at), ratio: judged.ratio, spread: judged.spread, verdict: judged.verdict };
+    if (v !== 'bare' && v !== 'bare-b') lines.push(`  verdict ${v}: instructions per request at ${o.rate} req/s ×${fmt(judged.ratio, 3)} (target ≤ ×${STEADY_TARGETS.cpu}): ${judged.text}`);
+  }
+  log('\n' + table(['variant', 'gross M/req', 'request path M/req', 'repeats', '±', 'path ratio', 'periodic M/s', `at ${o.rate}/s M/req`, 'ratio'], rows));
+  if (bareB) {
+    const aa = judgeInstructions(bareB, of('bare', 'atRate'), bareB, STEADY_TARGETS.cpu);
+    log(`  A/A line (bare-b/bare): ×${fmt(aa.ratio, 4)}; spread ±${fmt(aa.spread * 100, 2)} % (the larger of its distance from ×1 and the half-ranges of both)`);
+  } else log('  no A/A line (bare-b not among --variants): verdicts are unresolved');
+  log('  gross = all instructions of the server process (every thread) during the counted requests / requests; request path = gross less the');
+  log('  lowest idle-window rate of its repeats (less that window\'s GC) × the window\'s wall time; at N/s = request path + periodic instructions per second / N (what a');
+  log('  server at that rate pays per request, natively). Ratios are of means over the repeats; verdicts read the "at N/s" ratio beside the');
+  log('  larger of the A/A spread and the variant\'s own half-range.');
+  for (const l of lines) log(l);
+  return { summary: verdicts };
+}
+
+/** The agent's own functions in its last run's dumps (request window and idle window), named from the perf map. */
+function attribute(m: Measured, o: InstructionOptions, log: (l: string) => void): unknown {
+  if (!m.files.perfMap) {
+    log('\n  no perf map for the agent run: no attribution');
+    return undefined;
+  }
+  const ranges = readPerfMap(readFileSync(m.files.perfMap, 'utf8'));
+  const out: Record<string, unknown> = {};
+  for (const [label, file, per] of [
+    ['request window', m.files.requests, m.window.requests],
+    ['idle window', m.files.idle, m.window.idleSeconds],
+  ] as const) {
+    const named = namedCosts(functionCosts(readFileSync(file, 'utf8')), ranges);
+    const agent = [...named].filter(([n]) => n.includes(BUNDLE_MARK));
+    const top = agent.sort((a, b) => b[1].self - a[1].self).slice(0, o.top);
+    const unit = label === 'request window' ? 'per request' : 'per second';
+    // Recursion (a wrapper around every router layer calls the next layer through Express) counts a callee's cost once per level.
+    const cap = label === 'request window' ? m.per.gross : m.per.periodicPerSecond;
+    const row = ([n, c]: [string, FunctionCost]) => [shortName(n), fmt(c.self / per, 0), c.inclusive / per > cap ? 'recursive' : fmt(c.inclusive / per, 0)];
+    const selfSum = agent.reduce((s, [, c]) => s + c.self, 0);
+    log(`\nagent functions in the ${label} of ${m.variant} #${m.repeat} (instructions ${unit}; self: own code with what V8 inlined into it; inclusive: with callees)`);
+    log(table(['function (agent bundle)', 'self', 'inclusive'], top.map(row)));
+    log(`  all agent-bundle functions, self: ${fmt(selfSum / per, 0)} ${unit}`);
+    out[label] = { unit, selfTotal: selfSum / per, top: top.map(([n, c]) => ({ name: n, self: c.self / per, inclusive: c.inclusive / per })) };
+  }
+  return out;
+}
+
+/** `JS:*recordRequest /…/agent-bundle/index.js:123:45` → `*recordRequest index.js:123`. */
+function shortName(name: string): string {
+  const m = /^(?:JS:)?(\S*)\s+\S*\/([^/]+\.js):(\d+)/.exec(name);
+  return m ? `${m[1] || '(anonymous)'} ${m[2]}:${m[3]}` : name;
+}
