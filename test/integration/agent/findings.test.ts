@@ -10,14 +10,12 @@
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createAgent } from '../../../agent';
 import type { Agent } from '../../../agent/agent';
 import type { FindingsEngine } from '../../../agent/findings';
 import type { Alert, Finding, SourceLocation, Span, Trace } from '../../../protocol';
-import { Client, http, isType, sleep, until } from '../server/helpers';
+import { Client, http, isType, type ServedApp, serveAgentApp, sleep, until } from '../server/helpers';
 
 interface Collector {
   start: number;
@@ -88,7 +86,7 @@ function lineOf(marker: string): number {
 describe('findings on a real agent and Express app', function () {
   this.timeout(30_000);
   let agent: Agent;
-  let server: Server;
+  let served: ServedApp;
   let base: string;
   let port: number;
   let auth: Record<string, string>;
@@ -175,22 +173,15 @@ describe('findings on a real agent and Express app', function () {
         res.json(hits);
       }),
     );
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const ready = await agent.ready();
-    assert.ok(ready);
-    port = ready.port;
-    auth = { Authorization: `Bearer ${ready.token}` };
+    served = await serveAgentApp(agent, app);
+    ({ base, port, auth } = served);
     client = new Client(`ws://127.0.0.1:${port}/v1/stream`, auth);
     await client.next(isType('snapshot'));
   });
 
   after(async () => {
     client?.ws.close();
-    await agent?.close();
-    server?.closeAllConnections();
-    server?.close();
+    await served?.close();
   });
 
   const listed = async (): Promise<Finding[]> => {

@@ -5,15 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { createAgent } from '../../../agent';
-import type { Agent } from '../../../agent/agent';
 import type { ProfileSummary } from '../../../protocol';
-import { http, jsonHeaders } from '../server/helpers';
+import { http, jsonHeaders, type ServedApp, serveAgentApp } from '../server/helpers';
 
 function spin(ms: number): number {
   let x = 0;
@@ -40,8 +37,7 @@ interface CpuProfileFile {
 
 describe('route profiles on a real agent and Express app', function () {
   this.timeout(30_000);
-  let agent: Agent;
-  let server: Server;
+  let served: ServedApp;
   let base: string;
   let port: number;
   let auth: Record<string, string>;
@@ -51,18 +47,13 @@ describe('route profiles on a real agent and Express app', function () {
   before(async () => {
     workspace = mkdtempSync(join(tmpdir(), 'routelens-profile-'));
     process.chdir(workspace);
-    agent = createAgent({ express, discoveryDir: false, cache: false }) as Agent;
+    const agent = createAgent({ express, discoveryDir: false, cache: false });
     const app = express();
     app.use(agent.middleware());
     app.get('/alpha', burnAlpha);
     app.get('/beta', burnBeta);
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const ready = await agent.ready();
-    assert.ok(ready);
-    port = ready.port;
-    auth = { Authorization: `Bearer ${ready.token}` };
+    served = await serveAgentApp(agent, app);
+    ({ base, port, auth } = served);
     // A request each, so the routes' handlers are located before profiling.
     await fetch(`${base}/alpha`).then((r) => r.arrayBuffer());
     await fetch(`${base}/beta`).then((r) => r.arrayBuffer());
@@ -70,9 +61,7 @@ describe('route profiles on a real agent and Express app', function () {
 
   after(async () => {
     process.chdir(cwd);
-    await agent?.close();
-    server?.closeAllConnections();
-    server?.close();
+    await served?.close();
     rmSync(workspace, { recursive: true, force: true });
   });
 

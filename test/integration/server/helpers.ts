@@ -38,16 +38,44 @@ const open: LocalServer[] = [];
 const apps: AgentApp[] = [];
 
 /** A real agent (createAgent) on a real Express 5 app listening on a free port, and its local server. */
-export interface AgentApp {
+export interface AgentApp extends ServedApp {
+  /** Sends `count` requests to the app, one after another, and waits until the agent has recorded them. */
+  traffic(method: string, path: string, count: number): Promise<void>;
+}
+
+/** An app with its agent, served: what `serveAgentApp` gives. */
+export interface ServedApp {
   agent: Agent;
   /** The local server's port (the HTTP API). */
   port: number;
   /** The app's port. */
   appPort: number;
+  /** `http://127.0.0.1:<appPort>` */
+  base: string;
   auth: Record<string, string>;
-  /** Sends `count` requests to the app, one after another, and waits until the agent has recorded them. */
-  traffic(method: string, path: string, count: number): Promise<void>;
+  /** Stops the agent, then the app's server and its connections. */
   close(): Promise<void>;
+}
+
+/** Listens with `app` on a free loopback port and waits for `agent`'s local server (it must start one). */
+export async function serveAgentApp(agent: Agent, app: express.Express): Promise<ServedApp> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const appPort = (server.address() as AddressInfo).port;
+  const ready = await agent.ready();
+  if (!ready) throw new Error('the agent did not start its local server');
+  return {
+    agent,
+    port: ready.port,
+    appPort,
+    base: `http://127.0.0.1:${appPort}`,
+    auth: { Authorization: `Bearer ${ready.token}` },
+    async close() {
+      await agent.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /**
@@ -74,26 +102,14 @@ export async function startAgentApp(options: AgentOptions = {}): Promise<AgentAp
   app.get('/limited', agent.rateLimit({ name: 'api', windowMs: 60_000, max: 3 }), (_req, res) => {
     res.json({ ok: true });
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const appPort = (server.address() as AddressInfo).port;
-  const ready = await agent.ready();
-  if (!ready) throw new Error('the agent did not start its local server');
+  const served = await serveAgentApp(agent, app);
   const recorded = () => agent.snapshot().endpoints.reduce((n, e) => n + e.count, 0);
   const started: AgentApp = {
-    agent,
-    port: ready.port,
-    appPort,
-    auth: { Authorization: `Bearer ${ready.token}` },
+    ...served,
     async traffic(method, path, count) {
       const before = recorded();
-      for (let i = 0; i < count; i++) await fetch(`http://127.0.0.1:${appPort}${path}`, { method }).then((r) => r.arrayBuffer());
+      for (let i = 0; i < count; i++) await fetch(served.base + path, { method }).then((r) => r.arrayBuffer());
       await until(() => recorded() >= before + count);
-    },
-    async close() {
-      await agent.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
     },
   };
   apps.push(started);
