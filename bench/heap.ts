@@ -15,7 +15,7 @@ import { startServer, stopServer } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
 import { type PlannedRequest, buildRequest } from './lib/client';
-import { table } from './lib/stats';
+import { mb, median, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 
 export type HeapOptions = Extract<BenchInvocation, { command: 'heap' }>['options'];
@@ -171,14 +171,4 @@ function printDiff(row: Map<string, { size: number; count: number }>, bare: Map<
   diffs.sort((a, b) => b.size - a.size);
   const total = diffs.reduce((s, d) => s + d.size, 0);
   log(table(['constructor', 'bytes', 'objects'], [...diffs.slice(0, top).map((d) => [d.k, mb(d.size), String(d.count)]), ['(all)', mb(total), '']]));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
 }

@@ -7,7 +7,7 @@
  */
 import { type SteadyRound, compare, startServer, stopServer } from './http';
 import { manyRoutesPlan } from './heap';
-import { fmt, fmtRange, pct, table } from './lib/stats';
+import { fmt, fmtRange, mb, pct, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 import { aaSpread, judge } from './lib/verdict';
 
@@ -110,8 +110,3 @@ export function reportHeap(h: HeapResult, s: HeapSettings, log: Log): void {
   log('  `npm run bench -- heap --features --snapshot` attributes it (docs/performance.md).');
   log(`  verdict agent heap: idle ${mb(h.retainedIdle)}: ${v(h.retainedIdle)}; after ${s.requests} requests over ${s.routes} routes ${mb(h.retainedLoaded)}: ${v(h.retainedLoaded)} (target ≤ ${mb(STEADY_TARGETS.heapBytes)})`);
 }
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
-}
-

@@ -37,6 +37,11 @@ export function fmtRange([lo, hi]: [number, number]): string {
   return `${fmt(lo, 2)}–${fmt(hi, 2)}`;
 }
 
+/** Bytes as MB (MiB), two decimals. */
+export function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+}
+
 export function pct(fraction: number, digits = 1): string {
   if (!Number.isFinite(fraction)) return 'n/a';
   const s = (fraction * 100).toFixed(digits);
