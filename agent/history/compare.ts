@@ -29,7 +29,8 @@ import { type Sketch, quantile } from '../metrics/sketch';
 export const MIN_REQUESTS = 50;
 /** Smallest relative change of p95 reported as regressed or improved. */
 export const MIN_EFFECT = 0.1;
-const Z95 = 1.959964;
+/** z of a two-sided 95 % interval. */
+export const Z95 = 1.959964;
 const Q = 0.95;
 /** ln(1 + the sketch's relative accuracy): each side's quantile is within this of the truth. */
 const SKETCH_ERROR = Math.log1p(0.01);

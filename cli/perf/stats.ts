@@ -10,6 +10,7 @@
  * For throughput, higher is better: a fall is the regression. Alternating rounds (roundsChange)
  * add a test against the A/A pair's ratios.
  */
+import { Z95 } from '../../agent/history/compare';
 import type { Verdict } from '../../protocol/history';
 
 /** A relative change (head / base - 1) and its interval. */
@@ -23,8 +24,6 @@ export interface Judged extends Change {
   verdict: Verdict;
 }
 
-/** z of a two-sided 95 % interval. */
-export const Z95 = 1.959964;
 
 export function verdictOf(c: Change, threshold: number, noise = 0, higherIsBetter = false): Verdict {
   const worse = higherIsBetter ? { delta: -c.delta, lo: -c.hi, hi: -c.lo } : c;
