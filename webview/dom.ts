@@ -60,6 +60,25 @@ export function button(label: string, onClick: (ev: MouseEvent) => void, cls = '
   return h('button', { class: cls, text: label, onClick });
 }
 
+/**
+ * Runs `handler` when the form is submitted: a click on its submit button, or Enter in one of
+ * its inputs. Not the `submit` event: the editor opens the dashboard with forms disabled
+ * (`enableForms: false`), and a form in such a frame never fires it. The default (a submission
+ * attempt) is prevented, so a browser that allows forms does not submit it as well.
+ */
+export function onSubmit(form: HTMLFormElement, handler: () => void): void {
+  form.addEventListener('click', (ev) => {
+    if (!(ev.target instanceof Element) || ev.target.closest('button[type="submit"]') === null) return;
+    ev.preventDefault();
+    handler();
+  });
+  form.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' || !(ev.target instanceof HTMLInputElement)) return;
+    ev.preventDefault();
+    handler();
+  });
+}
+
 /** Sets text only when it changed (a read of a cached string, no DOM read), so unchanged cells cost nothing. */
 export function setText(el: HTMLElement, text: string): void {
   const cached = textCache.get(el);

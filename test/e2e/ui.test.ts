@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { CacheKeyInfo, EndpointStats } from '../../protocol';
+import type { CacheKeyInfo, EndpointStats, Thresholds } from '../../protocol';
 import { dashboardFrame, notificationText, openFile, pickItem, runCommand } from './actions';
 import { root, waitFor, workbenchSession } from './harness';
 
@@ -106,5 +106,22 @@ describe('RouteLens in a real VS Code, driven like a person', function () {
     const lens = await waitFor(async () => (await page.locator('.codelens-decoration a').allInnerTexts()).find((t) => t.startsWith('GET /slow') && t.includes('20 req')), 30_000, 'the GET /slow lens with 20 requests');
     assert.match(lens, /^GET \/slow · p95 [\d.]+ m?s · p99 — · 20 req · 0(\.0)?% err$/);
     await s.wb.shot('07-handler-opened');
+  });
+
+  it('the dashboard\'s thresholds editor sets the memory-growth factor on the agent, and refuses a factor of 1', async () => {
+    const page = s.wb.page;
+    await runCommand(page, 'RouteLens: Open Dashboard');
+    const frame = await waitFor(() => dashboardFrame(page, 'Most requested'), 60_000, 'the dashboard');
+    await frame.locator('button[data-tab="alerts"]').click();
+    const field = frame.locator('#th-memoryGrowthFactor');
+    await field.waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator('label[for="th-memoryGrowthFactor"]').textContent(), 'Memory growth, × own baseline');
+    await field.fill('1');
+    await frame.locator('button', { hasText: 'Save thresholds' }).click();
+    await waitFor(async () => (await field.getAttribute('aria-invalid')) === 'true', 10_000, 'the factor 1 refused in the editor');
+    await field.fill('2.5');
+    await frame.locator('button', { hasText: 'Save thresholds' }).click();
+    await waitFor(async () => (await s.demo.api<Thresholds>('/v1/thresholds')).memoryGrowthFactor === 2.5, 20_000, 'the agent\'s memoryGrowthFactor at 2.5');
+    await s.wb.shot('08-thresholds-editor');
   });
 });

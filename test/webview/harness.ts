@@ -139,6 +139,14 @@ export class Dashboard {
   static async open(browser: Browser, origin: string, opts: { theme?: 'dark' | 'light'; width?: number; height?: number } = {}): Promise<Dashboard> {
     const page = await browser.newPage({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 } });
     const d = new Dashboard(page, origin);
+    // As in the editor, which opens the dashboard with forms disabled (enableForms: false): no
+    // form ever fires `submit`, so a control that relies on it does nothing here either.
+    await page.addInitScript(() => {
+      document.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+      }, true);
+    });
     await page.goto(`${origin}/harness.html?theme=${opts.theme ?? 'dark'}`);
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
     return d;

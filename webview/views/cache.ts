@@ -1,6 +1,6 @@
 import type { CacheKeyInfo } from '../../protocol/types';
 import { TimeChart, relative } from '../charts';
-import { button, clean, empty, fill, fmtTime, h, section, table, tile } from '../dom';
+import { button, clean, empty, fill, fmtTime, h, onSubmit, section, table, tile } from '../dom';
 import { formatBytes, formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
@@ -42,18 +42,11 @@ export class CacheView implements View {
   constructor(private readonly ctx: Ctx) {
     this.moreKeys.hidden = true;
     const search = h('form', { class: 'row' }, this.keyPattern, h('button', { text: 'Search', attrs: { type: 'submit' } }));
-    search.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      void this.loadKeys(true);
-    });
+    onSubmit(search, () => void this.loadKeys(true));
     const byPattern = h('form', { class: 'row' }, this.invPattern, h('button', { text: 'Preview', attrs: { type: 'submit' } }));
-    byPattern.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      void this.previewPattern();
-    });
+    onSubmit(byPattern, () => void this.previewPattern());
     const byTag = h('form', { class: 'row' }, this.invTag, h('button', { text: 'Invalidate tag', attrs: { type: 'submit' } }));
-    byTag.addEventListener('submit', (ev) => {
-      ev.preventDefault();
+    onSubmit(byTag, () => {
       const tag = this.invTag.value.trim();
       if (!tag) return ctx.commands.status.error('Enter a tag.');
       void ctx.commands.send('cache.invalidate', { tag }, (r) => `Removed ${r.removed} keys tagged ${tag}`);

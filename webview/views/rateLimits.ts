@@ -1,5 +1,5 @@
 import type { RateLimitStats } from '../../protocol/types';
-import { button, empty, fill, h, section, table, tile } from '../dom';
+import { button, empty, fill, h, onSubmit, section, table, tile } from '../dom';
 import { formatCount, formatMs, formatPercent } from '../../protocol/format';
 import type { Ctx, View } from './view';
 import { Revs } from './view';
@@ -90,15 +90,13 @@ export class RateLimitsView implements View {
     max.value = String(l.max);
     const key = h('input', { attrs: { type: 'text', placeholder: 'Client key', 'aria-label': `Key to reset in ${name}` } });
     const setForm = h('form', { class: 'row' }, h('label', { text: 'Max per window' }, max), h('button', { text: 'Set max', attrs: { type: 'submit' } }));
-    setForm.addEventListener('submit', (ev) => {
-      ev.preventDefault();
+    onSubmit(setForm, () => {
       const n = Number(max.value);
       if (!max.value.trim() || !Number.isInteger(n) || n < 0 || n > 1e9) return this.ctx.commands.status.error('Max must be a whole number between 0 and 1000000000.');
       void this.ctx.commands.send('rateLimit.setMax', { limiter: name, max: n }, (r) => `${r.name}: max is now ${r.max}`);
     });
     const resetForm = h('form', { class: 'row' }, key, h('button', { text: 'Reset key', attrs: { type: 'submit' } }));
-    resetForm.addEventListener('submit', (ev) => {
-      ev.preventDefault();
+    onSubmit(resetForm, () => {
       if (!key.value.trim()) return this.ctx.commands.status.error('Enter a key to reset.');
       this.resetKey(name, key.value.trim());
     });

@@ -7,7 +7,7 @@
  */
 import { SCALAR_THRESHOLDS, THRESHOLD_SPECS, type ThresholdUnit } from '../../protocol/thresholds';
 import type { Thresholds } from '../../protocol/types';
-import { button, h } from '../dom';
+import { button, h, onSubmit } from '../dom';
 
 export interface ThresholdField {
   /** A scalar field of Thresholds (or one a newer agent adds). */
@@ -83,10 +83,7 @@ export class ThresholdsEditor {
       this.fill();
     });
     this.el.append(this.fieldsEl, h('div', { class: 'row' }, h('button', { text: 'Save thresholds', class: 'primary', attrs: { type: 'submit' } }), revert), this.formError);
-    this.el.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      void this.submit();
-    });
+    onSubmit(this.el, () => void this.submit());
   }
 
   /** The agent's thresholds changed: new fields appear; values are refilled unless the user is editing. */
