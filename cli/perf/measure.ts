@@ -84,12 +84,15 @@ export async function measure(app: RunningApp, targets: readonly Target[], s: Lo
   const out: RouteFigures[] = [];
   for (const e of paced.endpoints) {
     if (!wanted.has(e.id)) continue;
-    const encoded = sketches.endpoints.find((x) => x.id === e.id)?.sketch ?? '';
+    // The count comes with its sketch (one read): a request still finishing after the paced phase
+    // may be recorded between that read and the snapshot's.
+    const measured = sketches.endpoints.find((x) => x.id === e.id);
+    const encoded = measured?.sketch ?? '';
     const sk = readSketch(encoded);
     out.push({
       id: e.id,
       method: e.method,
-      count: e.count,
+      count: measured?.count ?? 0,
       errors: e.errors,
       status5xx: (e.statusCodes['5xx'] ?? 0) + (peak5xx.get(e.id) ?? 0),
       p50: round(quantileOf(sk, 0.5).value, 2),
