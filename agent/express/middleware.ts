@@ -117,34 +117,75 @@ function ensureSubscribed(): void {
 }
 
 /**
- * The request a connection's server announced last, and when: a request's duration starts when
- * its server hands it to the app (the HTTP edge), not when Express first runs, whichever way the
- * request reaches the middleware. One slot per connection, made at its first request; a
- * connection carries one request at a time (pipelined ones are announced and handed over in one
- * synchronous run each), so the slot holds the request the middleware is about to see.
+ * The requests a connection's server announced that no middleware has taken yet, and when: a
+ * request's duration starts when its server hands it to the app (the HTTP edge), not when Express
+ * first runs, whichever way the request reaches the middleware. One list per connection, made at
+ * its first request, of one entry while the middleware takes each announcement before the next
+ * (at the app's entry it takes it in the run that announced it). A pipelining client's requests
+ * are announced back to back, before a middleware that something defers (a listener that calls
+ * the app later, an async middleware before ours) sees the first of them: the list then grows,
+ * once per connection and up to MAX_ANNOUNCED, so that each request finds its own announcement.
+ * An announcement nobody takes (a request this copy of the agent does not measure) leaves at the
+ * response's finish.
  */
-interface StartSlot {
-  req: object | undefined;
-  readonly at: Float64Array;
+interface Announced {
+  reqs: Array<object | undefined>;
+  at: Float64Array;
 }
-const starts = new WeakMap<object, StartSlot>();
+/** Most announcements one connection holds at once (the oldest gives way to a newer one). */
+const MAX_ANNOUNCED = 32;
+const starts = new WeakMap<object, Announced>();
 const clock = performance.now.bind(performance);
 
 function onRequestStart(message: unknown): void {
+  const t = clock();
   const { request, socket } = message as { request: object; socket: object | null };
   if (socket === null || typeof socket !== 'object') return;
-  let slot = starts.get(socket);
-  if (slot === undefined) starts.set(socket, (slot = { req: undefined, at: new Float64Array(1) }));
-  slot.req = request;
-  slot.at[0] = clock();
+  let a = starts.get(socket);
+  if (a === undefined) starts.set(socket, (a = { reqs: [undefined], at: new Float64Array(1) }));
+  const reqs = a.reqs;
+  let i = 0;
+  while (i < reqs.length && reqs[i] !== undefined) i++;
+  if (i === reqs.length) i = makeRoom(a);
+  a.reqs[i] = request;
+  a.at[i] = t;
 }
 
-/** When the request's server announced it (then forgotten), or `now()` when it did not (not Node's http server, or announced long ago). */
+/** A free entry in a full list: a bigger list, or at MAX_ANNOUNCED the oldest announcement's. */
+function makeRoom(a: Announced): number {
+  const n = a.reqs.length;
+  if (n < MAX_ANNOUNCED) {
+    const at = new Float64Array(Math.min(n * 2, MAX_ANNOUNCED));
+    at.set(a.at);
+    a.at = at;
+    a.reqs = a.reqs.concat(new Array<undefined>(at.length - n).fill(undefined));
+    return n;
+  }
+  let oldest = 0;
+  for (let i = 1; i < n; i++) if (a.at[i]! < a.at[oldest]!) oldest = i;
+  return oldest;
+}
+
+/** When the request's server announced it (then forgotten), or `now()` when it did not (not Node's http server, or announced too long ago). */
 function startOf(req: object, socket: object | null, now: () => number): number {
-  const slot = socket === null ? undefined : starts.get(socket);
-  if (slot === undefined || slot.req !== req) return now();
-  slot.req = undefined;
-  return slot.at[0]!;
+  const a = socket === null ? undefined : starts.get(socket);
+  if (a !== undefined) {
+    const reqs = a.reqs;
+    for (let i = 0; i < reqs.length; i++) {
+      if (reqs[i] === req) {
+        reqs[i] = undefined;
+        return a.at[i]!;
+      }
+    }
+  }
+  return now();
+}
+
+/** Forgets a request's announcement (one this copy does not measure, or measures on a clock of its own). */
+function forget(req: object, socket: object | null): void {
+  const reqs = socket === null ? undefined : starts.get(socket)?.reqs;
+  if (reqs === undefined) return;
+  for (let i = 0; i < reqs.length; i++) if (reqs[i] === req) reqs[i] = undefined;
 }
 
 /**
@@ -152,7 +193,10 @@ function startOf(req: object, socket: object | null, now: () => number): number 
  * listener): the sample is taken here, with no tick or listener of its own per request.
  */
 function onResponseFinish(message: unknown): void {
-  const p = stateFor((message as { request: object }).request) as Partial<Pending> | undefined;
+  const { request, socket } = message as { request: object; socket: object | null };
+  const p = stateFor(request) as Partial<Pending> | undefined;
+  // This copy's middleware took the announcement when it began measuring; else it is forgotten here.
+  if (!(p instanceof Pending)) forget(request, socket);
   // Another copy of the agent in the process measures with its own class: duck-typed.
   if (p?.owner === undefined || p.ended) return;
   p.ended = true;
@@ -266,7 +310,12 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       // Measured once, by the first measuring middleware (mounted twice, or two agents).
       if ((prev as Partial<Pending> | undefined)?.owner !== undefined) return undefined;
       const socket = req instanceof IncomingMessage ? (req.socket as object | null) : null;
-      const t0 = fromServer ? startOf(req, socket, now) : now();
+      let t0: number;
+      if (fromServer) t0 = startOf(req, socket, now);
+      else {
+        forget(req, socket);
+        t0 = now();
+      }
       const p = new Pending(owner, req, res, typeof req.method === 'string' ? req.method : 'GET', t0, ++counter);
       if (prev !== undefined) {
         // Route capture saw a mount before this middleware ran: keep what it knows.
