@@ -143,10 +143,8 @@ function onRequestStart(message: unknown): void {
   if (socket === null || typeof socket !== 'object') return;
   let a = starts.get(socket);
   if (a === undefined) starts.set(socket, (a = { reqs: [undefined], at: new Float64Array(1) }));
-  const reqs = a.reqs;
-  let i = 0;
-  while (i < reqs.length && reqs[i] !== undefined) i++;
-  if (i === reqs.length) i = makeRoom(a);
+  let i = a.reqs.indexOf(undefined);
+  if (i < 0) i = makeRoom(a);
   a.reqs[i] = request;
   a.at[i] = t;
 }
@@ -166,26 +164,20 @@ function makeRoom(a: Announced): number {
   return oldest;
 }
 
-/** When the request's server announced it (then forgotten), or `now()` when it did not (not Node's http server, or announced too long ago). */
+/** When the request's server announced it (then forgotten), or `now()` when it did not (not Node's http server, or MAX_ANNOUNCED announcements ago). */
 function startOf(req: object, socket: object | null, now: () => number): number {
   const a = socket === null ? undefined : starts.get(socket);
-  if (a !== undefined) {
-    const reqs = a.reqs;
-    for (let i = 0; i < reqs.length; i++) {
-      if (reqs[i] === req) {
-        reqs[i] = undefined;
-        return a.at[i]!;
-      }
-    }
-  }
-  return now();
+  const i = a === undefined ? -1 : a.reqs.indexOf(req);
+  if (a === undefined || i < 0) return now();
+  a.reqs[i] = undefined;
+  return a.at[i]!;
 }
 
 /** Forgets a request's announcement (one this copy does not measure, or measures on a clock of its own). */
 function forget(req: object, socket: object | null): void {
   const reqs = socket === null ? undefined : starts.get(socket)?.reqs;
-  if (reqs === undefined) return;
-  for (let i = 0; i < reqs.length; i++) if (reqs[i] === req) reqs[i] = undefined;
+  const i = reqs === undefined ? -1 : reqs.indexOf(req);
+  if (reqs !== undefined && i >= 0) reqs[i] = undefined;
 }
 
 /**
