@@ -17,27 +17,24 @@ import {
   type Snapshot,
 } from '../protocol';
 import { createAlerts } from './alerts';
+import { Backend, type BackendOptions, type BackLink, FRONT_COMMANDS, type FrontView, LocalBack } from './backend';
 import { type Cache, type CacheOptions, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
-import { type CommandHandlers, commandTable, runHandler } from './commands';
+import { type CommandHandler, type CommandHandlers, commandTable, runHandler } from './commands';
 import { RouteLensError } from './errors';
 import { type HealthHandlerOptions, createHealthHandler } from './health-endpoint';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
 import { createMiddleware } from './express/middleware';
-import { openFeed } from './feed';
 import { FindingsEngine } from './findings';
 import { RouteProfiler } from './profile';
-import { History } from './history';
-import type { AgentHost, Alerts, CommandSource, MeasuringSwitch, RequestSample } from './internal';
+import type { Alerts, CommandSource, MeasuringSwitch, RequestSample } from './internal';
 import { Diagnostics } from './log';
 import { appNamespace } from './namespace';
-import { type MetricsCore, createMetrics } from './metrics';
 import { appPortsField } from './server/app-ports';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
-import { type LocalServer, startServer } from './server';
 import { defaultDiscoveryDir } from './server/discovery';
-import { SlowLogFile } from './slowlog-file';
+import { startWorkerBack } from './worker/link';
 import { currentContext } from './context';
 import { CALL_SITE, type SpanRecorder, startSpans, stopSpans, withSpan } from './spans';
 
@@ -67,29 +64,25 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly diag: Diagnostics;
   /** The app's two-tier cache (works even when measuring is disabled). Undefined with `cache: false`. */
   readonly cache: Cache | undefined;
-  private readonly metrics: MetricsCore | undefined;
+  /** The figures, their server and alerts: in the agent's worker, or in this thread. Undefined when measuring is off. */
+  private readonly back: BackLink | undefined;
   /** Why routes are slow: fed each finished trace through `findings.observe(trace)` (the span recorder's listener). */
   private readonly findings: FindingsEngine | undefined;
   /** "Profile this route": one CPU profile at a time. */
   private readonly profiler: RouteProfiler | undefined;
   /** Span recording (undefined when off); `spans.onTrace(listener)` hears every traced request. */
   readonly spans: SpanRecorder | undefined;
-  private readonly alerts: Alerts;
+  /** A disabled agent's alerts (none ever fire): what its health endpoint and snapshot show. */
+  private readonly idleAlerts: Alerts | undefined;
   private readonly rateLimits: RateLimits;
   private readonly startedAt = Date.now();
   private readonly handler: RequestHandler;
   private readonly instrumented = new Set<unknown>();
   private routeTables: RouteTable[] = [];
-  private server: LocalServer | undefined;
-  private serverStart: Promise<LocalServer | undefined> | undefined;
-  private readonly slowLog: SlowLogFile | undefined;
-  /** Per-route minutes on disk; undefined with `history: false` or measuring off. */
-  private readonly history: History | undefined;
-  private evaluateTimer: NodeJS.Timeout | undefined;
+  private serverPort: number | undefined;
+  private serverStart: Promise<{ port: number; url: string; token: string; discoveryFile?: string } | undefined> | undefined;
   /** Read first by the measuring middleware on every request. */
   private readonly measuring: MeasuringSwitch = { paused: false };
-  /** Grows with every `thresholds.set`. */
-  private thresholdsRevision = 0;
   private closed = false;
 
   constructor(options: AgentOptions = {}) {
@@ -99,8 +92,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.diag = new Diagnostics(o.logger);
     for (const w of o.warnings) this.diag.warnOnce(w.code, w.message, w.once);
     const thresholds = o.thresholds;
-    this.alerts = createAlerts({ thresholds, diag: this.diag });
-    this.alerts.onFire((alert) => this.emitSafely('alert', alert));
 
     if (o.cache !== false) {
       const cacheOptions: CacheOptions = o.cache.redis === undefined && o.redis !== undefined ? { ...o.cache, redis: o.redis } : { ...o.cache };
@@ -110,9 +101,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.rateLimits = createRateLimits({ diag: this.diag, redis: o.redis, namespace: appNamespace(o.name), resolveRoute: (method, path) => this.matchRoute(method, path) });
 
     if (o.enabled) {
-      if (o.history) this.history = new History(o.history, { diag: this.diag });
-      this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: thresholds.slowMs, diag: this.diag, systemIntervalMs: o.systemMs, history: this.history });
-      const metrics = this.metrics;
+      const backOptions = this.backendOptions(o.server ? this.claimDiscovery() : false);
+      const front = this.frontView();
+      const back = (o.worker && startWorkerBack(backOptions, front, this.diag)) || new LocalBack(new Backend(backOptions, front, this.diag));
+      this.back = back;
+      back.onAlert((alert) => this.emitSafely('alert', alert));
+      const metrics = back.recorder;
       const spans = o.spans === false ? undefined : startSpans(o.spans, this.diag);
       this.spans = spans;
       const recorder = spans === undefined ? metrics : { registerRoute: metrics.registerRoute.bind(metrics), record: (s: RequestSample) => {
@@ -120,16 +114,14 @@ export class Agent extends EventEmitter<AgentEvents> {
         spans.finish(s);
       } };
       this.handler = createMiddleware(recorder, { diag: this.diag, measuring: this.measuring, requestIdHeader: o.requestIdHeader });
-      this.findings = this.createFindings(metrics);
-      this.profiler = this.createProfiler(metrics, this.findings);
+      this.findings = this.createFindings(back);
+      this.profiler = this.createProfiler(back, this.findings);
       const findings = this.findings;
       if (spans !== undefined && findings !== undefined) spans.onTrace((trace) => findings.observe(trace));
-      if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => metrics.slowSince(since), this.diag);
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
-      this.evaluateTimer = setInterval(() => this.evaluate(), o.evaluateMs);
-      this.evaluateTimer.unref();
-      if (o.server) this.serverStart = this.listen(this.claimDiscovery());
+      if (o.server) this.serverStart = this.listen(back);
     } else {
+      this.idleAlerts = createAlerts({ thresholds, diag: this.diag });
       this.handler = passThrough;
     }
   }
@@ -147,10 +139,10 @@ export class Agent extends EventEmitter<AgentEvents> {
    * registered. The agent finds the app's `express` by itself; call this when it cannot.
    */
   instrument(expressModule: unknown): void {
-    if (!this.metrics || this.instrumented.has(expressModule)) return;
+    if (!this.back || this.instrumented.has(expressModule)) return;
     this.instrumented.add(expressModule);
     try {
-      const metrics = this.metrics;
+      const metrics = this.back.recorder;
       const table = instrumentExpress(expressModule, { registerRoute: (def) => metrics.registerRoute(def), diag: this.diag });
       if (table) this.routeTables.push(table);
     } catch (err) {
@@ -179,8 +171,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Times `fn` (sync or async) as a custom timing called `name`. Returns what fn returns; errors pass through unchanged. */
   time<T>(name: string, fn: () => T): T {
-    const metrics = this.metrics;
-    if (!metrics || this.measuring.paused) return fn();
+    if (!this.back || this.measuring.paused) return fn();
     const start = performance.now();
     let result: T;
     try {
@@ -221,9 +212,9 @@ export class Agent extends EventEmitter<AgentEvents> {
    * by that name was registered or recorded, or when measuring is off.
    */
   stats(name: string): EndpointStats | undefined {
-    const m = this.metrics;
-    if (!m || typeof name !== 'string') return undefined;
-    return m.endpoint(name) ?? m.endpoint(`CUSTOM ${name}`);
+    const b = this.back;
+    if (!b || typeof name !== 'string') return undefined;
+    return b.endpoint(name) ?? b.endpoint(`CUSTOM ${name}`);
   }
 
   /** Response cache middleware for GET/HEAD routes (see docs/cache.md). */
@@ -243,40 +234,39 @@ export class Agent extends EventEmitter<AgentEvents> {
    * (statuses configurable). Unauthenticated: reasons are alert rule codes, nothing more.
    */
   healthHandler(options?: HealthHandlerOptions): Middleware {
-    return createHealthHandler({ health: () => this.alerts.health(), firing: () => this.alerts.active() }, options);
+    return createHealthHandler({ health: () => (this.back ?? this.idleAlerts!).health(), firing: () => this.back?.firing() ?? [] }, options);
   }
 
   /** The full current state, as streamed to the editor. */
   snapshot(): Snapshot {
-    const m = this.metrics;
+    if (this.back) return this.back.snapshot();
+    const alerts = this.idleAlerts!;
     const cache = this.cache?.stats();
     return {
       protocolVersion: PROTOCOL_VERSION,
       agent: this.info(),
       time: Date.now(),
-      endpoints: m ? m.endpoints() : [],
-      system: m ? m.system() : emptySystem(),
-      alerts: this.alerts.active(),
-      alertHistory: this.alerts.history(),
-      thresholds: this.alerts.thresholds(),
-      health: this.alerts.health(),
-      slowRequests: m ? m.slowRequests() : [],
+      endpoints: [],
+      system: emptySystem(),
+      alerts: alerts.active(),
+      alertHistory: alerts.history(),
+      thresholds: alerts.thresholds(),
+      health: alerts.health(),
+      slowRequests: [],
       ...(cache ? { cache } : {}),
       rateLimits: this.rateLimits.list(),
-      droppedEndpoints: m ? m.droppedEndpoints() : 0,
+      droppedEndpoints: 0,
       paused: this.measuring.paused,
-      ...(this.findings ? { findings: this.findings.list() } : {}),
     };
   }
 
   /** Resolves once the local server listens (undefined when disabled or it could not start). */
   async ready(): Promise<{ port: number; url: string; token: string; discoveryFile?: string } | undefined> {
-    const s = await this.serverStart;
-    return s ? { port: s.port, url: s.url, token: s.token, ...(s.discoveryFile ? { discoveryFile: s.discoveryFile } : {}) } : undefined;
+    return this.serverStart;
   }
 
   get port(): number | undefined {
-    return this.server?.port;
+    return this.serverPort;
   }
 
   /** Stops timers, the server, Redis connections; removes the discovery file. Idempotent. */
@@ -284,15 +274,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.closed) return;
     this.closed = true;
     advertised().delete(this);
-    clearInterval(this.evaluateTimer);
     this.findings?.close();
     this.profiler?.cancel();
-    const server = await this.serverStart?.catch(() => undefined);
-    this.metrics?.endpoints(); // aggregates what is queued, so the history's last minute has it
-    await Promise.allSettled([server?.close(), this.cache?.close(), this.rateLimits.close(), this.slowLog?.close(), this.history?.close()]);
+    await this.serverStart?.catch(() => undefined);
+    await Promise.allSettled([this.back?.close(), this.cache?.close(), this.rateLimits.close()]);
     for (const table of this.routeTables) table.detach();
     this.routeTables = [];
-    this.metrics?.close();
     if (this.spans) stopSpans(this.spans);
     this.removeAllListeners();
   }
@@ -308,7 +295,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       cwd: process.cwd(),
       startedAt: this.startedAt,
       features: this.features(),
-      ...appPortsField(this.server?.port),
+      ...appPortsField(this.serverPort),
     };
   }
 
@@ -318,33 +305,33 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.cache) features.push('cache');
     if (this.options.redis !== undefined || (this.options.cache !== false && this.options.cache.redis !== undefined)) features.push('redis');
     if (this.rateLimits.list().length > 0) features.push('rateLimit');
-    if (this.slowLog) features.push('slowLog');
+    if (this.options.slowLog) features.push('slowLog');
     return features;
   }
 
-  private createFindings(metrics: MetricsCore): FindingsEngine {
+  private createFindings(back: BackLink): FindingsEngine {
     const cache = this.cache;
     return new FindingsEngine({
-      thresholds: () => this.alerts.thresholds(),
+      thresholds: () => back.thresholds(),
       routeLocation: (endpoint) => {
-        const e = metrics.endpoint(endpoint);
+        const e = back.describe(endpoint);
         return e?.handlerLocation ?? e?.location;
       },
       ...(cache ? { cacheEvents: (cursor) => cache.readEvents(cursor) } : {}),
-      onSlowQuery: (entry) => metrics.recordSlowEntry(entry),
+      onSlowQuery: (entry) => back.recordSlowEntry(entry),
       diag: this.diag,
     });
   }
 
   /** The route's frames: its handler, its registration site, and the handler and middleware its traces showed. */
-  private createProfiler(metrics: MetricsCore, findings: FindingsEngine): RouteProfiler {
+  private createProfiler(back: BackLink, findings: FindingsEngine): RouteProfiler {
     return new RouteProfiler({
       routeFrames: (endpoint) => {
-        const e = metrics.endpoint(endpoint);
+        const e = back.describe(endpoint);
         if (!e || e.kind === 'custom' || e.kind === 'overflow') return undefined;
         return [e.handlerLocation, e.location, ...findings.routeFrames(endpoint)].filter((l) => l !== undefined);
       },
-      requestCount: (endpoint) => metrics.endpoint(endpoint)?.count ?? 0,
+      requestCount: (endpoint) => back.endpoint(endpoint)?.count ?? 0,
       dir: () => join(process.cwd(), '.routelens', 'profiles'),
     });
   }
@@ -366,7 +353,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private recordSafely(name: string, ms: number, error: boolean): void {
     if (this.measuring.paused) return;
     try {
-      this.metrics?.recordCustom(String(name), ms, error);
+      this.back?.recorder.recordCustom(String(name), ms, error);
     } catch (err) {
       this.diag.failure('record', err);
     }
@@ -380,15 +367,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  private evaluate(): void {
-    if (!this.metrics) return;
-    try {
-      const m = this.metrics;
-      this.alerts.evaluate({ endpoints: m.alertEndpoints(), system: m.system(), cache: this.cache?.stats(), rateLimits: this.rateLimits.list(), slowLastMinute: m.slowLastMinute(), slowQueries: this.findings?.slowQueries() });
-    } catch (err) {
-      this.diag.failure('evaluate', err);
-    }
-  }
 
   /**
    * Registers this agent's server and returns where it may write its discovery file: nowhere when
@@ -407,68 +385,59 @@ export class Agent extends EventEmitter<AgentEvents> {
     return clash ? false : dir;
   }
 
-  private async listen(discoveryDir: string | false): Promise<LocalServer | undefined> {
-    const o = this.options;
-    try {
-      this.server = await startServer(this.host(), {
-        port: o.port,
-        host: o.host,
-        allowNonLoopback: o.allowNonLoopback,
-        token: o.token,
-        batchMs: o.batchMs,
-        heartbeatMs: o.heartbeatMs,
-        discoveryDir,
-        name: o.name,
-        version: VERSION,
-        diag: this.diag,
-      });
-      if (this.closed || !this.server.enabled) {
-        await this.server.close();
-        this.server = undefined;
-        return undefined;
-      }
-      this.emitSafely('listening', { port: this.server.port, url: this.server.url });
-      return this.server;
-    } catch (err) {
-      this.diag.failure('server', err);
-      return undefined;
-    }
+  private async listen(back: BackLink): Promise<{ port: number; url: string; token: string; discoveryFile?: string } | undefined> {
+    const address = await back.listen();
+    if (address === undefined) return undefined;
+    if (this.closed) return undefined;
+    this.serverPort = address.port;
+    this.emitSafely('listening', { port: address.port, url: address.url });
+    return address;
   }
 
-  private host(): AgentHost {
+  /** The back end's configuration: plain data (it may cross to the worker). */
+  private backendOptions(discoveryDir: string | false): BackendOptions {
+    const o = this.options;
     return {
-      info: () => this.info(),
-      snapshot: () => this.snapshot(),
-      sketches: () => this.metrics?.sketches() ?? [],
-      openFeed: () =>
-        openFeed({
-          clock: Date.now,
-          metrics: this.metrics,
-          alerts: this.alerts,
-          thresholdsRevision: () => this.thresholdsRevision,
-          cache: this.cache,
-          rateLimits: this.rateLimits,
-          paused: () => this.measuring.paused,
-          findings: this.findings,
-        }),
-      execute: (command, args, source) => this.execute(command, args, source),
+      name: o.name,
+      version: VERSION,
+      maxEndpoints: o.maxEndpoints,
+      thresholds: o.thresholds,
+      evaluateMs: o.evaluateMs,
+      systemMs: o.systemMs,
+      slowLog: o.slowLog,
+      history: o.history,
+      server: o.server ? { port: o.port, host: o.host, allowNonLoopback: o.allowNonLoopback, token: o.token, batchMs: o.batchMs, heartbeatMs: o.heartbeatMs, discoveryDir } : false,
     };
   }
 
-  /** Every command's handler, type-checked against its arguments and result (agent/commands.ts). */
+  /** What the back end reads of this thread's parts, and how it runs their commands. */
+  private frontView(): FrontView {
+    const agent = this;
+    return {
+      info: () => this.info(),
+      cache: this.cache,
+      rateLimits: this.rateLimits,
+      // Made after the back end (the findings read its thresholds): read when used.
+      get findings() {
+        return agent.findings;
+      },
+      paused: () => this.measuring.paused,
+      execute: (command, args, source) => runHandler(this.commands[command] as CommandHandler<CommandName>, args as CommandArgs<CommandName>, source),
+    };
+  }
+
+  /** The handlers of the commands this thread runs (FRONT_COMMANDS); the rest go to the back end. */
   private readonly commands: CommandHandlers = commandTable({
     snapshot: () => this.snapshot(),
-    metrics: () => this.metrics,
+    metrics: () => this.back && { endpoint: (id: string) => this.back?.endpoint(id), reset: backOnly, setSlowThresholds: backOnly },
     spans: () => this.spans,
-    alerts: () => this.alerts,
+    alerts: () => this.idleAlerts!,
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,
     findings: () => this.findings,
     profiler: () => this.profiler,
-    history: () => this.history,
-    thresholdsSet: () => {
-      this.thresholdsRevision++;
-    },
+    history: () => undefined,
+    thresholdsSet: () => {},
     setPaused: (paused) => {
       this.setPaused(paused);
       return this.measuring.paused;
@@ -477,8 +446,14 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Runs one command whose arguments the protocol module validated. */
   execute<C extends CommandName>(command: C, args: CommandArgs<C>, source: CommandSource = 'app'): Promise<CommandResults[C]> {
+    if (this.back && !FRONT_COMMANDS.has(command)) return this.back.execute(command, args, source);
     return runHandler(this.commands[command], args, source);
   }
+}
+
+/** A part of the command table only the back end's commands use. */
+function backOnly(): never {
+  throw new Error('a back-end command reached the front');
 }
 
 function emptySystem(): Snapshot['system'] {

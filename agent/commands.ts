@@ -10,8 +10,7 @@ import { RouteLensError } from './errors';
 import type { FindingsEngine } from './findings';
 import type { RouteProfiler } from './profile';
 import type { History } from './history';
-import type { Alerts, CommandSource } from './internal';
-import type { MetricsCore } from './metrics';
+import type { Alerts, CommandSource, Metrics } from './internal';
 import type { RateLimits } from './ratelimit';
 import type { SpanRecorder } from './spans';
 
@@ -21,7 +20,7 @@ export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 /** What the commands act on (read when a command runs: parts may be absent). */
 export interface CommandParts {
   snapshot(): Snapshot;
-  metrics(): MetricsCore | undefined;
+  metrics(): Pick<Metrics, 'reset' | 'setSlowThresholds' | 'endpoint'> | undefined;
   spans(): SpanRecorder | undefined;
   alerts(): Alerts;
   cache(): Cache | undefined;

@@ -28,8 +28,8 @@ export interface FeedSources {
   alerts: Alerts;
   /** Grows when the thresholds are set. */
   thresholdsRevision: () => number;
-  cache: Cache | undefined;
-  rateLimits: RateLimits;
+  cache: Pick<Cache, 'readEvents' | 'revision' | 'stats'> | undefined;
+  rateLimits: Pick<RateLimits, 'list' | 'revision'>;
   /** True while measuring is paused. */
   paused: () => boolean;
   /** The findings (absent: none recorded). */

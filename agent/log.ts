@@ -71,6 +71,18 @@ export class Diagnostics {
   info(message: string): void {
     safe(() => this.logger?.info?.(message));
   }
+
+  /** True when the app gave a logger. */
+  get hasLogger(): boolean {
+    return this.logger !== undefined;
+  }
+
+  /** Writes a line another thread's Diagnostics produced ('stderr': a start-up warning without a logger). */
+  relay(level: 'warn' | 'error' | 'info' | 'stderr', line: string): void {
+    if (level === 'stderr') safe(() => this.stderr(line));
+    else if (level === 'info') safe(() => this.logger?.info?.(line));
+    else safe(() => this.logger?.[level](line));
+  }
 }
 
 function safe(fn: () => void): void {

@@ -81,6 +81,11 @@ export interface AgentOptions {
   spans?: boolean | { sample?: number | 'all'; maxSpansPerRequest?: number };
   /** false = no `X-Request-Id` response header (the request id is still kept). Default true. */
   requestIdHeader?: boolean;
+  /**
+   * Keep the figures, alerts and the local server in a worker thread the agent starts, so the app's
+   * main thread only records (docs/performance.md). Default false for now. ROUTELENS_WORKER=1.
+   */
+  worker?: boolean;
 }
 
 /** A start-up warning found while resolving (a bad environment value); the agent writes it once. */
@@ -117,6 +122,7 @@ export interface ResolvedOptions {
   history: ResolvedHistory | false;
   spans: SpanOptions | false;
   requestIdHeader: boolean;
+  worker: boolean;
 }
 
 /** Every option createAgent knows; anything else is refused, naming the nearest. */
@@ -124,7 +130,7 @@ export const AGENT_OPTION_NAMES = [
   'name', 'enabled', 'port', 'host', 'allowNonLoopback', 'token', 'discoveryDir', 'server', 'batchMs', 'heartbeatMs',
   'maxEndpoints', 'thresholds', 'redis', 'cache', 'express', 'logger', 'evaluateMs', 'systemMs', 'slowLog',
   'history',
-  'spans', 'requestIdHeader',
+  'spans', 'requestIdHeader', 'worker',
 ] as const satisfies ReadonlyArray<keyof AgentOptions>;
 // Compile error when an option is added to AgentOptions but not to the list above.
 const allNamed: Exclude<keyof AgentOptions, (typeof AGENT_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -222,6 +228,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     history: resolveHistory(o.history, { off: historyOff, dir: historyDir }, cwd),
     spans: resolveSpans(o.spans, fromEnv('ROUTELENS_SPANS', readSpans, 'spans use the spans option')),
     requestIdHeader: check.boolean(o, 'requestIdHeader', true),
+    worker: fromEnv('ROUTELENS_WORKER', readFlag, 'the worker follows the worker option') ?? check.boolean(o, 'worker', false),
   };
 }
 

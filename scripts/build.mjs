@@ -24,7 +24,7 @@ const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: '
 
 const configs = [
   // ---- agent (npm package: routelens/agent, routelens/register)
-  { ...common, entryPoints: { 'agent/index': 'agent/index.ts', 'agent/register': 'agent/register.ts', 'protocol/index': 'protocol/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: agentExternal },
+  { ...common, entryPoints: { 'agent/index': 'agent/index.ts', 'agent/register': 'agent/register.ts', 'agent/worker': 'agent/worker/main.ts', 'protocol/index': 'protocol/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: agentExternal },
   // ES-module entry of the preload (`node --import routelens/register`): installs the loader hooks.
   ...(existsSync(join(root, 'agent/register-esm.ts'))
     ? [{ ...common, entryPoints: { 'agent/register': 'agent/register-esm.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', format: 'esm', target: 'node20', external: [...agentExternal, './register.js'] }]

@@ -24,7 +24,7 @@ import type { EndpointStats, SlowRequest, SystemStats, Thresholds } from '../../
 import { type AlertEndpoint, type Clock, type Metrics, type MetricsChanges, type MetricsCursor, type RequestSample, type RouteDefinition, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { EndpointChanges } from './changes';
-import { COARSE_SLOTS, type Endpoint, coarseEpoch, fineEpoch } from './endpoint';
+import { COARSE_SLOTS, Endpoint, coarseEpoch, fineEpoch } from './endpoint';
 import { RecordQueue } from './queue';
 import { EndpointRegistry } from './registry';
 import { SlowLog } from './slow';
@@ -48,6 +48,21 @@ export interface MetricsOptions {
   systemIntervalMs?: number;
   /** Receives every aggregated sample but the overflow bucket's (the history on disk). */
   history?: HistorySink;
+  /**
+   * Process figures from elsewhere instead of a sampler of this thread's own (the agent's worker
+   * reads the app's main thread): then `systemIntervalMs` is unused.
+   */
+  system?: SystemSource;
+  /** Called before every read aggregates what is queued: samples recorded in another thread arrive here. */
+  pull?: () => void;
+}
+
+/** Where process figures come from: the last sample, and how many were taken (a reader's position). */
+export interface SystemSource {
+  readonly samples: number;
+  stats(time: number, requestsPerSecond: number, errorRate: number): SystemStats;
+  sample(): void;
+  close(): void;
 }
 
 /**
@@ -80,7 +95,10 @@ export class MetricsCore implements Metrics {
   private readonly queue: RecordQueue;
   private readonly slow: SlowLog;
   private readonly traffic = new RequestTraffic();
-  private readonly sampler: SystemSampler;
+  private readonly sampler: SystemSource;
+  private readonly pull: (() => void) | undefined;
+  /** Endpoints by the index another thread's recorder gave them (bind/ingest). */
+  private readonly bound: Array<Endpoint | undefined> = [];
   private readonly history: HistorySink | undefined;
   /** Endpoints with data still inside a window: marked changed when a slot boundary passes. */
   private readonly live = new Set<Endpoint>();
@@ -99,11 +117,14 @@ export class MetricsCore implements Metrics {
     const now = this.clock();
     this.slidAt = fineEpoch(now);
     this.changes = new EndpointChanges(2 * maxEndpoints + 1);
-    this.registry = new EndpointRegistry(maxEndpoints, this.changes, this.diag, now);
+    const changes = this.changes;
+    const hooks = { create: (id: string, method: string, route: string, kind: EndpointStats['kind'], since: number) => new Endpoint(id, method, route, kind, since), touch: (ep: Endpoint) => changes.touch(ep), remove: (id: string) => changes.remove(id) };
+    this.registry = new EndpointRegistry(maxEndpoints, hooks, this.diag, now);
     this.slow = new SlowLog(Math.max(1, Math.floor(opts.slowRingSize ?? SLOW_REQUESTS_KEPT)), { ...DEFAULT_SLOW_MS, ...opts.slowMs });
     this.slowFromMs = this.slow.thresholds.info;
     this.queue = new RecordQueue(this.clock, this, this.diag);
-    this.sampler = new SystemSampler(this.diag, opts.systemIntervalMs ?? 1000);
+    this.sampler = opts.system ?? new SystemSampler(this.diag, opts.systemIntervalMs ?? 1000);
+    this.pull = opts.pull;
     this.history = opts.history;
   }
 
@@ -123,12 +144,8 @@ export class MetricsCore implements Metrics {
     try {
       const ep = this.registry.forRequest(sample.method, sample.route);
       const duration = clampDuration(sample.duration);
-      const s = sample.status;
-      const status = typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
-      // An error is what was sent, not how the app got there: a 5xx, or a failure with no response at all.
-      // A 404 passed to next(err) is a 404 (a status class of its own), as if res.status(404) had sent it.
-      const flags = sample.aborted === true ? F_ABORTED : status >= 500 || (status < 100 && sample.threw === true) ? F_ERROR : 0;
-      this.queue.push(ep, duration, status, flags);
+      const status = statusOf(sample);
+      this.queue.push(ep, duration, status, flagsOf(sample, status));
       if (ep.replayable && status >= 200 && status < 400 && this.history !== undefined && --ep.pathCountdown <= 0) this.takePath(ep, sample);
       if (duration >= this.slowFromMs) {
         const now = this.clock();
@@ -161,10 +178,47 @@ export class MetricsCore implements Metrics {
     return this.queue.queued;
   }
 
+  // ------------------------------------------------------------ recording from another thread
+
+  /**
+   * Gives the endpoint of a request (as `record()` would resolve it) an index that samples recorded
+   * elsewhere name it by. The other thread's registry took the same steps in the same order, so
+   * both resolve to the same endpoint, the overflow bucket included.
+   */
+  bind(index: number, method: string, route: string | undefined): void {
+    this.bound[index] = this.registry.forRequest(method, route);
+  }
+
+  /** As bind(), for a custom timing's name. */
+  bindCustom(index: number, name: string): void {
+    this.bound[index] = this.registry.forCustom(name);
+  }
+
+  /** One sample recorded elsewhere (already classified and clamped); dropped when its endpoint was reset away. */
+  ingest(index: number, duration: number, status: number, flags: number, time: number): void {
+    const ep = this.bound[index];
+    if (ep !== undefined && !ep.removed) this.aggregate(ep, duration, status, flags, time);
+  }
+
+  /** A slow request recorded elsewhere: into the slow log and the process-wide slow count. */
+  ingestSlow(sample: RequestSample, index: number, duration: number, status: number): void {
+    const ep = this.bound[index];
+    if (ep === undefined) return;
+    const now = this.clock();
+    this.slow.add(sample, ep.method, ep.route, duration, status, now);
+    this.traffic.addSlow(fineEpoch(now));
+  }
+
+  /** What is queued here and elsewhere, aggregated. */
+  private drain(): void {
+    this.pull?.();
+    this.queue.drain();
+  }
+
   // ------------------------------------------------------------ reads
 
   endpoints(): EndpointStats[] {
-    this.queue.drain();
+    this.drain();
     const now = this.clock();
     const out: EndpointStats[] = [];
     for (const ep of this.registry.values()) out.push(ep.stats(now));
@@ -173,14 +227,14 @@ export class MetricsCore implements Metrics {
 
   /** Every endpoint's lifetime count and latency sketch (GET /v1/sketches). */
   sketches(): Array<{ id: string; count: number; sketch: string }> {
-    this.queue.drain();
+    this.drain();
     const out: Array<{ id: string; count: number; sketch: string }> = [];
     for (const ep of this.registry.values()) out.push({ id: ep.id, ...ep.sketch() });
     return out;
   }
 
   alertEndpoints(): AlertEndpoint[] {
-    this.queue.drain();
+    this.drain();
     const now = this.clock();
     const out: AlertEndpoint[] = [];
     for (const ep of this.registry.values()) {
@@ -190,12 +244,12 @@ export class MetricsCore implements Metrics {
   }
 
   endpoint(id: string): EndpointStats | undefined {
-    this.queue.drain();
+    this.drain();
     return this.registry.get(id)?.stats(this.clock());
   }
 
   system(): SystemStats {
-    this.queue.drain();
+    this.drain();
     const now = this.clock();
     const { requestsPerSecond, errorRate } = this.traffic.rates(now, this.registry.startedAt);
     return this.sampler.stats(now, requestsPerSecond, errorRate);
@@ -226,20 +280,20 @@ export class MetricsCore implements Metrics {
   }
 
   droppedEndpoints(): number {
-    this.queue.drain();
+    this.drain();
     return this.dropped;
   }
 
   // ------------------------------------------------------------ the change feed
 
   cursor(): MetricsCursor {
-    this.queue.drain();
+    this.drain();
     this.slide(this.clock());
     return { revision: this.changes.seal(), slow: this.slow.written, system: this.sampler.samples };
   }
 
   changesSince(since: MetricsCursor): MetricsChanges {
-    this.queue.drain();
+    this.drain();
     const now = this.clock();
     this.slide(now);
     const cursor: MetricsCursor = { revision: this.changes.seal(), slow: this.slow.written, system: this.sampler.samples };
@@ -254,7 +308,7 @@ export class MetricsCore implements Metrics {
 
   reset(endpointId?: string): number {
     try {
-      this.queue.drain();
+      this.drain();
       const now = this.clock();
       if (endpointId === undefined) {
         const n = this.registry.size;
@@ -329,7 +383,22 @@ export class MetricsCore implements Metrics {
   }
 }
 
-function clampDuration(d: unknown): number {
+/** A sample's status code, or 0 when it has none that HTTP allows. */
+export function statusOf(sample: RequestSample): number {
+  const s = sample.status;
+  return typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
+}
+
+/**
+ * F_ABORTED or F_ERROR or 0. An error is what was sent, not how the app got there: a 5xx, or a
+ * failure with no response at all. A 404 passed to next(err) is a 404 (a status class of its
+ * own), as if res.status(404) had sent it.
+ */
+export function flagsOf(sample: RequestSample, status: number): number {
+  return sample.aborted === true ? F_ABORTED : status >= 500 || (status < 100 && sample.threw === true) ? F_ERROR : 0;
+}
+
+export function clampDuration(d: unknown): number {
   if (typeof d !== 'number' || !(d > 0)) return 0; // NaN, negative, non-numbers
   return d > MAX_DURATION ? MAX_DURATION : d;
 }

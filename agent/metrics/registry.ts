@@ -8,8 +8,7 @@ import http from 'node:http';
 import type { EndpointKind, SourceLocation } from '../../protocol';
 import type { RouteDefinition } from '../internal';
 import type { Diagnostics } from '../log';
-import type { EndpointChanges } from './changes';
-import { Endpoint } from './endpoint';
+import type { Endpoint } from './endpoint';
 import { truncate } from './text';
 
 export const OVERFLOW_ID = '_OTHER (overflow)';
@@ -23,31 +22,50 @@ export const MAX_ROUTE = 1024;
 
 const KNOWN_METHODS: ReadonlySet<string> = new Set(http.METHODS);
 
-interface MethodTable {
-  routes: Map<string, Endpoint>;
-  unmatched: Endpoint | undefined;
+/** What the registry keeps of an endpoint: the figures' Endpoint in metrics, a light reference where samples are only routed. */
+export interface RegistryEntry {
+  readonly id: string;
+  readonly method: string;
+  readonly route: string;
+  readonly kind: EndpointKind;
+  registered: boolean;
+  location: SourceLocation | undefined;
+  handlerLocation: SourceLocation | undefined;
+  removed: boolean;
 }
 
-export class EndpointRegistry {
+/** How the registry makes its entries, and whom it tells of their changes. */
+export interface RegistryHooks<E extends RegistryEntry> {
+  create(id: string, method: string, route: string, kind: EndpointKind, since: number): E;
+  touch(entry: E): void;
+  remove(id: string): void;
+}
+
+interface MethodTable<E> {
+  routes: Map<string, E>;
+  unmatched: E | undefined;
+}
+
+export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
   /** When figures start from (construction or the last full reset): new endpoints' rate span starts here. */
   startedAt: number;
-  private readonly tables = new Map<string, MethodTable>();
-  private readonly byId = new Map<string, Endpoint>();
+  private readonly tables = new Map<string, MethodTable<E>>();
+  private readonly byId = new Map<string, E>();
   /** Endpoints counted against the cap (the overflow bucket is not). */
   private count = 0;
-  private overflowBucket: Endpoint | undefined;
+  private overflowBucket: E | undefined;
   private capWarned = false;
 
   constructor(
     private readonly maxEndpoints: number,
-    private readonly changes: EndpointChanges,
+    private readonly hooks: RegistryHooks<E>,
     private readonly diag: Diagnostics,
     startedAt: number,
   ) {
     this.startedAt = startedAt;
   }
 
-  get(id: string): Endpoint | undefined {
+  get(id: string): E | undefined {
     return this.byId.get(id);
   }
 
@@ -55,7 +73,7 @@ export class EndpointRegistry {
     return this.byId.has(id);
   }
 
-  values(): IterableIterator<Endpoint> {
+  values(): IterableIterator<E> {
     return this.byId.values();
   }
 
@@ -63,12 +81,12 @@ export class EndpointRegistry {
     return this.byId.size;
   }
 
-  isOverflow(ep: Endpoint): boolean {
+  isOverflow(ep: E): boolean {
     return ep === this.overflowBucket;
   }
 
   /** The endpoint of a request (on the request path): two Map reads for a known route, kept small so it inlines. */
-  forRequest(rawMethod: unknown, route: unknown): Endpoint {
+  forRequest(rawMethod: unknown, route: unknown): E {
     const method = typeof rawMethod === 'string' && KNOWN_METHODS.has(rawMethod) ? rawMethod : OTHER_METHOD;
     if (typeof route === 'string' && route.length <= MAX_ROUTE) {
       const ep = this.tables.get(method)?.routes.get(route);
@@ -78,7 +96,7 @@ export class EndpointRegistry {
   }
 
   /** The rest of `forRequest`: unmatched requests, `ALL` routes, long templates, first sight. */
-  private resolve(method: string, route: unknown): Endpoint {
+  private resolve(method: string, route: unknown): E {
     const t = this.table(method);
     if (typeof route !== 'string') return t.unmatched ?? this.create(method, UNMATCHED_ROUTE, 'unmatched');
     const key = routeKey(route);
@@ -97,7 +115,7 @@ export class EndpointRegistry {
   }
 
   /** The endpoint of a custom timing. */
-  forCustom(name: string): Endpoint {
+  forCustom(name: string): E {
     const key = name.length <= MAX_CUSTOM_NAME ? name : truncate(name, MAX_CUSTOM_NAME);
     return this.table('CUSTOM').routes.get(key) ?? this.create('CUSTOM', key, 'custom');
   }
@@ -119,15 +137,15 @@ export class EndpointRegistry {
       ep.registered = true;
       ep.location = def.location;
       ep.handlerLocation = def.handlerLocation;
-      this.changes.touch(ep);
+      this.hooks.touch(ep);
     } else if (def.handlerLocation && !ep.handlerLocation && sameSite(ep.location, def.location)) {
       // The handler's own site is found later (off the request path) and reported again for the same registration.
       ep.handlerLocation = def.handlerLocation;
-      this.changes.touch(ep);
+      this.hooks.touch(ep);
     }
   }
 
-  remove(ep: Endpoint): void {
+  remove(ep: E): void {
     ep.removed = true;
     this.byId.delete(ep.id);
     if (ep === this.overflowBucket) {
@@ -140,34 +158,34 @@ export class EndpointRegistry {
       }
       this.count--;
     }
-    this.changes.remove(ep.id);
+    this.hooks.remove(ep.id);
   }
 
-  private table(method: string): MethodTable {
+  private table(method: string): MethodTable<E> {
     let t = this.tables.get(method);
     if (!t) this.tables.set(method, (t = { routes: new Map(), unmatched: undefined }));
     return t;
   }
 
   /** A new endpoint, or the overflow bucket when the cap is reached. */
-  private create(method: string, route: string, kind: EndpointKind): Endpoint {
+  private create(method: string, route: string, kind: EndpointKind): E {
     if (this.count >= this.maxEndpoints) {
       this.capWarning();
       return this.overflow();
     }
-    const ep = new Endpoint(`${method} ${route}`, method, route, kind, this.startedAt);
+    const ep = this.hooks.create(`${method} ${route}`, method, route, kind, this.startedAt);
     const t = this.table(method);
     if (kind === 'unmatched') t.unmatched = ep;
     else t.routes.set(route, ep);
     this.byId.set(ep.id, ep);
     this.count++;
-    this.changes.touch(ep);
+    this.hooks.touch(ep);
     return ep;
   }
 
-  private overflow(): Endpoint {
+  private overflow(): E {
     if (!this.overflowBucket) {
-      this.overflowBucket = new Endpoint(OVERFLOW_ID, OTHER_METHOD, OVERFLOW_ROUTE, 'overflow', this.startedAt);
+      this.overflowBucket = this.hooks.create(OVERFLOW_ID, OTHER_METHOD, OVERFLOW_ROUTE, 'overflow', this.startedAt);
       this.byId.set(OVERFLOW_ID, this.overflowBucket);
     }
     return this.overflowBucket;

@@ -29,7 +29,7 @@ export async function bundleAgent(prefix: string): Promise<Bundle> {
   const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
   const external = [...Object.keys(pkg.dependencies), 'express'];
   const common = { absWorkingDir: root, bundle: true, logLevel: 'silent' as const, platform: 'node' as const, target: 'node20', outdir: join(dir, 'agent') };
-  await build({ ...common, entryPoints: { index: 'agent/index.ts', register: 'agent/register.ts' }, format: 'cjs', external });
+  await build({ ...common, entryPoints: { index: 'agent/index.ts', register: 'agent/register.ts', worker: 'agent/worker/main.ts' }, format: 'cjs', external });
   await build({ ...common, entryPoints: { register: 'agent/register-esm.ts' }, format: 'esm', outExtension: { '.js': '.mjs' }, external: [...external, './register.js'] });
   const children: ChildProcess[] = [];
   return {

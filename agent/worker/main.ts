@@ -1,0 +1,251 @@
+/**
+ * The agent's worker thread: the back end (agent/backend.ts) fed by the ring
+ * that the app's main thread writes, and by its messages (wire.ts). The app's
+ * parts (cache, limiters, findings, measuring, process figures) are mirrored
+ * here as the main thread reports them; their commands go back to it.
+ */
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { AgentInfo, CacheStats, CommandName, Finding, RateLimitStats, SystemStats } from '../../protocol';
+import { Backend, type FrontView } from '../backend';
+import { EventBatch } from '../cache/stats';
+import type { CommandSource, SlowQuerySummary } from '../internal';
+import { Diagnostics, type Logger } from '../log';
+import type { SystemSource } from '../metrics';
+import { Revision } from '../revision';
+import { RingReader } from './ring';
+import { type Answer, type Call, type FromWorker, type FrontState, Requests, type ToWorker, type WorkerData, toWire } from './wire';
+
+/** Drain period while samples arrive, and once the app is idle (ms). */
+const BUSY_MS = 20;
+const IDLE_MS = 250;
+/** Empty drains after which the period goes from BUSY_MS to IDLE_MS. */
+const IDLE_AFTER = 50;
+/** Cache events the mirror keeps for the editor's readers. */
+const CACHE_EVENTS_KEPT = 1000;
+
+const port = parentPort as MessagePort;
+const data = workerData as WorkerData & { calls: MessagePort };
+const post = (m: FromWorker): void => port.postMessage(m);
+
+/** The app's parts, as the main thread last reported them. */
+class FrontMirror implements FrontView {
+  cache: FrontView['cache'];
+  rateLimits: FrontView['rateLimits'];
+  findings: FrontView['findings'];
+  readonly system: SystemSource;
+  private infoValue: AgentInfo;
+  private cacheStats: CacheStats | undefined;
+  private readonly cacheRevision = new Revision();
+  private readonly cacheEvents = new EventBatch(CACHE_EVENTS_KEPT);
+  private limits: RateLimitStats[] = [];
+  private readonly limitsRevision = new Revision();
+  private findingsList: Finding[] = [];
+  private readonly findingsRevision = new Revision();
+  private slow: SlowQuerySummary[] = [];
+  private pausedValue = false;
+  private systemValue: FrontState['system'];
+  private systemSamples = 1;
+  private readonly requests = new Requests();
+
+  constructor(initial: FrontState) {
+    this.infoValue = initial.info!;
+    this.cacheStats = initial.cache ?? undefined;
+    this.cache = initial.cache ? { stats: () => this.cacheStats!, revision: () => this.cacheRevision.value(), readEvents: (cursor) => this.cacheEvents.read(cursor) } : undefined;
+    this.rateLimits = { list: () => this.limits, revision: () => this.limitsRevision.value() };
+    this.findings = initial.findings ? { list: () => this.findingsList, revision: () => this.findingsRevision.value(), slowQueries: () => this.slow } : undefined;
+    this.systemValue = initial.system;
+    const mirror = this;
+    this.system = {
+      get samples() {
+        return mirror.systemSamples;
+      },
+      stats: (time: number, requestsPerSecond: number, errorRate: number): SystemStats => ({ ...this.systemValue!, requestsPerSecond, errorRate, time }),
+      sample() {},
+      close() {},
+    };
+    this.update(initial);
+  }
+
+  info(): AgentInfo {
+    return this.infoValue;
+  }
+
+  paused(): boolean {
+    return this.pausedValue;
+  }
+
+  execute(command: CommandName, args: unknown, source: CommandSource): Promise<unknown> {
+    const { id, result } = this.requests.open();
+    post({ t: 'command', id, command, args, source });
+    return result;
+  }
+
+  settle(m: Extract<ToWorker, { t: 'result' }>): void {
+    this.requests.settle(m);
+  }
+
+  update(s: FrontState): void {
+    if (s.info) this.infoValue = s.info;
+    if (s.cache) {
+      this.cacheStats = s.cache;
+      this.cacheRevision.mark();
+    }
+    if (s.cacheEvents) {
+      for (const event of s.cacheEvents.events) if (this.cacheEvents.room()) this.cacheEvents.events.push(event);
+      this.cacheEvents.dropped += s.cacheEvents.dropped;
+    }
+    if (s.rateLimits) {
+      this.limits = s.rateLimits;
+      this.limitsRevision.mark();
+    }
+    if (s.findings) {
+      this.findingsList = s.findings;
+      this.findingsRevision.mark();
+      // The app's findings start after its back end: they appear with their first report.
+      this.findings ??= { list: () => this.findingsList, revision: () => this.findingsRevision.value(), slowQueries: () => this.slow };
+    }
+    if (s.slowQueries) this.slow = s.slowQueries;
+    if (s.paused !== undefined) this.pausedValue = s.paused;
+    if (s.system) {
+      this.systemValue = s.system;
+      this.systemSamples++;
+    }
+  }
+}
+
+const logger: Logger | undefined = data.hasLogger
+  ? { warn: (line) => post({ t: 'log', level: 'warn', line }), error: (line) => post({ t: 'log', level: 'error', line }), info: (line) => post({ t: 'log', level: 'info', line }) }
+  : undefined;
+const diag = new Diagnostics(logger, (line) => post({ t: 'log', level: 'stderr', line }));
+const front = new FrontMirror(data.front);
+const ring = new RingReader(data.ring);
+const callFlag = new Int32Array(data.callFlag);
+let now = Date.now();
+let closing = false;
+
+/** Every message the main thread posted so far, then every sample in the ring: registrations come before their samples. */
+function pull(): number {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as ToWorker);
+  now = Date.now();
+  return ring.drain(ingest);
+}
+
+const backend = new Backend(data.options, front, diag, { system: front.system, pull: () => void pull() });
+const metrics = backend.metrics;
+const ingest = (index: number, duration: number, status: number, flags: number): void => metrics.ingest(index, duration, status, flags, now);
+
+function handle(m: ToWorker): void {
+  try {
+    switch (m.t) {
+      case 'register':
+        metrics.registerRoute(m.def);
+        return;
+      case 'bind':
+        metrics.bind(m.index, m.method, m.route);
+        return;
+      case 'bindCustom':
+        metrics.bindCustom(m.index, m.name);
+        return;
+      case 'slow':
+        metrics.ingestSlow(m.sample, m.index, m.duration, m.status);
+        return;
+      case 'path':
+        backend.history?.addPath(m.id, m.url, m.start);
+        return;
+      case 'slowEntry':
+        metrics.recordSlowEntry(m.entry);
+        return;
+      case 'front':
+        front.update(m.state);
+        return;
+      case 'execute':
+        // Not inside a read that pulled this message: commands read the metrics themselves.
+        setImmediate(() => void execute(m.id, m.command, m.args, m.source));
+        return;
+      case 'result':
+        front.settle(m);
+        return;
+      case 'close':
+        setImmediate(() => void close());
+        return;
+      default:
+        assertNever(m);
+    }
+  } catch (err) {
+    diag.failure('worker.message', err);
+  }
+}
+
+async function execute(id: number, command: CommandName, args: unknown, source: CommandSource): Promise<void> {
+  try {
+    const value = await backend.execute(command, args as never, source);
+    post({ t: 'result', id, ok: true, value });
+  } catch (err) {
+    post({ t: 'result', id, ok: false, error: toWire(err) });
+  }
+  judge();
+}
+
+/** The main thread's synchronous questions. */
+data.calls.on('message', (q: Call) => {
+  let value: unknown;
+  try {
+    value = q.kind === 'snapshot' ? backend.snapshot() : metrics.endpoint(q.id);
+  } catch (err) {
+    diag.failure('worker.call', err);
+  }
+  data.calls.postMessage({ seq: q.seq, value } satisfies Answer);
+  Atomics.store(callFlag, 0, 1);
+  Atomics.notify(callFlag, 0);
+});
+
+port.on('message', (m: ToWorker) => handle(m));
+
+// Alerts: what the main thread's health endpoint, findings and slow-request cut read.
+let judgedAlerts = -1;
+let judgedThresholds = '';
+function judge(): void {
+  const revision = backend.alerts.revision();
+  const thresholds = backend.alerts.thresholds();
+  const key = JSON.stringify(thresholds);
+  if (revision === judgedAlerts && key === judgedThresholds) return;
+  judgedAlerts = revision;
+  judgedThresholds = key;
+  post({ t: 'judged', thresholds, health: backend.alerts.health(), firing: backend.alerts.active() });
+}
+backend.alerts.onFire((alert) => post({ t: 'alert', alert }));
+const judgeTimer = setInterval(judge, data.options.evaluateMs);
+
+// The drain: every BUSY_MS while samples arrive, every IDLE_MS once they stop.
+let empty = 0;
+let drainTimer: NodeJS.Timeout | undefined;
+function retime(busy: boolean): void {
+  clearInterval(drainTimer);
+  drainTimer = setInterval(tick, busy ? BUSY_MS : IDLE_MS);
+}
+function tick(): void {
+  const n = pull();
+  if (n > 0) {
+    if (empty >= IDLE_AFTER) retime(true);
+    empty = 0;
+  } else if (++empty === IDLE_AFTER) retime(false);
+}
+retime(true);
+
+void backend.listen().then((address) => post({ t: 'listening', address }));
+
+async function close(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  clearInterval(drainTimer);
+  clearInterval(judgeTimer);
+  pull();
+  await backend.close();
+  post({ t: 'closed' });
+  port.close();
+  data.calls.close();
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,134 @@
+/**
+ * The agent with its back end in a worker thread (`worker: true`): the app's main thread records
+ * into the shared ring, and the figures, the alerts and the local server live in the worker.
+ * What a user sees must not change: the same figures, the same commands, the same stream; and the
+ * editor is answered while the app's main thread is blocked.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import express from 'express';
+import { createAgent } from '../../../agent';
+import type { AgentMessage, Snapshot } from '../../../protocol';
+import { Client, MemoryLogger, isType, serveAgentApp, startAgentApp, until } from '../server/helpers';
+
+type Delta = Extract<AgentMessage, { type: 'delta' }>;
+
+describe('agent in a worker thread', function () {
+  this.timeout(30_000);
+
+  it('records every request in the worker: counts, status classes, custom timings, slow requests with their URL', async () => {
+    const a = await startAgentApp({ worker: true, thresholds: { slowMs: { info: 20, warning: 5000, critical: 10000 } } });
+    try {
+      // Registered routes are there before any request.
+      assert.deepEqual(
+        a.agent.snapshot().endpoints.map((e) => e.id).sort(),
+        ['GET /health', 'GET /limited', 'GET /users/:id', 'POST /orders'],
+      );
+      await a.traffic('GET', '/users/7', 40);
+      await a.traffic('POST', '/orders', 3);
+      await a.traffic('GET', '/nope', 2);
+      a.agent.record('db.query', 12);
+      a.agent.record('db.query', 30, { error: true });
+      await until(() => (a.agent.stats('db.query')?.count ?? 0) === 2);
+      const s = a.agent.snapshot();
+      const byId = new Map(s.endpoints.map((e) => [e.id, e]));
+      assert.equal(byId.get('GET /users/:id')?.count, 40);
+      assert.equal(byId.get('GET /users/:id')?.statusCodes['2xx'], 40);
+      assert.equal(byId.get('POST /orders')?.count, 3);
+      assert.ok(byId.get('POST /orders')!.p50 >= 20, 'a 25 ms handler reads at least 20 ms');
+      assert.equal(byId.get('GET (unmatched)')?.statusCodes['4xx'], 2);
+      const custom = a.agent.stats('db.query');
+      assert.equal(custom?.errors, 1);
+      assert.equal(custom?.max, 30);
+      // The orders took over slowMs.info (20 ms): they are slow requests, with their URL.
+      assert.equal(s.slowRequests.filter((r) => r.route === '/orders').length, 3);
+      assert.equal(s.slowRequests[0]?.path, '/orders');
+      assert.ok(s.system.heapUsed > 0, 'the process figures come from the main thread');
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('streams to the editor from the worker; commands on the app’s parts run in the app’s thread', async () => {
+    const a = await startAgentApp({ worker: true, batchMs: 50 });
+    const c = new Client(`ws://127.0.0.1:${a.port}/v1/stream`, a.auth);
+    try {
+      const snapshot = await c.next(isType('snapshot'));
+      assert.equal(snapshot.snapshot.agent.pid, process.pid);
+      await a.traffic('GET', '/users/1', 5);
+      await c.next((m): m is Delta => m.type === 'delta' && (m.delta.endpoints ?? []).some((e) => e.id === 'GET /users/:id' && e.count === 5), 10_000);
+      // The limiter lives with the app: its figures reach the stream, and its command runs there.
+      for (let i = 0; i < 4; i++) await fetch(`${a.base}/limited`).then((r) => r.arrayBuffer());
+      await c.next((m): m is Delta => m.type === 'delta' && (m.delta.rateLimits ?? []).some((l) => l.name === 'api' && l.limited === 1), 10_000);
+      const setMax = await c.command(2, 'rateLimit.setMax', { limiter: 'api', max: 10 });
+      assert.equal(setMax.ok, true);
+      assert.equal((await fetch(`${a.base}/limited`)).status, 200, 'the new max applies to the app at once');
+      // Measuring is switched in the app's thread: paused, requests go unrecorded.
+      assert.equal((await c.command(3, 'measuring.set', { paused: true })).ok, true);
+      assert.equal(a.agent.paused, true);
+      await fetch(`${a.base}/users/2`).then((r) => r.arrayBuffer());
+      assert.equal(a.agent.stats('GET /users/:id')?.count, 5);
+      await a.agent.execute('measuring.set', { paused: false });
+      // A command of the back end from the app: reset, seen by the next read.
+      const reset = await a.agent.execute('reset', { endpoint: 'GET /users/:id' });
+      assert.deepEqual(reset, { reset: 1 });
+      assert.equal(a.agent.stats('GET /users/:id')?.count, 0);
+      // An unknown endpoint is the same protocol error as without the worker.
+      await assert.rejects(a.agent.execute('reset', { endpoint: 'GET /none' }), { name: 'ProtocolError', code: 'ERR_NOT_FOUND' });
+    } finally {
+      c.ws.close();
+      await a.close();
+    }
+  });
+
+  it('answers the editor while the app’s main thread is blocked', async () => {
+    const a = await startAgentApp({ worker: true });
+    try {
+      await a.traffic('GET', '/users/1', 3);
+      // The request is on the wire before the block starts; the worker answers it during the block.
+      const socket = connect(a.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      await new Promise((resolve) => socket.write(`GET /v1/snapshot HTTP/1.1\r\nHost: 127.0.0.1:${a.port}\r\nAuthorization: ${a.auth.Authorization}\r\nConnection: close\r\n\r\n`, resolve));
+      const blockedFrom = Date.now();
+      while (Date.now() - blockedFrom < 1500) {
+        /* the app's main thread is busy: nothing else runs in it */
+      }
+      const blockedTo = Date.now();
+      await new Promise((resolve) => socket.once('close', resolve));
+      const text = Buffer.concat(chunks).toString('utf8');
+      assert.match(text, /^HTTP\/1\.1 200/);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Snapshot;
+      assert.ok(body.time >= blockedFrom && body.time <= blockedTo, `the snapshot was made during the block (${body.time - blockedFrom} ms into ${blockedTo - blockedFrom} ms)`);
+      assert.equal(body.endpoints.find((e) => e.id === 'GET /users/:id')?.count, 3);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('when the worker stops, the app keeps serving and the agent goes on in the main thread, saying so', async () => {
+    const logger = new MemoryLogger();
+    const agent = createAgent({ express, worker: true, discoveryDir: false, logger, history: false });
+    const app = express();
+    app.use(agent.middleware());
+    app.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    const served = await serveAgentApp(agent, app);
+    try {
+      await fetch(`${served.base}/users/1`).then((r) => r.arrayBuffer());
+      await until(() => agent.stats('GET /users/:id')?.count === 1);
+      // The worker dies (as an out-of-memory kill of the thread would end it).
+      const back = (agent as unknown as { back: { worker: { terminate(): Promise<number> } } }).back;
+      await back.worker.terminate();
+      await until(() => logger.lines.some((l) => /the agent's worker stopped/.test(l)));
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${served.base}/users/${i}`)).status, 200);
+      // Fresh figures, in the main thread: the route is still known from its registration.
+      await until(() => agent.stats('GET /users/:id')?.count === 3);
+      assert.equal(agent.snapshot().endpoints.find((e) => e.id === 'GET /users/:id')?.location?.line !== undefined, true);
+    } finally {
+      await served.close();
+    }
+  });
+});
