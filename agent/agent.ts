@@ -79,7 +79,6 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly handler: RequestHandler;
   private readonly instrumented = new Set<unknown>();
   private routeTables: RouteTable[] = [];
-  private serverPort: number | undefined;
   private serverStart: Promise<{ port: number; url: string; token: string; discoveryFile?: string } | undefined> | undefined;
   /** Read first by the measuring middleware on every request. */
   private readonly measuring: MeasuringSwitch = { paused: false };
@@ -266,7 +265,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   get port(): number | undefined {
-    return this.serverPort;
+    return this.back?.port;
   }
 
   /** Stops timers, the server, Redis connections; removes the discovery file. Idempotent. */
@@ -295,7 +294,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       cwd: process.cwd(),
       startedAt: this.startedAt,
       features: this.features(),
-      ...appPortsField(this.serverPort),
+      ...appPortsField(this.back?.port),
     };
   }
 
@@ -389,7 +388,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     const address = await back.listen();
     if (address === undefined) return undefined;
     if (this.closed) return undefined;
-    this.serverPort = address.port;
     this.emitSafely('listening', { port: address.port, url: address.url });
     return address;
   }

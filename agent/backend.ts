@@ -174,6 +174,11 @@ export class Backend {
     return runHandler(this.commands[command], args, source);
   }
 
+  /** The local server's port while it listens. */
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
   /** Starts the local server; undefined when it is off or could not start (said in the log). */
   async listen(): Promise<ServerAddress | undefined> {
     const s = this.options.server;
@@ -253,6 +258,8 @@ export interface BackLink {
   onAlert(listener: (alert: Alert) => void): void;
   /** Starts the local server (when configured). */
   listen(): Promise<ServerAddress | undefined>;
+  /** The local server's port while it listens. */
+  readonly port: number | undefined;
   close(): Promise<void>;
 }
 
@@ -302,6 +309,10 @@ export class LocalBack implements BackLink {
 
   listen(): Promise<ServerAddress | undefined> {
     return this.backend.listen();
+  }
+
+  get port(): number | undefined {
+    return this.backend.port;
   }
 
   close(): Promise<void> {

@@ -197,6 +197,7 @@ class WorkerBack implements BackLink {
   private judged: { thresholds: Thresholds; health: HealthReport; firing: Alert[] };
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
   private listening: ((address: ServerAddress | undefined) => void) | undefined;
+  private address: ServerAddress | undefined;
   private closing = false;
   /** Set when the worker stopped without being asked: the back end then runs in this thread. */
   private fallback: LocalBack | undefined;
@@ -284,6 +285,10 @@ class WorkerBack implements BackLink {
     return new Promise((resolve) => (this.listening = resolve));
   }
 
+  get port(): number | undefined {
+    return this.fallback ? this.fallback.port : this.address?.port;
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -358,6 +363,7 @@ class WorkerBack implements BackLink {
           this.recorder.removed(m.ids);
           return;
         case 'listening':
+          this.address = m.address;
           this.listening?.(m.address);
           this.listening = undefined;
           return;

@@ -16,7 +16,7 @@
  *                    earlier commit with the current one this way).
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { EndpointStats, Snapshot } from '../../protocol';
 
@@ -76,8 +76,9 @@ export async function prepareAgent(outfile = BUNDLE): Promise<string | undefined
   try {
     await esbuild.build({
       absWorkingDir: ROOT,
-      entryPoints: [join(ROOT, 'agent', 'index.ts')],
-      outfile,
+      // The worker beside the agent, as in dist/agent/ (the agent starts it with `worker: true`).
+      entryPoints: { [basename(outfile, '.js')]: join(ROOT, 'agent', 'index.ts'), worker: join(ROOT, 'agent', 'worker', 'main.ts') },
+      outdir: dirname(outfile),
       bundle: true,
       platform: 'node',
       format: 'cjs',

@@ -126,7 +126,9 @@ describe('agent in a worker thread', function () {
       for (let i = 0; i < 3; i++) assert.equal((await fetch(`${served.base}/users/${i}`)).status, 200);
       // Fresh figures, in the main thread: the route is still known from its registration.
       await until(() => agent.stats('GET /users/:id')?.count === 3);
-      assert.equal(agent.snapshot().endpoints.find((e) => e.id === 'GET /users/:id')?.location?.line !== undefined, true);
+      assert.notEqual(agent.snapshot().endpoints.find((e) => e.id === 'GET /users/:id')?.location?.line, undefined);
+      // Its local server too, on a new port.
+      await until(() => agent.port !== undefined && agent.port !== served.port);
     } finally {
       await served.close();
     }
