@@ -92,6 +92,7 @@ export const FRONT_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
 /** Where the local server listens. */
 export interface ServerAddress {
   port: number;
+  host: string;
   url: string;
   token: string;
   discoveryFile?: string;
@@ -190,7 +191,7 @@ export class Backend {
         return undefined;
       }
       this.server = server;
-      return { port: server.port, url: server.url, token: server.token, ...(server.discoveryFile ? { discoveryFile: server.discoveryFile } : {}) };
+      return { port: server.port, host: server.host, url: server.url, token: server.token, ...(server.discoveryFile ? { discoveryFile: server.discoveryFile } : {}) };
     } catch (err) {
       this.diag.failure('server', err);
       return undefined;

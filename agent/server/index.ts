@@ -216,28 +216,7 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     }
   });
 
-  let discovery: DiscoveryHandle | undefined;
-  if (opts.discoveryDir !== false) {
-    const dir = opts.discoveryDir ?? defaultDiscoveryDir();
-    try {
-      discovery = writeDiscovery(dir, {
-        pid: process.pid,
-        port,
-        host: address,
-        token: opts.token,
-        cwd: process.cwd(),
-        name: opts.name,
-        version: opts.version,
-        protocolVersion: PROTOCOL_VERSION,
-        startedAt: Date.now(),
-      });
-    } catch (e) {
-      diag.warnOnce(
-        'ROUTELENS_WARN_DISCOVERY',
-        `cannot write the discovery file in ${dir} (${(e as Error).message}): the editor will not find this agent; set ROUTELENS_DISCOVERY_DIR to a directory of yours that is writable`,
-      );
-    }
-  }
+  const discovery = opts.discoveryDir === false ? undefined : advertise(opts.discoveryDir, { port, host: address, token: opts.token, name: opts.name, version: opts.version }, diag);
 
   const urlHost = address.includes(':') ? `[${address}]` : address;
   let closing: Promise<void> | undefined;
@@ -265,4 +244,32 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     stats: () => stream.getStats(),
     close,
   };
+}
+
+/**
+ * Writes this process's discovery file for a server listening at `port` (removed at exit, on a
+ * fatal signal, or by the handle); undefined, with a warning, when it cannot be written. The
+ * thread that owns the process's signals writes it, wherever the server runs.
+ */
+export function advertise(dir: string | undefined, at: { port: number; host: string; token: string; name: string; version: string }, diag: Diagnostics): DiscoveryHandle | undefined {
+  const where = dir ?? defaultDiscoveryDir();
+  try {
+    return writeDiscovery(where, {
+      pid: process.pid,
+      port: at.port,
+      host: at.host,
+      token: at.token,
+      cwd: process.cwd(),
+      name: at.name,
+      version: at.version,
+      protocolVersion: PROTOCOL_VERSION,
+      startedAt: Date.now(),
+    });
+  } catch (e) {
+    diag.warnOnce(
+      'ROUTELENS_WARN_DISCOVERY',
+      `cannot write the discovery file in ${where} (${(e as Error).message}): the editor will not find this agent; set ROUTELENS_DISCOVERY_DIR to a directory of yours that is writable`,
+    );
+    return undefined;
+  }
 }

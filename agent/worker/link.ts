@@ -29,6 +29,8 @@ import { createAlerts } from '../alerts';
 import { EndpointRegistry, type RegistryEntry } from '../metrics/registry';
 import { replayable } from '../history/paths';
 import { SystemSampler } from '../metrics/system';
+import { advertise } from '../server';
+import type { DiscoveryHandle } from '../server/discovery';
 import { type RingMemory, RingWriter, allocateRing } from './ring';
 import { type Answer, type FromWorker, type FrontState, Requests, type SlowSample, type ToWorker, type WorkerData, toWire } from './wire';
 
@@ -198,6 +200,8 @@ class WorkerBack implements BackLink {
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
   private listening: ((address: ServerAddress | undefined) => void) | undefined;
   private address: ServerAddress | undefined;
+  /** The discovery file: written here, where the process's exit and signals are heard, once the worker's server listens. */
+  private discovery: DiscoveryHandle | undefined;
   private closing = false;
   /** Set when the worker stopped without being asked: the back end then runs in this thread. */
   private fallback: LocalBack | undefined;
@@ -214,15 +218,18 @@ class WorkerBack implements BackLink {
     this.front = new FrontTracker(view, this.sampler);
     this.judged = { thresholds: options.thresholds, health: createAlerts({ thresholds: options.thresholds }).health(), firing: [] };
     this.calls = new MessageChannel();
-    const data: WorkerData = { options, ring: this.memory, callFlag: this.callFlag.buffer as SharedArrayBuffer, hasLogger: diag.hasLogger, front: this.front.full() };
+    // The worker's server writes no discovery file: a worker hears neither the process's signals nor its exit.
+    const workerOptions: BackendOptions = { ...options, server: options.server && { ...options.server, discoveryDir: false } };
+    const data: WorkerData = { options: workerOptions, ring: this.memory, callFlag: this.callFlag.buffer as SharedArrayBuffer, hasLogger: diag.hasLogger, front: this.front.full() };
     // From source (the tests, under tsx): a .ts entry is loaded by require, which tsx's hooks compile.
     const fromSource = file.endsWith('.ts');
     this.worker = new Worker(fromSource ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});` : file, {
       eval: fromSource,
       workerData: { ...data, calls: this.calls.port2 },
       transferList: [this.calls.port2],
-      // The app's preload (routelens/register) must not start a second agent in the worker.
-      execArgv: process.execArgv.filter((a) => !/routelens[\\/]register|register(-esm)?\.(m?js|ts)$/.test(a)),
+      // None of the app's flags: its preloads (routelens/register among them) are not the worker's, and a
+      // worker refuses V8 flags such as --max-old-space-size or --expose-gc.
+      execArgv: [],
       name: 'routelens-agent',
     });
     this.worker.unref();
@@ -294,6 +301,7 @@ class WorkerBack implements BackLink {
     this.closing = true;
     clearInterval(this.pushTimer);
     this.sampler.close();
+    this.discovery?.remove();
     if (this.fallback) return this.fallback.close();
     this.ring.flush();
     const closed = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
@@ -363,8 +371,8 @@ class WorkerBack implements BackLink {
           this.recorder.removed(m.ids);
           return;
         case 'listening':
-          this.address = m.address;
-          this.listening?.(m.address);
+          this.address = m.address && this.advertise(m.address);
+          this.listening?.(this.address);
           this.listening = undefined;
           return;
         case 'command':
@@ -394,8 +402,16 @@ class WorkerBack implements BackLink {
     }
   }
 
+  private advertise(address: ServerAddress): ServerAddress {
+    const s = this.options.server;
+    if (s === false || s.discoveryDir === false) return address;
+    this.discovery = advertise(s.discoveryDir, { ...address, name: this.options.name, version: this.options.version }, this.diag);
+    return this.discovery ? { ...address, discoveryFile: this.discovery.file } : address;
+  }
+
   private onExit(code: number): void {
     if (this.closing) return;
+    this.discovery?.remove();
     this.diag.failure('worker', new Error(`the agent's worker stopped (exit code ${code}); its figures are lost, and the agent goes on in the app's main thread`));
     this.requests.failAll(new Error("the agent's worker stopped"));
     clearInterval(this.pushTimer);
