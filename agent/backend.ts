@@ -27,10 +27,7 @@ import {
   type Thresholds,
 } from '../protocol';
 import { createAlerts } from './alerts';
-import type { Cache } from './cache';
 import type { EventCursor, EventRead } from './cache/stats';
-import type { FindingsEngine } from './findings';
-import type { RateLimits } from './ratelimit';
 import { type CommandHandlers, commandTable, runHandler } from './commands';
 import { openFeed } from './feed';
 import { History } from './history';
@@ -74,17 +71,23 @@ export interface FrontView {
   execute(command: CommandName, args: unknown, source: CommandSource): Promise<unknown>;
 }
 
-/** Commands that act on the app's parts (the cache's keys, limiters, spans, profiles, measuring): run by the front. */
+/**
+ * Commands on the app's parts (the cache, limiters, spans, findings, profiles, measuring): run by
+ * the front, which reads them live (the back end's view of them may be a batch old).
+ */
 export const FRONT_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
+  'cache.stats',
   'cache.keys',
   'cache.inspect',
   'cache.invalidate',
   'cache.clearNamespace',
   'cache.warm',
+  'rateLimit.list',
   'rateLimit.resetKey',
   'rateLimit.setMax',
   'measuring.set',
   'traces.list',
+  'findings.list',
   'endpoint.breakdown',
   'profile.start',
 ]);
@@ -132,10 +135,9 @@ export class Backend {
       metrics: () => m,
       spans: unused,
       alerts: () => this.alerts,
-      // The back end answers the figures of the app's parts (cache.stats, rateLimit.list, findings.list) from the front's view.
-      cache: () => front.cache as Cache | undefined,
-      rateLimits: () => front.rateLimits as RateLimits,
-      findings: () => front.findings as FindingsEngine | undefined,
+      cache: unused,
+      rateLimits: unused,
+      findings: unused,
       profiler: unused,
       history: () => this.history,
       thresholdsSet: () => {
