@@ -190,6 +190,7 @@ async function execute(id: number, command: CommandName, args: unknown, source: 
 data.calls.on('message', (q: Call) => {
   let value: unknown;
   try {
+    pull(); // what the main thread told before asking (its parts' figures among them)
     value = q.kind === 'snapshot' ? backend.snapshot() : metrics.endpoint(q.id);
   } catch (err) {
     diag.failure('worker.call', err);

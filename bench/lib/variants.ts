@@ -34,6 +34,8 @@ export const VARIANT_SPECS = {
   'agent-metrics': { agent: 'metrics', middleware: 'agent', help: 'the middleware with `server: false` (no local server, no stream)' },
   'agent-idle': { agent: 'idle', middleware: 'none', help: 'createAgent(), no middleware' },
   'agent-idle-b': { agent: 'idle', middleware: 'none', help: 'the same as agent-idle, a second child: the limiter section\'s A/A check' },
+  'agent-worker': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '1' }, help: "as agent, with ROUTELENS_WORKER=1 (the back end in the agent's worker thread)" },
+  'agent-inline': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '0' }, help: "as agent, with ROUTELENS_WORKER=0 (the back end in the app's main thread)" },
   'agent-spans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '1' }, help: 'as agent, with ROUTELENS_SPANS=1 (spans recorded for every request)' },
   'status-monitor': { agent: 'none', middleware: 'status-monitor', help: 'anchor: express-status-monitor with its defaults' },
   'prom-bundle': { agent: 'none', middleware: 'prom-bundle', help: 'anchor: express-prom-bundle (method and path labels, /metrics)' },
