@@ -7,9 +7,10 @@
  * folds what the detectors see into findings with a stable id (kind +
  * endpoint + location), counting occurrences and keeping example request ids.
  *
- *   detect.ts    n-plus-one, slow-query, sequential-awaits (one trace at a time)
- *   blocking.ts  the lag probe, and blocks matched to a request's handler or middleware span
- *   cache.ts     cache-opportunity (a route's recent traces), low-hit-rate (cache events)
+ *   detect.ts       n-plus-one, slow-query, sequential-awaits (one trace at a time)
+ *   blocking.ts     the lag probe, and blocks the app held matched to a request's handler or middleware span
+ *   thread-time.ts  the main thread's CPU time and wait for a CPU (who held a late tick: the app or the OS)
+ *   cache.ts        cache-opportunity (a route's recent traces), low-hit-rate (cache events)
  *
  * Slow queries also go to `onSlowQuery` (the agent writes them into the slow
  * log) and are summed per route for the slow-query alert (`slowQueries()`).
