@@ -23,7 +23,9 @@
  *
  * Traces are matched against the ring after their request ended and a tick has run since (so any
  * block inside the request is already known): the block is the request's if a handler or middleware
- * span of it overlaps the interval by at least `blockMs`, pinned at the innermost (shortest) such span.
+ * span of it overlaps the interval by at least `blockMs`, pinned at the innermost (shortest) such span,
+ * unless the request was awaiting a db, Redis, HTTP, cache or rate-limit call through the whole hold
+ * (then another request's code held the loop). Requests in flight together otherwise share a block.
  */
 import { performance } from 'node:perf_hooks';
 import type { SourceLocation, Span, Trace } from '../../protocol';
@@ -165,6 +167,7 @@ export function attributeBlocks(trace: Trace, blocks: readonly Block[], blockMs:
     if (block.end <= trace.startedAt || block.start >= tEnd) continue;
     const held = heldMs(block);
     if (held < blockMs) continue; // the loop waited for events, or the thread for a CPU: not the app's doing
+    if (awaiting(trace, block, held)) continue;
     let best: Span | undefined;
     let bestOverlap = 0;
     for (const span of trace.spans) {
@@ -191,6 +194,23 @@ export function attributeBlocks(trace: Trace, blocks: readonly Block[], blockMs:
   const out: Observation[] = [];
   for (const [span, held] of bySpan) out.push(observation(trace, span, held, blockMs));
   return out;
+}
+
+/** Operations a request awaits (its code does not run while they are in flight); not `custom`, which may wrap synchronous code. */
+const AWAITED = new Set<Span['kind']>(['db', 'redis', 'http', 'cache', 'ratelimit']);
+
+/**
+ * The request was awaiting an operation through the whole hold: one in flight since before the
+ * interval began that ended (its callback ran) only after the hold could have ended. Another
+ * request's synchronous work held the loop, not this one's.
+ */
+function awaiting(trace: Trace, block: Block, held: number): boolean {
+  for (const span of trace.spans) {
+    if (!AWAITED.has(span.kind)) continue;
+    const start = trace.startedAt + span.startMs;
+    if (start < block.start && start + span.durationMs >= block.start + held) return true;
+  }
+  return false;
 }
 
 function observation(trace: Trace, span: Span, { location, blockedMs, longestMs, cpuMs, count }: Held, blockMs: number): Observation {

@@ -1,9 +1,10 @@
 /**
  * Who the blocking detector blames, on a real agent and Express app in a process
  * of its own (test/fixtures/blocking-app.ts): a handler that burns CPU and one
- * that waits in execSync are blamed at their line; a route that only awaits a
- * timer is not, when its process is stopped by a signal while it waits, nor when
- * the process is starved of CPU by other processes (reniced, with spinning
+ * that waits in execSync are blamed at their line; a request awaiting an HTTP
+ * call is not blamed for another's CPU; a route that only awaits a timer is
+ * not, when its process is stopped by a signal while it waits, nor when the
+ * process is starved of CPU by other processes (reniced, with spinning
  * children on every core). The assertions are on which route is blamed; the
  * lags provoked are hundreds of milliseconds against a 50 ms threshold.
  */
@@ -47,7 +48,7 @@ async function startApp(): Promise<App> {
     },
   };
   // The lag probe runs from the first traced request on; a handler's span has its line from its second request on.
-  for (const path of ['/innocent?ms=1', '/busy', '/exec']) await get(app, path);
+  for (const path of ['/innocent?ms=1', '/awaits-http?ms=1', '/busy', '/exec']) await get(app, path);
   return app;
 }
 
@@ -99,6 +100,17 @@ describe('blocking: who is blamed (an app in its own process)', function () {
     assert.equal(f.location.file, fixture);
     assert.match(f.message, /waited in a synchronous call/);
     assert.ok(Number(f.evidence.blockedMs) >= 200, JSON.stringify(f.evidence));
+  });
+
+  it('of two requests in flight, the one awaiting an HTTP call is not blamed for the other\'s 150 ms of CPU', async () => {
+    app = await startApp();
+    const waiting = get(app, '/awaits-http?ms=800');
+    await sleep(200);
+    await get(app, '/busy');
+    await waiting;
+    assert.ok(await blamed(app, 'GET /busy', 10_000), endpoints(await app.findings()));
+    for (let i = 0; i < 3; i++) await get(app, '/innocent?ms=1'); // the ticks that match the waiting request have run
+    assert.equal(await blamed(app, 'GET /awaits-http', 500), undefined, endpoints(await app.findings()));
   });
 
   it('a route awaiting a timer is not blamed for a lag without any synchronous work (its process stopped 400 ms by SIGSTOP)', async () => {

@@ -235,6 +235,22 @@ describe('findings: blocking', () => {
     assert.match(f.recommendation, /execFile or spawn instead of execSync/);
   });
 
+  it('of two requests in flight, the one awaiting a query through the whole hold is not blamed for the other\'s synchronous work', () => {
+    const { engine, of } = setup();
+    const db = (startMs: number, durationMs: number): Span => ({ kind: 'db', name: 'SELECT * FROM orders', startMs, durationMs, location: at(14), parent: 0 });
+    const handler = (name: string, line: number, startMs: number, durationMs: number): Span => ({ kind: 'handler', name, startMs, durationMs, location: at(line) });
+    // Awaiting a query issued before the interval began, answered after the hold: innocent.
+    engine.observe(trace([], { endpoint: 'GET /waiting', durationMs: 400, spans: [handler('waiting', 20, 0, 400), db(50, 290)] }));
+    // Ran synchronously from the start of the interval: guilty.
+    engine.observe(trace([], { endpoint: 'GET /report', startedAt: T0 + 105, durationMs: 220, spans: [handler('report', 30, 0, 220)] }));
+    // Its query answered at the start of the interval, then synchronous work: guilty.
+    engine.observe(trace([], { endpoint: 'GET /after-query', durationMs: 400, spans: [handler('afterQuery', 40, 0, 400), db(40, 62)] }));
+    // A query sent inside the interval, synchronous work while it was in flight: guilty.
+    engine.observe(trace([], { endpoint: 'GET /meanwhile', durationMs: 400, spans: [handler('meanwhile', 50, 0, 400), db(104, 230)] }));
+    engine.tick(T0 + 500, late(100, 320, 200));
+    assert.deepEqual(of('blocking').map((f) => f.endpoint).sort(), ['GET /after-query', 'GET /meanwhile', 'GET /report']);
+  });
+
   it('where the wait for a CPU is unknown (not Linux), the time in callbacks is the hold', () => {
     assert.equal(blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 8, waitMs: Number.NaN }))[0]?.evidence.blockedMs, 220);
     assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 30, cpuMs: 8, waitMs: Number.NaN })), []);
