@@ -7,9 +7,10 @@
  * folds what the detectors see into findings with a stable id (kind +
  * endpoint + location), counting occurrences and keeping example request ids.
  *
- *   detect.ts    n-plus-one, slow-query, sequential-awaits (one trace at a time)
- *   blocking.ts  the lag probe, and blocks matched to a request's handler or middleware span
- *   cache.ts     cache-opportunity (a route's recent traces), low-hit-rate (cache events)
+ *   detect.ts       n-plus-one, slow-query, sequential-awaits (one trace at a time)
+ *   blocking.ts     the lag probe, and blocks the app held matched to a request's handler or middleware span
+ *   thread-time.ts  the main thread's CPU time and wait for a CPU (who held a late tick: the app or the OS)
+ *   cache.ts        cache-opportunity (a route's recent traces), low-hit-rate (cache events)
  *
  * Slow queries also go to `onSlowQuery` (the agent writes them into the slow
  * log) and are summed per route for the slow-query alert (`slowQueries()`).
@@ -21,7 +22,7 @@ import { type Clock, type SlowQuerySummary, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { Revision } from '../revision';
 import { truncate } from '../text';
-import { type Block, BlockRing, LagProbe, attributeBlocks } from './blocking';
+import { type Block, BlockRing, LagProbe, attributeBlocks, heldMs } from './blocking';
 import { CacheOpportunities, DEFAULT_OPPORTUNITY, HitRates } from './cache';
 import { type DetectOptions, type Observation, SLOW_KINDS, detectTrace, locate, locationKey } from './detect';
 
@@ -144,12 +145,12 @@ export class FindingsEngine {
   }
 
   /**
-   * One tick of the lag probe (called by its timer; tests call it by hand): keeps a block, matches
+   * One tick of the lag probe (called by its timer; tests call it by hand): keeps a block the app held, matches
    * traces that ended by `now` against the blocks, and now and then reads the cache's events.
    */
   tick(now: number, block?: Block): void {
     try {
-      if (block) this.#blocks.add(block);
+      if (block && heldMs(block) >= this.#o.blockMs) this.#blocks.add(block); // a late tick the OS caused takes no place in the ring
       if (this.#pending.length > 0) {
         const later: Trace[] = [];
         for (const trace of this.#pending) {

@@ -15,6 +15,14 @@
  * the per-process insurance limiter would let N instances admit up to N × max
  * between them, so until the first connection attempt settles (ready, failed,
  * refused, or FIRST_CONNECT_WAIT_MS passed) a limiter waits for it instead.
+ *
+ * ioredis bounds only the TCP connect (`connectTimeout`); with no
+ * `commandTimeout` its handshake (CLIENT SETNAME, the INFO ready check) has no
+ * bound, and a Redis that accepts the connection but never answers would leave
+ * it not ready forever. So the handshake gets the same bound, kept by one timer
+ * per connection armed only while it runs: past it, the connection reports an
+ * error (the limiters' warning) and its socket is destroyed, and ioredis
+ * reconnects with its capped backoff. Meanwhile, as for a Redis that is down, calls are skipped.
  */
 import { performance } from 'node:perf_hooks';
 import type { Command, Redis } from 'ioredis';
@@ -24,6 +32,9 @@ import { asIoredis, connectRedis, duplicateRedis } from '../redis';
 
 /** Longest a request waits for its limiter's first Redis connection before the limiter falls back (ms). */
 export const FIRST_CONNECT_WAIT_MS = 1000;
+
+/** The handshake's bound when the client sets no `connectTimeout` (ms). */
+const DEFAULT_READY_TIMEOUT_MS = 1000;
 
 /** Commands settled (answered or timed out) at the head of the queue are dropped in batches of at least this many. */
 const COMPACT_AFTER = 1024;
@@ -42,13 +53,46 @@ export class LimiterConnection {
   #head = 0;
   #watchdog: NodeJS.Timeout | undefined;
   readonly #expire = (): void => this.#expireOverdue();
+  /** Armed while the handshake runs (status `connect`): the bound of its ready check. */
+  #handshake: NodeJS.Timeout | undefined;
+  /** The handshake's bound (ms): the client's connectTimeout. */
+  readonly readyTimeout: number;
+  readonly #watchHandshake = (): void => {
+    clearTimeout(this.#handshake);
+    this.#handshake = setTimeout(this.#handshakeOverdue, this.readyTimeout);
+    this.#handshake.unref();
+  };
+  readonly #handshakeDone = (): void => {
+    clearTimeout(this.#handshake);
+    this.#handshake = undefined;
+  };
+  // Judged after the loop's next poll phase: a reply already waiting in the socket (this process was
+  // busy, not Redis silent) is read first and makes the connection ready.
+  readonly #handshakeOverdue = (): void => {
+    const timer = this.#handshake;
+    setImmediate(() => this.#judgeHandshake(timer));
+  };
+  #judgeHandshake(timer: NodeJS.Timeout | undefined): void {
+    // Not if the handshake ended, or another began, meanwhile.
+    if (timer === undefined || this.#handshake !== timer || this.client.status !== 'connect') return;
+    this.#handshake = undefined;
+    this.onError(new Error(`Redis accepted the connection but did not answer its ready check within ${this.readyTimeout} ms; reconnecting`));
+    // As ioredis does when its connect timeout passes: destroy the socket (a silent server would hold a
+    // graceful close for disconnectTimeout too); its close handler reconnects with the retry backoff.
+    this.client.stream.destroy();
+  }
 
   constructor(
     readonly client: Redis,
     /** Budget of one command (ms). */
     readonly timeout: number,
+    /** Told when the handshake times out (the connection's other errors come through the client's own listener). */
+    private readonly onError: (err: Error) => void,
   ) {
     this.Command = (require('ioredis') as typeof import('ioredis')).Command;
+    this.readyTimeout = client.options.connectTimeout || DEFAULT_READY_TIMEOUT_MS;
+    client.on('connect', this.#watchHandshake).on('ready', this.#handshakeDone).on('close', this.#handshakeDone);
+    if (client.status === 'connect') this.#watchHandshake();
     if (client.status === 'ready') return;
     this.#starting = new Promise<void>((resolve) => {
       const settle = () => {
@@ -90,8 +134,10 @@ export class LimiterConnection {
     return command.promise;
   }
 
-  /** Stops the budget's timer (the connection is closing; ioredis rejects what is still in flight). */
+  /** Stops the budget's and the handshake's timers (the connection is closing; ioredis rejects what is still in flight). */
   close(): void {
+    this.#handshakeDone();
+    this.client.off('connect', this.#watchHandshake).off('ready', this.#handshakeDone).off('close', this.#handshakeDone);
     clearTimeout(this.#watchdog);
     this.#watchdog = undefined;
     this.#sent.length = this.#due.length = this.#head = 0;
@@ -152,7 +198,7 @@ export class RedisConnections {
       const options = { connectionName: 'routelens-ratelimit', redisOptions: { commandTimeout: undefined } };
       const source = this.#source;
       const client = typeof source === 'string' ? connectRedis(source, options, onError) : duplicateRedis(asIoredis(source), options, onError);
-      connection = new LimiterConnection(client, timeout);
+      connection = new LimiterConnection(client, timeout, onError);
       this.#byTimeout.set(timeout, connection);
     }
     return connection;

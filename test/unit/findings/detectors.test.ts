@@ -1,6 +1,8 @@
 /** Each findings detector on constructed traces: when it fires, when it does not, and where it points. */
 import assert from 'node:assert/strict';
 import { FindingsEngine, findingId } from '../../../agent/findings';
+import { type Block, heldMs } from '../../../agent/findings/blocking';
+import { type ThreadTimes, threadClock } from '../../../agent/findings/thread-time';
 import { DEFAULT_THRESHOLDS } from '../../../agent/alerts';
 import type { CacheEvent, Finding, SlowRequest, SourceLocation, Span, Thresholds, Trace } from '../../../protocol';
 
@@ -166,6 +168,9 @@ describe('findings: sequential-awaits', () => {
 });
 
 describe('findings: blocking', () => {
+  /** A late tick's interval: by default the thread was on a CPU all of it (a synchronous busy loop). */
+  const late = (start: number, end: number, lagMs: number, over: Partial<Block> = {}): Block => ({ start: T0 + start, end: T0 + end, lagMs, activeMs: end - start, cpuMs: end - start, waitMs: 0, ...over });
+
   it('attributes a late tick to the innermost handler span covering it, once the request has ended', () => {
     const { engine, of } = setup();
     const t = trace(
@@ -178,7 +183,7 @@ describe('findings: blocking', () => {
     t.spans.shift(); // no outer handler span here: middleware, then the handler inside it
     t.spans[1]!.parent = 0;
     engine.observe(t);
-    engine.tick(T0 + 200, { start: T0 + 140, end: T0 + 360, lagMs: 200 });
+    engine.tick(T0 + 200, late(140, 360, 200));
     assert.deepEqual(of('blocking'), [], 'the request has not ended by this tick');
     engine.tick(T0 + 420);
     const [f] = of('blocking');
@@ -191,10 +196,64 @@ describe('findings: blocking', () => {
   it('does not fire for a block outside the request, or shorter than blockMs in it', () => {
     const { engine, of } = setup();
     engine.observe(trace([], { durationMs: 100 }));
-    engine.tick(T0 + 600, { start: T0 + 300, end: T0 + 500, lagMs: 180 });
+    engine.tick(T0 + 600, late(300, 500, 180));
     engine.observe(trace([], { startedAt: T0 + 1000, durationMs: 100 }));
-    engine.tick(T0 + 1200, { start: T0 + 1070, end: T0 + 1150, lagMs: 60 }); // 30 ms inside the request
+    engine.tick(T0 + 1200, late(1070, 1150, 60)); // 30 ms inside the request
     assert.deepEqual(of('blocking'), []);
+  });
+
+  /** One request of 400 ms whose handler spans it all, and one late tick over 220 ms of it. */
+  function blamed(block: Block) {
+    const { engine, of } = setup();
+    engine.observe(trace([], { durationMs: 400, spans: [{ kind: 'handler', name: 'getOrder', startMs: 0, durationMs: 400, location: HANDLER }] }));
+    engine.tick(T0 + 500, block);
+    return of('blocking');
+  }
+
+  it('a late tick while the loop waited for events (the process not scheduled, or stopped) is not blamed on the request in flight', () => {
+    assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 3, cpuMs: 1 })), []);
+  });
+
+  it('a late tick while the thread waited for a CPU (other processes ran) is not blamed, though the loop was in a callback', () => {
+    assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 8, waitMs: 205 })), []);
+  });
+
+  it('a synchronous busy loop slowed by other processes is blamed for its own CPU time', () => {
+    const [f] = blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 120, waitMs: 100 }));
+    assert.ok(f, 'found');
+    assert.equal(f.evidence.blockedMs, 120);
+    assert.equal(f.evidence.cpuMs, 120);
+    assert.match(f.message, /^the event loop was blocked 120 ms while getOrder of GET \/orders\/:id ran synchronously/);
+  });
+
+  it('a synchronous wait (execSync, sync I/O: the thread asleep in the callback, little CPU) is blamed as a wait', () => {
+    const [f] = blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 4, waitMs: 2 }));
+    assert.ok(f, 'found');
+    assert.equal(f.evidence.blockedMs, 218);
+    assert.equal(f.evidence.cpuMs, 4);
+    assert.match(f.message, /^the event loop was blocked 218 ms while getOrder of GET \/orders\/:id waited in a synchronous call \(4 ms of it on the CPU\)/);
+    assert.match(f.recommendation, /execFile or spawn instead of execSync/);
+  });
+
+  it('of two requests in flight, the one awaiting a query through the whole hold is not blamed for the other\'s synchronous work', () => {
+    const { engine, of } = setup();
+    const db = (startMs: number, durationMs: number): Span => ({ kind: 'db', name: 'SELECT * FROM orders', startMs, durationMs, location: at(14), parent: 0 });
+    const handler = (name: string, line: number, startMs: number, durationMs: number): Span => ({ kind: 'handler', name, startMs, durationMs, location: at(line) });
+    // Awaiting a query issued before the interval began, answered after the hold: innocent.
+    engine.observe(trace([], { endpoint: 'GET /waiting', durationMs: 400, spans: [handler('waiting', 20, 0, 400), db(50, 290)] }));
+    // Ran synchronously from the start of the interval: guilty.
+    engine.observe(trace([], { endpoint: 'GET /report', startedAt: T0 + 105, durationMs: 220, spans: [handler('report', 30, 0, 220)] }));
+    // Its query answered at the start of the interval, then synchronous work: guilty.
+    engine.observe(trace([], { endpoint: 'GET /after-query', durationMs: 400, spans: [handler('afterQuery', 40, 0, 400), db(40, 62)] }));
+    // A query sent inside the interval, synchronous work while it was in flight: guilty.
+    engine.observe(trace([], { endpoint: 'GET /meanwhile', durationMs: 400, spans: [handler('meanwhile', 50, 0, 400), db(104, 230)] }));
+    engine.tick(T0 + 500, late(100, 320, 200));
+    assert.deepEqual(of('blocking').map((f) => f.endpoint).sort(), ['GET /after-query', 'GET /meanwhile', 'GET /report']);
+  });
+
+  it('where the wait for a CPU is unknown (not Linux), the time in callbacks is the hold', () => {
+    assert.equal(blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 8, waitMs: Number.NaN }))[0]?.evidence.blockedMs, 220);
+    assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 30, cpuMs: 8, waitMs: Number.NaN })), []);
   });
 
   it('the real probe notices a blocked loop', async () => {
@@ -214,6 +273,35 @@ describe('findings: blocking', () => {
     await new Promise((r) => setTimeout(r, 60));
     engine.close();
     assert.ok(blocks.some((lag) => lag >= 80), `lags seen: ${blocks.join(', ')}`);
+  });
+
+  it('the real probe tells a synchronous busy loop (the thread on a CPU) from a synchronous sleep (little CPU), and holds both against the app', async function () {
+    const clock = threadClock();
+    const t: ThreadTimes = { cpuMs: 0, waitMs: 0 };
+    clock.read(t);
+    if (Number.isNaN(t.waitMs)) this.skip(); // the thread's wait for a CPU is read on Linux only
+    const blocks: Block[] = [];
+    const { engine } = setup({}, { timer: true, clock: Date.now });
+    engine.observe(trace([]));
+    const original = engine.tick.bind(engine);
+    engine.tick = (now, block) => {
+      if (block) blocks.push(block);
+      original(now, block);
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 60));
+    await settle();
+    const until = t.cpuMs + 120;
+    while (t.cpuMs < until) clock.read(t); // 120 ms of this thread's CPU, however long the machine makes it take
+    await settle();
+    const busy = blocks.splice(0);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150); // asleep 150 ms in one call
+    await settle();
+    const asleep = blocks.splice(0);
+    engine.close();
+    clock.close();
+    const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs }) => ({ activeMs, cpuMs, waitMs })));
+    assert.ok(busy.some((b) => b.cpuMs >= 100 && heldMs(b) >= 100), `busy: ${show(busy)}`);
+    assert.ok(asleep.some((b) => b.cpuMs < 40 && heldMs(b) >= 130), `asleep: ${show(asleep)}`);
   });
 });
 
