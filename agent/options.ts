@@ -82,8 +82,9 @@ export interface AgentOptions {
   /** false = no `X-Request-Id` response header (the request id is still kept). Default true. */
   requestIdHeader?: boolean;
   /**
-   * Keep the figures, alerts and the local server in a worker thread the agent starts, so the app's
-   * main thread only records (docs/performance.md). Default false for now. ROUTELENS_WORKER=1.
+   * The figures, history, slow log, alerts and the local server run in a worker thread the agent
+   * starts, so the app's main thread only records each request (docs/performance.md). Default
+   * true; false (or ROUTELENS_WORKER=0) keeps them in the main thread.
    */
   worker?: boolean;
 }
@@ -228,7 +229,7 @@ export function resolveOptions(options: AgentOptions = {}, env: NodeJS.ProcessEn
     history: resolveHistory(o.history, { off: historyOff, dir: historyDir }, cwd),
     spans: resolveSpans(o.spans, fromEnv('ROUTELENS_SPANS', readSpans, 'spans use the spans option')),
     requestIdHeader: check.boolean(o, 'requestIdHeader', true),
-    worker: fromEnv('ROUTELENS_WORKER', readFlag, 'the worker follows the worker option') ?? check.boolean(o, 'worker', false),
+    worker: fromEnv('ROUTELENS_WORKER', readFlag, 'the worker follows the worker option') ?? check.boolean(o, 'worker', true),
   };
 }
 

@@ -31,8 +31,8 @@ describe('package artifacts: the npm tarball', function () {
     files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
   });
 
-  it('carries the agent, the protocol, their declarations, README and LICENSE', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/agent/index.js', 'dist/agent/index.mjs', 'dist/agent/register.js', 'dist/protocol/index.js', 'dist/types/agent/index.d.ts', 'dist/types/protocol/index.d.ts']) {
+  it('carries the agent (with its worker), the protocol, their declarations, README and LICENSE', () => {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/agent/index.js', 'dist/agent/index.mjs', 'dist/agent/register.js', 'dist/agent/worker.js', 'dist/protocol/index.js', 'dist/types/agent/index.d.ts', 'dist/types/protocol/index.d.ts']) {
       assert.ok(files.includes(f), `${f} is not in the tarball:\n${files.join('\n')}`);
     }
   });
