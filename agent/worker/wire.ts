@@ -6,7 +6,7 @@
  */
 import { ProtocolError, type AgentInfo, type Alert, type CacheEvent, type CacheStats, type CommandName, type Finding, type HealthReport, type RateLimitStats, type SlowRequest, type SystemStats, type Thresholds } from '../../protocol';
 import type { BackendOptions, ServerAddress } from '../backend';
-import type { CommandSource, RouteDefinition, SlowQuerySummary } from '../internal';
+import type { CommandSource, RequestSample, RouteDefinition, SlowQuerySummary } from '../internal';
 import type { RingMemory } from './ring';
 
 export interface WorkerData {
@@ -33,18 +33,8 @@ export interface FrontState {
   system?: Omit<SystemStats, 'requestsPerSecond' | 'errorRate' | 'time'>;
 }
 
-/** A slow request's fields (a RequestSample is only valid during record()). */
-export interface SlowSample {
-  method: string;
-  route: string | undefined;
-  status: number;
-  duration: number;
-  aborted: boolean;
-  threw: boolean;
-  url: string;
-  requestId: string;
-  start: number;
-}
+/** A slow request's fields, copied: a RequestSample reads some of them from the request, and is only valid during record(). */
+export type SlowSample = RequestSample;
 
 export type ToWorker =
   | { t: 'register'; def: RouteDefinition }
