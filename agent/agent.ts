@@ -114,6 +114,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       } };
       this.handler = createMiddleware(recorder, { diag: this.diag, measuring: this.measuring, requestIdHeader: o.requestIdHeader });
       this.findings = this.createFindings(back);
+      front.findings = this.findings;
       this.profiler = this.createProfiler(back, this.findings);
       const findings = this.findings;
       if (spans !== undefined && findings !== undefined) spans.onTrace((trace) => findings.observe(trace));
@@ -410,15 +411,11 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** What the back end reads of this thread's parts, and how it runs their commands. */
   private frontView(): FrontView {
-    const agent = this;
     return {
       info: () => this.info(),
       cache: this.cache,
       rateLimits: this.rateLimits,
-      // Made after the back end (the findings read its thresholds): read when used.
-      get findings() {
-        return agent.findings;
-      },
+      findings: undefined, // set once made: the findings read the back end's thresholds
       paused: () => this.measuring.paused,
       execute: (command, args, source) => runHandler(this.commands[command] as CommandHandler<CommandName>, args as CommandArgs<CommandName>, source),
     };

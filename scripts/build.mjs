@@ -18,7 +18,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const define = { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) };
 
 /** The agent is a library: its dependencies stay external, so users dedupe them (and pass their own ioredis client). */
-const agentExternal = [...Object.keys(pkg.dependencies ?? {}), 'express'];
+// tsx/cjs: only required when the agent runs from its TypeScript sources (its worker's entry is then .ts).
+const agentExternal = [...Object.keys(pkg.dependencies ?? {}), 'express', 'tsx/cjs'];
 
 const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: 'warning', define, minify: production };
 

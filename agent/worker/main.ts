@@ -27,12 +27,32 @@ const port = parentPort as MessagePort;
 const data = workerData as WorkerData & { calls: MessagePort };
 const post = (m: FromWorker): void => port.postMessage(m);
 
+/** The main thread's process figures (its event loop, its heap), as it last sampled them. */
+class SystemMirror implements SystemSource {
+  samples = 1;
+
+  constructor(private last: NonNullable<FrontState['system']>) {}
+
+  update(sample: NonNullable<FrontState['system']>): void {
+    this.last = sample;
+    this.samples++;
+  }
+
+  stats(time: number, requestsPerSecond: number, errorRate: number): SystemStats {
+    return { ...this.last, requestsPerSecond, errorRate, time };
+  }
+
+  sample(): void {}
+
+  close(): void {}
+}
+
 /** The app's parts, as the main thread last reported them. */
 class FrontMirror implements FrontView {
   cache: FrontView['cache'];
   rateLimits: FrontView['rateLimits'];
   findings: FrontView['findings'];
-  readonly system: SystemSource;
+  readonly system: SystemMirror;
   private infoValue: AgentInfo;
   private cacheStats: CacheStats | undefined;
   private readonly cacheRevision = new Revision();
@@ -43,8 +63,6 @@ class FrontMirror implements FrontView {
   private readonly findingsRevision = new Revision();
   private slow: SlowQuerySummary[] = [];
   private pausedValue = false;
-  private systemValue: FrontState['system'];
-  private systemSamples = 1;
   private readonly requests = new Requests();
 
   constructor(initial: FrontState) {
@@ -53,16 +71,7 @@ class FrontMirror implements FrontView {
     this.cache = initial.cache ? { stats: () => this.cacheStats!, revision: () => this.cacheRevision.value(), readEvents: (cursor) => this.cacheEvents.read(cursor) } : undefined;
     this.rateLimits = { list: () => this.limits, revision: () => this.limitsRevision.value() };
     this.findings = initial.findings ? { list: () => this.findingsList, revision: () => this.findingsRevision.value(), slowQueries: () => this.slow } : undefined;
-    this.systemValue = initial.system;
-    const mirror = this;
-    this.system = {
-      get samples() {
-        return mirror.systemSamples;
-      },
-      stats: (time: number, requestsPerSecond: number, errorRate: number): SystemStats => ({ ...this.systemValue!, requestsPerSecond, errorRate, time }),
-      sample() {},
-      close() {},
-    };
+    this.system = new SystemMirror(initial.system!);
     this.update(initial);
   }
 
@@ -106,10 +115,7 @@ class FrontMirror implements FrontView {
     }
     if (s.slowQueries) this.slow = s.slowQueries;
     if (s.paused !== undefined) this.pausedValue = s.paused;
-    if (s.system) {
-      this.systemValue = s.system;
-      this.systemSamples++;
-    }
+    if (s.system) this.system.update(s.system);
   }
 }
 
