@@ -38,6 +38,8 @@ import { type Answer, type FromWorker, type FrontState, Requests, type SlowSampl
 const CALL_TIMEOUT_MS = 5000;
 /** Distinct recent paths a route remembers, to tell a new path from one already sent. */
 const RECENT_PATHS = 8;
+/** The timer looks at the slow-moving parts of the front (FrontTracker.changes) once in this many pushes. */
+const SLOW_EVERY = 4;
 /** At most one answer in this many of a route has its URL read, in a steady state. */
 const MAX_PATH_EVERY = 256;
 
@@ -238,7 +240,7 @@ class WorkerBack implements BackLink {
     this.worker.on('error', (err) => this.diag.failure('worker', err));
     this.worker.on('exit', (code) => this.onExit(code));
     this.recorder = new FrontRecorder(this.ring, (m) => this.post(m), diag, options.maxEndpoints, options.thresholds.slowMs.info, options.history !== false);
-    this.pushTimer = setInterval(() => this.push(), options.server ? options.server.batchMs : 250);
+    this.pushTimer = setInterval(() => this.push(false), options.server ? options.server.batchMs : 250);
     this.pushTimer.unref();
   }
 
@@ -319,12 +321,12 @@ class WorkerBack implements BackLink {
     this.worker.postMessage(m);
   }
 
-  /** Tells the worker what changed in this thread's parts. */
-  private push(): void {
+  /** Tells the worker what changed in this thread's parts (`all`: the slow-moving ones too, see FrontTracker). */
+  private push(all = true): void {
     if (this.fallback) return;
     try {
       this.ring.flush();
-      const state = this.front.changes();
+      const state = this.front.changes(all);
       if (state !== undefined) this.post({ t: 'front', state });
     } catch (err) {
       this.diag.failure('worker.push', err);
@@ -456,6 +458,7 @@ class FrontTracker {
   private slowQueries = '';
   private paused: boolean | undefined;
   private samples = -1;
+  private calls = 0;
 
   constructor(
     private readonly view: FrontView,
@@ -482,16 +485,24 @@ class FrontTracker {
     };
   }
 
-  changes(): FrontState | undefined {
+  /**
+   * What moved. The agent's info (the app's ports, read from the process's handles) and the
+   * findings' slow-query summaries change seldom and cost a scan each: on the timer they are
+   * looked at every SLOW_EVERY calls; `all` (before a question or after a command) looks now.
+   */
+  changes(all: boolean): FrontState | undefined {
     const v = this.view;
     const out: FrontState = {};
     let moved = false;
-    const info = v.info();
-    const infoKey = JSON.stringify(info);
-    if (infoKey !== this.info) {
-      this.info = infoKey;
-      out.info = info;
-      moved = true;
+    const slowParts = all || ++this.calls % SLOW_EVERY === 0;
+    if (slowParts) {
+      const info = v.info();
+      const infoKey = JSON.stringify(info);
+      if (infoKey !== this.info) {
+        this.info = infoKey;
+        out.info = info;
+        moved = true;
+      }
     }
     if (v.cache) {
       const revision = v.cache.revision();
@@ -520,10 +531,10 @@ class FrontTracker {
         out.findings = v.findings.list();
         moved = true;
       }
-      const slowQueries = v.findings.slowQueries();
-      const key = JSON.stringify(slowQueries);
-      if (key !== this.slowQueries) {
-        this.slowQueries = key;
+      const slowQueries = slowParts ? v.findings.slowQueries() : undefined;
+      const key = slowQueries && JSON.stringify(slowQueries);
+      if (slowQueries !== undefined && key !== this.slowQueries) {
+        this.slowQueries = key!;
         out.slowQueries = slowQueries;
         moved = true;
       }
