@@ -111,6 +111,7 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     const stats = new LimiterStats();
     const limiter = new Limiter(config, stats, this.#buildStore(config, stats), this);
     this.#limiters.set(config.name, limiter);
+    this.#revision.mark(); // a new limiter is news before its first request
     return limiter.middleware;
   }
 
