@@ -88,8 +88,8 @@ class EndpointRef implements RegistryEntry {
   }
 }
 
-/** The request path's recorder: the ring for samples, a message for what is rare. */
-class FrontRecorder {
+/** The request path's recorder with the worker: the ring for samples, a message for what is rare (exported for its allocation guard). */
+export class FrontRecorder {
   readonly registry: EndpointRegistry<EndpointRef>;
   /** `slowMs.info`: a sample at or over it also goes as a slow request. */
   slowFromMs: number;
