@@ -167,16 +167,24 @@ export class FrontRecorder {
     }
   }
 
-  /** A sampled answer's path, sent when the route did not send it lately; new paths keep the sampling dense. */
+  /**
+   * A sampled answer's path, sent when the route did not send it before. As with the history's
+   * own paths (agent/history/paths.ts), sampling stays dense only while the route has fewer than
+   * RECENT_PATHS of them: then it backs off, however new the next URLs are (a route whose every
+   * request has a new id would otherwise send a message per request).
+   */
   private takePath(ref: EndpointRef, sample: RequestSample): void {
     const url = sample.url;
     const recent = (ref.recentPaths ??= []);
-    const fresh = !recent.includes(url);
-    if (fresh) {
-      if (recent.length >= RECENT_PATHS) recent.shift();
-      recent.push(url);
+    let dense = false;
+    if (!recent.includes(url)) {
       this.post({ t: 'path', id: ref.id, url, start: sample.start });
-    } else ref.pathEvery = Math.min(ref.pathEvery * 2, MAX_PATH_EVERY);
+      if (recent.length < RECENT_PATHS) {
+        recent.push(url);
+        dense = recent.length < RECENT_PATHS;
+      }
+    }
+    if (!dense) ref.pathEvery = Math.min(ref.pathEvery * 2, MAX_PATH_EVERY);
     ref.pathCountdown = ref.pathEvery;
   }
 }

@@ -4,7 +4,8 @@
  * into the shared ring) is called 100k times, in windows of WINDOW samples that fit the ring (the
  * worker's drain runs between windows, here in the same thread), and the heap's used size does not
  * move across a window. A change that puts work back on the main thread's request path (an object,
- * a message, a string per sample) fails here. The recorded paths are on. It runs in a child
+ * a message, a string per sample) fails here. The recorded paths are on, and every answer of the
+ * route with a parameter has a new path: a message per sample would fail here too. It runs in a child
  * process of its own, as test/unit/metrics/recording.test.ts does.
  */
 import assert from 'node:assert/strict';
@@ -33,7 +34,25 @@ function measure(): { growth: number[]; read: number; posted: string[] } {
   recorder.registerRoute({ method: 'GET', route: '/users/:id' });
   recorder.registerRoute({ method: 'POST', route: '/orders' });
   const sample = (method: string, route: string | undefined, status: number): RequestSample => ({ method, route, status, duration: 0.25 + status / 100, aborted: false, threw: false, url: '/users/7?token=secret', requestId: 'r', start: 0 });
-  const samples = [sample('GET', '/users/:id', 200), sample('POST', '/orders', 201), sample('GET', '/users/:id', 503), sample('GET', undefined, 404)];
+  // Every 2xx answer of the route with a parameter has a path not seen before (a new id each time),
+  // read on demand as the middleware's samples do; made beforehand, so the test's own strings are
+  // not in the measured windows.
+  const urls = Array.from({ length: (2 * SAMPLES) / 4 }, (_, i) => `/users/${i}`);
+  let next = 0;
+  class NewPathEachTime implements RequestSample {
+    method = 'GET';
+    route = '/users/:id';
+    status = 200;
+    duration = 2.25;
+    aborted = false;
+    threw = false;
+    requestId = 'r';
+    start = 0;
+    get url(): string {
+      return urls[next++ % urls.length]!;
+    }
+  }
+  const samples = [new NewPathEachTime(), sample('POST', '/orders', 201), sample('GET', '/users/:id', 503), sample('GET', undefined, 404)];
   let read = 0;
   const drain = (): void => void reader.drain(() => read++);
   // Warm-up: every endpoint exists, its path is sent, the code is optimised.
@@ -56,13 +75,14 @@ function measure(): { growth: number[]; read: number; posted: string[] } {
 const inChild = process.env.ROUTELENS_RING_CHILD === '1' && isMainThread;
 if (inChild) process.stdout.write(JSON.stringify(measure()));
 else describe('recording a sample with the worker (FrontRecorder.record)', () => {
-  it(`allocates and posts nothing over ${SAMPLES} samples in a steady state; every sample reaches the ring`, function () {
+  it(`allocates nothing and posts at most a sampled path now and then over ${SAMPLES} samples in a steady state; every sample reaches the ring`, function () {
     this.timeout(60_000);
     const child = spawnSync(process.execPath, ['--import', 'tsx', __filename], { env: { ...process.env, ROUTELENS_RING_CHILD: '1' }, encoding: 'utf8' });
     assert.equal(child.status, 0, child.stderr);
     const { growth, read, posted } = JSON.parse(child.stdout) as ReturnType<typeof measure>;
     assert.equal(read, 2 * SAMPLES);
-    assert.deepEqual(posted, []);
+    // At most one path in MAX_PATH_EVERY (256) answers once the route has sent its first few.
+    assert.ok(posted.every((t) => t === 'path') && posted.length <= SAMPLES / 4 / 256 + 1, `posted ${posted.length}: ${posted.slice(0, 5).join(', ')}…`);
     // One object per sample makes every window grow by ≥ 16 bytes × WINDOW; under a byte per sample is what reading the heap costs.
     const grew = growth.filter((bytes) => bytes >= WINDOW);
     assert.ok(grew.length <= 1, `the heap grew by ${growth.join(', ')} bytes over windows of ${WINDOW} samples`);
