@@ -117,7 +117,7 @@ export class Backend {
     private readonly options: BackendOptions,
     private readonly front: FrontView,
     private readonly diag: Diagnostics,
-    metrics: Pick<MetricsOptions, 'system' | 'pull'> = {},
+    metrics: Pick<MetricsOptions, 'system' | 'pull' | 'onRemoved'> = {},
   ) {
     const o = options;
     this.alerts = createAlerts({ thresholds: o.thresholds, diag });

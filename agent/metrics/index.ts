@@ -55,6 +55,8 @@ export interface MetricsOptions {
   system?: SystemSource;
   /** Called before every read aggregates what is queued: samples recorded in another thread arrive here. */
   pull?: () => void;
+  /** Told the id of each endpoint a reset removes (the other thread's registry drops it too). */
+  onRemoved?: (id: string) => void;
 }
 
 /** Where process figures come from: the last sample, and how many were taken (a reader's position). */
@@ -118,7 +120,15 @@ export class MetricsCore implements Metrics {
     this.slidAt = fineEpoch(now);
     this.changes = new EndpointChanges(2 * maxEndpoints + 1);
     const changes = this.changes;
-    const hooks = { create: (id: string, method: string, route: string, kind: EndpointStats['kind'], since: number) => new Endpoint(id, method, route, kind, since), touch: (ep: Endpoint) => changes.touch(ep), remove: (id: string) => changes.remove(id) };
+    const onRemoved = opts.onRemoved;
+    const hooks = {
+      create: (id: string, method: string, route: string, kind: EndpointStats['kind'], since: number) => new Endpoint(id, method, route, kind, since),
+      touch: (ep: Endpoint) => changes.touch(ep),
+      remove: (id: string) => {
+        changes.remove(id);
+        onRemoved?.(id);
+      },
+    };
     this.registry = new EndpointRegistry(maxEndpoints, hooks, this.diag, now);
     this.slow = new SlowLog(Math.max(1, Math.floor(opts.slowRingSize ?? SLOW_REQUESTS_KEPT)), { ...DEFAULT_SLOW_MS, ...opts.slowMs });
     this.slowFromMs = this.slow.thresholds.info;
@@ -194,19 +204,31 @@ export class MetricsCore implements Metrics {
     this.bound[index] = this.registry.forCustom(name);
   }
 
-  /** One sample recorded elsewhere (already classified and clamped); dropped when its endpoint was reset away. */
+  /** One sample recorded elsewhere (already classified and clamped). */
   ingest(index: number, duration: number, status: number, flags: number, time: number): void {
-    const ep = this.bound[index];
-    if (ep !== undefined && !ep.removed) this.aggregate(ep, duration, status, flags, time);
+    const ep = this.boundAt(index);
+    if (ep !== undefined) this.aggregate(ep, duration, status, flags, time);
   }
 
   /** A slow request recorded elsewhere: into the slow log and the process-wide slow count. */
   ingestSlow(sample: RequestSample, index: number, duration: number, status: number): void {
-    const ep = this.bound[index];
+    const ep = this.boundAt(index);
     if (ep === undefined) return;
     const now = this.clock();
     this.slow.add(sample, ep.method, ep.route, duration, status, now);
     this.traffic.addSlow(fineEpoch(now));
+  }
+
+  /**
+   * The endpoint an index names. One a reset removed (the other thread still names it until it
+   * hears of the removal) is made again, as the same method and route resolve now.
+   */
+  private boundAt(index: number): Endpoint | undefined {
+    const ep = this.bound[index];
+    if (ep === undefined || !ep.removed) return ep;
+    const again = ep.kind === 'custom' ? this.registry.forCustom(ep.route) : ep.kind === 'overflow' ? this.registry.overflow() : this.registry.forRequest(ep.method, ep.kind === 'unmatched' ? undefined : ep.route);
+    this.bound[index] = again;
+    return again;
   }
 
   /** What is queued here and elsewhere, aggregated. */

@@ -183,7 +183,8 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
     return ep;
   }
 
-  private overflow(): E {
+  /** The overflow bucket (made when first needed). */
+  overflow(): E {
     if (!this.overflowBucket) {
       this.overflowBucket = this.hooks.create(OVERFLOW_ID, OTHER_METHOD, OVERFLOW_ROUTE, 'overflow', this.startedAt);
       this.byId.set(OVERFLOW_ID, this.overflowBucket);

@@ -136,7 +136,7 @@ function pull(): number {
   return ring.drain(ingest);
 }
 
-const backend = new Backend(data.options, front, diag, { system: front.system, pull: () => void pull() });
+const backend = new Backend(data.options, front, diag, { system: front.system, pull: () => void pull(), onRemoved: (id) => post({ t: 'removed', ids: [id] }) });
 const metrics = backend.metrics;
 const ingest = (index: number, duration: number, status: number, flags: number): void => metrics.ingest(index, duration, status, flags, now);
 

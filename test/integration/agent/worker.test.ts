@@ -73,6 +73,14 @@ describe('agent in a worker thread', function () {
       const reset = await a.agent.execute('reset', { endpoint: 'GET /users/:id' });
       assert.deepEqual(reset, { reset: 1 });
       assert.equal(a.agent.stats('GET /users/:id')?.count, 0);
+      // A full reset removes what no route registered (the unmatched bucket, custom timings): their next samples count again.
+      await a.traffic('GET', '/nope', 1);
+      a.agent.record('job', 5);
+      await until(() => a.agent.stats('job')?.count === 1);
+      await a.agent.execute('reset', {});
+      await fetch(`${a.base}/nope`).then((r) => r.arrayBuffer());
+      a.agent.record('job', 7);
+      await until(() => a.agent.stats('job')?.count === 1 && a.agent.stats('GET (unmatched)')?.count === 1);
       // An unknown endpoint is the same protocol error as without the worker.
       await assert.rejects(a.agent.execute('reset', { endpoint: 'GET /none' }), { name: 'ProtocolError', code: 'ERR_NOT_FOUND' });
     } finally {
