@@ -78,7 +78,7 @@ export interface HistorySink {
 }
 
 /** At most one answer in this many of a route has its URL read for the recorded paths, in a steady state. */
-const MAX_PATH_EVERY = 256;
+export const MAX_PATH_EVERY = 256;
 
 const DEFAULT_SLOW_MS: Thresholds['slowMs'] = { info: 1000, warning: 5000, critical: 10000 };
 /** Durations are clamped into [0, one day]. */

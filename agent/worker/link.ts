@@ -19,15 +19,15 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import type { Alert, CommandArgs, CommandName, CommandResults, EndpointKind, EndpointStats, HealthReport, SlowRequest, Snapshot, SourceLocation, Thresholds } from '../../protocol';
+import { type Alert, type CommandArgs, type CommandName, type CommandResults, type EndpointKind, type EndpointStats, type HealthReport, type SlowRequest, type Snapshot, type SourceLocation, type Thresholds, assertNever } from '../../protocol';
 import { Backend, type BackendOptions, type BackLink, type FrontView, LocalBack, type ServerAddress } from '../backend';
 import type { CommandSource, Metrics, RequestSample, RouteDefinition } from '../internal';
 import type { Diagnostics } from '../log';
-import { clampDuration, flagsOf, statusOf } from '../metrics';
+import { MAX_PATH_EVERY, clampDuration, flagsOf, statusOf } from '../metrics';
 import { F_ERROR } from '../metrics/summary';
 import { createAlerts } from '../alerts';
 import { EndpointRegistry, type RegistryEntry } from '../metrics/registry';
-import { replayable } from '../history/paths';
+import { PATHS_PER_ROUTE, replayable } from '../history/paths';
 import { SystemSampler } from '../metrics/system';
 import { advertise } from '../server';
 import type { DiscoveryHandle } from '../server/discovery';
@@ -36,12 +36,8 @@ import { type Answer, type FromWorker, type FrontState, Requests, type SlowSampl
 
 /** How long agent.snapshot()/stats() wait for the worker before answering without it (ms). */
 const CALL_TIMEOUT_MS = 5000;
-/** Distinct recent paths a route remembers, to tell a new path from one already sent. */
-const RECENT_PATHS = 8;
 /** The timer looks at the slow-moving parts of the front (FrontTracker.changes) once in this many pushes. */
 const SLOW_EVERY = 4;
-/** At most one answer in this many of a route has its URL read, in a steady state. */
-const MAX_PATH_EVERY = 256;
 
 /** Starts the back end in a worker thread; undefined (said in the log) when the worker cannot start. */
 export function startWorkerBack(options: BackendOptions, front: FrontView, diag: Diagnostics): BackLink | undefined {
@@ -170,7 +166,7 @@ export class FrontRecorder {
   /**
    * A sampled answer's path, sent when the route did not send it before. As with the history's
    * own paths (agent/history/paths.ts), sampling stays dense only while the route has fewer than
-   * RECENT_PATHS of them: then it backs off, however new the next URLs are (a route whose every
+   * PATHS_PER_ROUTE of them: then it backs off, however new the next URLs are (a route whose every
    * request has a new id would otherwise send a message per request).
    */
   private takePath(ref: EndpointRef, sample: RequestSample): void {
@@ -179,9 +175,9 @@ export class FrontRecorder {
     let dense = false;
     if (!recent.includes(url)) {
       this.post({ t: 'path', id: ref.id, url, start: sample.start });
-      if (recent.length < RECENT_PATHS) {
+      if (recent.length < PATHS_PER_ROUTE) {
         recent.push(url);
-        dense = recent.length < RECENT_PATHS;
+        dense = recent.length < PATHS_PER_ROUTE;
       }
     }
     if (!dense) ref.pathEvery = Math.min(ref.pathEvery * 2, MAX_PATH_EVERY);
@@ -394,7 +390,7 @@ class WorkerBack implements BackLink {
         case 'closed':
           return;
         default:
-          assertNever(m);
+          assertNever(m, 'message');
       }
     } catch (err) {
       this.diag.failure('worker.message', err);
@@ -560,8 +556,4 @@ class FrontTracker {
     }
     return moved ? out : undefined;
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected message ${JSON.stringify(x)}`);
 }

@@ -5,7 +5,7 @@
  * here as the main thread reports them; their commands go back to it.
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { AgentInfo, CacheStats, CommandName, Finding, RateLimitStats, SystemStats } from '../../protocol';
+import { type AgentInfo, type CacheStats, type CommandName, type Finding, type RateLimitStats, type SystemStats, assertNever } from '../../protocol';
 import { Backend, type FrontView } from '../backend';
 import { EventBatch } from '../cache/stats';
 import type { CommandSource, SlowQuerySummary } from '../internal';
@@ -175,7 +175,7 @@ function handle(m: ToWorker): void {
         setImmediate(() => void close());
         return;
       default:
-        assertNever(m);
+        assertNever(m, 'message');
     }
   } catch (err) {
     diag.failure('worker.message', err);
@@ -251,8 +251,4 @@ async function close(): Promise<void> {
   post({ t: 'closed' });
   port.close();
   data.calls.close();
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected message ${JSON.stringify(x)}`);
 }
