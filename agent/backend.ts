@@ -67,6 +67,8 @@ export interface FrontView {
   rateLimits: { list(): RateLimitStats[]; revision(): number };
   findings: { list(): Finding[]; revision(): number; slowQueries(): SlowQuerySummary[] } | undefined;
   paused(): boolean;
+  /** See AgentHost.settle: present when the app's parts are in another thread. */
+  sync?(): Promise<void>;
   /** Runs one of FRONT_COMMANDS with the app's parts. */
   execute(command: CommandName, args: unknown, source: CommandSource): Promise<unknown>;
 }
@@ -222,6 +224,7 @@ export class Backend {
 
   private host(): AgentHost {
     const f = this.front;
+    const sync = f.sync?.bind(f);
     return {
       info: () => f.info(),
       snapshot: () => this.snapshot(),
@@ -238,6 +241,7 @@ export class Backend {
           findings: f.findings,
         }),
       execute: (command, args, source) => this.execute(command, args, source),
+      ...(sync ? { settle: sync } : {}),
     };
   }
 }

@@ -194,6 +194,12 @@ export interface AgentHost {
    */
   openFeed(): () => Delta | undefined;
   /**
+   * Resolves once every request the app finished before the call is in the figures, so that a
+   * client that saw its response and then asks sees that request. Absent when the figures are
+   * kept in the app's own thread (nothing to wait for there). Never rejects.
+   */
+  settle?(): Promise<void>;
+  /**
    * Runs a validated command. Throws ProtocolError for expected failures
    * (ERR_NOT_FOUND, ERR_UNAVAILABLE, ERR_PATTERN_REJECTED, …).
    */

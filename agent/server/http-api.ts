@@ -111,6 +111,7 @@ async function handle(ctx: ApiContext, req: IncomingMessage, res: ServerResponse
   }
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    await ctx.host.settle?.();
     await route(ctx, req, res, url);
   } catch (err) {
     if (err instanceof HttpError) {

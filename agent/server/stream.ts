@@ -166,7 +166,8 @@ export class Stream {
       return;
     }
     client.pending++;
-    void runCommand(this.host, command, args, 'editor', this.opts.commandTimeoutMs).then((outcome) => {
+    const settled = this.host.settle?.() ?? Promise.resolve();
+    void settled.then(() => runCommand(this.host, command, args, 'editor', this.opts.commandTimeoutMs)).then((outcome) => {
       client.pending--;
       if (outcome.ok) this.send(client, safeStringify({ type: 'reply', id, ok: true, result: outcome.result }));
       else this.reply(client, id, outcome.error);

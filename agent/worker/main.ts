@@ -20,6 +20,11 @@ const BUSY_MS = 20;
 const IDLE_MS = 250;
 /** Empty drains after which the period goes from BUSY_MS to IDLE_MS. */
 const IDLE_AFTER = 50;
+/**
+ * How long a question from a client waits for the main thread to send what it recorded before
+ * (ms): a main thread busy longer is not waited for (its figures then come with the next drain).
+ */
+const SYNC_LIMIT_MS = 250;
 /** Cache events the mirror keeps for the editor's readers. */
 const CACHE_EVENTS_KEPT = 1000;
 
@@ -87,6 +92,20 @@ class FrontMirror implements FrontView {
     const { id, result } = this.requests.open();
     post({ t: 'command', id, command, args, source });
     return result;
+  }
+
+  /** One round trip to the main thread, at most SYNC_LIMIT_MS: what it recorded before is then here. */
+  sync(): Promise<void> {
+    const { id, result } = this.requests.open();
+    post({ t: 'sync', id });
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SYNC_LIMIT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      result.then(done, done);
+    });
   }
 
   settle(m: Extract<ToWorker, { t: 'result' }>): void {

@@ -55,6 +55,8 @@ export type FromWorker =
   | { t: 'judged'; thresholds: Thresholds; health: HealthReport; firing: Alert[] }
   | { t: 'removed'; ids: string[] }
   | { t: 'listening'; address: ServerAddress | undefined }
+  /** Answered (a `result`) once every sample and figure the main thread had before it is sent. */
+  | { t: 'sync'; id: number }
   | { t: 'command'; id: number; command: CommandName; args: unknown; source: CommandSource }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: WireError }

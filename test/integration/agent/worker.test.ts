@@ -5,7 +5,9 @@
  * editor is answered while the app's main thread is blocked.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { promisify } from 'node:util';
 import express from 'express';
 import { createAgent } from '../../../agent';
 import type { AgentMessage, Snapshot } from '../../../protocol';
@@ -112,6 +114,44 @@ describe('agent in a worker thread', function () {
       assert.equal(body.endpoints.find((e) => e.id === 'GET /users/:id')?.count, 3);
     } finally {
       await a.close();
+    }
+  });
+
+  it('a client that saw its response, then asks the agent, finds that request counted and reset, though the app’s thread was still busy', async () => {
+    const agent = createAgent({ express, worker: true, discoveryDir: false, logger: false, history: false });
+    const app = express();
+    app.use(agent.middleware());
+    app.get('/answers-then-works', (_req, res) => {
+      res.send('ok');
+      // Work after answering (a log flush, an analytics call): the response is on the wire while
+      // this thread has not yet run the agent's finish, which comes after this handler returns.
+      const from = Date.now();
+      while (Date.now() - from < 60) {
+        /* busy */
+      }
+    });
+    const served = await serveAgentApp(agent, app);
+    // The client is another process: it reads the response and asks the agent's worker while this thread is busy.
+    const client = `
+      const [base, port, auth] = process.argv.slice(1);
+      const api = (path, init) => fetch('http://127.0.0.1:' + port + path, { ...init, headers: { Authorization: auth, 'Content-Type': 'application/json' } }).then((r) => r.json());
+      const endpoint = '/v1/endpoints/' + encodeURIComponent('GET /answers-then-works');
+      (async () => {
+        const out = {};
+        await fetch(base + '/answers-then-works').then((r) => r.text());
+        out.counted = (await api(endpoint)).count;
+        await fetch(base + '/answers-then-works').then((r) => r.text());
+        out.reset = (await api('/v1/reset', { method: 'POST', body: JSON.stringify({ endpoint: 'GET /answers-then-works' }) })).reset;
+        out.afterReset = (await api(endpoint)).count;
+        console.log(JSON.stringify(out));
+      })();`;
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', client, served.base, String(served.port), served.auth.Authorization]);
+      assert.deepEqual(JSON.parse(stdout), { counted: 1, reset: 1, afterReset: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(agent.stats('GET /answers-then-works')?.count, 0, 'the request answered before the reset is not counted after it');
+    } finally {
+      await served.close();
     }
   });
 
