@@ -30,7 +30,7 @@ interface Row {
 const ROWS: readonly Row[] = [
   { label: 'bare', variant: 'bare', help: 'Express alone' },
   { label: 'agent', variant: 'agent', help: "createAgent()'s defaults, a stream client attached" },
-  { label: 'agent, worker', variant: 'agent', env: { ROUTELENS_WORKER: '1' }, help: 'agent with ROUTELENS_WORKER=1: its back end in a worker thread (that heap is not the main thread\'s)' },
+  { label: 'agent, back end in the main thread', variant: 'agent', env: { ROUTELENS_WORKER: '0' }, help: "agent with ROUTELENS_WORKER=0: the back end in the app's main thread (by default it is in a worker thread, whose heap is not the main thread's)" },
 ];
 const FEATURE_ROWS: readonly Row[] = [
   { label: 'spans off', variant: 'agent', env: { ROUTELENS_SPANS: '0' }, help: 'agent with ROUTELENS_SPANS=0' },
