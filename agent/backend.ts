@@ -113,6 +113,7 @@ export class Backend {
   private server: LocalServer | undefined;
   /** Grows with every `thresholds.set`. */
   private thresholdsRevision = 0;
+  private evaluated: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -184,6 +185,11 @@ export class Backend {
     return this.server?.port;
   }
 
+  /** `listener` runs after each evaluation of the alerts (one listener). */
+  onEvaluated(listener: () => void): void {
+    this.evaluated = listener;
+  }
+
   /** Starts the local server; undefined when it is off or could not start (said in the log). */
   async listen(): Promise<ServerAddress | undefined> {
     const s = this.options.server;
@@ -217,6 +223,7 @@ export class Backend {
       const m = this.metrics;
       const f = this.front;
       this.alerts.evaluate({ endpoints: m.alertEndpoints(), system: m.system(), cache: f.cache?.stats(), rateLimits: f.rateLimits.list(), slowLastMinute: m.slowLastMinute(), slowQueries: f.findings?.slowQueries() });
+      this.evaluated?.();
     } catch (err) {
       this.diag.failure('evaluate', err);
     }

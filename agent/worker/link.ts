@@ -392,8 +392,6 @@ class WorkerBack implements BackLink {
         case 'result':
           this.requests.settle(m);
           return;
-        case 'closed':
-          return;
         default:
           assertNever(m, 'message');
       }
@@ -426,7 +424,8 @@ class WorkerBack implements BackLink {
     this.diag.failure('worker', new Error(`the agent's worker stopped (exit code ${code}); its figures are lost, and the agent goes on in the app's main thread`));
     this.requests.failAll(new Error("the agent's worker stopped"));
     clearInterval(this.pushTimer);
-    const local = new LocalBack(new Backend(this.options, this.view, this.diag));
+    // The process figures go on from this thread's sampler (closed with the link).
+    const local = new LocalBack(new Backend(this.options, this.view, this.diag, { system: this.sampler }));
     this.fallback = local;
     this.recorder.redirect(local.recorder);
     for (const l of this.alertListeners) local.onAlert(l);

@@ -240,7 +240,7 @@ function judge(): void {
   post({ t: 'judged', thresholds, health: backend.alerts.health(), firing: backend.alerts.active() });
 }
 backend.alerts.onFire((alert) => post({ t: 'alert', alert }));
-const judgeTimer = setInterval(judge, data.options.evaluateMs);
+backend.onEvaluated(judge);
 
 // The drain: every BUSY_MS while samples arrive, every IDLE_MS once they stop.
 let empty = 0;
@@ -264,10 +264,8 @@ async function close(): Promise<void> {
   if (closing) return;
   closing = true;
   clearInterval(drainTimer);
-  clearInterval(judgeTimer);
   pull();
   await backend.close();
-  post({ t: 'closed' });
   port.close();
   data.calls.close();
 }

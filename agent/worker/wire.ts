@@ -59,8 +59,7 @@ export type FromWorker =
   | { t: 'sync'; id: number }
   | { t: 'command'; id: number; command: CommandName; args: unknown; source: CommandSource }
   | { t: 'result'; id: number; ok: true; value: unknown }
-  | { t: 'result'; id: number; ok: false; error: WireError }
-  | { t: 'closed' };
+  | { t: 'result'; id: number; ok: false; error: WireError };
 
 /** A synchronous question of the main thread (agent.snapshot(), agent.stats()). */
 export type Call = { seq: number; kind: 'snapshot' } | { seq: number; kind: 'endpoint'; id: string };
