@@ -58,7 +58,13 @@ export function manyRoutesPlan(port: number, routes: number, requests: number, f
 /** One row's readings, bytes: index 0 idle, then after each checkpoint. */
 type Readings = number[];
 
-async function measureRow(row: Row, routes: number, checkpoints: readonly number[], snapshot: string | undefined): Promise<Readings> {
+/** The main thread's readings, and the agent's worker thread's heap at the same moments (when it runs one). */
+interface RowReadings {
+  main: Readings;
+  worker: Array<number | undefined>;
+}
+
+async function measureRow(row: Row, routes: number, checkpoints: readonly number[], snapshot: string | undefined): Promise<RowReadings> {
   const total = checkpoints[checkpoints.length - 1]!;
   const server = await startServer(row.variant, { connections: 8 }, specOf(row.variant).stream === true, {
     nodeArgs: ['--expose-gc'],
@@ -66,20 +72,22 @@ async function measureRow(row: Row, routes: number, checkpoints: readonly number
     plan: (port) => manyRoutesPlan(port, routes, total),
   });
   try {
+    const out: RowReadings = { main: [], worker: [] };
     const read = async (snapshotFile?: string) => {
       const m = await server.child.ask({ type: 'heap', snapshot: snapshotFile }, 'heap', 300_000);
-      return m.heapUsed + m.arrayBuffers;
+      out.main.push(m.heapUsed + m.arrayBuffers);
+      out.worker.push(m.worker);
     };
-    const readings: Readings = [await read()];
+    await read();
     let done = 0;
     for (const [i, c] of checkpoints.entries()) {
       const r = await server.load.run({ durationMs: 600_000, maxRequests: c - done });
       if (r.errors > 0) throw new Error(`${row.label}: ${r.errors} failed requests`);
       done = c;
       const last = i === checkpoints.length - 1;
-      readings.push(await read(last ? snapshot : undefined));
+      await read(last ? snapshot : undefined);
     }
-    return readings;
+    return out;
   } finally {
     await stopServer(server);
   }
@@ -100,17 +108,21 @@ export async function runHeapCommand(o: HeapOptions): Promise<void> {
   }
   log(`RouteLens heap: node ${process.version}, agent ${relative(process.cwd(), agentSource())}, ${routes} routes, readings idle and after ${checkpoints.join(', ')} requests, ${o.rounds} round(s)`);
   const all = new Map<string, Readings[]>(rows.map((r) => [r.label, []]));
+  const workers = new Map<string, Array<Array<number | undefined>>>(rows.map((r) => [r.label, []]));
   for (let round = 0; round < o.rounds; round++) {
     // Alternate the order every round, so a drift of the machine hits every row alike.
     const order = round % 2 === 0 ? rows : [...rows].reverse();
     for (const row of order) {
       const file = o.snapshot && round === o.rounds - 1 ? join(snapDir, `${row.label.replace(/\W+/g, '-')}.heapsnapshot`) : undefined;
       const r = await measureRow(row, routes, checkpoints, file);
-      all.get(row.label)!.push(r);
-      log(`  round ${round + 1} ${row.label}: ${r.map(mb).join(' → ')}`);
+      all.get(row.label)!.push(r.main);
+      workers.get(row.label)!.push(r.worker);
+      const worker = r.worker.every((w) => w === undefined) ? '' : `; its worker ${r.worker.map((w) => (w === undefined ? '–' : mb(w))).join(' → ')}`;
+      log(`  round ${round + 1} ${row.label}: ${r.main.map(mb).join(' → ')}${worker}`);
     }
   }
   report(rows, all, routes, checkpoints);
+  reportWorkers(rows, workers, checkpoints);
   if (o.snapshot) {
     const bare = bySelfSize(join(snapDir, 'bare.heapsnapshot'));
     for (const row of rows) {
@@ -141,6 +153,24 @@ function report(rows: readonly Row[], all: Map<string, Readings[]>, routes: numb
   log('\n' + table(heads, body));
   log('  main-thread heapUsed + arrayBuffers after 3 full collections (--expose-gc), one child per row and round; "per route" = (growth from idle, − bare\'s) / routes.');
   for (const row of rows) log(`  ${row.label}: ${row.help}`);
+}
+
+/** The agent's worker thread's own heap, per row that runs one: not in the main thread's figures, but the same process's memory. */
+function reportWorkers(rows: readonly Row[], workers: Map<string, Array<Array<number | undefined>>>, checkpoints: readonly number[]): void {
+  const body: string[][] = [];
+  for (const row of rows) {
+    const runs = workers.get(row.label)!;
+    if (runs.every((r) => r.every((w) => w === undefined))) continue;
+    const cells: string[] = [];
+    for (let i = 0; i <= checkpoints.length; i++) {
+      const values = runs.map((r) => r[i]).filter((w): w is number => w !== undefined);
+      cells.push(values.length === 0 ? '–' : values.length > 1 ? `${mb(median(values))} (${mb(Math.min(...values))}–${mb(Math.max(...values))})` : mb(values[0]!));
+    }
+    body.push([row.label, ...cells]);
+  }
+  if (body.length === 0) return;
+  log('\n' + table(["the agent's worker thread (its own heap)", 'idle', ...checkpoints.map((c) => `after ${c}`)], body));
+  log("  the self sizes of the worker's heap snapshot, summed (another isolate: not in the main thread's figures above).");
 }
 
 /** Self size by node type and constructor name, from a .heapsnapshot. */
