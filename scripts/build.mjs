@@ -21,7 +21,9 @@ const define = { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) };
 // tsx/cjs: only required when the agent runs from its TypeScript sources (its worker's entry is then .ts).
 const agentExternal = [...Object.keys(pkg.dependencies ?? {}), 'express', 'tsx/cjs'];
 
-const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: 'warning', define, minify: production };
+const { asciiOutput } = createRequire(import.meta.url)('./ascii-output.cjs');
+// Pure ASCII output: V8 then keeps each bundle's source at one byte per character (scripts/ascii-output.cjs).
+const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: 'warning', define, minify: production, plugins: [asciiOutput] };
 
 const configs = [
   // ---- agent (npm package: routelens/agent, routelens/register)

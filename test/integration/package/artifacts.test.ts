@@ -37,6 +37,17 @@ describe('package artifacts: the npm tarball', function () {
     }
   });
 
+  it('its bundles are pure ASCII, so the app holds their source at one byte per character (one non-ASCII character doubles it)', () => {
+    const js = files.filter((f) => /^dist\/.*\.[cm]?js$/.test(f));
+    assert.ok(js.includes('dist/agent/index.js') && js.includes('dist/agent/worker.js'), js.join('\n'));
+    const offending = js.flatMap((f) => {
+      const lines = readFileSync(join(root, f), 'utf8').split('\n');
+      const i = lines.findIndex((l) => /[^\x00-\x7f]/.test(l));
+      return i < 0 ? [] : [`${f}:${i + 1}: ${lines[i]!.trim().slice(0, 120)}`];
+    });
+    assert.deepEqual(offending, []);
+  });
+
   it('carries the routelens command that package.json "bin" points at', () => {
     const bin = (manifest() as unknown as { bin: Record<string, string> }).bin;
     assert.deepEqual(Object.values(bin).map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t)), []);
