@@ -8,8 +8,8 @@
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const NON_ASCII = /[^\x00-\x7f]/g;
-const ANY_NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/g;
+const ANY_NON_ASCII = /[\u0080-\uffff]/;
 
 /** `text` with each UTF-16 unit above 0x7f written as a \uXXXX escape. */
 function escapeNonAscii(text) {

@@ -42,7 +42,7 @@ describe('package artifacts: the npm tarball', function () {
     assert.ok(js.includes('dist/agent/index.js') && js.includes('dist/agent/worker.js'), js.join('\n'));
     const offending = js.flatMap((f) => {
       const lines = readFileSync(join(root, f), 'utf8').split('\n');
-      const i = lines.findIndex((l) => /[^\x00-\x7f]/.test(l));
+      const i = lines.findIndex((l) => /[\u0080-\uffff]/.test(l));
       return i < 0 ? [] : [`${f}:${i + 1}: ${lines[i]!.trim().slice(0, 120)}`];
     });
     assert.deepEqual(offending, []);
