@@ -4,7 +4,7 @@
  * Built on express-rate-limit 8 (the middleware: standard `RateLimit` /
  * `RateLimit-Policy` headers of drafts 6–8, legacy `X-RateLimit-*`,
  * `Retry-After`, `ipKeyGenerator`'s IPv6 subnets, its configuration
- * validations, `passOnStoreError`) with our stores (stores.ts): a bounded
+ * validations, `passOnStoreError`) with our stores (stores.ts, redis-store.ts): a bounded
  * in-memory counter, and rate-limiter-flexible 11's RateLimiterRedis (atomic
  * Lua, one round trip, an in-memory `insuranceLimiter` when Redis fails).
  *
@@ -30,7 +30,7 @@ import { Limiter, type LimiterHost } from './limiter';
 import { type LimiterConfig, type RateLimitMiddleware, type RateLimitOptions, resolveLimiterOptions, validMax } from './options';
 import { type ResolveRoute, RouteAttribution } from './routes';
 import { LimiterStats } from './stats';
-import { type CountingStore, CountingRedisLimiter, InsuranceLimiter, MemoryRateStore, RedisRateStore, StoreUnavailableError } from './stores';
+import { type CountingStore, MemoryRateStore, StoreUnavailableError } from './stores';
 
 export type { Algorithm } from './algorithms';
 export type { LimitedResponseOptions, RateLimitMiddleware, RateLimitOptions, RateLimitResult, StandardHeaders } from './options';
@@ -204,6 +204,8 @@ class RateLimitRegistry implements RateLimits, LimiterHost {
     const counter = () => new MemoryCounter(config.algorithm, config.windowMs, config.max, this.clock, config.maxKeys);
     if (config.store === 'memory' || this.#redis === undefined) return new MemoryRateStore(config.prefix, counter());
     const connection = this.#redis.get(config.timeout);
+    // Loaded with the first Redis limiter: rate-limiter-flexible stays out of apps without one.
+    const { CountingRedisLimiter, InsuranceLimiter, RedisRateStore } = require('./redis-store') as typeof import('./redis-store');
     const insurance = config.onStoreError === 'memory' ? new InsuranceLimiter(counter()) : undefined;
     const onStoreError = (err: Error) => {
       stats.storeErrors++;

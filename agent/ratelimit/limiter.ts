@@ -5,7 +5,7 @@
  * request needs is decided here, when the limiter is made.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { type Options as LibraryOptions, ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Options as LibraryOptions } from 'express-rate-limit';
 import type { RateLimitStats } from '../../protocol';
 import type { Middleware } from '../api-types';
 import type { Clock } from '../internal';
@@ -72,7 +72,7 @@ export class Limiter {
     /** The key the allow-list check computed, so a user key function runs once per request. */
     const stashedKey = Symbol(`routelens.rateLimitKey.${this.config.name}`);
     type StashedRequest = Request & { [stashedKey]?: string };
-    const library = rateLimit({
+    const library = expressRateLimit().rateLimit({
       windowMs: this.config.windowMs,
       limit: () => this.#max,
       standardHeaders: this.config.standardHeaders,
@@ -198,6 +198,12 @@ export class Limiter {
   }
 }
 
+let erl: typeof import('express-rate-limit') | undefined;
+/** express-rate-limit, loaded by the first limiter: an app without one never loads it (nor its IP library). */
+function expressRateLimit(): typeof import('express-rate-limit') {
+  return (erl ??= require('express-rate-limit') as typeof import('express-rate-limit'));
+}
+
 function ipKey(req: Request): string {
-  return ipKeyGenerator(req.ip ?? '');
+  return erl!.ipKeyGenerator(req.ip ?? '');
 }

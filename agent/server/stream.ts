@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { type CommandArgs, type CommandName, type Delta, type ErrorInfo, assertNever } from '../../protocol';
 import { validation } from '../validate';
 import type { AgentHost } from '../internal';
@@ -71,6 +71,8 @@ export class Stream {
     private readonly opts: StreamOptions,
     private readonly diag: Diagnostics,
   ) {
+    // ws is loaded by the first stream: the app's main thread, when the server is in the agent's worker, never loads it.
+    const { WebSocketServer } = require('ws') as typeof import('ws');
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,

@@ -9,7 +9,7 @@ import express4 from 'express4';
 import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import { ALGORITHMS } from '../../../agent/ratelimit/algorithms';
-import { TIMEOUT_COOLDOWN_MS } from '../../../agent/ratelimit/stores';
+import { TIMEOUT_COOLDOWN_MS } from '../../../agent/ratelimit/redis-store';
 import { createRateLimits, type RateLimitOptions } from '../../../agent/ratelimit';
 import { ProtocolError } from '../../../protocol';
 import { freePort } from '../../support/redis';
