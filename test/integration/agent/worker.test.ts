@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
 import { createAgent } from '../../../agent';
 import type { AgentMessage, Snapshot } from '../../../protocol';
+import { sharedRedis } from '../../support/redis';
 import { Client, MemoryLogger, isType, serveAgentApp, startAgentApp, until } from '../server/helpers';
 
 type Delta = Extract<AgentMessage, { type: 'delta' }>;
@@ -153,6 +155,16 @@ describe('agent in a worker thread', function () {
     } finally {
       await served.close();
     }
+  });
+
+  it('the app’s thread loads the stream’s WebSocket library never, and the limiters’ libraries only with the first limiter that needs them', async () => {
+    const redis = await sharedRedis();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '../../fixtures/loaded-modules.ts'), redis.url]);
+    assert.deepEqual(JSON.parse(stdout), {
+      served: [],
+      memoryLimiter: ['express-rate-limit', 'ip-address'],
+      redisLimiter: ['express-rate-limit', 'ip-address', 'rate-limiter-flexible'],
+    });
   });
 
   it('when the worker stops, the app keeps serving and the agent goes on in the main thread, saying so', async () => {
