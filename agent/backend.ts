@@ -114,6 +114,7 @@ export class Backend {
   /** Grows with every `thresholds.set`. */
   private thresholdsRevision = 0;
   private evaluated: (() => void) | undefined;
+  private commandDone: (() => Promise<void>) | undefined;
   private closed = false;
 
   constructor(
@@ -185,6 +186,14 @@ export class Backend {
     return this.server?.port;
   }
 
+  /**
+   * `listener` runs after each command a client of the local server ran, and its answer waits for
+   * it: the app's thread then knows what the command changed (thresholds) before the client hears back.
+   */
+  onCommandDone(listener: () => Promise<void>): void {
+    this.commandDone = listener;
+  }
+
   /** `listener` runs after each evaluation of the alerts (one listener). */
   onEvaluated(listener: () => void): void {
     this.evaluated = listener;
@@ -247,7 +256,11 @@ export class Backend {
           paused: () => f.paused(),
           findings: f.findings,
         }),
-      execute: (command, args, source) => this.execute(command, args, source),
+      execute: async (command, args, source) => {
+        const result = await this.execute(command, args, source);
+        await this.commandDone?.();
+        return result;
+      },
       ...(sync ? { settle: sync } : {}),
     };
   }

@@ -204,11 +204,11 @@ function handle(m: ToWorker): void {
 async function execute(id: number, command: CommandName, args: unknown, source: CommandSource): Promise<void> {
   try {
     const value = await backend.execute(command, args as never, source);
+    judge(); // before the result: the app's thread has the new thresholds when its promise settles
     post({ t: 'result', id, ok: true, value });
   } catch (err) {
     post({ t: 'result', id, ok: false, error: toWire(err) });
   }
-  judge();
 }
 
 /** The main thread's synchronous questions. */
@@ -241,6 +241,10 @@ function judge(): void {
 }
 backend.alerts.onFire((alert) => post({ t: 'alert', alert }));
 backend.onEvaluated(judge);
+backend.onCommandDone(() => {
+  judge();
+  return front.sync();
+});
 
 // The drain: every BUSY_MS while samples arrive, every IDLE_MS once they stop.
 let empty = 0;

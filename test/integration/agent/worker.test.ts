@@ -157,6 +157,27 @@ describe('agent in a worker thread', function () {
     }
   });
 
+  it('new slow-request thresholds apply to the very next request, whether an editor or the app set them', async () => {
+    // No evaluation comes along to carry them (it runs once a minute here).
+    const a = await startAgentApp({ worker: true, evaluateMs: 60_000, thresholds: { slowMs: { info: 5000, warning: 6000, critical: 7000 } } });
+    const slowPaths = () => a.agent.snapshot().slowRequests.map((r) => r.path);
+    try {
+      const set = await fetch(`http://127.0.0.1:${a.port}/v1/thresholds`, { method: 'PUT', headers: { ...a.auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ slowMs: { info: 1 } }) });
+      assert.equal(set.status, 200, await set.text());
+      await fetch(`${a.base}/orders`, { method: 'POST' }).then((r) => r.arrayBuffer());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(slowPaths(), ['/orders'], 'set over HTTP by an editor');
+      await a.agent.execute('thresholds.set', { thresholds: { slowMs: { info: 5000, warning: 6000, critical: 7000 } } });
+      await fetch(`${a.base}/orders`, { method: 'POST' }).then((r) => r.arrayBuffer());
+      await a.agent.execute('thresholds.set', { thresholds: { slowMs: { info: 1, warning: 6000, critical: 7000 } } });
+      await fetch(`${a.base}/orders?second`, { method: 'POST' }).then((r) => r.arrayBuffer());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(slowPaths(), ['/orders?second', '/orders'], 'set by the app: the request under the higher threshold is not slow, the one after lowering it is');
+    } finally {
+      await a.close();
+    }
+  });
+
   it('the app’s thread loads the stream’s WebSocket library never, and the limiters’ libraries only with the first limiter that needs them', async () => {
     const redis = await sharedRedis();
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '../../fixtures/loaded-modules.ts'), redis.url]);
