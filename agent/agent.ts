@@ -108,6 +108,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       const metrics = back.recorder;
       const spans = o.spans === false ? undefined : startSpans(o.spans, this.diag);
       this.spans = spans;
+      if (spans !== undefined && back.traces !== undefined) spans.keepInto(back.traces);
       const recorder = spans === undefined ? metrics : { registerRoute: metrics.registerRoute.bind(metrics), record: (s: RequestSample) => {
         metrics.record(s);
         spans.finish(s);
@@ -405,6 +406,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       systemMs: o.systemMs,
       slowLog: o.slowLog,
       history: o.history,
+      spans: o.spans === false ? false : { sampled: o.spans.sample !== 'all' },
       server: o.server ? { port: o.port, host: o.host, allowNonLoopback: o.allowNonLoopback, token: o.token, batchMs: o.batchMs, heartbeatMs: o.heartbeatMs, discoveryDir } : false,
     };
   }
@@ -425,7 +427,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly commands: CommandHandlers = commandTable({
     snapshot: () => this.snapshot(),
     metrics: () => this.back && { endpoint: (id: string) => this.back?.endpoint(id), reset: backOnly, setSlowThresholds: backOnly },
-    spans: () => this.spans,
+    spans: () => undefined, // traces.list and endpoint.breakdown run in the back end
     alerts: () => this.idleAlerts!,
     cache: () => this.cache,
     rateLimits: () => this.rateLimits,

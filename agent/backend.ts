@@ -36,6 +36,7 @@ import type { AgentHost, Alerts, CommandSource, Metrics, SlowQuerySummary } from
 import type { Diagnostics } from './log';
 import { type MetricsCore, type MetricsOptions, createMetrics } from './metrics';
 import { type LocalServer, startServer } from './server';
+import { SpanKeeper, type TraceKeeper } from './spans/keep';
 import { type ResolvedSlowLog, SlowLogFile } from './slowlog-file';
 
 /** What the back end is configured with: plain data, so it crosses to the worker as it is. */
@@ -48,6 +49,8 @@ export interface BackendOptions {
   systemMs: number;
   slowLog: ResolvedSlowLog | false;
   history: ResolvedHistory | false;
+  /** The app's thread traces requests (false: spans off); `sampled`: not every request. */
+  spans: false | { sampled: boolean };
   server: false | {
     port: number;
     host: string;
@@ -88,9 +91,7 @@ export const FRONT_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
   'rateLimit.resetKey',
   'rateLimit.setMax',
   'measuring.set',
-  'traces.list',
   'findings.list',
-  'endpoint.breakdown',
   'profile.start',
 ]);
 
@@ -107,6 +108,8 @@ export class Backend {
   readonly metrics: MetricsCore;
   readonly alerts: Alerts;
   readonly history: History | undefined;
+  /** The traces and summaries of traced requests, handed over by the app's thread. */
+  readonly spans: SpanKeeper | undefined;
   private readonly slowLog: SlowLogFile | undefined;
   private readonly evaluateTimer: NodeJS.Timeout;
   private readonly commands: CommandHandlers;
@@ -126,6 +129,7 @@ export class Backend {
     const o = options;
     this.alerts = createAlerts({ thresholds: o.thresholds, diag });
     if (o.history) this.history = new History(o.history, { diag });
+    if (o.spans) this.spans = new SpanKeeper(o.spans.sampled);
     this.metrics = createMetrics({ maxEndpoints: o.maxEndpoints, slowMs: o.thresholds.slowMs, diag, systemIntervalMs: o.systemMs, history: this.history, ...metrics });
     const m = this.metrics;
     if (o.slowLog) this.slowLog = new SlowLogFile(o.slowLog, (since) => m.slowSince(since), diag);
@@ -137,7 +141,7 @@ export class Backend {
     this.commands = commandTable({
       snapshot: () => this.snapshot(),
       metrics: () => m,
-      spans: unused,
+      spans: () => this.spans,
       alerts: () => this.alerts,
       cache: unused,
       rateLimits: unused,
@@ -270,6 +274,8 @@ export class Backend {
 export interface BackLink {
   /** Where the request path and custom timings record. */
   readonly recorder: Pick<Metrics, 'registerRoute' | 'record' | 'recordCustom'>;
+  /** Where the span recorder hands traced requests (undefined with spans off). */
+  readonly traces: TraceKeeper | undefined;
   snapshot(): Snapshot;
   /** One endpoint's figures, by id. */
   endpoint(id: string): EndpointStats | undefined;
@@ -293,9 +299,11 @@ export interface BackLink {
 /** The back end in the app's own thread. */
 export class LocalBack implements BackLink {
   readonly recorder: MetricsCore;
+  readonly traces: TraceKeeper | undefined;
 
   constructor(private readonly backend: Backend) {
     this.recorder = backend.metrics;
+    this.traces = backend.spans;
   }
 
   snapshot(): Snapshot {

@@ -12,7 +12,7 @@ import type { RouteProfiler } from './profile';
 import type { History } from './history';
 import type { Alerts, CommandSource, Metrics } from './internal';
 import type { RateLimits } from './ratelimit';
-import type { SpanRecorder } from './spans';
+import type { SpanKeeper } from './spans/keep';
 
 export type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
 export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
@@ -21,7 +21,7 @@ export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 export interface CommandParts {
   snapshot(): Snapshot;
   metrics(): Pick<Metrics, 'reset' | 'setSlowThresholds' | 'endpoint'> | undefined;
-  spans(): SpanRecorder | undefined;
+  spans(): SpanKeeper | undefined;
   alerts(): Alerts;
   cache(): Cache | undefined;
   rateLimits(): RateLimits;
@@ -45,7 +45,7 @@ export function commandTable(p: CommandParts): CommandHandlers {
     if (!h) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent keeps no history (history: false, ROUTELENS_HISTORY=0, or measuring off)');
     return h;
   };
-  const spans = (): SpanRecorder => {
+  const spans = (): SpanKeeper => {
     const s = p.spans();
     if (!s) throw new ProtocolError('ERR_UNAVAILABLE', 'this agent does not record spans (spans: false)');
     return s;

@@ -1,20 +1,21 @@
 /**
- * The agent's span recorder: which requests are traced (the sampler), what is kept of them
- * (traces per route: the slowest of the last 5 minutes and a few recent ordinary ones; a
- * summary per traced request for the breakdowns), and who is told of each finished trace.
+ * The agent's span recorder, in the app's thread: which requests are traced (the sampler), what
+ * of them is kept (the slowest of the last 5 minutes and a few recent ordinary ones, keep.ts),
+ * and who is told of each finished trace. What is kept goes to a TraceKeeper: the back end's
+ * SpanKeeper (in the agent's worker by default), so the traces and summaries are not the app's heap.
  *
  * Sampling, per route: the first FIRST_PER_ROUTE requests, then `sample` requests per second
  * (a token bucket), or every request with `sample: 'all'`. Counts and timings of every request
- * are recorded by metrics regardless; only spans are sampled. Memory: at most `maxSpans` spans
- * per request (the rest counted in droppedSpans), MAX_ROUTES routes, SLOWEST + RECENT traces
- * and MAX_SUMMARIES summaries per route, MAX_TOTAL_SUMMARIES in all (past it, the oldest of the
- * route holding the most go first).
+ * are recorded by metrics regardless; only spans are sampled. Memory here: at most `maxSpans`
+ * spans per request being traced (the rest counted in droppedSpans), and per route (MAX_ROUTES)
+ * the sampler's state and the durations of its slowest traces.
  */
-import type { Breakdown, Span, Trace, WindowName } from '../../protocol';
+import type { Span, Trace } from '../../protocol';
 import type { RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { round } from '../text';
-import { type TraceSummary, aggregate, summarise } from './breakdown';
+import { summarise } from './breakdown';
+import { MAX_ROUTES, SLOWEST, SLOWEST_MS, type TraceKeeper } from './keep';
 import { locateFunctions } from './locate';
 import { type SpanSink, TraceBuffer, decide } from './recorder';
 
@@ -28,22 +29,13 @@ export interface SpanOptions {
 export type TraceListener = (trace: Trace) => void;
 
 export const FIRST_PER_ROUTE = 20;
-const MAX_ROUTES = 500;
-const SLOWEST = 5;
-const RECENT = 3;
-const SLOWEST_MS = 5 * 60_000;
-const MAX_SUMMARIES = 500;
-/** Summaries kept over all routes (a few hundred bytes each): 500 routes × 500 would be ~75 MB of the app's heap. */
-export const MAX_TOTAL_SUMMARIES = 20_000;
-const WINDOW_MS: Record<WindowName, number> = { '1m': 60_000, '5m': 5 * 60_000, all: Infinity };
 
 interface RouteSpans {
   seen: number;
   tokens: number;
   refilled: number;
-  slowest: Trace[];
-  recent: Trace[];
-  summaries: TraceSummary[];
+  /** The kept slowest traces' durations and ends (the keeper holds the traces). */
+  slowest: Array<{ durationMs: number; end: number }>;
   lastRecent: number;
 }
 
@@ -52,8 +44,7 @@ export class SpanRecorder implements SpanSink {
   private readonly routes = new Map<string, RouteSpans>();
   private readonly listeners: TraceListener[] = [];
   private seq = 0;
-  /** Summaries kept over every route. */
-  private summaryCount = 0;
+  private keeper: TraceKeeper | undefined;
 
   constructor(
     readonly options: SpanOptions,
@@ -65,6 +56,11 @@ export class SpanRecorder implements SpanSink {
 
   get sampled(): boolean {
     return this.options.sample !== 'all';
+  }
+
+  /** Where kept traces and every traced request's summary go (nothing is kept before). */
+  keepInto(keeper: TraceKeeper): void {
+    this.keeper = keeper;
   }
 
   /** The findings' hook: `listener` gets every traced request's Trace when it finishes. Returns the unsubscribe. */
@@ -114,22 +110,24 @@ export class SpanRecorder implements SpanSink {
     const duration = sample.duration;
     for (const s of b.spans) if (s.durationMs < 0 || s.startMs + s.durationMs > duration) s.durationMs = Math.max(0, duration - s.startMs);
     const now = this.clock();
-    this.addSummary(r, summarise(b.spans, duration, now));
-    const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
-    const entersSlowest = slowest.length < SLOWEST || duration > slowest[slowest.length - 1]!.durationMs;
+    const summary = summarise(b.spans, duration, now);
+    const durationMs = round(duration);
+    const slowest = r.slowest.filter((t) => t.end >= now - SLOWEST_MS);
+    const entersSlowest = slowest.length < SLOWEST || durationMs > slowest[slowest.length - 1]!.durationMs;
     r.slowest = slowest;
-    // A recent ordinary trace is built at most once a second per route unless someone listens.
-    if (!entersSlowest && this.listeners.length === 0 && now - r.lastRecent < 1000) return;
-    if (!entersSlowest) r.lastRecent = now;
-    const trace = this.build(b, sample, endpoint, entersSlowest ? 'slowest' : 'recent');
-    if (entersSlowest) {
-      slowest.push(trace);
+    // A recent ordinary trace is kept at most once a second per route unless someone listens.
+    const kept = entersSlowest ? 'slowest' : this.listeners.length > 0 || now - r.lastRecent >= 1000 ? 'recent' : undefined;
+    if (kept === undefined) {
+      this.keeper?.keep({ endpoint, summary });
+      return;
+    }
+    const trace = this.build(b, sample, endpoint, kept);
+    if (kept === 'slowest') {
+      slowest.push({ durationMs, end: sample.start + durationMs });
       slowest.sort((a, c) => c.durationMs - a.durationMs);
       if (slowest.length > SLOWEST) slowest.length = SLOWEST;
-    } else {
-      r.recent.push(trace);
-      if (r.recent.length > RECENT) r.recent.shift();
-    }
+    } else r.lastRecent = now;
+    this.keeper?.keep({ endpoint, summary, trace });
     for (const listener of this.listeners) {
       try {
         listener(trace);
@@ -162,50 +160,11 @@ export class SpanRecorder implements SpanSink {
     };
   }
 
-  /** One endpoint's kept traces: the slowest (slowest first), then the recent ones (newest first). */
-  traces(endpoint: string, limit = 20): Trace[] {
-    const r = this.routes.get(endpoint);
-    if (r === undefined) return [];
-    const now = this.clock();
-    const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
-    const ids = new Set(slowest.map((t) => t.id));
-    return [...slowest, ...[...r.recent].reverse().filter((t) => !ids.has(t.id))].slice(0, limit);
-  }
-
-  /** One endpoint's breakdown over a window; `requests`: all its requests in that window (traced or not). */
-  breakdown(endpoint: string, window: WindowName, requests: number): Breakdown {
-    const r = this.routes.get(endpoint);
-    const since = this.clock() - WINDOW_MS[window];
-    const summaries = r === undefined ? [] : r.summaries.filter((s) => s.time >= since);
-    return aggregate(endpoint, window, summaries, requests, this.sampled);
-  }
-
-  /** Whether any request of the endpoint was traced. */
-  has(endpoint: string): boolean {
-    return this.routes.has(endpoint);
-  }
-
-  /** Keeps `summary` within the per-route and the total bounds. */
-  private addSummary(r: RouteSpans, summary: TraceSummary): void {
-    r.summaries.push(summary);
-    this.summaryCount++;
-    if (r.summaries.length > MAX_SUMMARIES) {
-      r.summaries.shift();
-      this.summaryCount--;
-    }
-    if (this.summaryCount <= MAX_TOTAL_SUMMARIES) return;
-    // The route with the most summaries gives up its oldest (this one, while it holds its share or more).
-    let from = r;
-    if (r.summaries.length < MAX_TOTAL_SUMMARIES / this.routes.size) for (const o of this.routes.values()) if (o.summaries.length > from.summaries.length) from = o;
-    from.summaries.shift();
-    this.summaryCount--;
-  }
-
   private route(endpoint: string): RouteSpans | undefined {
     let r = this.routes.get(endpoint);
     if (r === undefined) {
       if (this.routes.size >= MAX_ROUTES) return undefined;
-      r = { seen: 0, tokens: 1, refilled: performance.now(), slowest: [], recent: [], summaries: [], lastRecent: 0 };
+      r = { seen: 0, tokens: 1, refilled: performance.now(), slowest: [], lastRecent: 0 };
       this.routes.set(endpoint, r);
     }
     return r;

@@ -31,6 +31,7 @@ import { PATHS_PER_ROUTE, replayable } from '../history/paths';
 import { SystemSampler } from '../metrics/system';
 import { advertise } from '../server';
 import type { DiscoveryHandle } from '../server/discovery';
+import type { TraceKeeper, TracedRequest } from '../spans/keep';
 import { type RingMemory, RingWriter, allocateRing } from './ring';
 import { type Answer, type FromWorker, type FrontState, Requests, type SlowSample, type ToWorker, type WorkerData, toWire } from './wire';
 
@@ -190,8 +191,13 @@ function slowSample(s: RequestSample): SlowSample {
 }
 
 /** The back end in the worker, as the main thread sees it. */
+/** Traced requests waiting for the next push; past MAX_TRACED_WAITING a push goes at once. */
+const MAX_TRACED_WAITING = 256;
+
 class WorkerBack implements BackLink {
   readonly recorder: FrontRecorder;
+  readonly traces: TraceKeeper | undefined;
+  private traced: TracedRequest[] = [];
   private readonly worker: Worker;
   private readonly ring: RingWriter;
   private readonly memory: RingMemory;
@@ -244,6 +250,8 @@ class WorkerBack implements BackLink {
     this.worker.on('error', (err) => this.diag.failure('worker', err));
     this.worker.on('exit', (code) => this.onExit(code));
     this.recorder = new FrontRecorder(this.ring, (m) => this.post(m), diag, options.maxEndpoints, options.thresholds.slowMs.info, options.history !== false);
+    // Traced requests go to the worker's keeper in batches, with the pushes (or to the fallback's).
+    this.traces = options.spans === false ? undefined : { keep: (request) => this.keepTraced(request) };
     this.pushTimer = setInterval(() => this.push(false), options.server ? options.server.batchMs : 250);
     this.pushTimer.unref();
   }
@@ -325,11 +333,24 @@ class WorkerBack implements BackLink {
     this.worker.postMessage(m);
   }
 
+  private keepTraced(request: TracedRequest): void {
+    if (this.fallback) {
+      this.fallback.traces?.keep(request);
+      return;
+    }
+    this.traced.push(request);
+    if (this.traced.length >= MAX_TRACED_WAITING) this.push(false);
+  }
+
   /** Tells the worker what changed in this thread's parts (`all`: the slow-moving ones too, see FrontTracker). */
   private push(all = true): void {
     if (this.fallback) return;
     try {
       this.ring.flush();
+      if (this.traced.length > 0) {
+        this.post({ t: 'traced', requests: this.traced });
+        this.traced = [];
+      }
       const state = this.front.changes(all);
       if (state !== undefined) this.post({ t: 'front', state });
     } catch (err) {

@@ -183,6 +183,9 @@ function handle(m: ToWorker): void {
       case 'front':
         front.update(m.state);
         return;
+      case 'traced':
+        for (const request of m.requests) backend.spans?.keep(request);
+        return;
       case 'execute':
         // Not inside a read that pulled this message: commands read the metrics themselves.
         setImmediate(() => void execute(m.id, m.command, m.args, m.source));

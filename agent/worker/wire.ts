@@ -7,6 +7,7 @@
 import { ProtocolError, type AgentInfo, type Alert, type CacheEvent, type CacheStats, type CommandName, type Finding, type HealthReport, type RateLimitStats, type SlowRequest, type SystemStats, type Thresholds } from '../../protocol';
 import type { BackendOptions, ServerAddress } from '../backend';
 import type { CommandSource, RequestSample, RouteDefinition, SlowQuerySummary } from '../internal';
+import type { TracedRequest } from '../spans/keep';
 import type { RingMemory } from './ring';
 
 export interface WorkerData {
@@ -44,6 +45,8 @@ export type ToWorker =
   | { t: 'path'; id: string; url: string; start: number }
   | { t: 'slowEntry'; entry: SlowRequest }
   | { t: 'front'; state: FrontState }
+  /** Traced requests for the back end's SpanKeeper, in the order they finished. */
+  | { t: 'traced'; requests: TracedRequest[] }
   | { t: 'execute'; id: number; command: CommandName; args: unknown; source: CommandSource }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: WireError }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { resolveOptions } from '../../../agent/options';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import type { RequestSample } from '../../../agent/internal';
 import { TraceBuffer } from '../../../agent/spans/recorder';
-import { FIRST_PER_ROUTE, MAX_TOTAL_SUMMARIES, SpanRecorder } from '../../../agent/spans/store';
+import { MAX_TOTAL_SUMMARIES, SpanKeeper } from '../../../agent/spans/keep';
+import { FIRST_PER_ROUTE, SpanRecorder } from '../../../agent/spans/store';
 
 const diag = new Diagnostics(silentLogger);
 
@@ -23,10 +26,12 @@ describe('SpanRecorder sampling', () => {
   });
 });
 
-describe('SpanRecorder memory', () => {
+describe('SpanKeeper memory', () => {
   it(`keeps at most ${MAX_TOTAL_SUMMARIES} request summaries over all routes; the route holding the most gives up its oldest`, () => {
     let now = 1_700_000_000_000;
     const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag, () => now);
+    const keeper = new SpanKeeper(false, () => now);
+    r.keepInto(keeper);
     const finish = (route: string) => {
       const sample = { method: 'GET', route, status: 200, duration: 1, aborted: false, threw: false, url: route, requestId: 'r', start: now, trace: new TraceBuffer(r, 0) } as RequestSample & { trace: TraceBuffer };
       r.finish(sample);
@@ -34,12 +39,42 @@ describe('SpanRecorder memory', () => {
     };
     // 100 routes × 300 requests: 30,000 summaries offered, each route under the per-route bound.
     for (let k = 0; k < 300; k++) for (let i = 0; i < 100; i++) finish(`/r${i}`);
-    const counts = Array.from({ length: 100 }, (_, i) => r.breakdown(`GET /r${i}`, 'all', 0).traced);
+    const counts = Array.from({ length: 100 }, (_, i) => keeper.breakdown(`GET /r${i}`, 'all', 0).traced);
     assert.equal(counts.reduce((a, b) => a + b, 0), MAX_TOTAL_SUMMARIES);
     assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `shares ${Math.min(...counts)}–${Math.max(...counts)}`);
     // A new route still gets its summaries, taken from the routes holding the most.
     for (let k = 0; k < 50; k++) finish('/new');
-    assert.equal(r.breakdown('GET /new', 'all', 0).traced, 50);
+    assert.equal(keeper.breakdown('GET /new', 'all', 0).traced, 50);
+  });
+});
+
+describe('SpanRecorder hands over what it keeps', () => {
+  it('holds no trace or summary once the keeper has it: they live with the back end, not in the app’s heap', async () => {
+    let now = 1_700_000_000_000;
+    const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag, () => now);
+    const handed: Array<WeakRef<object>> = [];
+    let traces = 0;
+    r.keepInto({
+      keep: (t) => {
+        handed.push(new WeakRef(t.summary));
+        if (t.trace) {
+          traces++;
+          handed.push(new WeakRef(t.trace));
+        }
+      },
+    });
+    for (let i = 0; i < 40; i++) {
+      const sample = { method: 'GET', route: `/r${i % 4}`, status: 200, duration: 1 + (i % 7), aborted: false, threw: false, url: '/', requestId: `q${i}`, start: now, trace: new TraceBuffer(r, 0) } as RequestSample & { trace: TraceBuffer };
+      r.finish(sample);
+      now += 400;
+    }
+    assert.ok(traces >= 20, `slowest and recent traces were handed over (${traces})`);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(handed.filter((w) => w.deref() !== undefined).length, 0);
   });
 });
 

@@ -1,0 +1,119 @@
+/**
+ * What the agent keeps of traced requests, per route: the slowest traces of the last 5 minutes
+ * and a few recent ordinary ones (traces.list), and one summary per traced request for the
+ * breakdowns (endpoint.breakdown). It lives with the back end (in the agent's worker by
+ * default); the app's thread decides what to keep (store.ts) and hands each traced request over
+ * as a TracedRequest.
+ *
+ * Memory: MAX_ROUTES routes, SLOWEST + RECENT traces and MAX_SUMMARIES summaries per route,
+ * MAX_TOTAL_SUMMARIES in all (past it, the oldest of the route holding the most go first).
+ */
+import type { Breakdown, Trace, WindowName } from '../../protocol';
+import { type TraceSummary, aggregate } from './breakdown';
+
+export const MAX_ROUTES = 500;
+export const SLOWEST = 5;
+export const RECENT = 3;
+export const SLOWEST_MS = 5 * 60_000;
+const MAX_SUMMARIES = 500;
+/** Summaries kept over all routes (a few hundred bytes each): 500 routes × 500 would be ~75 MB. */
+export const MAX_TOTAL_SUMMARIES = 20_000;
+const WINDOW_MS: Record<WindowName, number> = { '1m': 60_000, '5m': 5 * 60_000, all: Infinity };
+
+/** One traced request as handed over: its summary, and its trace when it is kept (`trace.kept` says as what). */
+export interface TracedRequest {
+  endpoint: string;
+  summary: TraceSummary;
+  trace?: Trace;
+}
+
+/** Where the app's thread hands traced requests. */
+export interface TraceKeeper {
+  keep(request: TracedRequest): void;
+}
+
+interface KeptRoute {
+  slowest: Trace[];
+  recent: Trace[];
+  summaries: TraceSummary[];
+}
+
+export class SpanKeeper implements TraceKeeper {
+  private readonly routes = new Map<string, KeptRoute>();
+  /** Summaries kept over every route. */
+  private summaryCount = 0;
+
+  constructor(
+    /** Requests are traced by sampling (not every one): breakdowns say so. */
+    readonly sampled: boolean,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  keep(request: TracedRequest): void {
+    const r = this.route(request.endpoint);
+    if (r === undefined) return;
+    this.addSummary(r, request.summary);
+    const trace = request.trace;
+    if (trace === undefined) return;
+    if (trace.kept === 'slowest') {
+      const now = this.clock();
+      const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
+      slowest.push(trace);
+      slowest.sort((a, c) => c.durationMs - a.durationMs);
+      if (slowest.length > SLOWEST) slowest.length = SLOWEST;
+      r.slowest = slowest;
+    } else {
+      r.recent.push(trace);
+      if (r.recent.length > RECENT) r.recent.shift();
+    }
+  }
+
+  /** One endpoint's kept traces: the slowest (slowest first), then the recent ones (newest first). */
+  traces(endpoint: string, limit = 20): Trace[] {
+    const r = this.routes.get(endpoint);
+    if (r === undefined) return [];
+    const now = this.clock();
+    const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
+    const ids = new Set(slowest.map((t) => t.id));
+    return [...slowest, ...[...r.recent].reverse().filter((t) => !ids.has(t.id))].slice(0, limit);
+  }
+
+  /** One endpoint's breakdown over a window; `requests`: all its requests in that window (traced or not). */
+  breakdown(endpoint: string, window: WindowName, requests: number): Breakdown {
+    const r = this.routes.get(endpoint);
+    const since = this.clock() - WINDOW_MS[window];
+    const summaries = r === undefined ? [] : r.summaries.filter((s) => s.time >= since);
+    return aggregate(endpoint, window, summaries, requests, this.sampled);
+  }
+
+  /** Whether any request of the endpoint was traced. */
+  has(endpoint: string): boolean {
+    return this.routes.has(endpoint);
+  }
+
+  /** Keeps `summary` within the per-route and the total bounds. */
+  private addSummary(r: KeptRoute, summary: TraceSummary): void {
+    r.summaries.push(summary);
+    this.summaryCount++;
+    if (r.summaries.length > MAX_SUMMARIES) {
+      r.summaries.shift();
+      this.summaryCount--;
+    }
+    if (this.summaryCount <= MAX_TOTAL_SUMMARIES) return;
+    // The route with the most summaries gives up its oldest (this one, while it holds its share or more).
+    let from = r;
+    if (r.summaries.length < MAX_TOTAL_SUMMARIES / this.routes.size) for (const o of this.routes.values()) if (o.summaries.length > from.summaries.length) from = o;
+    from.summaries.shift();
+    this.summaryCount--;
+  }
+
+  private route(endpoint: string): KeptRoute | undefined {
+    let r = this.routes.get(endpoint);
+    if (r === undefined) {
+      if (this.routes.size >= MAX_ROUTES) return undefined;
+      r = { slowest: [], recent: [], summaries: [] };
+      this.routes.set(endpoint, r);
+    }
+    return r;
+  }
+}
