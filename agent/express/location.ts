@@ -124,7 +124,13 @@ function clean(loc: SourceLocation): SourceLocation {
 
 // ---------------------------------------------------------------- source maps
 
-const maps = new Map<string, { consumer: SourceMapConsumer; base: string } | null>();
+/** A parsed source map, and the directory its relative sources are resolved against. */
+interface SourceMap {
+  consumer: SourceMapConsumer;
+  base: string;
+}
+
+const maps = new Map<string, SourceMap | null>();
 
 /**
  * Maps a generated location (1-based line and column) back through the file's
@@ -132,8 +138,18 @@ const maps = new Map<string, { consumer: SourceMapConsumer; base: string } | nul
  * (tsx, --enable-source-maps) has no such comment and is kept as is.
  */
 export function mapLocation(loc: SourceLocation, sourceMapURL?: string): SourceLocation {
+  let map: SourceMap | null = null;
   try {
-    const map = sourceMapFor(loc.file, sourceMapURL);
+    map = sourceMapFor(loc.file, sourceMapURL);
+  } catch {
+    /* keep the generated location */
+  }
+  return mapThrough(loc, map);
+}
+
+/** A generated location mapped through `map` (kept as is without one, or where the map has no mapping). */
+function mapThrough(loc: SourceLocation, map: SourceMap | null): SourceLocation {
+  try {
     if (map) {
       const pos = map.consumer.originalPositionFor({ line: loc.line, column: Math.max(0, loc.column - 1) });
       if (pos.source && pos.line) {
@@ -147,11 +163,33 @@ export function mapLocation(loc: SourceLocation, sourceMapURL?: string): SourceL
   return clean(loc);
 }
 
-function sourceMapFor(file: string, knownURL: string | undefined): { consumer: SourceMapConsumer; base: string } | null {
+/**
+ * The source map Node keeps for a script it ran with source maps on (`--enable-source-maps`,
+ * or a loader that turns them on, as tsx does): the map of a loader's output, whose file on disk
+ * has no `sourceMappingURL` comment. Undefined when Node has none.
+ */
+function nodeSourceMap(url: string, file: string): SourceMap | undefined {
+  const key = `${file}\0node`;
+  const cached = maps.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  let result: SourceMap | null = null;
+  try {
+    const { findSourceMap } = require('node:module') as { findSourceMap?: (path: string) => { payload?: unknown } | undefined };
+    const payload = (findSourceMap?.(url) ?? (url === file ? undefined : findSourceMap?.(file)))?.payload;
+    if (payload !== undefined && payload !== null && typeof payload === 'object') result = { consumer: new SourceMapConsumer(payload as never), base: dirname(file) };
+  } catch {
+    result = null;
+  }
+  if (maps.size >= MAX_SOURCE_MAPS) maps.clear();
+  maps.set(key, result);
+  return result ?? undefined;
+}
+
+function sourceMapFor(file: string, knownURL: string | undefined): SourceMap | null {
   const key = knownURL === undefined ? file : `${file}\0${knownURL.length > 200 ? knownURL.slice(0, 200) + knownURL.length : knownURL}`;
   const cached = maps.get(key);
   if (cached !== undefined) return cached;
-  let result: { consumer: SourceMapConsumer; base: string } | null = null;
+  let result: SourceMap | null = null;
   try {
     let url = knownURL;
     if (url === undefined) {
@@ -202,10 +240,13 @@ const FN_KEY = Symbol.for('routelens.locate.fn');
 
 /**
  * Where each function is defined, through one in-process inspector session (synchronous:
- * in-process sessions answer before `post` returns). Slow-ish (debugger enable), so call it in
- * batches off the request path. Undefined entries when unknown or the inspector is unusable.
- * A function defined in a NestJS package (Nest's proxy around a controller method) is followed
- * through its closures to the user function it calls (nest.ts); `throughNest[i]` is then true.
+ * in-process sessions answer before `post` returns), called in batches off the request path.
+ * Undefined entries when unknown or the inspector is unusable. A function defined in a NestJS
+ * package (Nest's proxy around a controller method) is followed through its closures to the user
+ * function it calls (nest.ts); `throughNest[i]` is then true. Script URLs come from the
+ * Profiler's best-effort coverage when it lists the script, so that the Debugger domain, which
+ * makes V8 compute and keep a line-end table for every loaded script, is enabled only for a
+ * script coverage does not list (see scriptTable).
  */
 export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): Array<SourceLocation | undefined> {
   const out: Array<SourceLocation | undefined> = fns.map(() => undefined);
@@ -213,16 +254,10 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
   let session: InspectorSession | undefined;
   const g = globalThis as unknown as Record<symbol, unknown>;
   try {
-     
     const inspector = require('node:inspector') as { Session: new () => InspectorSession };
     session = new inspector.Session();
     session.connect();
     const s = session;
-    const scripts = new Map<string, { url: string; sourceMapURL?: string }>();
-    s.on('Debugger.scriptParsed', (msg) => {
-      const p = msg.params as { scriptId: string; url: string; sourceMapURL?: string };
-      scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL || undefined });
-    });
     const post = <T>(method: string, params: object = {}): T => {
       let result: T | undefined;
       let error: Error | null = null;
@@ -236,8 +271,8 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
       if (error) throw error;
       return result as T;
     };
+    const scripts = scriptTable(post, s);
     const reader = closureReader(post, scripts);
-    post('Debugger.enable');
     try {
       fns.forEach((fn, i) => {
         try {
@@ -254,7 +289,8 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
             if (found && throughNest) throughNest[i] = true;
           }
           if (!found?.file || isInternalFrame(found.file)) return;
-          out[i] = mapLocation({ file: found.file, line: found.line, column: found.column }, found.sourceMapURL);
+          const loc = { file: found.file, line: found.line, column: found.column };
+          out[i] = found.map === undefined ? mapLocation(loc, found.sourceMapURL) : mapThrough(loc, found.map);
         } catch {
           /* this one stays unknown */
         }
@@ -263,7 +299,7 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
       delete g[FN_KEY];
       try {
         post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
-        post('Debugger.disable');
+        scripts.close();
       } catch {
         /* disconnect below releases everything */
       }
@@ -280,6 +316,68 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
   return out;
 }
 
+/** A script's URL, and how to map its locations: its source map URL, or a map Node already holds for it. */
+interface ScriptInfo {
+  url: string;
+  sourceMapURL?: string;
+  map?: SourceMap;
+}
+
+/** Extensions of files Node runs as they are on disk; any other file ran as a loader's output (tsx, ts-node). */
+const PLAIN_JS = /\.(?:js|cjs|mjs)$/i;
+
+/**
+ * Script URLs by script id for one session. First from `Profiler.getBestEffortCoverage`, which
+ * needs no domain enabled and computes no line ends: it lists every script with a function that
+ * has run and is still alive (a script whose only live functions never ran is missing). The
+ * source map is then the file's own `sourceMappingURL` comment, else the one Node keeps for the
+ * script when its source maps are on (tsx). Only for a script coverage does not list, or a
+ * loader's output whose map is neither (ts-node), is the Debugger domain enabled, once, for its
+ * `scriptParsed` events (URL and source map URL of every script, at the cost of a line-end table
+ * per script that V8 keeps).
+ */
+function scriptTable(post: Post, session: InspectorSession): { get(scriptId: string): ScriptInfo | undefined; close(): void } {
+  let covered: Map<string, string> | undefined;
+  let parsed: Map<string, ScriptInfo> | undefined;
+  const fromDebugger = (scriptId: string): ScriptInfo | undefined => {
+    if (parsed === undefined) {
+      const table = new Map<string, ScriptInfo>();
+      parsed = table;
+      session.on('Debugger.scriptParsed', (msg) => {
+        const p = msg.params as { scriptId: string; url: string; sourceMapURL?: string };
+        table.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL || undefined });
+      });
+      post('Debugger.enable');
+    }
+    return parsed.get(scriptId);
+  };
+  return {
+    get(scriptId) {
+      if (parsed !== undefined) return parsed.get(scriptId);
+      covered ??= coveredScripts(post);
+      const url = covered.get(scriptId);
+      if (url === undefined) return fromDebugger(scriptId);
+      if (!url) return { url };
+      const file = url.startsWith('file:') ? toPath(url) : url;
+      if (file === undefined || file.startsWith('node:') || isInternalFrame(file) || sourceMapFor(file, undefined) !== null) return { url };
+      const map = nodeSourceMap(url, file);
+      if (map !== undefined) return { url, map };
+      return PLAIN_JS.test(file) ? { url } : fromDebugger(scriptId);
+    },
+    close() {
+      if (parsed !== undefined) post('Debugger.disable');
+    },
+  };
+}
+
+/** Script id → URL of the scripts best-effort coverage lists (the function ranges are dropped at once). */
+function coveredScripts(post: Post): Map<string, string> {
+  const { result } = post<{ result: Array<{ scriptId: string; url: string }> }>('Profiler.getBestEffortCoverage');
+  const urls = new Map<string, string>();
+  for (const script of result) urls.set(script.scriptId, script.url);
+  return urls;
+}
+
 const OBJECT_GROUP = 'routelens';
 
 type Post = <T>(method: string, params?: object) => T;
@@ -289,8 +387,8 @@ interface RemoteProperty {
 }
 
 /** A function's definition (file, 1-based line and column, its script's source map) and closure scopes, by remote object id. */
-function closureReader(post: Post, scripts: Map<string, { url: string; sourceMapURL?: string }>): ClosureReader & {
-  locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined } | undefined;
+function closureReader(post: Post, scripts: { get(scriptId: string): ScriptInfo | undefined }): ClosureReader & {
+  locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined; map: SourceMap | undefined } | undefined;
 } {
   const internals = (objectId: string): RemoteProperty[] =>
     post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).internalProperties ?? [];
@@ -299,7 +397,7 @@ function closureReader(post: Post, scripts: Map<string, { url: string; sourceMap
     const script = loc && scripts.get(loc.scriptId);
     if (!loc || !script?.url) return undefined;
     const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
-    return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL };
+    return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL, map: script.map };
   };
   return {
     locate: (objectId) => locateIn(internals(objectId)),
