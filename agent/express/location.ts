@@ -326,17 +326,26 @@ interface ScriptInfo {
 /** Extensions of files Node runs as they are on disk; any other file ran as a loader's output (tsx, ts-node). */
 const PLAIN_JS = /\.(?:js|cjs|mjs)$/i;
 
+/** Where a function starts in its script (0-based, as V8 gives it), and its source text, read when needed. */
+interface FunctionStart {
+  line: number;
+  column: number;
+  text(): string | undefined;
+}
+
 /**
  * Script URLs by script id for one session. First from `Profiler.getBestEffortCoverage`, which
  * needs no domain enabled and computes no line ends: it lists every script with a function that
- * has run and is still alive (a script whose only live functions never ran is missing). The
- * source map is then the file's own `sourceMappingURL` comment, else the one Node keeps for the
- * script when its source maps are on (tsx). Only for a script coverage does not list, or a
- * loader's output whose map is neither (ts-node), is the Debugger domain enabled, once, for its
- * `scriptParsed` events (URL and source map URL of every script, at the cost of a line-end table
- * per script that V8 keeps).
+ * has run and is still alive. An ES module always is (its module record keeps its code); a
+ * CommonJS file whose only live functions never ran (a routes file, once a full GC took its
+ * module wrapper) is not, and is looked for among the app's own CommonJS files (`require.cache`):
+ * the one holding the function's source text where V8 says it starts. The source map is then the
+ * file's own `sourceMappingURL` comment, else the one Node keeps for the script when its source
+ * maps are on (tsx). Only for a script found neither way, or a loader's output whose map is
+ * neither (ts-node), is the Debugger domain enabled, once, for its `scriptParsed` events (URL and
+ * source map URL of every script, at the cost of a line-end table per script, which V8 keeps).
  */
-function scriptTable(post: Post, session: InspectorSession): { get(scriptId: string): ScriptInfo | undefined; close(): void } {
+function scriptTable(post: Post, session: InspectorSession): { get(scriptId: string, start: FunctionStart): ScriptInfo | undefined; close(): void } {
   let covered: Map<string, string> | undefined;
   let parsed: Map<string, ScriptInfo> | undefined;
   const fromDebugger = (scriptId: string): ScriptInfo | undefined => {
@@ -352,10 +361,10 @@ function scriptTable(post: Post, session: InspectorSession): { get(scriptId: str
     return parsed.get(scriptId);
   };
   return {
-    get(scriptId) {
+    get(scriptId, start) {
       if (parsed !== undefined) return parsed.get(scriptId);
       covered ??= coveredScripts(post);
-      const url = covered.get(scriptId);
+      const url = covered.get(scriptId) ?? commonJsFileAt(start, covered);
       if (url === undefined) return fromDebugger(scriptId);
       if (!url) return { url };
       const file = url.startsWith('file:') ? toPath(url) : url;
@@ -378,6 +387,52 @@ function coveredScripts(post: Post): Map<string, string> {
   return urls;
 }
 
+/** CommonJS files read per search, at most (the app's own, plain JavaScript, not listed by coverage). */
+const MAX_CANDIDATES = 2000;
+
+/**
+ * The app's own CommonJS file (not in node_modules, plain JavaScript as Node runs it, none that
+ * coverage listed) whose text holds the function's source text across the place V8 says the
+ * function starts. Undefined when none does.
+ */
+function commonJsFileAt(start: FunctionStart, covered: Map<string, string>): string | undefined {
+  const cache = typeof require === 'function' ? (require.cache as Record<string, unknown> | undefined) : undefined;
+  if (cache === undefined) return undefined;
+  const text = start.text();
+  if (!text) return undefined;
+  const listed = new Set<string>();
+  for (const url of covered.values()) listed.add(url.startsWith('file:') ? (toPath(url) ?? url) : url);
+  let reads = 0;
+  for (const file of Object.keys(cache)) {
+    if (!PLAIN_JS.test(file) || isInternalFrame(file) || listed.has(file)) continue;
+    if (++reads > MAX_CANDIDATES) return undefined;
+    try {
+      let source = readFileSync(file, 'utf8');
+      if (source.length > MAX_SOURCE_BYTES) continue;
+      if (source.charCodeAt(0) === 0xfeff) source = source.slice(1); // Node drops the byte order mark
+      const at = offsetOf(source, start.line, start.column);
+      if (at < 0) continue;
+      const found = source.indexOf(text, Math.max(0, at - text.length + 1));
+      if (found >= 0 && found <= at) return file;
+    } catch {
+      /* unreadable: not this one */
+    }
+  }
+  return undefined;
+}
+
+/** The offset of a 0-based line and column in `source` (line terminators as V8 counts them), or -1. */
+function offsetOf(source: string, line: number, column: number): number {
+  const eol = /\r\n?|[\n\u2028\u2029]/g;
+  let offset = 0;
+  for (let l = 0; l < line; l++) {
+    const m = eol.exec(source);
+    if (m === null) return -1;
+    offset = m.index + m[0].length;
+  }
+  return offset + column <= source.length ? offset + column : -1;
+}
+
 const OBJECT_GROUP = 'routelens';
 
 type Post = <T>(method: string, params?: object) => T;
@@ -387,23 +442,31 @@ interface RemoteProperty {
 }
 
 /** A function's definition (file, 1-based line and column, its script's source map) and closure scopes, by remote object id. */
-function closureReader(post: Post, scripts: { get(scriptId: string): ScriptInfo | undefined }): ClosureReader & {
+function closureReader(post: Post, scripts: { get(scriptId: string, start: FunctionStart): ScriptInfo | undefined }): ClosureReader & {
   locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined; map: SourceMap | undefined } | undefined;
 } {
   const internals = (objectId: string): RemoteProperty[] =>
     post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).internalProperties ?? [];
-  const locateIn = (props: RemoteProperty[]) => {
+  const sourceText = (objectId: string): string | undefined => {
+    const { result } = post<{ result?: { value?: unknown } }>('Runtime.callFunctionOn', {
+      objectId,
+      functionDeclaration: 'function () { return Function.prototype.toString.call(this); }',
+      returnByValue: true,
+    });
+    return typeof result?.value === 'string' ? result.value : undefined;
+  };
+  const locateIn = (objectId: string, props: RemoteProperty[]) => {
     const loc = props.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-    const script = loc && scripts.get(loc.scriptId);
+    const script = loc && scripts.get(loc.scriptId, { line: loc.lineNumber, column: loc.columnNumber, text: () => sourceText(objectId) });
     if (!loc || !script?.url) return undefined;
     const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
     return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL, map: script.map };
   };
   return {
-    locate: (objectId) => locateIn(internals(objectId)),
+    locate: (objectId) => locateIn(objectId, internals(objectId)),
     describe: (objectId) => {
       const props = internals(objectId);
-      return { file: locateIn(props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
+      return { file: locateIn(objectId, props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
     },
     properties: (objectId, inherited = false) =>
       post<{ result?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: !inherited }).result?.map((p) => ({

@@ -65,7 +65,7 @@ describe('express/location: what locating functions leaves in the app’s heap',
     assert.ok((result.tables as number) < MODULES / 10, `${String(result.tables)} line-end tables after locating one function among ${MODULES} modules`);
   });
 
-  it('functionLocations still locates a function whose script has no live function that ran (after a full GC)', () => {
+  it('functionLocations finds, without line-end tables, a CommonJS file none of whose live functions ran (after a full GC)', () => {
     writeFileSync(join(dir, 'routes.js'), `// routes\n\nexports.list = (req, res) => res.json([]);\n`);
     const result = child(
       dir,
@@ -75,10 +75,32 @@ describe('express/location: what locating functions leaves in the app’s heap',
         `  global.gc();`,
         `  global.gc();`,
         `  const [found] = functionLocations([list]);`,
-        `  console.log(JSON.stringify({ found }));`,
+        `  console.log(JSON.stringify({ found, tables: lineEndTables() }));`,
         `});`,
       ].join('\n'),
     );
     assert.deepEqual(result.found, { file: join(dir, 'routes.js'), line: 3, column: 16 });
+    assert.ok((result.tables as number) < MODULES / 10, `${String(result.tables)} line-end tables`);
+  });
+
+  it('functionLocations still locates a function whose file changed on disk since it was loaded (through the Debugger domain)', () => {
+    const routes = join(dir, 'routes.js');
+    writeFileSync(routes, `// routes\n\nexports.list = (req, res) => res.json([]);\n`);
+    const result = child(
+      dir,
+      [
+        `const { list } = require(${JSON.stringify(routes)});`,
+        `require('node:fs').writeFileSync(${JSON.stringify(routes)}, '// edited\\n\\n\\nexports.list = (req, res) => res.json([1]);\\n');`,
+        `setImmediate(() => {`,
+        `  global.gc();`,
+        `  global.gc();`,
+        `  const [found] = functionLocations([list]);`,
+        `  console.log(JSON.stringify({ found, tables: lineEndTables() }));`,
+        `});`,
+      ].join('\n'),
+    );
+    // where the function is in the script that ran, from the Debugger domain: a line-end table per loaded script
+    assert.deepEqual(result.found, { file: routes, line: 3, column: 16 });
+    assert.ok((result.tables as number) > MODULES, `${String(result.tables)} line-end tables`);
   });
 });
