@@ -3,19 +3,16 @@
  * app.get / router.route call) and where its handler function is defined (V8's
  * `[[FunctionLocation]]`, read through an in-process `node:inspector` session, off the
  * request path). Both are source-mapped back to TypeScript when the app runs compiled code.
- * Nothing here throws: a location that cannot be found is `undefined`.
+ * Nothing here throws: a location that cannot be found is `undefined`. Source maps: sourcemap.ts.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SourceMapConsumer } from 'source-map-js';
+import { dirname, isAbsolute, sep } from 'node:path';
 import type { SourceLocation } from '../../protocol';
-import { truncate } from '../text';
 import { type ClosureReader, isNestCoreFile, isNestFile, nestTarget } from './nest';
+import { type SourceMap, mapLocation, mapThrough, nodeSourceMap, sourceMapFor, toPath } from './sourcemap';
 
-const MAX_PATH = 1024;
-const MAX_SOURCE_MAPS = 256;
-const MAX_MAP_BYTES = 16 * 1024 * 1024;
+export { mapLocation } from './sourcemap';
+
 
 /** Directory holding RouteLens's own files (`<root>/agent/` in source, `<root>/dist/agent/` built). */
 const ownDir = ((): string => {
@@ -95,96 +92,6 @@ export function registrationFrame(stack: string): Registration {
   return { site: undefined, byNest };
 }
 
-function toPath(url: string): string | undefined {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return undefined;
-  }
-}
-
-/** File paths, one flat copy each: a path cut from a stack trace would otherwise keep the whole trace alive. */
-const files = new Map<string, string>();
-const MAX_FILES = 4096;
-
-function intern(file: string): string {
-  let flat = files.get(file);
-  if (flat === undefined) {
-    flat = JSON.parse(JSON.stringify(file)) as string; // a new sequential string, not a slice of the stack
-    if (files.size >= MAX_FILES) files.clear();
-    files.set(flat, flat);
-  }
-  return flat;
-}
-
-function clean(loc: SourceLocation): SourceLocation {
-  const file = intern(truncate(loc.file, MAX_PATH));
-  return { file, line: Math.max(1, Math.trunc(loc.line) || 1), column: Math.max(1, Math.trunc(loc.column) || 1) };
-}
-
-// ---------------------------------------------------------------- source maps
-
-const maps = new Map<string, { consumer: SourceMapConsumer; base: string } | null>();
-
-/**
- * Maps a generated location (1-based line and column) back through the file's
- * `//# sourceMappingURL` when it has one; a location already pointing at the source
- * (tsx, --enable-source-maps) has no such comment and is kept as is.
- */
-export function mapLocation(loc: SourceLocation, sourceMapURL?: string): SourceLocation {
-  try {
-    const map = sourceMapFor(loc.file, sourceMapURL);
-    if (map) {
-      const pos = map.consumer.originalPositionFor({ line: loc.line, column: Math.max(0, loc.column - 1) });
-      if (pos.source && pos.line) {
-        const file = pos.source.startsWith('file:') ? (toPath(pos.source) ?? pos.source) : resolve(map.base, pos.source);
-        return clean({ file, line: pos.line, column: (pos.column ?? 0) + 1 });
-      }
-    }
-  } catch {
-    /* keep the generated location */
-  }
-  return clean(loc);
-}
-
-function sourceMapFor(file: string, knownURL: string | undefined): { consumer: SourceMapConsumer; base: string } | null {
-  const key = knownURL === undefined ? file : `${file}\0${knownURL.length > 200 ? knownURL.slice(0, 200) + knownURL.length : knownURL}`;
-  const cached = maps.get(key);
-  if (cached !== undefined) return cached;
-  let result: { consumer: SourceMapConsumer; base: string } | null = null;
-  try {
-    let url = knownURL;
-    if (url === undefined) {
-      const text = readFileSync(file, 'utf8');
-      const m = /\/\/[#@] ?sourceMappingURL=([^\s'"]+)\s*$/.exec(text.slice(-MAX_MAP_BYTES));
-      url = m?.[1];
-    }
-    if (url) {
-      let raw: string;
-      let base = dirname(file);
-      if (url.startsWith('data:')) {
-        const comma = url.indexOf(',');
-        const meta = url.slice(0, comma);
-        const data = url.slice(comma + 1);
-        raw = meta.endsWith(';base64') ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
-      } else {
-        const mapFile = url.startsWith('file:') ? (toPath(url) ?? url) : resolve(dirname(file), url);
-        raw = readFileSync(mapFile, 'utf8');
-        base = dirname(mapFile);
-      }
-      if (raw.length <= MAX_MAP_BYTES) {
-        const parsed = JSON.parse(raw) as { sourceRoot?: string };
-        result = { consumer: new SourceMapConsumer(parsed as never), base };
-      }
-    }
-  } catch {
-    result = null;
-  }
-  if (maps.size >= MAX_SOURCE_MAPS) maps.clear();
-  maps.set(key, result);
-  return result;
-}
-
 // ---------------------------------------------------------------- handler locations
 
 type Fn = (...args: never[]) => unknown;
@@ -202,10 +109,13 @@ const FN_KEY = Symbol.for('routelens.locate.fn');
 
 /**
  * Where each function is defined, through one in-process inspector session (synchronous:
- * in-process sessions answer before `post` returns). Slow-ish (debugger enable), so call it in
- * batches off the request path. Undefined entries when unknown or the inspector is unusable.
- * A function defined in a NestJS package (Nest's proxy around a controller method) is followed
- * through its closures to the user function it calls (nest.ts); `throughNest[i]` is then true.
+ * in-process sessions answer before `post` returns), called in batches off the request path.
+ * Undefined entries when unknown or the inspector is unusable. A function defined in a NestJS
+ * package (Nest's proxy around a controller method) is followed through its closures to the user
+ * function it calls (nest.ts); `throughNest[i]` is then true. Script URLs come from the
+ * Profiler's best-effort coverage when it lists the script, so that the Debugger domain, which
+ * makes V8 compute and keep a line-end table for every loaded script, is enabled only for a
+ * script coverage does not list (see scriptTable).
  */
 export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): Array<SourceLocation | undefined> {
   const out: Array<SourceLocation | undefined> = fns.map(() => undefined);
@@ -213,16 +123,10 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
   let session: InspectorSession | undefined;
   const g = globalThis as unknown as Record<symbol, unknown>;
   try {
-     
     const inspector = require('node:inspector') as { Session: new () => InspectorSession };
     session = new inspector.Session();
     session.connect();
     const s = session;
-    const scripts = new Map<string, { url: string; sourceMapURL?: string }>();
-    s.on('Debugger.scriptParsed', (msg) => {
-      const p = msg.params as { scriptId: string; url: string; sourceMapURL?: string };
-      scripts.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL || undefined });
-    });
     const post = <T>(method: string, params: object = {}): T => {
       let result: T | undefined;
       let error: Error | null = null;
@@ -236,8 +140,8 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
       if (error) throw error;
       return result as T;
     };
+    const scripts = scriptTable(post, s);
     const reader = closureReader(post, scripts);
-    post('Debugger.enable');
     try {
       fns.forEach((fn, i) => {
         try {
@@ -254,7 +158,8 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
             if (found && throughNest) throughNest[i] = true;
           }
           if (!found?.file || isInternalFrame(found.file)) return;
-          out[i] = mapLocation({ file: found.file, line: found.line, column: found.column }, found.sourceMapURL);
+          const loc = { file: found.file, line: found.line, column: found.column };
+          out[i] = found.map === undefined ? mapLocation(loc, found.sourceMapURL) : mapThrough(loc, found.map);
         } catch {
           /* this one stays unknown */
         }
@@ -263,7 +168,7 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
       delete g[FN_KEY];
       try {
         post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
-        post('Debugger.disable');
+        scripts.close();
       } catch {
         /* disconnect below releases everything */
       }
@@ -280,6 +185,123 @@ export function functionLocations(fns: readonly Fn[], throughNest?: boolean[]): 
   return out;
 }
 
+/** A script's URL, and how to map its locations: its source map URL, or a map Node already holds for it. */
+interface ScriptInfo {
+  url: string;
+  sourceMapURL?: string;
+  map?: SourceMap;
+}
+
+/** Extensions of files Node runs as they are on disk; any other file ran as a loader's output (tsx, ts-node). */
+const PLAIN_JS = /\.(?:js|cjs|mjs)$/i;
+
+/** Where a function starts in its script (0-based, as V8 gives it), and its source text, read when needed. */
+interface FunctionStart {
+  line: number;
+  column: number;
+  text(): string | undefined;
+}
+
+/**
+ * Script URLs by script id for one session. First from `Profiler.getBestEffortCoverage`, which
+ * needs no domain enabled and computes no line ends: it lists every script with a function that
+ * has run and is still alive. An ES module always is (its module record keeps its code); a
+ * CommonJS file whose only live functions never ran (a routes file, once a full GC took its
+ * module wrapper) is not, and is looked for among the app's own CommonJS files (`require.cache`):
+ * the one holding the function's source text where V8 says it starts. The source map is then the
+ * file's own `sourceMappingURL` comment, else the one Node keeps for the script when its source
+ * maps are on (tsx). Only for a script found neither way, or a loader's output whose map is
+ * neither (ts-node), is the Debugger domain enabled, once, for its `scriptParsed` events (URL and
+ * source map URL of every script, at the cost of a line-end table per script, which V8 keeps).
+ */
+function scriptTable(post: Post, session: InspectorSession): { get(scriptId: string, start: FunctionStart): ScriptInfo | undefined; close(): void } {
+  let covered: Map<string, string> | undefined;
+  let parsed: Map<string, ScriptInfo> | undefined;
+  const fromDebugger = (scriptId: string): ScriptInfo | undefined => {
+    if (parsed === undefined) {
+      const table = new Map<string, ScriptInfo>();
+      parsed = table;
+      session.on('Debugger.scriptParsed', (msg) => {
+        const p = msg.params as { scriptId: string; url: string; sourceMapURL?: string };
+        table.set(p.scriptId, { url: p.url, sourceMapURL: p.sourceMapURL || undefined });
+      });
+      post('Debugger.enable');
+    }
+    return parsed.get(scriptId);
+  };
+  return {
+    get(scriptId, start) {
+      if (parsed !== undefined) return parsed.get(scriptId);
+      covered ??= coveredScripts(post);
+      const url = covered.get(scriptId) ?? commonJsFileAt(start, covered);
+      if (url === undefined) return fromDebugger(scriptId);
+      if (!url) return { url };
+      const file = url.startsWith('file:') ? toPath(url) : url;
+      if (file === undefined || file.startsWith('node:') || isInternalFrame(file) || sourceMapFor(file, undefined) !== null) return { url };
+      const map = nodeSourceMap(url, file);
+      if (map !== undefined) return { url, map };
+      return PLAIN_JS.test(file) ? { url } : fromDebugger(scriptId);
+    },
+    close() {
+      if (parsed !== undefined) post('Debugger.disable');
+    },
+  };
+}
+
+/** Script id → URL of the scripts best-effort coverage lists (the function ranges are dropped at once). */
+function coveredScripts(post: Post): Map<string, string> {
+  const { result } = post<{ result: Array<{ scriptId: string; url: string }> }>('Profiler.getBestEffortCoverage');
+  const urls = new Map<string, string>();
+  for (const script of result) urls.set(script.scriptId, script.url);
+  return urls;
+}
+
+/** CommonJS files read per search, at most (the app's own, plain JavaScript, not listed by coverage). */
+const MAX_CANDIDATES = 2000;
+
+/**
+ * The app's own CommonJS file (not in node_modules, plain JavaScript as Node runs it, none that
+ * coverage listed) whose text holds the function's source text across the place V8 says the
+ * function starts. Undefined when none does.
+ */
+function commonJsFileAt(start: FunctionStart, covered: Map<string, string>): string | undefined {
+  const cache = typeof require === 'function' ? (require.cache as Record<string, unknown> | undefined) : undefined;
+  if (cache === undefined) return undefined;
+  const text = start.text();
+  if (!text) return undefined;
+  const listed = new Set<string>();
+  for (const url of covered.values()) listed.add(url.startsWith('file:') ? (toPath(url) ?? url) : url);
+  let reads = 0;
+  for (const file of Object.keys(cache)) {
+    if (!PLAIN_JS.test(file) || isInternalFrame(file) || listed.has(file)) continue;
+    if (++reads > MAX_CANDIDATES) return undefined;
+    try {
+      let source = readFileSync(file, 'utf8');
+      if (source.length > MAX_SOURCE_BYTES) continue;
+      if (source.charCodeAt(0) === 0xfeff) source = source.slice(1); // Node drops the byte order mark
+      const at = offsetOf(source, start.line, start.column);
+      if (at < 0) continue;
+      const found = source.indexOf(text, Math.max(0, at - text.length + 1));
+      if (found >= 0 && found <= at) return file;
+    } catch {
+      /* unreadable: not this one */
+    }
+  }
+  return undefined;
+}
+
+/** The offset of a 0-based line and column in `source` (line terminators as V8 counts them), or -1. */
+function offsetOf(source: string, line: number, column: number): number {
+  const eol = /\r\n?|[\n\u2028\u2029]/g;
+  let offset = 0;
+  for (let l = 0; l < line; l++) {
+    const m = eol.exec(source);
+    if (m === null) return -1;
+    offset = m.index + m[0].length;
+  }
+  return offset + column <= source.length ? offset + column : -1;
+}
+
 const OBJECT_GROUP = 'routelens';
 
 type Post = <T>(method: string, params?: object) => T;
@@ -289,23 +311,31 @@ interface RemoteProperty {
 }
 
 /** A function's definition (file, 1-based line and column, its script's source map) and closure scopes, by remote object id. */
-function closureReader(post: Post, scripts: Map<string, { url: string; sourceMapURL?: string }>): ClosureReader & {
-  locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined } | undefined;
+function closureReader(post: Post, scripts: { get(scriptId: string, start: FunctionStart): ScriptInfo | undefined }): ClosureReader & {
+  locate(objectId: string): { file: string | undefined; line: number; column: number; sourceMapURL: string | undefined; map: SourceMap | undefined } | undefined;
 } {
   const internals = (objectId: string): RemoteProperty[] =>
     post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: true }).internalProperties ?? [];
-  const locateIn = (props: RemoteProperty[]) => {
+  const sourceText = (objectId: string): string | undefined => {
+    const { result } = post<{ result?: { value?: unknown } }>('Runtime.callFunctionOn', {
+      objectId,
+      functionDeclaration: 'function () { return Function.prototype.toString.call(this); }',
+      returnByValue: true,
+    });
+    return typeof result?.value === 'string' ? result.value : undefined;
+  };
+  const locateIn = (objectId: string, props: RemoteProperty[]) => {
     const loc = props.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-    const script = loc && scripts.get(loc.scriptId);
+    const script = loc && scripts.get(loc.scriptId, { line: loc.lineNumber, column: loc.columnNumber, text: () => sourceText(objectId) });
     if (!loc || !script?.url) return undefined;
     const file = script.url.startsWith('file:') ? toPath(script.url) : script.url;
-    return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL };
+    return { file, line: loc.lineNumber + 1, column: loc.columnNumber + 1, sourceMapURL: script.sourceMapURL, map: script.map };
   };
   return {
-    locate: (objectId) => locateIn(internals(objectId)),
+    locate: (objectId) => locateIn(objectId, internals(objectId)),
     describe: (objectId) => {
       const props = internals(objectId);
-      return { file: locateIn(props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
+      return { file: locateIn(objectId, props)?.file, scopes: props.find((p) => p.name === '[[Scopes]]')?.value?.objectId };
     },
     properties: (objectId, inherited = false) =>
       post<{ result?: RemoteProperty[] }>('Runtime.getProperties', { objectId, ownProperties: !inherited }).result?.map((p) => ({
