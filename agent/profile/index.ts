@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProtocolError, type ProfileFunction, type ProfileSummary, type SourceLocation } from '../../protocol';
-import { isInternalFrame, mapLocation } from '../express/location';
+import { isInternalFrame } from '../express/location';
+import { type SourceMap, mapThrough, nodeSourceMap, sourceMapFor } from '../express/sourcemap';
 import { round } from '../text';
 
 export const DEFAULT_PROFILE_SECONDS = 10;
@@ -87,7 +88,7 @@ export class RouteProfiler {
     const before = this.parts.requestCount(endpoint);
     const profile = await this.#record(seconds);
     const requests = Math.max(0, this.parts.requestCount(endpoint) - before);
-    const scripts = scriptMaps();
+    const scripts: ScriptMaps = new Map();
     const matcher = frameMatcher(frames, scripts);
     const { kept, top } = keepRoute(profile, matcher, scripts);
     const file = await writeProfile(this.parts.dir(), endpoint, kept);
@@ -153,31 +154,20 @@ export class RouteProfiler {
   }
 }
 
-type ScriptMaps = Map<string, string | undefined>;
+/**
+ * Each frame's script's source map, found once per URL: the file's own `sourceMappingURL`, else
+ * the map Node keeps for a loader's output (tsx, --enable-source-maps). Not from the Debugger
+ * domain: enabling it makes V8 compute and keep a line-end table of every script the app loaded.
+ */
+type ScriptMaps = Map<string, SourceMap | null>;
 
-/** Each script's source map URL, by script id: the Debugger domain on for one synchronous step. */
-function scriptMaps(): ScriptMaps {
-  const out: ScriptMaps = new Map();
-  const inspector = require('node:inspector') as { Session: new () => Session };
-  const session = new inspector.Session();
-  try {
-    session.connect();
-    session.on('Debugger.scriptParsed', (msg) => {
-      const p = msg.params as { scriptId: string; sourceMapURL?: string };
-      out.set(p.scriptId, p.sourceMapURL || undefined);
-    });
-    session.post('Debugger.enable', {}, () => undefined);
-    session.post('Debugger.disable', {}, () => undefined);
-  } catch {
-    /* no source maps: generated positions are compared as they are */
-  } finally {
-    try {
-      session.disconnect();
-    } catch {
-      /* already gone */
-    }
+function mapOf(url: string, file: string, scripts: ScriptMaps): SourceMap | null {
+  let map = scripts.get(url);
+  if (map === undefined) {
+    map = sourceMapFor(file, undefined) ?? nodeSourceMap(url, file) ?? null;
+    scripts.set(url, map);
   }
-  return out;
+  return map;
 }
 
 /** Where a frame is in the user's code (source-mapped), or undefined for node internals, dependencies and RouteLens. */
@@ -193,7 +183,7 @@ function frameLocation(frame: CallFrame, scripts: ScriptMaps): SourceLocation | 
     }
   }
   if (isInternalFrame(file)) return undefined;
-  return mapLocation({ file, line: frame.lineNumber + 1, column: frame.columnNumber + 1 }, scripts.get(frame.scriptId));
+  return mapThrough({ file, line: frame.lineNumber + 1, column: frame.columnNumber + 1 }, mapOf(url, file, scripts));
 }
 
 /** True for a frame defined on one of the route's lines. */
