@@ -8,6 +8,10 @@
  *
  * Reads try normal first (the usual priority: one lookup on a hit), then high,
  * then low. A key lives in exactly one of the three.
+ *
+ * Each lru-cache is made by the first write of its priority: lru-cache allocates its
+ * arrays for `max` entries up front (about 0.25 MB each at the default 10,000), which an
+ * app that never uses a priority (or the cache) should not hold.
  */
 import { LRUCache } from 'lru-cache';
 import type { Entry } from './entry';
@@ -16,22 +20,49 @@ import type { Priority } from './types';
 /** Eviction order: the first is emptied first. */
 const EVICTION_ORDER: readonly Priority[] = ['low', 'normal', 'high'];
 
+/** What L1 uses of an lru-cache. */
+type Tier = Pick<LRUCache<string, Entry>, 'get' | 'peek' | 'has' | 'set' | 'delete' | 'clear' | 'entries' | 'pop' | 'size' | 'calculatedSize'>;
+
+/** A priority nothing was written to yet: no lru-cache, nothing in it. */
+const EMPTY: Tier = {
+  get: () => undefined,
+  peek: () => undefined,
+  has: () => false,
+  set(): never {
+    throw new Error('L1: a write to a priority not made yet');
+  },
+  delete: () => false,
+  clear() {},
+  entries: () => [][Symbol.iterator]() as ReturnType<Tier['entries']>,
+  pop: () => undefined,
+  size: 0,
+  calculatedSize: 0,
+};
+
 export class PriorityL1 {
-  private readonly normal: LRUCache<string, Entry>;
-  private readonly high: LRUCache<string, Entry>;
-  private readonly low: LRUCache<string, Entry>;
-  private readonly byPriority: Record<Priority, LRUCache<string, Entry>>;
+  private normal: Tier = EMPTY;
+  private high: Tier = EMPTY;
+  private low: Tier = EMPTY;
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
-    dispose: (e: Entry, key: string, reason: LRUCache.DisposeReason) => void,
-  ) {
-    const make = () => new LRUCache<string, Entry>({ max: maxEntries, maxSize: maxBytes, sizeCalculation: (e) => e.size, dispose });
-    this.normal = make();
-    this.high = make();
-    this.low = make();
-    this.byPriority = { high: this.high, normal: this.normal, low: this.low };
+    private readonly dispose: (e: Entry, key: string, reason: LRUCache.DisposeReason) => void,
+  ) {}
+
+  private tier(priority: Priority): Tier {
+    return priority === 'normal' ? this.normal : priority === 'high' ? this.high : this.low;
+  }
+
+  /** The priority's lru-cache, made now if nothing was written to it yet. */
+  private made(priority: Priority): Tier {
+    const t = this.tier(priority);
+    if (t !== EMPTY) return t;
+    const made = new LRUCache<string, Entry>({ max: this.maxEntries, maxSize: this.maxBytes, sizeCalculation: (e) => e.size, dispose: this.dispose });
+    if (priority === 'normal') this.normal = made;
+    else if (priority === 'high') this.high = made;
+    else this.low = made;
+    return made;
   }
 
   get size(): number {
@@ -63,8 +94,8 @@ export class PriorityL1 {
 
   /** Stores under a priority (moving the key out of any other one), then evicts by priority until the shared budget holds. */
   set(key: string, e: Entry, priority: Priority): void {
-    const target = this.byPriority[priority];
-    for (const p of EVICTION_ORDER) if (p !== priority) this.byPriority[p].delete(key);
+    const target = this.made(priority);
+    for (const p of EVICTION_ORDER) if (p !== priority) this.tier(p).delete(key);
     target.set(key, e);
     this.enforce();
   }
@@ -95,9 +126,9 @@ export class PriorityL1 {
 
   private enforce(): void {
     while (this.size > this.maxEntries || this.calculatedSize > this.maxBytes) {
-      const victim = EVICTION_ORDER.find((p) => this.byPriority[p].size > 0);
+      const victim = EVICTION_ORDER.find((p) => this.tier(p).size > 0);
       if (victim === undefined) return;
-      this.byPriority[victim].pop();
+      this.tier(victim).pop();
     }
   }
 }

@@ -326,6 +326,24 @@ describe('createCache (L1 only)', () => {
     assert.equal(cache.stats().l1.entries <= 2000, true);
   });
 
+  it('a cache nothing was written to holds no entry storage; a write makes that priority’s only', async () => {
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const before = heap();
+    // lru-cache allocates its arrays for `max` entries up front: 100,000 entries are ~1.6 MB per priority.
+    const caches = Array.from({ length: 8 }, () => createCache({ maxEntries: 100_000 }));
+    const idle = heap() - before;
+    assert.ok(idle < 2 * 1024 * 1024, `8 unused caches hold ${(idle / 1048576).toFixed(1)} MiB`);
+    for (const c of caches) await c.set('k', 1);
+    const used = heap() - before;
+    assert.ok(used > 8 * 1024 * 1024, `one priority's storage each once written (${(used / 1048576).toFixed(1)} MiB)`);
+    assert.ok(used < 24 * 1024 * 1024, `only the written priority's (${(used / 1048576).toFixed(1)} MiB)`);
+    await Promise.all(caches.map((c) => c.close()));
+  });
+
   it('close(): calls reject with ROUTELENS_ERR_CLOSED', async () => {
     cache = createCache();
     await cache.close();
