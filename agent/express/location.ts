@@ -229,18 +229,30 @@ function scriptTable(post: Post, session: InspectorSession): { get(scriptId: str
     }
     return parsed.get(scriptId);
   };
+  // One answer per script: the functions of one file share its script id (and the search below reads files).
+  const answered = new Map<string, ScriptInfo | undefined>();
+  const find = (scriptId: string, start: FunctionStart): ScriptInfo | undefined => {
+    if (parsed !== undefined) return parsed.get(scriptId);
+    covered ??= coveredScripts(post);
+    let url = covered.get(scriptId);
+    if (url === undefined) {
+      url = commonJsFileAt(start, covered);
+      if (url === undefined) return fromDebugger(scriptId);
+      covered.set(scriptId, url); // the next search skips it
+    }
+    if (!url) return { url };
+    const file = url.startsWith('file:') ? toPath(url) : url;
+    if (file === undefined || file.startsWith('node:') || isInternalFrame(file) || sourceMapFor(file, undefined) !== null) return { url };
+    const map = nodeSourceMap(url, file);
+    if (map !== undefined) return { url, map };
+    return PLAIN_JS.test(file) ? { url } : fromDebugger(scriptId);
+  };
   return {
     get(scriptId, start) {
-      if (parsed !== undefined) return parsed.get(scriptId);
-      covered ??= coveredScripts(post);
-      const url = covered.get(scriptId) ?? commonJsFileAt(start, covered);
-      if (url === undefined) return fromDebugger(scriptId);
-      if (!url) return { url };
-      const file = url.startsWith('file:') ? toPath(url) : url;
-      if (file === undefined || file.startsWith('node:') || isInternalFrame(file) || sourceMapFor(file, undefined) !== null) return { url };
-      const map = nodeSourceMap(url, file);
-      if (map !== undefined) return { url, map };
-      return PLAIN_JS.test(file) ? { url } : fromDebugger(scriptId);
+      if (answered.has(scriptId)) return answered.get(scriptId);
+      const info = find(scriptId, start);
+      answered.set(scriptId, info);
+      return info;
     },
     close() {
       if (parsed !== undefined) post('Debugger.disable');

@@ -43,6 +43,22 @@ function child(dir: string, body: string): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
+/** Runs `setup` (which defines `list`) in the child, then, after two full collections, locates `list`. */
+function locateAfterFullGc(dir: string, setup: string[]): Record<string, unknown> {
+  return child(
+    dir,
+    [
+      ...setup,
+      `setImmediate(() => {`,
+      `  global.gc();`,
+      `  global.gc();`,
+      `  const [found] = functionLocations([list]);`,
+      `  console.log(JSON.stringify({ found, tables: lineEndTables() }));`,
+      `});`,
+    ].join('\n'),
+  );
+}
+
 describe('express/location: what locating functions leaves in the app’s heap', function () {
   this.timeout(90_000);
   let dir: string;
@@ -67,18 +83,7 @@ describe('express/location: what locating functions leaves in the app’s heap',
 
   it('functionLocations finds, without line-end tables, a CommonJS file none of whose live functions ran (after a full GC)', () => {
     writeFileSync(join(dir, 'routes.js'), `// routes\n\nexports.list = (req, res) => res.json([]);\n`);
-    const result = child(
-      dir,
-      [
-        `const { list } = require(${JSON.stringify(join(dir, 'routes.js'))});`,
-        `setImmediate(() => {`,
-        `  global.gc();`,
-        `  global.gc();`,
-        `  const [found] = functionLocations([list]);`,
-        `  console.log(JSON.stringify({ found, tables: lineEndTables() }));`,
-        `});`,
-      ].join('\n'),
-    );
+    const result = locateAfterFullGc(dir, [`const { list } = require(${JSON.stringify(join(dir, 'routes.js'))});`]);
     assert.deepEqual(result.found, { file: join(dir, 'routes.js'), line: 3, column: 16 });
     assert.ok((result.tables as number) < MODULES / 10, `${String(result.tables)} line-end tables`);
   });
@@ -86,19 +91,10 @@ describe('express/location: what locating functions leaves in the app’s heap',
   it('functionLocations still locates a function whose file changed on disk since it was loaded (through the Debugger domain)', () => {
     const routes = join(dir, 'routes.js');
     writeFileSync(routes, `// routes\n\nexports.list = (req, res) => res.json([]);\n`);
-    const result = child(
-      dir,
-      [
-        `const { list } = require(${JSON.stringify(routes)});`,
-        `require('node:fs').writeFileSync(${JSON.stringify(routes)}, '// edited\\n\\n\\nexports.list = (req, res) => res.json([1]);\\n');`,
-        `setImmediate(() => {`,
-        `  global.gc();`,
-        `  global.gc();`,
-        `  const [found] = functionLocations([list]);`,
-        `  console.log(JSON.stringify({ found, tables: lineEndTables() }));`,
-        `});`,
-      ].join('\n'),
-    );
+    const result = locateAfterFullGc(dir, [
+      `const { list } = require(${JSON.stringify(routes)});`,
+      `require('node:fs').writeFileSync(${JSON.stringify(routes)}, '// edited\\n\\n\\nexports.list = (req, res) => res.json([1]);\\n');`,
+    ]);
     // where the function is in the script that ran, from the Debugger domain: a line-end table per loaded script
     assert.deepEqual(result.found, { file: routes, line: 3, column: 16 });
     assert.ok((result.tables as number) > MODULES, `${String(result.tables)} line-end tables`);
