@@ -229,7 +229,7 @@ function scriptTable(post: Post, session: InspectorSession): { get(scriptId: str
     }
     return parsed.get(scriptId);
   };
-  // One answer per script: the functions of one file share its script id (and the search below reads files).
+  // One answer per script for this session: the functions of one file share its script id (and the search below reads files).
   const answered = new Map<string, ScriptInfo | undefined>();
   const find = (scriptId: string, start: FunctionStart): ScriptInfo | undefined => {
     if (parsed !== undefined) return parsed.get(scriptId);
@@ -250,14 +250,27 @@ function scriptTable(post: Post, session: InspectorSession): { get(scriptId: str
   return {
     get(scriptId, start) {
       if (answered.has(scriptId)) return answered.get(scriptId);
-      const info = find(scriptId, start);
+      const info = knownScripts.get(scriptId) ?? find(scriptId, start);
       answered.set(scriptId, info);
+      if (info !== undefined) remember(scriptId, info);
       return info;
     },
     close() {
       if (parsed !== undefined) post('Debugger.disable');
     },
   };
+}
+
+/**
+ * Scripts found in earlier sessions, by script id (V8 never reuses one in a process): a later
+ * batch of functions from the same files needs no coverage call and no file search. Bounded.
+ */
+const knownScripts = new Map<string, ScriptInfo>();
+const MAX_KNOWN_SCRIPTS = 4096;
+
+function remember(scriptId: string, info: ScriptInfo): void {
+  if (knownScripts.size >= MAX_KNOWN_SCRIPTS) knownScripts.clear();
+  knownScripts.set(scriptId, info);
 }
 
 /** Script id → URL of the scripts best-effort coverage lists (the function ranges are dropped at once). */
