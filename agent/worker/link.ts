@@ -199,10 +199,10 @@ function slowSample(s: RequestSample): SlowSample {
   return { method: String(s.method), route: s.route, status: s.status, duration: s.duration, aborted: s.aborted, threw: s.threw, url: s.url, requestId: s.requestId, start: s.start };
 }
 
-/** The back end in the worker, as the main thread sees it. */
 /** Traced requests waiting for the next push; past MAX_TRACED_WAITING a push goes at once. */
 const MAX_TRACED_WAITING = 256;
 
+/** The back end in the worker, as the main thread sees it. */
 class WorkerBack implements BackLink {
   readonly recorder: FrontRecorder;
   readonly traces: TraceKeeper | undefined;

@@ -233,21 +233,21 @@ port.on('message', (m: ToWorker) => handle(m));
 // Alerts: what the main thread's health endpoint, findings and slow-request cut read.
 let judgedAlerts = -1;
 let judgedThresholds = '';
-function judge(): void {
+/** Tells the main thread the alerts and thresholds when they moved; true when it did. */
+function judge(): boolean {
   const revision = backend.alerts.revision();
   const thresholds = backend.alerts.thresholds();
   const key = JSON.stringify(thresholds);
-  if (revision === judgedAlerts && key === judgedThresholds) return;
+  if (revision === judgedAlerts && key === judgedThresholds) return false;
   judgedAlerts = revision;
   judgedThresholds = key;
   post({ t: 'judged', thresholds, health: backend.alerts.health(), firing: backend.alerts.active() });
+  return true;
 }
 backend.alerts.onFire((alert) => post({ t: 'alert', alert }));
 backend.onEvaluated(judge);
-backend.onCommandDone(() => {
-  judge();
-  return front.sync();
-});
+// A command that moved them (thresholds.set, alerts.resolve) is answered once the main thread has them.
+backend.onCommandDone(() => (judge() ? front.sync() : Promise.resolve()));
 
 // The drain: every BUSY_MS while samples arrive, every IDLE_MS once they stop.
 let empty = 0;
