@@ -12,13 +12,36 @@ import type { Breakdown, Trace, WindowName } from '../../protocol';
 import { type TraceSummary, aggregate } from './breakdown';
 
 export const MAX_ROUTES = 500;
-export const SLOWEST = 5;
-export const RECENT = 3;
-export const SLOWEST_MS = 5 * 60_000;
+const SLOWEST = 5;
+const RECENT = 3;
+const SLOWEST_MS = 5 * 60_000;
 const MAX_SUMMARIES = 500;
 /** Summaries kept over all routes (a few hundred bytes each): 500 routes × 500 would be ~75 MB. */
 export const MAX_TOTAL_SUMMARIES = 20_000;
 const WINDOW_MS: Record<WindowName, number> = { '1m': 60_000, '5m': 5 * 60_000, all: Infinity };
+
+/**
+ * The slowest-traces rule, shared by the recorder (which decides, on durations) and the keeper
+ * (which holds the traces), so the two agree: `list` (slowest first) without what ended over
+ * SLOWEST_MS before `now`.
+ */
+export function stillSlowest<T extends { durationMs: number }>(list: readonly T[], now: number, end: (t: T) => number): T[] {
+  return list.filter((t) => end(t) >= now - SLOWEST_MS);
+}
+
+/** Whether a request of `durationMs` enters `list` (as stillSlowest left it). */
+export function entersSlowest(list: ReadonlyArray<{ durationMs: number }>, durationMs: number): boolean {
+  return list.length < SLOWEST || durationMs > list[list.length - 1]!.durationMs;
+}
+
+/** Puts `item` into `list` (slowest first), keeping the SLOWEST slowest. */
+export function addSlowest<T extends { durationMs: number }>(list: T[], item: T): void {
+  list.push(item);
+  list.sort((a, c) => c.durationMs - a.durationMs);
+  if (list.length > SLOWEST) list.length = SLOWEST;
+}
+
+const traceEnd = (t: Trace): number => t.startedAt + t.durationMs;
 
 /** One traced request as handed over: its summary, and its trace when it is kept (`trace.kept` says as what). */
 export interface TracedRequest {
@@ -56,12 +79,8 @@ export class SpanKeeper implements TraceKeeper {
     const trace = request.trace;
     if (trace === undefined) return;
     if (trace.kept === 'slowest') {
-      const now = this.clock();
-      const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
-      slowest.push(trace);
-      slowest.sort((a, c) => c.durationMs - a.durationMs);
-      if (slowest.length > SLOWEST) slowest.length = SLOWEST;
-      r.slowest = slowest;
+      r.slowest = stillSlowest(r.slowest, this.clock(), traceEnd);
+      addSlowest(r.slowest, trace);
     } else {
       r.recent.push(trace);
       if (r.recent.length > RECENT) r.recent.shift();
@@ -72,8 +91,7 @@ export class SpanKeeper implements TraceKeeper {
   traces(endpoint: string, limit = 20): Trace[] {
     const r = this.routes.get(endpoint);
     if (r === undefined) return [];
-    const now = this.clock();
-    const slowest = r.slowest.filter((t) => t.startedAt + t.durationMs >= now - SLOWEST_MS);
+    const slowest = stillSlowest(r.slowest, this.clock(), traceEnd);
     const ids = new Set(slowest.map((t) => t.id));
     return [...slowest, ...[...r.recent].reverse().filter((t) => !ids.has(t.id))].slice(0, limit);
   }

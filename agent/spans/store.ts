@@ -15,7 +15,7 @@ import type { RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { round } from '../text';
 import { summarise } from './breakdown';
-import { MAX_ROUTES, SLOWEST, SLOWEST_MS, type TraceKeeper } from './keep';
+import { MAX_ROUTES, type TraceKeeper, addSlowest, entersSlowest, stillSlowest } from './keep';
 import { locateFunctions } from './locate';
 import { type SpanSink, TraceBuffer, decide } from './recorder';
 
@@ -112,21 +112,16 @@ export class SpanRecorder implements SpanSink {
     const now = this.clock();
     const summary = summarise(b.spans, duration, now);
     const durationMs = round(duration);
-    const slowest = r.slowest.filter((t) => t.end >= now - SLOWEST_MS);
-    const entersSlowest = slowest.length < SLOWEST || durationMs > slowest[slowest.length - 1]!.durationMs;
-    r.slowest = slowest;
+    r.slowest = stillSlowest(r.slowest, now, (t) => t.end);
     // A recent ordinary trace is kept at most once a second per route unless someone listens.
-    const kept = entersSlowest ? 'slowest' : this.listeners.length > 0 || now - r.lastRecent >= 1000 ? 'recent' : undefined;
+    const kept = entersSlowest(r.slowest, durationMs) ? 'slowest' : this.listeners.length > 0 || now - r.lastRecent >= 1000 ? 'recent' : undefined;
     if (kept === undefined) {
       this.keeper?.keep({ endpoint, summary });
       return;
     }
     const trace = this.build(b, sample, endpoint, kept);
-    if (kept === 'slowest') {
-      slowest.push({ durationMs, end: sample.start + durationMs });
-      slowest.sort((a, c) => c.durationMs - a.durationMs);
-      if (slowest.length > SLOWEST) slowest.length = SLOWEST;
-    } else r.lastRecent = now;
+    if (kept === 'slowest') addSlowest(r.slowest, { durationMs, end: sample.start + durationMs });
+    else r.lastRecent = now;
     this.keeper?.keep({ endpoint, summary, trace });
     for (const listener of this.listeners) {
       try {
