@@ -9,10 +9,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, sep } from 'node:path';
 import type { SourceLocation } from '../../protocol';
 import { type ClosureReader, isNestCoreFile, isNestFile, nestTarget } from './nest';
-import { type SourceMap, mapLocation, mapThrough, nodeSourceMap, sourceMapFor, toPath } from './sourcemap';
+import { type SourceMap, mapLocation, mapThrough, scriptSourceMap, toPath } from './sourcemap';
 
 export { mapLocation } from './sourcemap';
-
 
 /** Directory holding RouteLens's own files (`<root>/agent/` in source, `<root>/dist/agent/` built). */
 const ownDir = ((): string => {
@@ -242,9 +241,9 @@ function scriptTable(post: Post, session: InspectorSession): { get(scriptId: str
     }
     if (!url) return { url };
     const file = url.startsWith('file:') ? toPath(url) : url;
-    if (file === undefined || file.startsWith('node:') || isInternalFrame(file) || sourceMapFor(file, undefined) !== null) return { url };
-    const map = nodeSourceMap(url, file);
-    if (map !== undefined) return { url, map };
+    if (file === undefined || file.startsWith('node:') || isInternalFrame(file)) return { url };
+    const map = scriptSourceMap(url, file);
+    if (map !== null) return { url, map };
     return PLAIN_JS.test(file) ? { url } : fromDebugger(scriptId);
   };
   return {

@@ -88,7 +88,7 @@ export function mapThrough(loc: SourceLocation, map: SourceMap | null): SourceLo
  * or a loader that turns them on, as tsx does): the map of a loader's output, whose file on disk
  * has no `sourceMappingURL` comment. Undefined when Node has none.
  */
-export function nodeSourceMap(url: string, file: string): SourceMap | undefined {
+function nodeSourceMap(url: string, file: string): SourceMap | undefined {
   const key = `${file}\0node`;
   const cached = maps.get(key);
   if (cached !== undefined) return cached ?? undefined;
@@ -105,8 +105,16 @@ export function nodeSourceMap(url: string, file: string): SourceMap | undefined 
   return result ?? undefined;
 }
 
+/**
+ * The map of a script that ran from `file` (its URL: `url`): the file's own `sourceMappingURL`,
+ * else the map Node keeps for it (a loader's output); null when it has neither.
+ */
+export function scriptSourceMap(url: string, file: string): SourceMap | null {
+  return sourceMapFor(file, undefined) ?? nodeSourceMap(url, file) ?? null;
+}
+
 /** The source map of `file`: from `knownURL` when given, else from the file's own comment; null when it has none. Cached. */
-export function sourceMapFor(file: string, knownURL: string | undefined): SourceMap | null {
+function sourceMapFor(file: string, knownURL: string | undefined): SourceMap | null {
   const key = knownURL === undefined ? file : `${file}\0${knownURL.length > 200 ? knownURL.slice(0, 200) + knownURL.length : knownURL}`;
   const cached = maps.get(key);
   if (cached !== undefined) return cached;

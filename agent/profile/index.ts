@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProtocolError, type ProfileFunction, type ProfileSummary, type SourceLocation } from '../../protocol';
 import { isInternalFrame } from '../express/location';
-import { type SourceMap, mapThrough, nodeSourceMap, sourceMapFor } from '../express/sourcemap';
+import { type SourceMap, mapThrough, scriptSourceMap } from '../express/sourcemap';
 import { round } from '../text';
 
 export const DEFAULT_PROFILE_SECONDS = 10;
@@ -164,7 +164,7 @@ type ScriptMaps = Map<string, SourceMap | null>;
 function mapOf(url: string, file: string, scripts: ScriptMaps): SourceMap | null {
   let map = scripts.get(url);
   if (map === undefined) {
-    map = sourceMapFor(file, undefined) ?? nodeSourceMap(url, file) ?? null;
+    map = scriptSourceMap(url, file);
     scripts.set(url, map);
   }
   return map;
