@@ -15,6 +15,7 @@ import { startServer, stopServer } from './http';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
 import { type PlannedRequest, buildRequest } from './lib/client';
+import { type HeapSnapshot, eachNode } from './lib/heap-snapshot';
 import { mb, median, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 
@@ -175,25 +176,14 @@ function reportWorkers(rows: readonly Row[], workers: Map<string, Array<Array<nu
 
 /** Self size by node type and constructor name, from a .heapsnapshot. */
 function bySelfSize(file: string): Map<string, { size: number; count: number }> {
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
-    nodes: number[];
-    strings: string[];
-  };
-  const f = snap.snapshot.meta.node_fields;
-  const width = f.length;
-  const [typeAt, nameAt, sizeAt] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')];
-  const types = snap.snapshot.meta.node_types[0];
   const out = new Map<string, { size: number; count: number }>();
-  for (let i = 0; i < snap.nodes.length; i += width) {
-    const type = types[snap.nodes[i + typeAt]!]!;
-    const name = snap.strings[snap.nodes[i + nameAt]!]!;
+  eachNode(JSON.parse(readFileSync(file, 'utf8')) as HeapSnapshot, (type, name, selfSize) => {
     const key = type === 'object' || type === 'closure' || type === 'native' ? `${type} ${name.slice(0, 60)}` : type === 'hidden' || type === 'code' || type === 'array' ? `${type} ${name.slice(0, 40)}` : `(${type})`;
     const e = out.get(key) ?? { size: 0, count: 0 };
-    e.size += snap.nodes[i + sizeAt]!;
+    e.size += selfSize;
     e.count++;
     out.set(key, e);
-  }
+  });
   return out;
 }
 

@@ -30,6 +30,7 @@ import type { Worker } from 'node:worker_threads';
 import { assertNever } from '../protocol/messages';
 import { addManyRoutes, addRoutes } from './lib/app';
 import { type BenchAgent, agentServer, endpointFigures, loadAgent, startAgent } from './lib/adapter';
+import { type HeapSnapshot, eachNode } from './lib/heap-snapshot';
 import { percentiles } from './lib/stats';
 import { VARIANTS, type Variant, specOf } from './lib/variants';
 import { mountMiddleware } from './lib/middleware';
@@ -199,12 +200,10 @@ async function workerHeap(agent: BenchAgent | undefined): Promise<number | undef
   const stream = await worker.worker.getHeapSnapshot();
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const snap = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
-  const fields = snap.snapshot.meta.node_fields;
-  const width = fields.length;
-  const sizeAt = fields.indexOf('self_size');
   let total = 0;
-  for (let i = sizeAt; i < snap.nodes.length; i += width) total += snap.nodes[i]!;
+  eachNode(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HeapSnapshot, (_type, _name, selfSize) => {
+    total += selfSize;
+  });
   return total;
 }
 
