@@ -22,15 +22,16 @@ const define = { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) };
 const agentExternal = [...Object.keys(pkg.dependencies ?? {}), 'express', 'tsx/cjs'];
 
 const { asciiOutput } = createRequire(import.meta.url)('./ascii-output.cjs');
+const { agentBundle } = createRequire(import.meta.url)('./agent-bundle.cjs');
 // Pure ASCII output: V8 then keeps each bundle's source at one byte per character (scripts/ascii-output.cjs).
 const common = { absWorkingDir: root, bundle: true, sourcemap: true, logLevel: 'warning', define, minify: production, plugins: [asciiOutput] };
 
 const configs = [
   // ---- agent (npm package: routelens/agent, routelens/register)
-  { ...common, entryPoints: { 'agent/index': 'agent/index.ts', 'agent/register': 'agent/register.ts', 'agent/worker': 'agent/worker/main.ts', 'protocol/index': 'protocol/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: agentExternal },
+  { ...common, ...agentBundle, entryPoints: { 'agent/index': 'agent/index.ts', 'agent/register': 'agent/register.ts', 'agent/worker': 'agent/worker/main.ts', 'protocol/index': 'protocol/index.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: agentExternal },
   // ES-module entry of the preload (`node --import routelens/register`): installs the loader hooks.
   ...(existsSync(join(root, 'agent/register-esm.ts'))
-    ? [{ ...common, entryPoints: { 'agent/register': 'agent/register-esm.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', format: 'esm', target: 'node20', external: [...agentExternal, './register.js'] }]
+    ? [{ ...common, ...agentBundle, entryPoints: { 'agent/register': 'agent/register-esm.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', format: 'esm', target: 'node20', external: [...agentExternal, './register.js'] }]
     : []),
   // ---- extension (runs in the VS Code extension host; everything but vscode bundled)
   ...(!agentOnly && existsSync(join(root, 'extension/extension.ts'))

@@ -73,7 +73,7 @@ export async function prepareAgent(outfile = BUNDLE): Promise<string | undefined
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
    
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const { asciiOutput } = require(join(ROOT, 'scripts', 'ascii-output.cjs')) as { asciiOutput: import('esbuild').Plugin };
+  const { agentBundle } = require(join(ROOT, 'scripts', 'agent-bundle.cjs')) as { agentBundle: import('esbuild').BuildOptions };
   try {
     await esbuild.build({
       absWorkingDir: ROOT,
@@ -88,8 +88,8 @@ export async function prepareAgent(outfile = BUNDLE): Promise<string | undefined
       logLevel: 'silent',
       external: [...Object.keys(pkg.dependencies ?? {}), 'express'],
       define: { __ROUTELENS_VERSION__: JSON.stringify(pkg.version) },
-      // As the package is built (scripts/build.mjs): pure ASCII, so the heap holds its source at one byte per character.
-      plugins: [asciiOutput],
+      // As the package is built (scripts/agent-bundle.cjs): minified but for names, pure ASCII.
+      ...agentBundle,
     });
     return undefined;
   } catch (err) {
