@@ -24,7 +24,7 @@
  */
 import type { Alt } from './paths';
 import { truncate } from '../text';
-import { MAX_TEMPLATE, templateOf } from './paths';
+import { MAX_TEMPLATE, exact, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
 import { RouteIndex } from './route-index';
@@ -80,14 +80,19 @@ function onRoute(state: ModuleState, req: object, route: unknown): void {
 function mark(state: ModuleState, s: RequestState, info: RouteInfo, req: object): void {
   let c = info.cache;
   if (c === undefined || c.version !== state.version) c = info.cache = templates(state, info);
-  const n = c.prefixes.length;
-  if (n === 0) return; // not reachable from an app (yet): Express's own route path is used
-  const alts = info.part.length;
-  const pi = n === 1 ? 0 : pick((c.prefixMatchers ??= c.prefixes.map((p) => compile(p.source))), (req as { baseUrl?: unknown }).baseUrl);
-  const ai = alts === 1 ? 0 : pick((c.altMatchers ??= info.part.map((a) => compile(a.source))), pathOf((req as { url?: unknown }).url));
-  const mount = c.prefixes[pi]!.text;
-  s.mount = mount === '' ? undefined : mount;
-  s.route = c.routes[pi * alts + ai];
+  if (c.route !== undefined) {
+    s.mount = c.mount;
+    s.route = c.route;
+  } else {
+    const m = c.many;
+    if (m === undefined) return; // not reachable from an app (yet): Express's own route path is used
+    const alts = info.part.length;
+    const pi = m.prefixes.length === 1 ? 0 : pick((m.prefixMatchers ??= m.prefixes.map((p) => compile(p.source))), (req as { baseUrl?: unknown }).baseUrl);
+    const ai = alts === 1 ? 0 : pick((m.altMatchers ??= info.part.map((a) => compile(a.source))), pathOf((req as { url?: unknown }).url));
+    const mount = m.prefixes[pi]!.text;
+    s.mount = mount === '' ? undefined : mount;
+    s.route = m.routes[pi * alts + ai];
+  }
   const method = s.method;
   if (method === '') return;
   const lower = LOWER.get(method);
@@ -100,9 +105,15 @@ function mark(state: ModuleState, s: RequestState, info: RouteInfo, req: object)
 
 function templates(state: ModuleState, info: RouteInfo): TemplateCache {
   const prefixes = prefixesOf(info.node, 0);
+  const template = (p: Alt, a: Alt): string => templateOf(truncate(p.text + a.text, MAX_TEMPLATE));
+  if (prefixes.length === 1 && info.part.length === 1) {
+    const mount = prefixes[0]!.text;
+    return { version: state.version, route: template(prefixes[0]!, info.part[0]!), mount: mount === '' ? undefined : mount, many: undefined };
+  }
+  if (prefixes.length === 0) return { version: state.version, route: undefined, mount: undefined, many: undefined };
   const routes: string[] = [];
-  for (const p of prefixes) for (const a of info.part) routes.push(templateOf(truncate(p.text + a.text, MAX_TEMPLATE)));
-  return { version: state.version, prefixes, routes, prefixMatchers: undefined, altMatchers: undefined };
+  for (const p of prefixes) for (const a of info.part) routes.push(template(p, a));
+  return { version: state.version, route: undefined, mount: undefined, many: { prefixes, routes: exact(routes), prefixMatchers: undefined, altMatchers: undefined } };
 }
 
 function compile(source: string): RegExp | undefined {

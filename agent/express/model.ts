@@ -13,7 +13,7 @@ import type { SourceLocation } from '../../protocol';
 import type { RouteDefinition } from '../internal';
 import type { Diagnostics } from '../log';
 import { truncate } from '../text';
-import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, joinParts, templateOf } from './paths';
+import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, exact, joinParts, templateOf } from './paths';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFn = (...args: any[]) => unknown;
@@ -81,6 +81,14 @@ export interface RouteInfo {
 
 export interface TemplateCache {
   version: number;
+  /** The route's one full template and its mount when it is reachable by exactly one (the common case: no arrays kept). */
+  route: string | undefined;
+  mount: string | undefined;
+  /** Otherwise: every prefix and template, told apart at request time. */
+  many: ManyTemplates | undefined;
+}
+
+export interface ManyTemplates {
   prefixes: Alt[];
   /** prefixes.length × part.length templates, prefix-major. */
   routes: string[];
@@ -224,7 +232,7 @@ export function prefixesOf(node: RouterNode, depth: number): Alt[] {
     const up = prefixesOf(parent, depth + 1);
     if (up.length) out.push(...joinParts(up, part));
   }
-  return out;
+  return exact(out);
 }
 
 export function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[], depth: number): void {
@@ -244,7 +252,7 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
     if (entry.location) def.location = entry.location;
     if (entry.handlerLocation) def.handlerLocation = entry.handlerLocation;
     const full: FullRoute = { def, matcher: undefined, entry };
-    entry.fulls.push(full);
+    entry.fulls = entry.fulls.concat(full); // exact length: most entries keep one
     const key = `${entry.method} ${route}`;
     if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
       if (!entry.isStatic) full.matcher = compileMatcher(alt.source);
