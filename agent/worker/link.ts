@@ -72,8 +72,9 @@ class EndpointRef implements RegistryEntry {
   readonly replayable: boolean;
   pathEvery = 1;
   pathCountdown = 1;
-  /** Hashes of the paths sent (at most PATHS_PER_ROUTE): 8 bytes each, where the URLs would hold a string each. */
-  sentPaths: number[] | undefined;
+  /** The hash of the last path sent, and how many were sent (up to PATHS_PER_ROUTE): two small integers, where a list of sent paths would hold an array per route. */
+  lastPath = 0;
+  pathsSent = 0;
 
   constructor(
     readonly index: number,
@@ -166,22 +167,20 @@ export class FrontRecorder {
   }
 
   /**
-   * A sampled answer's path, sent when the route did not send it before. As with the history's
-   * own paths (agent/history/paths.ts), sampling stays dense only while the route has fewer than
-   * PATHS_PER_ROUTE of them: then it backs off, however new the next URLs are (a route whose every
-   * request has a new id would otherwise send a message per request).
+   * A sampled answer's path, sent unless it is the route's last one sent (the worker keeps the
+   * distinct ones, agent/history/paths.ts). As with the history's own paths, sampling stays dense
+   * only while each sampled path is new and the route has sent fewer than PATHS_PER_ROUTE: then it
+   * backs off, however new the next URLs are (a route whose every request has a new id would
+   * otherwise send a message per request).
    */
   private takePath(ref: EndpointRef, sample: RequestSample): void {
     const url = sample.url;
-    const sent = (ref.sentPaths ??= []);
     const hash = hashOf(url);
     let dense = false;
-    if (!sent.includes(hash)) {
+    if (ref.pathsSent === 0 || hash !== ref.lastPath) {
       this.post({ t: 'path', id: ref.id, url, start: sample.start });
-      if (sent.length < PATHS_PER_ROUTE) {
-        sent.push(hash);
-        dense = sent.length < PATHS_PER_ROUTE;
-      }
+      ref.lastPath = hash;
+      if (ref.pathsSent < PATHS_PER_ROUTE) dense = ++ref.pathsSent < PATHS_PER_ROUTE;
     }
     if (!dense) ref.pathEvery = Math.min(ref.pathEvery * 2, MAX_PATH_EVERY);
     ref.pathCountdown = ref.pathEvery;
@@ -192,7 +191,7 @@ export class FrontRecorder {
 function hashOf(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return h | 0; // a small integer: no heap number
 }
 
 function slowSample(s: RequestSample): SlowSample {
