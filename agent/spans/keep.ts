@@ -34,12 +34,47 @@ export function entersSlowest(list: ReadonlyArray<{ durationMs: number }>, durat
   return list.length < SLOWEST || durationMs > list[list.length - 1]!.durationMs;
 }
 
-/** Puts `item` into `list` (slowest first), keeping the SLOWEST slowest. */
-export function addSlowest<T extends { durationMs: number }>(list: T[], item: T): void {
-  list.push(item);
-  list.sort((a, c) => c.durationMs - a.durationMs);
-  if (list.length > SLOWEST) list.length = SLOWEST;
+/**
+ * `list` with `item` in it (slowest first), keeping the SLOWEST slowest: a new array of just its
+ * length (one per route is kept; push would leave room for 16 more in each).
+ */
+export function withSlowest<T extends { durationMs: number }>(list: readonly T[], item: T): T[] {
+  return [...list, item].sort((a, c) => c.durationMs - a.durationMs).slice(0, SLOWEST);
 }
+
+/**
+ * The same rule in the recorder's layout, which keeps a route's slowest as one array of doubles
+ * (duration, end, duration, end, …; slowest first): no object and no boxed number per trace.
+ */
+export const slowestFlat = {
+  /** `list` without what ended over SLOWEST_MS before `now` (`list` itself when nothing did). */
+  still(list: readonly number[], now: number): readonly number[] {
+    let expired = false;
+    for (let i = 1; i < list.length; i += 2) if (list[i]! < now - SLOWEST_MS) expired = true;
+    if (!expired) return list;
+    const out: number[] = [];
+    for (let i = 0; i < list.length; i += 2) if (list[i + 1]! >= now - SLOWEST_MS) out.push(list[i]!, list[i + 1]!);
+    return out.slice();
+  },
+  /** Whether a request of `durationMs` enters `list` (as `still` left it). */
+  enters(list: readonly number[], durationMs: number): boolean {
+    return list.length < SLOWEST * 2 || durationMs > list[list.length - 2]!;
+  },
+  /** `list` with (durationMs, end) in it, keeping the SLOWEST slowest, in a new array of just its length. */
+  with(list: readonly number[], durationMs: number, end: number): number[] {
+    const out: number[] = [];
+    let placed = false;
+    for (let i = 0; i < list.length; i += 2) {
+      if (!placed && durationMs > list[i]!) {
+        out.push(durationMs, end);
+        placed = true;
+      }
+      out.push(list[i]!, list[i + 1]!);
+    }
+    if (!placed) out.push(durationMs, end);
+    return out.slice(0, SLOWEST * 2);
+  },
+};
 
 const traceEnd = (t: Trace): number => t.startedAt + t.durationMs;
 
@@ -79,8 +114,7 @@ export class SpanKeeper implements TraceKeeper {
     const trace = request.trace;
     if (trace === undefined) return;
     if (trace.kept === 'slowest') {
-      r.slowest = stillSlowest(r.slowest, this.clock(), traceEnd);
-      addSlowest(r.slowest, trace);
+      r.slowest = withSlowest(stillSlowest(r.slowest, this.clock(), traceEnd), trace);
     } else {
       r.recent.push(trace);
       if (r.recent.length > RECENT) r.recent.shift();

@@ -15,7 +15,7 @@ import type { RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { round } from '../text';
 import { summarise } from './breakdown';
-import { MAX_ROUTES, type TraceKeeper, addSlowest, entersSlowest, stillSlowest } from './keep';
+import { MAX_ROUTES, type TraceKeeper, slowestFlat } from './keep';
 import { locateFunctions } from './locate';
 import { type SpanSink, TraceBuffer, decide } from './recorder';
 
@@ -34,8 +34,8 @@ interface RouteSpans {
   seen: number;
   tokens: number;
   refilled: number;
-  /** The kept slowest traces' durations and ends (the keeper holds the traces). */
-  slowest: Array<{ durationMs: number; end: number }>;
+  /** The kept slowest traces' durations and ends, flat (keep.ts's slowestFlat; the keeper holds the traces). */
+  slowest: readonly number[];
   lastRecent: number;
 }
 
@@ -112,15 +112,15 @@ export class SpanRecorder implements SpanSink {
     const now = this.clock();
     const summary = summarise(b.spans, duration, now);
     const durationMs = round(duration);
-    r.slowest = stillSlowest(r.slowest, now, (t) => t.end);
+    r.slowest = slowestFlat.still(r.slowest, now);
     // A recent ordinary trace is kept at most once a second per route unless someone listens.
-    const kept = entersSlowest(r.slowest, durationMs) ? 'slowest' : this.listeners.length > 0 || now - r.lastRecent >= 1000 ? 'recent' : undefined;
+    const kept = slowestFlat.enters(r.slowest, durationMs) ? 'slowest' : this.listeners.length > 0 || now - r.lastRecent >= 1000 ? 'recent' : undefined;
     if (kept === undefined) {
       this.keeper?.keep({ endpoint, summary });
       return;
     }
     const trace = this.build(b, sample, endpoint, kept);
-    if (kept === 'slowest') addSlowest(r.slowest, { durationMs, end: sample.start + durationMs });
+    if (kept === 'slowest') r.slowest = slowestFlat.with(r.slowest, durationMs, sample.start + durationMs);
     else r.lastRecent = now;
     this.keeper?.keep({ endpoint, summary, trace });
     for (const listener of this.listeners) {

@@ -5,7 +5,7 @@ import { resolveOptions } from '../../../agent/options';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import type { RequestSample } from '../../../agent/internal';
 import { TraceBuffer } from '../../../agent/spans/recorder';
-import { MAX_TOTAL_SUMMARIES, SpanKeeper } from '../../../agent/spans/keep';
+import { MAX_TOTAL_SUMMARIES, SpanKeeper, entersSlowest, slowestFlat, stillSlowest, withSlowest } from '../../../agent/spans/keep';
 import { FIRST_PER_ROUTE, SpanRecorder } from '../../../agent/spans/store';
 
 const diag = new Diagnostics(silentLogger);
@@ -23,6 +23,29 @@ describe('SpanRecorder sampling', () => {
     const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag);
     assert.ok(Array.from({ length: 500 }, () => r.admit('GET', '/a')).every(Boolean));
     assert.equal(r.sampled, false);
+  });
+});
+
+describe('the slowest traces of a route', () => {
+  it('the recorder (durations and ends, flat) and the keeper (traces) keep the same ones, through entries, ties and expiry', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    let flat: readonly number[] = [];
+    let objects: Array<{ durationMs: number; end: number; n: number }> = [];
+    let now = 0;
+    for (let n = 0; n < 5000; n++) {
+      now += Math.floor(random() * 20_000);
+      const durationMs = Math.floor(random() * 50) / 2; // ties are common
+      flat = slowestFlat.still(flat, now);
+      objects = stillSlowest(objects, now, (t) => t.end);
+      const enters = slowestFlat.enters(flat, durationMs);
+      assert.equal(enters, entersSlowest(objects, durationMs), `request ${n}`);
+      if (enters) {
+        flat = slowestFlat.with(flat, durationMs, now);
+        objects = withSlowest(objects, { durationMs, end: now, n });
+      }
+      assert.deepEqual([...flat], objects.flatMap((t) => [t.durationMs, t.end]), `request ${n}`);
+    }
   });
 });
 
