@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SourceMapConsumer } from 'source-map-js';
+import type { SourceMapConsumer } from 'source-map-js';
 import type { SourceLocation } from '../../protocol';
 import { truncate } from '../text';
 
@@ -51,6 +51,12 @@ export interface SourceMap {
 }
 
 const maps = new Map<string, SourceMap | null>();
+
+/** source-map-js is loaded with the first map parsed: an app without source maps never holds its code. */
+function consumerOf(map: unknown): SourceMapConsumer {
+  const { SourceMapConsumer: Consumer } = require('source-map-js') as typeof import('source-map-js');
+  return new Consumer(map as never);
+}
 
 /**
  * Maps a generated location (1-based line and column) back through the file's
@@ -96,7 +102,7 @@ function nodeSourceMap(url: string, file: string): SourceMap | undefined {
   try {
     const { findSourceMap } = require('node:module') as { findSourceMap?: (path: string) => { payload?: unknown } | undefined };
     const payload = (findSourceMap?.(url) ?? (url === file ? undefined : findSourceMap?.(file)))?.payload;
-    if (payload !== undefined && payload !== null && typeof payload === 'object') result = { consumer: new SourceMapConsumer(payload as never), base: dirname(file) };
+    if (payload !== undefined && payload !== null && typeof payload === 'object') result = { consumer: consumerOf(payload), base: dirname(file) };
   } catch {
     result = null;
   }
@@ -141,7 +147,7 @@ function sourceMapFor(file: string, knownURL: string | undefined): SourceMap | n
       }
       if (raw.length <= MAX_MAP_BYTES) {
         const parsed = JSON.parse(raw) as { sourceRoot?: string };
-        result = { consumer: new SourceMapConsumer(parsed as never), base };
+        result = { consumer: consumerOf(parsed), base };
       }
     }
   } catch {
