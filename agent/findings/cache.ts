@@ -36,9 +36,12 @@ interface TracedRead {
 interface TraceDigest {
   durationMs: number;
   cached: boolean;
-  reads: Map<string, TracedRead>;
+  reads: ReadonlyMap<string, TracedRead>;
   requestId: string;
 }
+
+/** The reads of a trace without any: one shared empty map, not one per kept digest. */
+const NO_READS: ReadonlyMap<string, TracedRead> = new Map();
 
 export interface OpportunityOptions {
   /** Traced requests of the route needed before judging. */
@@ -100,21 +103,21 @@ export class CacheOpportunities {
 }
 
 function digest(trace: Trace, options: OpportunityOptions): TraceDigest {
-  const reads = new Map<string, TracedRead>();
+  let reads: Map<string, TracedRead> | undefined;
   let cached = false;
   trace.spans.forEach((span, i) => {
     if (span.kind === 'cache') cached = true;
     if (!READ_KINDS.has(span.kind) || span.name.includes('?') || !READ.test(span.name)) return;
     const key = `${span.kind} ${span.name}`;
-    const known = reads.get(key);
+    const known = reads?.get(key);
     if (known) {
       known.ms += span.durationMs;
       return;
     }
     const location = locate(trace, i, options);
-    if (location) reads.set(key, { kind: span.kind, name: span.name, location, ms: span.durationMs });
+    if (location) (reads ??= new Map()).set(key, { kind: span.kind, name: span.name, location, ms: span.durationMs });
   });
-  return { durationMs: trace.durationMs, cached, reads, requestId: trace.requestId };
+  return { durationMs: trace.durationMs, cached, reads: reads ?? NO_READS, requestId: trace.requestId };
 }
 
 // ---------------------------------------------------------------- low-hit-rate

@@ -91,8 +91,8 @@ export class FindingsEngine {
   readonly #probe: LagProbe | undefined;
   readonly #opportunities: CacheOpportunities;
   readonly #hitRates: HitRates;
-  /** Per endpoint, the handler and middleware locations its traces showed (for route profiles). */
-  readonly #frames = new Map<string, Map<string, SourceLocation>>();
+  /** Per endpoint, the handler and middleware locations its traces showed (for route profiles), in arrays of just their length. */
+  readonly #frames = new Map<string, SourceLocation[]>();
   #eventCursor: EventCursor | undefined;
   #ticks = 0;
   #probing = false;
@@ -220,7 +220,7 @@ export class FindingsEngine {
 
   /** The handler and middleware locations the endpoint's traces showed. */
   routeFrames(endpoint: string): SourceLocation[] {
-    return [...(this.#frames.get(endpoint)?.values() ?? [])];
+    return [...(this.#frames.get(endpoint) ?? [])];
   }
 
   close(): void {
@@ -254,13 +254,14 @@ export class FindingsEngine {
 
   #learnFrames(trace: Trace): void {
     let frames = this.#frames.get(trace.endpoint);
+    if (frames === undefined && this.#frames.size >= MAX_FRAME_ROUTES) return;
     for (const span of trace.spans) {
-      if ((span.kind !== 'handler' && span.kind !== 'middleware') || !span.location) continue;
-      if (!frames) {
-        if (this.#frames.size >= MAX_FRAME_ROUTES) return;
-        this.#frames.set(trace.endpoint, (frames = new Map()));
-      }
-      if (frames.size < MAX_FRAMES_PER_ROUTE) frames.set(locationKey(span.location), span.location);
+      const at = span.location;
+      if ((span.kind !== 'handler' && span.kind !== 'middleware') || !at) continue;
+      if (frames !== undefined && (frames.length >= MAX_FRAMES_PER_ROUTE || frames.some((f) => f.line === at.line && f.column === at.column && f.file === at.file))) continue;
+      // concat: a new array of just its length (push would keep room for 16 more, per route).
+      frames = frames === undefined ? [at] : frames.concat(at);
+      this.#frames.set(trace.endpoint, frames);
     }
   }
 
