@@ -267,23 +267,30 @@ describe('findings: blocking', () => {
     assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 30, cpuMs: 8, waitMs: Number.NaN })), []);
   });
 
-  it('the real probe notices a blocked loop', async () => {
-    const blocks: number[] = [];
+  /** An engine on the real probe and clock: `blocks` collects the late ticks' blocks; `settle` lets ticks run. */
+  function realProbe() {
+    const blocks: Block[] = [];
     const { engine } = setup({}, { timer: true, clock: Date.now });
     engine.observe(trace([])); // the probe starts with the first trace
     const original = engine.tick.bind(engine);
     engine.tick = (now, block) => {
-      if (block) blocks.push(block.lagMs);
+      if (block) blocks.push(block);
       original(now, block);
     };
-    await new Promise((r) => setTimeout(r, 60));
+    return { engine, blocks, settle: () => new Promise((r) => setTimeout(r, 60)) };
+  }
+  const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs, stopped }) => ({ activeMs, cpuMs, waitMs, stopped })));
+
+  it('the real probe notices a blocked loop', async () => {
+    const { engine, blocks, settle } = realProbe();
+    await settle();
     const until = Date.now() + 120;
     while (Date.now() < until) {
       /* block the loop */
     }
-    await new Promise((r) => setTimeout(r, 60));
+    await settle();
     engine.close();
-    assert.ok(blocks.some((lag) => lag >= 80), `lags seen: ${blocks.join(', ')}`);
+    assert.ok(blocks.some((b) => b.lagMs >= 80), `lags seen: ${blocks.map((b) => b.lagMs).join(', ')}`);
   });
 
   it('the real probe tells a synchronous busy loop (the thread on a CPU) from a synchronous sleep (little CPU), and holds both against the app', async function () {
@@ -291,15 +298,7 @@ describe('findings: blocking', () => {
     const t: ThreadTimes = { cpuMs: 0, waitMs: 0 };
     clock.read(t);
     if (Number.isNaN(t.waitMs)) this.skip(); // the thread's wait for a CPU is read on Linux only
-    const blocks: Block[] = [];
-    const { engine } = setup({}, { timer: true, clock: Date.now });
-    engine.observe(trace([]));
-    const original = engine.tick.bind(engine);
-    engine.tick = (now, block) => {
-      if (block) blocks.push(block);
-      original(now, block);
-    };
-    const settle = () => new Promise((r) => setTimeout(r, 60));
+    const { engine, blocks, settle } = realProbe();
     await settle();
     const until = t.cpuMs + 120;
     while (t.cpuMs < until) clock.read(t); // 120 ms of this thread's CPU, however long the machine makes it take
@@ -310,7 +309,6 @@ describe('findings: blocking', () => {
     const asleep = blocks.splice(0);
     engine.close();
     clock.close();
-    const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs }) => ({ activeMs, cpuMs, waitMs })));
     assert.ok(busy.some((b) => b.cpuMs >= 100 && heldMs(b) >= 100), `busy: ${show(busy)}`);
     assert.ok(asleep.some((b) => b.cpuMs < 40 && heldMs(b) >= 130), `asleep: ${show(asleep)}`);
   });
@@ -319,15 +317,7 @@ describe('findings: blocking', () => {
     const probe = continuations();
     if (!probe) this.skip(); // no SIGCONT (Windows)
     probe.close();
-    const blocks: Block[] = [];
-    const { engine } = setup({}, { timer: true, clock: Date.now });
-    engine.observe(trace([]));
-    const original = engine.tick.bind(engine);
-    engine.tick = (now, block) => {
-      if (block) blocks.push(block);
-      original(now, block);
-    };
-    const settle = () => new Promise((r) => setTimeout(r, 60));
+    const { engine, blocks, settle } = realProbe();
     await settle();
     const waker = spawn('/bin/sh', ['-c', `sleep 0.3; kill -CONT ${process.pid}`], { stdio: 'ignore' });
     await once(waker, 'spawn');
@@ -335,7 +325,6 @@ describe('findings: blocking', () => {
     await settle();
     const stopped = blocks.splice(0);
     engine.close();
-    const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs, stopped }) => ({ activeMs, cpuMs, waitMs, stopped })));
     assert.ok(stopped.some((b) => b.stopped && b.activeMs >= 250 && heldMs(b) < 40), `stopped: ${show(stopped)}`);
   });
 
