@@ -21,6 +21,17 @@
  * Where the time waiting for a CPU is unknown (not Linux), the hold is the
  * time in callbacks.
  *
+ * A process stopped (SIGSTOP, SIGTSTP: Ctrl-Z) in the middle of a callback
+ * looks like a thread asleep in one: libuv counts the stop as time in
+ * callbacks, and the thread was neither on a CPU nor waiting for one. The
+ * SIGCONT that continued it tells them apart (thread-time.ts counts them): its
+ * listener runs in the poll phase after the stop ended, so the probe judges a
+ * late tick once that poll phase has run (in the same loop iteration's
+ * setImmediate, only when a tick is late) and a late tick with a SIGCONT
+ * since the previous tick is `stopped`: of its time in callbacks only the
+ * CPU time is surely the app's. The lag itself still shows in the system
+ * metrics (their event-loop delay histogram is the loop's, whoever held it).
+ *
  * Traces are matched against the ring after their request ended and a tick has run since (so any
  * block inside the request is already known): the block is the request's if a handler or middleware
  * span of it overlaps the interval by at least `blockMs`, pinned at the innermost (shortest) such span,
@@ -32,7 +43,7 @@ import type { SourceLocation, Span, Trace } from '../../protocol';
 import { ms, short } from '../alerts/format';
 import type { Observation } from './detect';
 import { round1 } from './detect';
-import { type ThreadClock, type ThreadTimes, threadClock } from './thread-time';
+import { type Continuations, type ThreadClock, type ThreadTimes, continuations, threadClock } from './thread-time';
 
 /** An interval the loop may have been blocked, in epoch ms, and how the main thread spent it. */
 export interface Block {
@@ -46,11 +57,17 @@ export interface Block {
   cpuMs: number;
   /** The thread runnable, waiting for a CPU (ms); NaN where unknown. */
   waitMs: number;
+  /** The process was stopped and continued (a SIGCONT) in the interval: the time off the CPU may be the stop. */
+  stopped: boolean;
 }
 
-/** How long the app itself held the loop in the block: in callbacks, less the time the thread waited for a CPU (ms). */
+/**
+ * How long the app itself held the loop in the block: in callbacks, less the time the thread waited
+ * for a CPU (ms); in a block the process was stopped in, the thread's time on a CPU only.
+ */
 export function heldMs(block: Block): number {
-  return Math.max(0, Number.isNaN(block.waitMs) ? block.activeMs : block.activeMs - block.waitMs);
+  const held = Math.max(0, Number.isNaN(block.waitMs) ? block.activeMs : block.activeMs - block.waitMs);
+  return block.stopped ? Math.min(held, block.cpuMs) : held;
 }
 
 const MAX_BLOCKS = 64;
@@ -70,11 +87,14 @@ export class BlockRing {
   }
 }
 
-/** The timer that notices the loop ran late. `onTick(now, block?)` runs on every tick. */
+/** The timer that notices the loop ran late. `onTick(now, block?)` runs on every tick (after the tick's poll phase when it is late). */
 export class LagProbe {
   private timer: NodeJS.Timeout | undefined;
   private last: number;
   private thread: ThreadClock | undefined;
+  private continued: Continuations | undefined;
+  /** SIGCONTs counted at the previous tick. */
+  private continuedBefore = 0;
   /** At the previous tick: the loop's idle time and wall clock (performance.now(), ms), the thread's times read before and after them. */
   private lastIdle = 0;
   private lastWall = 0;
@@ -94,6 +114,8 @@ export class LagProbe {
 
   start(): void {
     this.thread = threadClock();
+    this.continued = continuations();
+    this.continuedBefore = this.continued?.count ?? 0;
     this.thread.read(this.before);
     this.last = this.clock();
     this.lastWall = performance.now();
@@ -108,6 +130,8 @@ export class LagProbe {
     this.timer = undefined;
     this.thread?.close();
     this.thread = undefined;
+    this.continued?.close();
+    this.continued = undefined;
   }
 
   private tick(): void {
@@ -127,7 +151,22 @@ export class LagProbe {
     this.lastIdle = idle;
     [this.before, this.nowBefore] = [this.nowBefore, this.before];
     [this.after, this.nowAfter] = [this.nowAfter, this.after];
-    this.onTick(now, block);
+    const continued = this.continued;
+    const before = this.continuedBefore;
+    this.continuedBefore = continued?.count ?? 0;
+    if (!block || !continued) {
+      this.onTick(now, block);
+      return;
+    }
+    // A stop that ended in the interval has its SIGCONT's listener run in the first poll phase after
+    // the stop, which may come after this tick (in the same timers phase): judge once it has run. A
+    // SIGCONT counted between this tick and then may be of a stop that began after this tick: it
+    // counts for the next interval too (a stop is never blamed; a block right after one is for its CPU time).
+    setImmediate(() => {
+      if (this.continued !== continued) return; // the probe stopped meanwhile
+      block.stopped = continued.count !== before;
+      this.onTick(now, block);
+    });
   }
 
   /** The interval since the previous tick, counting the thread's CPU time at least and its wait for a CPU at most. */
@@ -139,6 +178,7 @@ export class LagProbe {
       activeMs: Math.max(0, activeMs),
       cpuMs: Math.max(0, this.nowBefore.cpuMs - this.after.cpuMs),
       waitMs: Math.max(0, this.nowAfter.waitMs - this.before.waitMs),
+      stopped: false,
     };
   }
 }

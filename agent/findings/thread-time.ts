@@ -10,8 +10,16 @@
  * - elsewhere: the thread's CPU time from `process.threadCpuUsage()` where
  *   Node has it, else the process's (`process.cpuUsage()`: other threads'
  *   CPU counts too); the time waiting for a CPU is unknown (NaN).
+ *
+ * Neither tells a thread asleep in a synchronous call from a process stopped
+ * (SIGSTOP, SIGTSTP: Ctrl-Z) in the middle of a callback: the thread is off
+ * the CPU and off the run queue either way. The SIGCONT that ends a stop does:
+ * `continuations()` counts them, on the main thread of a platform that has
+ * the signal (not Windows, never a worker thread, which is not sent signals).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 
 export interface ThreadTimes {
   /** On a CPU (ms). */
@@ -91,4 +99,28 @@ class CpuUsageClock implements ThreadClock {
   close(): void {
     /* nothing held */
   }
+}
+
+/** The SIGCONTs the process received since `continuations()` began counting. */
+export interface Continuations {
+  readonly count: number;
+  close(): void;
+}
+
+/**
+ * Counts SIGCONTs through a listener, undefined where none can be had. The listener changes nothing
+ * for the app: Node keeps a signal's handle unref()'d (the process exits as it would), libuv installs
+ * its handler with SA_RESTART, and the kernel continues a stopped process whatever the handler.
+ */
+export function continuations(): Continuations | undefined {
+  if (!isMainThread || process.platform === 'win32' || constants.signals.SIGCONT === undefined) return undefined;
+  let count = 0;
+  const onSignal = (): void => void count++;
+  process.on('SIGCONT', onSignal);
+  return {
+    get count() {
+      return count;
+    },
+    close: () => void process.off('SIGCONT', onSignal),
+  };
 }

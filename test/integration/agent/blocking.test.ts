@@ -3,9 +3,10 @@
  * of its own (test/fixtures/blocking-app.ts): a handler that burns CPU and one
  * that waits in execSync are blamed at their line; a request awaiting an HTTP
  * call is not blamed for another's CPU; a route that only awaits a timer is
- * not, when its process is stopped by a signal while it waits, nor when the
- * process is starved of CPU by other processes (reniced, with spinning
- * children on every core). The assertions are on which route is blamed; the
+ * not, when its process is stopped by SIGSTOP in the middle of a callback
+ * while it waits, nor when the process is starved of CPU by other processes
+ * (reniced, with spinning children on every core); a handler whose process is
+ * stopped while it burns CPU is blamed for its CPU time only. The assertions are on which route is blamed; the
  * lags provoked are hundreds of milliseconds against a 50 ms threshold.
  */
 import assert from 'node:assert/strict';
@@ -34,11 +35,11 @@ async function startApp(): Promise<App> {
   const app: App = {
     child,
     url: `http://127.0.0.1:${port}`,
-    findings: () =>
-      new Promise((resolve) => {
-        child.once('message', (m) => resolve((m as { findings: Finding[] }).findings));
-        child.send('findings');
-      }),
+    findings: async () => {
+      const answer = message<{ findings: Finding[] }>(child, 'findings');
+      child.send('findings');
+      return (await answer).findings;
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -48,8 +49,27 @@ async function startApp(): Promise<App> {
     },
   };
   // The lag probe runs from the first traced request on; a handler's span has its line from its second request on.
-  for (const path of ['/innocent?ms=1', '/awaits-http?ms=1', '/busy', '/exec']) await get(app, path);
+  for (const path of ['/innocent?ms=1', '/awaits-http?ms=1', '/busy', '/exec', '/busy-stopped?ms=0']) await get(app, path);
   return app;
+}
+
+/** The app's next message that has `key`. */
+function message<T extends object>(child: ChildProcess, key: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !(key in m)) return;
+      child.off('message', on);
+      resolve(m as T);
+    };
+    child.on('message', on);
+  });
+}
+
+/** Once the app says it stops its own process (in the middle of a callback, see the fixture), continues it `ms` later. */
+async function continueAfterStop(app: App, ms: number): Promise<void> {
+  await message(app.child, 'stopping');
+  await sleep(ms);
+  app.child.kill('SIGCONT');
 }
 
 async function get(app: App, path: string): Promise<number> {
@@ -113,13 +133,13 @@ describe('blocking: who is blamed (an app in its own process)', function () {
     assert.equal(await blamed(app, 'GET /awaits-http', 500), undefined, endpoints(await app.findings()));
   });
 
-  it('a route awaiting a timer is not blamed for a lag without any synchronous work (its process stopped 400 ms by SIGSTOP)', async () => {
+  it('a route awaiting a timer is not blamed for a lag without any synchronous work (its process stopped 400 ms by SIGSTOP in the middle of a callback)', async () => {
     app = await startApp();
     const running = Array.from({ length: 3 }, () => get(app!, '/innocent?ms=1000'));
     await sleep(300);
-    app.child.kill('SIGSTOP');
-    await sleep(400);
-    app.child.kill('SIGCONT');
+    const continued = continueAfterStop(app, 400);
+    app.child.send('stop'); // stopped inside the message's callback: libuv counts the stop as time in callbacks
+    await continued;
     const took = await Promise.all(running);
     assert.ok(Math.min(...took) >= 1000, `the requests took ${took.map(Math.round).join(', ')} ms`);
     for (let i = 0; i < 3; i++) await get(app, '/innocent?ms=1'); // the ticks that match the stopped requests have run
@@ -135,5 +155,18 @@ describe('blocking: who is blamed (an app in its own process)', function () {
     for (const s of spinners.splice(0)) s.kill('SIGKILL');
     for (let i = 0; i < 3; i++) await get(app, '/innocent?ms=1');
     assert.equal(await blamed(app, 'GET /innocent', 1000), undefined, endpoints(await app.findings()));
+  });
+
+  it('a handler that burns 200 ms of CPU with its process stopped 400 ms in the middle is blamed, as running synchronously, for its CPU time only', async () => {
+    app = await startApp();
+    const continued = continueAfterStop(app, 400);
+    await get(app, '/busy-stopped?ms=100');
+    await continued;
+    const f = await blamed(app, 'GET /busy-stopped', 10_000);
+    assert.ok(f, endpoints(await app.findings()));
+    assert.equal(f.location.file, fixture);
+    assert.match(f.message, /ran synchronously/);
+    const blockedMs = Number(f.evidence.blockedMs);
+    assert.ok(blockedMs >= 100 && blockedMs < 400, JSON.stringify(f.evidence)); // the 400 ms stopped are not the handler's
   });
 });

@@ -1,8 +1,10 @@
 /** Each findings detector on constructed traces: when it fires, when it does not, and where it points. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { FindingsEngine, findingId } from '../../../agent/findings';
 import { type Block, heldMs } from '../../../agent/findings/blocking';
-import { type ThreadTimes, threadClock } from '../../../agent/findings/thread-time';
+import { type ThreadTimes, continuations, threadClock } from '../../../agent/findings/thread-time';
 import { DEFAULT_THRESHOLDS } from '../../../agent/alerts';
 import type { CacheEvent, Finding, SlowRequest, SourceLocation, Span, Thresholds, Trace } from '../../../protocol';
 
@@ -169,7 +171,7 @@ describe('findings: sequential-awaits', () => {
 
 describe('findings: blocking', () => {
   /** A late tick's interval: by default the thread was on a CPU all of it (a synchronous busy loop). */
-  const late = (start: number, end: number, lagMs: number, over: Partial<Block> = {}): Block => ({ start: T0 + start, end: T0 + end, lagMs, activeMs: end - start, cpuMs: end - start, waitMs: 0, ...over });
+  const late = (start: number, end: number, lagMs: number, over: Partial<Block> = {}): Block => ({ start: T0 + start, end: T0 + end, lagMs, activeMs: end - start, cpuMs: end - start, waitMs: 0, stopped: false, ...over });
 
   it('attributes a late tick to the innermost handler span covering it, once the request has ended', () => {
     const { engine, of } = setup();
@@ -251,28 +253,44 @@ describe('findings: blocking', () => {
     assert.deepEqual(of('blocking').map((f) => f.endpoint).sort(), ['GET /after-query', 'GET /meanwhile', 'GET /report']);
   });
 
+  it('a late tick in which the process was stopped and continued (SIGSTOP or Ctrl-Z, then SIGCONT) is held against the app for its CPU time only', () => {
+    assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 4, waitMs: 2, stopped: true })), [], 'stopped in the middle of a callback: not a synchronous wait');
+    const [f] = blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 120, waitMs: 2, stopped: true }));
+    assert.ok(f, 'found');
+    assert.equal(f.evidence.blockedMs, 120);
+    assert.match(f.message, /^the event loop was blocked 120 ms while getOrder of GET \/orders\/:id ran synchronously/);
+    assert.equal(heldMs(late(100, 320, 200, { activeMs: 220, cpuMs: 8, waitMs: Number.NaN, stopped: true })), 8, 'where the wait for a CPU is unknown too');
+  });
+
   it('where the wait for a CPU is unknown (not Linux), the time in callbacks is the hold', () => {
     assert.equal(blamed(late(100, 320, 200, { activeMs: 220, cpuMs: 8, waitMs: Number.NaN }))[0]?.evidence.blockedMs, 220);
     assert.deepEqual(blamed(late(100, 320, 200, { activeMs: 30, cpuMs: 8, waitMs: Number.NaN })), []);
   });
 
-  it('the real probe notices a blocked loop', async () => {
-    const blocks: number[] = [];
+  /** An engine on the real probe and clock: `blocks` collects the late ticks' blocks; `settle` lets ticks run. */
+  function realProbe() {
+    const blocks: Block[] = [];
     const { engine } = setup({}, { timer: true, clock: Date.now });
     engine.observe(trace([])); // the probe starts with the first trace
     const original = engine.tick.bind(engine);
     engine.tick = (now, block) => {
-      if (block) blocks.push(block.lagMs);
+      if (block) blocks.push(block);
       original(now, block);
     };
-    await new Promise((r) => setTimeout(r, 60));
+    return { engine, blocks, settle: () => new Promise((r) => setTimeout(r, 60)) };
+  }
+  const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs, stopped }) => ({ activeMs, cpuMs, waitMs, stopped })));
+
+  it('the real probe notices a blocked loop', async () => {
+    const { engine, blocks, settle } = realProbe();
+    await settle();
     const until = Date.now() + 120;
     while (Date.now() < until) {
       /* block the loop */
     }
-    await new Promise((r) => setTimeout(r, 60));
+    await settle();
     engine.close();
-    assert.ok(blocks.some((lag) => lag >= 80), `lags seen: ${blocks.join(', ')}`);
+    assert.ok(blocks.some((b) => b.lagMs >= 80), `lags seen: ${blocks.map((b) => b.lagMs).join(', ')}`);
   });
 
   it('the real probe tells a synchronous busy loop (the thread on a CPU) from a synchronous sleep (little CPU), and holds both against the app', async function () {
@@ -280,15 +298,7 @@ describe('findings: blocking', () => {
     const t: ThreadTimes = { cpuMs: 0, waitMs: 0 };
     clock.read(t);
     if (Number.isNaN(t.waitMs)) this.skip(); // the thread's wait for a CPU is read on Linux only
-    const blocks: Block[] = [];
-    const { engine } = setup({}, { timer: true, clock: Date.now });
-    engine.observe(trace([]));
-    const original = engine.tick.bind(engine);
-    engine.tick = (now, block) => {
-      if (block) blocks.push(block);
-      original(now, block);
-    };
-    const settle = () => new Promise((r) => setTimeout(r, 60));
+    const { engine, blocks, settle } = realProbe();
     await settle();
     const until = t.cpuMs + 120;
     while (t.cpuMs < until) clock.read(t); // 120 ms of this thread's CPU, however long the machine makes it take
@@ -299,9 +309,34 @@ describe('findings: blocking', () => {
     const asleep = blocks.splice(0);
     engine.close();
     clock.close();
-    const show = (b: Block[]) => JSON.stringify(b.map(({ activeMs, cpuMs, waitMs }) => ({ activeMs, cpuMs, waitMs })));
     assert.ok(busy.some((b) => b.cpuMs >= 100 && heldMs(b) >= 100), `busy: ${show(busy)}`);
     assert.ok(asleep.some((b) => b.cpuMs < 40 && heldMs(b) >= 130), `asleep: ${show(asleep)}`);
+  });
+
+  it('the real probe tells a process stopped in the middle of a callback (SIGSTOP, then SIGCONT 300 ms later) from a synchronous sleep, and holds only its CPU time against the app', async function () {
+    const probe = continuations();
+    if (!probe) this.skip(); // no SIGCONT (Windows)
+    probe.close();
+    const { engine, blocks, settle } = realProbe();
+    await settle();
+    const waker = spawn('/bin/sh', ['-c', `sleep 0.3; kill -CONT ${process.pid}`], { stdio: 'ignore' });
+    await once(waker, 'spawn');
+    process.kill(process.pid, 'SIGSTOP'); // this whole process, in the middle of this callback
+    await settle();
+    const stopped = blocks.splice(0);
+    engine.close();
+    assert.ok(stopped.some((b) => b.stopped && b.activeMs >= 250 && heldMs(b) < 40), `stopped: ${show(stopped)}`);
+  });
+
+  it('continuations() counts the SIGCONTs the process receives, until closed', async function () {
+    const before = process.listenerCount('SIGCONT');
+    const seen = continuations();
+    if (!seen) this.skip();
+    process.kill(process.pid, 'SIGCONT'); // continues a running process: nothing but the listener
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.count, 1);
+    seen.close();
+    assert.equal(process.listenerCount('SIGCONT'), before);
   });
 });
 
