@@ -65,8 +65,17 @@ export interface RouterNode {
 
 export interface FullRoute {
   def: RouteDefinition;
-  matcher: RegExp | undefined;
+  /** Regex source of the full path; undefined for a route never matched by path (a static mount, or a template registered before). */
+  source: string | undefined;
+  /** Compiled from `source` at first use (matcherOf): undefined until then, null when it does not compile. */
+  matcher: RegExp | null | undefined;
   entry: RouteEntry;
+}
+
+/** A route's matcher, compiled at first use: most routes are never matched by path (that is only for requests the router did not answer). */
+export function matcherOf(full: FullRoute): RegExp | undefined {
+  if (full.matcher === undefined) full.matcher = full.source === undefined ? null : (compileMatcher(full.source) ?? null);
+  return full.matcher ?? undefined;
 }
 
 /** What request time needs of an Express Route object (state.routes). */
@@ -251,11 +260,11 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
     const def: RouteDefinition = { method: entry.method, route };
     if (entry.location) def.location = entry.location;
     if (entry.handlerLocation) def.handlerLocation = entry.handlerLocation;
-    const full: FullRoute = { def, matcher: undefined, entry };
+    const full: FullRoute = { def, source: undefined, matcher: undefined, entry };
     entry.fulls = entry.fulls.concat(full); // exact length: most entries keep one
     const key = `${entry.method} ${route}`;
     if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
-      if (!entry.isStatic) full.matcher = compileMatcher(alt.source);
+      if (!entry.isStatic) full.source = alt.source;
       state.fulls.set(key, full);
       state.order.push(full);
     }

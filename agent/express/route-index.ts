@@ -11,8 +11,8 @@
  * still confirmed by their own matcher, and the first registered wins, so the answer is the one
  * a scan in registration order gives.
  */
-import type { FullRoute } from './model';
-import { compileMatcher, stringSource } from './paths';
+import { type FullRoute, matcherOf } from './model';
+import { stringSource } from './paths';
 
 /** Paths with more segments than this are matched by the scan (the walk branches per segment). */
 const MAX_SEGMENTS = 32;
@@ -51,7 +51,7 @@ export class RouteIndex {
     const test = (i: number): void => {
       if (best >= 0 && i >= best) return;
       const full = order[i]!;
-      if (accepts(full) && full.matcher?.test(path) === true) best = i;
+      if (accepts(full) && matcherOf(full)?.test(path) === true) best = i;
     };
     const segments = splitPath(path);
     if (segments === undefined) {
@@ -103,8 +103,8 @@ export class RouteIndex {
  */
 function plainSegments(full: FullRoute): string[] | undefined {
   const text = full.def.route;
-  if (full.matcher === undefined || text[0] !== '/' || text.length < 2) return undefined;
-  if (full.matcher.source !== compileMatcher(stringSource(text))?.source) return undefined;
+  if (full.source === undefined || text[0] !== '/' || text.length < 2) return undefined;
+  if (full.source !== stringSource(text)) return undefined;
   const out: string[] = [];
   for (const s of text.slice(1).split('/')) {
     if (PLAIN_PARAM.test(s)) out.push('');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type Agent, createAgent } from '../../../agent';
-import type { FullRoute } from '../../../agent/express/model';
+import { type FullRoute, matcherOf } from '../../../agent/express/model';
 import type { RateLimitStats } from '../../../protocol';
 import { type Served, hit, serve, waitFor } from './helpers';
 
@@ -36,7 +36,8 @@ describe('rate limit route lookup on 5000 routes (Express 5)', () => {
     // Every matcher of the module's route table (this app's and any earlier test's) counts its calls.
     const router = (typeof express.Router.prototype?.route === 'function' ? express.Router.prototype : express.Router) as unknown as Record<symbol, { order: FullRoute[] }>;
     for (const full of router[Symbol.for('routelens.express.state')]!.order) {
-      if (full.matcher) full.matcher = new CountingRegExp(full.matcher.source, full.matcher.flags);
+      const matcher = matcherOf(full);
+      if (matcher) full.matcher = new CountingRegExp(matcher.source, matcher.flags);
     }
   });
 

@@ -16,7 +16,7 @@ class CountingRegExp extends RegExp {
 function route(method: string, template: string, source = stringSource(template)): FullRoute & { matcher: CountingRegExp } {
   const compiled = compileMatcher(source)!;
   const matcher = new CountingRegExp(compiled.source, compiled.flags);
-  return { def: { method, route: template }, entry: undefined as unknown as FullRoute['entry'], matcher };
+  return { def: { method, route: template }, entry: undefined as unknown as FullRoute['entry'], source, matcher };
 }
 
 const anyMethod = () => true;
