@@ -43,6 +43,7 @@ import {
   type ModuleState,
   type RouteEntry,
   type RouterLike,
+  copyDef,
   emitEntry,
   firstDiag,
   isApp,
@@ -112,7 +113,7 @@ export function instrumentExpress(expressModule: unknown, target: RouteSink): Ro
   state.sinks.add(entry);
   return {
     match: (method, path) => match(state, method, path),
-    routes: () => state.order.map((f) => ({ ...f.def })),
+    routes: () => state.order.map((f) => copyDef(f.def)),
     detach: () => void state.sinks.delete(entry),
   };
 }
