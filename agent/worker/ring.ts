@@ -13,7 +13,7 @@
  * lost (the worker is gone or hopelessly behind), never kept without bound.
  */
 
-/** Records the ring holds: at 20 ms between drains, room for 800k requests a second. */
+/** Records the ring holds: at the worker's 100 ms between drains, room for 160k requests a second. */
 export const RING_SIZE = 16_384;
 /** Records the main thread keeps while the ring is full, before it counts them lost. */
 const SPILL_MAX = 65_536;
