@@ -39,7 +39,8 @@ const run = promisify(execFile);
 const DIR = join(__dirname, 'results', 'callgrind');
 /** V8 writes /tmp/perf-<pid>.map, naming its generated code (every tier) for the attribution tables. */
 const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
-const BUNDLE_MARK = 'agent-bundle/index.js';
+/** The agent's bundle: the main thread's index.js and its worker's worker.js. */
+const BUNDLE_MARK = 'agent-bundle/';
 /** Settled: two seconds in a row with at most this much CPU per second (the optimising compiles and GC work the warm-up started have finished). */
 const QUIET_CPU_US_PER_S = 150_000;
 const SETTLE_MAX_S = 120;
