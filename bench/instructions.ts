@@ -41,6 +41,7 @@ const DIR = join(__dirname, 'results', 'callgrind');
 const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
 /** The agent's bundle: the main thread's index.js and its worker's worker.js. */
 const BUNDLE_MARK = 'agent-bundle/';
+const WORKER_MARK = 'agent-bundle/worker.js';
 /** Settled: two seconds in a row with at most this much CPU per second (the optimising compiles and GC work the warm-up started have finished). */
 const QUIET_CPU_US_PER_S = 150_000;
 const SETTLE_MAX_S = 120;
@@ -180,11 +181,16 @@ function processCosts(files: string[]): Map<string, FunctionCost> {
 }
 
 function byThread(files: Measured['files'], w: Window): Measured['threads'] {
+  const ranges = files.perfMap ? readPerfMap(readFileSync(files.perfMap, 'utf8')) : undefined;
   const read = (list: string[], per: number) => {
     const out = Object.fromEntries(THREADS.map((t) => [t, 0])) as Record<ThreadKind, number>;
     for (const f of list) {
       const text = readFileSync(f, 'utf8');
-      out[threadKind(Number(/-(\d+)$/.exec(f)?.[1] ?? 1), functionCosts(text))] += readSummary(text) / per;
+      const costs = functionCosts(text);
+      let kind = threadKind(Number(/-(\d+)$/.exec(f)?.[1] ?? 1), costs);
+      // Another thread running JavaScript that never ran the agent's worker bundle: tsx's module loader.
+      if (kind === 'agent worker thread' && ranges && ![...namedCosts(costs, ranges).keys()].some((n) => n.includes(WORKER_MARK))) kind = 'other threads';
+      out[kind] += readSummary(text) / per;
     }
     return out;
   };
@@ -224,6 +230,13 @@ function reportThreads(all: Measured[], variants: Variant[], log: (l: string) =>
     log(`\nby thread, ${w === 'requests' ? 'thousands per request (request window, gross)' : 'thousands per second (idle window)'}, mean of the repeats`);
     log(table(['thread', ...shown, ...(diff ? ['agent − bare'] : [])], rows));
     out[w] = Object.fromEntries(shown.map((v) => [v, Object.fromEntries(THREADS.map((t) => [t, of(v, w, t)]))]));
+  }
+  // The main thread repeats within a percent or two from child to child; V8's helpers (when compiles and GC marking land) do not.
+  if (shown.includes('bare')) {
+    const main = (v: Variant) => of(v, 'requests', 'main thread');
+    const lines = variants.filter((v) => v !== 'bare').map((v) => `${v} ×${fmt(main(v) / main('bare'), 3)}`);
+    log(`  the main thread alone (request window, gross) against bare's: ${lines.join(', ')}`);
+    out.mainThreadRatio = Object.fromEntries(variants.filter((v) => v !== 'bare').map((v) => [v, main(v) / main('bare')]));
   }
   return out;
 }
