@@ -9,13 +9,16 @@
  * `valgrind --tool=callgrind --instr-atstart=no`, so nothing is counted until asked; the parent
  * sends `warmup` requests of the section-1 mix over one keep-alive connection (V8 tiers up),
  * waits until its CPU per second is at its idle level (the optimising compiles and GC work the
- * warm-up started have finished), switches counting on
- * (`callgrind_control -i on`), waits `idle` seconds with no requests, dumps (periodic work: the
+ * warm-up started have finished), switches instrumentation on (`callgrind_control -i on`), sends
+ * `requests` more `rehearsals` times and settles again, all uncounted (zeroed: the clock-driven
+ * code tiers up at the windows' pace, see measure()), waits `idle` seconds with no requests, dumps (periodic work: the
  * agent's timers, its stream), sends `requests` more, dumps again, and stops the child.
  * Instructions per request: the second dump over the requests, less the periodic work the first
  * shows per second of wall time (timers run by wall time, and valgrind stretches the window
  * tens of times over). The child runs with `--perf-basic-prof`, so the dumps' generated code is
- * named by function (the attribution tables).
+ * named by function (the attribution tables). With BENCH_MARKS=1 the parent prints each phase's
+ * start on stdout, beside the child's own output: `BENCH_MARKS=1 BENCH_NODE_ARGS='--trace-opt
+ * --trace-deopt'` shows what V8 still compiles inside the windows.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { promisify } from 'node:util';
 import { type Child, startServer, stopServer } from './http';
 import { prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
-import { CATEGORIES, type Category, type FunctionCost, type PerRequest, type Window, byCategory, functionCosts, halfRange, idleRate, judgeInstructions, mean, namedCosts, perRequest, readPerfMap, readSummary } from './lib/callgrind';
+import { CATEGORIES, type Category, type FunctionCost, type PerRequest, THREADS, type ThreadKind, type Window, addCosts, byCategory, functionCosts, halfRange, idleRate, judgeInstructions, mean, namedCosts, perRequest, readPerfMap, readSummary, threadKind } from './lib/callgrind';
 import { fmt, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 import { STEADY_TARGETS } from './steady';
@@ -36,7 +39,9 @@ const run = promisify(execFile);
 const DIR = join(__dirname, 'results', 'callgrind');
 /** V8 writes /tmp/perf-<pid>.map, naming its generated code (every tier) for the attribution tables. */
 const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
-const BUNDLE_MARK = 'agent-bundle/index.js';
+/** The agent's bundle: the main thread's index.js and its worker's worker.js. */
+const BUNDLE_MARK = 'agent-bundle/';
+const WORKER_MARK = 'agent-bundle/worker.js';
 /** Settled: two seconds in a row with at most this much CPU per second (the optimising compiles and GC work the warm-up started have finished). */
 const QUIET_CPU_US_PER_S = 150_000;
 const SETTLE_MAX_S = 120;
@@ -46,10 +51,12 @@ interface Measured {
   repeat: number;
   window: Window;
   per: PerRequest;
-  /** Files kept for the attribution: the two dumps and the perf map. */
-  files: { requests: string; idle: string; perfMap?: string };
+  /** Files kept for the attribution: the two dumps (one file per thread) and the perf map. */
+  files: { requests: string[]; idle: string[]; perfMap?: string };
   /** Self instructions by category: per request in the request window, per second in the idle one. */
   categories?: { requests: Record<Category, number>; idle: Record<Category, number> };
+  /** Instructions by thread: per request in the request window, per second in the idle one. */
+  threads: { requests: Record<ThreadKind, number>; idle: Record<ThreadKind, number> };
 }
 
 export async function runInstructions(o: InstructionOptions): Promise<void> {
@@ -77,7 +84,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
   // without the window's GC (V8's memory reducer starts a major GC a few seconds after allocation stops: not periodic work).
   const periodic = (x: Measured) => idleRate(x.window) - (x.categories?.idle['V8 GC'] ?? 0);
   for (const m of all) m.per = perRequest(m.window, o.rate, Math.min(...all.filter((x) => x.variant === m.variant).map(periodic)));
-  const json = { ...report(all, variants, o, log), categories: reportCategories(all, variants, log) };
+  const json = { ...report(all, variants, o, log), threads: reportThreads(all, variants, log), categories: reportCategories(all, variants, log) };
   const agentRun = [...all].reverse().find((m) => m.variant === 'agent');
   const attribution = agentRun ? attribute(agentRun, o, log) : undefined;
   writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), options: o, runs: all.map(({ files: _files, ...m }) => m), ...json, attribution }, null, 2));
@@ -85,7 +92,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
 }
 
 async function measure(variant: Variant, repeat: number, o: InstructionOptions): Promise<Measured> {
-  const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(DIR, 'cg.%p')}`, `--log-file=${join(DIR, 'valgrind.%p.log')}`];
+  const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(DIR, 'cg.%p')}`, `--log-file=${join(DIR, 'valgrind.%p.log')}`];
   const server = await startServer(variant, { connections: 1 }, specOf(variant).stream === true, { nodeArgs: NODE_FLAGS, wrapper: { argv: wrapper, readyTimeoutMs: 600_000 } });
   const pid = String(server.child.pid);
   const control = (...args: string[]) => run('callgrind_control', [...args, pid], { timeout: 120_000 });
@@ -95,23 +102,40 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
   };
   let window: Window | undefined;
   try {
+    const mark = (phase: string) => {
+      if (process.env.BENCH_MARKS === '1') process.stdout.write(`\n@@@ ${variant} #${repeat}: ${phase} ${new Date().toISOString()}\n`);
+    };
+    mark('warmup');
     await send(o.warmup);
+    mark('settle');
     await settle(server.child);
+    // The rehearsal: the counted requests' worth under instrumentation, uncounted. Counting stretches wall time tens of
+    // times over, so code that runs by the clock (timers, the agent's drains and batches) runs many more times per
+    // request than in the fast warm-up, and V8 would otherwise still be tiering it up inside the windows.
     await control('-i', 'on');
+    for (let i = 0; i < o.rehearsals; i++) {
+      mark('rehearsal');
+      await send(o.requests);
+      await settle(server.child);
+    }
+    await control('-z');
+    mark('idle window');
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, o.idle * 1000));
     await control('-d', 'idle');
     const t1 = performance.now();
+    mark('request window');
     await send(o.requests);
     // The window ends when the dump is taken: work done while callgrind_control waited for it counts.
     await control('-d', 'requests');
+    mark('end');
     const t2 = performance.now();
     await control('-i', 'off');
     window = {
       requests: o.requests,
-      instructions: readSummary(readFileSync(join(DIR, `cg.${pid}.2`), 'utf8')),
+      instructions: sumOf(dumpFiles(pid, 2)),
       seconds: (t2 - t1) / 1000,
-      idleInstructions: readSummary(readFileSync(join(DIR, `cg.${pid}.1`), 'utf8')),
+      idleInstructions: sumOf(dumpFiles(pid, 1)),
       idleSeconds: (t1 - t0) / 1000,
     };
   } finally {
@@ -119,9 +143,14 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     if (!window) rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
   const name = `${variant}-${repeat}`;
-  const files = { requests: join(DIR, `${name}.requests.cg`), idle: join(DIR, `${name}.idle.cg`), perfMap: undefined as string | undefined };
-  copyFileSync(join(DIR, `cg.${pid}.2`), files.requests);
-  copyFileSync(join(DIR, `cg.${pid}.1`), files.idle);
+  // One file per thread: `<variant>-<repeat>.requests.cg-<thread>`, as callgrind numbers them (01 is the main thread).
+  const keep = (part: number, label: string) =>
+    dumpFiles(pid, part).map((f) => {
+      const to = join(DIR, `${name}.${label}.cg${/-\d+$/.exec(f)?.[0] ?? ''}`);
+      copyFileSync(f, to);
+      return to;
+    });
+  const files = { requests: keep(2, 'requests'), idle: keep(1, 'idle'), perfMap: undefined as string | undefined };
   for (const f of readdirSync(DIR)) if (f.startsWith(`cg.${pid}`)) rmSync(join(DIR, f));
   const map = `/tmp/perf-${pid}.map`;
   if (existsSync(map)) {
@@ -130,7 +159,42 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     rmSync(map);
   }
   const categories = files.perfMap ? categorise(files, files.perfMap, window) : undefined;
-  return { variant, repeat, window, per: perRequest(window, o.rate), files, categories };
+  return { variant, repeat, window, per: perRequest(window, o.rate), files, categories, threads: byThread(files, window) };
+}
+
+/** The files of one dump (`part`: 1 the idle window, 2 the request window), one per thread, in thread order. */
+function dumpFiles(pid: string, part: number): string[] {
+  const re = new RegExp(`^cg\\.${pid}\\.${part}(-\\d+)?$`);
+  return readdirSync(DIR)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(DIR, f));
+}
+
+function sumOf(files: string[]): number {
+  return files.reduce((sum, f) => sum + readSummary(readFileSync(f, 'utf8')), 0);
+}
+
+/** The costs of every thread of a dump, added up. */
+function processCosts(files: string[]): Map<string, FunctionCost> {
+  return files.reduce((all, f) => addCosts(all, functionCosts(readFileSync(f, 'utf8'))), new Map<string, FunctionCost>());
+}
+
+function byThread(files: Measured['files'], w: Window): Measured['threads'] {
+  const ranges = files.perfMap ? readPerfMap(readFileSync(files.perfMap, 'utf8')) : undefined;
+  const read = (list: string[], per: number) => {
+    const out = Object.fromEntries(THREADS.map((t) => [t, 0])) as Record<ThreadKind, number>;
+    for (const f of list) {
+      const text = readFileSync(f, 'utf8');
+      const costs = functionCosts(text);
+      let kind = threadKind(Number(/-(\d+)$/.exec(f)?.[1] ?? 1), costs);
+      // Another thread running JavaScript that never ran the agent's worker bundle: tsx's module loader.
+      if (kind === 'agent worker thread' && ranges && ![...namedCosts(costs, ranges).keys()].some((n) => n.includes(WORKER_MARK))) kind = 'other threads';
+      out[kind] += readSummary(text) / per;
+    }
+    return out;
+  };
+  return { requests: read(files.requests, w.requests), idle: read(files.idle, w.idleSeconds) };
 }
 
 /** Waits until the child's CPU time per second drops to its idle level (never more than SETTLE_MAX_S). */
@@ -147,12 +211,34 @@ async function settle(child: Child): Promise<void> {
 
 function categorise(files: Measured['files'], perfMap: string, w: Window): Measured['categories'] {
   const ranges = readPerfMap(readFileSync(perfMap, 'utf8'));
-  const read = (file: string, per: number) => {
-    const c = byCategory(namedCosts(functionCosts(readFileSync(file, 'utf8')), ranges), BUNDLE_MARK);
+  const read = (list: string[], per: number) => {
+    const c = byCategory(namedCosts(processCosts(list), ranges), BUNDLE_MARK);
     for (const k of CATEGORIES) c[k] /= per;
     return c;
   };
   return { requests: read(files.requests, w.requests), idle: read(files.idle, w.idleSeconds) };
+}
+
+/** Instructions by thread, mean over the repeats: which thread does each variant's work, per request and per idle second. */
+function reportThreads(all: Measured[], variants: Variant[], log: (l: string) => void): Record<string, unknown> {
+  const shown = variants.filter((v) => v !== 'bare-b');
+  const of = (v: Variant, w: 'requests' | 'idle', t: ThreadKind) => mean(all.filter((m) => m.variant === v).map((m) => m.threads[w][t]));
+  const diff = shown.includes('agent') && shown.includes('bare');
+  const out: Record<string, unknown> = {};
+  for (const w of ['requests', 'idle'] as const) {
+    const rows = THREADS.map((t) => [t, ...shown.map((v) => fmt(of(v, w, t) / 1000, 1)), ...(diff ? [fmt((of('agent', w, t) - of('bare', w, t)) / 1000, 1)] : [])]);
+    log(`\nby thread, ${w === 'requests' ? 'thousands per request (request window, gross)' : 'thousands per second (idle window)'}, mean of the repeats`);
+    log(table(['thread', ...shown, ...(diff ? ['agent − bare'] : [])], rows));
+    out[w] = Object.fromEntries(shown.map((v) => [v, Object.fromEntries(THREADS.map((t) => [t, of(v, w, t)]))]));
+  }
+  // The main thread repeats within a percent or two from child to child; V8's helpers (when compiles and GC marking land) do not.
+  if (shown.includes('bare')) {
+    const main = (v: Variant) => of(v, 'requests', 'main thread');
+    const lines = variants.filter((v) => v !== 'bare').map((v) => `${v} ×${fmt(main(v) / main('bare'), 3)}`);
+    log(`  the main thread alone (request window, gross) against bare's: ${lines.join(', ')}`);
+    out.mainThreadRatio = Object.fromEntries(variants.filter((v) => v !== 'bare').map((v) => [v, main(v) / main('bare')]));
+  }
+  return out;
 }
 
 /** Self instructions by category, mean over the repeats: where each variant's instructions go, per request and per idle second. */
@@ -211,7 +297,7 @@ function attribute(m: Measured, o: InstructionOptions, log: (l: string) => void)
     ['request window', m.files.requests, m.window.requests],
     ['idle window', m.files.idle, m.window.idleSeconds],
   ] as const) {
-    const named = namedCosts(functionCosts(readFileSync(file, 'utf8')), ranges);
+    const named = namedCosts(processCosts(file), ranges);
     const agent = [...named].filter(([n]) => n.includes(BUNDLE_MARK));
     const top = agent.sort((a, b) => b[1].self - a[1].self).slice(0, o.top);
     const unit = label === 'request window' ? 'per request' : 'per second';

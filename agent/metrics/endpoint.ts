@@ -27,6 +27,21 @@ class WindowSlot extends LatencyAccumulator {
   histogram: number[] | null = null;
 }
 
+/**
+ * A ring's slots before its current one, merged: they take no more samples until the epoch moves
+ * on (a clock set back aside), so a read merges this and the current slot instead of every slot.
+ */
+class PastSlots {
+  /** The current epoch this merge was made for; NaN when it must be made again. */
+  epoch = NaN;
+  readonly acc = new LatencyAccumulator();
+  readonly histogram: number[] | undefined;
+
+  constructor(withHistogram: boolean) {
+    this.histogram = withHistogram ? new Array<number>(HISTOGRAM_BOUNDS.length).fill(0) : undefined;
+  }
+}
+
 /** The costly part of an endpoint's stats, valid while the slot epochs it was computed in are current. */
 interface CachedFigures {
   fineEpoch: number;
@@ -62,6 +77,9 @@ export class Endpoint {
   private readonly statusCounts = [0, 0, 0, 0, 0];
   private readonly fine: Array<WindowSlot | undefined> = new Array(FINE_SLOTS).fill(undefined);
   private readonly coarse: Array<WindowSlot | undefined> = new Array(COARSE_SLOTS).fill(undefined);
+  /** The window rings' past slots merged, made at the first read. */
+  private finePast: PastSlots | undefined;
+  private coarsePast: PastSlots | undefined;
   /** Both cleared by every new sample. */
   private figures: CachedFigures | undefined;
   private minuteCache: { fineEpoch: number; summary: LatencySummary } | undefined;
@@ -90,8 +108,12 @@ export class Endpoint {
     this.lifetime.add(d, key, flags);
     if (status >= 100 && status < 600) this.statusCounts[((status / 100) | 0) - 1]!++;
     if (t > this.lastSeen) this.lastSeen = t;
-    slot(this.fine, fineEpoch(t), false).add(d, key, flags);
+    const fe = fineEpoch(t);
+    slot(this.fine, fe, false).add(d, key, flags);
     const ce = coarseEpoch(t);
+    // A sample stamped before the current slot (the clock was set back) lands in a past one.
+    if (this.finePast !== undefined && fe < this.finePast.epoch) this.finePast.epoch = NaN;
+    if (this.coarsePast !== undefined && ce < this.coarsePast.epoch) this.coarsePast.epoch = NaN;
     const cs = slot(this.coarse, ce, true);
     cs.add(d, key, flags);
     cs.histogram![histogramBucket(d)]!++;
@@ -114,6 +136,7 @@ export class Endpoint {
     this.lastCoarse = -Infinity;
     this.figures = undefined;
     this.minuteCache = undefined;
+    this.finePast = this.coarsePast = undefined;
   }
 
   /** The 1m window alone (all that alerts read), cached like the full figures. */
@@ -121,7 +144,7 @@ export class Endpoint {
     const fe = fineEpoch(now);
     const cached = this.minuteCache;
     if (cached && cached.fineEpoch === fe) return cached.summary;
-    const summary = merged(this.fine, fe).summary();
+    const summary = merged(this.fine, fe, (this.finePast ??= new PastSlots(false))).summary();
     this.minuteCache = { fineEpoch: fe, summary };
     return summary;
   }
@@ -160,7 +183,7 @@ export class Endpoint {
       coarseEpoch: ce,
       lifetime: this.lifetime.summary(),
       minute: this.minute(now),
-      fiveMinutes: merged(this.coarse, ce, histogram).summary(),
+      fiveMinutes: merged(this.coarse, ce, (this.coarsePast ??= new PastSlots(true)), histogram).summary(),
       histogram,
     };
     return this.figures;
@@ -183,13 +206,33 @@ function slot(ring: Array<WindowSlot | undefined>, epoch: number, withHistogram:
   return s;
 }
 
-/** The slots of a ring that are inside the window ending at `epoch`, merged (and their histograms added into `histogram`). */
-function merged(ring: Array<WindowSlot | undefined>, epoch: number, histogram?: number[]): LatencyAccumulator {
+/**
+ * The slots of a ring that are inside the window ending at `epoch`, merged (and their histograms
+ * added into `histogram`): `past`'s merge of the slots before `epoch` (made again when the epoch
+ * moved on) and the current slot.
+ */
+function merged(ring: Array<WindowSlot | undefined>, epoch: number, past: PastSlots, histogram?: number[]): LatencyAccumulator {
+  if (past.epoch !== epoch) {
+    past.acc.clear();
+    past.histogram?.fill(0);
+    for (const s of ring) {
+      if (!s || s.epoch >= epoch || s.epoch <= epoch - ring.length || s.count === 0) continue;
+      past.acc.merge(s);
+      if (past.histogram && s.histogram) addInto(past.histogram, s.histogram);
+    }
+    past.epoch = epoch;
+  }
   const acc = new LatencyAccumulator();
-  for (const s of ring) {
-    if (!s || s.epoch > epoch || s.epoch <= epoch - ring.length || s.count === 0) continue;
-    acc.merge(s);
-    if (histogram && s.histogram) for (let i = 0; i < histogram.length; i++) histogram[i]! += s.histogram[i]!;
+  acc.merge(past.acc);
+  if (histogram && past.histogram) addInto(histogram, past.histogram);
+  const current = ring[mod(epoch, ring.length)];
+  if (current && current.epoch === epoch && current.count > 0) {
+    acc.merge(current);
+    if (histogram && current.histogram) addInto(histogram, current.histogram);
   }
   return acc;
+}
+
+function addInto(into: number[], from: number[]): void {
+  for (let i = 0; i < into.length; i++) into[i]! += from[i]!;
 }

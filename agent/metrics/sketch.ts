@@ -128,6 +128,44 @@ export class Sketch {
     return SKETCH_MAPPING.value(this.keyAtRank(rank - this.zeroCount));
   }
 
+  /**
+   * The values at three quantiles `q1 <= q2 <= q3` in one pass over the bins (a summary's p50, p95
+   * and p99), each what getValueAtQuantile answers; written into `out`.
+   */
+  valuesAtQuantiles(q1: number, q2: number, q3: number, out: number[]): void {
+    const rank1 = this.storeRank(q1);
+    const rank2 = this.storeRank(q2);
+    const rank3 = this.storeRank(q3);
+    // A rank below 0 is answered already (NaN or 0); found counts the ranks answered, lowest first.
+    let found = 0;
+    if (rank1 < 0) {
+      out[0] = rank1 === -1 ? NaN : 0;
+      found = 1;
+      if (rank2 < 0) {
+        out[1] = rank2 === -1 ? NaN : 0;
+        found = 2;
+        if (rank3 < 0) {
+          out[2] = rank3 === -1 ? NaN : 0;
+          return;
+        }
+      }
+    }
+    let running = 0;
+    const bins = this.bins;
+    for (let k = this.minKey; k <= this.maxKey && found < 3; k++) {
+      running += bins[k - this.offset]!;
+      while (found < 3 && running > (found === 0 ? rank1 : found === 1 ? rank2 : rank3)) out[found++] = SKETCH_MAPPING.value(k);
+    }
+    while (found < 3) out[found++] = SKETCH_MAPPING.value(this.maxKey);
+  }
+
+  /** The rank of quantile q in the positive store; -1 when getValueAtQuantile is NaN, -2 when it is 0. */
+  private storeRank(q: number): number {
+    if (q < 0 || q > 1 || this.count === 0) return -1;
+    const rank = q * (this.count - 1);
+    return rank < this.zeroCount ? -2 : rank - this.zeroCount;
+  }
+
   private keyAtRank(rank: number): number {
     let running = 0;
     for (let k = this.minKey; k <= this.maxKey; k++) {

@@ -15,11 +15,16 @@ import { Revision } from '../revision';
 import { RingReader } from './ring';
 import { type Answer, type Call, type FromWorker, type FrontState, Requests, type ToWorker, type WorkerData, toWire } from './wire';
 
-/** Drain period while samples arrive, and once the app is idle (ms). */
-const BUSY_MS = 20;
+/**
+ * Drain period while samples arrive, and once the app is idle (ms). A drain's own cost (a timer,
+ * the port's messages, the clock) is paid per drain, not per sample: at 100 ms it is spread over
+ * 200 samples at 2000 requests a second. Readers (a client's delta or snapshot, alerts) drain
+ * first anyway, and the ring holds 160k requests a second's worth at this period.
+ */
+const BUSY_MS = 100;
 const IDLE_MS = 250;
-/** Empty drains after which the period goes from BUSY_MS to IDLE_MS. */
-const IDLE_AFTER = 50;
+/** Empty drains after which the period goes from BUSY_MS to IDLE_MS (one second). */
+const IDLE_AFTER = 10;
 /**
  * How long a question from a client waits for the main thread to send what it recorded before
  * (ms): a main thread busy longer is not waited for (its figures then come with the next drain).

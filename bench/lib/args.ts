@@ -106,6 +106,7 @@ export const COMMANDS = {
       repeats: { kind: 'number', default: 2, help: 'children per variant' },
       warmup: { kind: 'number', default: 5000, help: 'requests before counting starts (V8 tiers up)' },
       requests: { kind: 'number', default: 2000, help: 'counted requests' },
+      rehearsals: { kind: 'number', default: 1, help: 'times the counted requests are sent before counting, instrumented but uncounted, so clock-driven code tiers up at the windows\' pace' },
       idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
       rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
       top: { kind: 'number', default: 15, help: 'agent functions listed per window' },

@@ -103,6 +103,35 @@ export function namedCosts(costs: Map<string, FunctionCost>, ranges: readonly Co
   return out;
 }
 
+/** Adds `from`'s costs into `into` (one thread's dump into the process's). */
+export function addCosts(into: Map<string, FunctionCost>, from: Map<string, FunctionCost>): Map<string, FunctionCost> {
+  for (const [name, c] of from) {
+    const o = into.get(name);
+    if (o) {
+      o.self += c.self;
+      o.inclusive += c.inclusive;
+    } else into.set(name, { ...c });
+  }
+  return into;
+}
+
+/** The threads of a server child, as callgrind's `--separate-threads=yes` dumps them (one file each). */
+export const THREADS = ['main thread', 'agent worker thread', 'V8 and Node helper threads', 'other threads'] as const;
+export type ThreadKind = (typeof THREADS)[number];
+
+/**
+ * Which thread a dump is: callgrind numbers the process's first thread 1; V8's and Node's helper
+ * threads (concurrent compiles, GC) run their tasks under PlatformWorkerThread or a job worker; any
+ * other thread that runs JavaScript is a worker thread's (a server child starts one: the agent's).
+ */
+export function threadKind(threadNo: number, costs: Map<string, FunctionCost>): ThreadKind {
+  if (threadNo === 1) return 'main thread';
+  const names = [...costs.keys()];
+  if (names.some((n) => /PlatformWorkerThread|DefaultJobWorker|DelayedTaskScheduler/.test(n))) return 'V8 and Node helper threads';
+  if (names.some((n) => /^(Builtins?_|BytecodeHandler:|JS:|0x[0-9a-fA-F]+$)/.test(n))) return 'agent worker thread';
+  return 'other threads';
+}
+
 /** One counted window of one server child. */
 export interface Window {
   requests: number;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { functionCosts, judgeInstructions, namedCosts, perRequest, readPerfMap, readSummary, symbolize } from '../../../bench/lib/callgrind';
+import { addCosts, functionCosts, judgeInstructions, namedCosts, perRequest, readPerfMap, readSummary, symbolize, threadKind } from '../../../bench/lib/callgrind';
 
 /** A dump as callgrind writes it (name compression, relative positions, a call with its inclusive cost). */
 const DUMP = `# callgrind format
@@ -51,6 +51,18 @@ describe('bench instructions: callgrind dumps and per-request arithmetic', () =>
     assert.deepEqual(costs.get('Builtins_Call_ReceiverIsAny'), { self: 500, inclusive: 500 });
     const self = [...costs.values()].reduce((s, c) => s + c.self, 0);
     assert.equal(self, readSummary(DUMP), 'self costs add up to the dump total');
+  });
+
+  it('adds the threads’ dumps into the process’s costs, and tells the threads apart by what they ran', () => {
+    const all = addCosts(functionCosts(DUMP), functionCosts(DUMP));
+    assert.deepEqual(all.get('0x0000000000002000'), { self: 600, inclusive: 1900 });
+    assert.equal([...all.values()].reduce((sum, c) => sum + c.self, 0), 2 * readSummary(DUMP));
+    const costs = (...names: string[]) => new Map(names.map((n) => [n, { self: 1, inclusive: 1 }]));
+    // Callgrind numbers the process's first thread 1, whatever it ran.
+    assert.equal(threadKind(1, costs('v8::internal::compiler::GraphReducer::ReduceTop()')), 'main thread');
+    assert.equal(threadKind(4, costs('node::(anonymous namespace)::PlatformWorkerThread(void*)', 'v8::internal::compiler::GraphReducer::ReduceTop()')), 'V8 and Node helper threads');
+    assert.equal(threadKind(7, costs('uv_run', 'Builtins_InterpreterEntryTrampoline', '0x0000000000001010')), 'agent worker thread');
+    assert.equal(threadKind(9, costs('uv__io_poll', 'epoll_wait')), 'other threads');
   });
 
   it('names generated code from a perf map, by the range an address falls in', () => {

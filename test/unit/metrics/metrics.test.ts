@@ -4,7 +4,9 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { HISTOGRAM_BOUNDS, MAX_CUSTOM_NAME, type MetricsCore, OVERFLOW_ID, createMetrics } from '../../../agent/metrics';
 import type { MetricsChanges, MetricsCursor, RequestSample } from '../../../agent/internal';
+import type { LatencySummary } from '../../../protocol';
 import { Diagnostics, silentLogger } from '../../../agent/log';
+import { LatencyAccumulator, binKey } from '../../../agent/metrics/summary';
 import { seededRandom } from '../../support/random';
 
 const T0 = 1_800_000_000_000; // a multiple of 60 s, so slot boundaries are predictable
@@ -148,6 +150,36 @@ describe('metrics', () => {
       assert.equal(e.count, 2, 'lifetime keeps everything');
       assert.equal(e.max, 200);
       assert.ok(Math.abs(e.p50 - 100) <= 1, 'lower nearest rank, within 1%');
+    });
+
+    it('read between samples as the clock moves on, the windows hold exactly the samples of their slots', () => {
+      const random = seededRandom(7);
+      const seen: Array<{ t: number; d: number }> = [];
+      const summaryOf = (from: number, to: number) => {
+        const ds = seen.filter((x) => x.t >= from && x.t < to).map((x) => x.d);
+        const acc = new LatencyAccumulator();
+        for (const d of ds) acc.add(d, binKey(d), 0);
+        return acc.summary();
+      };
+      for (let step = 0; step < 400; step++) {
+        // Forward by up to 4 s, now and then by a minute.
+        ctx.advance(random() < 0.05 ? 60_000 : Math.floor(random() * 4000));
+        const d = 1 + Math.floor(random() * 500) / 10;
+        m.record(sample({ duration: d }));
+        seen.push({ t: ctx.now, d });
+        if (random() < 0.3) {
+          const e = m.endpoint('GET /a')!;
+          const fine = Math.floor(ctx.now / 10_000);
+          const coarse = Math.floor(ctx.now / 60_000);
+          // The same figures; the average's last digit may differ with the order of the sums.
+          const same = (got: LatencySummary, want: LatencySummary, label: string) => {
+            assert.deepEqual({ ...got, avg: 0 }, { ...want, avg: 0 }, label);
+            assert.ok(Math.abs(got.avg - want.avg) < 0.0015, `${label}: avg ${got.avg}, ${want.avg}`);
+          };
+          same(e.windows['1m'], summaryOf((fine - 6) * 10_000, (fine + 1) * 10_000), `1m at step ${step}`);
+          same(e.windows['5m'], summaryOf((coarse - 5) * 60_000, (coarse + 1) * 60_000), `5m at step ${step}`);
+        }
+      }
     });
 
     it('reuses slots: a ring slot from an earlier lap does not leak into the window', () => {

@@ -119,6 +119,26 @@ describe('portable sketches (protocol/sketch.ts, agent/metrics/sketch.ts)', () =
     }
   });
 
+  it('three quantiles read in one pass over the bins are those read one at a time, zeros, ties and wide counts included', () => {
+    const random = seededRandom(14);
+    const out = [0, 0, 0];
+    for (let trial = 0; trial < 200; trial++) {
+      const s = newSketch();
+      const n = 1 + Math.floor(random() * (trial % 10 === 0 ? 3 : 400));
+      for (let i = 0; i < n; i++) {
+        const r = random();
+        // Zeros, one heavy value (ties, counts past a byte), and a spread over three decades.
+        s.accept(r < 0.15 ? 0 : r < 0.4 ? 12.5 : 0.05 * 1000 ** random(), trial % 7 === 0 ? 300 : 1);
+      }
+      for (const [q1, q2, q3] of [[0.5, 0.95, 0.99], [0, 0.5, 1], [0.1, 0.1, 0.2]]) {
+        s.valuesAtQuantiles(q1!, q2!, q3!, out);
+        assert.deepEqual(out, [s.getValueAtQuantile(q1!), s.getValueAtQuantile(q2!), s.getValueAtQuantile(q3!)], `trial ${trial}, ${n} values`);
+      }
+    }
+    newSketch().valuesAtQuantiles(0.5, 0.95, 0.99, out);
+    assert.deepEqual(out, [NaN, NaN, NaN]);
+  });
+
   it('sketches merge: the merged quantiles are those of all the samples', () => {
     const low = Array.from({ length: 1000 }, (_, i) => 1 + i / 100);
     const high = Array.from({ length: 1000 }, (_, i) => 50 + i / 10);
