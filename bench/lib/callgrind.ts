@@ -92,27 +92,22 @@ export function symbolize(name: string, ranges: readonly CodeRange[]): string {
 /** Function costs under their perf-map names (generated code entered at several addresses of one function adds up). */
 export function namedCosts(costs: Map<string, FunctionCost>, ranges: readonly CodeRange[]): Map<string, FunctionCost> {
   const out = new Map<string, FunctionCost>();
-  for (const [raw, c] of costs) {
-    const name = symbolize(raw, ranges);
-    const o = out.get(name);
-    if (o) {
-      o.self += c.self;
-      o.inclusive += c.inclusive;
-    } else out.set(name, { ...c });
-  }
+  for (const [raw, c] of costs) addCost(out, symbolize(raw, ranges), c);
   return out;
 }
 
 /** Adds `from`'s costs into `into` (one thread's dump into the process's). */
 export function addCosts(into: Map<string, FunctionCost>, from: Map<string, FunctionCost>): Map<string, FunctionCost> {
-  for (const [name, c] of from) {
-    const o = into.get(name);
-    if (o) {
-      o.self += c.self;
-      o.inclusive += c.inclusive;
-    } else into.set(name, { ...c });
-  }
+  for (const [name, c] of from) addCost(into, name, c);
   return into;
+}
+
+function addCost(into: Map<string, FunctionCost>, name: string, c: FunctionCost): void {
+  const o = into.get(name);
+  if (o) {
+    o.self += c.self;
+    o.inclusive += c.inclusive;
+  } else into.set(name, { ...c });
 }
 
 /** The threads of a server child, as callgrind's `--separate-threads=yes` dumps them (one file each). */
