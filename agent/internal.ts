@@ -27,6 +27,12 @@ import type { CommandArgs, CommandName } from '../protocol';
 export type Clock = () => number;
 export const systemClock: Clock = () => Date.now();
 
+/** The same place in the code (file, line and column); two absent locations are the same. */
+export function sameLocation(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.file === b.file && a.line === b.line && a.column === b.column;
+}
+
 // ---------------------------------------------------------------- express → metrics
 
 /** A route known from its registration, before any request. */

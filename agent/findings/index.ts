@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { CacheEvent, Finding, SlowRequest, SourceLocation, Thresholds, Trace } from '../../protocol';
 import type { EventCursor, EventRead } from '../cache/stats';
-import { type Clock, type SlowQuerySummary, systemClock } from '../internal';
+import { type Clock, type SlowQuerySummary, sameLocation, systemClock } from '../internal';
 import type { Diagnostics } from '../log';
 import { Revision } from '../revision';
 import { truncate } from '../text';
@@ -258,7 +258,7 @@ export class FindingsEngine {
     for (const span of trace.spans) {
       const at = span.location;
       if ((span.kind !== 'handler' && span.kind !== 'middleware') || !at) continue;
-      if (frames !== undefined && (frames.length >= MAX_FRAMES_PER_ROUTE || frames.some((f) => f.line === at.line && f.column === at.column && f.file === at.file))) continue;
+      if (frames !== undefined && (frames.length >= MAX_FRAMES_PER_ROUTE || frames.some((f) => sameLocation(f, at)))) continue;
       // concat: a new array of just its length (push would keep room for 16 more, per route).
       frames = frames === undefined ? [at] : frames.concat(at);
       this.#frames.set(trace.endpoint, frames);

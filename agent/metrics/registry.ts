@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { EndpointKind, SourceLocation } from '../../protocol';
-import type { RouteDefinition } from '../internal';
+import { type RouteDefinition, sameLocation } from '../internal';
 import type { Diagnostics } from '../log';
 import type { Endpoint } from './endpoint';
 import { truncate } from './text';
@@ -138,7 +138,7 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
       ep.location = def.location;
       ep.handlerLocation = def.handlerLocation;
       this.hooks.touch(ep);
-    } else if (def.handlerLocation && !ep.handlerLocation && sameSite(ep.location, def.location)) {
+    } else if (def.handlerLocation && !ep.handlerLocation && sameLocation(ep.location, def.location)) {
       // The handler's own site is found later (off the request path) and reported again for the same registration.
       ep.handlerLocation = def.handlerLocation;
       this.hooks.touch(ep);
@@ -201,9 +201,4 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
 
 function routeKey(route: string): string {
   return route.length <= MAX_ROUTE ? route : truncate(route, MAX_ROUTE);
-}
-
-function sameSite(a: SourceLocation | undefined, b: SourceLocation | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.file === b.file && a.line === b.line && a.column === b.column;
 }
