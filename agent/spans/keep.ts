@@ -21,22 +21,18 @@ export const MAX_TOTAL_SUMMARIES = 20_000;
 const WINDOW_MS: Record<WindowName, number> = { '1m': 60_000, '5m': 5 * 60_000, all: Infinity };
 
 /**
- * The slowest-traces rule, shared by the recorder (which decides, on durations) and the keeper
- * (which holds the traces), so the two agree: `list` (slowest first) without what ended over
- * SLOWEST_MS before `now`.
+ * The slowest-traces rule, as the keeper applies it to the traces the recorder decided to keep
+ * (slowestFlat below is the recorder's layout of it): `list` (slowest first) without what ended
+ * over SLOWEST_MS before `now`.
  */
 export function stillSlowest<T extends { durationMs: number }>(list: readonly T[], now: number, end: (t: T) => number): T[] {
   return list.filter((t) => end(t) >= now - SLOWEST_MS);
 }
 
-/** Whether a request of `durationMs` enters `list` (as stillSlowest left it). */
-export function entersSlowest(list: ReadonlyArray<{ durationMs: number }>, durationMs: number): boolean {
-  return list.length < SLOWEST || durationMs > list[list.length - 1]!.durationMs;
-}
-
 /**
- * `list` with `item` in it (slowest first), keeping the SLOWEST slowest: a new array of just its
- * length (one per route is kept; push would leave room for 16 more in each).
+ * `list` with `item` in it (slowest first), keeping the SLOWEST slowest (a tie goes after those
+ * already in): a new array of just its length (one per route is kept; push would leave room for
+ * 16 more in each).
  */
 export function withSlowest<T extends { durationMs: number }>(list: readonly T[], item: T): T[] {
   return [...list, item].sort((a, c) => c.durationMs - a.durationMs).slice(0, SLOWEST);
@@ -56,7 +52,7 @@ export const slowestFlat = {
     for (let i = 0; i < list.length; i += 2) if (list[i + 1]! >= now - SLOWEST_MS) out.push(list[i]!, list[i + 1]!);
     return out.slice();
   },
-  /** Whether a request of `durationMs` enters `list` (as `still` left it). */
+  /** Whether a request of `durationMs` enters `list` (as `still` left it): whether `with` would keep it. */
   enters(list: readonly number[], durationMs: number): boolean {
     return list.length < SLOWEST * 2 || durationMs > list[list.length - 2]!;
   },
