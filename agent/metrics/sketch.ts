@@ -49,6 +49,9 @@ function wider(b: Bins, v: number): Bins {
   return out;
 }
 
+/** valuesAtQuantiles's three ranks (reused: a read makes no array). */
+const RANKS: number[] = [0, 0, 0];
+
 export class Sketch {
   count = 0;
   zeroCount = 0;
@@ -133,28 +136,21 @@ export class Sketch {
    * and p99), each what getValueAtQuantile answers; written into `out`.
    */
   valuesAtQuantiles(q1: number, q2: number, q3: number, out: number[]): void {
-    const rank1 = this.storeRank(q1);
-    const rank2 = this.storeRank(q2);
-    const rank3 = this.storeRank(q3);
+    const ranks = RANKS;
+    ranks[0] = this.storeRank(q1);
+    ranks[1] = this.storeRank(q2);
+    ranks[2] = this.storeRank(q3);
     // A rank below 0 is answered already (NaN or 0); found counts the ranks answered, lowest first.
     let found = 0;
-    if (rank1 < 0) {
-      out[0] = rank1 === -1 ? NaN : 0;
-      found = 1;
-      if (rank2 < 0) {
-        out[1] = rank2 === -1 ? NaN : 0;
-        found = 2;
-        if (rank3 < 0) {
-          out[2] = rank3 === -1 ? NaN : 0;
-          return;
-        }
-      }
+    while (found < 3 && ranks[found]! < 0) {
+      out[found] = ranks[found] === -1 ? NaN : 0;
+      found++;
     }
     let running = 0;
     const bins = this.bins;
     for (let k = this.minKey; k <= this.maxKey && found < 3; k++) {
       running += bins[k - this.offset]!;
-      while (found < 3 && running > (found === 0 ? rank1 : found === 1 ? rank2 : rank3)) out[found++] = SKETCH_MAPPING.value(k);
+      while (found < 3 && running > ranks[found]!) out[found++] = SKETCH_MAPPING.value(k);
     }
     while (found < 3) out[found++] = SKETCH_MAPPING.value(this.maxKey);
   }

@@ -19,7 +19,7 @@ import { type Answer, type Call, type FromWorker, type FrontState, Requests, typ
  * Drain period while samples arrive, and once the app is idle (ms). A drain's own cost (a timer,
  * the port's messages, the clock) is paid per drain, not per sample: at 100 ms it is spread over
  * 200 samples at 2000 requests a second. Readers (a client's delta or snapshot, alerts) drain
- * first anyway, and the ring holds 160k requests a second's worth at this period.
+ * first anyway, and the ring holds 80k requests a second's worth at this period.
  */
 const BUSY_MS = 100;
 const IDLE_MS = 250;
