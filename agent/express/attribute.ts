@@ -58,6 +58,7 @@ export function installRequestHooks(state: ModuleState, requestProto: object): b
       discoverFrom(state, req);
     },
     answeredBy: (req, method) => (Object.prototype.isPrototypeOf.call(requestProto, req) ? answeredBy(state, req, method) : undefined),
+    predict: (method, url) => match(state, method, url, true),
   };
   capture.modules.push(mod);
   return true;
@@ -143,9 +144,10 @@ const routeIndexes = new WeakMap<ModuleState, RouteIndex>();
 
 /**
  * The template a request would match: method and path (query ignored); HEAD matches GET, OPTIONS any method.
- * Through the route index: independent of how many routes are registered.
+ * Through the route index: independent of how many routes are registered. `byShape`: a guess
+ * that compiles no matcher for plain templates (route-index.ts's `first`).
  */
-export function match(state: ModuleState, method: string, path: string): string | undefined {
+export function match(state: ModuleState, method: string, path: string, byShape = false): string | undefined {
   try {
     const m = String(method).toUpperCase();
     const p = pathOf(String(path))!;
@@ -156,7 +158,7 @@ export function match(state: ModuleState, method: string, path: string): string 
     const first = index.first(state.order, p, (full) => {
       const fm = full.def.method;
       return fm === m || fm === 'ALL' || m === 'OPTIONS' || (m === 'HEAD' && fm === 'GET');
-    });
+    }, byShape);
     return first < 0 ? undefined : state.order[first]!.def.route;
   } catch {
     /* unknown */

@@ -25,7 +25,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { type RequestContext, contextEntered, requestContext, requestEnded, requestStarted } from '../context';
+import { NOT_ENTERED, type RequestContext, requestContext, requestEnded, storeAtStart, storeOutside } from '../context';
 import type { MeasuringSwitch, RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
 import { AT_ENTRY, type AppEntry, RequestState, capture, stateFor, track, untrack } from './request';
@@ -271,7 +271,7 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     try {
       if (p.owner !== owner || p.recorded) return;
       p.recorded = true;
-      requestEnded();
+      requestEnded(p);
       const siblings = p.siblings;
       if (siblings !== undefined) {
         p.siblings = undefined;
@@ -319,7 +319,6 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
       watch(p, socket, res);
       track(req, p);
       if (idHeader && !res.headersSent) res.setHeader('X-Request-Id', p.requestId);
-      requestStarted();
       return p;
     } catch (err) {
       diag.failure('express.middleware', err);
@@ -331,26 +330,25 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     if (measuring.paused) return next();
     // As a layer of an app created before the agent: the app's routers are walked on its first request.
     if (capture.pending !== 0) discover(req, diag);
-    const ctx = begin(req as unknown as Req, res as unknown as Res);
-    // The context is entered only once something reads it (see context.ts: it costs every promise on Node 20).
-    if (ctx === undefined || !contextEntered()) next();
-    else requestContext.run(ctx, next);
+    const p = begin(req as unknown as Req, res as unknown as Res);
+    // Entered only when something reads it (see context.ts: it costs every promise on Node 20).
+    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, p.method, originalUrl(req as unknown as Req));
+    if (store === NOT_ENTERED) next();
+    else requestContext.run(store!, next);
   };
   const atEntry: AppEntry = (app, handle, req, res, callback) => {
     if (measuring.paused) return handle.call(app, req, res, callback);
-    const ctx = begin(req as Req, res as Res);
-    if (ctx === undefined || !contextEntered()) return handle.call(app, req, res, callback);
-    return requestContext.run(ctx, () => handle.call(app, req, res, callback));
+    const p = begin(req as Req, res as Res);
+    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, p.method, originalUrl(req as Req));
+    if (store === NOT_ENTERED) return handle.call(app, req, res, callback);
+    return requestContext.run(store!, () => handle.call(app, req, res, callback));
   };
   atEntry.start = (req, res) => {
-    if (measuring.paused) {
-      if (contextEntered()) requestContext.enterWith(undefined as unknown as RequestContext);
-      return;
-    }
-    const ctx = begin(req as Req, res as Res);
+    const p = measuring.paused ? undefined : begin(req as Req, res as Res);
+    const store = p === undefined ? storeOutside() : storeAtStart(p, p.method, originalUrl(req as Req));
     // Entered for the rest of this request's synchronous run and what it starts; undefined clears
     // a previous request's on the same connection.
-    if (contextEntered()) requestContext.enterWith(ctx as RequestContext);
+    if (store !== NOT_ENTERED) requestContext.enterWith(store!);
   };
   Object.defineProperty(middleware, AT_ENTRY, { value: atEntry });
   return middleware;
@@ -387,6 +385,12 @@ function answeredBy(req: object, method: string): string | undefined {
     if (route !== undefined) return route;
   }
   return undefined;
+}
+
+/** The URL as the app received it (a router's `url` is relative to its mount). */
+function originalUrl(req: Req): string {
+  const url = req.originalUrl ?? req.url;
+  return typeof url === 'string' ? url : '';
 }
 
 /** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */

@@ -85,12 +85,28 @@ export interface CaptureModule {
   discover(req: object): void;
   /** For a request no route answered: the template of what did (a static mount, a mount, the route it would match). */
   answeredBy(req: object, method: string): string | undefined;
+  /** The template of the route a request of `method` to `url` will reach, told from the route table (route-index.ts); undefined when none matches. */
+  predict(method: string, url: string): string | undefined;
 }
 
 /** Shared by every copy of the agent in the process. `pending` > 0 while an app waits for its first request. */
 export const capture: { pending: number; modules: CaptureModule[] } = ((registry as unknown as Record<symbol, { pending: number; modules: CaptureModule[] } | undefined>)[
   Symbol.for('routelens.express.capture')
 ] ??= { pending: 0, modules: [] });
+
+/**
+ * The route a request will reach, told at its start from its method and URL by the first patched
+ * Express module whose route table matches it; undefined when none does (a 404, or routes route
+ * capture does not know). A guess: middleware may rewrite the URL, and two apps may share a path.
+ */
+export function predictRoute(method: string, url: string): string | undefined {
+  const modules = capture.modules;
+  for (let i = 0; i < modules.length; i++) {
+    const route = modules[i]!.predict(method, url);
+    if (route !== undefined) return route;
+  }
+  return undefined;
+}
 
 /** The route template route capture recorded for this request, if one matched. */
 export function capturedRoute(req: object): string | undefined {

@@ -45,8 +45,13 @@ export class RouteIndex {
     }
   }
 
-  /** The first registered route (position in `order`) that `accepts` and whose matcher matches `path`, else -1. */
-  first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean): number {
+  /**
+   * The first registered route (position in `order`) that `accepts` and whose matcher matches
+   * `path`, else -1. `byShape`: a route the tree holds is taken on its shape alone, its matcher
+   * neither compiled nor run (a guess, for sampling: case sensitivity, strict trailing slashes and
+   * encoded literals are not checked).
+   */
+  first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean, byShape = false): number {
     let best = -1;
     const test = (i: number): void => {
       if (best >= 0 && i >= best) return;
@@ -62,7 +67,10 @@ export class RouteIndex {
       if (best >= 0) break;
       test(i);
     }
-    this.#walk(this.#root, segments, 0, test);
+    const fits = (i: number): void => {
+      if ((best < 0 || i < best) && accepts(order[i]!)) best = i;
+    };
+    this.#walk(this.#root, segments, 0, byShape ? fits : test);
     return best;
   }
 

@@ -1,16 +1,18 @@
 /**
  * Spans: what each traced request spent its time on (docs/spans.md). `startSpans` makes an
- * agent's recorder the process's, switches request contexts on for every request (spans need
- * them from the first), and installs the span sources that are process-wide (diagnostics
- * channels, the pg wrapper). The Express layer hook is installed by route capture.
+ * agent's recorder the process's, has the sampler decide at each request's start whether it is
+ * traced (only traced requests enter their request context: context.ts), and installs the span
+ * sources that are process-wide (diagnostics channels, the pg wrapper). The Express layer hook is
+ * installed by route capture.
  */
-import { enterAlways } from '../context';
+import { type RequestContext, traceRequests } from '../context';
+import { predictRoute } from '../express/request';
 import type { Diagnostics } from '../log';
 import { installChannels } from './channels';
 import { layerSpans } from './express';
 import { installPg } from './pg';
-import { setSpanSink, spanSink } from './recorder';
-import { type SpanOptions, SpanRecorder } from './store';
+import { TraceBuffer, setSpanSink, spanSink } from './recorder';
+import { FIRST_PER_ROUTE, type SpanOptions, SpanRecorder } from './store';
 
 export { SpanRecorder, type SpanOptions, type TraceListener } from './store';
 export { CALL_SITE, withSpan } from './recorder';
@@ -19,7 +21,7 @@ export function startSpans(options: SpanOptions, diag: Diagnostics): SpanRecorde
   const recorder = new SpanRecorder(options, diag);
   setSpanSink(recorder);
   layerSpans(true);
-  enterAlways();
+  traceRequests(decisionOf(recorder));
   try {
     installChannels();
     installPg();
@@ -34,4 +36,51 @@ export function stopSpans(recorder: SpanRecorder): void {
   if (spanSink() !== recorder) return;
   setSpanSink(undefined);
   layerSpans(false);
+  traceRequests(undefined);
+}
+
+/**
+ * The sampler's decision at a request's start. Its route is told from its method and URL
+ * (`predictRoute`: the route index, O(1) in the number of routes), and the route's own sampling
+ * decides (`SpanRecorder.admit`); a traced request's buffer is made then. A request whose route
+ * cannot be told (no route matches: a 404, a static file, a route capture does not know yet) is
+ * traced tentatively, by a sampling of its own shared by all such requests, and decided once its
+ * route is known, as before routing. An untraced request's `trace` is null: no span source records
+ * anything for it.
+ */
+function decisionOf(recorder: SpanRecorder): (ctx: RequestContext, method: string, url: string) => boolean {
+  const unknown = bucket(recorder.options.sample);
+  return (ctx, method, url) => {
+    if (spanSink() !== recorder || ctx.t0 === undefined) return false;
+    const route = predictRoute(method, url);
+    const traced = route === undefined ? unknown() : recorder.admit(method, route);
+    if (!traced) {
+      ctx.trace = null;
+      return false;
+    }
+    const b = new TraceBuffer(recorder, ctx.t0);
+    b.decided = route !== undefined;
+    ctx.trace = b;
+    return true;
+  };
+}
+
+/** A sampling of its own: the first FIRST_PER_ROUTE, then `sample` per second (a token bucket). */
+function bucket(sample: number | 'all'): () => boolean {
+  if (sample === 'all') return () => true;
+  let seen = 0;
+  let tokens = 1;
+  let refilled = performance.now();
+  return () => {
+    if (seen < FIRST_PER_ROUTE) {
+      seen++;
+      return true;
+    }
+    const now = performance.now();
+    tokens = Math.min(Math.max(1, sample), tokens + ((now - refilled) / 1000) * sample);
+    refilled = now;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
 }
