@@ -51,6 +51,7 @@ export function installRequestHooks(state: ModuleState, requestProto: object): b
     },
   });
   let tries = 0;
+  const guesses: Guesses = { version: -1, routes: -1, paths: new Map() };
   const mod: CaptureModule = {
     discover: (req) => {
       if (state.pendingRoots.size === 0 || !Object.prototype.isPrototypeOf.call(requestProto, req)) return;
@@ -58,7 +59,7 @@ export function installRequestHooks(state: ModuleState, requestProto: object): b
       discoverFrom(state, req);
     },
     answeredBy: (req, method) => (Object.prototype.isPrototypeOf.call(requestProto, req) ? answeredBy(state, req, method) : undefined),
-    predict: (method, url) => match(state, method, url, true),
+    predict: (method, url) => predict(state, guesses, method, url),
   };
   capture.modules.push(mod);
   return true;
@@ -164,6 +165,35 @@ export function match(state: ModuleState, method: string, path: string, byShape 
     /* unknown */
   }
   return undefined;
+}
+
+/** GET URLs whose guessed route is remembered, per module; the memory is cleared when full. */
+const MAX_GUESSES = 128;
+/** Longer URLs are guessed every time (not remembered). */
+const MAX_GUESSED_URL = 256;
+
+interface Guesses {
+  /** The table the guesses were made against (`version` and the number of routes). */
+  version: number;
+  routes: number;
+  /** URL → route template, null for no route. */
+  paths: Map<string, string | null>;
+}
+
+/** `match` by shape at a request's start (the spans' sampler), with the guesses of recent GET URLs remembered. */
+function predict(state: ModuleState, guesses: Guesses, method: string, url: string): string | undefined {
+  if (method !== 'GET' || url.length > MAX_GUESSED_URL) return match(state, method, url, true);
+  if (guesses.version !== state.version || guesses.routes !== state.order.length) {
+    guesses.version = state.version;
+    guesses.routes = state.order.length;
+    guesses.paths.clear();
+  }
+  const known = guesses.paths.get(url);
+  if (known !== undefined) return known ?? undefined;
+  const route = match(state, method, url, true);
+  if (guesses.paths.size >= MAX_GUESSES) guesses.paths.clear();
+  guesses.paths.set(url, route ?? null);
+  return route;
 }
 
 // ---------------------------------------------------------------- answered by something else
