@@ -12,10 +12,13 @@
  * warm-up started have finished), switches instrumentation on (`callgrind_control -i on`), sends
  * `requests` more `rehearsals` times and settles again, all uncounted (zeroed: the clock-driven
  * code tiers up at the windows' pace, see measure()), waits `idle` seconds with no requests, dumps (periodic work: the
- * agent's timers, its stream), sends `requests` more, dumps again, and stops the child.
- * Instructions per request: the second dump over the requests, less the periodic work the first
- * shows per second of wall time (timers run by wall time, and valgrind stretches the window
- * tens of times over). The child runs with `--perf-basic-prof`, so the dumps' generated code is
+ * agent's timers, its stream), sends `requests` more, dumps again, sends the same requests
+ * again paced to take `pace` times as long, dumps a third time, and stops the child.
+ * Valgrind stretches wall time tens of times over, so work that runs by the clock (timers, a
+ * client's deltas, the spans' per-second sampling) falls on many more requests than it does
+ * natively. The two request windows, the same requests at two paces, tell it apart: instructions
+ * = per request × requests + per second × wall time (callgrind.ts's perRequest); the figure at
+ * N req/s spreads the second part over N requests a second. The child runs with `--perf-basic-prof`, so the dumps' generated code is
  * named by function (the attribution tables). With BENCH_MARKS=1 the parent prints each phase's
  * start on stdout, beside the child's own output: `BENCH_MARKS=1 BENCH_NODE_ARGS='--trace-opt
  * --trace-deopt'` shows what V8 still compiles inside the windows.
@@ -52,11 +55,11 @@ interface Measured {
   window: Window;
   per: PerRequest;
   /** Files kept for the attribution: the two dumps (one file per thread) and the perf map. */
-  files: { requests: string[]; idle: string[]; perfMap?: string };
+  files: { requests: string[]; idle: string[]; paced: string[]; perfMap?: string };
   /** Self instructions by category: per request in the request window, per second in the idle one. */
   categories?: { requests: Record<Category, number>; idle: Record<Category, number> };
-  /** Instructions by thread: per request in the request window, per second in the idle one. */
-  threads: { requests: Record<ThreadKind, number>; idle: Record<ThreadKind, number> };
+  /** Instructions by thread: per request in the request windows, per second in the idle one; at N/s from the two paces. */
+  threads: { requests: Record<ThreadKind, number>; idle: Record<ThreadKind, number>; paced?: Record<ThreadKind, number>; atRate?: Record<ThreadKind, number> };
 }
 
 export async function runInstructions(o: InstructionOptions): Promise<void> {
@@ -84,7 +87,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
   // without the window's GC (V8's memory reducer starts a major GC a few seconds after allocation stops: not periodic work).
   const periodic = (x: Measured) => idleRate(x.window) - (x.categories?.idle['V8 GC'] ?? 0);
   for (const m of all) m.per = perRequest(m.window, o.rate, Math.min(...all.filter((x) => x.variant === m.variant).map(periodic)));
-  const json = { ...report(all, variants, o, log), threads: reportThreads(all, variants, log), categories: reportCategories(all, variants, log) };
+  const json = { ...report(all, variants, o, log), threads: reportThreads(all, variants, o, log), categories: reportCategories(all, variants, log) };
   const agentRun = [...all].reverse().find((m) => m.variant === 'agent');
   const attribution = agentRun ? attribute(agentRun, o, log) : undefined;
   writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), options: o, runs: all.map(({ files: _files, ...m }) => m), ...json, attribution }, null, 2));
@@ -96,8 +99,8 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
   const server = await startServer(variant, { connections: 1 }, specOf(variant).stream === true, { nodeArgs: NODE_FLAGS, wrapper: { argv: wrapper, readyTimeoutMs: 600_000 } });
   const pid = String(server.child.pid);
   const control = (...args: string[]) => run('callgrind_control', [...args, pid], { timeout: 120_000 });
-  const send = async (n: number) => {
-    const r = await server.load.run({ durationMs: 3_600_000, maxRequests: n });
+  const send = async (n: number, rate?: number) => {
+    const r = await server.load.run({ durationMs: 3_600_000, maxRequests: n, rate });
     if (r.errors > 0 || r.responses !== n) throw new Error(`${variant}: ${r.responses} of ${n} responses, ${r.errors} errors`);
   };
   let window: Window | undefined;
@@ -128,8 +131,16 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     await send(o.requests);
     // The window ends when the dump is taken: work done while callgrind_control waited for it counts.
     await control('-d', 'requests');
-    mark('end');
     const t2 = performance.now();
+    let t3 = t2;
+    if (o.pace > 1) {
+      // The same requests again, taking `pace` times as long: what grows with wall time is the clock's work (perRequest).
+      mark('paced window');
+      await send(o.requests, o.requests / (((t2 - t1) / 1000) * o.pace));
+      await control('-d', 'paced');
+      t3 = performance.now();
+    }
+    mark('end');
     await control('-i', 'off');
     window = {
       requests: o.requests,
@@ -137,6 +148,7 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
       seconds: (t2 - t1) / 1000,
       idleInstructions: sumOf(dumpFiles(pid, 1)),
       idleSeconds: (t1 - t0) / 1000,
+      ...(o.pace > 1 ? { pacedInstructions: sumOf(dumpFiles(pid, 3)), pacedSeconds: (t3 - t2) / 1000 } : {}),
     };
   } finally {
     await stopServer(server);
@@ -150,7 +162,7 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
       copyFileSync(f, to);
       return to;
     });
-  const files = { requests: keep(2, 'requests'), idle: keep(1, 'idle'), perfMap: undefined as string | undefined };
+  const files = { requests: keep(2, 'requests'), idle: keep(1, 'idle'), paced: keep(3, 'paced'), perfMap: undefined as string | undefined };
   for (const f of readdirSync(DIR)) if (f.startsWith(`cg.${pid}`)) rmSync(join(DIR, f));
   const map = `/tmp/perf-${pid}.map`;
   if (existsSync(map)) {
@@ -159,10 +171,10 @@ async function measure(variant: Variant, repeat: number, o: InstructionOptions):
     rmSync(map);
   }
   const categories = files.perfMap ? categorise(files, files.perfMap, window) : undefined;
-  return { variant, repeat, window, per: perRequest(window, o.rate), files, categories, threads: byThread(files, window) };
+  return { variant, repeat, window, per: perRequest(window, o.rate), files, categories, threads: byThread(files, window, o.rate) };
 }
 
-/** The files of one dump (`part`: 1 the idle window, 2 the request window), one per thread, in thread order. */
+/** The files of one dump (`part`: 1 the idle window, 2 the request window, 3 the paced one), one per thread, in thread order. */
 function dumpFiles(pid: string, part: number): string[] {
   const re = new RegExp(`^cg\\.${pid}\\.${part}(-\\d+)?$`);
   return readdirSync(DIR)
@@ -180,7 +192,7 @@ function processCosts(files: string[]): Map<string, FunctionCost> {
   return files.reduce((all, f) => addCosts(all, functionCosts(readFileSync(f, 'utf8'))), new Map<string, FunctionCost>());
 }
 
-function byThread(files: Measured['files'], w: Window): Measured['threads'] {
+function byThread(files: Measured['files'], w: Window, rate: number): Measured['threads'] {
   const ranges = files.perfMap ? readPerfMap(readFileSync(files.perfMap, 'utf8')) : undefined;
   const read = (list: string[], per: number) => {
     const out = Object.fromEntries(THREADS.map((t) => [t, 0])) as Record<ThreadKind, number>;
@@ -194,7 +206,15 @@ function byThread(files: Measured['files'], w: Window): Measured['threads'] {
     }
     return out;
   };
-  return { requests: read(files.requests, w.requests), idle: read(files.idle, w.idleSeconds) };
+  const requests = read(files.requests, w.requests);
+  const idle = read(files.idle, w.idleSeconds);
+  if (files.paced.length === 0 || w.pacedSeconds === undefined) return { requests, idle };
+  const paced = read(files.paced, w.requests);
+  // Each thread read as the whole process is (perRequest): its work per request and per second of the clock, from the two paces.
+  const atRate = Object.fromEntries(
+    THREADS.map((t) => [t, perRequest({ ...w, instructions: requests[t] * w.requests, pacedInstructions: paced[t] * w.requests, idleInstructions: idle[t] * w.idleSeconds }, rate).atRate]),
+  ) as Record<ThreadKind, number>;
+  return { requests, idle, paced, atRate };
 }
 
 /** Waits until the child's CPU time per second drops to its idle level (never more than SETTLE_MAX_S). */
@@ -220,7 +240,7 @@ function categorise(files: Measured['files'], perfMap: string, w: Window): Measu
 }
 
 /** Instructions by thread, mean over the repeats: which thread does each variant's work, per request and per idle second. */
-function reportThreads(all: Measured[], variants: Variant[], log: (l: string) => void): Record<string, unknown> {
+function reportThreads(all: Measured[], variants: Variant[], o: InstructionOptions, log: (l: string) => void): Record<string, unknown> {
   const shown = variants.filter((v) => v !== 'bare-b');
   const of = (v: Variant, w: 'requests' | 'idle', t: ThreadKind) => mean(all.filter((m) => m.variant === v).map((m) => m.threads[w][t]));
   const diff = shown.includes('agent') && shown.includes('bare');
@@ -231,11 +251,19 @@ function reportThreads(all: Measured[], variants: Variant[], log: (l: string) =>
     log(table(['thread', ...shown, ...(diff ? ['agent − bare'] : [])], rows));
     out[w] = Object.fromEntries(shown.map((v) => [v, Object.fromEntries(THREADS.map((t) => [t, of(v, w, t)]))]));
   }
+  const paced = all.every((m) => m.threads.atRate !== undefined);
+  const atRate = (v: Variant, t: ThreadKind) => mean(all.filter((m) => m.variant === v).map((m) => m.threads.atRate?.[t] ?? Number.NaN));
+  if (paced) {
+    const rows = THREADS.map((t) => [t, ...shown.map((v) => fmt(atRate(v, t) / 1000, 1)), ...(diff ? [fmt((atRate('agent', t) - atRate('bare', t)) / 1000, 1)] : [])]);
+    log(`\nby thread, thousands per request at ${o.rate} req/s (each thread's work per request and per second of the clock, from the two paces), mean of the repeats`);
+    log(table(['thread', ...shown, ...(diff ? ['agent − bare'] : [])], rows));
+    out.atRate = Object.fromEntries(shown.map((v) => [v, Object.fromEntries(THREADS.map((t) => [t, atRate(v, t)]))]));
+  }
   // The main thread repeats within a percent or two from child to child; V8's helpers (when compiles and GC marking land) do not.
   if (shown.includes('bare')) {
-    const main = (v: Variant) => of(v, 'requests', 'main thread');
+    const main = (v: Variant) => (paced ? atRate(v, 'main thread') : of(v, 'requests', 'main thread'));
     const lines = variants.filter((v) => v !== 'bare').map((v) => `${v} ×${fmt(main(v) / main('bare'), 3)}`);
-    log(`  the main thread alone (request window, gross) against bare's: ${lines.join(', ')}`);
+    log(`  the main thread alone (${paced ? `at ${o.rate} req/s` : 'request window, gross'}) against bare's: ${lines.join(', ')}`);
     out.mainThreadRatio = Object.fromEntries(variants.filter((v) => v !== 'bare').map((v) => [v, main(v) / main('bare')]));
   }
   return out;
@@ -277,10 +305,15 @@ function report(all: Measured[], variants: Variant[], o: InstructionOptions, log
     const aa = judgeInstructions(bareB, of('bare', 'atRate'), bareB, STEADY_TARGETS.cpu);
     log(`  A/A line (bare-b/bare): ×${fmt(aa.ratio, 4)}; spread ±${fmt(aa.spread * 100, 2)} % (the larger of its distance from ×1 and the half-ranges of both)`);
   } else log('  no A/A line (bare-b not among --variants): verdicts are unresolved');
-  log('  gross = all instructions of the server process (every thread) during the counted requests / requests; request path = gross less the');
-  log('  lowest idle-window rate of its repeats (less that window\'s GC) × the window\'s wall time; at N/s = request path + periodic instructions per second / N (what a');
-  log('  server at that rate pays per request, natively). Ratios are of means over the repeats; verdicts read the "at N/s" ratio beside the');
-  log('  larger of the A/A spread and the variant\'s own half-range.');
+  log('  gross = all instructions of the server process (every thread) during the counted requests / requests.');
+  if (o.pace > 1) {
+    log(`  The same requests were sent again taking ${o.pace}× as long: request path = what each request costs, periodic = what each second of wall`);
+    log('  time costs while they arrive (the clock\'s work: timers, a client\'s deltas, per-second sampling), from the two windows;');
+  } else {
+    log('  request path = gross less the lowest idle-window rate of its repeats (less that window\'s GC) × the window\'s wall time (periodic);');
+  }
+  log('  at N/s = request path + periodic / N (what a server at that rate pays per request, natively). Ratios are of means over the repeats;');
+  log('  verdicts read the "at N/s" ratio beside the larger of the A/A spread and the variant\'s own half-range.');
   for (const l of lines) log(l);
   return { summary: verdicts };
 }

@@ -108,6 +108,7 @@ export const COMMANDS = {
       requests: { kind: 'number', default: 2000, help: 'counted requests' },
       rehearsals: { kind: 'number', default: 1, help: 'times the counted requests are sent before counting, instrumented but uncounted, so clock-driven code tiers up at the windows\' pace' },
       idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
+      pace: { kind: 'number', default: 3, help: 'the counted requests are sent again, taking this many times as long: the work of the clock is told from the work per request by the two paces (1: not sent again; the idle window\'s rate stands in)' },
       rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
       top: { kind: 'number', default: 15, help: 'agent functions listed per window' },
       out: { kind: 'string', arg: 'FILE', default: 'bench/results/instructions.json', help: 'where the JSON results go' },

@@ -137,17 +137,24 @@ export interface Window {
   /** Instructions of an idle window right after (no requests), and its length. */
   idleInstructions: number;
   idleSeconds: number;
+  /** The same number of requests again, sent at a slower pace: instructions and wall time. */
+  pacedInstructions?: number;
+  pacedSeconds?: number;
 }
 
 /** What one window says per request. */
 export interface PerRequest {
   /** Everything in the window over its requests. */
   gross: number;
-  /** Instructions per second of wall time with no requests: timers (samplers, the feed), GC helpers. */
+  /**
+   * Instructions per second of wall time while requests arrive, whatever their number: timers,
+   * a client's deltas, sampling by the clock (spans' per-second budgets). From the two paces when
+   * the window has both, else the idle window's rate.
+   */
   periodicPerSecond: number;
-  /** Gross less the periodic work the window's wall time would hold when idle: the request path. */
+  /** Gross less the clock's work over the window's wall time: what each request itself costs. */
   net: number;
-  /** The request path plus the periodic work that falls on each request at `rate` requests/s, natively. */
+  /** The request path plus the clock's work that falls on each request at `rate` requests/s, natively. */
   atRate: number;
 }
 
@@ -157,13 +164,21 @@ export function idleRate(w: Window): number {
 }
 
 /**
- * Per-request figures of one window; `periodicPerSecond` defaults to its own idle window's rate
- * (the caller passes the lowest over a variant's repeats: work left over from the warm-up only
- * ever adds to an idle window).
+ * Per-request figures of one window. Counting stretches wall time tens of times over, so work
+ * that runs by the clock falls on many more requests than natively. With two paces, the window's
+ * instructions are read as `net` per request plus `periodicPerSecond` per second of wall time
+ * (two equations, the same requests at two paces); with one, `periodicPerSecond` is the idle
+ * window's rate, or the one the caller passes (the lowest over a variant's repeats: work left
+ * over from the warm-up only ever adds to an idle window), which misses the clock's work that
+ * only requests cause.
  */
 export function perRequest(w: Window, rate: number, periodicPerSecond = idleRate(w)): PerRequest {
-  const net = (w.instructions - periodicPerSecond * w.seconds) / w.requests;
-  return { gross: w.instructions / w.requests, periodicPerSecond, net, atRate: net + periodicPerSecond / rate };
+  let perSecond = periodicPerSecond;
+  if (w.pacedInstructions !== undefined && w.pacedSeconds !== undefined && w.pacedSeconds > w.seconds) {
+    perSecond = Math.max(0, (w.pacedInstructions - w.instructions) / (w.pacedSeconds - w.seconds));
+  }
+  const net = (w.instructions - perSecond * w.seconds) / w.requests;
+  return { gross: w.instructions / w.requests, periodicPerSecond: perSecond, net, atRate: net + perSecond / rate };
 }
 
 export function mean(values: readonly number[]): number {

@@ -85,6 +85,16 @@ describe('bench instructions: callgrind dumps and per-request arithmetic', () =>
     assert.equal(given.net, 2_000_000, 'a periodic rate passed in (the lowest of the repeats) replaces the window’s own');
   });
 
+  it('with the same requests at two paces, tells the work per request from the work per second of the clock, and spreads the latter over a native rate', () => {
+    // 1000 requests at 2 M each, and 3 M per second of wall time while they arrive: 50 s, then 150 s.
+    const w = { requests: 1000, instructions: 2_000_000_000 + 150_000_000, seconds: 50, idleInstructions: 10_000_000, idleSeconds: 10, pacedInstructions: 2_000_000_000 + 450_000_000, pacedSeconds: 150 };
+    const p = perRequest(w, 2000, 1_000_000);
+    assert.equal(p.periodicPerSecond, 3_000_000, 'the two paces win over the idle rate');
+    assert.equal(p.net, 2_000_000);
+    assert.equal(p.atRate, 2_001_500);
+    assert.equal(perRequest({ ...w, pacedSeconds: 40 }, 2000).periodicPerSecond, 1_000_000, 'a paced window no longer than the first is not a second pace');
+  });
+
   it('judges the ratio of means beside the larger of the A/A spread and the variant’s own', () => {
     const bare = [1_000_000, 1_002_000];
     const bareB = [1_001_000, 1_001_000];
