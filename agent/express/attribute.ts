@@ -27,7 +27,7 @@ import { truncate } from '../text';
 import { MAX_TEMPLATE, exact, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
-import { RouteIndex } from './route-index';
+import { RouteIndex, reaches } from './route-index';
 import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
 
 const MAX_DISCOVERY_TRIES = 1_000;
@@ -51,7 +51,6 @@ export function installRequestHooks(state: ModuleState, requestProto: object): b
     },
   });
   let tries = 0;
-  const guesses: Guesses = { version: -1, routes: -1, paths: new Map() };
   const mod: CaptureModule = {
     discover: (req) => {
       if (state.pendingRoots.size === 0 || !Object.prototype.isPrototypeOf.call(requestProto, req)) return;
@@ -59,7 +58,7 @@ export function installRequestHooks(state: ModuleState, requestProto: object): b
       discoverFrom(state, req);
     },
     answeredBy: (req, method) => (Object.prototype.isPrototypeOf.call(requestProto, req) ? answeredBy(state, req, method) : undefined),
-    predict: (method, url) => predict(state, guesses, method, url),
+    predict: (method, url) => predict(state, method, url),
   };
   capture.modules.push(mod);
   return true;
@@ -145,21 +144,14 @@ const routeIndexes = new WeakMap<ModuleState, RouteIndex>();
 
 /**
  * The template a request would match: method and path (query ignored); HEAD matches GET, OPTIONS any method.
- * Through the route index: independent of how many routes are registered. `byShape`: a guess
- * that compiles no matcher for plain templates (route-index.ts's `first`).
+ * Through the route index: independent of how many routes are registered.
  */
-export function match(state: ModuleState, method: string, path: string, byShape = false): string | undefined {
+export function match(state: ModuleState, method: string, path: string): string | undefined {
   try {
     const m = String(method).toUpperCase();
     const p = pathOf(String(path))!;
     if (p.length > MAX_PATH) return undefined;
-    let index = routeIndexes.get(state);
-    if (index === undefined) routeIndexes.set(state, (index = new RouteIndex()));
-    index.update(state.order);
-    const first = index.first(state.order, p, (full) => {
-      const fm = full.def.method;
-      return fm === m || fm === 'ALL' || m === 'OPTIONS' || (m === 'HEAD' && fm === 'GET');
-    }, byShape);
+    const first = indexOf(state).first(state.order, p, (full) => reaches(full, m));
     return first < 0 ? undefined : state.order[first]!.def.route;
   } catch {
     /* unknown */
@@ -167,33 +159,23 @@ export function match(state: ModuleState, method: string, path: string, byShape 
   return undefined;
 }
 
-/** GET URLs whose guessed route is remembered, per module; the memory is cleared when full. */
-const MAX_GUESSES = 128;
-/** Longer URLs are guessed every time (not remembered). */
-const MAX_GUESSED_URL = 256;
-
-interface Guesses {
-  /** The table the guesses were made against (`version` and the number of routes). */
-  version: number;
-  routes: number;
-  /** URL → route template, null for no route. */
-  paths: Map<string, string | null>;
+/** `match` guessed at a request's start, from its method and URL as received (the spans' sampler: RouteIndex.guess). */
+function predict(state: ModuleState, method: string, url: string): string | undefined {
+  try {
+    if (url.length > MAX_PATH) return undefined;
+    const i = indexOf(state).guess(state.order, url, method);
+    return i < 0 ? undefined : state.order[i]!.def.route;
+  } catch {
+    return undefined;
+  }
 }
 
-/** `match` by shape at a request's start (the spans' sampler), with the guesses of recent GET URLs remembered. */
-function predict(state: ModuleState, guesses: Guesses, method: string, url: string): string | undefined {
-  if (method !== 'GET' || url.length > MAX_GUESSED_URL) return match(state, method, url, true);
-  if (guesses.version !== state.version || guesses.routes !== state.order.length) {
-    guesses.version = state.version;
-    guesses.routes = state.order.length;
-    guesses.paths.clear();
-  }
-  const known = guesses.paths.get(url);
-  if (known !== undefined) return known ?? undefined;
-  const route = match(state, method, url, true);
-  if (guesses.paths.size >= MAX_GUESSES) guesses.paths.clear();
-  guesses.paths.set(url, route ?? null);
-  return route;
+/** The module's route index, brought up to date with its table. */
+function indexOf(state: ModuleState): RouteIndex {
+  let index = routeIndexes.get(state);
+  if (index === undefined) routeIndexes.set(state, (index = new RouteIndex()));
+  index.update(state.order);
+  return index;
 }
 
 // ---------------------------------------------------------------- answered by something else

@@ -19,6 +19,7 @@ const MAX_SEGMENTS = 32;
 /** ASCII only, so lower-casing agrees with the matchers' case-insensitive comparison. */
 const PLAIN_LITERAL = /^[A-Za-z0-9._~!$&'=,;@%-]+$/;
 const PLAIN_PARAM = /^:[A-Za-z_$][\w$]*$/;
+const SLASH = 47;
 
 interface Node {
   literals: Map<string, Node> | undefined;
@@ -45,13 +46,8 @@ export class RouteIndex {
     }
   }
 
-  /**
-   * The first registered route (position in `order`) that `accepts` and whose matcher matches
-   * `path`, else -1. `byShape`: a route the tree holds is taken on its shape alone, its matcher
-   * neither compiled nor run (a guess, for sampling: case sensitivity, strict trailing slashes and
-   * encoded literals are not checked).
-   */
-  first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean, byShape = false): number {
+  /** The first registered route (position in `order`) that `accepts` and whose matcher matches `path`, else -1. */
+  first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean): number {
     let best = -1;
     const test = (i: number): void => {
       if (best >= 0 && i >= best) return;
@@ -67,10 +63,42 @@ export class RouteIndex {
       if (best >= 0) break;
       test(i);
     }
-    const fits = (i: number): void => {
-      if ((best < 0 || i < best) && accepts(order[i]!)) best = i;
-    };
-    this.#walk(this.#root, segments, 0, byShape ? fits : test);
+    this.#walk(this.#root, segments, 0, test);
+    return best;
+  }
+
+  /**
+   * `first` guessed for a request's URL (query ignored) at its start, for sampling: a route the
+   * tree holds is taken on its shape, its matcher neither compiled nor run (case sensitivity,
+   * strict trailing slashes and encoded literals are not checked), and the path is walked in place,
+   * with no array made for it. Routes the tree cannot hold are still tried by their matchers.
+   */
+  guess(order: readonly FullRoute[], url: string, method: string): number {
+    const q = url.indexOf('?');
+    const pathEnd = q < 0 ? url.length : q;
+    if (url.charCodeAt(0) !== SLASH) return -1;
+    const end = pathEnd > 1 && url.charCodeAt(pathEnd - 1) === SLASH ? pathEnd - 1 : pathEnd;
+    let best = this.#guessWalk(this.#root, order, url, 1, end, method, -1);
+    if (this.#scanned.length > 0 && (best < 0 || this.#scanned[0]! < best)) {
+      const path = url.slice(0, pathEnd);
+      for (const i of this.#scanned) {
+        if (best >= 0 && i >= best) break;
+        if (reaches(order[i]!, method) && matcherOf(order[i]!)?.test(path) === true) best = i;
+      }
+    }
+    return best;
+  }
+
+  #guessWalk(at: Node, order: readonly FullRoute[], url: string, start: number, end: number, method: string, best: number): number {
+    if (start >= end) {
+      for (const i of at.ends) if ((best < 0 || i < best) && reaches(order[i]!, method)) return i;
+      return best;
+    }
+    let next = url.indexOf('/', start);
+    if (next < 0 || next > end) next = end;
+    const literal = at.literals?.get(url.slice(start, next).toLowerCase());
+    if (literal !== undefined) best = this.#guessWalk(literal, order, url, next + 1, end, method, best);
+    if (at.param !== undefined && next > start) best = this.#guessWalk(at.param, order, url, next + 1, end, method, best);
     return best;
   }
 
@@ -129,4 +157,10 @@ function splitPath(path: string): string[] | undefined {
   if (body === '') return [];
   const segments = body.split('/', MAX_SEGMENTS + 1);
   return segments.length > MAX_SEGMENTS ? undefined : segments;
+}
+
+/** Whether a request of `method` reaches a route of its method: HEAD reaches GET, OPTIONS any method. */
+export function reaches(full: FullRoute, method: string): boolean {
+  const fm = full.def.method;
+  return fm === method || fm === 'ALL' || method === 'OPTIONS' || (method === 'HEAD' && fm === 'GET');
 }

@@ -84,4 +84,45 @@ describe('RouteIndex (the route table match)', () => {
       assert.ok(tried <= 1, `${path}: ${tried} matchers tried`);
     }
   });
+
+  it('guesses a request URL’s route as the scan does, for plain, constrained, wildcard and RegExp routes, with the query ignored', () => {
+    const order = [
+      route('GET', '/users/:id'),
+      route('GET', '/users/me'),
+      route('GET', '/'),
+      route('GET', '/files/*'),
+      route('GET', '/orders/:id(\\d+)'),
+      route('GET', '/orders/:slug'),
+      route('GET', '/API/Items/:item/parts/:part'),
+      route('GET', '/^\\/re\\/x$/i', '(?:\\/re\\/x)'),
+      route('GET', '/shop/:cat/:item'),
+      route('GET', '/shop/special/:item'),
+    ];
+    const index = new RouteIndex();
+    index.update(order);
+    const paths = ['/users/1', '/users/me', '/users/me/', '/', '/files/a/b', '/orders/42', '/orders/abc', '/api/items/7/PARTS/9', '/re/x', '/shop/special/3', '/shop/x/3', '/nowhere', '/users/1/2'];
+    for (const p of paths) {
+      assert.equal(index.guess(order, p, 'GET'), scan(order, p), p);
+      assert.equal(index.guess(order, `${p}?q=1/2&r=/x`, 'GET'), scan(order, p), `${p} with a query`);
+    }
+    assert.equal(index.guess(order, 'http://host/users/1', 'GET'), -1, 'an absolute-form URL is not guessed');
+  });
+
+  it('guesses by method (HEAD reaches GET, OPTIONS any) without compiling or running a plain route’s matcher', () => {
+    const order = [route('POST', '/items/:id'), route('GET', '/items/new'), route('GET', '/items/:id'), route('ALL', '/any')];
+    const index = new RouteIndex();
+    index.update(order);
+    for (const r of order) r.matcher.tests = 0;
+    assert.equal(index.guess(order, '/items/new', 'GET'), 1);
+    assert.equal(index.guess(order, '/items/7', 'GET'), 2);
+    assert.equal(index.guess(order, '/items/7', 'HEAD'), 2);
+    assert.equal(index.guess(order, '/items/7', 'POST'), 0);
+    assert.equal(index.guess(order, '/items/7', 'OPTIONS'), 0);
+    assert.equal(index.guess(order, '/any', 'DELETE'), 3);
+    assert.equal(index.guess(order, '/items/7', 'DELETE'), -1);
+    assert.equal(
+      order.reduce((sum, r) => sum + r.matcher.tests, 0),
+      0,
+    );
+  });
 });
