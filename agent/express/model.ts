@@ -114,7 +114,11 @@ export interface Mount {
 
 export interface ModuleState {
   sinks: Set<{ sink: Sink }>;
-  fulls: Map<string, FullRoute>;
+  /**
+   * The full templates in `order`, by method: the route strings themselves, shared with the
+   * definitions (a key of method and template would be a string more per route).
+   */
+  fulls: Map<string, Set<string>>;
   order: FullRoute[];
   nodes: WeakMap<object, RouterNode>;
   routes: WeakMap<object, RouteInfo>;
@@ -262,10 +266,11 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
     const def: RouteDefinition = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined };
     const full: FullRoute = { def, source: undefined, matcher: undefined, entry };
     entry.fulls = entry.fulls.concat(full); // exact length: most entries keep one
-    const key = `${entry.method} ${route}`;
-    if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
+    let known = state.fulls.get(entry.method);
+    if (known === undefined) state.fulls.set(entry.method, (known = new Set()));
+    if (!known.has(route) && state.order.length < MAX_ROUTES) {
       if (!entry.isStatic) full.source = alt.source;
-      state.fulls.set(key, full);
+      known.add(route);
       state.order.push(full);
     }
     if (!entry.deferred) for (const s of state.sinks) send(s.sink, def);
