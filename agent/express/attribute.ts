@@ -28,7 +28,7 @@ import { MAX_TEMPLATE, exact, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
 import { RouteIndex } from './route-index';
-import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
+import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, fullsOf, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
 
 const MAX_DISCOVERY_TRIES = 1_000;
 const MAX_PATH = 8192;
@@ -208,7 +208,7 @@ function rootStatic(state: ModuleState, app: unknown): string | undefined {
   const router = state.appRouters.get(app) ?? routerOf(app);
   const node = router === undefined ? undefined : state.nodes.get(router);
   const entry = node?.entries.find((e) => e.isStatic && e.part.length === 1 && e.part[0]!.text === '/*');
-  return entry?.fulls[0]?.def.route;
+  return entry === undefined ? undefined : fullsOf(entry)[0]?.def.route;
 }
 
 /** An app's router without creating one (Express 4 `_router`; Express 5 creates it on first read, and it exists once requests arrive). */

@@ -31,7 +31,11 @@ export interface RouteEntry {
   handler: AnyFn | undefined;
   /** undefined = not looked up yet, null = looked up, nothing to report. */
   handlerLocation: SourceLocation | null | undefined;
-  fulls: FullRoute[];
+  /**
+   * Its full routes (one per full path it is served under): the one itself, as most entries have,
+   * else an array of just their length; `[]` before the first. Read it with fullsOf.
+   */
+  fulls: FullRoute | readonly FullRoute[];
   /** The router holding it. */
   node: RouterNode;
   /** Found by walking a router built before capture: the registration site comes from the handler (discover.ts). */
@@ -70,6 +74,15 @@ export interface FullRoute {
   /** Compiled from `source` at first use (matcherOf): undefined until then, null when it does not compile. */
   matcher: RegExp | null | undefined;
   entry: RouteEntry;
+}
+
+/** An entry's full routes as a list. */
+export function fullsOf(entry: RouteEntry): readonly FullRoute[] {
+  return isList(entry.fulls) ? entry.fulls : [entry.fulls];
+}
+
+function isList(fulls: FullRoute | readonly FullRoute[]): fulls is readonly FullRoute[] {
+  return Array.isArray(fulls);
 }
 
 /** A route's matcher, compiled at first use: most routes are never matched by path (that is only for requests the router did not answer). */
@@ -260,12 +273,14 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
     const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
     // Once per registration and full path (a router mounted twice at one prefix reports once);
     // another app registering the same template reports it again (sinks merge duplicates).
-    if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;
+    const fulls = fullsOf(entry);
+    if (fulls.some((f) => f.def.route === route) || fulls.length >= MAX_ALTS_PER_ENTRY) continue;
     // Every field in the literal, so none is added later (lookup.ts fills the locations): an object
     // given a property its literal lacked keeps it in a separate array, 40 bytes more per route.
     const def: RouteDefinition = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined };
     const full: FullRoute = { def, source: undefined, matcher: undefined, entry };
-    entry.fulls = entry.fulls.concat(full); // exact length: most entries keep one
+    // Most entries keep one: the route itself, not an array of one (56 bytes more per route).
+    entry.fulls = fulls.length === 0 ? full : fulls.concat(full);
     let known = state.fulls.get(entry.method);
     if (known === undefined) state.fulls.set(entry.method, (known = new Set()));
     if (!known.has(route) && state.order.length < MAX_ROUTES) {
