@@ -10,7 +10,7 @@
  */
 import { METHODS } from 'node:http';
 import type { SourceLocation } from '../../protocol';
-import type { RouteDefinition } from '../internal';
+import { type RouteDefinition, sameLocation } from '../internal';
 import type { Diagnostics } from '../log';
 import { truncate } from '../text';
 import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, exact, joinParts, templateOf } from './paths';
@@ -267,8 +267,26 @@ export function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[
   for (const { child, part } of node.children) emitSubtree(state, child, joinParts(prefixes, part), depth + 1);
 }
 
+/** Distinct locations remembered by sharedLocation. */
+const RECENT_LOCATIONS = 4;
+const recentLocations: SourceLocation[] = [];
+
+/**
+ * `loc`, or an equal location a route was given shortly before: routes registered from one call
+ * site (in a loop, from a route table or a route factory) and their handlers written once share
+ * one object, where each held its own (about 50 bytes per location). A few compared, nothing per
+ * route remembered: routes registered each from its own line pay a few comparisons.
+ */
+export function sharedLocation<L extends SourceLocation | null | undefined>(loc: L): L {
+  if (!loc) return loc;
+  for (const known of recentLocations) if (sameLocation(known, loc)) return known as L;
+  if (recentLocations.unshift(loc) > RECENT_LOCATIONS) recentLocations.pop();
+  return loc;
+}
+
 /** Reports an entry under each prefix (once per full path); schedules its handler's lookup. */
 export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
+  entry.location = sharedLocation(entry.location);
   for (const alt of joinParts(prefixes, entry.part)) {
     const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
     // Once per registration and full path (a router mounted twice at one prefix reports once);
