@@ -154,10 +154,10 @@ export function match(state: ModuleState, method: string, path: string): string 
     if (index === undefined) routeIndexes.set(state, (index = new RouteIndex()));
     index.update(state.order);
     const first = index.first(state.order, p, (full) => {
-      const fm = full.def.method;
+      const fm = full.method;
       return fm === m || fm === 'ALL' || m === 'OPTIONS' || (m === 'HEAD' && fm === 'GET');
     });
-    return first < 0 ? undefined : state.order[first]!.def.route;
+    return first < 0 ? undefined : state.order[first]!.route;
   } catch {
     /* unknown */
   }
@@ -208,7 +208,7 @@ function rootStatic(state: ModuleState, app: unknown): string | undefined {
   const router = state.appRouters.get(app) ?? routerOf(app);
   const node = router === undefined ? undefined : state.nodes.get(router);
   const entry = node?.entries.find((e) => e.isStatic && e.part.length === 1 && e.part[0]!.text === '/*');
-  return entry === undefined ? undefined : fullsOf(entry)[0]?.def.route;
+  return entry === undefined ? undefined : fullsOf(entry)[0]?.route;
 }
 
 /** An app's router without creating one (Express 4 `_router`; Express 5 creates it on first read, and it exists once requests arrive). */

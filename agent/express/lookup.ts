@@ -33,9 +33,9 @@ function report(state: ModuleState, entry: RouteEntry): void {
   entry.location = sharedLocation(entry.location);
   entry.handlerLocation = sharedLocation(entry.handlerLocation);
   for (const full of fullsOf(entry)) {
-    if (entry.location) full.def.location = entry.location;
-    if (entry.handlerLocation) full.def.handlerLocation = entry.handlerLocation;
-    for (const s of state.sinks) send(s.sink, full.def);
+    if (entry.location) full.location = entry.location;
+    if (entry.handlerLocation) full.handlerLocation = entry.handlerLocation;
+    for (const s of state.sinks) send(s.sink, full);
   }
 }
 

@@ -67,8 +67,10 @@ export interface RouterNode {
   homeFiles: Set<string>;
 }
 
-export interface FullRoute {
-  def: RouteDefinition;
+/** One entry under one full prefix: the definition sent to sinks (copied, copyDef), and what matches it by path. */
+export interface FullRoute extends RouteDefinition {
+  location: SourceLocation | undefined;
+  handlerLocation: SourceLocation | undefined;
   /** Regex source of the full path; undefined for a route never matched by path (a static mount, or a template registered before). */
   source: string | undefined;
   /** Compiled from `source` at first use (matcherOf): undefined until then, null when it does not compile. */
@@ -292,11 +294,11 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
     // Once per registration and full path (a router mounted twice at one prefix reports once);
     // another app registering the same template reports it again (sinks merge duplicates).
     const fulls = fullsOf(entry);
-    if (fulls.some((f) => f.def.route === route) || fulls.length >= MAX_ALTS_PER_ENTRY) continue;
-    // Every field in the literal, so none is added later (lookup.ts fills the locations): an object
-    // given a property its literal lacked keeps it in a separate array, 40 bytes more per route.
-    const def: RouteDefinition = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined };
-    const full: FullRoute = { def, source: undefined, matcher: undefined, entry };
+    if (fulls.some((f) => f.route === route) || fulls.length >= MAX_ALTS_PER_ENTRY) continue;
+    // The definition and its matcher in one object (a definition object of its own: 56 bytes more per
+    // route), every field in the literal, so none is added later (lookup.ts fills the locations): an
+    // object given a property its literal lacked keeps it in a separate array, 40 bytes more per route.
+    const full: FullRoute = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined, source: undefined, matcher: undefined, entry };
     // Most entries keep one: the route itself, not an array of one (56 bytes more per route).
     entry.fulls = fulls.length === 0 ? full : fulls.concat(full);
     let known = state.fulls.get(entry.method);
@@ -306,7 +308,7 @@ export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]
       known.add(route);
       state.order.push(full);
     }
-    if (!entry.deferred) for (const s of state.sinks) send(s.sink, def);
+    if (!entry.deferred) for (const s of state.sinks) send(s.sink, full);
     if (entry.handlerLocation === undefined && entry.handler) state.onLookup(entry);
   }
 }

@@ -102,7 +102,7 @@ export class RouteIndex {
  * exactly the one its template gives and every segment is plain, else undefined.
  */
 function plainSegments(full: FullRoute): string[] | undefined {
-  const text = full.def.route;
+  const text = full.route;
   if (full.source === undefined || text[0] !== '/' || text.length < 2) return undefined;
   if (full.source !== stringSource(text)) return undefined;
   const out: string[] = [];
