@@ -28,7 +28,7 @@ import { MAX_TEMPLATE, exact, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
 import { RouteIndex, reaches } from './route-index';
-import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
+import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, fullsOf, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
 
 const MAX_DISCOVERY_TRIES = 1_000;
 const MAX_PATH = 8192;
@@ -152,7 +152,7 @@ export function match(state: ModuleState, method: string, path: string): string 
     const p = pathOf(String(path))!;
     if (p.length > MAX_PATH) return undefined;
     const first = indexOf(state).first(state.order, p, (full) => reaches(full, m));
-    return first < 0 ? undefined : state.order[first]!.def.route;
+    return first < 0 ? undefined : state.order[first]!.route;
   } catch {
     /* unknown */
   }
@@ -164,7 +164,7 @@ function predict(state: ModuleState, method: string, url: string): string | unde
   try {
     if (url.length > MAX_PATH) return undefined;
     const i = indexOf(state).guess(state.order, url, method);
-    return i < 0 ? undefined : state.order[i]!.def.route;
+    return i < 0 ? undefined : state.order[i]!.route;
   } catch {
     return undefined;
   }
@@ -222,7 +222,7 @@ function rootStatic(state: ModuleState, app: unknown): string | undefined {
   const router = state.appRouters.get(app) ?? routerOf(app);
   const node = router === undefined ? undefined : state.nodes.get(router);
   const entry = node?.entries.find((e) => e.isStatic && e.part.length === 1 && e.part[0]!.text === '/*');
-  return entry?.fulls[0]?.def.route;
+  return entry === undefined ? undefined : fullsOf(entry)[0]?.route;
 }
 
 /** An app's router without creating one (Express 4 `_router`; Express 5 creates it on first read, and it exists once requests arrive). */

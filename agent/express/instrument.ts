@@ -113,7 +113,7 @@ export function instrumentExpress(expressModule: unknown, target: RouteSink): Ro
   state.sinks.add(entry);
   return {
     match: (method, path) => match(state, method, path),
-    routes: () => state.order.map((f) => copyDef(f.def)),
+    routes: () => state.order.map((f) => copyDef(f)),
     detach: () => void state.sinks.delete(entry),
   };
 }

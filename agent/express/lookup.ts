@@ -5,7 +5,7 @@
  * located at its controller method (nest.ts).
  */
 import { functionLocations, registrationSite, sameLine } from './location';
-import { type ModuleState, type RouteEntry, send } from './model';
+import { type ModuleState, type RouteEntry, fullsOf, send, sharedLocation } from './model';
 
 export function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
   entry.handlerLocation = null; // queued: never twice
@@ -30,10 +30,12 @@ export function scheduleLookup(state: ModuleState, entry: RouteEntry): void {
 /** Sends an entry's definitions again, with the locations found (the first time for a deferred one). */
 function report(state: ModuleState, entry: RouteEntry): void {
   entry.deferred = false;
-  for (const full of entry.fulls) {
-    if (entry.location) full.def.location = entry.location;
-    if (entry.handlerLocation) full.def.handlerLocation = entry.handlerLocation;
-    for (const s of state.sinks) send(s.sink, full.def);
+  entry.location = sharedLocation(entry.location);
+  entry.handlerLocation = sharedLocation(entry.handlerLocation);
+  for (const full of fullsOf(entry)) {
+    if (entry.location) full.location = entry.location;
+    if (entry.handlerLocation) full.handlerLocation = entry.handlerLocation;
+    for (const s of state.sinks) send(s.sink, full);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { METHODS } from 'node:http';
 import type { SourceLocation } from '../../protocol';
-import type { RouteDefinition } from '../internal';
+import { type RouteDefinition, sameLocation } from '../internal';
 import type { Diagnostics } from '../log';
 import { truncate } from '../text';
 import { type Alt, MAX_TEMPLATE, type PathPart, compileMatcher, exact, joinParts, templateOf } from './paths';
@@ -31,7 +31,11 @@ export interface RouteEntry {
   handler: AnyFn | undefined;
   /** undefined = not looked up yet, null = looked up, nothing to report. */
   handlerLocation: SourceLocation | null | undefined;
-  fulls: FullRoute[];
+  /**
+   * Its full routes (one per full path it is served under): the one itself, as most entries have,
+   * else an array of just their length; `[]` before the first. Read it with fullsOf.
+   */
+  fulls: FullRoute | readonly FullRoute[];
   /** The router holding it. */
   node: RouterNode;
   /** Found by walking a router built before capture: the registration site comes from the handler (discover.ts). */
@@ -63,13 +67,24 @@ export interface RouterNode {
   homeFiles: Set<string>;
 }
 
-export interface FullRoute {
-  def: RouteDefinition;
+/** One entry under one full prefix: the definition sent to sinks (copied, copyDef), and what matches it by path. */
+export interface FullRoute extends RouteDefinition {
+  location: SourceLocation | undefined;
+  handlerLocation: SourceLocation | undefined;
   /** Regex source of the full path; undefined for a route never matched by path (a static mount, or a template registered before). */
   source: string | undefined;
   /** Compiled from `source` at first use (matcherOf): undefined until then, null when it does not compile. */
   matcher: RegExp | null | undefined;
   entry: RouteEntry;
+}
+
+/** An entry's full routes as a list. */
+export function fullsOf(entry: RouteEntry): readonly FullRoute[] {
+  return isList(entry.fulls) ? entry.fulls : [entry.fulls];
+}
+
+function isList(fulls: FullRoute | readonly FullRoute[]): fulls is readonly FullRoute[] {
+  return Array.isArray(fulls);
 }
 
 /** A route's matcher, compiled at first use: most routes are never matched by path (that is only for requests the router did not answer). */
@@ -114,7 +129,11 @@ export interface Mount {
 
 export interface ModuleState {
   sinks: Set<{ sink: Sink }>;
-  fulls: Map<string, FullRoute>;
+  /**
+   * The full templates in `order`, by method: the route strings themselves, shared with the
+   * definitions (a key of method and template would be a string more per route).
+   */
+  fulls: Map<string, Set<string>>;
   order: FullRoute[];
   nodes: WeakMap<object, RouterNode>;
   routes: WeakMap<object, RouteInfo>;
@@ -250,25 +269,46 @@ export function emitSubtree(state: ModuleState, node: RouterNode, prefixes: Alt[
   for (const { child, part } of node.children) emitSubtree(state, child, joinParts(prefixes, part), depth + 1);
 }
 
+/** Distinct locations remembered by sharedLocation. */
+const RECENT_LOCATIONS = 4;
+const recentLocations: SourceLocation[] = [];
+
+/**
+ * `loc`, or an equal location a route was given shortly before: routes registered from one call
+ * site (in a loop, from a route table or a route factory) and their handlers written once share
+ * one object, where each held its own (about 50 bytes per location). A few compared, nothing per
+ * route remembered: routes registered each from its own line pay a few comparisons.
+ */
+export function sharedLocation<L extends SourceLocation | null | undefined>(loc: L): L {
+  if (!loc) return loc;
+  for (const known of recentLocations) if (sameLocation(known, loc)) return known as L;
+  if (recentLocations.unshift(loc) > RECENT_LOCATIONS) recentLocations.pop();
+  return loc;
+}
+
 /** Reports an entry under each prefix (once per full path); schedules its handler's lookup. */
 export function emitEntry(state: ModuleState, entry: RouteEntry, prefixes: Alt[]): void {
+  entry.location = sharedLocation(entry.location);
   for (const alt of joinParts(prefixes, entry.part)) {
     const route = templateOf(truncate(alt.text, MAX_TEMPLATE));
     // Once per registration and full path (a router mounted twice at one prefix reports once);
     // another app registering the same template reports it again (sinks merge duplicates).
-    if (entry.fulls.some((f) => f.def.route === route) || entry.fulls.length >= MAX_ALTS_PER_ENTRY) continue;
-    // Every field in the literal, so none is added later (lookup.ts fills the locations): an object
-    // given a property its literal lacked keeps it in a separate array, 40 bytes more per route.
-    const def: RouteDefinition = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined };
-    const full: FullRoute = { def, source: undefined, matcher: undefined, entry };
-    entry.fulls = entry.fulls.concat(full); // exact length: most entries keep one
-    const key = `${entry.method} ${route}`;
-    if (!state.fulls.has(key) && state.fulls.size < MAX_ROUTES) {
+    const fulls = fullsOf(entry);
+    if (fulls.some((f) => f.route === route) || fulls.length >= MAX_ALTS_PER_ENTRY) continue;
+    // The definition and its matcher in one object (a definition object of its own: 56 bytes more per
+    // route), every field in the literal, so none is added later (lookup.ts fills the locations): an
+    // object given a property its literal lacked keeps it in a separate array, 40 bytes more per route.
+    const full: FullRoute = { method: entry.method, route, location: entry.location, handlerLocation: entry.handlerLocation ?? undefined, source: undefined, matcher: undefined, entry };
+    // Most entries keep one: the route itself, not an array of one (56 bytes more per route).
+    entry.fulls = fulls.length === 0 ? full : fulls.concat(full);
+    let known = state.fulls.get(entry.method);
+    if (known === undefined) state.fulls.set(entry.method, (known = new Set()));
+    if (!known.has(route) && state.order.length < MAX_ROUTES) {
       if (!entry.isStatic) full.source = alt.source;
-      state.fulls.set(key, full);
+      known.add(route);
       state.order.push(full);
     }
-    if (!entry.deferred) for (const s of state.sinks) send(s.sink, def);
+    if (!entry.deferred) for (const s of state.sinks) send(s.sink, full);
     if (entry.handlerLocation === undefined && entry.handler) state.onLookup(entry);
   }
 }

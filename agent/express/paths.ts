@@ -60,10 +60,20 @@ export function joinParts(prefix: PathPart, part: PathPart): Alt[] {
   for (const a of prefix) {
     for (const b of part) {
       if (out.length >= MAX_ALTS) return out;
-      out.push({ text: truncate(a.text + b.text, MAX_TEMPLATE), source: a.source + b.source });
+      out.push({ text: truncate(flatConcat(a.text, b.text), MAX_TEMPLATE), source: flatConcat(a.source, b.source) });
     }
   }
   return exact(out);
+}
+
+/**
+ * `a + b` as one flat string. V8 makes `a + b` (13 characters or more) a pair of the two (a cons
+ * string, 32 bytes) that is flattened only when read whole; the route model keeps its templates
+ * and sources for the app's life, one per route, so it keeps them flat: a join copies the
+ * characters once. An empty side gives the other string itself (nothing copied).
+ */
+export function flatConcat(a: string, b: string): string {
+  return a === '' ? b : b === '' ? a : [a, b].join('');
 }
 
 /** The template as reported: the root is `/`. */
@@ -95,7 +105,8 @@ export function compileMatcher(source: string): RegExp | undefined {
  * attribute a request that never reached the router (rate-limited) to a template.
  */
 export function stringSource(text: string): string {
-  let out = '';
+  // The pieces joined at the end: one flat string (`+=` would leave a cons string per route).
+  const out: string[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === ':') {
@@ -115,30 +126,31 @@ export function stringSource(text: string): string {
       const mod = text[j];
       if (mod === '?' || mod === '*' || mod === '+') {
         j++;
-        const slash = out.endsWith('\\/');
-        if (slash) out = out.slice(0, -2);
+        // An escaped slash is always a piece of its own (escape below).
+        const slash = out[out.length - 1] === '\\/';
+        if (slash) out.pop();
         const lead = slash ? '\\/' : '';
-        out += mod === '?' ? `(?:${lead}(?:${group}))?` : mod === '*' ? `(?:${lead}.*)?` : `${lead}.+`;
+        out.push(mod === '?' ? `(?:${lead}(?:${group}))?` : mod === '*' ? `(?:${lead}.*)?` : `${lead}.+`);
       } else {
-        out += `(?:${group})`;
+        out.push(`(?:${group})`);
       }
       i = j - 1;
     } else if (c === '*') {
       let j = i + 1;
       while (j < text.length && /[\w$]/.test(text[j]!)) j++;
-      out += '.*';
+      out.push('.*');
       i = j - 1;
     } else if (c === '{') {
-      out += '(?:';
+      out.push('(?:');
     } else if (c === '}') {
-      out += ')?';
+      out.push(')?');
     } else if (c === '\\' && i + 1 < text.length) {
-      out += escape(text[++i]!);
+      out.push(escape(text[++i]!));
     } else {
-      out += escape(c);
+      out.push(escape(c));
     }
   }
-  return out;
+  return out.join('');
 }
 
 function closingParen(text: string, open: number): number {

@@ -138,7 +138,7 @@ export class RouteIndex {
  * exactly the one its template gives and every segment is plain, else undefined.
  */
 function plainSegments(full: FullRoute): string[] | undefined {
-  const text = full.def.route;
+  const text = full.route;
   if (full.source === undefined || text[0] !== '/' || text.length < 2) return undefined;
   if (full.source !== stringSource(text)) return undefined;
   const out: string[] = [];
@@ -161,6 +161,6 @@ function splitPath(path: string): string[] | undefined {
 
 /** Whether a request of `method` reaches a route of its method: HEAD reaches GET, OPTIONS any method. */
 export function reaches(full: FullRoute, method: string): boolean {
-  const fm = full.def.method;
+  const fm = full.method;
   return fm === method || fm === 'ALL' || method === 'OPTIONS' || (method === 'HEAD' && fm === 'GET');
 }

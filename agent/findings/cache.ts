@@ -37,7 +37,6 @@ interface TraceDigest {
   durationMs: number;
   cached: boolean;
   reads: ReadonlyMap<string, TracedRead>;
-  requestId: string;
 }
 
 /** The reads of a trace without any: one shared empty map, not one per kept digest. */
@@ -117,7 +116,7 @@ function digest(trace: Trace, options: OpportunityOptions): TraceDigest {
     const location = locate(trace, i, options);
     if (location) (reads ??= new Map()).set(key, { kind: span.kind, name: span.name, location, ms: span.durationMs });
   });
-  return { durationMs: trace.durationMs, cached, reads: reads ?? NO_READS, requestId: trace.requestId };
+  return { durationMs: trace.durationMs, cached, reads: reads ?? NO_READS };
 }
 
 // ---------------------------------------------------------------- low-hit-rate

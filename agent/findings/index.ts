@@ -91,8 +91,11 @@ export class FindingsEngine {
   readonly #probe: LagProbe | undefined;
   readonly #opportunities: CacheOpportunities;
   readonly #hitRates: HitRates;
-  /** Per endpoint, the handler and middleware locations its traces showed (for route profiles), in arrays of just their length. */
-  readonly #frames = new Map<string, SourceLocation[]>();
+  /**
+   * Per endpoint, the handler and middleware locations its traces showed (for route profiles): the
+   * one location itself while there is one (most routes), then an array of just their length.
+   */
+  readonly #frames = new Map<string, SourceLocation | SourceLocation[]>();
   #eventCursor: EventCursor | undefined;
   #ticks = 0;
   #probing = false;
@@ -220,7 +223,8 @@ export class FindingsEngine {
 
   /** The handler and middleware locations the endpoint's traces showed. */
   routeFrames(endpoint: string): SourceLocation[] {
-    return [...(this.#frames.get(endpoint) ?? [])];
+    const frames = this.#frames.get(endpoint);
+    return frames === undefined ? [] : Array.isArray(frames) ? [...frames] : [frames];
   }
 
   close(): void {
@@ -258,9 +262,15 @@ export class FindingsEngine {
     for (const span of trace.spans) {
       const at = span.location;
       if ((span.kind !== 'handler' && span.kind !== 'middleware') || !at) continue;
-      if (frames !== undefined && (frames.length >= MAX_FRAMES_PER_ROUTE || frames.some((f) => sameLocation(f, at)))) continue;
-      // concat: a new array of just its length (push would keep room for 16 more, per route).
-      frames = frames === undefined ? [at] : frames.concat(at);
+      if (frames === undefined) frames = at;
+      else if (!Array.isArray(frames)) {
+        if (sameLocation(frames, at)) continue;
+        frames = [frames, at];
+      } else {
+        if (frames.length >= MAX_FRAMES_PER_ROUTE || frames.some((f) => sameLocation(f, at))) continue;
+        // concat: a new array of just its length (push would keep room for 16 more, per route).
+        frames = frames.concat(at);
+      }
       this.#frames.set(trace.endpoint, frames);
     }
   }

@@ -50,7 +50,12 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
   /** When figures start from (construction or the last full reset): new endpoints' rate span starts here. */
   startedAt: number;
   private readonly tables = new Map<string, MethodTable<E>>();
-  private readonly byId = new Map<string, E>();
+  /**
+   * The endpoints by id, in the order they were made (the figures list them so). Without it (the
+   * app's thread, where nothing lists them in order) an id is read as its method and route: a Map
+   * entry fewer per endpoint, and no id string kept.
+   */
+  private readonly byId: Map<string, E> | undefined;
   /** Endpoints counted against the cap (the overflow bucket is not). */
   private count = 0;
   private overflowBucket: E | undefined;
@@ -61,24 +66,42 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
     private readonly hooks: RegistryHooks<E>,
     private readonly diag: Diagnostics,
     startedAt: number,
+    indexIds = true,
   ) {
     this.startedAt = startedAt;
+    this.byId = indexIds ? new Map() : undefined;
   }
 
   get(id: string): E | undefined {
-    return this.byId.get(id);
+    if (this.byId) return this.byId.get(id);
+    if (id === OVERFLOW_ID && this.overflowBucket) return this.overflowBucket;
+    // An id is `${method} ${route}` (endpointId), and no method holds a space.
+    const space = id.indexOf(' ');
+    const t = space < 0 ? undefined : this.tables.get(id.slice(0, space));
+    if (t === undefined) return undefined;
+    const route = id.slice(space + 1);
+    return t.routes.get(route) ?? (route === UNMATCHED_ROUTE ? t.unmatched : undefined);
   }
 
   has(id: string): boolean {
-    return this.byId.has(id);
+    return this.get(id) !== undefined;
   }
 
+  /** Every endpoint: in the order they were made when ids are indexed, else method by method. */
   values(): IterableIterator<E> {
-    return this.byId.values();
+    return this.byId ? this.byId.values() : this.eachEntry();
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.count + (this.overflowBucket ? 1 : 0);
+  }
+
+  private *eachEntry(): IterableIterator<E> {
+    for (const t of this.tables.values()) {
+      if (t.unmatched) yield t.unmatched;
+      yield* t.routes.values();
+    }
+    if (this.overflowBucket) yield this.overflowBucket;
   }
 
   isOverflow(ep: E): boolean {
@@ -147,7 +170,7 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
 
   remove(ep: E): void {
     ep.removed = true;
-    this.byId.delete(ep.id);
+    this.byId?.delete(ep.id);
     if (ep === this.overflowBucket) {
       this.overflowBucket = undefined;
     } else {
@@ -173,11 +196,11 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
       this.capWarning();
       return this.overflow();
     }
-    const ep = this.hooks.create(`${method} ${route}`, method, route, kind, this.startedAt);
+    const ep = this.hooks.create(endpointId(method, route), method, route, kind, this.startedAt);
     const t = this.table(method);
     if (kind === 'unmatched') t.unmatched = ep;
     else t.routes.set(route, ep);
-    this.byId.set(ep.id, ep);
+    this.byId?.set(ep.id, ep);
     this.count++;
     this.hooks.touch(ep);
     return ep;
@@ -187,7 +210,7 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
   overflow(): E {
     if (!this.overflowBucket) {
       this.overflowBucket = this.hooks.create(OVERFLOW_ID, OTHER_METHOD, OVERFLOW_ROUTE, 'overflow', this.startedAt);
-      this.byId.set(OVERFLOW_ID, this.overflowBucket);
+      this.byId?.set(OVERFLOW_ID, this.overflowBucket);
     }
     return this.overflowBucket;
   }
@@ -197,6 +220,11 @@ export class EndpointRegistry<E extends RegistryEntry = Endpoint> {
     this.capWarned = true;
     this.diag.warnOnce('ROUTELENS_WARN_ENDPOINT_CAP', `more than ${this.maxEndpoints} endpoints: new ones are folded into "${OVERFLOW_ID}" (maxEndpoints)`);
   }
+}
+
+/** An endpoint's id: its method and route (the overflow bucket's, OVERFLOW_ID, is one too). */
+export function endpointId(method: string, route: string): string {
+  return `${method} ${route}`;
 }
 
 function routeKey(route: string): string {

@@ -31,6 +31,8 @@ export type TraceListener = (trace: Trace) => void;
 export const FIRST_PER_ROUTE = 20;
 
 interface RouteSpans {
+  /** `METHOD route`, made once per route: every trace and traced request of the route carries this one string. */
+  readonly endpoint: string;
   seen: number;
   tokens: number;
   refilled: number;
@@ -41,7 +43,9 @@ interface RouteSpans {
 
 export class SpanRecorder implements SpanSink {
   readonly maxSpans: number;
-  private readonly routes = new Map<string, RouteSpans>();
+  /** By method, then by route: the keys are the strings the requests carry, not a new one per route. */
+  private readonly routes = new Map<string, Map<string, RouteSpans>>();
+  private routeCount = 0;
   private readonly listeners: TraceListener[] = [];
   private seq = 0;
   private keeper: TraceKeeper | undefined;
@@ -73,7 +77,7 @@ export class SpanRecorder implements SpanSink {
   }
 
   admit(method: string, route: string): boolean {
-    const r = this.route(`${method} ${route}`);
+    const r = this.route(method, route);
     if (r === undefined) return false;
     const sample = this.options.sample;
     if (sample === 'all' || r.seen++ < FIRST_PER_ROUTE) return true;
@@ -104,9 +108,9 @@ export class SpanRecorder implements SpanSink {
   }
 
   private keep(b: TraceBuffer, sample: RequestSample): void {
-    const endpoint = `${sample.method} ${sample.route}`;
-    const r = this.route(endpoint);
+    const r = this.route(sample.method, String(sample.route));
     if (r === undefined) return;
+    const endpoint = r.endpoint;
     const duration = sample.duration;
     for (const s of b.spans) if (s.durationMs < 0 || s.startMs + s.durationMs > duration) s.durationMs = Math.max(0, duration - s.startMs);
     const now = this.clock();
@@ -155,12 +159,15 @@ export class SpanRecorder implements SpanSink {
     };
   }
 
-  private route(endpoint: string): RouteSpans | undefined {
-    let r = this.routes.get(endpoint);
+  private route(method: string, route: string): RouteSpans | undefined {
+    let routes = this.routes.get(method);
+    let r = routes?.get(route);
     if (r === undefined) {
-      if (this.routes.size >= MAX_ROUTES) return undefined;
-      r = { seen: 0, tokens: 1, refilled: performance.now(), slowest: [], lastRecent: 0 };
-      this.routes.set(endpoint, r);
+      if (this.routeCount >= MAX_ROUTES) return undefined;
+      if (routes === undefined) this.routes.set(method, (routes = new Map()));
+      r = { endpoint: `${method} ${route}`, seen: 0, tokens: 1, refilled: performance.now(), slowest: [], lastRecent: 0 };
+      routes.set(route, r);
+      this.routeCount++;
     }
     return r;
   }

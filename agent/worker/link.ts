@@ -26,7 +26,7 @@ import type { Diagnostics } from '../log';
 import { MAX_PATH_EVERY, clampDuration, flagsOf, statusOf } from '../metrics';
 import { F_ERROR } from '../metrics/summary';
 import { createAlerts } from '../alerts';
-import { EndpointRegistry, type RegistryEntry } from '../metrics/registry';
+import { EndpointRegistry, type RegistryEntry, endpointId } from '../metrics/registry';
 import { PATHS_PER_ROUTE, replayable } from '../history/paths';
 import { SystemSampler } from '../metrics/system';
 import { advertise } from '../server';
@@ -61,29 +61,72 @@ function workerFile(): string | undefined {
   return undefined;
 }
 
-/** What the main thread keeps of an endpoint: where its samples go, and the path sampling's state. */
+/** EndpointRef.bits: the flags and counts the request path does not read. */
+const REGISTERED = 1;
+const REMOVED = 2;
+const KIND_SHIFT = 2;
+const KINDS: readonly EndpointKind[] = ['route', 'unmatched', 'overflow', 'custom'];
+const SENT_SHIFT = 4;
+const SENT_MASK = 0xf; // PATHS_PER_ROUTE (8) fits
+const EVERY_SHIFT = 8; // pathEvery, up to MAX_PATH_EVERY (256), above it
+
+/**
+ * What the main thread keeps of an endpoint: where its samples go, and the path sampling's state.
+ * One per endpoint, so it is kept small: what the request path does not read (two flags, the kind,
+ * two path counts) in one small integer, and the id made from the method and route when asked.
+ */
 class EndpointRef implements RegistryEntry {
-  registered = false;
   location: SourceLocation | undefined;
   handlerLocation: SourceLocation | undefined;
-  removed = false;
   /** The worker was told which endpoint `index` is. */
   bound = false;
   readonly replayable: boolean;
-  pathEvery = 1;
   pathCountdown = 1;
-  /** The hash of the last path sent, and how many were sent (up to PATHS_PER_ROUTE): two small integers, where a list of sent paths would hold an array per route. */
+  /** The hash of the last path sent: a small integer, where a list of sent paths would hold an array per route. */
   lastPath = 0;
-  pathsSent = 0;
+  private bits: number;
 
   constructor(
     readonly index: number,
-    readonly id: string,
     readonly method: string,
     readonly route: string,
-    readonly kind: EndpointKind,
+    kind: EndpointKind,
   ) {
     this.replayable = kind === 'route' && replayable(method, route);
+    this.bits = (KINDS.indexOf(kind) << KIND_SHIFT) | (1 << EVERY_SHIFT);
+  }
+
+  get id(): string {
+    return endpointId(this.method, this.route);
+  }
+  get kind(): EndpointKind {
+    return KINDS[(this.bits >> KIND_SHIFT) & 3]!;
+  }
+  get registered(): boolean {
+    return (this.bits & REGISTERED) !== 0;
+  }
+  set registered(on: boolean) {
+    this.bits = on ? this.bits | REGISTERED : this.bits & ~REGISTERED;
+  }
+  get removed(): boolean {
+    return (this.bits & REMOVED) !== 0;
+  }
+  set removed(on: boolean) {
+    this.bits = on ? this.bits | REMOVED : this.bits & ~REMOVED;
+  }
+  /** How many paths were sent (up to PATHS_PER_ROUTE). */
+  get pathsSent(): number {
+    return (this.bits >> SENT_SHIFT) & SENT_MASK;
+  }
+  set pathsSent(n: number) {
+    this.bits = (this.bits & ~(SENT_MASK << SENT_SHIFT)) | (n << SENT_SHIFT);
+  }
+  /** A path is taken once in this many answers. */
+  get pathEvery(): number {
+    return this.bits >> EVERY_SHIFT;
+  }
+  set pathEvery(n: number) {
+    this.bits = (this.bits & ((1 << EVERY_SHIFT) - 1)) | (n << EVERY_SHIFT);
   }
 }
 
@@ -104,14 +147,16 @@ export class FrontRecorder {
     private readonly history: boolean,
   ) {
     this.slowFromMs = slowFromMs;
-    const hooks = { create: (id: string, method: string, route: string, kind: EndpointKind) => new EndpointRef(this.nextIndex++, id, method, route, kind), touch() {}, remove() {} };
-    this.registry = new EndpointRegistry(maxEndpoints, hooks, diag, Date.now());
+    const hooks = { create: (_id: string, method: string, route: string, kind: EndpointKind) => new EndpointRef(this.nextIndex++, method, route, kind), touch() {}, remove() {} };
+    // No index by id: an id is read as its method and route (registry.get), so no id string is kept per endpoint.
+    this.registry = new EndpointRegistry(maxEndpoints, hooks, diag, Date.now(), false);
   }
 
   /** From now on, everything goes to `target` (the back end in this thread, after the worker stopped). */
   redirect(target: Pick<Metrics, 'registerRoute' | 'record' | 'recordCustom'>): void {
     this.target = target;
-    for (const ref of this.registry.values()) {
+    // In the order they were made, as the worker had them (the registry here lists them method by method).
+    for (const ref of [...this.registry.values()].sort((a, b) => a.index - b.index)) {
       if (ref.registered) target.registerRoute({ method: ref.method, route: ref.route, location: ref.location, handlerLocation: ref.handlerLocation });
     }
   }

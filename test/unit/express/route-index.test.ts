@@ -16,7 +16,7 @@ class CountingRegExp extends RegExp {
 function route(method: string, template: string, source = stringSource(template)): FullRoute & { matcher: CountingRegExp } {
   const compiled = compileMatcher(source)!;
   const matcher = new CountingRegExp(compiled.source, compiled.flags);
-  return { def: { method, route: template }, entry: undefined as unknown as FullRoute['entry'], source, matcher };
+  return { method, route: template, location: undefined, handlerLocation: undefined, entry: undefined as unknown as FullRoute['entry'], source, matcher };
 }
 
 const anyMethod = () => true;
@@ -52,8 +52,8 @@ describe('RouteIndex (the route table match)', () => {
     const order = [route('POST', '/items/:id'), route('GET', '/items/new'), route('GET', '/items/:id')];
     const index = new RouteIndex();
     index.update(order);
-    assert.equal(index.first(order, '/items/new', (f) => f.def.method === 'GET'), 1);
-    assert.equal(index.first(order, '/items/7', (f) => f.def.method === 'GET'), 2);
+    assert.equal(index.first(order, '/items/new', (f) => f.method === 'GET'), 1);
+    assert.equal(index.first(order, '/items/7', (f) => f.method === 'GET'), 2);
     assert.equal(index.first(order, '/items/7', anyMethod), 0);
   });
 

@@ -429,3 +429,21 @@ describe('findings: the list', () => {
     assert.doesNotThrow(() => engine.observe({ endpoint: 'GET /x' } as Trace));
   });
 });
+
+describe('findings: route frames (FindingsEngine.routeFrames)', () => {
+  it('lists the handler and middleware locations an endpoint’s traces showed, each once, in the order seen', () => {
+    const { engine } = setup();
+    assert.deepEqual(engine.routeFrames('GET /orders/:id'), []);
+    engine.observe(trace([]));
+    engine.observe(trace([]));
+    assert.deepEqual(engine.routeFrames('GET /orders/:id'), [HANDLER]);
+    const auth = at(30, '/app/auth.js');
+    engine.observe(trace([{ kind: 'middleware', name: 'auth', startMs: 0, durationMs: 1, location: auth }]));
+    engine.observe(trace([{ kind: 'middleware', name: 'auth', startMs: 0, durationMs: 1, location: { ...auth } }, { kind: 'db', name: 'SELECT 1', startMs: 1, durationMs: 1, location: at(40) }]));
+    assert.deepEqual(engine.routeFrames('GET /orders/:id'), [HANDLER, auth]);
+    // A copy: the caller's changes do not reach the engine.
+    engine.routeFrames('GET /orders/:id').pop();
+    assert.deepEqual(engine.routeFrames('GET /orders/:id'), [HANDLER, auth]);
+    assert.deepEqual(engine.routeFrames('GET /other'), []);
+  });
+});

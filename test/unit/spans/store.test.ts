@@ -5,7 +5,7 @@ import { resolveOptions } from '../../../agent/options';
 import { Diagnostics, silentLogger } from '../../../agent/log';
 import type { RequestSample } from '../../../agent/internal';
 import { TraceBuffer } from '../../../agent/spans/recorder';
-import { MAX_TOTAL_SUMMARIES, SpanKeeper, slowestFlat, stillSlowest, withSlowest } from '../../../agent/spans/keep';
+import { MAX_ROUTES, MAX_TOTAL_SUMMARIES, SpanKeeper, slowestFlat, stillSlowest, withSlowest } from '../../../agent/spans/keep';
 import { FIRST_PER_ROUTE, SpanRecorder } from '../../../agent/spans/store';
 
 const diag = new Diagnostics(silentLogger);
@@ -23,6 +23,16 @@ describe('SpanRecorder sampling', () => {
     const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag);
     assert.ok(Array.from({ length: 500 }, () => r.admit('GET', '/a')).every(Boolean));
     assert.equal(r.sampled, false);
+  });
+  it(`keeps the state of at most ${MAX_ROUTES} routes over every method; a method and a route are one route only together`, () => {
+    const r = new SpanRecorder({ sample: 'all', maxSpansPerRequest: 10 }, diag);
+    for (let i = 0; i < MAX_ROUTES / 2; i++) {
+      assert.equal(r.admit('GET', `/r${i}`), true);
+      assert.equal(r.admit('POST', `/r${i}`), true);
+    }
+    assert.equal(r.admit('PUT', '/r0'), false);
+    assert.equal(r.admit('GET', '/new'), false);
+    assert.equal(r.admit('GET', '/r0'), true);
   });
 });
 
