@@ -80,7 +80,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
     for (const v of variants) {
       const m = await measure(v, k, o);
       all.push(m);
-      log(`  ${v} #${k}: ${fmt(m.per.gross / 1e6, 3)} M instructions/request gross, ${fmt(m.per.net / 1e6, 3)} M net of its idle window (${fmt(m.per.periodicPerSecond / 1e6, 2)} M/s); window ${fmt(m.window.seconds, 0)} s`);
+      log(`  ${v} #${k}: ${fmt(m.per.gross / 1e6, 3)} M instructions/request gross, request path ${fmt(m.per.net / 1e6, 3)} M + periodic ${fmt(m.per.periodicPerSecond / 1e6, 2)} M/s (${o.pace > 1 ? 'two paces' : 'idle window'}); window ${fmt(m.window.seconds, 0)} s`);
     }
   }
   // Work left over from a warm-up only ever adds to an idle window: each variant's periodic rate is its lowest over the repeats,

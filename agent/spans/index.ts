@@ -12,7 +12,7 @@ import { installChannels } from './channels';
 import { layerSpans } from './express';
 import { installPg } from './pg';
 import { TraceBuffer, setSpanSink, spanSink } from './recorder';
-import { FIRST_PER_ROUTE, type SpanOptions, SpanRecorder } from './store';
+import { type SpanOptions, SpanRecorder } from './store';
 
 export { SpanRecorder, type SpanOptions, type TraceListener } from './store';
 export { CALL_SITE, withSpan } from './recorder';
@@ -44,16 +44,15 @@ export function stopSpans(recorder: SpanRecorder): void {
  * (`predictRoute`: the route index, O(1) in the number of routes), and the route's own sampling
  * decides (`SpanRecorder.admit`); a traced request's buffer is made then. A request whose route
  * cannot be told (no route matches: a 404, a static file, a route capture does not know yet) is
- * traced tentatively, by a sampling of its own shared by all such requests, and decided once its
- * route is known, as before routing. An untraced request's `trace` is null: no span source records
+ * traced tentatively, by a sampling of its own shared by all such requests, and its trace is
+ * decided by its route's own sampling once the route is known. An untraced request's `trace` is null: no span source records
  * anything for it.
  */
 function decisionOf(recorder: SpanRecorder): (ctx: RequestContext, method: string, url: string) => boolean {
-  const unknown = bucket(recorder.options.sample);
   return (ctx, method, url) => {
     if (spanSink() !== recorder || ctx.t0 === undefined) return false;
     const route = predictRoute(method, url);
-    const traced = route === undefined ? unknown() : recorder.admit(method, route);
+    const traced = route === undefined ? recorder.admitUnrouted() : recorder.admit(method, route);
     if (!traced) {
       ctx.trace = null;
       return false;
@@ -61,26 +60,6 @@ function decisionOf(recorder: SpanRecorder): (ctx: RequestContext, method: strin
     const b = new TraceBuffer(recorder, ctx.t0);
     b.decided = route !== undefined;
     ctx.trace = b;
-    return true;
-  };
-}
-
-/** A sampling of its own: the first FIRST_PER_ROUTE, then `sample` per second (a token bucket). */
-function bucket(sample: number | 'all'): () => boolean {
-  if (sample === 'all') return () => true;
-  let seen = 0;
-  let tokens = 1;
-  let refilled = performance.now();
-  return () => {
-    if (seen < FIRST_PER_ROUTE) {
-      seen++;
-      return true;
-    }
-    const now = performance.now();
-    tokens = Math.min(Math.max(1, sample), tokens + ((now - refilled) / 1000) * sample);
-    refilled = now;
-    if (tokens < 1) return false;
-    tokens--;
     return true;
   };
 }

@@ -30,12 +30,27 @@ export type TraceListener = (trace: Trace) => void;
 
 export const FIRST_PER_ROUTE = 20;
 
-interface RouteSpans {
-  /** `METHOD route`, made once per route: every trace and traced request of the route carries this one string. */
-  readonly endpoint: string;
+/** A sampling budget: the first FIRST_PER_ROUTE requests, then `sample` a second (a token bucket). */
+interface Budget {
   seen: number;
   tokens: number;
   refilled: number;
+}
+
+/** Whether `b` admits one more request (taking its token). */
+function takeFrom(b: Budget, sample: number | 'all'): boolean {
+  if (sample === 'all' || b.seen++ < FIRST_PER_ROUTE) return true;
+  const now = performance.now();
+  b.tokens = Math.min(Math.max(1, sample), b.tokens + ((now - b.refilled) / 1000) * sample);
+  b.refilled = now;
+  if (b.tokens < 1) return false;
+  b.tokens--;
+  return true;
+}
+
+interface RouteSpans extends Budget {
+  /** `METHOD route`, made once per route: every trace and traced request of the route carries this one string. */
+  readonly endpoint: string;
   /** The kept slowest traces' durations and ends, flat (keep.ts's slowestFlat; the keeper holds the traces). */
   slowest: readonly number[];
   lastRecent: number;
@@ -46,6 +61,7 @@ export class SpanRecorder implements SpanSink {
   /** By method, then by route: the keys are the strings the requests carry, not a new one per route. */
   private readonly routes = new Map<string, Map<string, RouteSpans>>();
   private routeCount = 0;
+  private readonly unrouted: Budget = { seen: 0, tokens: 1, refilled: performance.now() };
   private readonly listeners: TraceListener[] = [];
   private seq = 0;
   private keeper: TraceKeeper | undefined;
@@ -78,15 +94,12 @@ export class SpanRecorder implements SpanSink {
 
   admit(method: string, route: string): boolean {
     const r = this.route(method, route);
-    if (r === undefined) return false;
-    const sample = this.options.sample;
-    if (sample === 'all' || r.seen++ < FIRST_PER_ROUTE) return true;
-    const now = performance.now();
-    r.tokens = Math.min(Math.max(1, sample), r.tokens + ((now - r.refilled) / 1000) * sample);
-    r.refilled = now;
-    if (r.tokens < 1) return false;
-    r.tokens--;
-    return true;
+    return r !== undefined && takeFrom(r, this.options.sample);
+  }
+
+  /** For a request whose route is not known at its start (no route matches its path): one budget shared by all such requests. */
+  admitUnrouted(): boolean {
+    return takeFrom(this.unrouted, this.options.sample);
   }
 
   /** Called with every request's sample (the one finished request's context); O(spans) for a traced one, O(1) otherwise. */
