@@ -21,14 +21,35 @@ const PLAIN_LITERAL = /^[A-Za-z0-9._~!$&'=,;@%-]+$/;
 const PLAIN_PARAM = /^:[A-Za-z_$][\w$]*$/;
 const SLASH = 47;
 
+/**
+ * A node of the tree, or a number: a leaf holding one route (its position in registration order)
+ * and nothing below, most routes' last segment. Kept small: the tree holds every plain route.
+ */
+type Child = Node | number;
+
 interface Node {
-  literals: Map<string, Node> | undefined;
-  param: Node | undefined;
-  /** Positions (in registration order) of the routes whose template ends here. */
-  ends: number[];
+  literals: Map<string, Child> | undefined;
+  param: Child | undefined;
+  /** Positions (in registration order, ascending) of the routes whose template ends here. */
+  ends: number | number[] | undefined;
 }
 
-const node = (): Node => ({ literals: undefined, param: undefined, ends: [] });
+const node = (ends?: number): Node => ({ literals: undefined, param: undefined, ends });
+
+/** `ends` with one more route (positions only grow). */
+function withEnd(ends: Node['ends'], i: number): Node['ends'] {
+  if (ends === undefined) return i;
+  return typeof ends === 'number' ? [ends, i] : ends.concat(i);
+}
+
+/** The first route of `child`'s ends (ascending) for which `take` holds, else -1. */
+function firstEnd(child: Child, take: (i: number) => boolean): number {
+  const ends = typeof child === 'number' ? child : child.ends;
+  if (ends === undefined) return -1;
+  if (typeof ends === 'number') return take(ends) ? ends : -1;
+  for (const i of ends) if (take(i)) return i;
+  return -1;
+}
 
 export class RouteIndex {
   readonly #root = node();
@@ -42,7 +63,7 @@ export class RouteIndex {
     for (; this.#count < order.length; this.#count++) {
       const segments = plainSegments(order[this.#count]!);
       if (segments === undefined) this.#scanned.push(this.#count);
-      else this.#insert(segments).ends.push(this.#count);
+      else this.#insert(segments, this.#count);
     }
   }
 
@@ -89,11 +110,12 @@ export class RouteIndex {
     return best;
   }
 
-  #guessWalk(at: Node, order: readonly FullRoute[], url: string, start: number, end: number, method: string, best: number): number {
+  #guessWalk(at: Child, order: readonly FullRoute[], url: string, start: number, end: number, method: string, best: number): number {
     if (start >= end) {
-      for (const i of at.ends) if ((best < 0 || i < best) && reaches(order[i]!, method)) return i;
-      return best;
+      const i = firstEnd(at, (i) => (best < 0 || i < best) && reaches(order[i]!, method));
+      return i >= 0 ? i : best;
     }
+    if (typeof at === 'number') return best;
     let next = url.indexOf('/', start);
     if (next < 0 || next > end) next = end;
     const literal = at.literals?.get(url.slice(start, next).toLowerCase());
@@ -107,25 +129,38 @@ export class RouteIndex {
     return { indexed: this.#count - this.#scanned.length, scanned: this.#scanned.length };
   }
 
-  #insert(segments: readonly string[]): Node {
+  /** Adds route `i` under its segments (at least one: the template `/` is scanned). */
+  #insert(segments: readonly string[], i: number): void {
     let at = this.#root;
-    for (const s of segments) {
-      if (s === '') at = at.param ??= node();
+    for (let d = 0; d < segments.length; d++) {
+      const s = segments[d]!;
+      const child = s === '' ? at.param : (at.literals ??= new Map()).get(s);
+      const last = d === segments.length - 1;
+      let next: Child;
+      if (child === undefined) next = last ? i : node();
       else {
-        at.literals ??= new Map();
-        let next = at.literals.get(s);
-        if (next === undefined) at.literals.set(s, (next = node()));
-        at = next;
+        const n = typeof child === 'number' ? node(child) : child;
+        if (last) n.ends = withEnd(n.ends, i);
+        next = n;
       }
+      if (next !== child) {
+        if (s === '') at.param = next;
+        else at.literals!.set(s, next);
+      }
+      if (typeof next === 'number') return;
+      at = next;
     }
-    return at;
   }
 
-  #walk(at: Node, segments: readonly string[], depth: number, test: (i: number) => void): void {
+  #walk(at: Child, segments: readonly string[], depth: number, test: (i: number) => void): void {
     if (depth === segments.length) {
-      for (const i of at.ends) test(i);
+      firstEnd(at, (i) => {
+        test(i);
+        return false;
+      });
       return;
     }
+    if (typeof at === 'number') return;
     const s = segments[depth]!;
     const literal = at.literals?.get(s.toLowerCase());
     if (literal !== undefined) this.#walk(literal, segments, depth + 1, test);
