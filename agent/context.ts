@@ -46,9 +46,9 @@ export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 /**
  * Decides at a request's start whether it is traced (and sets its `trace`); true: it enters its
- * context. Installed by span recording; `req` is the request, `method` and `url` as received.
+ * context. Installed by span recording; `req` is the request as received (its URL is read only here).
  */
-export type TraceDecision = (ctx: RequestContext, method: string, url: string) => boolean;
+export type TraceDecision = (ctx: RequestContext, req: object) => boolean;
 
 /** Shared by every agent in the process (one AsyncLocalStorage, one switch). */
 const state = {
@@ -69,9 +69,9 @@ export const NOT_ENTERED = Symbol('routelens.context.notEntered');
  * when the storage is on for other requests, NOT_ENTERED when the storage is off.
  * Counts the request in flight; `requestEnded` with the same context ends it.
  */
-export function storeAtStart(ctx: RequestContext, method: string, url: string): RequestContext | undefined | typeof NOT_ENTERED {
+export function storeAtStart(ctx: RequestContext, req: object): RequestContext | undefined | typeof NOT_ENTERED {
   state.inFlight++;
-  const traced = state.decide !== undefined && decideSafely(state.decide, ctx, method, url);
+  const traced = state.decide !== undefined && decideSafely(state.decide, ctx, req);
   if (traced) {
     state.traced++;
     tracedContexts.add(ctx);
@@ -80,7 +80,7 @@ export function storeAtStart(ctx: RequestContext, method: string, url: string): 
     state.on = true;
     return ctx;
   }
-  return state.on ? undefined : NOT_ENTERED;
+  return storeOutside();
 }
 
 /** What a request that is not measured runs in (a paused middleware): no store while the storage is on. */
@@ -91,9 +91,9 @@ export function storeOutside(): undefined | typeof NOT_ENTERED {
 /** Traced requests in flight, by context (a WeakSet: no field on the context, no leak if one never ends). */
 const tracedContexts = new WeakSet<RequestContext>();
 
-function decideSafely(decide: TraceDecision, ctx: RequestContext, method: string, url: string): boolean {
+function decideSafely(decide: TraceDecision, ctx: RequestContext, req: object): boolean {
   try {
-    return decide(ctx, method, url);
+    return decide(ctx, req);
   } catch {
     return false;
   }

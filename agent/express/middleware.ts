@@ -28,7 +28,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { NOT_ENTERED, type RequestContext, requestContext, requestEnded, storeAtStart, storeOutside } from '../context';
 import type { MeasuringSwitch, RequestRecorder, RequestSample } from '../internal';
 import type { Diagnostics } from '../log';
-import { AT_ENTRY, type AppEntry, RequestState, capture, stateFor, track, untrack } from './request';
+import { AT_ENTRY, type AppEntry, RequestState, capture, requestUrl, stateFor, track, untrack } from './request';
 
 export interface MiddlewareOptions {
   diag: Diagnostics;
@@ -91,7 +91,7 @@ class Pending extends RequestState implements RequestContext, RequestSample {
   get url(): string {
     const req = this.req;
     if (req === undefined) return '';
-    const url = req.originalUrl ?? req.url ?? '';
+    const url = requestUrl(req);
     return url.length > MAX_URL ? url.slice(0, MAX_URL) : url;
   }
 
@@ -332,20 +332,20 @@ export function createMiddleware(recorder: RequestRecorder, opts: MiddlewareOpti
     if (capture.pending !== 0) discover(req, diag);
     const p = begin(req as unknown as Req, res as unknown as Res);
     // Entered only when something reads it (see context.ts: it costs every promise on Node 20).
-    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, p.method, originalUrl(req as unknown as Req));
+    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, req);
     if (store === NOT_ENTERED) next();
     else requestContext.run(store!, next);
   };
   const atEntry: AppEntry = (app, handle, req, res, callback) => {
     if (measuring.paused) return handle.call(app, req, res, callback);
     const p = begin(req as Req, res as Res);
-    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, p.method, originalUrl(req as Req));
+    const store = p === undefined ? NOT_ENTERED : storeAtStart(p, req as Req);
     if (store === NOT_ENTERED) return handle.call(app, req, res, callback);
     return requestContext.run(store!, () => handle.call(app, req, res, callback));
   };
   atEntry.start = (req, res) => {
     const p = measuring.paused ? undefined : begin(req as Req, res as Res);
-    const store = p === undefined ? storeOutside() : storeAtStart(p, p.method, originalUrl(req as Req));
+    const store = p === undefined ? storeOutside() : storeAtStart(p, req as Req);
     // Entered for the rest of this request's synchronous run and what it starts; undefined clears
     // a previous request's on the same connection.
     if (store !== NOT_ENTERED) requestContext.enterWith(store!);
@@ -385,12 +385,6 @@ function answeredBy(req: object, method: string): string | undefined {
     if (route !== undefined) return route;
   }
   return undefined;
-}
-
-/** The URL as the app received it (a router's `url` is relative to its mount). */
-function originalUrl(req: Req): string {
-  const url = req.originalUrl ?? req.url;
-  return typeof url === 'string' ? url : '';
 }
 
 /** Without route capture: Express's own `req.route.path`, never `req.baseUrl` (it holds real values). */

@@ -94,15 +94,25 @@ export const capture: { pending: number; modules: CaptureModule[] } = ((registry
   Symbol.for('routelens.express.capture')
 ] ??= { pending: 0, modules: [] });
 
+/** The URL as the app received it (a router's `url` is relative to its mount); '' when absent. */
+export function requestUrl(req: { originalUrl?: unknown; url?: unknown }): string {
+  const url = req.originalUrl ?? req.url;
+  return typeof url === 'string' ? url : '';
+}
+
 /**
  * The route a request will reach, told at its start from its method and URL by the first patched
  * Express module whose route table matches it; undefined when none does (a 404, or routes route
  * capture does not know). A guess: middleware may rewrite the URL, and two apps may share a path.
+ * A module registered by another copy of the agent that cannot guess is skipped.
  */
-export function predictRoute(method: string, url: string): string | undefined {
+export function predictRoute(method: string, req: object): string | undefined {
   const modules = capture.modules;
+  let url: string | undefined;
   for (let i = 0; i < modules.length; i++) {
-    const route = modules[i]!.predict(method, url);
+    const m = modules[i]!;
+    if (typeof m.predict !== 'function') continue;
+    const route = m.predict(method, (url ??= requestUrl(req)));
     if (route !== undefined) return route;
   }
   return undefined;

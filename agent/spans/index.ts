@@ -5,7 +5,7 @@
  * sources that are process-wide (diagnostics channels, the pg wrapper). The Express layer hook is
  * installed by route capture.
  */
-import { type RequestContext, traceRequests } from '../context';
+import { type TraceDecision, traceRequests } from '../context';
 import { predictRoute } from '../express/request';
 import type { Diagnostics } from '../log';
 import { installChannels } from './channels';
@@ -45,14 +45,14 @@ export function stopSpans(recorder: SpanRecorder): void {
  * decides (`SpanRecorder.admit`); a traced request's buffer is made then. A request whose route
  * cannot be told (no route matches: a 404, a static file, a route capture does not know yet) is
  * traced tentatively, by a sampling of its own shared by all such requests, and its trace is
- * decided by its route's own sampling once the route is known. An untraced request's `trace` is null: no span source records
- * anything for it.
+ * decided by its route's own sampling once the route is known. An untraced request's `trace` is
+ * null: no span source records anything for it.
  */
-function decisionOf(recorder: SpanRecorder): (ctx: RequestContext, method: string, url: string) => boolean {
-  return (ctx, method, url) => {
+function decisionOf(recorder: SpanRecorder): TraceDecision {
+  return (ctx, req) => {
     if (spanSink() !== recorder || ctx.t0 === undefined) return false;
-    const route = predictRoute(method, url);
-    const traced = route === undefined ? recorder.admitUnrouted() : recorder.admit(method, route);
+    const route = predictRoute(ctx.method, req);
+    const traced = route === undefined ? recorder.admitUnrouted() : recorder.admit(ctx.method, route);
     if (!traced) {
       ctx.trace = null;
       return false;
