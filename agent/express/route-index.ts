@@ -70,10 +70,13 @@ export class RouteIndex {
   /** The first registered route (position in `order`) that `accepts` and whose matcher matches `path`, else -1. */
   first(order: readonly FullRoute[], path: string, accepts: (full: FullRoute) => boolean): number {
     let best = -1;
-    const test = (i: number): void => {
-      if (best >= 0 && i >= best) return;
+    /** Whether route `i` matches before the best so far (it then becomes the best). */
+    const test = (i: number): boolean => {
+      if (best >= 0 && i >= best) return false;
       const full = order[i]!;
-      if (accepts(full) && matcherOf(full)?.test(path) === true) best = i;
+      if (!accepts(full) || matcherOf(full)?.test(path) !== true) return false;
+      best = i;
+      return true;
     };
     const segments = splitPath(path);
     if (segments === undefined) {
@@ -152,12 +155,9 @@ export class RouteIndex {
     }
   }
 
-  #walk(at: Child, segments: readonly string[], depth: number, test: (i: number) => void): void {
+  #walk(at: Child, segments: readonly string[], depth: number, test: (i: number) => boolean): void {
     if (depth === segments.length) {
-      firstEnd(at, (i) => {
-        test(i);
-        return false;
-      });
+      firstEnd(at, test);
       return;
     }
     if (typeof at === 'number') return;
