@@ -18,8 +18,9 @@
  * client's deltas, the spans' per-second sampling) falls on many more requests than it does
  * natively. The two request windows, the same requests at two paces, tell it apart: instructions
  * = per request × requests + per second × wall time (callgrind.ts's perRequest); the figure at
- * N req/s spreads the second part over N requests a second. The child runs with `--perf-basic-prof`, so the dumps' generated code is
- * named by function (the attribution tables). With BENCH_MARKS=1 the parent prints each phase's
+ * N req/s spreads the second part over N requests a second. The child runs with
+ * `--perf-basic-prof`, so the dumps' generated code is named by function (the attribution
+ * tables). With BENCH_MARKS=1 the parent prints each phase's
  * start on stdout, beside the child's own output: `BENCH_MARKS=1 BENCH_NODE_ARGS='--trace-opt
  * --trace-deopt'` shows what V8 still compiles inside the windows.
  */
