@@ -4,6 +4,7 @@
  * parts (cache, limiters, findings, measuring, process figures) are mirrored
  * here as the main thread reports them; their commands go back to it.
  */
+import { writeFileSync } from 'node:fs';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type AgentInfo, type CacheStats, type CommandName, type Finding, type RateLimitStats, type SystemStats, assertNever } from '../../protocol';
 import { Backend, type FrontView } from '../backend';
@@ -32,6 +33,19 @@ const IDLE_AFTER = 10;
 const SYNC_LIMIT_MS = 250;
 /** Cache events the mirror keeps for the editor's readers. */
 const CACHE_EVENTS_KEPT = 1000;
+
+/** This thread's name where the system shows thread names (`top -H`, `ps -T`, /proc): the agent's CPU apart from the app's. */
+const THREAD_NAME = 'routelens';
+
+/** Names this thread (Linux: a thread may rename itself through /proc/thread-self); elsewhere, or when refused, nothing. */
+function nameThread(): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', THREAD_NAME);
+  } catch {
+    // Not Linux, or /proc not mounted: the name is only a convenience.
+  }
+}
+nameThread();
 
 const port = parentPort as MessagePort;
 const data = workerData as WorkerData & { calls: MessagePort };

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +52,29 @@ describe('agent in a worker thread', function () {
     } finally {
       await a.close();
     }
+  });
+
+  it('names its thread routelens, so `top -H` and /proc tell the agent’s CPU from the app’s (Linux)', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const nameOf = (tid: string): string | undefined => {
+      try {
+        return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        return undefined; // the thread ended while listed
+      }
+    };
+    const named = (): string[] => readdirSync('/proc/self/task').filter((tid) => nameOf(tid) === 'routelens');
+    const before = named().length;
+    const a = await startAgentApp({ worker: true });
+    try {
+      await a.traffic('GET', '/users/7', 3);
+      await until(() => named().length === before + 1);
+      const [tid] = named();
+      assert.notEqual(Number(tid), process.pid, 'the app’s main thread keeps its name');
+    } finally {
+      await a.close();
+    }
+    await until(() => named().length === before);
   });
 
   it('streams to the editor from the worker; commands on the app’s parts run in the app’s thread', async () => {
