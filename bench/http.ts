@@ -14,7 +14,7 @@ import { USERS, mixedPlan } from './lib/plan';
 import { median, percentiles, relDiff } from './lib/stats';
 import { type StreamClient, connectStream } from './lib/stream';
 import { type Variant, specOf } from './lib/variants';
-import type { ChildMessage, ParentMessage } from './server';
+import type { ChildMessage, ParentMessage, ThreadCpu } from './server';
 
 export interface HttpSettings {
   rounds: number;
@@ -94,8 +94,13 @@ export class Child {
 
   /** The child's CPU time so far (user + system, µs), from its own `process.cpuUsage()`. */
   async cpuUs(): Promise<number> {
-    const { cpu } = await this.ask({ type: 'cpu' }, 'cpu');
-    return cpu.user + cpu.system;
+    return (await this.cpu()).total;
+  }
+
+  /** The child's CPU time so far (µs): the whole process's, and by thread where the child can tell (Linux). */
+  async cpu(): Promise<{ total: number; threads?: ThreadCpu }> {
+    const { cpu, threads } = await this.ask({ type: 'cpu' }, 'cpu');
+    return { total: cpu.user + cpu.system, threads };
   }
 
   send(msg: ParentMessage): void {
@@ -405,6 +410,11 @@ export interface SteadySettings {
 /** One variant in one round of runSteady. */
 export interface SteadyRound extends RatioRound {
   paced: { responses: number; rateAchieved: number };
+  /**
+   * The paced phase's CPU per request (µs) by thread, where the child can tell (Linux): the app's
+   * main thread, the agent's worker, and the rest (V8's and libuv's helpers: GC, compilers, I/O).
+   */
+  threads?: { main: number; agent: number; other: number };
   peakResponses: number;
 }
 
@@ -426,16 +436,28 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
       const { child, load } = server;
       try {
         await load.run({ durationMs: s.warmupMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.warmupMs) / 1000) });
-        const c0 = await child.cpuUs();
+        const t0 = await child.cpu();
         const paced = await load.run({ durationMs: s.pacedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.pacedMs) / 1000) });
-        const c1 = await child.cpuUs();
+        const t1 = await child.cpu();
+        const c0 = t0.total;
+        const c1 = t1.total;
         const peak = await load.run({ durationMs: s.peakMs });
         const c2 = await child.cpuUs();
         if (paced.errors > 0 || peak.errors > 0) throw new Error(`${variant}: ${paced.errors + peak.errors} failed requests`);
+        const perRequest = (us: number): number => us / Math.max(1, paced.responses);
         const r: SteadyRound = {
           variant,
           round,
-          cpuUsPerRequest: (c1 - c0) / Math.max(1, paced.responses),
+          cpuUsPerRequest: perRequest(c1 - c0),
+          ...(t0.threads && t1.threads
+            ? {
+                threads: {
+                  main: perRequest(t1.threads.main - t0.threads.main),
+                  agent: perRequest(t1.threads.agent - t0.threads.agent),
+                  other: perRequest(c1 - c0 - (t1.threads.main - t0.threads.main) - (t1.threads.agent - t0.threads.agent)),
+                },
+              }
+            : {}),
           peakRps: peak.responses / (peak.elapsedMs / 1000),
           peakCpuUsPerRequest: (c2 - c1) / Math.max(1, peak.responses),
           paced: { responses: paced.responses, rateAchieved: paced.responses / (paced.elapsedMs / 1000) },

@@ -2,7 +2,8 @@
  * The server under test, run in a child process (one per variant and round)
  * so its CPU time is measured alone: `node --import tsx bench/server.ts <variant>`. Its CPU
  * time is the whole process's (`process.cpuUsage()`: every thread, so an agent's worker thread
- * counts). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app); `BENCH_SOURCE_MAPS=0`
+ * counts); on Linux its answer also splits it by thread (the main thread, the agent's worker, the
+ * rest: `threadCpu`). `BENCH_ROUTES=n` adds n routes `/r<i>/:id` (the heap measurement's app); `BENCH_SOURCE_MAPS=0`
  * turns off the source maps tsx turned on.
  *
  * Talks to the parent over IPC only (no admin route, so bare and agent apps
@@ -18,7 +19,7 @@
  * unlike the client's, leave out the loopback and the client's own
  * scheduling delays. `mark` clears them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +38,8 @@ import { mountMiddleware } from './lib/middleware';
 
 export type ChildMessage =
   | { type: 'ready'; port: number; agent?: { port: number; token: string } }
-  | { type: 'cpu'; cpu: NodeJS.CpuUsage }
+  /** `threads`: CPU time so far by thread (µs), where /proc tells it (Linux). */
+  | { type: 'cpu'; cpu: NodeJS.CpuUsage; threads?: ThreadCpu }
   /** `worker`: the agent's worker thread's heap (the sum of its heap snapshot's self sizes), when it runs one. */
   | { type: 'heap'; heapUsed: number; arrayBuffers: number; worker?: number }
   | {
@@ -51,6 +53,12 @@ export type ChildMessage =
   | { type: 'error'; message: string };
 
 type Pcts = { count: number; p50: number; p95: number; p99: number };
+
+/** CPU time by thread (µs): the app's main thread and the agent's worker (the thread it names `routelens`). */
+export interface ThreadCpu {
+  main: number;
+  agent: number;
+}
 
 /** `heap` with `snapshot`: also writes a heap snapshot (v8.writeHeapSnapshot) to that file after the collections. */
 export type ParentMessage = { type: 'mark' } | { type: 'cpu' } | { type: 'heap'; snapshot?: string } | { type: 'snapshot' } | { type: 'profile-stop' } | { type: 'close' };
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
         profiler?.start();
         break;
       case 'cpu':
-        send({ type: 'cpu', cpu: process.cpuUsage() });
+        send({ type: 'cpu', cpu: process.cpuUsage(), threads: threadCpu() });
         break;
       case 'heap':
         void settledHeap().then(async (m) => {
@@ -233,3 +241,31 @@ main().catch((err: unknown) => {
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 100).unref();
 });
+
+/**
+ * This process's main thread's and the agent's worker's CPU time so far (µs), from each thread's
+ * /proc schedstat (its time on a CPU, in ns); undefined where there is no /proc (not Linux).
+ */
+function threadCpu(): ThreadCpu | undefined {
+  const read = (tid: string, file: string): string | undefined => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/${file}`, 'utf8');
+    } catch {
+      return undefined; // the thread ended while listed
+    }
+  };
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  const out: ThreadCpu = { main: 0, agent: 0 };
+  for (const tid of tids) {
+    const ns = Number(read(tid, 'schedstat')?.split(' ')[0]);
+    if (!Number.isFinite(ns)) continue;
+    if (Number(tid) === process.pid) out.main += ns / 1000;
+    else if (read(tid, 'comm')?.trim() === 'routelens') out.agent += ns / 1000;
+  }
+  return out;
+}

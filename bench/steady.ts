@@ -7,9 +7,9 @@
  */
 import { type SteadyRound, compare, startServer, stopServer } from './http';
 import { manyRoutesPlan } from './heap';
-import { fmt, fmtRange, mb, pct, table } from './lib/stats';
+import { fmt, fmtRange, mb, median, pct, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
-import { aaSpread, judge } from './lib/verdict';
+import { type Judged, aaSpread, judge, judgeRounds } from './lib/verdict';
 
 export const STEADY_TARGETS = {
   /** CPU per request, variant/bare, at most. */
@@ -51,62 +51,115 @@ export function reportSteady(results: SteadyRound[], variants: readonly Variant[
   log('  spread = the larger of the A/A median\'s distance from ×1 and half the interquartile range of its per-round ratios; a verdict is "met" or');
   log('  "not met" only when the figure is farther than that from its target. Ratios are medians of per-round ratios; CPU is the whole process\'s (every thread).');
   for (const line of verdicts) log(line);
+  const threads = reportThreads(results, variants, log);
+  if (threads) out.threads = threads;
   return out;
 }
+
+type ThreadName = keyof NonNullable<SteadyRound['threads']>;
+const THREADS: ReadonlyArray<[ThreadName, string]> = [
+  ['main', 'main thread'],
+  ['agent', "agent's worker"],
+  ['other', 'V8 and libuv helpers'],
+];
+
+/**
+ * Where each variant's CPU per request goes, by thread (the paced phase; Linux): per round, each
+ * thread's µs per request over bare's whole CPU per request in the same round, then the median
+ * over rounds. The main thread's line is the one the agent's request path shows in.
+ */
+function reportThreads(results: SteadyRound[], variants: readonly Variant[], log: Log): Record<string, Record<ThreadName, number>> | undefined {
+  if (!results.some((r) => r.threads)) return undefined;
+  const share = (v: Variant, thread: ThreadName): number => {
+    const shares: number[] = [];
+    for (const r of results) {
+      const bare = results.find((b) => b.variant === 'bare' && b.round === r.round);
+      if (r.variant === v && r.threads && bare) shares.push(r.threads[thread] / bare.cpuUsPerRequest);
+    }
+    return median(shares);
+  };
+  const out: Record<string, Record<ThreadName, number>> = {};
+  const rows: string[][] = [];
+  for (const v of variants) {
+    const row = Object.fromEntries(THREADS.map(([t]) => [t, share(v, t)])) as Record<ThreadName, number>;
+    out[v] = row;
+    rows.push([v, ...THREADS.map(([t]) => `${fmt(row[t] * 100, 1)} %`)]);
+  }
+  log('\n' + table(['CPU per request by thread (share of bare\'s whole)', ...THREADS.map(([, label]) => label)], rows));
+  log("  per round, each thread's CPU per request (its /proc schedstat) over bare's whole process in the same round, then the median over rounds;");
+  log("  the agent's worker is the thread it names routelens. A variant's shares need not add up to its ratio above (medians of different rounds).");
+  return out;
+}
+
+/** Section 4b's pairs of children by default (one with --quick). */
+export const HEAP_ROUNDS = 3;
 
 export interface HeapSettings {
   routes: number;
   requests: number;
+  /** Pairs of children (bare, agent). */
+  rounds: number;
   connections: number;
   log: Log;
 }
 
 export interface HeapResult {
-  /** Main-thread heap in use plus ArrayBuffers after full collections, bytes: started (idle) and after the requests, per variant. */
-  idle: Record<string, number>;
-  loaded: Record<string, number>;
-  /** agent − bare. */
-  retainedIdle: number;
-  retainedLoaded: number;
+  /** Main-thread heap in use plus ArrayBuffers after full collections, bytes, per round: started (idle) and after the requests, per variant. */
+  rounds: Array<{ idle: Record<string, number>; loaded: Record<string, number> }>;
+  /** agent − bare, per round. */
+  retainedIdle: number[];
+  retainedLoaded: number[];
 }
 
 /**
  * The agent's retained heap on the main thread: `bare` and `agent` (with a stream client), both
  * on an app with `routes` more routes and `--expose-gc`, each measured after start-up and after
- * `requests` requests, after full collections; the agent's is the difference.
+ * `requests` requests, after full collections; the agent's is the difference. `rounds` pairs of
+ * children (the order reversed every other round): the same code reads differently from child to
+ * child (what is in flight, when the last collection ran), and the verdict carries that spread.
  */
 export async function runHeap(s: HeapSettings): Promise<HeapResult> {
-  const idle: Record<string, number> = {};
-  const loaded: Record<string, number> = {};
-  for (const variant of ['bare', 'agent'] as const) {
-    const server = await startServer(variant, { connections: s.connections }, specOf(variant).stream === true, {
-      nodeArgs: ['--expose-gc'],
-      env: { BENCH_ROUTES: String(s.routes), BENCH_SOURCE_MAPS: '0' },
-      plan: (port) => manyRoutesPlan(port, s.routes, s.requests),
-    });
-    try {
-      idle[variant] = memory(await server.child.ask({ type: 'heap' }, 'heap'));
-      const r = await server.load.run({ durationMs: 600_000, maxRequests: s.requests });
-      if (r.errors > 0) throw new Error(`${variant}: ${r.errors} failed requests`);
-      loaded[variant] = memory(await server.child.ask({ type: 'heap' }, 'heap'));
-      s.log(`  ${variant}: ${r.responses} requests in ${(r.elapsedMs / 1000).toFixed(0)} s; heap ${mb(idle[variant])} idle, ${mb(loaded[variant])} after`);
-    } finally {
-      await stopServer(server);
+  const out: HeapResult = { rounds: [], retainedIdle: [], retainedLoaded: [] };
+  for (let round = 0; round < s.rounds; round++) {
+    const idle: Record<string, number> = {};
+    const loaded: Record<string, number> = {};
+    for (const variant of round % 2 === 0 ? (['bare', 'agent'] as const) : (['agent', 'bare'] as const)) {
+      const server = await startServer(variant, { connections: s.connections }, specOf(variant).stream === true, {
+        nodeArgs: ['--expose-gc'],
+        env: { BENCH_ROUTES: String(s.routes), BENCH_SOURCE_MAPS: '0' },
+        plan: (port) => manyRoutesPlan(port, s.routes, s.requests),
+      });
+      try {
+        idle[variant] = memory(await server.child.ask({ type: 'heap' }, 'heap'));
+        const r = await server.load.run({ durationMs: 600_000, maxRequests: s.requests });
+        if (r.errors > 0) throw new Error(`${variant}: ${r.errors} failed requests`);
+        loaded[variant] = memory(await server.child.ask({ type: 'heap' }, 'heap'));
+        s.log(`  round ${round + 1} ${variant}: ${r.responses} requests in ${(r.elapsedMs / 1000).toFixed(0)} s; heap ${mb(idle[variant])} idle, ${mb(loaded[variant])} after`);
+      } finally {
+        await stopServer(server);
+      }
     }
+    out.rounds.push({ idle, loaded });
+    out.retainedIdle.push(idle.agent! - idle.bare!);
+    out.retainedLoaded.push(loaded.agent! - loaded.bare!);
   }
-  return { idle, loaded, retainedIdle: idle.agent! - idle.bare!, retainedLoaded: loaded.agent! - loaded.bare! };
+  return out;
 }
 
 /** What the main thread holds: its heap and its ArrayBuffers' contents (a typed array over 64 bytes keeps them outside the heap). */
 const memory = (m: { heapUsed: number; arrayBuffers: number }): number => m.heapUsed + m.arrayBuffers;
 
-export function reportHeap(h: HeapResult, s: HeapSettings, log: Log): void {
-  const v = (bytes: number) => (bytes <= STEADY_TARGETS.heapBytes ? 'met' : 'not met');
-  log('\n' + table(['main-thread heap after GC', 'bare', 'agent', 'agent − bare', 'target', 'verdict'], [
-    ['idle (started, stream attached)', mb(h.idle.bare!), mb(h.idle.agent!), mb(h.retainedIdle), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, v(h.retainedIdle)],
-    [`after ${s.requests} requests, ${s.routes} routes`, mb(h.loaded.bare!), mb(h.loaded.agent!), mb(h.retainedLoaded), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, v(h.retainedLoaded)],
+export function reportHeap(h: HeapResult, s: HeapSettings, log: Log): { idle: Judged; loaded: Judged } {
+  const cell = (values: number[]): string => (values.length > 1 ? `${mb(median(values))} (${mb(Math.min(...values))}–${mb(Math.max(...values))})` : mb(values[0]!));
+  const of = (phase: 'idle' | 'loaded', variant: string): number[] => h.rounds.map((r) => r[phase][variant]!);
+  const verdicts = { idle: judgeRounds(h.retainedIdle, STEADY_TARGETS.heapBytes, mb), loaded: judgeRounds(h.retainedLoaded, STEADY_TARGETS.heapBytes, mb) };
+  log('\n' + table(['main-thread heap after GC (median, rounds)', 'bare', 'agent', 'agent − bare', 'target', 'verdict'], [
+    ['idle (started, stream attached)', cell(of('idle', 'bare')), cell(of('idle', 'agent')), cell(h.retainedIdle), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.idle.verdict],
+    [`after ${s.requests} requests, ${s.routes} routes`, cell(of('loaded', 'bare')), cell(of('loaded', 'agent')), cell(h.retainedLoaded), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.loaded.verdict],
   ]));
-  log('  heapUsed + arrayBuffers; one child per variant, --expose-gc, 3 full collections before each reading; one request in ten goes to a different unmatched path.');
+  log(`  heapUsed + arrayBuffers; ${h.rounds.length} child(ren) per variant, --expose-gc, 3 full collections before each reading; one request in ten goes to a different unmatched path.`);
+  log('  "agent − bare" is per round (the children of one round run back to back); met only when every round is within the target.');
   log('  `npm run bench -- heap --features --snapshot` attributes it (docs/performance.md).');
-  log(`  verdict agent heap: idle ${mb(h.retainedIdle)}: ${v(h.retainedIdle)}; after ${s.requests} requests over ${s.routes} routes ${mb(h.retainedLoaded)}: ${v(h.retainedLoaded)} (target ≤ ${mb(STEADY_TARGETS.heapBytes)})`);
+  log(`  verdict agent heap: idle ${mb(median(h.retainedIdle))}: ${verdicts.idle.text}; after ${s.requests} requests over ${s.routes} routes ${mb(median(h.retainedLoaded))}: ${verdicts.loaded.text} (target ≤ ${mb(STEADY_TARGETS.heapBytes)})`);
+  return verdicts;
 }

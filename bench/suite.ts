@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { type CacheResults, runCacheBench } from './cache';
 import { type Comparison, type HttpSettings, type RoundResult, calibrate, compare, percentileAgreement, runAlternating, runSteady } from './http';
-import { STEADY_VARIANTS, reportHeap, reportSteady, runHeap } from './steady';
+import { HEAP_ROUNDS, STEADY_VARIANTS, reportHeap, reportSteady, runHeap } from './steady';
 import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import { diffPerRequest, summarise } from './profile';
 import type { BenchInvocation } from './lib/args';
@@ -139,11 +139,10 @@ export async function runSuite(options: SuiteOptions): Promise<void> {
         if (args.aa) variants.push('bare-b');
         log(`  variants: ${variants.join(', ')}`);
         json.steadyOverhead = reportSteady(await runSteady(variants, steady), variants, log);
-        const heap = { routes: 2000, requests: args['heap-requests'] ?? (args.quick ? 20_000 : 100_000), connections: http.connections, log };
-        log(`\n== 4b. The agent's retained main-thread heap: idle, and after ${heap.requests} requests over ${heap.routes} routes`);
+        const heap = { routes: 2000, requests: args['heap-requests'] ?? (args.quick ? 20_000 : 100_000), rounds: args.quick ? 1 : HEAP_ROUNDS, connections: http.connections, log };
+        log(`\n== 4b. The agent's retained main-thread heap: idle, and after ${heap.requests} requests over ${heap.routes} routes (${heap.rounds} round(s))`);
         const h = await runHeap(heap);
-        reportHeap(h, heap, log);
-        json.heap = h;
+        json.heap = { ...h, verdicts: reportHeap(h, heap, log) };
       }
     }
   } finally {

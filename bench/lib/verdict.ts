@@ -35,3 +35,18 @@ export function judge(ratio: number, target: number, direction: 'at most' | 'at 
   if (-margin > spread) return { verdict: 'not met', text: 'not met' };
   return { verdict: 'unresolved', text: `unresolved (A/A spread ±${(spread * 100).toFixed(1)} % wider than the effect, ${(Math.abs(margin) * 100).toFixed(1)} % from the target)` };
 }
+
+/**
+ * A figure read once per round (no A/A line: a heap's bytes) against an upper bound: met when
+ * every round is within it, not met when every round is over it, unresolved when the rounds fall
+ * on both sides (`show` prints a value in the text).
+ */
+export function judgeRounds(values: readonly number[], target: number, show: (v: number) => string): Judged {
+  const read = values.filter((v) => Number.isFinite(v));
+  if (read.length === 0) return { verdict: 'unresolved', text: 'unresolved (no figure)' };
+  const lo = Math.min(...read);
+  const hi = Math.max(...read);
+  if (hi <= target) return { verdict: 'met', text: 'met' };
+  if (lo > target) return { verdict: 'not met', text: 'not met' };
+  return { verdict: 'unresolved', text: `unresolved (its ${read.length} rounds read ${show(lo)}–${show(hi)}, on both sides of the target)` };
+}
