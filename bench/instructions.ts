@@ -7,7 +7,7 @@
  * For each variant and repeat: the variant's server child (bench/server.ts, the same app,
  * routes, agent options and stream client as section 4) starts under
  * `valgrind --tool=callgrind --instr-atstart=no`, so nothing is counted until asked; the parent
- * sends `warmup` requests of the section-1 mix over one keep-alive connection (V8 tiers up),
+ * sends `warmup` requests of the section-1 mix over `connections` keep-alive connections (1 by default; V8 tiers up),
  * waits until its CPU per second is at its idle level (the optimising compiles and GC work the
  * warm-up started have finished), switches instrumentation on (`callgrind_control -i on`), sends
  * `requests` more `rehearsals` times and settles again, all uncounted (zeroed: the clock-driven
@@ -75,7 +75,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   const variants = o.variants as Variant[];
-  log(`instructions per request under callgrind: ${variants.join(', ')}; ${o.repeats} repeat(s) of ${o.warmup} warm-up + ${o.requests} counted requests (section-1 mix, 1 connection), then ${o.idle} s idle`);
+  log(`instructions per request under callgrind: ${variants.join(', ')}; ${o.repeats} repeat(s) of ${o.warmup} warm-up + ${o.requests} counted requests (section-1 mix, ${o.connections} connection(s)), then ${o.idle} s idle`);
   const all: Measured[] = [];
   for (let k = 1; k <= o.repeats; k++) {
     for (const v of variants) {
@@ -97,7 +97,7 @@ export async function runInstructions(o: InstructionOptions): Promise<void> {
 
 async function measure(variant: Variant, repeat: number, o: InstructionOptions): Promise<Measured> {
   const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(DIR, 'cg.%p')}`, `--log-file=${join(DIR, 'valgrind.%p.log')}`];
-  const server = await startServer(variant, { connections: 1 }, specOf(variant).stream === true, { nodeArgs: NODE_FLAGS, wrapper: { argv: wrapper, readyTimeoutMs: 600_000 } });
+  const server = await startServer(variant, { connections: o.connections }, specOf(variant).stream === true, { nodeArgs: NODE_FLAGS, wrapper: { argv: wrapper, readyTimeoutMs: 600_000 } });
   const pid = String(server.child.pid);
   const control = (...args: string[]) => run('callgrind_control', [...args, pid], { timeout: 120_000 });
   const send = async (n: number, rate?: number) => {

@@ -110,6 +110,7 @@ export const COMMANDS = {
       idle: { kind: 'number', default: 10, help: 'seconds of the idle window after the requests (periodic work per second)' },
       pace: { kind: 'number', default: 3, help: 'the counted requests are sent again, taking this many times as long: the work of the clock is told from the work per request by the two paces (1: not sent again; the idle window\'s rate stands in)' },
       rate: { kind: 'number', default: 2000, help: 'requests/s at which the periodic work is spread over requests in the "at N/s" figure' },
+      connections: { kind: 'number', default: 1, help: 'keep-alive connections the requests go over (more: requests in flight together, as in section 4\'s 8)' },
       top: { kind: 'number', default: 15, help: 'agent functions listed per window' },
       out: { kind: 'string', arg: 'FILE', default: 'bench/results/instructions.json', help: 'where the JSON results go' },
     },
