@@ -33,6 +33,8 @@ export const VARIANT_SPECS = {
   'agent-nospans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '0' }, help: 'as agent, with ROUTELENS_SPANS=0 (no spans)' },
   'agent-metrics': { agent: 'metrics', middleware: 'agent', help: 'the middleware with `server: false` (no local server, no stream)' },
   'agent-idle': { agent: 'idle', middleware: 'none', help: 'createAgent(), no middleware' },
+  'agent-idle-nospans': { agent: 'idle', middleware: 'none', env: { ROUTELENS_SPANS: '0' }, help: 'agent-idle with ROUTELENS_SPANS=0 (no layer hook): what the spans cost an app they never trace' },
+  'agent-idle-inline': { agent: 'idle', middleware: 'none', env: { ROUTELENS_WORKER: '0' }, help: "agent-idle with ROUTELENS_WORKER=0 (no worker thread): what the worker's presence costs an app" },
   'agent-idle-b': { agent: 'idle', middleware: 'none', help: 'the same as agent-idle, a second child: the limiter section\'s A/A check' },
   'agent-worker': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '1' }, help: "as agent, with ROUTELENS_WORKER=1 (the back end in the agent's worker thread)" },
   'agent-inline': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '0' }, help: "as agent, with ROUTELENS_WORKER=0 (the back end in the app's main thread)" },
