@@ -16,7 +16,7 @@ import { agentSource, loadAgent, prepareAgent } from './lib/adapter';
 import type { BenchInvocation } from './lib/args';
 import { type PlannedRequest, buildRequest } from './lib/client';
 import { type HeapSnapshot, eachNode } from './lib/heap-snapshot';
-import { mb, median, table } from './lib/stats';
+import { mb, mbSpread, median, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 
 export type HeapOptions = Extract<BenchInvocation, { command: 'heap' }>['options'];
@@ -145,7 +145,7 @@ function report(rows: readonly Row[], all: Map<string, Readings[]>, routes: numb
     const cells: string[] = [];
     for (let i = 0; i <= checkpoints.length; i++) {
       const diffs = runs.map((r, k) => r[i]! - bare[k]![i]!);
-      cells.push(diffs.length > 1 ? `${mb(median(diffs))} (${mb(Math.min(...diffs))}–${mb(Math.max(...diffs))})` : mb(diffs[0]!));
+      cells.push(mbSpread(diffs));
     }
     const last = checkpoints.length;
     const perRoute = median(runs.map((r, k) => (r[last]! - bare[k]![last]! - (r[0]! - bare[k]![0]!)) / routes));
@@ -165,7 +165,7 @@ function reportWorkers(rows: readonly Row[], workers: Map<string, Array<Array<nu
     const cells: string[] = [];
     for (let i = 0; i <= checkpoints.length; i++) {
       const values = runs.map((r) => r[i]).filter((w): w is number => w !== undefined);
-      cells.push(values.length === 0 ? '–' : values.length > 1 ? `${mb(median(values))} (${mb(Math.min(...values))}–${mb(Math.max(...values))})` : mb(values[0]!));
+      cells.push(values.length === 0 ? '–' : mbSpread(values));
     }
     body.push([row.label, ...cells]);
   }

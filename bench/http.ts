@@ -439,25 +439,17 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
         const t0 = await child.cpu();
         const paced = await load.run({ durationMs: s.pacedMs, rate: s.rate, maxRequests: Math.ceil((s.rate * s.pacedMs) / 1000) });
         const t1 = await child.cpu();
-        const c0 = t0.total;
         const c1 = t1.total;
         const peak = await load.run({ durationMs: s.peakMs });
         const c2 = await child.cpuUs();
         if (paced.errors > 0 || peak.errors > 0) throw new Error(`${variant}: ${paced.errors + peak.errors} failed requests`);
         const perRequest = (us: number): number => us / Math.max(1, paced.responses);
+        const pacedUs = c1 - t0.total;
         const r: SteadyRound = {
           variant,
           round,
-          cpuUsPerRequest: perRequest(c1 - c0),
-          ...(t0.threads && t1.threads
-            ? {
-                threads: {
-                  main: perRequest(t1.threads.main - t0.threads.main),
-                  agent: perRequest(t1.threads.agent - t0.threads.agent),
-                  other: perRequest(c1 - c0 - (t1.threads.main - t0.threads.main) - (t1.threads.agent - t0.threads.agent)),
-                },
-              }
-            : {}),
+          cpuUsPerRequest: perRequest(pacedUs),
+          ...(t0.threads && t1.threads ? { threads: byThread(pacedUs, t0.threads, t1.threads, perRequest) } : {}),
           peakRps: peak.responses / (peak.elapsedMs / 1000),
           peakCpuUsPerRequest: (c2 - c1) / Math.max(1, peak.responses),
           paced: { responses: paced.responses, rateAchieved: paced.responses / (paced.elapsedMs / 1000) },
@@ -472,6 +464,13 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
     s.log(`  round ${round}: ${line.join(' | ')}`);
   }
   return results;
+}
+
+/** A phase's CPU (µs, every thread) split by thread between two readings, each part through `per`: the rest is V8's and libuv's helpers. */
+function byThread(totalUs: number, from: ThreadCpu, to: ThreadCpu, per: (us: number) => number): NonNullable<SteadyRound['threads']> {
+  const main = to.main - from.main;
+  const agent = to.agent - from.agent;
+  return { main: per(main), agent: per(agent), other: per(totalUs - main - agent) };
 }
 
 /** Agent vs client (and vs the server-side references) percentiles for /users/:id: medians over rounds, and relative differences. */

@@ -7,7 +7,7 @@
  */
 import { type SteadyRound, compare, startServer, stopServer } from './http';
 import { manyRoutesPlan } from './heap';
-import { fmt, fmtRange, mb, median, pct, table } from './lib/stats';
+import { fmt, fmtRange, mb, mbSpread, median, pct, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
 import { type Judged, aaSpread, judge, judgeRounds } from './lib/verdict';
 
@@ -150,12 +150,11 @@ export async function runHeap(s: HeapSettings): Promise<HeapResult> {
 const memory = (m: { heapUsed: number; arrayBuffers: number }): number => m.heapUsed + m.arrayBuffers;
 
 export function reportHeap(h: HeapResult, s: HeapSettings, log: Log): { idle: Judged; loaded: Judged } {
-  const cell = (values: number[]): string => (values.length > 1 ? `${mb(median(values))} (${mb(Math.min(...values))}–${mb(Math.max(...values))})` : mb(values[0]!));
   const of = (phase: 'idle' | 'loaded', variant: string): number[] => h.rounds.map((r) => r[phase][variant]!);
   const verdicts = { idle: judgeRounds(h.retainedIdle, STEADY_TARGETS.heapBytes, mb), loaded: judgeRounds(h.retainedLoaded, STEADY_TARGETS.heapBytes, mb) };
   log('\n' + table(['main-thread heap after GC (median, rounds)', 'bare', 'agent', 'agent − bare', 'target', 'verdict'], [
-    ['idle (started, stream attached)', cell(of('idle', 'bare')), cell(of('idle', 'agent')), cell(h.retainedIdle), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.idle.verdict],
-    [`after ${s.requests} requests, ${s.routes} routes`, cell(of('loaded', 'bare')), cell(of('loaded', 'agent')), cell(h.retainedLoaded), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.loaded.verdict],
+    ['idle (started, stream attached)', mbSpread(of('idle', 'bare')), mbSpread(of('idle', 'agent')), mbSpread(h.retainedIdle), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.idle.verdict],
+    [`after ${s.requests} requests, ${s.routes} routes`, mbSpread(of('loaded', 'bare')), mbSpread(of('loaded', 'agent')), mbSpread(h.retainedLoaded), `≤ ${mb(STEADY_TARGETS.heapBytes)}`, verdicts.loaded.verdict],
   ]));
   log(`  heapUsed + arrayBuffers; ${h.rounds.length} child(ren) per variant, --expose-gc, 3 full collections before each reading; one request in ten goes to a different unmatched path.`);
   log('  "agent − bare" is per round (the children of one round run back to back); met only when every round is within the target.');

@@ -42,6 +42,12 @@ export function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
 }
 
+/** Byte readings of several rounds as their median in MB and, with more than one, their range: `5.29 MB (5.13 MB–5.34 MB)`. */
+export function mbSpread(values: readonly number[]): string {
+  if (values.length <= 1) return mb(values[0]!);
+  return `${mb(median([...values]))} (${mb(Math.min(...values))}–${mb(Math.max(...values))})`;
+}
+
 export function pct(fraction: number, digits = 1): string {
   if (!Number.isFinite(fraction)) return 'n/a';
   const s = (fraction * 100).toFixed(digits);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Connections, buildRequest, runLoad } from '../../../bench/lib/client';
-import { median, percentiles, relDiff, table } from '../../../bench/lib/stats';
+import { mbSpread, median, percentiles, relDiff, table } from '../../../bench/lib/stats';
 
 async function serve(handler: http.RequestListener): Promise<{ port: number; close: () => Promise<void>; seen: string[] }> {
   const seen: string[] = [];
@@ -129,5 +129,11 @@ describe('bench stats', () => {
     assert.equal(relDiff(105, 100), 0.05);
     assert.ok(Number.isNaN(relDiff(1, 0)));
     assert.equal(table(['a', 'b'], [['x', '10']]).split('\n')[2], 'x  10');
+  });
+
+  it('mbSpread: one reading as MB, several as their median with their range', () => {
+    const MB = 1024 * 1024;
+    assert.equal(mbSpread([5 * MB]), '5.00 MB');
+    assert.equal(mbSpread([5.34 * MB, 5.13 * MB, 5.29 * MB]), '5.29 MB (5.13 MB–5.34 MB)');
   });
 });
