@@ -414,7 +414,7 @@ export interface SteadyRound extends RatioRound {
    * The paced phase's CPU per request (µs) by thread, where the child can tell (Linux): the app's
    * main thread, the agent's worker, and the rest (V8's and libuv's helpers: GC, compilers, I/O).
    */
-  threads?: { main: number; agent: number; other: number };
+  threads?: { main: number; agent: number; other: number; kernel?: MainKernel };
   peakResponses: number;
 }
 
@@ -466,11 +466,29 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
   return results;
 }
 
+/**
+ * The main thread in the kernel's accounting, per request of a phase: its CPU time in system mode
+ * (µs; its schedstat time split by the phase's user and system ticks) and its context switches,
+ * voluntary (it waited: epoll, a lock) and involuntary (it was preempted).
+ */
+export interface MainKernel {
+  system: number;
+  voluntary: number;
+  involuntary: number;
+}
+
 /** A phase's CPU (µs, every thread) split by thread between two readings, each part through `per`: the rest is V8's and libuv's helpers. */
 function byThread(totalUs: number, from: ThreadCpu, to: ThreadCpu, per: (us: number) => number): NonNullable<SteadyRound['threads']> {
   const main = to.main - from.main;
   const agent = to.agent - from.agent;
-  return { main: per(main), agent: per(agent), other: per(totalUs - main - agent) };
+  const out: NonNullable<SteadyRound['threads']> = { main: per(main), agent: per(agent), other: per(totalUs - main - agent) };
+  const [k0, k1] = [from.mainKernel, to.mainKernel];
+  if (k0 && k1) {
+    const system = k1.systemTicks - k0.systemTicks;
+    const ticks = k1.userTicks - k0.userTicks + system;
+    out.kernel = { system: per(ticks > 0 ? (main * system) / ticks : 0), voluntary: per(k1.voluntary - k0.voluntary), involuntary: per(k1.involuntary - k0.involuntary) };
+  }
+  return out;
 }
 
 /** Agent vs client (and vs the server-side references) percentiles for /users/:id: medians over rounds, and relative differences. */

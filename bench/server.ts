@@ -58,6 +58,12 @@ type Pcts = { count: number; p50: number; p95: number; p99: number };
 export interface ThreadCpu {
   main: number;
   agent: number;
+  /**
+   * The main thread's kernel accounting so far: its user and system time in clock ticks (/proc
+   * stat; only their ratio is used), and how often it gave up its CPU (voluntary: it waited, for
+   * epoll or a lock) or was taken off it (involuntary: preempted), from /proc status.
+   */
+  mainKernel?: { userTicks: number; systemTicks: number; voluntary: number; involuntary: number };
 }
 
 /** `heap` with `snapshot`: also writes a heap snapshot (v8.writeHeapSnapshot) to that file after the collections. */
@@ -264,8 +270,20 @@ function threadCpu(): ThreadCpu | undefined {
   for (const tid of tids) {
     const ns = Number(read(tid, 'schedstat')?.split(' ')[0]);
     if (!Number.isFinite(ns)) continue;
-    if (Number(tid) === process.pid) out.main += ns / 1000;
-    else if (read(tid, 'comm')?.trim() === 'routelens') out.agent += ns / 1000;
+    if (Number(tid) === process.pid) {
+      out.main += ns / 1000;
+      const kernel = mainKernel(read(tid, 'stat'), read(tid, 'status'));
+      if (kernel) out.mainKernel = kernel;
+    } else if (read(tid, 'comm')?.trim() === 'routelens') out.agent += ns / 1000;
   }
   return out;
+}
+
+/** A thread's ticks in user and system mode (/proc stat's 14th and 15th fields) and its context switches (/proc status). */
+function mainKernel(stat: string | undefined, status: string | undefined): ThreadCpu['mainKernel'] {
+  if (stat === undefined || status === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": field 3 onwards
+  const count = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1]);
+  const kernel = { userTicks: Number(fields[11]), systemTicks: Number(fields[12]), voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches') };
+  return Object.values(kernel).every(Number.isFinite) ? kernel : undefined;
 }

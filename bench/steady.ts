@@ -56,38 +56,62 @@ export function reportSteady(results: SteadyRound[], variants: readonly Variant[
   return out;
 }
 
-type ThreadName = keyof NonNullable<SteadyRound['threads']>;
+type ThreadName = 'main' | 'agent' | 'other';
 const THREADS: ReadonlyArray<[ThreadName, string]> = [
   ['main', 'main thread'],
   ['agent', "agent's worker"],
   ['other', 'V8 and libuv helpers'],
 ];
 
+/** Each variant's medians over rounds: each thread's share of bare's whole CPU per request, and the main thread in the kernel's accounting. */
+export type ThreadReport = Record<ThreadName, number> & { kernel?: { system: number; voluntary: number; involuntary: number } };
+
 /**
  * Where each variant's CPU per request goes, by thread (the paced phase; Linux): per round, each
  * thread's µs per request over bare's whole CPU per request in the same round, then the median
- * over rounds. The main thread's line is the one the agent's request path shows in.
+ * over rounds. The main thread's line is the one the agent's request path shows in. Then the main
+ * thread's own time in the kernel (same shares) and its context switches per request: what its
+ * CPU time is made of besides the instructions it executes.
  */
-function reportThreads(results: SteadyRound[], variants: readonly Variant[], log: Log): Record<string, Record<ThreadName, number>> | undefined {
+function reportThreads(results: SteadyRound[], variants: readonly Variant[], log: Log): Record<string, ThreadReport> | undefined {
   if (!results.some((r) => r.threads)) return undefined;
-  const share = (v: Variant, thread: ThreadName): number => {
-    const shares: number[] = [];
+  const overRounds = (v: Variant, read: (r: SteadyRound, bareCpu: number) => number | undefined): number => {
+    const values: number[] = [];
     for (const r of results) {
       const bare = results.find((b) => b.variant === 'bare' && b.round === r.round);
-      if (r.variant === v && r.threads && bare) shares.push(r.threads[thread] / bare.cpuUsPerRequest);
+      const value = r.variant === v && bare ? read(r, bare.cpuUsPerRequest) : undefined;
+      if (value !== undefined) values.push(value);
     }
-    return median(shares);
+    return median(values);
   };
-  const out: Record<string, Record<ThreadName, number>> = {};
+  const out: Record<string, ThreadReport> = {};
   const rows: string[][] = [];
+  const kernelRows: string[][] = [];
   for (const v of variants) {
-    const row = Object.fromEntries(THREADS.map(([t]) => [t, share(v, t)])) as Record<ThreadName, number>;
-    out[v] = row;
+    const row: ThreadReport = {
+      main: overRounds(v, (r, bare) => r.threads && r.threads.main / bare),
+      agent: overRounds(v, (r, bare) => r.threads && r.threads.agent / bare),
+      other: overRounds(v, (r, bare) => r.threads && r.threads.other / bare),
+    };
     rows.push([v, ...THREADS.map(([t]) => `${fmt(row[t] * 100, 1)} %`)]);
+    if (results.some((r) => r.variant === v && r.threads?.kernel)) {
+      row.kernel = {
+        system: overRounds(v, (r, bare) => r.threads?.kernel && r.threads.kernel.system / bare),
+        voluntary: overRounds(v, (r) => r.threads?.kernel?.voluntary),
+        involuntary: overRounds(v, (r) => r.threads?.kernel?.involuntary),
+      };
+      const k = row.kernel;
+      kernelRows.push([v, `${fmt((row.main - k.system) * 100, 1)} %`, `${fmt(k.system * 100, 1)} %`, fmt(k.voluntary, 3), fmt(k.involuntary * 1000, 2)]);
+    }
+    out[v] = row;
   }
   log('\n' + table(['CPU per request by thread (share of bare\'s whole)', ...THREADS.map(([, label]) => label)], rows));
   log("  per round, each thread's CPU per request (its /proc schedstat) over bare's whole process in the same round, then the median over rounds;");
   log("  the agent's worker is the thread it names routelens. A variant's shares need not add up to its ratio above (medians of different rounds).");
+  if (kernelRows.length === 0) return out;
+  log('\n' + table(["main thread (share of bare's whole)", 'user', 'system', 'waits per request', 'preemptions per 1000'], kernelRows));
+  log("  the main thread's schedstat time split by its user and system ticks (/proc stat), and its voluntary (waits: epoll, a lock) and");
+  log('  involuntary (preemptions) context switches (/proc status) per request; medians over rounds.');
   return out;
 }
 
