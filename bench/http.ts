@@ -469,12 +469,15 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
 /**
  * The main thread in the kernel's accounting, per request of a phase: its CPU time in system mode
  * (µs; its schedstat time split by the phase's user and system ticks) and its context switches,
- * voluntary (it waited: epoll, a lock) and involuntary (it was preempted).
+ * voluntary (it waited: epoll, a lock) and involuntary (it was preempted); and, from V8, the
+ * garbage-collection pauses in its time.
  */
 export interface MainKernel {
   system: number;
   voluntary: number;
   involuntary: number;
+  /** Its garbage-collection pauses (µs per request; part of its user time), where the child reports them. */
+  gc?: number;
 }
 
 /** A phase's CPU (µs, every thread) split by thread between two readings, each part through `per`: the rest is V8's and libuv's helpers. */
@@ -487,6 +490,7 @@ function byThread(totalUs: number, from: ThreadCpu, to: ThreadCpu, per: (us: num
     const system = k1.systemTicks - k0.systemTicks;
     const ticks = k1.userTicks - k0.userTicks + system;
     out.kernel = { system: per(ticks > 0 ? (main * system) / ticks : 0), voluntary: per(k1.voluntary - k0.voluntary), involuntary: per(k1.involuntary - k0.involuntary) };
+    if (from.mainGc !== undefined && to.mainGc !== undefined) out.kernel.gc = per(to.mainGc - from.mainGc);
   }
   return out;
 }

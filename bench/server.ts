@@ -24,7 +24,7 @@ import inspector from 'node:inspector';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
@@ -64,6 +64,8 @@ export interface ThreadCpu {
    * epoll or a lock) or was taken off it (involuntary: preempted), from /proc status.
    */
   mainKernel?: { userTicks: number; systemTicks: number; voluntary: number; involuntary: number };
+  /** The main thread's garbage-collection pauses so far (µs), from `gc` performance entries (a part of its user time). */
+  mainGc?: number;
 }
 
 /** `heap` with `snapshot`: also writes a heap snapshot (v8.writeHeapSnapshot) to that file after the collections. */
@@ -133,6 +135,12 @@ async function main(): Promise<void> {
     process.disconnect?.();
   };
 
+  // The main isolate's GC pauses, summed: a part of the main thread's time the agent's heap and allocations can grow.
+  let gcUs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcUs += e.duration * 1000;
+  }).observe({ entryTypes: ['gc'] });
+
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const profiler = profileDir ? phaseProfiler(join(profileDir, `${variant}-${process.pid}.cpuprofile`)) : undefined;
 
@@ -144,7 +152,7 @@ async function main(): Promise<void> {
         profiler?.start();
         break;
       case 'cpu':
-        send({ type: 'cpu', cpu: process.cpuUsage(), threads: threadCpu() });
+        send({ type: 'cpu', cpu: process.cpuUsage(), threads: withGc(threadCpu(), gcUs) });
         break;
       case 'heap':
         void settledHeap().then(async (m) => {
@@ -277,6 +285,10 @@ function threadCpu(): ThreadCpu | undefined {
     } else if (read(tid, 'comm')?.trim() === 'routelens') out.agent += ns / 1000;
   }
   return out;
+}
+
+function withGc(threads: ThreadCpu | undefined, gcUs: number): ThreadCpu | undefined {
+  return threads && { ...threads, mainGc: gcUs };
 }
 
 /** A thread's ticks in user and system mode (/proc stat's 14th and 15th fields) and its context switches (/proc status). */

@@ -64,7 +64,7 @@ const THREADS: ReadonlyArray<[ThreadName, string]> = [
 ];
 
 /** Each variant's medians over rounds: each thread's share of bare's whole CPU per request, and the main thread in the kernel's accounting. */
-export type ThreadReport = Record<ThreadName, number> & { kernel?: { system: number; voluntary: number; involuntary: number } };
+export type ThreadReport = Record<ThreadName, number> & { kernel?: { system: number; gc: number; voluntary: number; involuntary: number } };
 
 /**
  * Where each variant's CPU per request goes, by thread (the paced phase; Linux): per round, each
@@ -97,11 +97,12 @@ function reportThreads(results: SteadyRound[], variants: readonly Variant[], log
     if (results.some((r) => r.variant === v && r.threads?.kernel)) {
       row.kernel = {
         system: overRounds(v, (r, bare) => r.threads?.kernel && r.threads.kernel.system / bare),
+        gc: overRounds(v, (r, bare) => r.threads?.kernel?.gc !== undefined ? r.threads.kernel.gc / bare : undefined),
         voluntary: overRounds(v, (r) => r.threads?.kernel?.voluntary),
         involuntary: overRounds(v, (r) => r.threads?.kernel?.involuntary),
       };
       const k = row.kernel;
-      kernelRows.push([v, `${fmt((row.main - k.system) * 100, 1)} %`, `${fmt(k.system * 100, 1)} %`, fmt(k.voluntary, 3), fmt(k.involuntary * 1000, 2)]);
+      kernelRows.push([v, `${fmt((row.main - k.system) * 100, 1)} %`, `${fmt(k.gc * 100, 1)} %`, `${fmt(k.system * 100, 1)} %`, fmt(k.voluntary, 3), fmt(k.involuntary * 1000, 2)]);
     }
     out[v] = row;
   }
@@ -109,9 +110,9 @@ function reportThreads(results: SteadyRound[], variants: readonly Variant[], log
   log("  per round, each thread's CPU per request (its /proc schedstat) over bare's whole process in the same round, then the median over rounds;");
   log("  the agent's worker is the thread it names routelens. A variant's shares need not add up to its ratio above (medians of different rounds).");
   if (kernelRows.length === 0) return out;
-  log('\n' + table(["main thread (share of bare's whole)", 'user', 'system', 'waits per request', 'preemptions per 1000'], kernelRows));
-  log("  the main thread's schedstat time split by its user and system ticks (/proc stat), and its voluntary (waits: epoll, a lock) and");
-  log('  involuntary (preemptions) context switches (/proc status) per request; medians over rounds.');
+  log('\n' + table(["main thread (share of bare's whole)", 'user', 'of it in GC pauses', 'system', 'waits per request', 'preemptions per 1000'], kernelRows));
+  log("  the main thread's schedstat time split by its user and system ticks (/proc stat); its GC pauses (V8's gc performance entries);");
+  log('  its voluntary (waits: epoll, a lock) and involuntary (preemptions) context switches (/proc status) per request; medians over rounds.');
   return out;
 }
 
