@@ -39,11 +39,13 @@ export function judge(ratio: number, target: number, direction: 'at most' | 'at 
 /**
  * A figure read once per round (no A/A line: a heap's bytes) against an upper bound: met when
  * every round is within it, not met when every round is over it, unresolved when the rounds fall
- * on both sides (`show` prints a value in the text).
+ * on both sides, and unresolved from a single round, which cannot show how far rounds differ
+ * (`show` prints a value in the text).
  */
 export function judgeRounds(values: readonly number[], target: number, show: (v: number) => string): Judged {
   const read = values.filter((v) => Number.isFinite(v));
   if (read.length === 0) return { verdict: 'unresolved', text: 'unresolved (no figure)' };
+  if (read.length === 1) return { verdict: 'unresolved', text: `unresolved (one round, ${show(read[0]!)}: its spread is unknown)` };
   const lo = Math.min(...read);
   const hi = Math.max(...read);
   if (hi <= target) return { verdict: 'met', text: 'met' };

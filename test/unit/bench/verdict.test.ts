@@ -20,11 +20,13 @@ describe('bench verdicts beside the A/A spread', () => {
     assert.equal(judge(1.0, 1.03, 'at most', Number.NaN).text, 'unresolved (no A/A line in this run)');
   });
 
-  it('a figure read per round against a bound: met or not met only when every round agrees, else unresolved with their range', () => {
+  it('a figure read per round against a bound: met or not met only when every round of several agrees, else unresolved with their range', () => {
     const show = (v: number) => `${v} MB`;
     assert.equal(judgeRounds([4.2, 4.9, 5], 5, show).verdict, 'met');
     assert.equal(judgeRounds([5.1, 5.8], 5, show).verdict, 'not met');
     assert.deepEqual(judgeRounds([4.9, 5.3, 5.1], 5, show), { verdict: 'unresolved', text: 'unresolved (its 3 rounds read 4.9 MB–5.3 MB, on both sides of the target)' });
     assert.equal(judgeRounds([], 5, show).text, 'unresolved (no figure)');
+    assert.deepEqual(judgeRounds([4.2], 5, show), { verdict: 'unresolved', text: 'unresolved (one round, 4.2 MB: its spread is unknown)' });
+    assert.equal(judgeRounds([5.8], 5, show).verdict, 'unresolved');
   });
 });
