@@ -16,11 +16,10 @@ import {
   PROTOCOL_VERSION,
   type Snapshot,
 } from '../protocol';
-import { createAlerts } from './alerts';
-import { Backend, type BackendOptions, type BackLink, FRONT_COMMANDS, type FrontView, LocalBack } from './backend';
+import type { BackendOptions, BackLink, FrontView } from './backend';
 import { type Cache, type CacheOptions, createCache } from './cache';
 import { type ResponseCacheOptions, createResponseCache } from './cache/response';
-import { type CommandHandler, type CommandHandlers, commandTable, runHandler } from './commands';
+import { type CommandHandler, type CommandHandlers, FRONT_COMMANDS, commandTable, runHandler } from './commands';
 import { RouteLensError } from './errors';
 import { type HealthHandlerOptions, createHealthHandler } from './health-endpoint';
 import { type RouteTable, findExpressModules, instrumentExpress } from './express/instrument';
@@ -34,7 +33,7 @@ import { appPortsField } from './server/app-ports';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options';
 import { type RateLimitMiddleware, type RateLimitOptions, type RateLimits, createRateLimits } from './ratelimit';
 import { defaultDiscoveryDir } from './server/discovery';
-import { startWorkerBack } from './worker/link';
+import { inlineBack, startWorkerBack } from './worker/link';
 import { currentContext } from './context';
 import { CALL_SITE, type SpanRecorder, startSpans, stopSpans, withSpan } from './spans';
 
@@ -102,7 +101,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (o.enabled) {
       const backOptions = this.backendOptions(o.server ? this.claimDiscovery() : false);
       const front = this.frontView();
-      const back = (o.worker && startWorkerBack(backOptions, front, this.diag)) || new LocalBack(new Backend(backOptions, front, this.diag));
+      const back = (o.worker && startWorkerBack(backOptions, front, this.diag)) || inlineBack(backOptions, front, this.diag);
       this.back = back;
       back.onAlert((alert) => this.emitSafely('alert', alert));
       const metrics = back.recorder;
@@ -122,6 +121,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const mod of [o.express, ...findExpressModules()]) if (mod) this.instrument(mod);
       if (o.server) this.serverStart = this.listen(back);
     } else {
+      // Loaded here only: with the agent on, the alerts are judged in the back end.
+      const { createAlerts } = require('./alerts') as typeof import('./alerts');
       this.idleAlerts = createAlerts({ thresholds, diag: this.diag });
       this.handler = passThrough;
     }

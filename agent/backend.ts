@@ -28,7 +28,7 @@ import {
 } from '../protocol';
 import { createAlerts } from './alerts';
 import type { EventCursor, EventRead } from './cache/stats';
-import { type CommandHandlers, commandTable, runHandler } from './commands';
+import { type CommandHandlers, FRONT_COMMANDS, commandTable, runHandler } from './commands';
 import { openFeed } from './feed';
 import { History } from './history';
 import type { ResolvedHistory } from './history/options';
@@ -76,24 +76,8 @@ export interface FrontView {
   execute(command: CommandName, args: unknown, source: CommandSource): Promise<unknown>;
 }
 
-/**
- * Commands on the app's parts (the cache, limiters, spans, findings, profiles, measuring): run by
- * the front, which reads them live (the back end's view of them may be a batch old).
- */
-export const FRONT_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
-  'cache.stats',
-  'cache.keys',
-  'cache.inspect',
-  'cache.invalidate',
-  'cache.clearNamespace',
-  'cache.warm',
-  'rateLimit.list',
-  'rateLimit.resetKey',
-  'rateLimit.setMax',
-  'measuring.set',
-  'findings.list',
-  'profile.start',
-]);
+/** Where the back end's metrics take the process figures from, and whom they tell of what they drop (the worker's link). */
+export type MetricsSources = Pick<MetricsOptions, 'system' | 'pull' | 'onRemoved'>;
 
 /** Where the local server listens. */
 export interface ServerAddress {
@@ -124,7 +108,7 @@ export class Backend {
     private readonly options: BackendOptions,
     private readonly front: FrontView,
     private readonly diag: Diagnostics,
-    metrics: Pick<MetricsOptions, 'system' | 'pull' | 'onRemoved'> = {},
+    metrics: MetricsSources = {},
   ) {
     const o = options;
     this.alerts = createAlerts({ thresholds: o.thresholds, diag });

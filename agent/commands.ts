@@ -14,6 +14,25 @@ import type { Alerts, CommandSource, Metrics } from './internal';
 import type { RateLimits } from './ratelimit';
 import type { SpanKeeper } from './spans/keep';
 
+/**
+ * Commands on the app's parts (the cache, limiters, spans, findings, profiles, measuring): run by
+ * the front, which reads them live (the back end's view of them may be a batch old).
+ */
+export const FRONT_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
+  'cache.stats',
+  'cache.keys',
+  'cache.inspect',
+  'cache.invalidate',
+  'cache.clearNamespace',
+  'cache.warm',
+  'rateLimit.list',
+  'rateLimit.resetKey',
+  'rateLimit.setMax',
+  'measuring.set',
+  'findings.list',
+  'profile.start',
+]);
+
 export type CommandHandler<C extends CommandName> = (args: CommandArgs<C>, source: CommandSource) => CommandResults[C] | Promise<CommandResults[C]>;
 export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 

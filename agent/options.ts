@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClient } from './api-types';
 import { packageName } from './namespace';
 import type { Thresholds, ThresholdsPatch } from '../protocol';
-import { DEFAULT_THRESHOLDS, thresholdsFromEnv } from './alerts';
+import { DEFAULT_THRESHOLDS, thresholdsFromEnv } from './alerts/thresholds';
 import * as check from './check';
 import { type AgentWarningCode, RouteLensError, describe, invalidOption, unknownOption } from './errors';
 import { type Logger, consoleLogger } from './log';

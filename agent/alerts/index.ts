@@ -17,7 +17,7 @@ import type { Diagnostics } from '../log';
 import { round3, short } from './format';
 import { type RulePolicies, type RulePolicy, resolvePolicies } from './policy';
 import { type Check, Level, type RuleOptions, Rules } from './rules';
-import { DEFAULT_THRESHOLDS, type ThresholdsPatch, copyThresholds, mergeThresholds } from './thresholds';
+import { DEFAULT_THRESHOLDS, HEALTHY, type ThresholdsPatch, copyThresholds, mergeThresholds } from './thresholds';
 import { Track, healthOf, sameHealth } from './track';
 
 export { DEFAULT_THRESHOLDS, THRESHOLD_ENV, type InvalidEnvHandler, thresholdsFromEnv } from './thresholds';
@@ -63,7 +63,7 @@ class AlertEngine implements Alerts {
   /** Resolved alerts, newest first. */
   readonly #history: Alert[] = [];
   readonly #listeners: Array<(alert: Alert) => void> = [];
-  #health: HealthReport = { score: 100, status: 'healthy', reasons: [] };
+  #health: HealthReport = { ...HEALTHY, reasons: [] };
   readonly #revision = new Revision();
   #alertCount = 0;
 

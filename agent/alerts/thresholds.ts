@@ -1,8 +1,13 @@
 /**
  * Alert thresholds: the defaults, the environment variables that override them,
- * and how a partial update is folded into the current set.
+ * and how a partial update is folded into the current set; and the health that
+ * judging starts from. A leaf of the alerts: the app's thread reads it without
+ * loading the rules, which run in the back end.
  */
-import { type ScalarThreshold, THRESHOLD_SPECS, type Thresholds } from '../../protocol';
+import { type HealthReport, type ScalarThreshold, THRESHOLD_SPECS, type Thresholds } from '../../protocol';
+
+/** The health with no alert firing or pending: where every judge of the alerts starts (copy it, `reasons` is an array). */
+export const HEALTHY: Readonly<HealthReport> = Object.freeze({ score: 100, status: 'healthy', reasons: [] });
 
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   p95Ms: 2000,

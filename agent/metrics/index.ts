@@ -28,7 +28,7 @@ import { COARSE_SLOTS, Endpoint, coarseEpoch, fineEpoch } from './endpoint';
 import { RecordQueue } from './queue';
 import { EndpointRegistry } from './registry';
 import { SlowLog } from './slow';
-import { F_ABORTED, F_ERROR } from './summary';
+import { F_ERROR, MAX_PATH_EVERY, clampDuration, flagsOf, statusOf } from './sample';
 import { SystemSampler } from './system';
 import { RequestTraffic } from './traffic';
 
@@ -77,12 +77,7 @@ export interface HistorySink {
   addPath(endpointId: string, url: string, now: number): boolean;
 }
 
-/** At most one answer in this many of a route has its URL read for the recorded paths, in a steady state. */
-export const MAX_PATH_EVERY = 256;
-
 const DEFAULT_SLOW_MS: Thresholds['slowMs'] = { info: 1000, warning: 5000, critical: 10000 };
-/** Durations are clamped into [0, one day]. */
-const MAX_DURATION = 86_400_000;
 
 export function createMetrics(opts: MetricsOptions): MetricsCore {
   return new MetricsCore(opts);
@@ -403,24 +398,4 @@ export class MetricsCore implements Metrics {
       }
     }
   }
-}
-
-/** A sample's status code, or 0 when it has none that HTTP allows. */
-export function statusOf(sample: RequestSample): number {
-  const s = sample.status;
-  return typeof s === 'number' && s >= 0 && s < 1000 ? s | 0 : 0;
-}
-
-/**
- * F_ABORTED or F_ERROR or 0. An error is what was sent, not how the app got there: a 5xx, or a
- * failure with no response at all. A 404 passed to next(err) is a 404 (a status class of its
- * own), as if res.status(404) had sent it.
- */
-export function flagsOf(sample: RequestSample, status: number): number {
-  return sample.aborted === true ? F_ABORTED : status >= 500 || (status < 100 && sample.threw === true) ? F_ERROR : 0;
-}
-
-export function clampDuration(d: unknown): number {
-  if (typeof d !== 'number' || !(d > 0)) return 0; // NaN, negative, non-numbers
-  return d > MAX_DURATION ? MAX_DURATION : d;
 }

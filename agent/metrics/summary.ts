@@ -6,14 +6,12 @@
  */
 import type { LatencySummary } from '../../protocol';
 import { round } from '../text';
+import { F_ABORTED, F_ERROR } from './sample';
 import { SKETCH_MAPPING, Sketch, sketchToBase64 } from './sketch';
 
 /** Latency histogram (5 min window): bucket upper bounds in ms; the last is Infinity (`null` in JSON). */
 export const HISTOGRAM_BOUNDS: readonly number[] = Object.freeze([0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 60000, Infinity]);
 
-/** Sample flags, as queued. */
-export const F_ABORTED = 1;
-export const F_ERROR = 2;
 
 /** summary()'s p50, p95 and p99, before rounding (reused: a summary makes no array). */
 const QUANTILES: number[] = [0, 0, 0];

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DiscoveryRecord, discoveryDir, discoveryFileName } from '../../protocol';
+import { type DiscoveryRecord, PROTOCOL_VERSION, discoveryDir, discoveryFileName } from '../../protocol';
+import type { Diagnostics } from '../log';
 
 export function defaultDiscoveryDir(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -110,5 +111,33 @@ function tryUnlink(file: string): void {
     unlinkSync(file);
   } catch {
     /* already gone */
+  }
+}
+
+/**
+ * Writes this process's discovery file for a server listening at `port` (removed at exit, on a
+ * fatal signal, or by the handle); undefined, with a warning, when it cannot be written. The
+ * thread that owns the process's signals writes it, wherever the server runs.
+ */
+export function advertise(dir: string | undefined, at: { port: number; host: string; token: string; name: string; version: string }, diag: Diagnostics): DiscoveryHandle | undefined {
+  const where = dir ?? defaultDiscoveryDir();
+  try {
+    return writeDiscovery(where, {
+      pid: process.pid,
+      port: at.port,
+      host: at.host,
+      token: at.token,
+      cwd: process.cwd(),
+      name: at.name,
+      version: at.version,
+      protocolVersion: PROTOCOL_VERSION,
+      startedAt: Date.now(),
+    });
+  } catch (e) {
+    diag.warnOnce(
+      'ROUTELENS_WARN_DISCOVERY',
+      `cannot write the discovery file in ${where} (${(e as Error).message}): the editor will not find this agent; set ROUTELENS_DISCOVERY_DIR to a directory of yours that is writable`,
+    );
+    return undefined;
   }
 }

@@ -9,10 +9,10 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import { markAgentServer } from './app-ports';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ErrorInfo, HTTP_PATHS, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../protocol';
+import { type ErrorInfo, HTTP_PATHS, MAX_CLIENT_MESSAGE_BYTES } from '../../protocol';
 import type { AgentHost } from '../internal';
 import type { Diagnostics } from '../log';
-import { type DiscoveryHandle, defaultDiscoveryDir, writeDiscovery } from './discovery';
+import { advertise } from './discovery';
 import { createRequestHandler } from './http-api';
 import { safeStringify } from './json';
 import { type Refusal, allowedHosts, checkOrigin, createTokenCheck, isLoopbackAddress } from './security';
@@ -244,32 +244,4 @@ export async function startServer(host: AgentHost, opts: ServerOptions): Promise
     stats: () => stream.getStats(),
     close,
   };
-}
-
-/**
- * Writes this process's discovery file for a server listening at `port` (removed at exit, on a
- * fatal signal, or by the handle); undefined, with a warning, when it cannot be written. The
- * thread that owns the process's signals writes it, wherever the server runs.
- */
-export function advertise(dir: string | undefined, at: { port: number; host: string; token: string; name: string; version: string }, diag: Diagnostics): DiscoveryHandle | undefined {
-  const where = dir ?? defaultDiscoveryDir();
-  try {
-    return writeDiscovery(where, {
-      pid: process.pid,
-      port: at.port,
-      host: at.host,
-      token: at.token,
-      cwd: process.cwd(),
-      name: at.name,
-      version: at.version,
-      protocolVersion: PROTOCOL_VERSION,
-      startedAt: Date.now(),
-    });
-  } catch (e) {
-    diag.warnOnce(
-      'ROUTELENS_WARN_DISCOVERY',
-      `cannot write the discovery file in ${where} (${(e as Error).message}): the editor will not find this agent; set ROUTELENS_DISCOVERY_DIR to a directory of yours that is writable`,
-    );
-    return undefined;
-  }
 }

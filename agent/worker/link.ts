@@ -20,17 +20,15 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { type Alert, type CommandArgs, type CommandName, type CommandResults, type EndpointKind, type EndpointStats, type HealthReport, type SlowRequest, type Snapshot, type SourceLocation, type Thresholds, assertNever } from '../../protocol';
-import { Backend, type BackendOptions, type BackLink, type FrontView, LocalBack, type ServerAddress } from '../backend';
+import type { BackendOptions, BackLink, FrontView, LocalBack, MetricsSources, ServerAddress } from '../backend';
 import type { CommandSource, Metrics, RequestSample, RouteDefinition } from '../internal';
 import type { Diagnostics } from '../log';
-import { MAX_PATH_EVERY, clampDuration, flagsOf, statusOf } from '../metrics';
-import { F_ERROR } from '../metrics/summary';
-import { createAlerts } from '../alerts';
+import { F_ERROR, MAX_PATH_EVERY, clampDuration, flagsOf, statusOf } from '../metrics/sample';
+import { HEALTHY } from '../alerts/thresholds';
 import { EndpointRegistry, type RegistryEntry, endpointId } from '../metrics/registry';
 import { PATHS_PER_ROUTE, replayable } from '../history/paths';
 import { SystemSampler } from '../metrics/system';
-import { advertise } from '../server';
-import type { DiscoveryHandle } from '../server/discovery';
+import { type DiscoveryHandle, advertise } from '../server/discovery';
 import type { TraceKeeper, TracedRequest } from '../spans/keep';
 import { type RingMemory, RingWriter, allocateRing } from './ring';
 import { type Answer, type FromWorker, type FrontState, Requests, type SlowSample, type ToWorker, type WorkerData, toWire } from './wire';
@@ -53,6 +51,16 @@ export function startWorkerBack(options: BackendOptions, front: FrontView, diag:
     diag.failure('worker', err);
     return undefined;
   }
+}
+
+/**
+ * The back end in this thread: when the worker is off, cannot start or died. Its code (the metrics'
+ * windows, history, alerts, the server) is loaded here only then, so that an app whose back end
+ * runs in the worker does not hold it (about 90 kB of the bundle's source, and its functions).
+ */
+export function inlineBack(options: BackendOptions, front: FrontView, diag: Diagnostics, sources?: MetricsSources): LocalBack {
+  const { Backend, LocalBack: Local } = require('../backend') as typeof import('../backend');
+  return new Local(new Backend(options, front, diag, sources));
 }
 
 /** The built worker beside the bundle (dist/agent/worker.js), or its source when run from source. */
@@ -281,7 +289,7 @@ class WorkerBack implements BackLink {
     this.ring = new RingWriter(this.memory);
     this.sampler = new SystemSampler(diag, options.systemMs);
     this.front = new FrontTracker(view, this.sampler);
-    this.judged = { thresholds: options.thresholds, health: createAlerts({ thresholds: options.thresholds }).health(), firing: [] };
+    this.judged = { thresholds: options.thresholds, health: { ...HEALTHY, reasons: [] }, firing: [] };
     this.calls = new MessageChannel();
     // The worker's server writes no discovery file: a worker hears neither the process's signals nor its exit.
     const workerOptions: BackendOptions = { ...options, server: options.server && { ...options.server, discoveryDir: false } };
@@ -499,7 +507,7 @@ class WorkerBack implements BackLink {
     this.requests.failAll(new Error("the agent's worker stopped"));
     clearInterval(this.pushTimer);
     // The process figures go on from this thread's sampler (closed with the link).
-    const local = new LocalBack(new Backend(this.options, this.view, this.diag, { system: this.sampler }));
+    const local = inlineBack(this.options, this.view, this.diag, { system: this.sampler });
     this.fallback = local;
     this.recorder.redirect(local.recorder);
     for (const l of this.alertListeners) local.onAlert(l);

@@ -202,14 +202,18 @@ describe('agent in a worker thread', function () {
     }
   });
 
-  it('the app’s thread loads the stream’s WebSocket library never, and the limiters’ libraries only with the first limiter that needs them', async () => {
+  it('the app’s thread loads none of the back end (its modules, the sketches, the stream’s WebSocket library), and the limiters’ libraries only with the first limiter that needs them', async () => {
     const redis = await sharedRedis();
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '../../fixtures/loaded-modules.ts'), redis.url]);
-    assert.deepEqual(JSON.parse(stdout), {
+    const fixture = join(__dirname, '../../fixtures/loaded-modules.ts');
+    const run = async (env: NodeJS.ProcessEnv) => JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture, redis.url], { env: { ...process.env, ...env } })).stdout);
+    assert.deepEqual(await run({}), {
       served: [],
       memoryLimiter: ['express-rate-limit', 'ip-address'],
       redisLimiter: ['express-rate-limit', 'ip-address', 'rate-limiter-flexible'],
     });
+    // With the back end in the app's thread, the same watch sees all of it.
+    const backEnd = ['agent/backend.ts', 'agent/metrics/index.ts', 'agent/metrics/sketch.ts', 'agent/history/index.ts', 'agent/alerts/index.ts', 'agent/server/index.ts', 'agent/feed.ts'];
+    assert.deepEqual((await run({ ROUTELENS_WORKER: '0' })).served, ['ws', '@datadog/sketches-js', ...backEnd]);
   });
 
   it('when the worker stops, the app keeps serving and the agent goes on in the main thread, saying so', async () => {
