@@ -28,7 +28,7 @@ import { MAX_TEMPLATE, exact, templateOf } from './paths';
 import { type CaptureModule, type RequestState, capture, stateFor, stateOf } from './request';
 import { discoverRouter } from './discover';
 import { RouteIndex, reaches } from './route-index';
-import { type AppLike, LOWER, type ModuleState, type RouteInfo, type TemplateCache, fullsOf, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
+import { type AppLike, LOWER, type ModuleState, type RouteInfo, fullsOf, isApp, isRouter, markRoot, nodeOf, prefixesOf } from './model';
 
 const MAX_DISCOVERY_TRIES = 1_000;
 const MAX_PATH = 8192;
@@ -79,13 +79,12 @@ function onRoute(state: ModuleState, req: object, route: unknown): void {
 }
 
 function mark(state: ModuleState, s: RequestState, info: RouteInfo, req: object): void {
-  let c = info.cache;
-  if (c === undefined || c.version !== state.version) c = info.cache = templates(state, info);
-  if (c.route !== undefined) {
-    s.mount = c.mount;
-    s.route = c.route;
+  if (info.version !== state.version) templates(state, info);
+  if (info.route !== undefined) {
+    s.mount = info.mount;
+    s.route = info.route;
   } else {
-    const m = c.many;
+    const m = info.many;
     if (m === undefined) return; // not reachable from an app (yet): Express's own route path is used
     const alts = info.part.length;
     const pi = m.prefixes.length === 1 ? 0 : pick((m.prefixMatchers ??= m.prefixes.map((p) => compile(p.source))), (req as { baseUrl?: unknown }).baseUrl);
@@ -104,17 +103,21 @@ function mark(state: ModuleState, s: RequestState, info: RouteInfo, req: object)
   }
 }
 
-function templates(state: ModuleState, info: RouteInfo): TemplateCache {
+/** Builds `info`'s templates for the routers' links as they are now. */
+function templates(state: ModuleState, info: RouteInfo): void {
   const prefixes = prefixesOf(info.node, 0);
   const template = (p: Alt, a: Alt): string => templateOf(truncate(p.text + a.text, MAX_TEMPLATE));
+  info.version = state.version;
+  info.route = info.mount = info.many = undefined;
   if (prefixes.length === 1 && info.part.length === 1) {
     const mount = prefixes[0]!.text;
-    return { version: state.version, route: template(prefixes[0]!, info.part[0]!), mount: mount === '' ? undefined : mount, many: undefined };
+    info.route = template(prefixes[0]!, info.part[0]!);
+    info.mount = mount === '' ? undefined : mount;
+  } else if (prefixes.length > 0) {
+    const routes: string[] = [];
+    for (const p of prefixes) for (const a of info.part) routes.push(template(p, a));
+    info.many = { prefixes, routes: exact(routes), prefixMatchers: undefined, altMatchers: undefined };
   }
-  if (prefixes.length === 0) return { version: state.version, route: undefined, mount: undefined, many: undefined };
-  const routes: string[] = [];
-  for (const p of prefixes) for (const a of info.part) routes.push(template(p, a));
-  return { version: state.version, route: undefined, mount: undefined, many: { prefixes, routes: exact(routes), prefixMatchers: undefined, altMatchers: undefined } };
 }
 
 function compile(source: string): RegExp | undefined {

@@ -34,6 +34,7 @@ import {
   link,
   nodeOf,
   prefixesOf,
+  routeInfo,
   staticPart,
 } from './model';
 
@@ -58,7 +59,7 @@ function discoverRoute(state: ModuleState, node: RouterNode, route: RouteLike): 
   if (state.routes.has(route)) return;
   const part = toPart(route.path, false);
   const methods = route.methods && typeof route.methods === 'object' ? route.methods : {};
-  state.routes.set(route, { node, part, methods, cache: undefined });
+  state.routes.set(route, routeInfo(node, part, methods));
   const literal = typeof route.path === 'string' ? route.path : undefined;
   const prefixes = prefixesOf(node, 0);
   for (const [method, handler] of handlersByMethod(route.stack)) {

@@ -53,6 +53,7 @@ import {
   markRoot,
   nodeOf,
   prefixesOf,
+  routeInfo,
   verbs,
 } from './model';
 import { toPart } from './paths';
@@ -344,7 +345,7 @@ function onRouterRoute(state: ModuleState, router: RouterLike, route: object, pa
   const layer = router.stack[router.stack.length - 1];
   if (layer) state.known.add(layer);
   const methods = (route as { methods?: Record<string, unknown> }).methods;
-  state.routes.set(route, { node: nodeOf(state, router), part: toPart(path, false), methods: methods ?? {}, cache: undefined });
+  state.routes.set(route, routeInfo(nodeOf(state, router), toPart(path, false), methods ?? {}));
 }
 
 /** Splits use()'s arguments the way Express does: a leading non-function is the path. */

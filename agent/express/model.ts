@@ -93,23 +93,27 @@ export function matcherOf(full: FullRoute): RegExp | undefined {
   return full.matcher ?? undefined;
 }
 
-/** What request time needs of an Express Route object (state.routes). */
+/**
+ * What request time needs of an Express Route object (state.routes), with its full templates per
+ * (prefix, alternative), rebuilt when the routers' links change (the state's version moves).
+ */
 export interface RouteInfo {
   node: RouterNode;
   part: PathPart;
   /** The Route's own `methods` object (`{ get: true }`, `_all`): live, so verbs added later count. */
   methods: Record<string, unknown>;
-  /** Full templates per (prefix, alternative), rebuilt when the routers' links change. */
-  cache: TemplateCache | undefined;
-}
-
-export interface TemplateCache {
+  /** The state's version the templates below were built at; -1 before the first request. */
   version: number;
   /** The route's one full template and its mount when it is reachable by exactly one (the common case: no arrays kept). */
   route: string | undefined;
   mount: string | undefined;
   /** Otherwise: every prefix and template, told apart at request time. */
   many: ManyTemplates | undefined;
+}
+
+/** A route's info, its templates not built yet (every field in the literal: one object per route, its fields in-object). */
+export function routeInfo(node: RouterNode, part: PathPart, methods: Record<string, unknown>): RouteInfo {
+  return { node, part, methods, version: -1, route: undefined, mount: undefined, many: undefined };
 }
 
 export interface ManyTemplates {
