@@ -22,8 +22,11 @@ const PLAIN_PARAM = /^:[A-Za-z_$][\w$]*$/;
 const SLASH = 47;
 
 /**
- * A node of the tree, or a number: a leaf holding one route (its position in registration order)
- * and nothing below, most routes' last segment. Kept small: the tree holds every plain route.
+ * A node of the tree, or a number. Kept small: the tree holds every plain route.
+ * - `i` ≥ 0: a leaf holding one route (its position in registration order) and nothing below,
+ *   most routes' last segment;
+ * - `~i` (negative): a node holding only a parameter leaf of route `i`, most routes' last
+ *   literal (`users` in `/users/:id`).
  */
 type Child = Node | number;
 
@@ -34,7 +37,13 @@ interface Node {
   ends: number | number[] | undefined;
 }
 
-const node = (ends?: number): Node => ({ literals: undefined, param: undefined, ends });
+const node = (ends?: number, param?: number): Node => ({ literals: undefined, param, ends });
+
+/** `child` as a node, to add to it. */
+function expand(child: Child): Node {
+  if (typeof child !== 'number') return child;
+  return child >= 0 ? node(child) : node(undefined, ~child);
+}
 
 /** `ends` with one more route (positions only grow). */
 function withEnd(ends: Node['ends'], i: number): Node['ends'] {
@@ -44,7 +53,7 @@ function withEnd(ends: Node['ends'], i: number): Node['ends'] {
 
 /** The first route of `child`'s ends (ascending) for which `take` holds, else -1. */
 function firstEnd(child: Child, take: (i: number) => boolean): number {
-  const ends = typeof child === 'number' ? child : child.ends;
+  const ends = typeof child === 'number' ? (child >= 0 ? child : undefined) : child.ends;
   if (ends === undefined) return -1;
   if (typeof ends === 'number') return take(ends) ? ends : -1;
   for (const i of ends) if (take(i)) return i;
@@ -118,9 +127,10 @@ export class RouteIndex {
       const i = firstEnd(at, (i) => (best < 0 || i < best) && reaches(order[i]!, method));
       return i >= 0 ? i : best;
     }
-    if (typeof at === 'number') return best;
+    if (typeof at === 'number' && at >= 0) return best;
     let next = url.indexOf('/', start);
     if (next < 0 || next > end) next = end;
+    if (typeof at === 'number') return next > start ? this.#guessWalk(~at, order, url, next + 1, end, method, best) : best;
     const literal = at.literals?.get(url.slice(start, next).toLowerCase());
     if (literal !== undefined) best = this.#guessWalk(literal, order, url, next + 1, end, method, best);
     if (at.param !== undefined && next > start) best = this.#guessWalk(at.param, order, url, next + 1, end, method, best);
@@ -140,9 +150,11 @@ export class RouteIndex {
       const child = s === '' ? at.param : (at.literals ??= new Map()).get(s);
       const last = d === segments.length - 1;
       let next: Child;
-      if (child === undefined) next = last ? i : node();
-      else {
-        const n = typeof child === 'number' ? node(child) : child;
+      if (child === undefined) {
+        // A new branch: a leaf, a node holding only a parameter leaf, or a node to go on from.
+        next = last ? i : d === segments.length - 2 && segments[d + 1] === '' ? ~i : node();
+      } else {
+        const n = expand(child);
         if (last) n.ends = withEnd(n.ends, i);
         next = n;
       }
@@ -160,8 +172,11 @@ export class RouteIndex {
       firstEnd(at, test);
       return;
     }
-    if (typeof at === 'number') return;
     const s = segments[depth]!;
+    if (typeof at === 'number') {
+      if (at < 0 && s !== '') this.#walk(~at, segments, depth + 1, test);
+      return;
+    }
     const literal = at.literals?.get(s.toLowerCase());
     if (literal !== undefined) this.#walk(literal, segments, depth + 1, test);
     if (at.param !== undefined && s !== '') this.#walk(at.param, segments, depth + 1, test);

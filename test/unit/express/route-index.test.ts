@@ -62,6 +62,22 @@ describe('RouteIndex (the route table match)', () => {
     assert.equal(index.first(order, '/items/7', anyMethod), 0);
   });
 
+  it('answers as the scan does when later routes end at, or go on through, a literal that held only a parameter', () => {
+    const order = [route('GET', '/users/:id'), route('GET', '/users'), route('GET', '/users/:id/posts'), route('GET', '/users/:name/:tab'), route('GET', '/teams/:id'), route('GET', '/teams/all')];
+    const index = new RouteIndex();
+    const paths = ['/users', '/users/', '/users/7', '/users/7/posts', '/users/7/likes', '/users/7/posts/1', '/teams/1', '/teams/all', '/teams', '/teams/1/x'];
+    // Indexed one route at a time, so every shape is looked up before and after each route arrives.
+    for (let n = 1; n <= order.length; n++) {
+      const table = order.slice(0, n);
+      index.update(table);
+      for (const p of paths) {
+        assert.equal(index.first(table, p, anyMethod), scan(table, p), `${n} routes: ${p}`);
+        assert.equal(index.guess(table, p, 'GET'), scan(table, p), `${n} routes, guessed: ${p}`);
+      }
+    }
+    assert.deepEqual(index.sizes, { indexed: 6, scanned: 0 });
+  });
+
   it('indexes routes registered after the first lookup', () => {
     const order = [route('GET', '/a')];
     const index = new RouteIndex();
