@@ -10,7 +10,8 @@
  * are added to the count when it is re-read from L2, so a key that stays hot
  * stays promoted and one that cooled down goes back to L2 only.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lruCache } from './lru';
 
 const MINUTE = 60_000;
 
@@ -30,7 +31,7 @@ export class HotKeys {
     private readonly threshold: number,
     maxKeys: number,
   ) {
-    this.rates = new LRUCache<string, Rate>({ max: maxKeys });
+    this.rates = new (lruCache())<string, Rate>({ max: maxKeys });
   }
 
   /** Counts `reads` reads of a key at `now`; true when the key is now hot (more than `threshold` per minute). */

@@ -13,7 +13,8 @@
  * arrays for `max` entries up front (about 0.25 MB each at the default 10,000), which an
  * app that never uses a priority (or the cache) should not hold.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lruCache } from './lru';
 import type { Entry } from './entry';
 import type { Priority } from './types';
 
@@ -58,7 +59,7 @@ export class PriorityL1 {
   private made(priority: Priority): Tier {
     const t = this.tier(priority);
     if (t !== EMPTY) return t;
-    const made = new LRUCache<string, Entry>({ max: this.maxEntries, maxSize: this.maxBytes, sizeCalculation: (e) => e.size, dispose: this.dispose });
+    const made = new (lruCache())<string, Entry>({ max: this.maxEntries, maxSize: this.maxBytes, sizeCalculation: (e) => e.size, dispose: this.dispose });
     if (priority === 'normal') this.normal = made;
     else if (priority === 'high') this.high = made;
     else this.low = made;

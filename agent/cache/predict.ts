@@ -13,7 +13,8 @@
  * transitions: on a random access pattern successors are spread thin and
  * nothing is predicted.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lruCache } from './lru';
 
 const MAX_SUCCESSORS = 4;
 const AGE_AT = 256;
@@ -37,7 +38,7 @@ export class AccessModel {
   private prevAt = 0;
 
   constructor(private readonly o: ModelOptions) {
-    this.next = new LRUCache<string, Successors>({ max: o.maxKeys });
+    this.next = new (lruCache())<string, Successors>({ max: o.maxKeys });
   }
 
   get size(): number {

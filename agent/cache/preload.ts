@@ -14,7 +14,8 @@
 import type { CachePreloadStats } from '../../protocol';
 import { invalidOption } from '../errors';
 import type { Clock } from '../internal';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lruCache } from './lru';
 import { compileGlob, type GlobMatcher, validatePattern } from './glob';
 import { checkPriority } from './options';
 import { AccessModel } from './predict';
@@ -66,7 +67,7 @@ export class Preloader {
     private readonly host: PreloadHost,
   ) {
     this.model = new AccessModel(o);
-    this.waiting = new LRUCache<string, { until: number }>({
+    this.waiting = new (lruCache())<string, { until: number }>({
       max: MAX_WAITING,
       dispose: (_, __, reason) => {
         if (reason === 'evict') this.wasted++;

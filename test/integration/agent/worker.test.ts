@@ -202,14 +202,15 @@ describe('agent in a worker thread', function () {
     }
   });
 
-  it('the app’s thread loads none of the back end (its modules, the sketches, the stream’s WebSocket library), and the limiters’ libraries only with the first limiter that needs them', async () => {
+  it('the app’s thread loads none of the back end (its modules, the sketches, the stream’s WebSocket library), the cache’s LRU with the first write, the limiters’ libraries with the first limiter that needs them', async () => {
     const redis = await sharedRedis();
     const fixture = join(__dirname, '../../fixtures/loaded-modules.ts');
     const run = async (env: NodeJS.ProcessEnv) => JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture, redis.url], { env: { ...process.env, ...env } })).stdout);
     assert.deepEqual(await run({}), {
       served: [],
-      memoryLimiter: ['express-rate-limit', 'ip-address'],
-      redisLimiter: ['express-rate-limit', 'ip-address', 'rate-limiter-flexible'],
+      cached: ['lru-cache'],
+      memoryLimiter: ['lru-cache', 'express-rate-limit', 'ip-address'],
+      redisLimiter: ['lru-cache', 'express-rate-limit', 'ip-address', 'rate-limiter-flexible'],
     });
     // With the back end in the app's thread, the same watch sees all of it.
     const backEnd = ['agent/backend.ts', 'agent/metrics/index.ts', 'agent/metrics/sketch.ts', 'agent/history/index.ts', 'agent/alerts/index.ts', 'agent/server/index.ts', 'agent/feed.ts'];
