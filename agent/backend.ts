@@ -242,7 +242,10 @@ export class Backend {
           cache: f.cache,
           rateLimits: f.rateLimits,
           paused: () => f.paused(),
-          findings: f.findings,
+          // Read at every delta: in the worker, the app's findings appear with its first report, maybe after a client connected.
+          get findings() {
+            return f.findings;
+          },
         }),
       execute: async (command, args, source) => {
         const result = await this.execute(command, args, source);
