@@ -6,9 +6,9 @@
  * Nothing here throws.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import type { SourceMap as ParsedMap } from 'node:module';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SourceMapConsumer } from 'source-map-js';
 import type { SourceLocation } from '../../protocol';
 import { truncate } from '../text';
 
@@ -44,18 +44,25 @@ function clean(loc: SourceLocation): SourceLocation {
   return { file, line: Math.max(1, Math.trunc(loc.line) || 1), column: Math.max(1, Math.trunc(loc.column) || 1) };
 }
 
-/** A parsed source map, and the directory its relative sources are resolved against. */
+/** A parsed source map, the directory its relative sources are resolved against, and its `sourceRoot` ('' without one). */
 export interface SourceMap {
-  consumer: SourceMapConsumer;
+  parsed: ParsedMap;
   base: string;
+  root: string;
 }
 
 const maps = new Map<string, SourceMap | null>();
 
-/** source-map-js is loaded with the first map parsed: an app without source maps never holds its code. */
-function consumerOf(map: unknown): SourceMapConsumer {
-  const { SourceMapConsumer: Consumer } = require('source-map-js') as typeof import('source-map-js');
-  return new Consumer(map as never);
+/** Parsed by Node's own parser (node:module's SourceMap): no library's code is held in the app's heap for it. */
+function parse(payload: { sourceRoot?: unknown }, base: string): SourceMap {
+  const { SourceMap: Parsed } = require('node:module') as typeof import('node:module');
+  return { parsed: new Parsed(payload as never), base, root: typeof payload.sourceRoot === 'string' ? payload.sourceRoot : '' };
+}
+
+/** A mapping's source as a path: under the map's sourceRoot, then against its directory (file: URLs as paths). */
+function sourcePath(source: string, map: SourceMap): string {
+  const rooted = map.root !== '' && !isAbsolute(source) && !/^[a-z][a-z0-9+.-]*:/i.test(source) ? `${map.root.endsWith('/') ? map.root : `${map.root}/`}${source}` : source;
+  return rooted.startsWith('file:') ? (toPath(rooted) ?? rooted) : resolve(map.base, rooted);
 }
 
 /**
@@ -77,10 +84,11 @@ export function mapLocation(loc: SourceLocation, sourceMapURL?: string): SourceL
 export function mapThrough(loc: SourceLocation, map: SourceMap | null): SourceLocation {
   try {
     if (map) {
-      const pos = map.consumer.originalPositionFor({ line: loc.line, column: Math.max(0, loc.column - 1) });
-      if (pos.source && pos.line) {
-        const file = pos.source.startsWith('file:') ? (toPath(pos.source) ?? pos.source) : resolve(map.base, pos.source);
-        return clean({ file, line: pos.line, column: (pos.column ?? 0) + 1 });
+      const line = loc.line - 1;
+      const entry = map.parsed.findEntry(line, Math.max(0, loc.column - 1));
+      // The nearest mapping at or before the position, which may be on an earlier line: only the location's own line counts.
+      if ('originalSource' in entry && entry.generatedLine === line && entry.originalSource && entry.originalLine >= 0) {
+        return clean({ file: sourcePath(entry.originalSource, map), line: entry.originalLine + 1, column: entry.originalColumn + 1 });
       }
     }
   } catch {
@@ -100,9 +108,10 @@ function nodeSourceMap(url: string, file: string): SourceMap | undefined {
   if (cached !== undefined) return cached ?? undefined;
   let result: SourceMap | null = null;
   try {
-    const { findSourceMap } = require('node:module') as { findSourceMap?: (path: string) => { payload?: unknown } | undefined };
-    const payload = (findSourceMap?.(url) ?? (url === file ? undefined : findSourceMap?.(file)))?.payload;
-    if (payload !== undefined && payload !== null && typeof payload === 'object') result = { consumer: consumerOf(payload), base: dirname(file) };
+    const { findSourceMap } = require('node:module') as { findSourceMap?: (path: string) => ParsedMap | undefined };
+    const found = findSourceMap?.(url) ?? (url === file ? undefined : findSourceMap?.(file));
+    // Node's own map, parsed already; its sources are absolute (Node resolved them, sourceRoot included).
+    if (found !== undefined && typeof found.findEntry === 'function') result = { parsed: found, base: dirname(file), root: '' };
   } catch {
     result = null;
   }
@@ -146,8 +155,7 @@ function sourceMapFor(file: string, knownURL: string | undefined): SourceMap | n
         base = dirname(mapFile);
       }
       if (raw.length <= MAX_MAP_BYTES) {
-        const parsed = JSON.parse(raw) as { sourceRoot?: string };
-        result = { consumer: consumerOf(parsed), base };
+        result = parse(JSON.parse(raw) as { sourceRoot?: unknown }, base);
       }
     }
   } catch {

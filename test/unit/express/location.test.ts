@@ -47,7 +47,7 @@ describe('express/location', () => {
     assert.equal(loc?.file, __filename);
   });
 
-  it('mapLocation: follows //# sourceMappingURL (file and inline data:), keeps unmapped files', () => {
+  it('mapLocation: follows //# sourceMappingURL (file and inline data:) and the map’s sourceRoot, keeps unmapped files and lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'routelens-map-'));
     try {
       // generated line 3 col 1 → source src/a.ts line 10 col 5
@@ -63,6 +63,15 @@ describe('express/location', () => {
       writeFileSync(join(dir, 'd.js'), '//# sourceMappingURL=missing.map\n');
       assert.deepEqual(mapLocation({ file: join(dir, 'd.js'), line: 1, column: 1 }), { file: join(dir, 'd.js'), line: 1, column: 1 });
       assert.deepEqual(mapLocation({ file: join(dir, 'nope.js'), line: 0, column: -3 }), { file: join(dir, 'nope.js'), line: 1, column: 1 });
+      // A line with no mapping of its own keeps its generated location (the mapping before it is another line's).
+      assert.deepEqual(mapLocation({ file: join(dir, 'a.js'), line: 4, column: 1 }), { file: join(dir, 'a.js'), line: 4, column: 1 });
+      // sources under the map's sourceRoot, relative or a file: URL
+      writeFileSync(join(dir, 'e.js.map'), JSON.stringify({ ...map, sourceRoot: 'lib' }));
+      writeFileSync(join(dir, 'e.js'), 'x\ny\nz\n//# sourceMappingURL=e.js.map\n');
+      assert.deepEqual(mapLocation({ file: join(dir, 'e.js'), line: 3, column: 1 }), { file: join(dir, 'lib/src/a.ts'), line: 10, column: 5 });
+      writeFileSync(join(dir, 'f.js.map'), JSON.stringify({ ...map, sourceRoot: 'file:///srv/app/' }));
+      writeFileSync(join(dir, 'f.js'), 'x\ny\nz\n//# sourceMappingURL=f.js.map\n');
+      assert.deepEqual(mapLocation({ file: join(dir, 'f.js'), line: 3, column: 1 }), { file: '/srv/app/src/a.ts', line: 10, column: 5 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
