@@ -54,9 +54,10 @@ export function startWorkerBack(options: BackendOptions, front: FrontView, diag:
 }
 
 /**
- * The back end in this thread: when the worker is off, cannot start or died. Its code (the metrics'
- * windows, history, alerts, the server) is loaded here only then, so that an app whose back end
- * runs in the worker does not hold it (about 90 kB of the bundle's source, and its functions).
+ * The back end in this thread: when the worker is off, cannot start or died. Its modules (the
+ * metrics' windows and sketches, history, alerts, the server) are loaded here only then, so that
+ * an app whose back end runs in the worker holds none of their functions, nor @datadog/sketches-js
+ * (in the bundle, esbuild wraps them to run at this first require).
  */
 export function inlineBack(options: BackendOptions, front: FrontView, diag: Diagnostics, sources?: MetricsSources): LocalBack {
   const { Backend, LocalBack: Local } = require('../backend') as typeof import('../backend');
