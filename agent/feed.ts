@@ -47,6 +47,8 @@ class FeedReader {
   private rateLimits: number;
   private paused: boolean;
   private findings: number;
+  /** Whether this reader's client knows the findings: its snapshot carried them, or a delta did since. */
+  private findingsKnown: boolean;
 
   constructor(private readonly src: FeedSources) {
     this.metrics = src.metrics?.cursor();
@@ -58,6 +60,7 @@ class FeedReader {
     this.rateLimits = src.rateLimits.revision();
     this.paused = src.paused();
     this.findings = src.findings?.revision() ?? 0;
+    this.findingsKnown = src.findings !== undefined;
   }
 
   /** What moved since the previous read, or undefined. */
@@ -95,8 +98,13 @@ class FeedReader {
     const findings = src.findings?.revision() ?? 0;
     if (findings !== this.findings) {
       this.findings = findings;
-      delta.findings = src.findings!.list();
-      moved = true;
+      const list = src.findings!.list();
+      // Findings that appear after the client connected (in the worker, with the app's first report) and hold none yet tell it nothing.
+      if (list.length > 0 || this.findingsKnown) {
+        this.findingsKnown = true;
+        delta.findings = list;
+        moved = true;
+      }
     }
     return moved ? delta : undefined;
   }

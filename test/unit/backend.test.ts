@@ -50,14 +50,24 @@ function front(): FrontView {
 }
 
 describe('the back end', () => {
-  it('a stream opened before the app’s findings exist carries them in its next delta once they appear', async () => {
+  it('a stream opened before the app’s findings exist carries them from the first delta after one is found, and from then on every change', async () => {
     const f = front();
     const backend = new Backend(OPTIONS, f, new Diagnostics(undefined, () => {}));
     try {
       const next = (backend as unknown as { host(): AgentHost }).host().openFeed();
       next();
-      f.findings = { list: () => [FINDING], revision: () => 1, slowQueries: () => [] };
+      // They appear with nothing found yet: nothing to tell the client (no findings, as before).
+      let list: Finding[] = [];
+      let revision = 1;
+      f.findings = { list: () => list, revision: () => revision, slowQueries: () => [] };
+      assert.equal(next()?.findings, undefined);
+      list = [FINDING];
+      revision = 2;
       assert.deepEqual(next()?.findings, [FINDING]);
+      // Once the client has them, their going away is news too.
+      list = [];
+      revision = 3;
+      assert.deepEqual(next()?.findings, []);
     } finally {
       await backend.close();
     }
