@@ -414,7 +414,7 @@ export interface SteadyRound extends RatioRound {
    * The paced phase's CPU per request (µs) by thread, where the child can tell (Linux): the app's
    * main thread, the agent's worker, and the rest (V8's and libuv's helpers: GC, compilers, I/O).
    */
-  threads?: { main: number; agent: number; other: number; kernel?: MainKernel };
+  threads?: { main: number; agent: number; other: number; mainTime?: MainThreadTime };
   peakResponses: number;
 }
 
@@ -467,12 +467,12 @@ export async function runSteady(variants: Variant[], s: SteadySettings): Promise
 }
 
 /**
- * The main thread in the kernel's accounting, per request of a phase: its CPU time in system mode
- * (µs; its schedstat time split by the phase's user and system ticks) and its context switches,
- * voluntary (it waited: epoll, a lock) and involuntary (it was preempted); and, from V8, the
- * garbage-collection pauses in its time.
+ * What the main thread's time is made of, per request of a phase: in the kernel's accounting, its
+ * CPU time in system mode (µs; its schedstat time split by the phase's user and system ticks) and
+ * its context switches, voluntary (it waited: epoll, a lock) and involuntary (it was preempted);
+ * and, from V8, the garbage-collection pauses in its time.
  */
-export interface MainKernel {
+export interface MainThreadTime {
   system: number;
   voluntary: number;
   involuntary: number;
@@ -489,8 +489,8 @@ function byThread(totalUs: number, from: ThreadCpu, to: ThreadCpu, per: (us: num
   if (k0 && k1) {
     const system = k1.systemTicks - k0.systemTicks;
     const ticks = k1.userTicks - k0.userTicks + system;
-    out.kernel = { system: per(ticks > 0 ? (main * system) / ticks : 0), voluntary: per(k1.voluntary - k0.voluntary), involuntary: per(k1.involuntary - k0.involuntary) };
-    if (from.mainGc !== undefined && to.mainGc !== undefined) out.kernel.gc = per(to.mainGc - from.mainGc);
+    out.mainTime = { system: per(ticks > 0 ? (main * system) / ticks : 0), voluntary: per(k1.voluntary - k0.voluntary), involuntary: per(k1.involuntary - k0.involuntary) };
+    if (from.mainGc !== undefined && to.mainGc !== undefined) out.mainTime.gc = per(to.mainGc - from.mainGc);
   }
   return out;
 }

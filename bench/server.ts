@@ -152,7 +152,7 @@ async function main(): Promise<void> {
         profiler?.start();
         break;
       case 'cpu':
-        send({ type: 'cpu', cpu: process.cpuUsage(), threads: withGc(threadCpu(), gcUs) });
+        send({ type: 'cpu', cpu: process.cpuUsage(), threads: threadCpu(gcUs) });
         break;
       case 'heap':
         void settledHeap().then(async (m) => {
@@ -258,9 +258,10 @@ main().catch((err: unknown) => {
 
 /**
  * This process's main thread's and the agent's worker's CPU time so far (µs), from each thread's
- * /proc schedstat (its time on a CPU, in ns); undefined where there is no /proc (not Linux).
+ * /proc schedstat (its time on a CPU, in ns), with the main thread's kernel accounting and its GC
+ * pauses so far (`mainGc`, µs); undefined where there is no /proc (not Linux).
  */
-function threadCpu(): ThreadCpu | undefined {
+function threadCpu(mainGc: number): ThreadCpu | undefined {
   const read = (tid: string, file: string): string | undefined => {
     try {
       return readFileSync(`/proc/self/task/${tid}/${file}`, 'utf8');
@@ -274,7 +275,7 @@ function threadCpu(): ThreadCpu | undefined {
   } catch {
     return undefined;
   }
-  const out: ThreadCpu = { main: 0, agent: 0 };
+  const out: ThreadCpu = { main: 0, agent: 0, mainGc };
   for (const tid of tids) {
     const ns = Number(read(tid, 'schedstat')?.split(' ')[0]);
     if (!Number.isFinite(ns)) continue;
@@ -285,10 +286,6 @@ function threadCpu(): ThreadCpu | undefined {
     } else if (read(tid, 'comm')?.trim() === 'routelens') out.agent += ns / 1000;
   }
   return out;
-}
-
-function withGc(threads: ThreadCpu | undefined, gcUs: number): ThreadCpu | undefined {
-  return threads && { ...threads, mainGc: gcUs };
 }
 
 /** A thread's ticks in user and system mode (/proc stat's 14th and 15th fields) and its context switches (/proc status). */

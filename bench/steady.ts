@@ -5,7 +5,7 @@
  * A/A line (bare-b) from the same run, and verdicts that carry its spread (lib/verdict.ts). Then
  * the agent's retained main-thread heap, idle and after many requests over many routes.
  */
-import { type SteadyRound, compare, startServer, stopServer } from './http';
+import { type MainThreadTime, type SteadyRound, compare, startServer, stopServer } from './http';
 import { manyRoutesPlan } from './heap';
 import { fmt, fmtRange, mb, mbSpread, median, pct, table } from './lib/stats';
 import { type Variant, specOf } from './lib/variants';
@@ -63,15 +63,15 @@ const THREADS: ReadonlyArray<[ThreadName, string]> = [
   ['other', 'V8 and libuv helpers'],
 ];
 
-/** Each variant's medians over rounds: each thread's share of bare's whole CPU per request, and the main thread in the kernel's accounting. */
-export type ThreadReport = Record<ThreadName, number> & { kernel?: { system: number; gc: number; voluntary: number; involuntary: number } };
+/** Each variant's medians over rounds: each thread's share of bare's whole CPU per request, and what the main thread's time is made of. */
+export type ThreadReport = Record<ThreadName, number> & { mainTime?: Required<MainThreadTime> };
 
 /**
  * Where each variant's CPU per request goes, by thread (the paced phase; Linux): per round, each
  * thread's µs per request over bare's whole CPU per request in the same round, then the median
- * over rounds. The main thread's line is the one the agent's request path shows in. Then the main
- * thread's own time in the kernel (same shares) and its context switches per request: what its
- * CPU time is made of besides the instructions it executes.
+ * over rounds. The main thread's line is the one the agent's request path shows in. Then what the
+ * main thread's time is made of: user and system time and GC pauses (same shares), and its context
+ * switches per request.
  */
 function reportThreads(results: SteadyRound[], variants: readonly Variant[], log: Log): Record<string, ThreadReport> | undefined {
   if (!results.some((r) => r.threads)) return undefined;
@@ -86,7 +86,7 @@ function reportThreads(results: SteadyRound[], variants: readonly Variant[], log
   };
   const out: Record<string, ThreadReport> = {};
   const rows: string[][] = [];
-  const kernelRows: string[][] = [];
+  const timeRows: string[][] = [];
   for (const v of variants) {
     const row: ThreadReport = {
       main: overRounds(v, (r, bare) => r.threads && r.threads.main / bare),
@@ -94,23 +94,23 @@ function reportThreads(results: SteadyRound[], variants: readonly Variant[], log
       other: overRounds(v, (r, bare) => r.threads && r.threads.other / bare),
     };
     rows.push([v, ...THREADS.map(([t]) => `${fmt(row[t] * 100, 1)} %`)]);
-    if (results.some((r) => r.variant === v && r.threads?.kernel)) {
-      row.kernel = {
-        system: overRounds(v, (r, bare) => r.threads?.kernel && r.threads.kernel.system / bare),
-        gc: overRounds(v, (r, bare) => r.threads?.kernel?.gc !== undefined ? r.threads.kernel.gc / bare : undefined),
-        voluntary: overRounds(v, (r) => r.threads?.kernel?.voluntary),
-        involuntary: overRounds(v, (r) => r.threads?.kernel?.involuntary),
+    if (results.some((r) => r.variant === v && r.threads?.mainTime)) {
+      row.mainTime = {
+        system: overRounds(v, (r, bare) => r.threads?.mainTime && r.threads.mainTime.system / bare),
+        gc: overRounds(v, (r, bare) => r.threads?.mainTime?.gc !== undefined ? r.threads.mainTime.gc / bare : undefined),
+        voluntary: overRounds(v, (r) => r.threads?.mainTime?.voluntary),
+        involuntary: overRounds(v, (r) => r.threads?.mainTime?.involuntary),
       };
-      const k = row.kernel;
-      kernelRows.push([v, `${fmt((row.main - k.system) * 100, 1)} %`, `${fmt(k.gc * 100, 1)} %`, `${fmt(k.system * 100, 1)} %`, fmt(k.voluntary, 3), fmt(k.involuntary * 1000, 2)]);
+      const k = row.mainTime;
+      timeRows.push([v, `${fmt((row.main - k.system) * 100, 1)} %`, `${fmt(k.gc * 100, 1)} %`, `${fmt(k.system * 100, 1)} %`, fmt(k.voluntary, 3), fmt(k.involuntary * 1000, 2)]);
     }
     out[v] = row;
   }
   log('\n' + table(['CPU per request by thread (share of bare\'s whole)', ...THREADS.map(([, label]) => label)], rows));
   log("  per round, each thread's CPU per request (its /proc schedstat) over bare's whole process in the same round, then the median over rounds;");
   log("  the agent's worker is the thread it names routelens. A variant's shares need not add up to its ratio above (medians of different rounds).");
-  if (kernelRows.length === 0) return out;
-  log('\n' + table(["main thread (share of bare's whole)", 'user', 'of it in GC pauses', 'system', 'waits per request', 'preemptions per 1000'], kernelRows));
+  if (timeRows.length === 0) return out;
+  log('\n' + table(["main thread (share of bare's whole)", 'user', 'of it in GC pauses', 'system', 'waits per request', 'preemptions per 1000'], timeRows));
   log("  the main thread's schedstat time split by its user and system ticks (/proc stat); its GC pauses (V8's gc performance entries);");
   log('  its voluntary (waits: epoll, a lock) and involuntary (preemptions) context switches (/proc status) per request; medians over rounds.');
   return out;
