@@ -220,15 +220,19 @@ function onResponseClose(this: Res): void {
 }
 
 /**
- * Requests whose sample is taken, released together once the current turn's callbacks ran: the
- * finish channel's later subscribers (the rate limiter's route attribution) still find the
- * request's state. One setImmediate per batch, not per request.
+ * Requests whose sample is taken, released together once the code that ended them has run: the
+ * finish channel's later subscribers (the rate limiter's route attribution) and the response's
+ * other 'finish' listeners, which Node calls in the same synchronous run, still find the
+ * request's state. One microtask per batch, not per request, and not a setImmediate: an
+ * immediate costs the event loop one more turn (a poll of its own) per batch, which at a few
+ * thousand requests a second was the largest part of the agent's CPU per request
+ * (docs/performance.md).
  */
 const releasing: Array<Pending | undefined> = [];
 let toRelease = 0;
 
 function releaseLater(p: Pending): void {
-  if (toRelease === 0) setImmediate(releaseAll);
+  if (toRelease === 0) queueMicrotask(releaseAll);
   releasing[toRelease++] = p;
 }
 
@@ -242,11 +246,12 @@ function releaseAll(): void {
 }
 
 /**
- * After the sample (or a failure to take it): the request's state leaves the map, and keeps
- * nothing big (async work started by the request may hold its context long after it).
+ * After the sample (or a failure to take it): the request's state leaves the strong map (its
+ * `req.route` stays readable: request.ts), and keeps nothing big (async work started by the
+ * request may hold its context long after it).
  */
 function release(p: Pending): void {
-  if (p.req !== undefined) untrack(p.req);
+  if (p.req !== undefined) untrack(p.req, p);
   p.req = undefined;
   p.res = undefined;
 }

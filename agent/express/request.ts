@@ -11,12 +11,14 @@
  * request: a hash lookup, no inline cache, no transition.
  *
  * Two maps. A measured request's state is in a strong Map from the middleware's first sight to
- * the end of its sample (the middleware deletes it then; every measured request ends, by
- * finish, abort or its connection closing). A WeakMap would do without the deletion, but every
- * entry keyed by a young `req` is an ephemeron the garbage collector has to process at each
- * scavenge. States that route capture makes for requests nobody measures (no middleware, or a
- * layer ran before it) go to a WeakMap instead: nothing would delete them. The strong map is
- * also bounded (MAX_MEASURED in flight; beyond that, the WeakMap again).
+ * the end of its sample: the middleware deletes it then (every measured request ends, by
+ * finish, abort or its connection closing), and a state that holds the request's `req.route`
+ * moves to the WeakMap, where it stays as long as the app holds the request. A WeakMap from the
+ * start would do without the deletion, but an entry keyed by a young `req` is an ephemeron the
+ * garbage collector processes at each scavenge while the request is in flight. States that
+ * route capture makes for requests nobody measures (no middleware, or a layer ran before it) go
+ * to the WeakMap: nothing would delete them. The strong map is also bounded (MAX_MEASURED in
+ * flight; beyond that, the WeakMap again).
  *
  * Both maps come from the global symbol registry, so two copies of the agent in one process
  * (the preload bundle and `routelens/agent`) read each other's marks.
@@ -69,9 +71,15 @@ export function track(req: object, state: RequestState): void {
   else unmeasured.set(req, state);
 }
 
-/** Forgets a measured request's state (its sample was taken). */
-export function untrack(req: object): void {
+/**
+ * Takes a measured request's state out of the strong map (its sample was taken). A state that
+ * holds what `req.route` reads (attribute.ts) moves to the weak map: an app that reads
+ * `req.route` after responding (a handler that goes on, a deferred logger) reads what Express
+ * set, as long as it holds the request.
+ */
+export function untrack(req: object, state: RequestState): void {
   measured.delete(req);
+  if (state.routeRef !== undefined) unmeasured.set(req, state);
 }
 
 /** How many measured requests' states are held (for tests: 0 once every request has ended). */

@@ -3,10 +3,12 @@
  * cannot time anything reliably): it writes no property on `req`/`res` (their own keys are those
  * of the same app with measuring paused) and adds no listener per request (the connection's, the
  * response's and the server's listener counts stay flat over thousands of requests on one
- * connection), and every request is counted. (That recording allocates nothing is
+ * connection), schedules no immediate per request (each would cost the event loop a turn of its
+ * own), and every request is counted. (That recording allocates nothing is
  * test/unit/metrics/recording.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
@@ -108,5 +110,32 @@ describe('the request path (what the host pays per request)', function () {
     assert.equal(agent.stats('GET /users/:id')?.count, 2_000 + 10 + 5_000, 'every measured request counted, none while paused');
     assert.deepEqual(late.req, paused.req, "req's own keys are those of the same app with measuring paused");
     assert.deepEqual(late.res, paused.res, "res's own keys are those of the same app with measuring paused");
+  });
+
+  it('schedules no immediate per request', async () => {
+    /** Immediates created while 2,000 requests are answered over one connection. */
+    const immediates = async (): Promise<number> => {
+      let n = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type === 'Immediate') n++;
+        },
+      }).enable();
+      try {
+        await drive(port, '/users/5', 2_000, 1);
+      } finally {
+        hook.disable();
+      }
+      return n;
+    };
+    const measured = await immediates();
+    agent.pause();
+    let paused: number;
+    try {
+      paused = await immediates();
+    } finally {
+      agent.resume();
+    }
+    assert.ok(measured <= paused + 20, `${measured} immediates over 2,000 measured requests, ${paused} with measuring paused`);
   });
 });

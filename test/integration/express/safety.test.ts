@@ -126,6 +126,43 @@ for (const [name, express] of versions) {
       });
     }
 
+    it('req.route reads what Express set, also after the response (a handler that goes on after answering)', async () => {
+      /** The route's path as the handler reads it right away, at the next immediate, after 20 ms, and after another request ended. */
+      const reads = async (ex: unknown, agent: boolean): Promise<unknown[]> => {
+        const diag = new Diagnostics(silentLogger);
+        const rec = memoryRecorder();
+        const table = agent ? instrumentExpress(ex, { registerRoute: (d) => rec.registerRoute(d), diag }) : undefined;
+        const app = (ex as () => import('express').Express)();
+        if (agent) app.use(createMiddleware(rec, { diag }));
+        const path = (req: Request) => (req.route as { path?: unknown } | undefined)?.path;
+        let late: Promise<unknown[]> | undefined;
+        let otherEnded: () => void = () => undefined;
+        const other = new Promise<void>((resolve) => (otherEnded = resolve));
+        app.get('/users/:id', (req, res) => {
+          res.end('ok');
+          const at = (wait: (done: () => void) => void) => new Promise<unknown>((resolve) => wait(() => resolve(path(req))));
+          late = Promise.all([path(req), at(setImmediate), at((done) => setTimeout(done, 20)), other.then(() => path(req))]);
+        });
+        app.get('/other', (_req, res) => {
+          res.end('other');
+          res.on('finish', () => setTimeout(otherEnded, 5));
+        });
+        const server = await listen(app);
+        try {
+          await get(server.port, '/users/1');
+          await get(server.port, '/other');
+          return await late!;
+        } finally {
+          table?.detach();
+          await server.close();
+        }
+      };
+      const without = await reads(pristineExpress(name), false);
+      assert.deepEqual(without, ['/users/:id', '/users/:id', '/users/:id', '/users/:id']);
+      assert.deepEqual(await reads(express, true), without);
+      await until(() => trackedCount() === 0);
+    });
+
     describe('aborted and streaming responses', () => {
       let rec: ReturnType<typeof memoryRecorder>;
       let server: Awaited<ReturnType<typeof listen>>;

@@ -24,9 +24,27 @@ describe('express/request', () => {
     assert.equal(trackedCount(), 1);
     assert.equal(stateFor(req), measured);
     assert.equal(stateOf(req), measured);
-    untrack(req);
+    untrack(req, measured);
     assert.equal(trackedCount(), 0);
-    untrack(req); // twice is harmless
+    untrack(req, measured); // twice is harmless
+  });
+
+  it('untrack keeps a state that holds what req.route reads (weakly), and forgets one that does not', () => {
+    const routed = {};
+    const routedState = new RequestState();
+    routedState.routeRef = { path: '/users/:id' };
+    routedState.route = '/users/:id';
+    track(routed, routedState);
+    untrack(routed, routedState);
+    assert.equal(trackedCount(), 0, 'no longer held strongly');
+    assert.equal(stateFor(routed), routedState, 'req.route still reads what Express set');
+    assert.equal(capturedRoute(routed), '/users/:id');
+
+    const unrouted = {};
+    const unroutedState = new RequestState();
+    track(unrouted, unroutedState);
+    untrack(unrouted, unroutedState);
+    assert.equal(stateFor(unrouted), undefined);
   });
 
   it(`holds at most MAX_MEASURED (${MAX_MEASURED}) states strongly; beyond that they are still found`, () => {
@@ -38,7 +56,7 @@ describe('express/request', () => {
     track(extra, s);
     assert.equal(trackedCount(), MAX_MEASURED, 'the map does not grow past its bound');
     assert.equal(stateFor(extra), s);
-    for (const r of reqs) untrack(r);
-    untrack(extra);
+    for (const r of reqs) untrack(r, new RequestState());
+    untrack(extra, s);
   });
 });
