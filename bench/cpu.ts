@@ -51,7 +51,7 @@ export async function runCpu(options: CpuOptions): Promise<void> {
 
   const specs: Array<{ name: string; variant: Variant; agent?: string }> = [];
   for (const v of args.variants) {
-    const isAgent = v !== 'bare' && v !== 'bare-b' && v !== 'noop';
+    const isAgent = specOf(v).agent !== 'none';
     specs.push({ name: v, variant: v, agent: isAgent ? bundle : undefined });
     // The anchors (express-rate-limit used directly) do not run the agent's code on the request path.
     if (isAgent && args.base && !specOf(v).middleware.startsWith('erl-')) specs.push({ name: `${v}@base`, variant: v, agent: args.base });

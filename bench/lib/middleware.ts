@@ -2,7 +2,8 @@
  * The middleware a variant mounts before the app's routes (bench/lib/variants.ts names it):
  * the agent's, the anchors a user would otherwise pick (express-status-monitor,
  * express-prom-bundle, express-rate-limit over its own store or rate-limiter-flexible's
- * RateLimiterRedis), or nothing. Runs in the server child.
+ * RateLimiterRedis), the floor of per-route timing (no middleware: two channel subscribers), or
+ * nothing. Runs in the server child.
  */
 import type { Express, RequestHandler } from 'express';
 import { assertNever } from '../../protocol/messages';
@@ -56,9 +57,38 @@ export async function mountMiddleware(app: Express, kind: MiddlewareKind, agent:
     case 'erl-redis':
       app.use(await redisAnchor(redisUrl));
       return;
+    case 'floor':
+      timeAtTheFloor();
+      return;
     default:
       assertNever(kind, 'middleware kind');
   }
+}
+
+/**
+ * The least a per-route timer can do on Node's http server: the request's start from the
+ * `http.server.request.start` channel into a Map, and at `http.server.response.finish` its
+ * duration into a ring and a count under Express's own `req.route.path`. What the agent's request
+ * path is compared with (docs/performance.md, "Where the rest goes").
+ */
+function timeAtTheFloor(): void {
+  const { subscribe } = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+  const starts = new Map<object, number>();
+  const durations = new Float64Array(4096);
+  const counts = new Map<string, number>();
+  let n = 0;
+  subscribe('http.server.request.start', (message) => {
+    starts.set((message as { request: object }).request, performance.now());
+  });
+  subscribe('http.server.response.finish', (message) => {
+    const req = (message as { request: { route?: { path?: unknown } } }).request;
+    const t0 = starts.get(req);
+    if (t0 === undefined) return;
+    starts.delete(req);
+    durations[n++ & (durations.length - 1)] = performance.now() - t0;
+    const path = typeof req.route?.path === 'string' ? req.route.path : '';
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+  });
 }
 
 /** express-rate-limit over rate-limiter-flexible's RateLimiterRedis, the way a user wires them: a small Store adapter. */

@@ -10,7 +10,7 @@
  * are such rows: the default agent with `ROUTELENS_SPANS=1` (every request traced) or `=0`.
  */
 export type AgentKind = 'none' | 'idle' | 'metrics' | 'full';
-export type MiddlewareKind = 'none' | 'noop' | 'agent' | 'status-monitor' | 'prom-bundle' | 'rl-memory' | 'rl-redis' | 'erl-memory' | 'erl-redis';
+export type MiddlewareKind = 'none' | 'noop' | 'agent' | 'status-monitor' | 'prom-bundle' | 'rl-memory' | 'rl-redis' | 'erl-memory' | 'erl-redis' | 'floor';
 
 export interface VariantSpec {
   /** none: no agent; idle: createAgent() and no middleware; metrics: `server: false`; full: createAgent()'s defaults. */
@@ -39,6 +39,11 @@ export const VARIANT_SPECS = {
   'agent-worker': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '1' }, help: "as agent, with ROUTELENS_WORKER=1 (the back end in the agent's worker thread)" },
   'agent-inline': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_WORKER: '0' }, help: "as agent, with ROUTELENS_WORKER=0 (the back end in the app's main thread)" },
   'agent-spans': { agent: 'full', middleware: 'agent', stream: true, env: { ROUTELENS_SPANS: '1' }, help: 'as agent, with ROUTELENS_SPANS=1 (spans recorded for every request)' },
+  floor: {
+    agent: 'none',
+    middleware: 'floor',
+    help: "the floor of per-route timing: two diagnostics-channel subscribers (a request's start, its response's finish), a Map of starts, a count per `req.route.path` and a ring of durations; no middleware",
+  },
   'status-monitor': { agent: 'none', middleware: 'status-monitor', help: 'anchor: express-status-monitor with its defaults' },
   'prom-bundle': { agent: 'none', middleware: 'prom-bundle', help: 'anchor: express-prom-bundle (method and path labels, /metrics)' },
   'rl-memory': { agent: 'idle', middleware: 'rl-memory', help: "agent-idle plus one app-wide agent.rateLimit() on the memory store" },
