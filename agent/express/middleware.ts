@@ -224,9 +224,9 @@ function onResponseClose(this: Res): void {
  * finish channel's later subscribers (the rate limiter's route attribution) and the response's
  * other 'finish' listeners, which Node calls in the same synchronous run, still find the
  * request's state. One microtask per batch, not per request, and not a setImmediate: an
- * immediate costs the event loop one more turn (a poll of its own) per batch, which at a few
- * thousand requests a second was the largest part of the agent's CPU per request
- * (docs/performance.md).
+ * immediate makes the event loop run its check phase and call into JavaScript once more per
+ * batch, and below saturation a batch is one or a few requests (docs/performance.md, "Where the
+ * rest goes").
  */
 const releasing: Array<Pending | undefined> = [];
 let toRelease = 0;

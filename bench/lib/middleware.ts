@@ -69,7 +69,7 @@ export async function mountMiddleware(app: Express, kind: MiddlewareKind, agent:
  * The least a per-route timer can do on Node's http server: the request's start from the
  * `http.server.request.start` channel into a Map, and at `http.server.response.finish` its
  * duration into a ring and a count under Express's own `req.route.path`. What the agent's request
- * path is compared with (docs/performance.md, "Where the rest goes").
+ * path is compared with (docs/performance.md, "Current figures").
  */
 function timeAtTheFloor(): void {
   const { subscribe } = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
