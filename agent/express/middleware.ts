@@ -226,22 +226,31 @@ function onResponseClose(this: Res): void {
  * request's state. One microtask per batch, not per request, and not a setImmediate: an
  * immediate makes the event loop run its check phase and call into JavaScript once more per
  * batch, and below saturation a batch is one or a few requests (docs/performance.md, "Where the
- * rest goes").
+ * rest goes"). The microtask is a reaction to a settled promise, not `queueMicrotask`, which
+ * makes an AsyncResource and a bound function per call and runs the callback inside async_hooks'
+ * before/after.
  */
 const releasing: Array<Pending | undefined> = [];
 let toRelease = 0;
+const SETTLED = Promise.resolve();
 
 function releaseLater(p: Pending): void {
-  if (toRelease === 0) queueMicrotask(releaseAll);
+  if (toRelease === 0) void SETTLED.then(releaseAll);
   releasing[toRelease++] = p;
 }
 
+/** Never throws: a throw here would reject the reaction's promise, an unhandled rejection in the app. */
 function releaseAll(): void {
   const n = toRelease;
   toRelease = 0;
   for (let i = 0; i < n; i++) {
-    release(releasing[i]!);
+    const p = releasing[i]!;
     releasing[i] = undefined;
+    try {
+      release(p);
+    } catch {
+      // release only deletes map entries and clears fields; nothing to report
+    }
   }
 }
 
