@@ -12,8 +12,9 @@
  * megamorphic to V8 (request.ts), so every property touched on them costs a runtime lookup; this
  * middleware touches as few as it can:
  *   - its per-request state (a Pending, which is also the request's RequestState and its
- *     request context) is found through request.ts's map, never stored on `req`/`res`, and
- *     leaves that map when its sample is taken;
+ *     request context) is found through request.ts's weak map, never stored on `req`/`res`; once
+ *     its sample is taken it lets go of the request and response, and stays the request's
+ *     state for what reads `req.route` later;
  *   - the end of a response comes from Node's `http.server.response.finish` diagnostics
  *     channel (one subscriber for the process), not from a listener added to and removed from
  *     every response; aborts from one 'close' listener per connection (keep-alive connections
@@ -255,12 +256,12 @@ function releaseAll(): void {
 }
 
 /**
- * After the sample (or a failure to take it): the request's state leaves the strong map (its
- * `req.route` stays readable: request.ts), and keeps nothing big (async work started by the
- * request may hold its context long after it).
+ * After the sample (or a failure to take it): the request's state is no longer held as measured,
+ * and keeps nothing big (async work started by the request may hold its context long after it).
+ * It stays the request's state, weakly held, so `req.route` stays readable (request.ts).
  */
 function release(p: Pending): void {
-  if (p.req !== undefined) untrack(p.req, p);
+  untrack(p);
   p.req = undefined;
   p.res = undefined;
 }

@@ -10,17 +10,16 @@
  * per-request cost. So the marks live in a RequestState found through a map keyed by the
  * request: a hash lookup, no inline cache, no transition.
  *
- * Two maps. A measured request's state is in a strong Map from the middleware's first sight to
- * the end of its sample: the middleware deletes it then (every measured request ends, by
- * finish, abort or its connection closing), and a state that holds the request's `req.route`
- * moves to the WeakMap, where it stays as long as the app holds the request. A WeakMap from the
- * start would do without the deletion, but an entry keyed by a young `req` is an ephemeron the
- * garbage collector processes at each scavenge while the request is in flight. States that
- * route capture makes for requests nobody measures (no middleware, or a layer ran before it) go
- * to the WeakMap: nothing would delete them. The strong map is also bounded (MAX_MEASURED in
- * flight; beyond that, the WeakMap again).
+ * One WeakMap, keyed by the request, holds every state: the measuring middleware's (from its first
+ * sight of the request) and the ones route capture makes for requests nobody measures (no
+ * middleware, or a layer ran before it). The entry lives as long as the app holds the request,
+ * so `req.route` (attribute.ts serves it from the state) reads what Express set after the
+ * response too, and nothing has to delete it. Measured in the request path's CPU profile
+ * (docs/performance.md, "What the agent touches"), one WeakMap set per request costs less than
+ * the strong Map it replaced: a set and a delete there (its table shrinking and growing with the
+ * requests in flight), then a WeakMap set to keep `req.route` readable once the request left it.
  *
- * Both maps come from the global symbol registry, so two copies of the agent in one process
+ * The map comes from the global symbol registry, so two copies of the agent in one process
  * (the preload bundle and `routelens/agent`) read each other's marks.
  */
 
@@ -36,55 +35,58 @@ export class RequestState {
   routeRef: unknown = undefined;
   /** The app's error path ran (a layer's handle_error / handleError, or next(err) from a route). */
   threw = false;
+  /** A measured request's state between track() and untrack(). */
+  held = false;
 }
 
-/** Most requests whose states the strong map holds at once (requests in flight, not per second). */
-export const MAX_MEASURED = 65_536;
-
-interface Maps {
-  measured: Map<object, RequestState>;
-  unmeasured: WeakMap<object, RequestState>;
+interface Registry {
+  states: WeakMap<object, RequestState>;
+  /** Measured requests whose sample is not taken yet (for tests: 0 once every request has ended). */
+  held: { count: number };
 }
 
-const REGISTRY = Symbol.for('routelens.requests.2');
-const registry = globalThis as unknown as Record<symbol, Maps | undefined>;
-const { measured, unmeasured } = (registry[REGISTRY] ??= { measured: new Map(), unmeasured: new WeakMap() });
+const REGISTRY = Symbol.for('routelens.requests.3');
+const registry = globalThis as unknown as Record<symbol, Registry | undefined>;
+const { states, held } = (registry[REGISTRY] ??= { states: new WeakMap(), held: { count: 0 } });
 
 /** The request's state, if route capture or a middleware made one. */
 export function stateFor(req: object): RequestState | undefined {
-  return measured.get(req) ?? unmeasured.get(req);
+  return states.get(req);
 }
 
 /** The request's state, created (as unmeasured) when absent. */
 export function stateOf(req: object): RequestState {
-  let s = stateFor(req);
+  let s = states.get(req);
   if (s === undefined) {
     s = new RequestState();
-    unmeasured.set(req, s);
+    states.set(req, s);
   }
   return s;
 }
 
 /** Makes `state` the request's, for a measured request: untrack() it when its sample is taken. */
 export function track(req: object, state: RequestState): void {
-  if (measured.size < MAX_MEASURED) measured.set(req, state);
-  else unmeasured.set(req, state);
+  states.set(req, state);
+  if (!state.held) {
+    state.held = true;
+    held.count++;
+  }
 }
 
 /**
- * Takes a measured request's state out of the strong map (its sample was taken). A state that
- * holds what `req.route` reads (attribute.ts) moves to the weak map: an app that reads
- * `req.route` after responding (a handler that goes on, a deferred logger) reads what Express
- * set, as long as it holds the request.
+ * A measured request's sample was taken. Its state stays the request's (weakly held): an app
+ * that reads `req.route` after responding (a handler that goes on, a deferred logger) reads what
+ * Express set, as long as it holds the request.
  */
-export function untrack(req: object, state: RequestState): void {
-  measured.delete(req);
-  if (state.routeRef !== undefined) unmeasured.set(req, state);
+export function untrack(state: RequestState): void {
+  if (!state.held) return;
+  state.held = false;
+  held.count--;
 }
 
-/** How many measured requests' states are held (for tests: 0 once every request has ended). */
+/** How many measured requests' samples are not taken yet (for tests: 0 once every request has ended). */
 export function trackedCount(): number {
-  return measured.size;
+  return held.count;
 }
 
 /** What route capture adds to the request path, per patched Express module (attribute.ts). */

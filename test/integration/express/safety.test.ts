@@ -121,7 +121,7 @@ for (const [name, express] of versions) {
         if (sabotage === 'layer') {
           assert.equal(rec.samples.length, PATHS.length, 'still measured');
         }
-        // Every measured request's state leaves request.ts's strong map with its sample, even when recording throws.
+        // Every measured request's sample is taken (its state no longer counted as held), even when recording throws.
         await until(() => trackedCount() === 0);
       });
     }

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { MAX_MEASURED, RequestState, capturedRoute, stateFor, stateOf, track, trackedCount, untrack } from '../../../agent/express/request';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { RequestState, capturedRoute, stateFor, stateOf, track, trackedCount, untrack } from '../../../agent/express/request';
 
 describe('express/request', () => {
   afterEach(() => assert.equal(trackedCount(), 0, 'a test left a measured state behind'));
@@ -16,7 +18,7 @@ describe('express/request', () => {
     assert.equal(capturedRoute({}), undefined);
   });
 
-  it('track holds a measured state until untrack; it wins over an unmeasured one made before', () => {
+  it('track counts a measured state until untrack; it replaces an unmeasured one made before', () => {
     const req = {};
     stateOf(req).mount = '/api';
     const measured = new RequestState();
@@ -24,39 +26,42 @@ describe('express/request', () => {
     assert.equal(trackedCount(), 1);
     assert.equal(stateFor(req), measured);
     assert.equal(stateOf(req), measured);
-    untrack(req, measured);
+    untrack(measured);
     assert.equal(trackedCount(), 0);
-    untrack(req, measured); // twice is harmless
+    untrack(measured); // twice is harmless
+    assert.equal(trackedCount(), 0);
   });
 
-  it('untrack keeps a state that holds what req.route reads (weakly), and forgets one that does not', () => {
+  it('a state stays the request\'s after untrack, so req.route still reads what Express set', () => {
     const routed = {};
-    const routedState = new RequestState();
-    routedState.routeRef = { path: '/users/:id' };
-    routedState.route = '/users/:id';
-    track(routed, routedState);
-    untrack(routed, routedState);
-    assert.equal(trackedCount(), 0, 'no longer held strongly');
-    assert.equal(stateFor(routed), routedState, 'req.route still reads what Express set');
+    const state = new RequestState();
+    state.routeRef = { path: '/users/:id' };
+    state.route = '/users/:id';
+    track(routed, state);
+    untrack(state);
+    assert.equal(stateFor(routed), state);
     assert.equal(capturedRoute(routed), '/users/:id');
-
-    const unrouted = {};
-    const unroutedState = new RequestState();
-    track(unrouted, unroutedState);
-    untrack(unrouted, unroutedState);
-    assert.equal(stateFor(unrouted), undefined);
   });
 
-  it(`holds at most MAX_MEASURED (${MAX_MEASURED}) states strongly; beyond that they are still found`, () => {
-    const reqs = Array.from({ length: MAX_MEASURED }, () => ({}));
-    for (const r of reqs) track(r, new RequestState());
-    assert.equal(trackedCount(), MAX_MEASURED);
-    const extra = {};
-    const s = new RequestState();
-    track(extra, s);
-    assert.equal(trackedCount(), MAX_MEASURED, 'the map does not grow past its bound');
-    assert.equal(stateFor(extra), s);
-    for (const r of reqs) untrack(r, new RequestState());
-    untrack(extra, s);
+  it('a state never keeps its request alive, whether its sample was taken or not', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: Array<WeakRef<object>> = [];
+    const states: RequestState[] = [];
+    (() => {
+      for (let i = 0; i < 1000; i++) {
+        const req = {};
+        const s = new RequestState();
+        s.routeRef = { path: '/r' };
+        track(req, s);
+        if (i % 2 === 0) untrack(s);
+        refs.push(new WeakRef(req));
+        states.push(s);
+      }
+    })();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'every request was collected');
+    for (const s of states) untrack(s);
   });
 });
