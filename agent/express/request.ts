@@ -16,8 +16,8 @@
  * so `req.route` (attribute.ts serves it from the state) reads what Express set after the
  * response too, and nothing has to delete it. Measured in the request path's CPU profile
  * (docs/performance.md, "What the agent touches"), one WeakMap set per request costs less than
- * the strong Map it replaced: a set and a delete there (its table shrinking and growing with the
- * requests in flight), then a WeakMap set to keep `req.route` readable once the request left it.
+ * the strong Map it replaced: a set and a delete there, then a WeakMap set to keep `req.route`
+ * readable once the request left it.
  *
  * The map comes from the global symbol registry, so two copies of the agent in one process
  * (the preload bundle and `routelens/agent`) read each other's marks.
