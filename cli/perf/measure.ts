@@ -2,7 +2,7 @@
  * One measurement of a running app: a warm-up, the agent's figures reset, a paced phase
  * (latency: the agent's sketches and counts per route), the figures reset again, a peak
  * phase (throughput: the agent's request count per route over the phase). Every figure is
- * the agent's own, per route; autocannon's aggregate is not used.
+ * the agent's own, per route; the load generator's totals are not used.
  */
 import { readSketch } from '../../agent/metrics/sketch';
 import { round } from '../../agent/text';
