@@ -20,6 +20,8 @@ export interface Command {
   /** Usage and options, for `routelens <name> --help`. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /** Takes arguments besides its options (`compare base.json head.json`); any other command refuses them. */
+  positionals?: boolean;
   /** Resolves to the exit code. */
   run(values: OptionValues, positionals: string[], io: CliIO): Promise<number>;
 }

@@ -38,6 +38,7 @@ export const compare: Command = {
     RUN_OPTIONS_HELP,
     `  (per round: --duration ${ROUND_LOAD.seconds}, --peak ${ROUND_LOAD.peakSeconds}, --warmup ${ROUND_LOAD.warmupSeconds} unless given)`,
   ].join('\n'),
+  positionals: true,
   options: { ...RUN_OPTIONS, threshold: { type: 'string' }, base: { type: 'string' }, 'base-cmd': { type: 'string' }, rounds: { type: 'string' }, out: { type: 'string' } },
   async run(values, positionals, io) {
     const thresholdRaw = stringOption(values, 'threshold') ?? '10';

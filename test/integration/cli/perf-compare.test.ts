@@ -45,6 +45,23 @@ describe('routelens compare in alternating rounds (a planted slowdown, and A/A r
     });
   }
 
+  it('two baseline files (`compare base.json head.json`): the route made slower is regressed and the exit code 1; a third file is a usage error', async () => {
+    const [base, head] = [join(dir, 'files-base.json'), join(dir, 'files-head.json')];
+    const load = ['--duration', '2', '--peak', '0', '--warmup', '0.5', '--rate', '100', '--scenario', PERF_SCENARIO];
+    assert.equal((await runPerfCli(['baseline', '--cmd', PERF_APP, '--out', base, ...load])).code, 0);
+    assert.equal((await runPerfCli(['baseline', '--cmd', `PERF_SLOW_ROUTE=report ${PERF_APP}`, '--out', head, ...load])).code, 0);
+    const out = join(dir, 'files.json');
+    const r = await runPerfCli(['compare', base, head, '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as ComparisonReport;
+    assert.equal(report.method, 'files');
+    assert.ok(flagged(report).includes('GET /report regressed'), r.stdout);
+    assert.equal(report.warnings, undefined, 'both files were measured under the same load');
+    const three = await runPerfCli(['compare', base, head, head]);
+    assert.equal(three.code, 2);
+    assert.match(three.stderr, /give two baseline files/);
+  });
+
   it('--base <ref> runs the ref from a temporary git worktree and removes it', async () => {
     const repo = join(dir, 'repo');
     execFileSync('mkdir', ['-p', repo]);
