@@ -1,5 +1,5 @@
 /** `routelens compare base.json head.json`: per route, each quantile's change with the interval its two sketches allow. */
-import { type BaselineReport, METRICS, type ComparisonReport, type Metric, type RouteComparison } from './report';
+import { type BaselineReport, type BaselineSettings, METRICS, type ComparisonReport, type Metric, type RouteComparison } from './report';
 import { readSketch } from '../../agent/metrics/sketch';
 import { quantileOf } from './sketch';
 import { judge, rateInterval, ratioChange } from './stats';
@@ -26,12 +26,27 @@ export function compareFiles(base: BaselineReport, head: BaselineReport, thresho
     }
     routes.push({ id: h.id, verdict: metrics.p95.verdict, metrics });
   }
+  const warnings = loadDifferences(base.settings, head.settings);
   return {
     threshold,
     method: 'files',
+    ...(warnings.length ? { warnings } : {}),
     routes,
     onlyBase: base.routes.filter((r) => !headIds.has(r.id)).map((r) => r.id).sort(),
     onlyHead: head.routes.filter((r) => !baseById.has(r.id)).map((r) => r.id).sort(),
     note: 'Intervals from two single runs cover the sampling noise of each run, not the run-to-run noise of the machine: for a verdict on a noisy machine, use `routelens compare --cmd … --base <ref>` (alternating rounds with an A/A pair).',
   };
+}
+
+const describeLoad = (s: BaselineSettings | undefined): string =>
+  s === undefined ? 'unknown load' : `${s.rate} req/s for ${s.seconds} s${s.pacing === 'open-loop' ? '' : ', paced in bursts by an earlier routelens'}`;
+
+/**
+ * Why the two files' latencies may differ by their load rather than their code: a different paced
+ * rate or phase, or pacing (a file from before open-loop pacing has each second's requests in a
+ * burst, whose queueing is in its figures).
+ */
+export function loadDifferences(base: BaselineSettings | undefined, head: BaselineSettings | undefined): string[] {
+  if (base?.rate === head?.rate && base?.seconds === head?.seconds && base?.pacing === head?.pacing) return [];
+  return [`the two files were measured under different load (base: ${describeLoad(base)}; head: ${describeLoad(head)}), so a change below may be the load's, not the code's: measure both with the same settings and this version.`];
 }

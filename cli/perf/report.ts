@@ -28,13 +28,23 @@ export interface BaselineRoute {
   paths?: string[];
 }
 
+/** The load a baseline was measured under. */
+export interface BaselineSettings extends Omit<LoadSettings, 'connections'> {
+  /**
+   * How the paced phase sent its requests: `open-loop` (request n at n/rate, cli/perf/load.ts).
+   * Absent in files written before: autocannon's quota per connection per second, a burst at the
+   * start of every second, whose queueing is in those files' latencies.
+   */
+  pacing?: 'open-loop';
+}
+
 export interface BaselineReport {
   version: 1;
   app: string;
   createdAt: string;
   git?: GitInfo;
   node: string;
-  settings: Omit<LoadSettings, 'connections'>;
+  settings: BaselineSettings;
   routes: BaselineRoute[];
   skipped: Skipped[];
 }
@@ -63,7 +73,7 @@ export function baselineReport(app: string, figures: readonly RouteFigures[], se
     createdAt: new Date().toISOString(),
     ...(git ? { git } : {}),
     node: process.version,
-    settings: rest,
+    settings: { ...rest, pacing: 'open-loop' },
     routes: figures.map((f) => ({ id: f.id, method: f.method, count: f.count, errors: f.errors, p50: f.p50, p95: f.p95, p99: f.p99, rps: f.rps, sketch: f.sketch, ...drivenPaths(plan.targets, f.id) })),
     skipped: plan.skipped,
   };
@@ -143,6 +153,8 @@ export interface ComparisonReport {
   onlyHead: string[];
   /** Routes with parameters: where the paths both sides were driven with came from, and the paths. */
   paths?: Array<{ id: string; source: PathSource; paths: string[] }>;
+  /** What makes the two sides not comparable as they stand (two files measured under different load). */
+  warnings?: string[];
   note?: string;
 }
 
@@ -168,6 +180,7 @@ export function comparisonMarkdown(c: ComparisonReport, title = 'RouteLens perfo
     '',
     regressed.length ? `**${regressed.length} route${regressed.length === 1 ? '' : 's'} slower** beyond ${Math.round(c.threshold * 100)} % on p95: ${regressed.map((r) => `\`${cell(r.id)}\``).join(', ')}` : `No route slower beyond ${Math.round(c.threshold * 100)} % on p95.`,
     '',
+    ...(c.warnings ?? []).flatMap((w) => [`**Warning:** ${w}`, '']),
     `Δ head vs base, with a ~95 % interval [low, high]; from ${how}.`,
     '',
     '| Route | p50 | p95 | p99 | Peak req/s | Verdict (p95) |',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { LatencyAccumulator, binKey } from '../../../agent/metrics/summary';
 import { compareFiles } from '../../../cli/perf/compare-files';
-import type { BaselineReport } from '../../../cli/perf/report';
+import { type BaselineReport, comparisonMarkdown } from '../../../cli/perf/report';
 import { parseScenario, planRoutes } from '../../../cli/perf/scenario';
 import { aaNoise, mannWhitneyGreater, median, medianInterval, quantileRankBounds, rateInterval, ratioChange, roundsChange, verdictOf } from '../../../cli/perf/stats';
 import type { Snapshot } from '../../../protocol';
@@ -107,12 +107,12 @@ describe('perf statistics (cli/perf/stats.ts)', () => {
 describe('compare of two baseline files', () => {
   const next = seededRandom(3);
   const sample = (n: number, scale: number) => Array.from({ length: n }, () => scale * (1 + next()));
-  const file = (routes: Array<[string, number]>): BaselineReport => ({
+  const file = (routes: Array<[string, number]>, settings: BaselineReport['settings'] = { seconds: 10, rate: 100, peakSeconds: 2, warmupSeconds: 1, pacing: 'open-loop' }): BaselineReport => ({
     version: 1,
     app: 'x',
     createdAt: '',
     node: 'v20',
-    settings: { seconds: 10, rate: 100, peakSeconds: 2, warmupSeconds: 1 },
+    settings,
     skipped: [],
     routes: routes.map(([id, scale]) => ({ id, method: 'GET', count: 2000, errors: 0, p50: 0, p95: 0, p99: 0, rps: 500, sketch: sketchOf(sample(2000, scale)) })),
   });
@@ -124,6 +124,20 @@ describe('compare of two baseline files', () => {
     assert.notEqual(v['GET /a'], 'regressed');
     assert.deepEqual(c.onlyBase, ['GET /gone']);
     assert.deepEqual(c.onlyHead, ['GET /new']);
+    assert.equal(c.warnings, undefined);
+  });
+
+  it('two files measured under different load (rate, phase, or an earlier version\'s burst pacing) carry a warning naming both loads', () => {
+    const routes: Array<[string, number]> = [['GET /a', 10]];
+    const bursts = { seconds: 10, rate: 100, peakSeconds: 2, warmupSeconds: 1 };
+    const older = compareFiles(file(routes, bursts), file(routes), 0.1);
+    assert.deepEqual(older.warnings, [
+      "the two files were measured under different load (base: 100 req/s for 10 s, paced in bursts by an earlier routelens; head: 100 req/s for 10 s), so a change below may be the load's, not the code's: measure both with the same settings and this version.",
+    ]);
+    assert.match(comparisonMarkdown(older), /\*\*Warning:\*\* the two files were measured under different load/);
+    const faster = compareFiles(file(routes), file(routes, { seconds: 10, rate: 200, peakSeconds: 2, warmupSeconds: 1, pacing: 'open-loop' }), 0.1);
+    assert.match(faster.warnings?.[0] ?? '', /base: 100 req\/s for 10 s; head: 200 req\/s for 10 s/);
+    assert.equal(compareFiles(file(routes, bursts), file(routes, bursts), 0.1).warnings, undefined, 'two files of one version and load compare as they are');
   });
 });
 
