@@ -98,10 +98,13 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
   let settled = 0;
   let over = false;
   let deadline: NodeJS.Timeout | undefined;
+  /** Requests not answered or failed yet: those left at the deadline are destroyed, so none is sent after the phase. */
+  const waiting = new Set<http.ClientRequest>();
   return new Promise((resolve) => {
     const finish = (): void => {
       over = true;
       clearTimeout(deadline);
+      for (const req of waiting) req.destroy();
       agent.destroy();
       resolve(result);
     };
@@ -113,9 +116,11 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
       const body = r.body === undefined ? undefined : Buffer.from(r.body);
       const headers = body === undefined ? r.headers : { ...r.headers, 'content-length': String(body.length) };
       let ended = false;
+      let req: http.ClientRequest | undefined;
       const end = (outcome: 'answered' | 'error' | 'timeout', status = 0): void => {
         if (ended || over) return;
         ended = true;
+        if (req !== undefined) waiting.delete(req);
         if (outcome === 'answered') {
           result.requests.total++;
           if (status < 200 || status >= 300) result.non2xx++;
@@ -124,17 +129,19 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
         done();
       };
       try {
-        const req = client.request(new URL(r.path, base), { method: r.method, headers, agent }, (res) => {
+        const request = client.request(new URL(r.path, base), { method: r.method, headers, agent }, (res) => {
           res.on('error', () => end('error'));
           res.on('end', () => end('answered', res.statusCode ?? 0));
           res.resume();
         });
-        req.setTimeout(ANSWER_TIMEOUT_MS, () => {
+        req = request;
+        waiting.add(request);
+        request.setTimeout(ANSWER_TIMEOUT_MS, () => {
           end('timeout');
-          req.destroy();
+          request.destroy();
         });
-        req.on('error', () => end('error'));
-        req.end(body);
+        request.on('error', () => end('error'));
+        request.end(body);
       } catch {
         // A request Node refuses to make (a header it cannot send): counted as failed, the phase goes on.
         end('error');

@@ -62,14 +62,18 @@ describe('routelens perf load: the paced phase', function () {
     }
   });
 
-  it('an app that stops answering: the phase ends once the answer timeout has passed, the rest counted as timeouts', async () => {
+  it('an app that stops answering: the phase ends once the answer timeout has passed, the rest counted as timeouts, and none of them is sent afterwards', async () => {
     const s = await recordingServer(60_000);
     try {
       const t0 = performance.now();
-      const r = await runPhase({ url: s.url, targets: [target('GET', '/slow')], seconds: 0.2, rate: 20, connections: 4 });
+      // 10 requests over 2 connections: 2 wait for answers, the other 8 for a connection.
+      const r = await runPhase({ url: s.url, targets: [target('GET', '/slow')], seconds: 0.5, rate: 20, connections: 2 });
       const tookMs = performance.now() - t0;
-      assert.deepEqual([r.requests.total, r.timeouts, r.errors], [0, 4, 0]);
+      assert.deepEqual([r.requests.total, r.timeouts, r.errors], [0, 10, 0]);
       assert.ok(tookMs < 15_000, `the phase took ${Math.round(tookMs)} ms`);
+      const atEnd = s.arrivals.length;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(s.arrivals.length, atEnd, 'a request still waiting for a connection at the end was sent after the phase');
     } finally {
       await s.close();
     }
