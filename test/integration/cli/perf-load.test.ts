@@ -7,24 +7,29 @@ import type { Target } from '../../../cli/perf/scenario';
 /** A server that answers every request (GET /slow after `slowMs`) and notes when each arrived and on which path. */
 async function recordingServer(slowMs: number) {
   const arrivals: Array<{ at: number; method: string; path: string; body: string }> = [];
+  const timers = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
     const at = performance.now();
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       arrivals.push({ at, method: req.method!, path: req.url!, body });
-      const answer = () => res.end('ok');
-      if (req.url === '/slow') setTimeout(answer, slowMs);
-      else answer();
+      if (req.url !== '/slow') return void res.end('ok');
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        res.end('ok');
+      }, slowMs);
+      timers.add(timer);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals, close: () => {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      return closed;
-    },
+  const close = (): Promise<void> => {
+    for (const timer of timers) clearTimeout(timer);
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeAllConnections();
+    return closed;
   };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals, close };
 }
 
 const target = (method: string, path: string, body?: string): Target => ({
