@@ -46,7 +46,7 @@ const describeLoad = (s: BaselineSettings | undefined): string =>
  * rate or phase, or pacing (a file from before open-loop pacing has each second's requests in a
  * burst, whose queueing is in its figures).
  */
-export function loadDifferences(base: BaselineSettings | undefined, head: BaselineSettings | undefined): string[] {
+function loadDifferences(base: BaselineSettings | undefined, head: BaselineSettings | undefined): string[] {
   if (base?.rate === head?.rate && base?.seconds === head?.seconds && base?.pacing === head?.pacing) return [];
   return [`the two files were measured under different load (base: ${describeLoad(base)}; head: ${describeLoad(head)}), so a change below may be the load's, not the code's: measure both with the same settings and this version.`];
 }

@@ -87,8 +87,13 @@ const ANSWER_TIMEOUT_MS = 10_000;
  * still waiting count as timeouts and their connections are closed.
  */
 export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResult> {
-  const list = requestList(o.targets);
   const base = new URL(o.url);
+  // What each entry of the request list sends, made once: the list repeats over the phase.
+  const list = requestList(o.targets).map((r) => {
+    const body = r.body === undefined ? undefined : Buffer.from(r.body);
+    const headers = body === undefined ? r.headers : { ...r.headers, 'content-length': String(body.length) };
+    return { url: new URL(r.path, base), method: r.method, headers, body };
+  });
   const client = base.protocol === 'https:' ? https : http;
   const agent = new client.Agent({ keepAlive: true, maxSockets: Math.max(1, o.connections) });
   const total = Math.max(1, Math.round(Math.max(0.2, o.seconds) * o.rate));
@@ -113,8 +118,6 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
     };
     const send = (n: number): void => {
       const r = list[n % list.length]!;
-      const body = r.body === undefined ? undefined : Buffer.from(r.body);
-      const headers = body === undefined ? r.headers : { ...r.headers, 'content-length': String(body.length) };
       let ended = false;
       let req: http.ClientRequest | undefined;
       const end = (outcome: 'answered' | 'error' | 'timeout', status = 0): void => {
@@ -129,7 +132,7 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
         done();
       };
       try {
-        const request = client.request(new URL(r.path, base), { method: r.method, headers, agent }, (res) => {
+        const request = client.request(r.url, { method: r.method, headers: r.headers, agent }, (res) => {
           res.on('error', () => end('error'));
           res.on('end', () => end('answered', res.statusCode ?? 0));
           res.resume();
@@ -141,7 +144,7 @@ export function runPaced(o: PhaseOptions & { rate: number }): Promise<PhaseResul
           request.destroy();
         });
         request.on('error', () => end('error'));
-        request.end(body);
+        request.end(r.body);
       } catch {
         // A request Node refuses to make (a header it cannot send): counted as failed, the phase goes on.
         end('error');
